@@ -1,0 +1,45 @@
+// What every subcommand shares: global options, the logger, output format, and the wiring of
+// the real objects (DESIGN.md §3: cmd/ builds the real objects in one place).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/inventory.hpp"
+#include "core/log.hpp"
+
+namespace pgdr::cmd {
+
+enum class OutputFormat { text, json };
+
+struct Context {
+    std::string inventory_path;  // -i / PGDR_INVENTORY
+    int verbosity = 0;           // -v, repeatable
+    OutputFormat output = OutputFormat::text;
+    bool no_color = false;       // --no-color / NO_COLOR
+    bool accept_new_host_keys = false;
+    std::unique_ptr<Logger> log;
+
+    // The subcommand's work, set by its callback and run by main after parsing.
+    std::function<int()> action;
+
+    // Loads and validates the inventory named by -i; throws InventoryError (exit 3) or a usage
+    // error (exit 2) when none was given.
+    const Inventory& inventory();
+    bool color_stdout() const;
+    bool json() const { return output == OutputFormat::json; }
+
+private:
+    std::optional<Inventory> m_inventory;
+};
+
+// Each family registers its subcommands; the callbacks set ctx.action.
+void register_inventory_commands(CLI::App& app, Context& ctx);
+void register_exec_commands(CLI::App& app, Context& ctx);
+void register_lab_commands(CLI::App& app, Context& ctx);
+
+}  // namespace pgdr::cmd

@@ -1,0 +1,19 @@
+// Local files: reading, atomic writes with a mode (0600 for secrets), private directories.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace pgdr {
+
+// The whole file, or std::nullopt when it does not exist. Throws pgdr::Error on other errors.
+std::optional<std::string> read_text_file(const std::string& path);
+
+// Writes via a temporary file in the same directory + fsync + rename, created with `mode` from
+// the start (never world-readable in between). Throws pgdr::Error on failure.
+void write_file_atomic(const std::string& path, const std::string& content, unsigned mode = 0644);
+
+// mkdir -p with the given mode for the directories it creates.
+void ensure_directory(const std::string& path, unsigned mode = 0755);
+
+}  // namespace pgdr

@@ -1,0 +1,804 @@
+#include "core/inventory.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "core/net_address.hpp"
+
+namespace pgdr {
+
+std::string to_string(Service s) {
+    switch (s) {
+        case Service::postgres:
+            return "postgres";
+        case Service::etcd:
+            return "etcd";
+        case Service::haproxy:
+            return "haproxy";
+    }
+    return "?";
+}
+
+std::string Diagnostic::format() const {
+    std::ostringstream os;
+    os << file;
+    if (line > 0) {
+        os << ':' << line << ':' << column;
+    }
+    os << ": " << message;
+    return os.str();
+}
+
+namespace {
+std::string summarize(const std::vector<Diagnostic>& diags) {
+    std::string out = "invalid inventory (" + std::to_string(diags.size()) + " problem" +
+                      (diags.size() == 1 ? "" : "s") + "):";
+    for (const auto& d : diags) {
+        out += "\n  " + d.format();
+    }
+    return out;
+}
+}  // namespace
+
+InventoryError::InventoryError(std::vector<Diagnostic> diagnostics)
+    : Error(ExitCode::invalid_config, summarize(diagnostics),
+            "fix the inventory (see pgdr-inventory(5)), then run `pgdr inventory check`"),
+      m_diagnostics(std::move(diagnostics)) {}
+
+int edit_distance(const std::string& a, const std::string& b) {
+    std::vector<int> prev(b.size() + 1), cur(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        prev[j] = static_cast<int>(j);
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = static_cast<int>(i);
+        for (size_t j = 1; j <= b.size(); ++j) {
+            int sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+        }
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+int postgres_major_for_release(const std::string& release) {
+    if (release == "trixie") {
+        return 17;
+    }
+    if (release == "bookworm") {
+        return 15;
+    }
+    return 0;
+}
+
+std::optional<TimingProfile> timing_profile(const std::string& name) {
+    // default: cloud-safe leases (etcd and network hiccups of a few seconds do not fail over).
+    // fast: one region, low latency; ttl 20 is the floor Patroni 4 enforces.
+    // safe: long leases for noisy networks.
+    // Each keeps loop_wait + 2 * retry_timeout <= ttl, as Patroni requires.
+    if (name == "default") {
+        return TimingProfile{30, 5, 10, 1000, 2, 1};
+    }
+    if (name == "fast") {
+        return TimingProfile{20, 2, 4, 500, 2, 1};
+    }
+    if (name == "safe") {
+        return TimingProfile{60, 10, 20, 2000, 3, 2};
+    }
+    return std::nullopt;
+}
+
+std::vector<const HostSpec*> Inventory::hosts_with(Service s) const {
+    std::vector<const HostSpec*> out;
+    for (const auto& h : hosts) {
+        if (h.runs(s)) {
+            out.push_back(&h);
+        }
+    }
+    return out;
+}
+
+const HostSpec* Inventory::find_host(const std::string& name) const {
+    for (const auto& h : hosts) {
+        if (h.name == name) {
+            return &h;
+        }
+    }
+    return nullptr;
+}
+
+namespace {
+
+const std::regex k_name_re("^[a-z][a-z0-9-]{0,30}$");
+const std::regex k_hostname_re("^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$");
+const std::regex k_user_re("^[a-z_][a-z0-9_-]{0,31}$");
+const std::regex k_region_re("^[A-Za-z0-9-]{1,32}$");
+const std::regex k_ovh_id_re("^[A-Za-z0-9-]{1,64}$");
+
+// Collects diagnostics while walking the YAML tree.
+class Reader {
+public:
+    explicit Reader(std::string file) : m_file(std::move(file)) {}
+
+    void error(const YAML::Node& at, const std::string& message) {
+        auto mark = at.Mark();
+        add(mark.line < 0 ? 0 : mark.line + 1, mark.column < 0 ? 0 : mark.column + 1, message);
+    }
+    void error_at(const YAML::Mark& mark, const std::string& message) {
+        add(mark.line + 1, mark.column + 1, message);
+    }
+    void add(int line, int column, const std::string& message) {
+        m_diags.push_back(Diagnostic{m_file, line, column, message});
+    }
+    std::vector<Diagnostic>& diagnostics() { return m_diags; }
+
+    static std::string describe(const YAML::Node& n) {
+        switch (n.Type()) {
+            case YAML::NodeType::Null:
+                return "nothing";
+            case YAML::NodeType::Sequence:
+                return "a list";
+            case YAML::NodeType::Map:
+                return "a mapping";
+            case YAML::NodeType::Scalar:
+                return "'" + printable(n.Scalar()) + "'";
+            default:
+                return "an undefined value";
+        }
+    }
+
+    // Non-printable characters shown escaped, so a hostile value cannot garble the terminal.
+    static std::string printable(const std::string& s) {
+        std::string out;
+        for (unsigned char c : s) {
+            if (c == '\n') {
+                out += "\\n";
+            } else if (c < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02x", c);
+                out += buf;
+            } else {
+                out += static_cast<char>(c);
+            }
+        }
+        if (out.size() > 80) {
+            out = out.substr(0, 77) + "...";
+        }
+        return out;
+    }
+
+    // Checks that `map` is a mapping whose keys are all in `allowed` (and not repeated).
+    // Returns false when it is not a mapping at all.
+    bool check_map(const YAML::Node& map, const std::string& what,
+                   const std::vector<std::string>& allowed) {
+        if (!map.IsMap()) {
+            error(map, what + ": expected a mapping, found " + describe(map));
+            return false;
+        }
+        std::set<std::string> seen;
+        for (const auto& kv : map) {
+            if (!kv.first.IsScalar()) {
+                error(kv.first, what + ": keys must be plain words");
+                continue;
+            }
+            const std::string key = kv.first.Scalar();
+            if (!seen.insert(key).second) {
+                error(kv.first, what + ": duplicate key '" + printable(key) + "'");
+            }
+            if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+                std::string msg = what + ": unknown key '" + printable(key) + "'";
+                std::string best;
+                int best_d = 3;
+                for (const auto& a : allowed) {
+                    int d = edit_distance(key, a);
+                    if (d < best_d) {
+                        best_d = d;
+                        best = a;
+                    }
+                }
+                if (!best.empty()) {
+                    msg += "; did you mean '" + best + "'?";
+                } else {
+                    msg += " (expected one of: " + join(allowed) + ")";
+                }
+                error(kv.first, msg);
+            }
+        }
+        return true;
+    }
+
+    static std::string join(const std::vector<std::string>& v) {
+        std::string out;
+        for (const auto& s : v) {
+            out += (out.empty() ? "" : ", ") + s;
+        }
+        return out;
+    }
+
+    std::optional<std::string> string_value(const YAML::Node& n, const std::string& what) {
+        if (!n.IsScalar()) {
+            error(n, what + ": expected a string, found " + describe(n));
+            return std::nullopt;
+        }
+        return n.Scalar();
+    }
+
+    std::optional<long long> int_value(const YAML::Node& n, const std::string& what, long long lo,
+                                       long long hi) {
+        if (!n.IsScalar()) {
+            error(n, what + ": expected a whole number, found " + describe(n));
+            return std::nullopt;
+        }
+        const std::string& s = n.Scalar();
+        static const std::regex k_int("^-?[0-9]{1,18}$");
+        if (!std::regex_match(s, k_int)) {
+            error(n, what + ": expected a whole number, found '" + printable(s) + "'");
+            return std::nullopt;
+        }
+        long long v = std::stoll(s);
+        if (v < lo || v > hi) {
+            error(n, what + ": " + s + " is out of range (" + std::to_string(lo) + " to " +
+                         std::to_string(hi) + ")");
+            return std::nullopt;
+        }
+        return v;
+    }
+
+    std::optional<bool> bool_value(const YAML::Node& n, const std::string& what) {
+        if (n.IsScalar()) {
+            const std::string& s = n.Scalar();
+            if (s == "true" || s == "yes" || s == "on") {
+                return true;
+            }
+            if (s == "false" || s == "no" || s == "off") {
+                return false;
+            }
+        }
+        error(n, what + ": expected true or false, found " + describe(n));
+        return std::nullopt;
+    }
+
+    std::optional<std::string> matching(const YAML::Node& n, const std::string& what,
+                                        const std::regex& re, const std::string& expected) {
+        auto s = string_value(n, what);
+        if (!s) {
+            return std::nullopt;
+        }
+        if (!std::regex_match(*s, re)) {
+            error(n, what + ": '" + printable(*s) + "' is not valid; expected " + expected);
+            return std::nullopt;
+        }
+        return s;
+    }
+
+private:
+    std::string m_file;
+    std::vector<Diagnostic> m_diags;
+};
+
+template <typename T, typename Fn>
+void read_opt(const YAML::Node& map, const char* key, T& target, Fn&& fn) {
+    if (map.IsMap() && map[key]) {
+        if (auto v = fn(map[key])) {
+            target = static_cast<T>(*v);
+        }
+    }
+}
+
+std::string resolve_path(const std::string& base_file, const std::string& p) {
+    if (p.empty()) {
+        return p;
+    }
+    if (p[0] == '~') {
+        const char* home = std::getenv("HOME");
+        return std::string(home ? home : "") + p.substr(1);
+    }
+    if (p[0] == '/' || base_file.empty()) {
+        return p;
+    }
+    auto dir = std::filesystem::path(base_file).parent_path();
+    return (dir / p).lexically_normal().string();
+}
+
+void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettings& ssh,
+              const std::string& file) {
+    if (!r.check_map(n, what, {"user", "port", "identity_file", "known_hosts",
+                               "connect_timeout", "command_timeout"})) {
+        return;
+    }
+    read_opt(n, "user", ssh.user, [&](const YAML::Node& v) {
+        return r.matching(v, what + ".user", k_user_re, "a Unix user name");
+    });
+    read_opt(n, "port", ssh.port,
+             [&](const YAML::Node& v) { return r.int_value(v, what + ".port", 1, 65535); });
+    read_opt(n, "identity_file", ssh.identity_file, [&](const YAML::Node& v) {
+        auto s = r.string_value(v, what + ".identity_file");
+        return s ? std::optional<std::string>(resolve_path(file, *s)) : s;
+    });
+    read_opt(n, "known_hosts", ssh.known_hosts, [&](const YAML::Node& v) {
+        auto s = r.string_value(v, what + ".known_hosts");
+        return s ? std::optional<std::string>(resolve_path(file, *s)) : s;
+    });
+    read_opt(n, "connect_timeout", ssh.connect_timeout_s, [&](const YAML::Node& v) {
+        return r.int_value(v, what + ".connect_timeout (seconds)", 1, 600);
+    });
+    read_opt(n, "command_timeout", ssh.command_timeout_s, [&](const YAML::Node& v) {
+        return r.int_value(v, what + ".command_timeout (seconds)", 1, 86400);
+    });
+}
+
+void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
+    if (!n.IsSequence()) {
+        r.error(n, "hosts: expected a list of hosts, found " + Reader::describe(n));
+        return;
+    }
+    std::map<std::string, int> names;
+    std::map<std::string, std::string> addresses;
+    int index = 0;
+    for (const auto& h : n) {
+        const std::string what = "hosts[" + std::to_string(index++) + "]";
+        if (!r.check_map(h, what, {"name", "address", "zone", "region", "services", "ssh"})) {
+            continue;
+        }
+        HostSpec host;
+        host.line = h.Mark().line + 1;
+        if (!h["name"]) {
+            r.error(h, what + ": missing required key 'name'");
+        } else if (auto name = r.matching(h["name"], what + ".name", k_name_re,
+                                          "lower-case letters, digits and '-', starting with a "
+                                          "letter, at most 31 characters")) {
+            host.name = *name;
+            if (names.count(*name)) {
+                r.error(h["name"], what + ".name: duplicate host '" + *name +
+                                       "' (first declared on line " +
+                                       std::to_string(names[*name]) + ")");
+            } else {
+                names[*name] = h["name"].Mark().line + 1;
+            }
+        }
+        if (h["address"]) {
+            if (auto a = r.string_value(h["address"], what + ".address")) {
+                if (!parse_ipv4(*a) && !std::regex_match(*a, k_hostname_re)) {
+                    r.error(h["address"], what + ".address: '" + Reader::printable(*a) +
+                                              "' is neither an IPv4 address nor a host name");
+                } else if (addresses.count(*a)) {
+                    r.error(h["address"], what + ".address: " + *a + " is also the address of " +
+                                              addresses[*a]);
+                } else {
+                    host.address = *a;
+                    addresses[*a] = host.name;
+                }
+            }
+        }
+        read_opt(h, "zone", host.zone, [&](const YAML::Node& v) {
+            return r.matching(v, what + ".zone", k_region_re, "a zone name such as 'a'");
+        });
+        read_opt(h, "region", host.region, [&](const YAML::Node& v) {
+            return r.matching(v, what + ".region", k_region_re, "a region name such as GRA11");
+        });
+        if (!h["services"]) {
+            r.error(h, what + ": missing required key 'services' (postgres, etcd, haproxy)");
+        } else if (!h["services"].IsSequence()) {
+            r.error(h["services"], what + ".services: expected a list such as "
+                                          "[postgres, etcd], found " +
+                                          Reader::describe(h["services"]));
+        } else {
+            for (const auto& s : h["services"]) {
+                auto name = r.string_value(s, what + ".services");
+                if (!name) {
+                    continue;
+                }
+                if (*name == "postgres" || *name == "postgresql") {
+                    host.services.insert(Service::postgres);
+                } else if (*name == "etcd") {
+                    host.services.insert(Service::etcd);
+                } else if (*name == "haproxy") {
+                    host.services.insert(Service::haproxy);
+                } else {
+                    r.error(s, what + ".services: unknown service '" + Reader::printable(*name) +
+                                   "' (expected postgres, etcd or haproxy)");
+                }
+            }
+        }
+        // Host-level SSH settings are applied over the defaults by the caller.
+        inv.hosts.push_back(host);
+    }
+}
+
+}  // namespace
+
+Inventory parse_inventory(const std::string& text, const std::string& file_name) {
+    Reader r(file_name.empty() ? "<inventory>" : file_name);
+    Inventory inv;
+    inv.source_path = file_name;
+
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::ParserException& e) {
+        r.error_at(e.mark, "not valid YAML: " + e.msg);
+        throw InventoryError(r.diagnostics());
+    }
+    if (!root.IsDefined() || root.IsNull()) {
+        r.add(0, 0, "the inventory is empty (see pgdr-inventory(5) and inventories/)");
+        throw InventoryError(r.diagnostics());
+    }
+    if (!r.check_map(root, "inventory",
+                     {"cluster", "production", "release", "postgres_version", "network", "ssh",
+                      "hosts", "patroni", "haproxy", "etcd", "paths", "provider"})) {
+        throw InventoryError(r.diagnostics());
+    }
+
+    if (!root["cluster"]) {
+        r.error(root, "missing required key 'cluster' (the cluster's name)");
+    } else if (auto c = r.matching(root["cluster"], "cluster", k_name_re,
+                                   "lower-case letters, digits and '-', starting with a letter, "
+                                   "at most 31 characters")) {
+        inv.cluster = *c;
+    }
+    read_opt(root, "production", inv.production,
+             [&](const YAML::Node& v) { return r.bool_value(v, "production"); });
+    if (root["release"]) {
+        if (auto rel = r.string_value(root["release"], "release")) {
+            if (postgres_major_for_release(*rel) == 0) {
+                r.error(root["release"], "release: '" + Reader::printable(*rel) +
+                                             "' is not supported (expected trixie or bookworm)");
+            } else {
+                inv.release = *rel;
+            }
+        }
+    }
+    inv.postgres_version = postgres_major_for_release(inv.release);
+    if (root["postgres_version"]) {
+        if (auto v = r.int_value(root["postgres_version"], "postgres_version", 10, 99)) {
+            if (*v != inv.postgres_version) {
+                r.error(root["postgres_version"],
+                        "postgres_version: Debian " + inv.release + " ships PostgreSQL " +
+                            std::to_string(inv.postgres_version) + ", not " + std::to_string(*v) +
+                            " (set release, or drop postgres_version)");
+            }
+        }
+    }
+
+    // network
+    if (!root["network"]) {
+        r.error(root, "missing required key 'network' (with cidr: the cluster's subnet)");
+    } else if (r.check_map(root["network"], "network", {"cidr", "ssh_allowed_cidrs"})) {
+        const auto& net = root["network"];
+        if (!net["cidr"]) {
+            r.error(net, "network: missing required key 'cidr'");
+        } else if (auto c = r.string_value(net["cidr"], "network.cidr")) {
+            if (auto parsed = parse_cidr(*c)) {
+                if (parsed->prefix < 8) {
+                    r.error(net["cidr"], "network.cidr: /" + std::to_string(parsed->prefix) +
+                                             " is wider than any cluster subnet should be");
+                } else {
+                    inv.network_cidr = parsed->to_string();
+                }
+            } else {
+                r.error(net["cidr"], "network.cidr: '" + Reader::printable(*c) +
+                                         "' is not an IPv4 CIDR such as 198.18.0.0/24");
+            }
+        }
+        if (net["ssh_allowed_cidrs"]) {
+            if (!net["ssh_allowed_cidrs"].IsSequence()) {
+                r.error(net["ssh_allowed_cidrs"], "network.ssh_allowed_cidrs: expected a list");
+            } else {
+                for (const auto& c : net["ssh_allowed_cidrs"]) {
+                    auto s = r.string_value(c, "network.ssh_allowed_cidrs");
+                    if (!s) {
+                        continue;
+                    }
+                    auto parsed = parse_cidr(*s);
+                    if (!parsed) {
+                        r.error(c, "network.ssh_allowed_cidrs: '" + Reader::printable(*s) +
+                                       "' is not an IPv4 CIDR");
+                    } else if (parsed->prefix == 0) {
+                        r.error(c, "network.ssh_allowed_cidrs: 0.0.0.0/0 would open SSH to the "
+                                   "whole Internet; name your bastion's or office's range");
+                    } else {
+                        inv.ssh_allowed_cidrs.push_back(parsed->to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    SshSettings ssh_defaults;
+    if (root["ssh"]) {
+        read_ssh(r, root["ssh"], "ssh", ssh_defaults, file_name);
+    }
+
+    if (!root["hosts"]) {
+        r.error(root, "missing required key 'hosts'");
+    } else {
+        read_hosts(r, root["hosts"], inv);
+        // Host-level ssh overrides the top-level defaults key by key.
+        size_t i = 0;
+        for (const auto& h : root["hosts"]) {
+            if (i >= inv.hosts.size()) {
+                break;
+            }
+            if (!h.IsMap()) {
+                continue;
+            }
+            inv.hosts[i].ssh = ssh_defaults;
+            if (h["ssh"]) {
+                read_ssh(r, h["ssh"], "hosts[" + std::to_string(i) + "].ssh", inv.hosts[i].ssh,
+                         file_name);
+            }
+            ++i;
+        }
+    }
+
+    // patroni, with the timing profile applied first and explicit values over it.
+    if (root["patroni"] &&
+        r.check_map(root["patroni"], "patroni",
+                    {"timing", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover",
+                     "synchronous_mode", "synchronous_mode_strict", "use_pg_rewind", "use_slots",
+                     "rest_port"})) {
+        const auto& p = root["patroni"];
+        if (p["timing"]) {
+            if (auto t = r.string_value(p["timing"], "patroni.timing")) {
+                if (!timing_profile(*t)) {
+                    r.error(p["timing"], "patroni.timing: unknown profile '" +
+                                             Reader::printable(*t) +
+                                             "' (expected default, fast or safe)");
+                } else {
+                    inv.patroni.timing = *t;
+                }
+            }
+        }
+    }
+    {
+        auto prof = *timing_profile(inv.patroni.timing);
+        inv.patroni.ttl = prof.ttl;
+        inv.patroni.loop_wait = prof.loop_wait;
+        inv.patroni.retry_timeout = prof.retry_timeout;
+        inv.haproxy.check_interval_ms = prof.check_interval_ms;
+        inv.haproxy.fall = prof.fall;
+        inv.haproxy.rise = prof.rise;
+    }
+    if (root["patroni"] && root["patroni"].IsMap()) {
+        const auto& p = root["patroni"];
+        auto& ps = inv.patroni;
+        read_opt(p, "ttl", ps.ttl,
+                 [&](const YAML::Node& v) { return r.int_value(v, "patroni.ttl", 5, 3600); });
+        read_opt(p, "loop_wait", ps.loop_wait, [&](const YAML::Node& v) {
+            return r.int_value(v, "patroni.loop_wait", 1, 600);
+        });
+        read_opt(p, "retry_timeout", ps.retry_timeout, [&](const YAML::Node& v) {
+            return r.int_value(v, "patroni.retry_timeout", 1, 600);
+        });
+        read_opt(p, "maximum_lag_on_failover", ps.maximum_lag_on_failover,
+                 [&](const YAML::Node& v) {
+                     return r.int_value(v, "patroni.maximum_lag_on_failover (bytes)", 0,
+                                        1LL << 40);
+                 });
+        read_opt(p, "synchronous_mode", ps.synchronous_mode,
+                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.synchronous_mode"); });
+        read_opt(p, "synchronous_mode_strict", ps.synchronous_mode_strict,
+                 [&](const YAML::Node& v) {
+                     return r.bool_value(v, "patroni.synchronous_mode_strict");
+                 });
+        read_opt(p, "use_pg_rewind", ps.use_pg_rewind,
+                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.use_pg_rewind"); });
+        read_opt(p, "use_slots", ps.use_slots,
+                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.use_slots"); });
+        read_opt(p, "rest_port", ps.rest_port, [&](const YAML::Node& v) {
+            return r.int_value(v, "patroni.rest_port", 1, 65535);
+        });
+        if (ps.loop_wait + 2 * ps.retry_timeout > ps.ttl) {
+            r.error(p, "patroni: loop_wait + 2 * retry_timeout (" +
+                           std::to_string(ps.loop_wait + 2 * ps.retry_timeout) +
+                           ") must not exceed ttl (" + std::to_string(ps.ttl) +
+                           "), or a leader can lose its lease while it is still healthy");
+        }
+        if (inv.release == "trixie" && ps.ttl < 20) {
+            r.error(p["ttl"] ? p["ttl"] : p,
+                    "patroni.ttl: Patroni 4 (Debian trixie) raises any ttl below 20 to 20; "
+                    "set ttl: 20 or more so that the deployed value is the one you wrote");
+        }
+    }
+
+    if (root["haproxy"] &&
+        r.check_map(root["haproxy"], "haproxy",
+                    {"write_port", "read_port", "stats_port", "check_interval_ms", "fall",
+                     "rise"})) {
+        const auto& h = root["haproxy"];
+        auto& hs = inv.haproxy;
+        auto port = [&](const char* key) {
+            return [&r, key](const YAML::Node& v) {
+                return r.int_value(v, std::string("haproxy.") + key, 1, 65535);
+            };
+        };
+        read_opt(h, "write_port", hs.write_port, port("write_port"));
+        read_opt(h, "read_port", hs.read_port, port("read_port"));
+        read_opt(h, "stats_port", hs.stats_port, port("stats_port"));
+        read_opt(h, "check_interval_ms", hs.check_interval_ms, [&](const YAML::Node& v) {
+            return r.int_value(v, "haproxy.check_interval_ms", 100, 60000);
+        });
+        read_opt(h, "fall", hs.fall,
+                 [&](const YAML::Node& v) { return r.int_value(v, "haproxy.fall", 1, 100); });
+        read_opt(h, "rise", hs.rise,
+                 [&](const YAML::Node& v) { return r.int_value(v, "haproxy.rise", 1, 100); });
+    }
+
+    if (root["etcd"] && r.check_map(root["etcd"], "etcd", {"client_port", "peer_port"})) {
+        read_opt(root["etcd"], "client_port", inv.etcd.client_port, [&](const YAML::Node& v) {
+            return r.int_value(v, "etcd.client_port", 1, 65535);
+        });
+        read_opt(root["etcd"], "peer_port", inv.etcd.peer_port, [&](const YAML::Node& v) {
+            return r.int_value(v, "etcd.peer_port", 1, 65535);
+        });
+    }
+
+    if (root["paths"] && r.check_map(root["paths"], "paths", {"state_dir", "archive_dir"})) {
+        read_opt(root["paths"], "state_dir", inv.paths.state_dir, [&](const YAML::Node& v) {
+            auto s = r.string_value(v, "paths.state_dir");
+            return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
+        });
+        read_opt(root["paths"], "archive_dir", inv.paths.archive_dir, [&](const YAML::Node& v) {
+            static const std::regex k_abs("^/[A-Za-z0-9._/-]*$");
+            return r.matching(v, "paths.archive_dir", k_abs,
+                              "an absolute path of letters, digits, '.', '_', '-' and '/'");
+        });
+    }
+    if (inv.paths.state_dir.empty()) {
+        std::filesystem::path p(file_name.empty() ? "pgdr-inventory" : file_name);
+        inv.paths.state_dir = (p.parent_path() / (p.stem().string() + ".state")).string();
+    }
+
+    // provider
+    if (root["provider"]) {
+        const auto& p = root["provider"];
+        if (r.check_map(p, "provider", {"type", "lab", "ovh"})) {
+            std::string type;
+            if (!p["type"]) {
+                r.error(p, "provider: missing required key 'type' (lab or ovh)");
+            } else if (auto t = r.string_value(p["type"], "provider.type")) {
+                if (*t == "lab") {
+                    inv.provider = ProviderKind::lab;
+                } else if (*t == "ovh") {
+                    inv.provider = ProviderKind::ovh;
+                } else {
+                    r.error(p["type"], "provider.type: unknown provider '" +
+                                           Reader::printable(*t) + "' (expected lab or ovh)");
+                }
+            }
+            if (p["lab"] && r.check_map(p["lab"], "provider.lab", {"dir"})) {
+                read_opt(p["lab"], "dir", inv.lab.dir, [&](const YAML::Node& v) {
+                    auto s = r.string_value(v, "provider.lab.dir");
+                    return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
+                });
+            }
+            if (p["ovh"] && r.check_map(p["ovh"], "provider.ovh",
+                                        {"endpoint", "project_id", "regions", "flavor", "image",
+                                         "ssh_public_key_file"})) {
+                const auto& o = p["ovh"];
+                read_opt(o, "endpoint", inv.ovh.endpoint, [&](const YAML::Node& v) {
+                    return r.string_value(v, "provider.ovh.endpoint");
+                });
+                read_opt(o, "project_id", inv.ovh.project_id, [&](const YAML::Node& v) {
+                    return r.matching(v, "provider.ovh.project_id", k_ovh_id_re,
+                                      "the Public Cloud project id (32 hex digits)");
+                });
+                read_opt(o, "flavor", inv.ovh.flavor, [&](const YAML::Node& v) {
+                    return r.matching(v, "provider.ovh.flavor", k_ovh_id_re,
+                                      "a flavor name such as b3-8");
+                });
+                read_opt(o, "image", inv.ovh.image, [&](const YAML::Node& v) {
+                    static const std::regex k_img("^[A-Za-z0-9 ._-]{1,64}$");
+                    return r.matching(v, "provider.ovh.image", k_img,
+                                      "an image name such as 'Debian 13'");
+                });
+                read_opt(o, "ssh_public_key_file", inv.ovh.ssh_public_key_file,
+                         [&](const YAML::Node& v) {
+                             auto s = r.string_value(v, "provider.ovh.ssh_public_key_file");
+                             return s ? std::optional<std::string>(resolve_path(file_name, *s))
+                                      : s;
+                         });
+                if (o["regions"]) {
+                    if (!o["regions"].IsSequence()) {
+                        r.error(o["regions"], "provider.ovh.regions: expected a list");
+                    } else {
+                        for (const auto& reg : o["regions"]) {
+                            if (auto s = r.matching(reg, "provider.ovh.regions", k_region_re,
+                                                    "a region name such as GRA11")) {
+                                inv.ovh.regions.push_back(*s);
+                            }
+                        }
+                    }
+                }
+                if (inv.provider == ProviderKind::ovh && inv.ovh.project_id.empty()) {
+                    r.error(o, "provider.ovh: missing required key 'project_id'");
+                }
+            } else if (inv.provider == ProviderKind::ovh && !p["ovh"]) {
+                r.error(p, "provider: type ovh needs an 'ovh' section with project_id");
+            }
+        }
+    }
+
+    // Cross-field checks, only when the parts they read are valid.
+    if (r.diagnostics().empty()) {
+        auto cidr = parse_cidr(inv.network_cidr);
+        int pg = 0, etcd = 0, lb = 0;
+        for (const auto& h : inv.hosts) {
+            pg += h.runs(Service::postgres);
+            etcd += h.runs(Service::etcd);
+            lb += h.runs(Service::haproxy);
+            if (h.address.empty() && inv.provider != ProviderKind::ovh) {
+                r.add(h.line, 1, "host " + h.name +
+                                     ": missing 'address' (only the ovh provider fills it in)");
+            }
+            if (auto ip = parse_ipv4(h.address); ip && cidr && !cidr->contains(*ip)) {
+                r.add(h.line, 1, "host " + h.name + ": address " + h.address +
+                                     " is outside network.cidr " + inv.network_cidr);
+            }
+        }
+        if (pg < 2) {
+            r.add(0, 0, "the cluster needs at least 2 hosts with the postgres service (found " +
+                            std::to_string(pg) + ")");
+        }
+        if (etcd < 3 || etcd % 2 == 0) {
+            r.add(0, 0, "etcd needs an odd number of members, at least 3 (found " +
+                            std::to_string(etcd) + "): a quorum must survive one loss");
+        }
+        if (lb < 1) {
+            r.add(0, 0, "at least one host must run the haproxy service");
+        }
+        std::set<int> ports{inv.haproxy.write_port, inv.haproxy.read_port,
+                            inv.haproxy.stats_port};
+        if (ports.size() != 3) {
+            r.add(0, 0, "haproxy: write_port, read_port and stats_port must differ");
+        }
+        const std::set<int> taken{5432, inv.patroni.rest_port, inv.etcd.client_port,
+                                  inv.etcd.peer_port, 22};
+        for (int port : ports) {
+            bool lb_with_other = false;
+            for (const auto& h : inv.hosts) {
+                if (h.runs(Service::haproxy) && h.services.size() > 1) {
+                    lb_with_other = true;
+                }
+            }
+            if (taken.count(port) && (lb_with_other || port == 22)) {
+                r.add(0, 0, "haproxy: port " + std::to_string(port) +
+                                " clashes with PostgreSQL, Patroni, etcd or SSH on the same host");
+            }
+        }
+        if (inv.provider == ProviderKind::ovh && inv.ovh.regions.empty()) {
+            r.add(0, 0, "provider.ovh: list at least one region in 'regions'");
+        }
+    }
+
+    if (!r.diagnostics().empty()) {
+        throw InventoryError(r.diagnostics());
+    }
+    return inv;
+}
+
+Inventory load_inventory(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw InventoryError({Diagnostic{path, 0, 0,
+                                         "cannot read the inventory: " +
+                                             std::string(std::strerror(errno))}});
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    if (text.size() > 4 * 1024 * 1024) {
+        throw InventoryError({Diagnostic{path, 0, 0, "the inventory is larger than 4 MiB"}});
+    }
+    return parse_inventory(text, path);
+}
+
+}  // namespace pgdr

@@ -1,0 +1,147 @@
+// The inventory: one YAML (or JSON) file that describes one cluster (man/pgdr-inventory.5).
+//
+// load_inventory() parses and validates the whole file and reports every problem at once, each
+// with file:line:column, what was found and what is expected (unknown keys with a did-you-mean).
+// The resolved Inventory has every default filled in; nothing downstream re-reads the file.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace pgdr {
+
+enum class Service { postgres, etcd, haproxy };
+std::string to_string(Service s);
+
+struct Diagnostic {
+    std::string file;
+    int line = 0;    // 1-based; 0 when the problem is about the file as a whole
+    int column = 0;  // 1-based
+    std::string message;
+
+    std::string format() const;  // "file:line:column: message"
+};
+
+// Thrown by load_inventory/parse_inventory with every diagnostic found; exit code 3.
+class InventoryError : public Error {
+public:
+    explicit InventoryError(std::vector<Diagnostic> diagnostics);
+    const std::vector<Diagnostic>& diagnostics() const { return m_diagnostics; }
+
+private:
+    std::vector<Diagnostic> m_diagnostics;
+};
+
+struct SshSettings {
+    std::string user = "root";
+    int port = 22;
+    std::string identity_file;  // empty: the SSH agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa
+    std::string known_hosts;    // empty: ~/.ssh/known_hosts
+    int connect_timeout_s = 10;
+    int command_timeout_s = 600;
+};
+
+struct HostSpec {
+    std::string name;
+    std::string address;  // may be empty with the ovh provider until provisioned
+    std::string zone;
+    std::string region;
+    std::set<Service> services;
+    SshSettings ssh;
+    int line = 0;  // where the host is declared, for later messages
+
+    bool runs(Service s) const { return services.count(s) != 0; }
+};
+
+struct PatroniSettings {
+    std::string timing = "default";  // default | fast | safe (explicit values override)
+    int ttl = 30;
+    int loop_wait = 5;
+    int retry_timeout = 10;
+    long long maximum_lag_on_failover = 1048576;  // bytes
+    bool synchronous_mode = true;
+    bool synchronous_mode_strict = false;
+    bool use_pg_rewind = true;
+    bool use_slots = true;
+    int rest_port = 8008;
+};
+
+struct HaproxySettings {
+    int write_port = 5000;
+    int read_port = 5001;
+    int stats_port = 7000;
+    int check_interval_ms = 1000;
+    int fall = 2;
+    int rise = 1;
+};
+
+struct EtcdSettings {
+    int client_port = 2379;
+    int peer_port = 2380;
+};
+
+struct PathSettings {
+    std::string state_dir;  // default: <inventory without extension>.state next to the file
+    std::string archive_dir = "/var/lib/postgresql/wal_archive";
+};
+
+enum class ProviderKind { lab, ovh, none };
+
+struct LabSettings {
+    std::string dir;  // the lab directory (pgdr lab --dir)
+};
+
+struct OvhSettings {
+    std::string endpoint;  // empty: OVH_ENDPOINT / ovh.conf, as the official clients
+    std::string project_id;
+    std::vector<std::string> regions;
+    std::string flavor = "b3-8";
+    std::string image = "Debian 13";
+    std::string ssh_public_key_file;
+};
+
+struct TimingProfile {
+    int ttl, loop_wait, retry_timeout;
+    int check_interval_ms, fall, rise;
+};
+// The named profiles; std::nullopt for an unknown name.
+std::optional<TimingProfile> timing_profile(const std::string& name);
+
+struct Inventory {
+    std::string source_path;  // the file it was read from ("" when parsed from a string)
+    std::string cluster;
+    bool production = false;
+    std::string release = "trixie";  // Debian release of the hosts: trixie (13) or bookworm (12)
+    int postgres_version = 17;
+    std::string network_cidr;
+    std::vector<std::string> ssh_allowed_cidrs;
+    std::vector<HostSpec> hosts;
+    PatroniSettings patroni;
+    HaproxySettings haproxy;
+    EtcdSettings etcd;
+    PathSettings paths;
+    ProviderKind provider = ProviderKind::none;
+    LabSettings lab;
+    OvhSettings ovh;
+
+    std::vector<const HostSpec*> hosts_with(Service s) const;
+    const HostSpec* find_host(const std::string& name) const;
+};
+
+// Parses and validates; throws InventoryError listing every problem. file_name is used in
+// diagnostics and to resolve relative paths (state_dir, identity files).
+Inventory parse_inventory(const std::string& text, const std::string& file_name);
+// Reads the file (throws InventoryError when it cannot), then parse_inventory().
+Inventory load_inventory(const std::string& path);
+
+// Debian release facts pgdr relies on.
+int postgres_major_for_release(const std::string& release);  // 0 when unknown
+
+// Edit distance, for did-you-mean suggestions.
+int edit_distance(const std::string& a, const std::string& b);
+
+}  // namespace pgdr

@@ -1,0 +1,116 @@
+#include "core/state.hpp"
+
+#include <fstream>
+#include <regex>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+
+namespace pgdr {
+
+ClusterState load_state(const std::string& state_dir) {
+    ClusterState st;
+    auto text = read_text_file(state_dir + "/state.json");
+    if (!text) {
+        return st;
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(*text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ExitCode::invalid_config,
+                    "state file " + state_dir + "/state.json is not valid JSON: " + e.what(),
+                    "restore it from a backup or remove it and run `pgdr provision` again");
+    }
+    if (j.contains("hosts") && j["hosts"].is_object()) {
+        for (const auto& [name, h] : j["hosts"].items()) {
+            HostState hs;
+            hs.address = h.value("address", "");
+            hs.public_address = h.value("public_address", "");
+            hs.instance_id = h.value("instance_id", "");
+            hs.region = h.value("region", "");
+            st.hosts[name] = hs;
+        }
+    }
+    if (j.contains("provider")) {
+        st.provider = j["provider"];
+    }
+    return st;
+}
+
+void save_state(const std::string& state_dir, const ClusterState& state) {
+    ensure_directory(state_dir, 0700);
+    nlohmann::json hosts = nlohmann::json::object();
+    for (const auto& [name, h] : state.hosts) {
+        hosts[name] = {{"address", h.address},
+                       {"public_address", h.public_address},
+                       {"instance_id", h.instance_id},
+                       {"region", h.region}};
+    }
+    nlohmann::json j = {{"version", 1}, {"hosts", hosts}, {"provider", state.provider}};
+    write_file_atomic(state_dir + "/state.json", j.dump(2) + "\n", 0600);
+}
+
+std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state) {
+    std::vector<std::string> missing;
+    for (auto& h : inv.hosts) {
+        auto it = state.hosts.find(h.name);
+        if (h.address.empty() && it != state.hosts.end()) {
+            h.address = it->second.address;
+        }
+        if (h.address.empty()) {
+            missing.push_back(h.name);
+        }
+    }
+    return missing;
+}
+
+namespace {
+void check_secret_name(const std::string& name) {
+    static const std::regex k_name("^[a-z0-9][a-z0-9-]{0,63}$");
+    if (!std::regex_match(name, k_name)) {
+        throw Error(ExitCode::internal, "bad secret name '" + name + "'");
+    }
+}
+}  // namespace
+
+std::optional<std::string> read_secret(const std::string& state_dir, const std::string& name) {
+    check_secret_name(name);
+    auto text = read_text_file(state_dir + "/secrets/" + name);
+    if (!text) {
+        return std::nullopt;
+    }
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) {
+        text->pop_back();
+    }
+    return text;
+}
+
+std::string ensure_secret(const std::string& state_dir, const std::string& name) {
+    if (auto existing = read_secret(state_dir, name)) {
+        return *existing;
+    }
+    // URL-safe letters and digits only: the secret lands in YAML, libpq conninfo, pgpass and
+    // HTTP basic auth, and none of them needs quoting for these characters.
+    static const char k_alphabet[] =
+        "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    const size_t n = sizeof(k_alphabet) - 1;
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    if (!rnd) {
+        throw Error(ExitCode::internal, "cannot read /dev/urandom to generate a secret");
+    }
+    std::string secret;
+    while (secret.size() < 32) {
+        unsigned char c = 0;
+        rnd.read(reinterpret_cast<char*>(&c), 1);
+        if (c < 256 - (256 % n)) {  // rejection sampling: no modulo bias
+            secret += k_alphabet[c % n];
+        }
+    }
+    ensure_directory(state_dir, 0700);
+    ensure_directory(state_dir + "/secrets", 0700);
+    write_file_atomic(state_dir + "/secrets/" + name, secret + "\n", 0600);
+    return secret;
+}
+
+}  // namespace pgdr

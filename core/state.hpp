@@ -1,0 +1,42 @@
+// The state directory: what pgdr learns about a cluster, kept beside the inventory (which pgdr
+// never rewrites). Layout of <state_dir> (mode 0700):
+//   state.json          hosts' provider facts (addresses, instance ids), written atomically
+//   secrets/<name>      generated secrets, one per file, mode 0600, reused on re-runs
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "core/inventory.hpp"
+
+namespace pgdr {
+
+struct HostState {
+    std::string address;         // private address the cluster uses
+    std::string public_address;  // where SSH reaches it, when different
+    std::string instance_id;     // provider id (OVH instance id, lab machine name)
+    std::string region;
+};
+
+struct ClusterState {
+    std::map<std::string, HostState> hosts;  // by inventory host name
+    nlohmann::json provider = nlohmann::json::object();  // provider-specific ids (network, ...)
+};
+
+// Reads <state_dir>/state.json; an empty state when it does not exist.
+ClusterState load_state(const std::string& state_dir);
+void save_state(const std::string& state_dir, const ClusterState& state);
+
+// Fills the addresses the inventory leaves empty from the state; returns the hosts still
+// without an address.
+std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state);
+
+// The secret named `name` (e.g. "replication-password"): read from secrets/<name>, or generated
+// (32 random characters from a URL-safe alphabet, from /dev/urandom) and stored 0600.
+std::string ensure_secret(const std::string& state_dir, const std::string& name);
+// The secret if it exists.
+std::optional<std::string> read_secret(const std::string& state_dir, const std::string& name);
+
+}  // namespace pgdr

@@ -1,0 +1,62 @@
+// Transport: the seam through which pgdr acts on a host (DESIGN.md §3).
+//
+// A transport runs an argv vector on one host and reports exit status, stdout, stderr and
+// elapsed time as data. Only "cannot reach the host" (connect, authentication, host key, lost
+// connection) throws, as pgdr::Error with ExitCode::unreachable. A command that outlives its
+// timeout is reported with timed_out = true and exit_status = -1.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgdr {
+
+struct CommandResult {
+    int exit_status = -1;  // -1 when the command was killed by a signal or timed out
+    std::string out;
+    std::string err;
+    std::chrono::milliseconds elapsed{0};
+    bool timed_out = false;
+
+    bool ok() const { return exit_status == 0 && !timed_out; }
+};
+
+struct RunOptions {
+    std::optional<std::string> stdin_data;  // fed to the command, then EOF
+    std::chrono::milliseconds timeout{std::chrono::minutes(10)};
+    bool sudo = false;  // run as root through `sudo -n` when the login user is not root
+};
+
+// Metadata of a file written by put_file.
+struct FileSpec {
+    std::string mode = "0644";  // octal, as chmod takes it
+    std::string owner;          // "user" or "user:group"; empty keeps the default (root)
+};
+
+class Transport {
+public:
+    virtual ~Transport() = default;
+
+    // The name this transport reaches (inventory host name), for messages.
+    virtual const std::string& host_name() const = 0;
+
+    // Runs argv on the host. Never throws for a command's failure; throws pgdr::Error
+    // (ExitCode::unreachable) when the host cannot be reached or the connection is lost.
+    virtual CommandResult run(const std::vector<std::string>& argv, const RunOptions& opts) = 0;
+
+    // Writes content to path atomically (a temporary file in the same directory, then rename),
+    // with mode and owner applied before the rename, so readers never see a partial file.
+    // Returns false (and fills err) when the remote side failed.
+    bool put_file(const std::string& path, const std::string& content, const FileSpec& spec,
+                  std::string* err = nullptr);
+
+    // Reads a file; std::nullopt when it does not exist or cannot be read.
+    std::optional<std::string> read_file(const std::string& path, bool sudo = false);
+};
+
+// The argv that put_file runs; exposed so that fakes and tests can recognise it.
+std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& spec);
+
+}  // namespace pgdr
