@@ -98,7 +98,7 @@ int run(int argc, char** argv) {
                  "key is always refused");
 
     register_inventory_commands(app, ctx);
-    //EXEC
+    register_exec_commands(app, ctx);
     //LAB
     add_help_command(app, ctx);
 

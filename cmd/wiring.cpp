@@ -1,0 +1,69 @@
+#include "cmd/wiring.hpp"
+
+#include <sstream>
+
+#include "core/state.hpp"
+#include "net/ssh_transport.hpp"
+
+namespace pgdr::cmd {
+
+Inventory resolved_inventory(Context& ctx) {
+    Inventory inv = ctx.inventory();
+    auto missing = apply_state(inv, load_state(inv.paths.state_dir));
+    if (!missing.empty()) {
+        std::string names;
+        for (const auto& n : missing) {
+            names += (names.empty() ? "" : ", ") + n;
+        }
+        throw config_error("no address known for " + names,
+                           "run `pgdr provision` first, or give each host an address");
+    }
+    return inv;
+}
+
+std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::string& hosts_csv,
+                                          const std::string& service) {
+    std::vector<const HostSpec*> out;
+    std::set<std::string> wanted;
+    std::stringstream ss(hosts_csv);
+    for (std::string name; std::getline(ss, name, ',');) {
+        if (name.empty()) {
+            continue;
+        }
+        if (inv.find_host(name) == nullptr) {
+            throw usage_error("no host '" + name + "' in the inventory",
+                              "`pgdr inventory show` lists the hosts");
+        }
+        wanted.insert(name);
+    }
+    std::optional<Service> svc;
+    if (!service.empty()) {
+        if (service == "postgres") {
+            svc = Service::postgres;
+        } else if (service == "etcd") {
+            svc = Service::etcd;
+        } else if (service == "haproxy") {
+            svc = Service::haproxy;
+        } else {
+            throw usage_error("unknown service '" + service + "'",
+                              "use postgres, etcd or haproxy");
+        }
+    }
+    for (const auto& h : inv.hosts) {
+        if (!wanted.empty() && wanted.count(h.name) == 0) {
+            continue;
+        }
+        if (svc && !h.runs(*svc)) {
+            continue;
+        }
+        out.push_back(&h);
+    }
+    return out;
+}
+
+std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host) {
+    net::SshTarget target{host.name, host.address, host.ssh, ctx.accept_new_host_keys};
+    return std::make_unique<net::SshTransport>(target, *ctx.log);
+}
+
+}  // namespace pgdr::cmd
