@@ -74,9 +74,14 @@ HttpFailure classify(CURLcode code, CURL* handle) {
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_RESOLVE_PROXY:
         case CURLE_COULDNT_CONNECT:
-        case CURLE_UNSUPPORTED_PROTOCOL:
         case CURLE_URL_MALFORMAT:
             return HttpFailure::connect;
+        case CURLE_UNSUPPORTED_PROTOCOL: {
+            // Before connecting: a URL scheme curl refuses; after: an HTTP/0.9-style answer.
+            curl_off_t connected_us = 0;
+            curl_easy_getinfo(handle, CURLINFO_CONNECT_TIME_T, &connected_us);
+            return connected_us == 0 ? HttpFailure::connect : HttpFailure::protocol;
+        }
         case CURLE_OPERATION_TIMEDOUT: {
             // The same code covers the connect timeout; if no connection was ever made the
             // request was not sent, which matters to the caller's retry decision.
