@@ -50,7 +50,7 @@ struct ActionResult {
 struct ApplyReport {
     bool dry_run = false;
     std::vector<ActionResult> results;
-    std::optional<Stage> failed_stage;   // the first stage that failed
+    std::optional<Stage> failed_stage;     // the first stage that failed
     std::vector<std::string> unreachable;  // hosts whose transport threw (exit code 5)
 
     std::size_t count(Outcome outcome) const;

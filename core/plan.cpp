@@ -56,7 +56,9 @@ struct Describer {
 };
 }  // namespace
 
-std::string describe(const Action& action) { return std::visit(Describer{}, action); }
+std::string describe(const Action& action) {
+    return std::visit(Describer{}, action);
+}
 
 StagePlan& Plan::stage(Stage s) {
     auto rank = [](Stage x) {
@@ -144,7 +146,8 @@ struct Edit {
 // Longest common subsequence by dynamic programming: the files pgdr manages are a few hundred
 // lines at most, so O(n*m) is fine; beyond k_max_cells the diff falls back to "replace all",
 // which is still a correct (if unhelpful) diff.
-std::vector<Edit> edit_script(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+std::vector<Edit> edit_script(const std::vector<std::string>& a,
+                              const std::vector<std::string>& b) {
     constexpr std::size_t k_max_cells = 16u * 1024u * 1024u;
     std::vector<Edit> edits;
     // Trim the common prefix and suffix first: config changes are usually local.
@@ -174,9 +177,8 @@ std::vector<Edit> edit_script(const std::vector<std::string>& a, const std::vect
         std::vector<std::vector<unsigned>> lcs(n + 1, std::vector<unsigned>(m + 1, 0));
         for (std::size_t i = n; i-- > 0;) {
             for (std::size_t j = m; j-- > 0;) {
-                lcs[i][j] = a[prefix + i] == b[prefix + j]
-                                ? lcs[i + 1][j + 1] + 1
-                                : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+                lcs[i][j] = a[prefix + i] == b[prefix + j] ? lcs[i + 1][j + 1] + 1
+                                                           : std::max(lcs[i + 1][j], lcs[i][j + 1]);
             }
         }
         std::size_t i = 0, j = 0;
@@ -217,8 +219,7 @@ void emit_line(std::string& out, char prefix, const std::string& line) {
 }  // namespace
 
 std::string unified_diff(const std::string& old_text, const std::string& new_text,
-                         const std::string& old_label, const std::string& new_label,
-                         int context) {
+                         const std::string& old_label, const std::string& new_label, int context) {
     if (old_text == new_text) {
         return {};
     }
