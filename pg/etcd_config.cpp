@@ -1,0 +1,84 @@
+#include "pg/etcd_config.hpp"
+
+#include "core/error.hpp"
+#include "core/net_address.hpp"
+#include "pg/debian_paths.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+
+// Values systemd's EnvironmentFile reads literally inside double quotes.
+std::string env_value(const std::string& value, const std::string& what) {
+    for (char c : value) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_' || c == ':' || c == '/' || c == ',' || c == '=';
+        if (!ok) {
+            throw config_error("etcd configuration: " + what +
+                               " holds a character that /etc/default/etcd cannot carry safely");
+        }
+    }
+    return "\"" + value + "\"";
+}
+
+const std::string& member_address(const HostSpec& h) {
+    if (!parse_ipv4(h.address)) {
+        throw config_error(
+            "etcd member " + h.name + ": address '" + h.address + "' is not an IPv4 address",
+            "etcd listens on IP addresses; give the host its IPv4 address");
+    }
+    return h.address;
+}
+
+std::string url(const std::string& address, int port) {
+    return "http://" + address + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string etcd_initial_cluster(const Inventory& inv) {
+    std::string out;
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += h->name + "=" + url(member_address(*h), inv.etcd.peer_port);
+    }
+    return out;
+}
+
+std::string etcd_cluster_token(const Inventory& inv) {
+    return "pgdr-" + inv.cluster;
+}
+
+std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
+    if (!host.runs(Service::etcd)) {
+        throw config_error("host " + host.name + " does not run etcd");
+    }
+    const auto paths = debian_paths(inv);
+    const std::string& address = member_address(host);
+    const auto& release = debian_release(inv.release);
+    auto line = [](const std::string& key, const std::string& value) {
+        return key + "=" + env_value(value, key) + "\n";
+    };
+    std::string out = "# Managed by pgdr (cluster " + inv.cluster +
+                      "): `pgdr bootstrap` rewrites this file.\n"
+                      "# Static bootstrap of " +
+                      std::to_string(inv.hosts_with(Service::etcd).size()) + " members.\n";
+    out += line("ETCD_NAME", host.name);
+    out += line("ETCD_DATA_DIR", paths.etcd_data_dir);
+    out += line("ETCD_LISTEN_PEER_URLS", url(address, inv.etcd.peer_port));
+    out += line("ETCD_LISTEN_CLIENT_URLS",
+                url(address, inv.etcd.client_port) + "," + url("127.0.0.1", inv.etcd.client_port));
+    out += line("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(address, inv.etcd.peer_port));
+    out += line("ETCD_ADVERTISE_CLIENT_URLS", url(address, inv.etcd.client_port));
+    out += line("ETCD_INITIAL_CLUSTER", etcd_initial_cluster(inv));
+    out += line("ETCD_INITIAL_CLUSTER_STATE", "new");
+    out += line("ETCD_INITIAL_CLUSTER_TOKEN", etcd_cluster_token(inv));
+    if (release.etcd_v2_needed) {
+        out += line("ETCD_ENABLE_V2", "true");
+    }
+    return out;
+}
+
+}  // namespace pgdr::pg

@@ -1,0 +1,28 @@
+// /etc/default/etcd for one etcd member, read by Debian's etcd.service (EnvironmentFile=).
+//
+// Static bootstrap of every etcd host of the inventory: ETCD_INITIAL_CLUSTER lists all members,
+// the member listens on its own address and on 127.0.0.1 (local etcdctl and Patroni), the
+// cluster token is derived from the cluster name so two clusters' members never join each other.
+// ETCD_ENABLE_V2 is written only when the release's Patroni needs etcd's v2 API (it does not on
+// Debian 12 or 13: Patroni uses the etcd3 DCS).
+//
+// systemd parses the file, not a shell: values are double-quoted, and a value that needs any
+// escaping is refused instead (etcd names and URLs never do).
+#pragma once
+
+#include <string>
+
+#include "core/inventory.hpp"
+
+namespace pgdr::pg {
+
+// "pg1=http://198.18.0.11:2380,pg2=..." for every etcd host, in inventory order.
+std::string etcd_initial_cluster(const Inventory& inv);
+// "pgdr-<cluster>".
+std::string etcd_cluster_token(const Inventory& inv);
+
+// Throws pgdr::Error (invalid_config) when `host` does not run etcd, when an etcd member's
+// address is not an IPv4 address (etcd binds to IPs, not names) or a value needs escaping.
+std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host);
+
+}  // namespace pgdr::pg

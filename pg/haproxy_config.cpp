@@ -1,0 +1,94 @@
+#include "pg/haproxy_config.hpp"
+
+#include "core/error.hpp"
+#include "pg/debian_paths.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+
+const std::string& word(const std::string& value, const std::string& what) {
+    bool ok = !value.empty();
+    for (char c : value) {
+        ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '_');
+    }
+    if (!ok) {
+        throw config_error("haproxy.cfg: " + what + " '" + value +
+                           "' is not a plain host name or address");
+    }
+    return value;
+}
+
+// Debian's global section (haproxy package, 2.6 and 3.0) without the TLS defaults, which pgdr
+// does not use.
+const char* const k_global =
+    "global\n"
+    "\tlog /dev/log\tlocal0\n"
+    "\tlog /dev/log\tlocal1 notice\n"
+    "\tchroot /var/lib/haproxy\n"
+    "\tstats socket /run/haproxy/admin.sock mode 660 level admin\n"
+    "\tstats timeout 30s\n"
+    "\tuser haproxy\n"
+    "\tgroup haproxy\n"
+    "\tdaemon\n";
+
+// Client and server timeouts are long: PostgreSQL sessions idle for minutes; a dead server is
+// detected by the checks, not by these.
+const char* const k_defaults =
+    "defaults\n"
+    "\tlog\tglobal\n"
+    "\tmode\ttcp\n"
+    "\tretries 2\n"
+    "\ttimeout connect 4s\n"
+    "\ttimeout client  30m\n"
+    "\ttimeout server  30m\n"
+    "\ttimeout check   5s\n";
+
+}  // namespace
+
+std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
+    if (!host.runs(Service::haproxy)) {
+        throw config_error("host " + host.name + " does not run haproxy");
+    }
+    const auto& hp = inv.haproxy;
+    const std::string rest_port = std::to_string(inv.patroni.rest_port);
+    std::string default_server = "\tdefault-server inter " + std::to_string(hp.check_interval_ms) +
+                                 "ms fall " + std::to_string(hp.fall) + " rise " +
+                                 std::to_string(hp.rise) + " on-marked-down shutdown-sessions\n";
+    std::string servers;
+    for (const auto* pg : inv.hosts_with(Service::postgres)) {
+        servers += "\tserver " + word(pg->name, "server name") + " " +
+                   word(pg->address, "address of " + pg->name) + ":" +
+                   std::to_string(k_postgres_port) + " maxconn 100 check port " + rest_port + "\n";
+    }
+
+    std::string out =
+        "# Managed by pgdr (cluster " + inv.cluster + "): `pgdr bootstrap` rewrites this file.\n";
+    out += k_global;
+    out += "\n";
+    out += k_defaults;
+    out += "\n";
+    // The stats page only on this host's own address and loopback.
+    out += "listen stats\n\tmode http\n";
+    out += "\tbind " + word(host.address, "address of " + host.name) + ":" +
+           std::to_string(hp.stats_port) + "\n";
+    out += "\tbind 127.0.0.1:" + std::to_string(hp.stats_port) + "\n";
+    out += "\tstats enable\n\tstats uri /\n\tstats refresh 5s\n";
+    out += "\n";
+    out += "listen primary\n";
+    out += "\tbind *:" + std::to_string(hp.write_port) + "\n";
+    out += "\toption httpchk GET /primary\n";
+    out += "\thttp-check expect status 200\n";
+    out += default_server + servers;
+    out += "\n";
+    out += "listen replicas\n";
+    out += "\tbind *:" + std::to_string(hp.read_port) + "\n";
+    out += "\tbalance roundrobin\n";
+    out += "\toption httpchk GET /replica\n";
+    out += "\thttp-check expect status 200\n";
+    out += default_server + servers;
+    return out;
+}
+
+}  // namespace pgdr::pg

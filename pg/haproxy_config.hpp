@@ -1,0 +1,23 @@
+// /etc/haproxy/haproxy.cfg for one HAProxy host (DESIGN.md §4.6).
+//
+// Debian's global section (with the admin stats socket pgdr reads backend states from), TCP
+// defaults, a stats page on inv.haproxy.stats_port, and two proxies over every PostgreSQL host:
+//   primary   on write_port: `GET /primary` on Patroni's REST port must answer 200;
+//   replicas  on read_port:  `GET /replica`, round robin.
+// Checks every check_interval_ms, fall/rise from the inventory, and on-marked-down
+// shutdown-sessions so clients of a demoted primary are cut at once instead of writing into a
+// read-only replica. Server names and addresses are written as they are; a value that is not a
+// plain word is refused (HAProxy's parser splits on spaces and reads '#' as a comment).
+#pragma once
+
+#include <string>
+
+#include "core/inventory.hpp"
+
+namespace pgdr::pg {
+
+// Throws pgdr::Error (invalid_config) when `host` does not run haproxy or a name or address is
+// not a plain word.
+std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host);
+
+}  // namespace pgdr::pg

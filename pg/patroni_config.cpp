@@ -1,0 +1,150 @@
+#include "pg/patroni_config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/error.hpp"
+#include "pg/debian_paths.hpp"
+#include "pg/postgres_conf.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+
+// Strings always double-quoted: YAML 1.1 readers (Patroni's PyYAML) turn plain `on`, `yes`,
+// `null` or `0777` into other types, and a password must stay a string byte for byte.
+void str(YAML::Emitter& e, const std::string& key, const std::string& value) {
+    e << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << value;
+}
+template <typename T>
+void val(YAML::Emitter& e, const std::string& key, T value) {
+    e << YAML::Key << key << YAML::Value << value;
+}
+void credentials(YAML::Emitter& e, const std::string& key, const std::string& user,
+                 const std::string& password) {
+    e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    str(e, "username", user);
+    str(e, "password", password);
+    e << YAML::EndMap;
+}
+
+std::string host_port(const std::string& host, int port) {
+    return host + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const Secrets& secrets) {
+    if (!host.runs(Service::postgres)) {
+        throw config_error("host " + host.name + " does not run postgres: no patroni.yml");
+    }
+    if (host.address.empty()) {
+        throw config_error("host " + host.name + " has no address yet",
+                           "run `pgdr provision` first, or set its address in the inventory");
+    }
+    const auto paths = debian_paths(inv);
+    const auto& p = inv.patroni;
+
+    YAML::Emitter e;
+    e.SetIndent(2);
+    e << YAML::Comment("Managed by pgdr (cluster " + inv.cluster +
+                       "): `pgdr bootstrap` rewrites this file.");
+    e << YAML::Newline;
+    e << YAML::BeginMap;
+    // Debian's layout: scope and namespace as pg_createconfig_patroni writes them, so Debian's
+    // tools (patronictl with this file) find the cluster.
+    str(e, "scope", paths.cluster);
+    str(e, "namespace", "/postgresql-common/");
+    str(e, "name", host.name);
+
+    e << YAML::Key << "etcd3" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
+    for (const auto* member : inv.hosts_with(Service::etcd)) {
+        e << YAML::DoubleQuoted << host_port(member->address, inv.etcd.client_port);
+    }
+    e << YAML::EndSeq << YAML::EndMap;
+
+    // GET endpoints (HAProxy's /primary and /replica checks) stay open; authentication guards
+    // the unsafe ones (switchover, restart, reinit, PATCH /config).
+    e << YAML::Key << "restapi" << YAML::Value << YAML::BeginMap;
+    str(e, "listen", host_port(host.address, p.rest_port));
+    str(e, "connect_address", host_port(host.address, p.rest_port));
+    credentials(e, "authentication", k_rest_api_user, secrets.rest_api_password);
+    e << YAML::EndMap;
+
+    e << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
+    str(e, "method", k_refuse_bootstrap_method);
+    e << YAML::Key << k_refuse_bootstrap_method << YAML::Value << YAML::BeginMap;
+    str(e, "command", "/bin/false");
+    val(e, "no_params", true);
+    e << YAML::EndMap;
+    // Written to the DCS once, when Patroni adopts the cluster; later changes go through
+    // PATCH /config.
+    e << YAML::Key << "dcs" << YAML::Value << YAML::BeginMap;
+    val(e, "ttl", p.ttl);
+    val(e, "loop_wait", p.loop_wait);
+    val(e, "retry_timeout", p.retry_timeout);
+    val(e, "maximum_lag_on_failover", p.maximum_lag_on_failover);
+    val(e, "synchronous_mode", p.synchronous_mode);
+    val(e, "synchronous_mode_strict", p.synchronous_mode_strict);
+    val(e, "check_timeline", true);
+    e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
+    val(e, "use_pg_rewind", p.use_pg_rewind);
+    val(e, "use_slots", p.use_slots);
+    // No remove_data_directory_on_*: a member whose rewind fails or whose timeline diverged
+    // keeps its data (it may hold the only copy of acknowledged writes) until an operator
+    // decides (`patronictl reinit`).
+    e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+    for (const auto& param : replication_parameters(inv)) {
+        if (param.number) {
+            val(e, param.name, std::stoll(param.value));
+        } else {
+            str(e, param.name, param.value);
+        }
+    }
+    e << YAML::EndMap;
+    e << YAML::Key << "pg_hba" << YAML::Value << YAML::BeginSeq;
+    for (const auto& rule : hba_rules(inv)) {
+        e << YAML::DoubleQuoted << rule;
+    }
+    e << YAML::EndSeq;
+    e << YAML::EndMap;  // dcs.postgresql
+    e << YAML::EndMap;  // dcs
+    e << YAML::EndMap;  // bootstrap
+
+    e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
+    // The host's own address for the cluster, localhost for local tools (and Patroni 3.0.2's
+    // replication connection, P8); not '*': an OVH instance also has a public interface.
+    str(e, "listen", host.address + ",localhost:" + std::to_string(k_postgres_port));
+    str(e, "connect_address", host_port(host.address, k_postgres_port));
+    val(e, "use_unix_socket", true);
+    str(e, "data_dir", paths.data_dir);
+    str(e, "bin_dir", paths.bin_dir);
+    str(e, "config_dir", paths.config_dir);
+    str(e, "pgpass", paths.patroni_pgpass);
+    e << YAML::Key << "create_replica_methods" << YAML::Value << YAML::BeginSeq << "basebackup"
+      << YAML::EndSeq;
+    e << YAML::Key << "basebackup" << YAML::Value << YAML::BeginMap;
+    str(e, "checkpoint", "fast");
+    e << YAML::EndMap;
+    e << YAML::Key << "authentication" << YAML::Value << YAML::BeginMap;
+    credentials(e, "replication", k_replication_user, secrets.replication_password);
+    credentials(e, "superuser", k_superuser, secrets.superuser_password);
+    credentials(e, "rewind", k_rewind_user, secrets.rewind_password);
+    e << YAML::EndMap;
+    e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+    str(e, "unix_socket_directories", "/var/run/postgresql");
+    // Under Patroni nothing redirects stderr to Debian's log file; the collector writes it.
+    str(e, "logging_collector", "on");
+    str(e, "log_directory", "/var/log/postgresql");
+    str(e, "log_filename", "postgresql-" + paths.cluster + ".log");
+    e << YAML::EndMap;
+    e << YAML::EndMap;  // postgresql
+
+    e << YAML::EndMap;
+    if (!e.good()) {
+        throw Error(ExitCode::internal, "patroni.yml: YAML emitter error: " + e.GetLastError());
+    }
+    return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace pgdr::pg

@@ -1,0 +1,63 @@
+// PostgreSQL configuration pgdr owns on each PostgreSQL host (DESIGN.md §4.4):
+//   conf.d/pgdr.conf          the replication settings (include file, Debian's include_dir)
+//   pg_hba.conf               the whole file: PostgreSQL 15 has no include in pg_hba
+//   start.conf                "manual": Patroni, not postgresql@V-main, runs the cluster
+//   conf.d/pgdr-standby.conf  on a replica built by pg_basebackup: primary_conninfo + slot
+//   the replication passfile  the replica's password for primary_conninfo (0600, postgres)
+// The same parameters and pg_hba rules go into patroni.yml, so Patroni carries them over when it
+// adopts the cluster. Every renderer is pure; values that the file format cannot carry safely
+// throw pgdr::Error (invalid_config).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "pg/secrets.hpp"
+
+namespace pgdr::pg {
+
+struct Parameter {
+    std::string name;
+    std::string value;
+    bool number = false;  // written bare; strings are quoted
+};
+
+// Cluster-wide settings for streaming replication, WAL archiving and authentication:
+// wal_level, max_wal_senders, max_replication_slots, wal_keep_size, hot_standby, wal_log_hints,
+// archive_mode, archive_command (into inv.paths.archive_dir, never overwriting a segment),
+// password_encryption.
+std::vector<Parameter> replication_parameters(const Inventory& inv);
+
+// The include file conf.d/pgdr.conf for `host` (listen_addresses is per host).
+std::string render_postgres_include(const Inventory& inv, const HostSpec& host);
+
+// pg_hba rules, one formatted line each: local peer; host all / replication from 127.0.0.1/32,
+// ::1/128 (lab.md P8) and inv.network_cidr, all scram-sha-256. Replication lines name the
+// replication role only.
+std::vector<std::string> hba_rules(const Inventory& inv);
+std::string render_pg_hba(const Inventory& inv);
+
+// /etc/postgresql/V/main/start.conf.
+std::string render_start_conf(const Inventory& inv);
+
+// The physical slot a replica streams from: the name Patroni derives from the member name
+// (lower case; '-' and '.' become '_'; other characters uNNNN; at most 63 characters), so that
+// Patroni adopts the slot pgdr created instead of making another.
+std::string slot_name(const std::string& member_name);
+
+// primary_conninfo for `replica` streaming from `primary`: the password is in the replication
+// passfile, never in the conninfo.
+std::string primary_conninfo(const Inventory& inv, const HostSpec& primary,
+                             const HostSpec& replica);
+// conf.d/pgdr-standby.conf: primary_conninfo and primary_slot_name.
+std::string render_standby_conf(const Inventory& inv, const HostSpec& primary,
+                                const HostSpec& replica);
+// The replication passfile: the replication role's password for every PostgreSQL host.
+std::string render_replication_passfile(const Inventory& inv, const Secrets& secrets);
+
+// A postgresql.conf string literal: single quotes, ' doubled, \ doubled. Throws for a line
+// break or NUL.
+std::string conf_quote(const std::string& value);
+
+}  // namespace pgdr::pg

@@ -1,0 +1,48 @@
+#include "pg/secrets.hpp"
+
+#include "core/error.hpp"
+#include "core/state.hpp"
+
+namespace pgdr::pg {
+
+Secrets load_secrets(const std::string& state_dir) {
+    Secrets s;
+    s.replication_password = ensure_secret(state_dir, k_replication_secret);
+    s.superuser_password = ensure_secret(state_dir, k_superuser_secret);
+    s.rewind_password = ensure_secret(state_dir, k_rewind_secret);
+    s.rest_api_password = ensure_secret(state_dir, k_rest_api_secret);
+    check_secrets(s);
+    return s;
+}
+
+void check_secrets(const Secrets& secrets) {
+    auto check = [](const std::string& value, const char* name) {
+        if (value.empty()) {
+            throw config_error(std::string("the secret '") + name + "' is empty",
+                               std::string("delete secrets/") + name +
+                                   " in the state directory to have a new one generated");
+        }
+        for (unsigned char c : value) {
+            if (c < 0x20 || c == 0x7f) {
+                throw config_error(std::string("the secret '") + name +
+                                       "' holds a control character (a line break?), which "
+                                       "a PostgreSQL passfile cannot hold",
+                                   std::string("rewrite secrets/") + name +
+                                       " in the state directory on one line, or delete it");
+            }
+        }
+    };
+    check(secrets.replication_password, k_replication_secret);
+    check(secrets.superuser_password, k_superuser_secret);
+    check(secrets.rewind_password, k_rewind_secret);
+    check(secrets.rest_api_password, k_rest_api_secret);
+}
+
+void register_secrets(const Secrets& secrets, Logger& log) {
+    log.add_secret(secrets.replication_password);
+    log.add_secret(secrets.superuser_password);
+    log.add_secret(secrets.rewind_password);
+    log.add_secret(secrets.rest_api_password);
+}
+
+}  // namespace pgdr::pg

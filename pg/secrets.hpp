@@ -1,0 +1,44 @@
+// The cluster's generated secrets and the roles they belong to.
+//
+// Each password lives in its own 0600 file in the state directory (core/state.hpp), generated
+// on first use and reused on re-runs. They reach the hosts only inside 0600 files (patroni.yml,
+// passfiles), never argv or logs: register_secrets() adds them to the logger's redaction.
+#pragma once
+
+#include <string>
+
+#include "core/log.hpp"
+
+namespace pgdr::pg {
+
+// Role names pgdr creates or configures.
+inline constexpr const char* k_replication_user = "replicator";
+inline constexpr const char* k_superuser = "postgres";
+inline constexpr const char* k_rewind_user = "rewind";
+inline constexpr const char* k_rest_api_user = "patroni";
+
+// Secret file names under <state_dir>/secrets/.
+inline constexpr const char* k_replication_secret = "replication-password";
+inline constexpr const char* k_superuser_secret = "superuser-password";
+inline constexpr const char* k_rewind_secret = "rewind-password";
+inline constexpr const char* k_rest_api_secret = "rest-api-password";
+
+struct Secrets {
+    std::string replication_password;
+    std::string superuser_password;
+    std::string rewind_password;
+    std::string rest_api_password;
+};
+
+// Reads (or generates) the four secrets from the state directory, then check_secrets().
+Secrets load_secrets(const std::string& state_dir);
+
+// Throws pgdr::Error (invalid_config) when a password is empty or holds a control character
+// (a line break cannot be written to a passfile, by pgdr or by Patroni). The message names the
+// secret file, never its content.
+void check_secrets(const Secrets& secrets);
+
+// Registers every password with the logger's redaction.
+void register_secrets(const Secrets& secrets, Logger& log);
+
+}  // namespace pgdr::pg

@@ -1,0 +1,96 @@
+// Every rendered file, for three inventories, against tests/golden/ (see its README.md).
+#include <catch2/catch.hpp>
+
+#include "core/inventory.hpp"
+#include "core/state.hpp"
+#include "pg/debian_paths.hpp"
+#include "pg/etcd_config.hpp"
+#include "pg/haproxy_config.hpp"
+#include "pg/patroni_config.hpp"
+#include "pg/postgres_conf.hpp"
+#include "pg/secrets.hpp"
+#include "unit/pg/golden.hpp"
+
+using namespace pgdr;
+using namespace pgdr::pg;
+using pgdr::testing::check_golden;
+
+namespace {
+
+// Fixed test secrets; the bookworm ones are hostile on purpose (quotes, ':', '#', '\', a line
+// break in the REST API password, which no passfile holds).
+Secrets plain_secrets() {
+    return {"test-replication-pw", "test-superuser-pw", "test-rewind-pw", "test-rest-api-pw"};
+}
+Secrets hostile_secrets() {
+    return {"rep'l:\"pw\"#1\\", "su \"quoted\" #not-a-comment",
+            "re:wi\\nd:", "line1\nline2: 'x' # y"};
+}
+
+Inventory ovh_inventory() {
+    Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/ovh.yaml");
+    ClusterState state;
+    const std::pair<const char*, const char*> addresses[] = {{"pg1", "198.18.64.11"},
+                                                             {"pg2", "198.18.64.12"},
+                                                             {"pg3", "198.18.64.13"},
+                                                             {"lb1", "198.18.64.21"},
+                                                             {"lb2", "198.18.64.22"}};
+    for (const auto& [name, address] : addresses) {
+        state.hosts[name].address = address;
+    }
+    REQUIRE(apply_state(inv, state).empty());
+    return inv;
+}
+
+// Renders every file of every host of `inv` into tests/golden/<name>/<host>/<file>; returns the
+// number of files compared.
+int check_inventory(const std::string& name, const Inventory& inv, const Secrets& secrets) {
+    const auto paths = debian_paths(inv);
+    int files = 0;
+    auto golden = [&](const HostSpec& h, const std::string& file, const std::string& text) {
+        check_golden(name + "/" + h.name + "/" + file, text);
+        ++files;
+    };
+    const auto pg_hosts = inv.hosts_with(Service::postgres);
+    REQUIRE_FALSE(pg_hosts.empty());
+    const HostSpec& primary = *pg_hosts.front();
+    for (const auto& h : inv.hosts) {
+        if (h.runs(Service::postgres)) {
+            golden(h, "pgdr.conf", render_postgres_include(inv, h));
+            golden(h, "pg_hba.conf", render_pg_hba(inv));
+            golden(h, "start.conf", render_start_conf(inv));
+            golden(h, paths.cluster + ".yml", render_patroni_yml(inv, h, secrets));
+            if (h.name != primary.name) {
+                golden(h, "pgdr-standby.conf", render_standby_conf(inv, primary, h));
+                golden(h, "pgdr-replication.pgpass", render_replication_passfile(inv, secrets));
+            }
+        }
+        if (h.runs(Service::etcd)) {
+            golden(h, "default-etcd", render_etcd_defaults(inv, h));
+        }
+        if (h.runs(Service::haproxy)) {
+            golden(h, "haproxy.cfg", render_haproxy_cfg(inv, h));
+        }
+    }
+    return files;
+}
+
+}  // namespace
+
+TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
+    Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
+    REQUIRE(inv.postgres_version == 17);
+    // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 5 + 2 * 2 + 1);
+}
+
+TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
+    Inventory inv = ovh_inventory();
+    CHECK(check_inventory("ovh", inv, plain_secrets()) == 3 * 5 + 2 * 2 + 2);
+}
+
+TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
+    Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
+    REQUIRE(inv.postgres_version == 15);
+    CHECK(check_inventory("bookworm", inv, hostile_secrets()) == 3 * 5 + 2 * 2 + 2);
+}
