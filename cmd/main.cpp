@@ -99,7 +99,7 @@ int run(int argc, char** argv) {
 
     register_inventory_commands(app, ctx);
     register_exec_commands(app, ctx);
-    //LAB
+    register_lab_commands(app, ctx);
     add_help_command(app, ctx);
 
     try {

@@ -1,0 +1,639 @@
+#include "lab/lab.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/tcp.hpp"
+#include "lab/image.hpp"
+#include "lab/proc.hpp"
+
+namespace pgdr::lab {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* k_lock_file = "/run/pgdr-lab.lock";
+constexpr const char* k_partition_table = "pgdr_partition";
+
+// Serialises lab operations on this machine (one lab at a time, no two `up`s racing).
+class LabLock {
+public:
+    LabLock() {
+        m_fd = ::open(k_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (m_fd < 0 || ::flock(m_fd, LOCK_EX) != 0) {
+            throw Error(ExitCode::internal, std::string("cannot lock ") + k_lock_file);
+        }
+    }
+    ~LabLock() {
+        if (m_fd >= 0) {
+            ::flock(m_fd, LOCK_UN);
+            ::close(m_fd);
+        }
+    }
+    LabLock(const LabLock&) = delete;
+    LabLock& operator=(const LabLock&) = delete;
+
+private:
+    int m_fd = -1;
+};
+
+bool is_mounted(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string id, parent, devs, root, mount_point;
+        f >> id >> parent >> devs >> root >> mount_point;
+        if (mount_point == path) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string random_hex(size_t n) {
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    std::string out;
+    static const char* k_hex = "0123456789abcdef";
+    while (out.size() < n) {
+        unsigned char c = 0;
+        rnd.read(reinterpret_cast<char*>(&c), 1);
+        out += k_hex[c & 15];
+    }
+    return out;
+}
+
+std::string tail_of(const std::string& path, size_t max) {
+    auto text = read_text_file(path).value_or("");
+    return text.size() > max ? text.substr(text.size() - max) : text;
+}
+
+}  // namespace
+
+Lab::Lab(LabPaths paths, Transport& local, Logger& log, Progress progress)
+    : m_paths(std::move(paths)), m_local(local), m_log(log), m_progress(std::move(progress)) {}
+
+CommandResult Lab::run(const std::vector<std::string>& argv, bool must,
+                       std::chrono::seconds timeout) {
+    RunOptions o;
+    o.timeout = timeout;
+    auto r = m_local.run(argv, o);
+    m_log.debug("lab: " + argv[0] + (argv.size() > 1 ? " " + argv[1] : "") + " -> " +
+                std::to_string(r.exit_status));
+    if (must && !r.ok()) {
+        std::string cmd;
+        for (const auto& a : argv) {
+            cmd += (cmd.empty() ? "" : " ") + a;
+        }
+        throw Error(ExitCode::internal,
+                    "lab: `" + cmd + "` failed" +
+                        (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
+                        (r.err.empty() ? "" : ": " + r.err));
+    }
+    return r;
+}
+
+void Lab::check_root() const {
+    if (::geteuid() != 0) {
+        throw Error(ExitCode::usage, "pgdr lab needs root (containers, bridge, mounts)",
+                    "run it as root, e.g. with sudo");
+    }
+}
+
+bool Lab::exists() const { return fs::exists(m_paths.marker()); }
+
+LabConfig Lab::config() const {
+    LabConfig c;
+    auto text = read_text_file(m_paths.marker());
+    if (!text) {
+        throw Error(ExitCode::usage, "no lab in " + m_paths.dir, "create one with `pgdr lab up`");
+    }
+    auto j = nlohmann::json::parse(*text);
+    c.release = j.value("release", "trixie");
+    c.hosts = j.value("hosts", 3);
+    return c;
+}
+
+std::vector<LabHost> Lab::plan_hosts(int count) {
+    std::vector<LabHost> out;
+    int etcd = count >= 5 ? 5 : 3;
+    for (int i = 1; i <= count; ++i) {
+        LabHost h{host_name(i), host_address(i), {"postgres"}};
+        if (i <= etcd) {
+            h.services.push_back("etcd");
+        }
+        if (i == count) {
+            h.services.push_back("haproxy");
+        }
+        out.push_back(h);
+    }
+    return out;
+}
+
+std::vector<LabHost> Lab::hosts() const { return plan_hosts(config().hosts); }
+
+LabHost Lab::find(const std::string& host) const {
+    for (const auto& h : hosts()) {
+        if (h.name == host) {
+            return h;
+        }
+    }
+    throw usage_error("no lab host '" + host + "'", "`pgdr lab status` lists the hosts");
+}
+
+std::string Lab::render_inventory(const LabPaths& paths, const LabConfig& config,
+                                  const std::vector<LabHost>& hosts) {
+    YAML::Emitter e;
+    e << YAML::Comment("Written by `pgdr lab up`: a normal pgdr inventory for the local lab.");
+    e << YAML::BeginMap;
+    e << YAML::Key << "cluster" << YAML::Value << "lab";
+    e << YAML::Key << "release" << YAML::Value << config.release;
+    e << YAML::Key << "network" << YAML::Value << YAML::BeginMap << YAML::Key << "cidr"
+      << YAML::Value << k_cidr << YAML::EndMap;
+    e << YAML::Key << "ssh" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "user" << YAML::Value << "root";
+    e << YAML::Key << "identity_file" << YAML::Value << paths.ssh_key();
+    e << YAML::Key << "known_hosts" << YAML::Value << paths.known_hosts();
+    e << YAML::EndMap;
+    e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
+    for (const auto& h : hosts) {
+        e << YAML::Flow << YAML::BeginMap;
+        e << YAML::Key << "name" << YAML::Value << h.name;
+        e << YAML::Key << "address" << YAML::Value << h.address;
+        e << YAML::Key << "services" << YAML::Value << YAML::Flow << h.services;
+        e << YAML::EndMap;
+    }
+    e << YAML::EndSeq;
+    e << YAML::Key << "provider" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "type" << YAML::Value << "lab";
+    e << YAML::Key << "lab" << YAML::Value << YAML::BeginMap << YAML::Key << "dir" << YAML::Value
+      << paths.dir << YAML::EndMap;
+    e << YAML::EndMap;
+    e << YAML::EndMap;
+    return std::string(e.c_str()) + "\n";
+}
+
+std::string Lab::partition_ruleset() {
+    // Silent drops on the host's only link, both ways: peers see timeouts, not resets, as with
+    // a real network partition. Loopback is untouched.
+    return std::string("table inet ") + k_partition_table +
+           " {\n"
+           "  chain input { type filter hook input priority -300; policy accept; "
+           "iifname \"host0\" drop; }\n"
+           "  chain output { type filter hook output priority -300; policy accept; "
+           "oifname \"host0\" drop; }\n"
+           "}\n";
+}
+
+std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::string& host,
+                                           const std::string& release) {
+    // The wrapper joins a cgroup of its own first (lab.md P2: containers sharing the caller's
+    // cgroup manage each other's units), then boots the container, again after a reboot
+    // request (nspawn exit 133, P16), removing a lingering veth before each boot (P20).
+    static const std::string k_script =
+        "set -u; host=$1 root=$2 bridge=$3 cg1=$4 cg2=$5 unified=$6\n"
+        "for d in \"$cg1\" \"$cg2\"; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || "
+        "exit 1; done\n"
+        "if [ \"$unified\" = 1 ]; then export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1; fi\n"
+        "while :; do\n"
+        "  ip link del \"vb-pgdr-$host\" 2>/dev/null\n"
+        "  systemd-nspawn -q -D \"$root\" -M \"pgdr-$host\" --register=no --keep-unit "
+        "--link-journal=no --resolv-conf=off --timezone=off --network-bridge=\"$bridge\" "
+        "--console=pipe -b\n"
+        "  rc=$?\n"
+        "  echo \"pgdr-lab: $host: nspawn exited with $rc\"\n"
+        "  [ \"$rc\" -eq 133 ] || exit \"$rc\"\n"
+        "done\n";
+    auto cg = cgroup_dirs(host);
+    // trixie's systemd 257 boots fine on the unified hierarchy (lab-debian13.md §2), and
+    // systemd 258 drops cgroup v1; bookworm's 252 was proven on the host's hybrid layout.
+    return {"bash",    "-c",  k_script, "pgdr-lab-" + host, host, paths.root(host), k_bridge,
+            cg[0],     cg[1], release == "trixie" ? "1" : "0"};
+}
+
+void Lab::ensure_prerequisites() {
+    struct Need {
+        const char* command;
+        const char* package;
+    };
+    static const Need k_needs[] = {{"systemd-nspawn", "systemd-container"},
+                                   {"debootstrap", "debootstrap"},
+                                   {"apt-cacher-ng", "apt-cacher-ng"},
+                                   {"ip", "iproute2"},
+                                   {"nft", "nftables"},
+                                   {"nsenter", "util-linux"},
+                                   {"ssh-keygen", "openssh-client"}};
+    std::vector<std::string> missing;
+    for (const auto& n : k_needs) {
+        auto r = run({"sh", "-c", "command -v \"$1\"", "pgdr-which", n.command}, false);
+        if (!r.ok()) {
+            missing.push_back(n.package);
+        }
+    }
+    if (missing.empty()) {
+        return;
+    }
+    std::string list;
+    for (const auto& p : missing) {
+        list += " " + p;
+    }
+    m_progress("installing lab prerequisites:" + list);
+    std::vector<std::string> argv{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install",
+                                  "-y", "-q", "--no-install-recommends"};
+    argv.insert(argv.end(), missing.begin(), missing.end());
+    auto r = run(argv, false, std::chrono::seconds(600));
+    if (!r.ok()) {
+        run({"apt-get", "update", "-q"}, true, std::chrono::seconds(300));
+        run(argv, true, std::chrono::seconds(600));
+    }
+}
+
+void Lab::ensure_ssh_key() {
+    if (fs::exists(m_paths.ssh_key())) {
+        return;
+    }
+    ensure_directory(m_paths.dir + "/ssh", 0700);
+    run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pgdr-lab", "-f",
+         m_paths.ssh_key()});
+}
+
+void Lab::ensure_bridge() {
+    auto r = run({"ip", "link", "show", k_bridge}, false);
+    if (!r.ok()) {
+        run({"ip", "link", "add", k_bridge, "type", "bridge"});
+    }
+    auto addr = run({"ip", "-4", "addr", "show", "dev", k_bridge}, true);
+    if (addr.out.find(std::string(k_gateway) + "/24") == std::string::npos) {
+        run({"ip", "addr", "add", std::string(k_gateway) + "/24", "dev", k_bridge});
+    }
+    run({"ip", "link", "set", k_bridge, "up"});
+}
+
+void Lab::ensure_proxy() {
+    if (auto pid = read_pid_file(m_paths.proxy_pid());
+        pid && process_alive(*pid) && process_comm(*pid) == "apt-cacher-ng") {
+        return;
+    }
+    if (tcp_probe("127.0.0.1", k_proxy_port, std::chrono::milliseconds(500))) {
+        throw Error(ExitCode::internal,
+                    "port " + std::to_string(k_proxy_port) +
+                        " on 127.0.0.1 is taken by another program; the lab's apt proxy needs it",
+                    "stop that program, or the lab of another directory (`pgdr lab down --dir`)");
+    }
+    const std::string dir = m_paths.proxy_dir();
+    const std::string cache = std::string(k_cache_root) + "/apt-cacher-ng";
+    ensure_directory(dir + "/log", 0755);
+    ensure_directory(cache, 0755);
+    // A minimal configuration: Debian's stock one remaps deb.debian.org to mirrors that
+    // answer "503 Host not found" here (lab.md P6).
+    write_file_atomic(dir + "/acng.conf",
+                      "CacheDir: " + cache + "\nLogDir: " + dir +
+                          "/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: " +
+                          std::to_string(k_proxy_port) + "\nBindAddress: 127.0.0.1 " + k_gateway +
+                          "\nExThreshold: 30\n");
+    pid_t pid = spawn_detached({"apt-cacher-ng", "-c", dir, "ForeGround=1"}, dir + "/proxy.log");
+    write_file_atomic(m_paths.proxy_pid(), std::to_string(pid) + "\n");
+    for (int i = 0; i < 100; ++i) {
+        if (tcp_probe("127.0.0.1", k_proxy_port, std::chrono::milliseconds(200))) {
+            return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw Error(ExitCode::internal, "the lab's apt proxy did not start:\n" +
+                                        tail_of(dir + "/proxy.log", 1000));
+}
+
+void Lab::prepare_host(const LabHost& h, const std::string& image,
+                       const std::vector<LabHost>& all) {
+    const std::string root = m_paths.root(h.name);
+    ensure_directory(m_paths.upper(h.name), 0755);
+    ensure_directory(m_paths.work(h.name), 0755);
+    ensure_directory(root, 0755);
+    if (!is_mounted(root)) {
+        run({"mount", "-t", "overlay", "overlay", "-o",
+             "lowerdir=" + image + ",upperdir=" + m_paths.upper(h.name) +
+                 ",workdir=" + m_paths.work(h.name),
+             root});
+    }
+    // Per-host identity, written through the overlay into the host's own layer.
+    write_file_atomic(root + "/etc/hostname", h.name + "\n");
+    std::string hosts = "127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n";
+    for (const auto& o : all) {
+        hosts += o.address + " " + o.name + "\n";
+    }
+    write_file_atomic(root + "/etc/hosts", hosts);
+    write_file_atomic(root + "/etc/systemd/network/10-host0.network",
+                      "[Match]\nName=host0\n\n[Network]\nAddress=" + h.address +
+                          "/24\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
+    // No nameserver: nothing on the host resolves names through this machine's resolver.
+    write_file_atomic(root + "/etc/resolv.conf", "options timeout:1 attempts:1\n");
+    auto machine_id = read_text_file(root + "/etc/machine-id").value_or("");
+    if (machine_id.size() < 32) {
+        write_file_atomic(root + "/etc/machine-id", random_hex(32) + "\n", 0444);
+    }
+    ensure_directory(root + "/root/.ssh", 0700);
+    write_file_atomic(root + "/root/.ssh/authorized_keys",
+                      read_text_file(m_paths.ssh_key() + ".pub").value_or(""), 0600);
+    if (!fs::exists(root + "/etc/ssh/ssh_host_ed25519_key")) {
+        run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "root@" + h.name, "-f",
+             root + "/etc/ssh/ssh_host_ed25519_key"});
+    }
+}
+
+void Lab::write_known_hosts(const std::vector<LabHost>& hosts) {
+    // The host keys are known from their files: no trust on first use needed in the lab.
+    std::string out;
+    for (const auto& h : hosts) {
+        auto pub = read_text_file(m_paths.root(h.name) + "/etc/ssh/ssh_host_ed25519_key.pub");
+        if (!pub) {
+            continue;
+        }
+        std::istringstream f(*pub);
+        std::string type, key;
+        f >> type >> key;
+        out += h.address + " " + type + " " + key + "\n";
+    }
+    write_file_atomic(m_paths.known_hosts(), out, 0644);
+}
+
+std::optional<int> Lab::init_pid(const std::string& host) {
+    auto wrapper = read_pid_file(m_paths.wrapper_pid(host));
+    if (!wrapper || !process_alive(*wrapper)) {
+        return std::nullopt;
+    }
+    auto init = container_init(*wrapper);
+    if (!init) {
+        return std::nullopt;
+    }
+    return *init;
+}
+
+void Lab::boot_host(const LabHost& h) {
+    if (auto wrapper = read_pid_file(m_paths.wrapper_pid(h.name));
+        wrapper && process_alive(*wrapper)) {
+        // A wrapper between two boots (reboot in progress) or a container still starting.
+        return;
+    }
+    auto cfg = config();
+    pid_t pid = spawn_detached(wrapper_argv(m_paths, h.name, cfg.release),
+                               m_paths.console_log(h.name));
+    write_file_atomic(m_paths.wrapper_pid(h.name), std::to_string(pid) + "\n");
+}
+
+void Lab::wait_ssh(const LabHost& h, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        std::string greeting;
+        if (tcp_probe(h.address, 22, std::chrono::milliseconds(500), &greeting) &&
+            greeting.rfind("SSH-", 0) == 0) {
+            return;
+        }
+        auto wrapper = read_pid_file(m_paths.wrapper_pid(h.name));
+        if (!wrapper || !process_alive(*wrapper)) {
+            throw Error(ExitCode::unreachable,
+                        "lab host " + h.name + " stopped while booting:\n" +
+                            tail_of(m_paths.console_log(h.name), 2000),
+                        "see " + m_paths.console_log(h.name));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw Error(ExitCode::unreachable,
+                "lab host " + h.name + " did not accept SSH connections within " +
+                    std::to_string(timeout.count()) + " s",
+                "see " + m_paths.console_log(h.name));
+}
+
+void Lab::up(const LabConfig& config) {
+    check_root();
+    if (config.hosts < 3 || config.hosts > k_max_hosts) {
+        throw usage_error("a lab has 3 to " + std::to_string(k_max_hosts) + " hosts, not " +
+                          std::to_string(config.hosts));
+    }
+    auto recipe = recipe_for(config.release);
+    LabLock lock;
+    if (exists()) {
+        auto have = this->config();
+        if (have.release != config.release || have.hosts != config.hosts) {
+            throw usage_error("the lab in " + m_paths.dir + " has " + std::to_string(have.hosts) +
+                                  " " + have.release + " hosts, not " +
+                                  std::to_string(config.hosts) + " " + config.release,
+                              "run `pgdr lab down` first to change its shape");
+        }
+    }
+    if (auto owner = read_text_file(k_owner_file)) {
+        std::string other = *owner;
+        while (!other.empty() && other.back() == '\n') {
+            other.pop_back();
+        }
+        if (other != m_paths.dir && fs::exists(other + "/lab.json")) {
+            throw Error(ExitCode::usage, "another lab is running on this machine, from " + other,
+                        "only one lab may run at a time: `pgdr lab down --dir " + other + "`");
+        }
+    }
+    ensure_prerequisites();
+    ensure_directory(m_paths.dir, 0700);
+    ensure_directory(m_paths.dir + "/hosts", 0700);
+    // The marker first: a half-made lab is then known to `down` and repaired by `up`.
+    nlohmann::json marker = {{"version", 1},
+                             {"release", config.release},
+                             {"hosts", config.hosts},
+                             {"image", recipe.path()}};
+    if (!exists()) {
+        write_file_atomic(m_paths.marker(), marker.dump(2) + "\n", 0600);
+    }
+    write_file_atomic(k_owner_file, m_paths.dir + "\n", 0644);
+    ensure_ssh_key();
+    ensure_bridge();
+    ensure_proxy();
+    const std::string image = ensure_image(recipe, m_local, m_progress);
+    auto hosts = plan_hosts(config.hosts);
+    for (const auto& h : hosts) {
+        prepare_host(h, image, hosts);
+    }
+    write_known_hosts(hosts);
+    m_progress("booting " + std::to_string(hosts.size()) + " hosts");
+    for (const auto& h : hosts) {
+        if (state(h.name) == HostState::stopped) {
+            boot_host(h);
+        }
+    }
+    for (const auto& h : hosts) {
+        if (state(h.name) != HostState::partitioned) {
+            wait_ssh(h, std::chrono::seconds(120));
+        }
+    }
+    write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
+}
+
+HostState Lab::state(const std::string& host) {
+    auto init = init_pid(host);
+    if (!init) {
+        return HostState::stopped;
+    }
+    auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "list", "table", "inet",
+                  k_partition_table},
+                 false, std::chrono::seconds(10));
+    return r.ok() ? HostState::partitioned : HostState::running;
+}
+
+std::vector<HostStatus> Lab::status() {
+    std::vector<HostStatus> out;
+    for (const auto& h : hosts()) {
+        HostStatus s;
+        s.host = h;
+        s.state = state(h.name);
+        s.init_pid = init_pid(h.name).value_or(0);
+        out.push_back(s);
+    }
+    return out;
+}
+
+void Lab::kill_host(const std::string& host) {
+    check_root();
+    find(host);
+    kill_processes(host);
+}
+
+void Lab::kill_processes(const std::string& host) {
+    auto wrapper = read_pid_file(m_paths.wrapper_pid(host));
+    if (auto init = init_pid(host)) {
+        // The kernel kills every process of the PID namespace with its init: a crashed machine.
+        ::kill(*init, SIGKILL);
+    }
+    if (wrapper && !signal_and_wait(*wrapper, 0, std::chrono::seconds(15))) {
+        // nspawn did not exit after its container died: end the wrapper's whole group (P15).
+        ::kill(-*wrapper, SIGKILL);
+        signal_and_wait(*wrapper, SIGKILL, std::chrono::seconds(5));
+    }
+    run({"ip", "link", "del", veth_name(host)}, false);
+}
+
+void Lab::start_host(const std::string& host) {
+    check_root();
+    auto h = find(host);
+    if (state(host) != HostState::stopped) {
+        return;
+    }
+    LabLock lock;
+    auto cfg = config();
+    auto recipe = recipe_for(cfg.release);
+    prepare_host(h, recipe.path(), hosts());
+    boot_host(h);
+    wait_ssh(h, std::chrono::seconds(120));
+}
+
+void Lab::partition_host(const std::string& host) {
+    check_root();
+    find(host);
+    auto init = init_pid(host);
+    if (!init) {
+        throw Error(ExitCode::unreachable, "lab host " + host + " is not running",
+                    "start it with `pgdr lab start " + host + "`");
+    }
+    if (state(host) == HostState::partitioned) {
+        return;
+    }
+    RunOptions o;
+    o.stdin_data = partition_ruleset();
+    o.timeout = std::chrono::seconds(10);
+    auto r = m_local.run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "-f", "-"}, o);
+    if (!r.ok()) {
+        throw Error(ExitCode::internal, "cannot partition " + host + ": " + r.err);
+    }
+}
+
+void Lab::heal_host(const std::string& host) {
+    check_root();
+    find(host);
+    auto init = init_pid(host);
+    if (!init || state(host) != HostState::partitioned) {
+        return;
+    }
+    run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "delete", "table", "inet",
+         k_partition_table},
+        true, std::chrono::seconds(10));
+}
+
+void Lab::remove_host(const std::string& host) {
+    kill_processes(host);
+    // Anything left in the host's cgroups is the lab's own: end it before removing them.
+    for (const auto& d : cgroup_dirs(host)) {
+        if (!fs::exists(d)) {
+            continue;
+        }
+        run({"sh", "-c",
+             "find \"$1\" -name cgroup.procs -exec cat {} + | while read -r p; do kill -9 \"$p\"; "
+             "done; sleep 0.2; find \"$1\" -depth -type d -exec rmdir {} + 2>/dev/null; true",
+             "pgdr-cg", d},
+            false);
+    }
+    const std::string root = m_paths.root(host);
+    for (int i = 0; i < 20 && is_mounted(root); ++i) {
+        if (!run({"umount", root}, false).ok()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+    }
+    if (is_mounted(root)) {
+        run({"umount", "-l", root}, false);
+    }
+    if (!is_mounted(root)) {
+        fs::remove_all(m_paths.host_dir(host));
+    } else {
+        m_log.warn("lab: " + root + " is still mounted; left in place");
+    }
+}
+
+void Lab::down(bool purge) {
+    check_root();
+    LabLock lock;
+    std::error_code ec;
+    if (fs::exists(m_paths.dir + "/hosts")) {
+        for (const auto& e : fs::directory_iterator(m_paths.dir + "/hosts", ec)) {
+            m_progress("removing " + e.path().filename().string());
+            remove_host(e.path().filename().string());
+        }
+    }
+    for (const auto& d : cgroup_dirs("")) {
+        if (fs::exists(d)) {
+            run({"find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", "+"}, false);
+        }
+    }
+    auto owner = read_text_file(k_owner_file).value_or("");
+    const bool ours = owner.empty() || owner == m_paths.dir + "\n";
+    if (ours) {
+        run({"ip", "link", "del", k_bridge}, false);
+        fs::remove(k_owner_file, ec);
+    }
+    if (auto pid = read_pid_file(m_paths.proxy_pid());
+        pid && process_comm(*pid) == "apt-cacher-ng") {
+        if (!signal_and_wait(*pid, SIGTERM, std::chrono::seconds(5))) {
+            signal_and_wait(*pid, SIGKILL, std::chrono::seconds(5));
+        }
+    }
+    // Only what the lab made; the directory itself goes when nothing else is in it.
+    for (const char* name : {"hosts", "ssh", "apt-proxy", "inventory.state"}) {
+        fs::remove_all(m_paths.dir + "/" + name, ec);
+    }
+    for (const char* name : {"known_hosts", "inventory.yaml", "lab.json"}) {
+        fs::remove(m_paths.dir + "/" + name, ec);
+    }
+    fs::remove(m_paths.dir, ec);  // fails (kept) when not empty
+    if (purge) {
+        m_progress("removing the cached images and apt cache");
+        fs::remove_all(std::string(k_cache_root) + "/images", ec);
+        fs::remove_all(std::string(k_cache_root) + "/apt-cacher-ng", ec);
+    }
+}
+
+}  // namespace pgdr::lab

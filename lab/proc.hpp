@@ -1,0 +1,27 @@
+// Processes on this machine, by PID: the lab's wrappers, containers and apt proxy.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgdr::lab {
+
+std::optional<pid_t> read_pid_file(const std::string& path);
+// Alive and not a zombie.
+bool process_alive(pid_t pid);
+// The process's command name (/proc/PID/comm), empty when it is gone.
+std::string process_comm(pid_t pid);
+// The descendant of `ancestor` that is PID 1 of a nested PID namespace (a container's init).
+std::optional<pid_t> container_init(pid_t ancestor);
+// Starts argv in a new session, detached (double fork: it is not our child), stdin from
+// /dev/null and stdout+stderr appended to log_path. Returns its PID.
+pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& log_path,
+                     const std::vector<std::string>& env = {});
+// Sends sig and waits up to `wait` for the process to be gone; true when it is.
+bool signal_and_wait(pid_t pid, int sig, std::chrono::milliseconds wait);
+
+}  // namespace pgdr::lab
