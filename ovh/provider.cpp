@@ -1,0 +1,666 @@
+#include "ovh/provider.hpp"
+
+#include <algorithm>
+#include <exception>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/files.hpp"
+#include "core/parallel.hpp"
+#include "ovh/layout.hpp"
+
+namespace pgdr::ovh {
+
+std::string to_string(ChangeAction a) {
+    switch (a) {
+        case ChangeAction::create:
+            return "create";
+        case ChangeAction::update:
+            return "update";
+        case ChangeAction::keep:
+            return "keep";
+        case ChangeAction::wait:
+            return "wait";
+        case ChangeAction::remove:
+            return "delete";
+    }
+    return "?";
+}
+
+int ProvisionPlan::count(ChangeAction a) const {
+    return static_cast<int>(std::count_if(changes.begin(), changes.end(),
+                                          [a](const Change& c) { return c.action == a; }));
+}
+
+int ProvisionPlan::change_count() const {
+    return count(ChangeAction::create) + count(ChangeAction::update) + count(ChangeAction::remove);
+}
+
+namespace {
+
+using nlohmann::json;
+
+const char* const k_ssh = "ssh key";
+const char* const k_net = "network";
+const char* const k_subnet = "subnet";
+const char* const k_sg = "security group";
+const char* const k_group = "instance group";
+const char* const k_instance = "instance";
+
+std::string str(const json& j, const char* key) {
+    if (j.is_object() && j.contains(key) && j[key].is_string()) {
+        return j[key].get<std::string>();
+    }
+    return {};
+}
+
+std::string id_of(const json& r) {
+    auto id = str(r, "id");
+    return id.empty() ? str(r, "name") : id;  // SSH keys are keyed by name
+}
+
+// What the project holds, read once per command.
+struct Observed {
+    json ssh_keys, networks, security_groups, groups, instances;
+    std::map<std::string, json> subnets;  // by network id
+
+    static std::optional<json> by_name(const json& list, const std::string& name) {
+        for (const auto& r : list) {
+            if (resource_name(r) == name && resource_status(r) != "DELETING") {
+                return r;
+            }
+        }
+        return std::nullopt;
+    }
+    static std::optional<json> by_id(const json& list, const std::string& id) {
+        for (const auto& r : list) {
+            if (str(r, "id") == id && resource_status(r) != "DELETING") {
+                return r;
+            }
+        }
+        return std::nullopt;
+    }
+};
+
+Observed observe(ProjectApi& api, const Inventory& inv) {
+    Observed o;
+    o.ssh_keys = api.list("sshKey");
+    o.networks = api.list("network");
+    o.security_groups = api.list("securityGroup");
+    o.groups = api.list("compute/instanceGroup");
+    o.instances = api.list("compute/instance");
+    const std::string prefix = "pgdr-" + inv.cluster + "-net-";
+    for (const auto& n : o.networks) {
+        if (resource_name(n).rfind(prefix, 0) == 0 && resource_status(n) != "DELETING") {
+            o.subnets[str(n, "id")] = api.list("network/" + str(n, "id") + "/subnet");
+        }
+    }
+    return o;
+}
+
+std::string trim(const std::string& s) {
+    auto b = s.find_first_not_of(" \t\r\n");
+    auto e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+}
+
+// The public key text, or an explanation of why there is none.
+std::optional<std::string> public_key(const Inventory& inv, std::string& problem) {
+    if (inv.ovh.ssh_public_key_file.empty()) {
+        problem =
+            "provider.ovh.ssh_public_key_file is not set: pgdr needs the public key that "
+            "will log in to the instances";
+        return std::nullopt;
+    }
+    auto text = read_text_file(inv.ovh.ssh_public_key_file);
+    if (!text || trim(*text).empty()) {
+        problem = "cannot read the SSH public key " + inv.ovh.ssh_public_key_file;
+        return std::nullopt;
+    }
+    return trim(*text);
+}
+
+// keep / wait for an existing resource, or a blocker for one in ERROR.
+Change existing(const char* kind, const std::string& name, const std::string& region, const json& r,
+                ProvisionPlan& plan) {
+    Change c{ChangeAction::keep, kind, name, region, id_of(r), ""};
+    const auto status = resource_status(r);
+    if (status == "ERROR") {
+        plan.blockers.push_back(std::string(kind) + " " + name + " (" + c.id +
+                                ") is in ERROR: delete it with `pgdr destroy` (or in the "
+                                "Control Panel), then provision again");
+    } else if (status != "READY") {
+        c.action = ChangeAction::wait;
+        c.detail = status;
+    }
+    return c;
+}
+
+struct RegionIds {
+    std::string network, subnet, security_group, group;
+};
+
+// Runs the jobs in parallel; rethrows the first failure after all have finished, with how many
+// others failed, so no job is abandoned half-way.
+void run_all(const std::vector<std::function<void()>>& jobs, std::size_t max_parallel,
+             Logger& log) {
+    std::mutex m;
+    std::vector<std::exception_ptr> errors;
+    parallel_for(jobs.size(), max_parallel, [&](std::size_t i) {
+        try {
+            jobs[i]();
+        } catch (const std::exception& e) {
+            log.error(e.what());
+            std::lock_guard lock(m);
+            errors.push_back(std::current_exception());
+        } catch (...) {
+            std::lock_guard lock(m);
+            errors.push_back(std::current_exception());
+        }
+    });
+    if (!errors.empty()) {
+        if (errors.size() > 1) {
+            log.error(std::to_string(errors.size()) + " steps failed (all listed above)");
+        }
+        std::rethrow_exception(errors.front());
+    }
+}
+
+json location(const std::string& region, const std::string& zone = {}) {
+    json l = {{"region", region}};
+    if (!zone.empty()) {
+        l["availabilityZone"] = zone;
+    }
+    return l;
+}
+
+// Private address on our network, public address elsewhere.
+void read_addresses(const json& instance, const std::string& network_id, HostState& hs) {
+    if (!instance.contains("currentState") || !instance["currentState"].contains("networks")) {
+        return;
+    }
+    for (const auto& n : instance["currentState"]["networks"]) {
+        std::string ip;
+        if (n.contains("addresses") && n["addresses"].is_array()) {
+            for (const auto& a : n["addresses"]) {
+                if (a.value("version", 4) == 4 && !str(a, "ip").empty()) {
+                    ip = str(a, "ip");
+                    break;
+                }
+            }
+        }
+        if (ip.empty()) {
+            continue;
+        }
+        if (str(n, "id") == network_id) {
+            hs.address = ip;
+        } else if (hs.public_address.empty()) {
+            hs.public_address = ip;
+        }
+    }
+}
+
+}  // namespace
+
+OvhProvider::OvhProvider(ProjectApi& api, Logger& log, ProviderOptions options)
+    : m_api(api), m_log(log), m_options(std::move(options)) {}
+
+void OvhProvider::say(const std::string& line) {
+    m_log.info(line);
+    if (m_options.progress) {
+        m_options.progress(line);
+    }
+}
+
+ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state) {
+    ProvisionPlan plan;
+    Observed o = observe(m_api, inv);
+    const auto regions = regions_in_use(inv);
+    const auto addresses = private_addresses(inv);
+
+    // SSH key (project-wide, immutable).
+    const std::string key_name = ssh_key_name(inv);
+    std::string key_problem;
+    auto key = public_key(inv, key_problem);
+    if (auto r = Observed::by_name(o.ssh_keys, key_name)) {
+        Change c = existing(k_ssh, key_name, "", *r, plan);
+        if (key && trim(str(*r, "publicKey")) != *key) {
+            plan.blockers.push_back("SSH key " + key_name +
+                                    " exists with another public key than " +
+                                    inv.ovh.ssh_public_key_file +
+                                    ": delete it (pgdr destroy) or restore the original key file");
+        }
+        plan.changes.push_back(c);
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_ssh, key_name, "", "", ""});
+        if (!key) {
+            plan.blockers.push_back(key_problem);
+        }
+    }
+
+    const auto rules = security_group_rules(inv);
+    if (inv.ssh_allowed_cidrs.empty()) {
+        m_log.warn("network.ssh_allowed_cidrs is empty: no security-group rule lets SSH in");
+    }
+    std::map<std::string, int> creates_per_region;
+    for (const auto& region : regions) {
+        const auto net_name = regional_name(inv, "net", region);
+        const auto subnet_name = regional_name(inv, "subnet", region);
+        if (auto net = Observed::by_name(o.networks, net_name)) {
+            plan.changes.push_back(existing(k_net, net_name, region, *net, plan));
+            const auto& subnets = o.subnets[str(*net, "id")];
+            if (auto sub = Observed::by_name(subnets, subnet_name)) {
+                plan.changes.push_back(existing(k_subnet, subnet_name, region, *sub, plan));
+            } else {
+                plan.changes.push_back(
+                    {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+            }
+        } else {
+            plan.changes.push_back({ChangeAction::create, k_net, net_name, region, "", ""});
+            plan.changes.push_back(
+                {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+        }
+
+        const auto sg_name = regional_name(inv, "sg", region);
+        if (auto sg = Observed::by_name(o.security_groups, sg_name)) {
+            Change c = existing(k_sg, sg_name, region, *sg, plan);
+            json current =
+                sg->contains("targetSpec") ? (*sg)["targetSpec"].value("rules", json()) : json();
+            if (c.action == ChangeAction::keep && rule_keys(current) != rule_keys(rules)) {
+                c.action = ChangeAction::update;
+                c.detail = "rules differ from the inventory";
+            }
+            plan.changes.push_back(c);
+        } else {
+            plan.changes.push_back({ChangeAction::create, k_sg, sg_name, region, "",
+                                    std::to_string(rules.size()) + " ingress rules"});
+        }
+
+        const auto in_region = hosts_in_region(inv, region);
+        if (in_region.size() >= 2) {
+            const auto ag_name = regional_name(inv, "ag", region);
+            if (auto g = Observed::by_name(o.groups, ag_name)) {
+                plan.changes.push_back(existing(k_group, ag_name, region, *g, plan));
+            } else {
+                plan.changes.push_back(
+                    {ChangeAction::create, k_group, ag_name, region, "", "anti-affinity"});
+            }
+        }
+
+        for (const auto* h : in_region) {
+            const auto name = instance_name(inv, *h);
+            if (auto inst = Observed::by_name(o.instances, name)) {
+                plan.changes.push_back(existing(k_instance, name, region, *inst, plan));
+            } else {
+                plan.changes.push_back(
+                    {ChangeAction::create, k_instance, name, region, "",
+                     inv.ovh.flavor + ", " + inv.ovh.image + ", " + addresses.at(h->name)});
+                ++creates_per_region[region];
+            }
+        }
+    }
+
+    // Flavor, image and quota, where instances are to be created.
+    for (const auto& [region, wanted] : creates_per_region) {
+        auto flavor = m_api.flavor(region, inv.ovh.flavor);
+        if (!flavor) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " does not exist in " + region +
+                                    ": pick another provider.ovh.flavor or region");
+        } else if (!flavor->available) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " is not available in " + region);
+        } else if (flavor->quota && *flavor->quota < wanted) {
+            plan.blockers.push_back(
+                "quota: " + std::to_string(wanted) + " new " + inv.ovh.flavor +
+                " instance(s) needed in " + region + ", the project's quota allows " +
+                std::to_string(*flavor->quota) +
+                " more; raise the quota (Control Panel > Public Cloud > Quota and Regions) or "
+                "use a smaller flavor; nothing was created");
+        }
+        if (!m_api.image_id(region, inv.ovh.image)) {
+            plan.blockers.push_back("image '" + inv.ovh.image + "' does not exist in " + region +
+                                    " (supported: Debian 13, Debian 12)");
+        }
+    }
+
+    // Instances pgdr made for hosts no longer in the inventory (known from the state only).
+    for (const auto& [host, hs] : state.hosts) {
+        if (inv.find_host(host) != nullptr || hs.instance_id.empty()) {
+            continue;
+        }
+        if (auto inst = Observed::by_id(o.instances, hs.instance_id)) {
+            plan.changes.push_back({ChangeAction::remove, k_instance, resource_name(*inst),
+                                    hs.region, hs.instance_id,
+                                    "host " + host + " is no longer in the inventory"});
+        }
+    }
+    return plan;
+}
+
+ApplyResult OvhProvider::apply(const Inventory& inv, ClusterState& state,
+                               const std::string& state_dir) {
+    ApplyResult result;
+    result.plan = plan(inv, state);
+    const auto& p = result.plan;
+    if (!p.blockers.empty()) {
+        std::string what = "cannot provision cluster " + inv.cluster + ":";
+        for (const auto& b : p.blockers) {
+            what += "\n  - " + b;
+        }
+        throw Error(ExitCode::cloud_api, what,
+                    "nothing was created or changed; fix the problems above and run `pgdr "
+                    "provision --plan` again");
+    }
+    Observed o = observe(m_api, inv);
+    const auto regions = regions_in_use(inv);
+    const auto addresses = private_addresses(inv);
+    std::mutex m;  // guards ids, state, counters
+    std::map<std::string, RegionIds> ids;
+    auto count_created = [&] {
+        std::lock_guard lock(m);
+        ++result.created;
+    };
+
+    // Existing resource: wait if needed. Missing: create, then wait.
+    auto ensure = [&](const char* what, const std::string& kind, const std::string& name,
+                      const std::optional<json>& found, const json& body) -> json {
+        if (found) {
+            if (resource_status(*found) == "READY") {
+                return *found;
+            }
+            say(std::string(what) + " " + name + ": waiting (" + resource_status(*found) + ")");
+            return m_api.wait_ready(kind, id_of(*found));
+        }
+        auto created = m_api.create(kind, name, body);
+        count_created();
+        say(std::string(what) + " " + name + ": created, waiting until READY");
+        auto ready = m_api.wait_ready(kind, id_of(created));
+        say(std::string(what) + " " + name + ": READY");
+        return ready;
+    };
+
+    // Stage 1: everything instances need, independent chains in parallel.
+    std::vector<std::function<void()>> jobs;
+    const std::string key_name = ssh_key_name(inv);
+    if (!Observed::by_name(o.ssh_keys, key_name)) {
+        jobs.push_back([&] {
+            std::string problem;
+            auto key = public_key(inv, problem);
+            if (!key) {
+                throw config_error(problem);
+            }
+            m_api.create("sshKey", key_name, {{"name", key_name}, {"publicKey", *key}});
+            count_created();
+            say("ssh key " + key_name + ": created");
+        });
+    }
+    const auto rules = security_group_rules(inv);
+    for (std::size_t ri = 0; ri < regions.size(); ++ri) {
+        const std::string region = regions[ri];
+        jobs.push_back([&, region, ri] {
+            const auto net_name = regional_name(inv, "net", region);
+            auto net = ensure(k_net, "network", net_name, Observed::by_name(o.networks, net_name),
+                              {{"targetSpec",
+                                {{"name", net_name},
+                                 {"description", "pgdr cluster " + inv.cluster},
+                                 {"location", location(region)}}}});
+            const auto net_id = id_of(net);
+            const auto subnet_name = regional_name(inv, "subnet", region);
+            std::optional<json> found_subnet;
+            if (auto it = o.subnets.find(net_id); it != o.subnets.end()) {
+                found_subnet = Observed::by_name(it->second, subnet_name);
+            }
+            auto subnet =
+                ensure(k_subnet, "network/" + net_id + "/subnet", subnet_name, found_subnet,
+                       {{"targetSpec",
+                         {{"name", subnet_name},
+                          {"cidr", inv.network_cidr},
+                          {"dhcpEnabled", true},
+                          {"allocationPools", allocation_pools(inv, ri, regions.size())},
+                          {"location", location(region)}}}});
+            std::lock_guard lock(m);
+            ids[region].network = net_id;
+            ids[region].subnet = id_of(subnet);
+        });
+        jobs.push_back([&, region] {
+            const auto sg_name = regional_name(inv, "sg", region);
+            json spec = {{"name", sg_name},
+                         {"description", "pgdr cluster " + inv.cluster},
+                         {"rules", rules}};
+            auto found = Observed::by_name(o.security_groups, sg_name);
+            json sg;
+            if (found && resource_status(*found) == "READY" &&
+                rule_keys((*found)["targetSpec"].value("rules", json())) != rule_keys(rules)) {
+                m_api.update("securityGroup", id_of(*found), spec);
+                {
+                    std::lock_guard lock(m);
+                    ++result.updated;
+                }
+                say("security group " + sg_name + ": rules updated, waiting until READY");
+                sg = m_api.wait_ready("securityGroup", id_of(*found));
+            } else {
+                json create_spec = spec;
+                create_spec["location"] = location(region);
+                sg = ensure(k_sg, "securityGroup", sg_name, found, {{"targetSpec", create_spec}});
+            }
+            std::lock_guard lock(m);
+            ids[region].security_group = id_of(sg);
+        });
+        if (hosts_in_region(inv, region).size() >= 2) {
+            jobs.push_back([&, region] {
+                const auto ag_name = regional_name(inv, "ag", region);
+                auto g = ensure(k_group, "compute/instanceGroup", ag_name,
+                                Observed::by_name(o.groups, ag_name),
+                                {{"targetSpec",
+                                  {{"name", ag_name},
+                                   {"policy", "ANTI_AFFINITY"},
+                                   {"location", location(region)}}}});
+                std::lock_guard lock(m);
+                ids[region].group = id_of(g);
+            });
+        }
+    }
+    run_all(jobs, m_options.max_parallel, m_log);
+
+    // What bootstrap and destroy need later, recorded before instances exist.
+    state.provider = {{"type", "ovh"},
+                      {"project_id", m_api.project_id()},
+                      {"ssh_key", key_name},
+                      {"regions", json::object()}};
+    for (const auto& [region, r] : ids) {
+        state.provider["regions"][region] = {{"network_id", r.network},
+                                             {"subnet_id", r.subnet},
+                                             {"security_group_id", r.security_group},
+                                             {"instance_group_id", r.group}};
+    }
+    save_state(state_dir, state);
+
+    // Stage 2: every instance in parallel; ids are saved as soon as they are known.
+    jobs.clear();
+    for (const auto& host : inv.hosts) {
+        jobs.push_back([&, hp = &host] {
+            const auto& h = *hp;
+            const auto region = host_region(inv, h);
+            const auto name = instance_name(inv, h);
+            RegionIds rid;
+            {
+                std::lock_guard lock(m);
+                rid = ids[region];
+            }
+            auto found = Observed::by_name(o.instances, name);
+            json ready;
+            if (found) {
+                ready = ensure(k_instance, "compute/instance", name, found, json());
+            } else {
+                auto flavor = m_api.flavor(region, inv.ovh.flavor);
+                auto image = m_api.image_id(region, inv.ovh.image);
+                if (!flavor || !image) {
+                    throw Error(ExitCode::cloud_api, "flavor or image vanished in " + region);
+                }
+                json spec = {{"name", name},
+                             {"flavor", {{"id", flavor->id}}},
+                             {"image", {{"id", *image}}},
+                             {"location", location(region, availability_zone(h))},
+                             {"networks", json::array({{{"autoAssignPublicIp", true}},
+                                                       {{"id", rid.network},
+                                                        {"subnetId", rid.subnet},
+                                                        {"ip", addresses.at(h.name)}}})},
+                             {"sshKeyName", key_name},
+                             {"securityGroups", json::array({{{"id", rid.security_group}}})},
+                             {"powerState", "ACTIVE"},
+                             {"volumes", json::array()}};
+                if (!rid.group.empty()) {
+                    spec["group"] = {{"id", rid.group}};
+                }
+                auto created = m_api.create("compute/instance", name, {{"targetSpec", spec}});
+                count_created();
+                {
+                    std::lock_guard lock(m);
+                    auto& hs = state.hosts[h.name];
+                    hs.instance_id = id_of(created);
+                    hs.region = region;
+                    save_state(state_dir, state);
+                }
+                say("instance " + name + ": created, waiting until READY");
+                ready = m_api.wait_ready("compute/instance", id_of(created));
+                say("instance " + name + ": READY");
+            }
+            std::lock_guard lock(m);
+            auto& hs = state.hosts[h.name];
+            hs = HostState{};
+            hs.instance_id = id_of(ready);
+            hs.region = region;
+            read_addresses(ready, rid.network, hs);
+            if (hs.address.empty()) {
+                hs.address = addresses.at(h.name);
+            }
+        });
+    }
+    // Instances removed from the inventory, known from the state.
+    for (const auto& c : p.changes) {
+        if (c.action != ChangeAction::remove) {
+            continue;
+        }
+        jobs.push_back([&, c] {
+            m_api.remove("compute/instance", c.id);
+            m_api.wait_gone("compute/instance", c.id);
+            say("instance " + c.name + ": deleted (" + c.detail + ")");
+            std::lock_guard lock(m);
+            ++result.deleted;
+            for (auto it = state.hosts.begin(); it != state.hosts.end();) {
+                it = it->second.instance_id == c.id ? state.hosts.erase(it) : std::next(it);
+            }
+        });
+    }
+    try {
+        run_all(jobs, m_options.max_parallel, m_log);
+    } catch (...) {
+        save_state(state_dir, state);
+        throw;
+    }
+    save_state(state_dir, state);
+    return result;
+}
+
+std::vector<Change> OvhProvider::destroy_plan(const Inventory& inv, const ClusterState& state) {
+    std::vector<Change> out;
+    Observed o = observe(m_api, inv);
+    std::set<std::string> seen;
+    auto add = [&](const char* kind, const json& r, const std::string& region,
+                   const std::string& detail = {}) {
+        if (seen.insert(id_of(r)).second) {
+            out.push_back({ChangeAction::remove, kind, resource_name(r), region, id_of(r), detail});
+        }
+    };
+    for (const auto& h : inv.hosts) {
+        if (auto r = Observed::by_name(o.instances, instance_name(inv, h))) {
+            add(k_instance, *r, host_region(inv, h));
+        }
+    }
+    for (const auto& [host, hs] : state.hosts) {
+        if (!hs.instance_id.empty()) {
+            if (auto r = Observed::by_id(o.instances, hs.instance_id)) {
+                add(k_instance, *r, hs.region, "recorded in the state");
+            }
+        }
+    }
+    auto regions = regions_in_use(inv);
+    if (state.provider.contains("regions") && state.provider["regions"].is_object()) {
+        for (const auto& [region, unused] : state.provider["regions"].items()) {
+            if (std::find(regions.begin(), regions.end(), region) == regions.end()) {
+                regions.push_back(region);
+            }
+        }
+    }
+    for (const auto& region : regions) {
+        if (auto r = Observed::by_name(o.groups, regional_name(inv, "ag", region))) {
+            add(k_group, *r, region);
+        }
+        if (auto r = Observed::by_name(o.security_groups, regional_name(inv, "sg", region))) {
+            add(k_sg, *r, region);
+        }
+        if (auto net = Observed::by_name(o.networks, regional_name(inv, "net", region))) {
+            for (const auto& sub : o.subnets[id_of(*net)]) {
+                if (resource_status(sub) != "DELETING") {
+                    add(k_subnet, sub, region, id_of(*net));  // detail: its network id
+                }
+            }
+            add(k_net, *net, region);
+        }
+    }
+    if (auto r = Observed::by_name(o.ssh_keys, ssh_key_name(inv))) {
+        add(k_ssh, *r, "");
+    }
+    return out;
+}
+
+ApplyResult OvhProvider::destroy(const Inventory& inv, ClusterState& state,
+                                 const std::string& state_dir) {
+    ApplyResult result;
+    const auto targets = destroy_plan(inv, state);
+    result.plan.changes = targets;
+    std::mutex m;
+    auto remove_and_wait = [&](const Change& c, const std::string& kind) {
+        if (m_api.remove(kind, c.id)) {
+            say(c.kind + " " + c.name + ": deleting");
+        }
+        if (kind != "sshKey") {
+            m_api.wait_gone(kind, c.id);
+        }
+        say(c.kind + " " + c.name + ": gone");
+        std::lock_guard lock(m);
+        ++result.deleted;
+    };
+    auto stage = [&](const std::function<bool(const Change&)>& pick,
+                     const std::function<std::string(const Change&)>& kind) {
+        std::vector<std::function<void()>> jobs;
+        for (const auto& c : targets) {
+            if (pick(c)) {
+                jobs.push_back([&, c] { remove_and_wait(c, kind(c)); });
+            }
+        }
+        run_all(jobs, m_options.max_parallel, m_log);
+    };
+    // Reverse order of creation; each stage waits until its resources are gone.
+    stage([](const Change& c) { return c.kind == k_instance; },
+          [](const Change&) { return std::string("compute/instance"); });
+    stage([](const Change& c) { return c.kind == k_group || c.kind == k_sg; },
+          [](const Change& c) {
+              return std::string(c.kind == k_group ? "compute/instanceGroup" : "securityGroup");
+          });
+    stage([](const Change& c) { return c.kind == k_subnet; },
+          [](const Change& c) { return "network/" + c.detail + "/subnet"; });
+    stage([](const Change& c) { return c.kind == k_net; },
+          [](const Change&) { return std::string("network"); });
+    stage([](const Change& c) { return c.kind == k_ssh; },
+          [](const Change&) { return std::string("sshKey"); });
+
+    state.hosts.clear();
+    state.provider = json::object();
+    save_state(state_dir, state);
+    return result;
+}
+
+}  // namespace pgdr::ovh
