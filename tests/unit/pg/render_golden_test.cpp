@@ -3,12 +3,8 @@
 
 #include "core/inventory.hpp"
 #include "core/state.hpp"
-#include "pg/debian_paths.hpp"
-#include "pg/etcd_config.hpp"
-#include "pg/haproxy_config.hpp"
-#include "pg/patroni_config.hpp"
-#include "pg/postgres_conf.hpp"
 #include "pg/secrets.hpp"
+#include "pg/stage_files.hpp"
 #include "unit/pg/golden.hpp"
 
 using namespace pgdr;
@@ -42,34 +38,19 @@ Inventory ovh_inventory() {
     return inv;
 }
 
-// Renders every file of every host of `inv` into tests/golden/<name>/<host>/<file>; returns the
-// number of files compared.
+// Renders every file of every host of `inv`, stage by stage, into
+// tests/golden/<name>/<host>/<path on the host>; returns the number of files compared.
 int check_inventory(const std::string& name, const Inventory& inv, const Secrets& secrets) {
-    const auto paths = debian_paths(inv);
-    int files = 0;
-    auto golden = [&](const HostSpec& h, const std::string& file, const std::string& text) {
-        check_golden(name + "/" + h.name + "/" + file, text);
-        ++files;
-    };
     const auto pg_hosts = inv.hosts_with(Service::postgres);
     REQUIRE_FALSE(pg_hosts.empty());
     const HostSpec& primary = *pg_hosts.front();
+    int files = 0;
     for (const auto& h : inv.hosts) {
-        if (h.runs(Service::postgres)) {
-            golden(h, "pgdr.conf", render_postgres_include(inv, h));
-            golden(h, "pg_hba.conf", render_pg_hba(inv));
-            golden(h, "start.conf", render_start_conf(inv));
-            golden(h, paths.cluster + ".yml", render_patroni_yml(inv, h, secrets));
-            if (h.name != primary.name) {
-                golden(h, "pgdr-standby.conf", render_standby_conf(inv, primary, h));
-                golden(h, "pgdr-replication.pgpass", render_replication_passfile(inv, secrets));
+        for (Stage stage : all_stages()) {
+            for (const auto& f : stage_files(inv, h, primary, secrets, stage)) {
+                check_golden(name + "/" + h.name + f.path, f.content);
+                ++files;
             }
-        }
-        if (h.runs(Service::etcd)) {
-            golden(h, "default-etcd", render_etcd_defaults(inv, h));
-        }
-        if (h.runs(Service::haproxy)) {
-            golden(h, "haproxy.cfg", render_haproxy_cfg(inv, h));
         }
     }
     return files;

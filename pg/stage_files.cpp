@@ -1,0 +1,75 @@
+#include "pg/stage_files.hpp"
+
+#include "pg/debian_paths.hpp"
+#include "pg/etcd_config.hpp"
+#include "pg/haproxy_config.hpp"
+#include "pg/patroni_config.hpp"
+#include "pg/postgres_conf.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+PutFile file(std::string path, std::string content, std::string mode, std::string owner,
+             std::string description, Secrecy secrecy = Secrecy::none) {
+    PutFile f;
+    f.path = std::move(path);
+    f.content = std::move(content);
+    f.spec.mode = std::move(mode);
+    f.spec.owner = std::move(owner);
+    f.description = std::move(description);
+    f.secrecy = secrecy;
+    return f;
+}
+const char* const k_postgres_owner = "postgres:postgres";
+}  // namespace
+
+std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
+                                 const HostSpec& primary, const Secrets& secrets, Stage stage) {
+    const auto paths = debian_paths(inv);
+    std::vector<PutFile> out;
+    switch (stage) {
+        case Stage::packages:
+        case Stage::verify:
+            break;
+        case Stage::etcd:
+            if (host.runs(Service::etcd)) {
+                out.push_back(file(paths.etcd_defaults, render_etcd_defaults(inv, host), "0644", "",
+                                   "etcd member settings"));
+            }
+            break;
+        case Stage::replication:
+            if (host.runs(Service::postgres)) {
+                out.push_back(file(paths.include_file, render_postgres_include(inv, host), "0644",
+                                   k_postgres_owner, "replication settings"));
+                // 0640 as Debian installs it: it names the cluster's subnet.
+                out.push_back(file(paths.pg_hba, render_pg_hba(inv), "0640", k_postgres_owner,
+                                   "client authentication"));
+                if (host.name != primary.name) {
+                    out.push_back(file(
+                        paths.replication_passfile, render_replication_passfile(inv, secrets),
+                        "0600", k_postgres_owner, "replication password", Secrecy::whole_file));
+                    out.push_back(file(paths.standby_file, render_standby_conf(inv, primary, host),
+                                       "0644", k_postgres_owner, "streaming from " + primary.name));
+                }
+            }
+            break;
+        case Stage::patroni:
+            if (host.runs(Service::postgres)) {
+                out.push_back(file(paths.patroni_config, render_patroni_yml(inv, host, secrets),
+                                   "0600", k_postgres_owner, "Patroni configuration",
+                                   Secrecy::password_lines));
+                out.push_back(file(paths.start_conf, render_start_conf(inv), "0644",
+                                   k_postgres_owner, "no start outside Patroni"));
+            }
+            break;
+        case Stage::haproxy:
+            if (host.runs(Service::haproxy)) {
+                out.push_back(file(paths.haproxy_config, render_haproxy_cfg(inv, host), "0644", "",
+                                   "HAProxy routing"));
+            }
+            break;
+    }
+    return out;
+}
+
+}  // namespace pgdr::pg

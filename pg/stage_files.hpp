@@ -1,0 +1,32 @@
+// The files pgdr owns on each host, per bootstrap stage, as PutFile actions (core/plan.hpp):
+// the pure half of the bootstrap planner. The planner that inspects the live hosts (which
+// member is the primary, what the data directory holds, what is installed and running) adds
+// the commands and waits around these; it does not render anything itself.
+//
+//   etcd         /etc/default/etcd                          0644 root
+//   replication  conf.d/pgdr.conf                           0644 postgres:postgres
+//                pg_hba.conf                                0640 postgres:postgres
+//                on a replica: the replication passfile     0600 postgres:postgres (secret)
+//                on a replica: conf.d/pgdr-standby.conf     0644 postgres:postgres
+//   patroni      /etc/patroni/V-main.yml                    0600 postgres:postgres (secret)
+//                start.conf ("manual")                      0644 postgres:postgres
+//   haproxy      /etc/haproxy/haproxy.cfg                   0644 root
+//   packages, verify: none.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "core/plan.hpp"
+#include "pg/secrets.hpp"
+
+namespace pgdr::pg {
+
+// The files of `host` for `stage`, in the order they should be written. `primary` is the
+// member the replication stage streams from (the standby files are only for the others).
+// Throws pgdr::Error (invalid_config) as the renderers do.
+std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
+                                 const HostSpec& primary, const Secrets& secrets, Stage stage);
+
+}  // namespace pgdr::pg
