@@ -9,7 +9,9 @@
 namespace pgdr::cmd {
 
 namespace {
-std::string mark(bool ok) { return ok ? "ok" : "FAIL"; }
+std::string mark(bool ok) {
+    return ok ? "ok" : "FAIL";
+}
 
 nlohmann::json to_json(const PreflightReport& rep) {
     nlohmann::json hosts = nlohmann::json::array();
@@ -66,8 +68,8 @@ int run_check(Context& ctx, const std::string& hosts_csv, const std::string& ser
             std::snprintf(clock_buf, sizeof clock_buf, "%+.3fs", h.clock_offset_s);
             t.add({h.host, h.address, "ok",
                    mark(h.os_ok) + " (" + (h.os_codename.empty() ? "?" : h.os_codename) + ")",
-                   mark(h.sudo_ok), mark(h.disk_ok) + " (" + std::to_string(h.free_disk_mb) + " MiB)",
-                   clock_buf,
+                   mark(h.sudo_ok),
+                   mark(h.disk_ok) + " (" + std::to_string(h.free_disk_mb) + " MiB)", clock_buf,
                    std::to_string(ok_ports) + "/" + std::to_string(h.ports.size()) +
                        (ok_ports == h.ports.size() ? " ok" : " FAIL")});
         }

@@ -3,10 +3,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <nlohmann/json.hpp>
-
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -21,7 +20,7 @@ struct Context {
     std::string inventory_path;  // -i / PGDR_INVENTORY
     int verbosity = 0;           // -v, repeatable
     OutputFormat output = OutputFormat::text;
-    bool no_color = false;       // --no-color / NO_COLOR
+    bool no_color = false;  // --no-color / NO_COLOR
     bool accept_new_host_keys = false;
     std::unique_ptr<Logger> log;
 
@@ -34,7 +33,7 @@ struct Context {
     bool color_stdout() const;
     bool json() const { return output == OutputFormat::json; }
 
-private:
+  private:
     std::optional<Inventory> m_inventory;
 };
 
@@ -42,5 +41,6 @@ private:
 void register_inventory_commands(CLI::App& app, Context& ctx);
 void register_exec_commands(CLI::App& app, Context& ctx);
 void register_lab_commands(CLI::App& app, Context& ctx);
+void register_ovh_commands(CLI::App& app, Context& ctx);
 
 }  // namespace pgdr::cmd

@@ -26,7 +26,8 @@ struct HostOutcome {
 
 int exec(Context& ctx, const ExecOptions& o) {
     if (o.command.empty()) {
-        throw usage_error("no command given", "usage: pgdr exec -i INV [--hosts a,b] -- CMD ARGS...");
+        throw usage_error("no command given",
+                          "usage: pgdr exec -i INV [--hosts a,b] -- CMD ARGS...");
     }
     auto inv = resolved_inventory(ctx);
     auto hosts = select_hosts(inv, o.hosts, o.service);
@@ -98,8 +99,8 @@ int exec(Context& ctx, const ExecOptions& o) {
     if (ctx.json()) {
         std::cout << out.dump(2) << '\n';
     } else if (hosts.size() > 1) {
-        std::cout << "\n" << hosts.size() - static_cast<size_t>(failed) << " ok, " << failed
-                  << " failed\n";
+        std::cout << "\n"
+                  << hosts.size() - static_cast<size_t>(failed) << " ok, " << failed << " failed\n";
     }
     if (failed == 0) {
         return 0;
@@ -120,10 +121,8 @@ void register_exec_commands(CLI::App& app, Context& ctx) {
     ex->add_flag("--sudo", o->sudo, "Run as root (sudo -n) when the SSH user is not root");
     ex->add_option("--timeout", o->timeout_s, "Seconds before the command is killed")
         ->check(CLI::Range(1, 86400));
-    ex->add_option("--parallel", o->parallel, "Hosts worked on at once")
-        ->check(CLI::Range(1, 100));
-    ex->add_option("command", o->command, "The command and its arguments (after --)")
-        ->required();
+    ex->add_option("--parallel", o->parallel, "Hosts worked on at once")->check(CLI::Range(1, 100));
+    ex->add_option("command", o->command, "The command and its arguments (after --)")->required();
     ex->callback([&ctx, o] { ctx.action = [&ctx, o] { return exec(ctx, *o); }; });
 
     auto hosts = std::make_shared<std::string>();

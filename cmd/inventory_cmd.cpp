@@ -34,9 +34,9 @@ int check(Context& ctx, const std::string& file) {
                                     {"column", d.column},
                                     {"message", d.message}});
             }
-            std::cout << nlohmann::json{{"file", path}, {"valid", false}, {"problems", problems}}
-                             .dump(2)
-                      << '\n';
+            std::cout
+                << nlohmann::json{{"file", path}, {"valid", false}, {"problems", problems}}.dump(2)
+                << '\n';
         } else {
             for (const auto& d : e.diagnostics()) {
                 std::cout << d.format() << '\n';
@@ -67,20 +67,22 @@ int show(Context& ctx) {
               << ", network " << inv.network_cidr << "\n\n";
     Table t({"HOST", "ADDRESS", "ZONE", "SERVICES", "SSH"});
     for (const auto& h : inv.hosts) {
-        std::string zone = h.region.empty() ? h.zone : h.region + (h.zone.empty() ? "" : "/") + h.zone;
-        t.add({h.name, h.address.empty() ? "(not provisioned)" : h.address, zone.empty() ? "-" : zone,
-               services_list(h), h.ssh.user + "@:" + std::to_string(h.ssh.port)});
+        std::string zone =
+            h.region.empty() ? h.zone : h.region + (h.zone.empty() ? "" : "/") + h.zone;
+        t.add({h.name, h.address.empty() ? "(not provisioned)" : h.address,
+               zone.empty() ? "-" : zone, services_list(h),
+               h.ssh.user + "@:" + std::to_string(h.ssh.port)});
     }
     t.print(std::cout);
     const auto& p = inv.patroni;
     std::cout << "\npatroni: timing " << p.timing << " (ttl " << p.ttl << "s, loop_wait "
-              << p.loop_wait << "s, retry_timeout " << p.retry_timeout
-              << "s), synchronous_mode " << (p.synchronous_mode ? "on" : "off")
-              << ", maximum_lag_on_failover " << p.maximum_lag_on_failover << " bytes\n";
-    std::cout << "haproxy: writes :" << inv.haproxy.write_port << ", reads :"
-              << inv.haproxy.read_port << ", stats :" << inv.haproxy.stats_port << " (check every "
-              << inv.haproxy.check_interval_ms << " ms, fall " << inv.haproxy.fall << ", rise "
-              << inv.haproxy.rise << ")\n";
+              << p.loop_wait << "s, retry_timeout " << p.retry_timeout << "s), synchronous_mode "
+              << (p.synchronous_mode ? "on" : "off") << ", maximum_lag_on_failover "
+              << p.maximum_lag_on_failover << " bytes\n";
+    std::cout << "haproxy: writes :" << inv.haproxy.write_port
+              << ", reads :" << inv.haproxy.read_port << ", stats :" << inv.haproxy.stats_port
+              << " (check every " << inv.haproxy.check_interval_ms << " ms, fall "
+              << inv.haproxy.fall << ", rise " << inv.haproxy.rise << ")\n";
     std::cout << "state: " << inv.paths.state_dir << "\n";
     return 0;
 }

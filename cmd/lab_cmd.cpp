@@ -100,16 +100,16 @@ int up(Context& ctx, const LabOptions& o) {
     }
     char took[32];
     std::snprintf(took, sizeof took, "%.1f", secs);
-    std::cout << "lab up: " << o.hosts << " Debian " << o.release << " hosts in " << p.dir
-              << " (" << took << " s)\n\n"
+    std::cout << "lab up: " << o.hosts << " Debian " << o.release << " hosts in " << p.dir << " ("
+              << took << " s)\n\n"
               << "  inventory:  " << p.inventory() << "\n"
               << "  next:       pgdr -i " << p.inventory() << " bootstrap\n"
               << "  a shell:    pgdr lab ssh pg1" << (o.dir.empty() ? "" : " --dir " + p.dir)
               << "\n"
-              << "  OpenSSH:    ssh -i " << p.ssh_key() << " -o UserKnownHostsFile="
-              << p.known_hosts() << " root@" << lab::host_address(1) << "\n"
-              << "  remove it:  pgdr lab down" << (o.dir.empty() ? "" : " --dir " + p.dir)
-              << "\n";
+              << "  OpenSSH:    ssh -i " << p.ssh_key()
+              << " -o UserKnownHostsFile=" << p.known_hosts() << " root@" << lab::host_address(1)
+              << "\n"
+              << "  remove it:  pgdr lab down" << (o.dir.empty() ? "" : " --dir " + p.dir) << "\n";
     return 0;
 }
 
@@ -267,9 +267,8 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
         add_dir(c);
         c->add_option("host", o->host, "Lab host name (pg1, ...)")->required();
         std::string name = op.name;
-        c->callback([&ctx, o, name] {
-            ctx.action = [&ctx, o, name] { return host_op(ctx, *o, name); };
-        });
+        c->callback(
+            [&ctx, o, name] { ctx.action = [&ctx, o, name] { return host_op(ctx, *o, name); }; });
     }
 
     auto* dn = lab->add_subcommand("down", "Remove every host, process, mount and link of the lab");

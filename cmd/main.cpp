@@ -26,7 +26,9 @@ const Inventory& Context::inventory() {
     return *m_inventory;
 }
 
-bool Context::color_stdout() const { return !no_color && ::isatty(STDOUT_FILENO) != 0; }
+bool Context::color_stdout() const {
+    return !no_color && ::isatty(STDOUT_FILENO) != 0;
+}
 
 namespace {
 
@@ -81,9 +83,10 @@ int run(int argc, char** argv) {
     app.set_version_flag("--version", std::string("pgdr ") + PGDR_VERSION);
     app.require_subcommand(1);
     app.fallthrough();
-    app.footer("Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid inventory, 4 cloud API, "
-               "5 host unreachable, 6 PostgreSQL, 7 verification failed, 8 drill objectives "
-               "missed, 130 interrupted. See pgdr(1).");
+    app.footer(
+        "Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid inventory, 4 cloud API, "
+        "5 host unreachable, 6 PostgreSQL, 7 verification failed, 8 drill objectives "
+        "missed, 130 interrupted. See pgdr(1).");
 
     app.add_option("-i,--inventory", ctx.inventory_path, "Inventory file (YAML or JSON)")
         ->envname("PGDR_INVENTORY");
@@ -98,6 +101,7 @@ int run(int argc, char** argv) {
                  "key is always refused");
 
     register_inventory_commands(app, ctx);
+    register_ovh_commands(app, ctx);
     register_exec_commands(app, ctx);
     register_lab_commands(app, ctx);
     add_help_command(app, ctx);

@@ -8,12 +8,12 @@
 namespace pgdr::cmd {
 
 class Table {
-public:
+  public:
     explicit Table(std::vector<std::string> header) : m_header(std::move(header)) {}
     void add(std::vector<std::string> row) { m_rows.push_back(std::move(row)); }
     void print(std::ostream& os) const;
 
-private:
+  private:
     std::vector<std::string> m_header;
     std::vector<std::vector<std::string>> m_rows;
 };

@@ -45,8 +45,7 @@ std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::strin
         } else if (service == "haproxy") {
             svc = Service::haproxy;
         } else {
-            throw usage_error("unknown service '" + service + "'",
-                              "use postgres, etcd or haproxy");
+            throw usage_error("unknown service '" + service + "'", "use postgres, etcd or haproxy");
         }
     }
     for (const auto& h : inv.hosts) {

@@ -6,7 +6,7 @@
 namespace pgdr {
 
 class Clock {
-public:
+  public:
     virtual ~Clock() = default;
     virtual std::chrono::steady_clock::time_point steady_now() = 0;
     virtual std::chrono::system_clock::time_point wall_now() = 0;
@@ -14,7 +14,7 @@ public:
 };
 
 class SystemClock final : public Clock {
-public:
+  public:
     std::chrono::steady_clock::time_point steady_now() override {
         return std::chrono::steady_clock::now();
     }

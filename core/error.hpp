@@ -24,13 +24,13 @@ enum class ExitCode : int {
 };
 
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ExitCode code, const std::string& what, std::string hint = {})
         : std::runtime_error(what), m_code(code), m_hint(std::move(hint)) {}
     ExitCode code() const noexcept { return m_code; }
     const std::string& hint() const noexcept { return m_hint; }
 
-private:
+  private:
     ExitCode m_code;
     std::string m_hint;
 };

@@ -11,7 +11,7 @@ enum class HostState { running, stopped, partitioned, unknown };
 std::string to_string(HostState s);
 
 class HostControl {
-public:
+  public:
     virtual ~HostControl() = default;
     virtual HostState state(const std::string& host) = 0;
     // The machine dies at once: every process killed, nothing shut down cleanly.

@@ -39,19 +39,19 @@ enum class HttpFailure {
 };
 
 class HttpTransportError : public std::runtime_error {
-public:
+  public:
     HttpTransportError(HttpFailure kind, const std::string& what)
         : std::runtime_error(what), m_kind(kind) {}
     HttpFailure kind() const noexcept { return m_kind; }
     // True when retrying cannot help (TLS); the rest are transient.
     bool permanent() const noexcept { return m_kind == HttpFailure::tls; }
 
-private:
+  private:
     HttpFailure m_kind;
 };
 
 class HttpClient {
-public:
+  public:
     virtual ~HttpClient() = default;
     // Throws HttpTransportError when no HTTP answer was received.
     virtual HttpResponse send(const HttpRequest& request) = 0;

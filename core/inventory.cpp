@@ -1,14 +1,16 @@
 #include "core/inventory.hpp"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
-#include <cerrno>
-#include <cstring>
 #include <sstream>
 
 #include "core/net_address.hpp"
@@ -122,10 +124,25 @@ const std::regex k_hostname_re("^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
 const std::regex k_user_re("^[a-z_][a-z0-9_-]{0,31}$");
 const std::regex k_region_re("^[A-Za-z0-9-]{1,32}$");
 const std::regex k_ovh_id_re("^[A-Za-z0-9-]{1,64}$");
+constexpr std::size_t k_max_matched_length = 4096;
+
+// Why text is not a CIDR; host bits set is the usual mistake, so name the network meant.
+std::string cidr_problem(const std::string& text) {
+    auto slash = text.find('/');
+    if (slash != std::string::npos) {
+        auto address = parse_ipv4(text.substr(0, slash));
+        auto prefix_only = parse_cidr("0.0.0.0" + text.substr(slash));
+        if (address && prefix_only) {
+            Cidr meant{*address & prefix_only->mask(), prefix_only->prefix};
+            return "has host bits set; did you mean " + meant.to_string() + "?";
+        }
+    }
+    return "is not an IPv4 CIDR such as 198.18.0.0/24";
+}
 
 // Collects diagnostics while walking the YAML tree.
 class Reader {
-public:
+  public:
     explicit Reader(std::string file) : m_file(std::move(file)) {}
 
     void error(const YAML::Node& at, const std::string& message) {
@@ -161,6 +178,10 @@ public:
         for (unsigned char c : s) {
             if (c == '\n') {
                 out += "\\n";
+            } else if (c == '\\' || c == '\'') {
+                // Values are printed between single quotes: escape them so the value is exact.
+                out += '\\';
+                out += static_cast<char>(c);
             } else if (c < 0x20 || c == 0x7f) {
                 char buf[8];
                 std::snprintf(buf, sizeof buf, "\\x%02x", c);
@@ -272,6 +293,13 @@ public:
         if (!s) {
             return std::nullopt;
         }
+        // std::regex matches recursively, one frame per character: a huge value would
+        // overflow the stack, so refuse it before matching. No valid value is this long.
+        if (s->size() > k_max_matched_length) {
+            error(n, what + ": a value of " + std::to_string(s->size()) +
+                         " characters is too long; expected " + expected);
+            return std::nullopt;
+        }
         if (!std::regex_match(*s, re)) {
             error(n, what + ": '" + printable(*s) + "' is not valid; expected " + expected);
             return std::nullopt;
@@ -279,7 +307,7 @@ public:
         return s;
     }
 
-private:
+  private:
     std::string m_file;
     std::vector<Diagnostic> m_diags;
 };
@@ -297,11 +325,12 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
     if (p.empty()) {
         return p;
     }
-    if (p[0] == '~') {
+    // "~" and "~/..." are the user's home; "~user/..." is left alone (not ours to resolve).
+    if (p == "~" || p.rfind("~/", 0) == 0) {
         const char* home = std::getenv("HOME");
         return std::string(home ? home : "") + p.substr(1);
     }
-    if (p[0] == '/' || base_file.empty()) {
+    if (p[0] == '/' || p[0] == '~' || base_file.empty()) {
         return p;
     }
     auto dir = std::filesystem::path(base_file).parent_path();
@@ -310,8 +339,9 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
 
 void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettings& ssh,
               const std::string& file) {
-    if (!r.check_map(n, what, {"user", "port", "identity_file", "known_hosts",
-                               "connect_timeout", "command_timeout"})) {
+    if (!r.check_map(n, what,
+                     {"user", "port", "identity_file", "known_hosts", "connect_timeout",
+                      "command_timeout"})) {
         return;
     }
     read_opt(n, "user", ssh.user, [&](const YAML::Node& v) {
@@ -358,20 +388,25 @@ void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
             host.name = *name;
             if (names.count(*name)) {
                 r.error(h["name"], what + ".name: duplicate host '" + *name +
-                                       "' (first declared on line " +
-                                       std::to_string(names[*name]) + ")");
+                                       "' (first declared on line " + std::to_string(names[*name]) +
+                                       ")");
             } else {
                 names[*name] = h["name"].Mark().line + 1;
             }
         }
         if (h["address"]) {
             if (auto a = r.string_value(h["address"], what + ".address")) {
-                if (!parse_ipv4(*a) && !std::regex_match(*a, k_hostname_re)) {
+                // Digits and dots only is a mistyped address (198.18.0.300), never a host name.
+                const bool numeric = a->find_first_not_of("0123456789.") == std::string::npos;
+                if (numeric && !parse_ipv4(*a)) {
+                    r.error(h["address"], what + ".address: '" + Reader::printable(*a) +
+                                              "' is not an IPv4 address such as 198.18.0.11");
+                } else if (!parse_ipv4(*a) && !std::regex_match(*a, k_hostname_re)) {
                     r.error(h["address"], what + ".address: '" + Reader::printable(*a) +
                                               "' is neither an IPv4 address nor a host name");
                 } else if (addresses.count(*a)) {
-                    r.error(h["address"], what + ".address: " + *a + " is also the address of " +
-                                              addresses[*a]);
+                    r.error(h["address"],
+                            what + ".address: " + *a + " is also the address of " + addresses[*a]);
                 } else {
                     host.address = *a;
                     addresses[*a] = host.name;
@@ -387,9 +422,10 @@ void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
         if (!h["services"]) {
             r.error(h, what + ": missing required key 'services' (postgres, etcd, haproxy)");
         } else if (!h["services"].IsSequence()) {
-            r.error(h["services"], what + ".services: expected a list such as "
-                                          "[postgres, etcd], found " +
-                                          Reader::describe(h["services"]));
+            r.error(h["services"], what +
+                                       ".services: expected a list such as "
+                                       "[postgres, etcd], found " +
+                                       Reader::describe(h["services"]));
         } else {
             for (const auto& s : h["services"]) {
                 auto name = r.string_value(s, what + ".services");
@@ -423,6 +459,11 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     YAML::Node root;
     try {
         root = YAML::Load(text);
+    } catch (const YAML::DeepRecursion& e) {
+        // yaml-cpp reports its nesting limit as "bad file"; say what it means.
+        r.error_at(e.mark, "not valid YAML: nested " + std::to_string(e.depth()) +
+                               " levels deep, more than the parser accepts");
+        throw InventoryError(r.diagnostics());
     } catch (const YAML::ParserException& e) {
         r.error_at(e.mark, "not valid YAML: " + e.msg);
         throw InventoryError(r.diagnostics());
@@ -446,19 +487,24 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
     read_opt(root, "production", inv.production,
              [&](const YAML::Node& v) { return r.bool_value(v, "production"); });
+    bool release_known = true;
     if (root["release"]) {
+        release_known = false;
         if (auto rel = r.string_value(root["release"], "release")) {
             if (postgres_major_for_release(*rel) == 0) {
                 r.error(root["release"], "release: '" + Reader::printable(*rel) +
                                              "' is not supported (expected trixie or bookworm)");
             } else {
                 inv.release = *rel;
+                release_known = true;
             }
         }
     }
     inv.postgres_version = postgres_major_for_release(inv.release);
     if (root["postgres_version"]) {
-        if (auto v = r.int_value(root["postgres_version"], "postgres_version", 10, 99)) {
+        // Compared only with a release we know; a bad release is already reported.
+        if (auto v = r.int_value(root["postgres_version"], "postgres_version", 10, 99);
+            v && release_known) {
             if (*v != inv.postgres_version) {
                 r.error(root["postgres_version"],
                         "postgres_version: Debian " + inv.release + " ships PostgreSQL " +
@@ -484,8 +530,8 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                     inv.network_cidr = parsed->to_string();
                 }
             } else {
-                r.error(net["cidr"], "network.cidr: '" + Reader::printable(*c) +
-                                         "' is not an IPv4 CIDR such as 198.18.0.0/24");
+                r.error(net["cidr"],
+                        "network.cidr: '" + Reader::printable(*c) + "' " + cidr_problem(*c));
             }
         }
         if (net["ssh_allowed_cidrs"]) {
@@ -499,11 +545,12 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                     }
                     auto parsed = parse_cidr(*s);
                     if (!parsed) {
-                        r.error(c, "network.ssh_allowed_cidrs: '" + Reader::printable(*s) +
-                                       "' is not an IPv4 CIDR");
+                        r.error(c, "network.ssh_allowed_cidrs: '" + Reader::printable(*s) + "' " +
+                                       cidr_problem(*s));
                     } else if (parsed->prefix == 0) {
-                        r.error(c, "network.ssh_allowed_cidrs: 0.0.0.0/0 would open SSH to the "
-                                   "whole Internet; name your bastion's or office's range");
+                        r.error(c,
+                                "network.ssh_allowed_cidrs: 0.0.0.0/0 would open SSH to the "
+                                "whole Internet; name your bastion's or office's range");
                     } else {
                         inv.ssh_allowed_cidrs.push_back(parsed->to_string());
                     }
@@ -572,16 +619,14 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         auto& ps = inv.patroni;
         read_opt(p, "ttl", ps.ttl,
                  [&](const YAML::Node& v) { return r.int_value(v, "patroni.ttl", 5, 3600); });
-        read_opt(p, "loop_wait", ps.loop_wait, [&](const YAML::Node& v) {
-            return r.int_value(v, "patroni.loop_wait", 1, 600);
-        });
+        read_opt(p, "loop_wait", ps.loop_wait,
+                 [&](const YAML::Node& v) { return r.int_value(v, "patroni.loop_wait", 1, 600); });
         read_opt(p, "retry_timeout", ps.retry_timeout, [&](const YAML::Node& v) {
             return r.int_value(v, "patroni.retry_timeout", 1, 600);
         });
         read_opt(p, "maximum_lag_on_failover", ps.maximum_lag_on_failover,
                  [&](const YAML::Node& v) {
-                     return r.int_value(v, "patroni.maximum_lag_on_failover (bytes)", 0,
-                                        1LL << 40);
+                     return r.int_value(v, "patroni.maximum_lag_on_failover (bytes)", 0, 1LL << 40);
                  });
         read_opt(p, "synchronous_mode", ps.synchronous_mode,
                  [&](const YAML::Node& v) { return r.bool_value(v, "patroni.synchronous_mode"); });
@@ -609,10 +654,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         }
     }
 
-    if (root["haproxy"] &&
-        r.check_map(root["haproxy"], "haproxy",
-                    {"write_port", "read_port", "stats_port", "check_interval_ms", "fall",
-                     "rise"})) {
+    if (root["haproxy"] && r.check_map(root["haproxy"], "haproxy",
+                                       {"write_port", "read_port", "stats_port",
+                                        "check_interval_ms", "fall", "rise"})) {
         const auto& h = root["haproxy"];
         auto& hs = inv.haproxy;
         auto port = [&](const char* key) {
@@ -633,12 +677,10 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
 
     if (root["etcd"] && r.check_map(root["etcd"], "etcd", {"client_port", "peer_port"})) {
-        read_opt(root["etcd"], "client_port", inv.etcd.client_port, [&](const YAML::Node& v) {
-            return r.int_value(v, "etcd.client_port", 1, 65535);
-        });
-        read_opt(root["etcd"], "peer_port", inv.etcd.peer_port, [&](const YAML::Node& v) {
-            return r.int_value(v, "etcd.peer_port", 1, 65535);
-        });
+        read_opt(root["etcd"], "client_port", inv.etcd.client_port,
+                 [&](const YAML::Node& v) { return r.int_value(v, "etcd.client_port", 1, 65535); });
+        read_opt(root["etcd"], "peer_port", inv.etcd.peer_port,
+                 [&](const YAML::Node& v) { return r.int_value(v, "etcd.peer_port", 1, 65535); });
     }
 
     if (root["paths"] && r.check_map(root["paths"], "paths", {"state_dir", "archive_dir"})) {
@@ -670,8 +712,8 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                 } else if (*t == "ovh") {
                     inv.provider = ProviderKind::ovh;
                 } else {
-                    r.error(p["type"], "provider.type: unknown provider '" +
-                                           Reader::printable(*t) + "' (expected lab or ovh)");
+                    r.error(p["type"], "provider.type: unknown provider '" + Reader::printable(*t) +
+                                           "' (expected lab or ovh)");
                 }
             }
             if (p["lab"] && r.check_map(p["lab"], "provider.lab", {"dir"})) {
@@ -703,8 +745,7 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                 read_opt(o, "ssh_public_key_file", inv.ovh.ssh_public_key_file,
                          [&](const YAML::Node& v) {
                              auto s = r.string_value(v, "provider.ovh.ssh_public_key_file");
-                             return s ? std::optional<std::string>(resolve_path(file_name, *s))
-                                      : s;
+                             return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
                          });
                 if (o["regions"]) {
                     if (!o["regions"].IsSequence()) {
@@ -736,27 +777,29 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
             etcd += h.runs(Service::etcd);
             lb += h.runs(Service::haproxy);
             if (h.address.empty() && inv.provider != ProviderKind::ovh) {
-                r.add(h.line, 1, "host " + h.name +
-                                     ": missing 'address' (only the ovh provider fills it in)");
+                r.add(h.line, 1,
+                      "host " + h.name + ": missing 'address' (only the ovh provider fills it in)");
             }
             if (auto ip = parse_ipv4(h.address); ip && cidr && !cidr->contains(*ip)) {
-                r.add(h.line, 1, "host " + h.name + ": address " + h.address +
-                                     " is outside network.cidr " + inv.network_cidr);
+                r.add(h.line, 1,
+                      "host " + h.name + ": address " + h.address + " is outside network.cidr " +
+                          inv.network_cidr);
             }
         }
         if (pg < 2) {
-            r.add(0, 0, "the cluster needs at least 2 hosts with the postgres service (found " +
-                            std::to_string(pg) + ")");
+            r.add(0, 0,
+                  "the cluster needs at least 2 hosts with the postgres service (found " +
+                      std::to_string(pg) + ")");
         }
         if (etcd < 3 || etcd % 2 == 0) {
-            r.add(0, 0, "etcd needs an odd number of members, at least 3 (found " +
-                            std::to_string(etcd) + "): a quorum must survive one loss");
+            r.add(0, 0,
+                  "etcd needs an odd number of members, at least 3 (found " + std::to_string(etcd) +
+                      "): a quorum must survive one loss");
         }
         if (lb < 1) {
             r.add(0, 0, "at least one host must run the haproxy service");
         }
-        std::set<int> ports{inv.haproxy.write_port, inv.haproxy.read_port,
-                            inv.haproxy.stats_port};
+        std::set<int> ports{inv.haproxy.write_port, inv.haproxy.read_port, inv.haproxy.stats_port};
         if (ports.size() != 3) {
             r.add(0, 0, "haproxy: write_port, read_port and stats_port must differ");
         }
@@ -770,8 +813,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                 }
             }
             if (taken.count(port) && (lb_with_other || port == 22)) {
-                r.add(0, 0, "haproxy: port " + std::to_string(port) +
-                                " clashes with PostgreSQL, Patroni, etcd or SSH on the same host");
+                r.add(0, 0,
+                      "haproxy: port " + std::to_string(port) +
+                          " clashes with PostgreSQL, Patroni, etcd or SSH on the same host");
             }
         }
         if (inv.provider == ProviderKind::ovh && inv.ovh.regions.empty()) {
@@ -780,6 +824,12 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
 
     if (!r.diagnostics().empty()) {
+        // In file order, as an editor lists them; whole-file problems (line 0) last.
+        auto key = [](const Diagnostic& d) {
+            return std::make_pair(d.line == 0 ? INT_MAX : d.line, d.column);
+        };
+        std::stable_sort(r.diagnostics().begin(), r.diagnostics().end(),
+                         [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
         throw InventoryError(r.diagnostics());
     }
     return inv;
@@ -788,9 +838,8 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
 Inventory load_inventory(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        throw InventoryError({Diagnostic{path, 0, 0,
-                                         "cannot read the inventory: " +
-                                             std::string(std::strerror(errno))}});
+        throw InventoryError({Diagnostic{
+            path, 0, 0, "cannot read the inventory: " + std::string(std::strerror(errno))}});
     }
     std::ostringstream ss;
     ss << in.rdbuf();

@@ -28,11 +28,11 @@ struct Diagnostic {
 
 // Thrown by load_inventory/parse_inventory with every diagnostic found; exit code 3.
 class InventoryError : public Error {
-public:
+  public:
     explicit InventoryError(std::vector<Diagnostic> diagnostics);
     const std::vector<Diagnostic>& diagnostics() const { return m_diagnostics; }
 
-private:
+  private:
     std::vector<Diagnostic> m_diagnostics;
 };
 

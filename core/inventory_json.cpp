@@ -63,12 +63,10 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
         out["provider"]["lab"] = {{"dir", inv.lab.dir}};
     }
     if (inv.provider == ProviderKind::ovh) {
-        out["provider"]["ovh"] = {{"endpoint", inv.ovh.endpoint},
-                                  {"project_id", inv.ovh.project_id},
-                                  {"regions", inv.ovh.regions},
-                                  {"flavor", inv.ovh.flavor},
-                                  {"image", inv.ovh.image},
-                                  {"ssh_public_key_file", inv.ovh.ssh_public_key_file}};
+        out["provider"]["ovh"] = {
+            {"endpoint", inv.ovh.endpoint}, {"project_id", inv.ovh.project_id},
+            {"regions", inv.ovh.regions},   {"flavor", inv.ovh.flavor},
+            {"image", inv.ovh.image},       {"ssh_public_key_file", inv.ovh.ssh_public_key_file}};
     }
     return out;
 }

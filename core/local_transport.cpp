@@ -2,13 +2,16 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "core/error.hpp"
 
@@ -30,6 +33,38 @@ struct Pipe {
             fd[i] = -1;
         }
     }
+};
+
+// Writing to a command that closed its stdin raises SIGPIPE, whose default action would kill
+// pgdr (a library cannot count on the process ignoring it). The signal is blocked in this
+// thread while stdin is fed and a SIGPIPE left pending by our own write is discarded; the
+// write then fails with EPIPE, which closes stdin like any other write error. The child is
+// forked before the guard exists, so it keeps the caller's mask.
+class SigpipeGuard {
+  public:
+    SigpipeGuard() {
+        ::sigemptyset(&m_pipe);
+        ::sigaddset(&m_pipe, SIGPIPE);
+        sigset_t pending;
+        ::sigpending(&pending);
+        m_was_pending = ::sigismember(&pending, SIGPIPE) == 1;
+        ::pthread_sigmask(SIG_BLOCK, &m_pipe, &m_old);
+    }
+    ~SigpipeGuard() {
+        if (!m_was_pending) {
+            const timespec zero{0, 0};
+            while (::sigtimedwait(&m_pipe, nullptr, &zero) == SIGPIPE) {
+            }
+        }
+        ::pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SigpipeGuard(const SigpipeGuard&) = delete;
+    SigpipeGuard& operator=(const SigpipeGuard&) = delete;
+
+  private:
+    sigset_t m_pipe{};
+    sigset_t m_old{};
+    bool m_was_pending = false;
 };
 }  // namespace
 
@@ -71,6 +106,7 @@ CommandResult LocalTransport::run(const std::vector<std::string>& argv, const Ru
     out.close_end(1);
     err.close_end(1);
 
+    SigpipeGuard sigpipe_guard;
     std::string input = opts.stdin_data.value_or("");
     size_t written = 0;
     if (input.empty()) {
@@ -134,8 +170,24 @@ CommandResult LocalTransport::run(const std::vector<std::string>& argv, const Ru
             }
         }
     }
+    // The command may have closed its output and still run (a daemon, `exec >&-`): the
+    // deadline applies until it exits, not only while there is output to read.
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    auto nap = std::chrono::milliseconds(1);
+    for (;;) {
+        pid_t waited = ::waitpid(pid, &status, res.timed_out ? 0 : WNOHANG);
+        if (waited == pid || (waited < 0 && errno != EINTR)) {
+            break;
+        }
+        if (waited == 0) {
+            if (clock::now() >= deadline) {
+                res.timed_out = true;
+                ::kill(-pid, SIGKILL);
+                continue;
+            }
+            std::this_thread::sleep_for(nap);
+            nap = std::min(nap * 2, std::chrono::milliseconds(20));
+        }
     }
     res.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
     if (!res.timed_out && WIFEXITED(status)) {

@@ -8,13 +8,13 @@
 namespace pgdr {
 
 class LocalTransport final : public Transport {
-public:
+  public:
     explicit LocalTransport(std::string name = "localhost") : m_name(std::move(name)) {}
     const std::string& host_name() const override { return m_name; }
     // opts.sudo is ignored: pgdr runs these as the invoking user (root for the lab).
     CommandResult run(const std::vector<std::string>& argv, const RunOptions& opts) override;
 
-private:
+  private:
     std::string m_name;
 };
 

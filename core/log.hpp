@@ -16,7 +16,7 @@ namespace pgdr {
 enum class LogLevel { error = 0, warn = 1, info = 2, debug = 3, trace = 4 };
 
 class Logger {
-public:
+  public:
     // verbosity: 0 = warnings and errors, 1 (-v) = info, 2 (-vv) = debug, 3 (-vvv) = trace.
     explicit Logger(std::ostream& sink, int verbosity = 0, bool color = false);
 
@@ -32,7 +32,7 @@ public:
     void trace(const std::string& m) { log(LogLevel::trace, m); }
     int verbosity() const { return m_verbosity; }
 
-private:
+  private:
     std::ostream& m_sink;
     int m_verbosity;
     bool m_color;

@@ -44,9 +44,13 @@ std::uint32_t Cidr::mask() const {
     return prefix == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix);
 }
 
-bool Cidr::contains(std::uint32_t address) const { return (address & mask()) == network; }
+bool Cidr::contains(std::uint32_t address) const {
+    return (address & mask()) == network;
+}
 
-std::string Cidr::to_string() const { return format_ipv4(network) + "/" + std::to_string(prefix); }
+std::string Cidr::to_string() const {
+    return format_ipv4(network) + "/" + std::to_string(prefix);
+}
 
 std::optional<Cidr> parse_cidr(const std::string& text) {
     auto slash = text.find('/');

@@ -77,8 +77,7 @@ std::vector<std::string> port_probe_argv(const std::vector<PortTarget>& targets,
         "rc=$?; if [ $rc -eq 0 ]; then r=open; elif [ $rc -eq 124 ]; then r=filtered; "
         "else case $err in *refused*) r=closed;; *unreachable*|*\"No route\"*) r=unreachable;; "
         "*) r=error;; esac; fi; echo \"$addr $port $r\" ) & done; wait";
-    std::vector<std::string> argv{"bash", "-c", k_script, "pgdr-ports",
-                                  std::to_string(timeout_s)};
+    std::vector<std::string> argv{"bash", "-c", k_script, "pgdr-ports", std::to_string(timeout_s)};
     for (const auto& t : targets) {
         argv.push_back(t.address + ":" + std::to_string(t.port));
     }
@@ -107,9 +106,8 @@ std::vector<std::string> parse_port_probe(const std::string& out,
 
 namespace {
 
-void check_host(const Inventory& inv, const HostSpec& host,
-                const std::vector<const HostSpec*>& all, const TransportFactory& connect,
-                Clock& clock, HostCheck& hc) {
+void check_host(const Inventory& inv, const HostSpec& host, const std::vector<const HostSpec*>& all,
+                const TransportFactory& connect, Clock& clock, HostCheck& hc) {
     hc.host = host.name;
     hc.address = host.address;
     std::unique_ptr<Transport> t;
@@ -148,6 +146,10 @@ void check_host(const Inventory& inv, const HostSpec& host,
                 hc.clock_uncertainty_s = (a - b) / 2;
             }
         }
+        if (best_rtt == 1e9) {
+            // No reading: an offset of 0 would pass for a perfect clock and hide real skew.
+            hc.error = "cannot read the clock: `date +%s.%N` failed 3 times";
+        }
 
         std::vector<PortTarget> targets;
         for (const auto* other : all) {
@@ -182,9 +184,8 @@ PreflightReport run_preflight(const Inventory& inv, const std::vector<const Host
     for (const auto& h : inv.hosts) {
         all.push_back(&h);
     }
-    parallel_for(hosts.size(), 16, [&](size_t i) {
-        check_host(inv, *hosts[i], all, connect, clock, rep.hosts[i]);
-    });
+    parallel_for(hosts.size(), 16,
+                 [&](size_t i) { check_host(inv, *hosts[i], all, connect, clock, rep.hosts[i]); });
 
     double lo = 1e18, hi = -1e18;
     for (const auto& hc : rep.hosts) {
@@ -207,13 +208,15 @@ PreflightReport run_preflight(const Inventory& inv, const std::vector<const Host
                                    " MiB free under /var/lib (need " +
                                    std::to_string(k_min_free_disk_mb) + ")");
         }
-        lo = std::min(lo, hc.clock_offset_s);
-        hi = std::max(hi, hc.clock_offset_s);
+        if (hc.error.empty()) {  // otherwise the clock was not read (or not read fully)
+            lo = std::min(lo, hc.clock_offset_s);
+            hi = std::max(hi, hc.clock_offset_s);
+        }
         for (const auto& pc : hc.ports) {
             if (!pc.ok()) {
                 rep.problems.push_back(hc.host + " -> " + pc.target.host + ":" +
-                                       std::to_string(pc.target.port) + " (" +
-                                       pc.target.service + "): " + pc.result);
+                                       std::to_string(pc.target.port) + " (" + pc.target.service +
+                                       "): " + pc.result);
             }
         }
     }

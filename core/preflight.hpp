@@ -40,7 +40,7 @@ struct HostCheck {
     bool sudo_ok = false;
     long long free_disk_mb = -1;  // on /var/lib
     bool disk_ok = false;
-    double clock_offset_s = 0;    // host clock minus local clock, midpoint-corrected
+    double clock_offset_s = 0;  // host clock minus local clock, midpoint-corrected
     double clock_uncertainty_s = 0;
     std::vector<PortCheck> ports;
 };
@@ -65,8 +65,7 @@ void parse_os_release(const std::string& text, std::string& id, std::string& cod
 // Parses `df -Pk PATH` output; -1 when it cannot.
 long long parse_df_available_mb(const std::string& text);
 // The argv that probes many address:port pairs from one host, printing "addr port result".
-std::vector<std::string> port_probe_argv(const std::vector<PortTarget>& targets,
-                                         int timeout_s);
+std::vector<std::string> port_probe_argv(const std::vector<PortTarget>& targets, int timeout_s);
 // Parses that output into results keyed like the targets.
 std::vector<std::string> parse_port_probe(const std::string& out,
                                           const std::vector<PortTarget>& targets);

@@ -22,15 +22,29 @@ ClusterState load_state(const std::string& state_dir) {
                     "state file " + state_dir + "/state.json is not valid JSON: " + e.what(),
                     "restore it from a backup or remove it and run `pgdr provision` again");
     }
-    if (j.contains("hosts") && j["hosts"].is_object()) {
-        for (const auto& [name, h] : j["hosts"].items()) {
-            HostState hs;
-            hs.address = h.value("address", "");
-            hs.public_address = h.value("public_address", "");
-            hs.instance_id = h.value("instance_id", "");
-            hs.region = h.value("region", "");
-            st.hosts[name] = hs;
+    // Valid JSON of another shape (edited by hand, another tool's file) is refused the same
+    // way; value() throws type_error for a field that is not a string.
+    auto wrong_shape = [&](const std::string& why) {
+        return Error(ExitCode::invalid_config,
+                     "state file " + state_dir + "/state.json is not a pgdr state file: " + why,
+                     "restore it from a backup or remove it and run `pgdr provision` again");
+    };
+    if (!j.is_object()) {
+        throw wrong_shape("the top level is not an object");
+    }
+    try {
+        if (j.contains("hosts") && j["hosts"].is_object()) {
+            for (const auto& [name, h] : j["hosts"].items()) {
+                HostState hs;
+                hs.address = h.value("address", "");
+                hs.public_address = h.value("public_address", "");
+                hs.instance_id = h.value("instance_id", "");
+                hs.region = h.value("region", "");
+                st.hosts[name] = hs;
+            }
         }
+    } catch (const nlohmann::json::exception& e) {
+        throw wrong_shape(e.what());
     }
     if (j.contains("provider")) {
         st.provider = j["provider"];
@@ -92,8 +106,7 @@ std::string ensure_secret(const std::string& state_dir, const std::string& name)
     }
     // URL-safe letters and digits only: the secret lands in YAML, libpq conninfo, pgpass and
     // HTTP basic auth, and none of them needs quoting for these characters.
-    static const char k_alphabet[] =
-        "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    static const char k_alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     const size_t n = sizeof(k_alphabet) - 1;
     std::ifstream rnd("/dev/urandom", std::ios::binary);
     if (!rnd) {

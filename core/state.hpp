@@ -21,7 +21,7 @@ struct HostState {
 };
 
 struct ClusterState {
-    std::map<std::string, HostState> hosts;  // by inventory host name
+    std::map<std::string, HostState> hosts;              // by inventory host name
     nlohmann::json provider = nlohmann::json::object();  // provider-specific ids (network, ...)
 };
 

@@ -24,8 +24,8 @@ std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& 
     return {"sh", "-c", k_script, "pgdr-put", path, spec.mode, spec.owner};
 }
 
-bool Transport::put_file(const std::string& path, const std::string& content,
-                         const FileSpec& spec, std::string* err) {
+bool Transport::put_file(const std::string& path, const std::string& content, const FileSpec& spec,
+                         std::string* err) {
     RunOptions opts;
     opts.stdin_data = content;
     opts.sudo = true;

@@ -36,7 +36,7 @@ struct FileSpec {
 };
 
 class Transport {
-public:
+  public:
     virtual ~Transport() = default;
 
     // The name this transport reaches (inventory host name), for messages.

@@ -36,12 +36,13 @@ void must(Transport& local, const std::vector<std::string>& argv, const std::str
         if (tail.empty()) {
             tail = r.out.size() > 2000 ? r.out.substr(r.out.size() - 2000) : r.out;
         }
-        throw Error(ExitCode::internal,
-                    "lab image: " + step + " failed" +
-                        (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
-                        ":\n" + tail,
-                    "check the network access to Debian's archive through the lab's apt proxy "
-                    "(127.0.0.1:3142), then run `pgdr lab up` again");
+        throw Error(
+            ExitCode::internal,
+            "lab image: " + step + " failed" +
+                (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
+                ":\n" + tail,
+            "check the network access to Debian's archive through the lab's apt proxy "
+            "(127.0.0.1:3142), then run `pgdr lab up` again");
     }
 }
 
@@ -58,21 +59,22 @@ ImageRecipe recipe_for(const std::string& release) {
     } else if (release == "bookworm") {
         r.postgres_version = 15;
     } else {
-        throw usage_error("the lab supports Debian trixie (13) and bookworm (12), not '" +
-                          release + "'");
+        throw usage_error("the lab supports Debian trixie (13) and bookworm (12), not '" + release +
+                          "'");
     }
     const std::string v = std::to_string(r.postgres_version);
     // python3-etcd by name: with --no-install-recommends apt satisfies Patroni's DCS
     // alternative with python3-consul on trixie, and Patroni's etcd3 module imports etcd.
-    r.cluster_packages = {"postgresql-" + v, "postgresql-client-" + v, "patroni", "python3-etcd",
-                          "python3-psycopg2", "etcd-server", "etcd-client", "haproxy"};
+    r.cluster_packages = {"postgresql-" + v,  "postgresql-client-" + v,
+                          "patroni",          "python3-etcd",
+                          "python3-psycopg2", "etcd-server",
+                          "etcd-client",      "haproxy"};
     return r;
 }
 
 std::string ImageRecipe::text() const {
     return "pgdr-lab-image v" + std::to_string(k_recipe_version) + "\nrelease " + release +
-           "\nbase " + join(base_packages, ",") + "\ncluster " + join(cluster_packages, ",") +
-           "\n";
+           "\nbase " + join(base_packages, ",") + "\ncluster " + join(cluster_packages, ",") + "\n";
 }
 
 std::string ImageRecipe::hash() const {
@@ -162,8 +164,8 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     // The build container shares this machine's network, so apt reaches the proxy on loopback.
     const std::string apt_proxy = "Acquire::http::Proxy=" + proxy;
     must(local, in_image({"apt-get", "-o", apt_proxy, "update", "-q"}), "apt-get update");
-    std::vector<std::string> install{"apt-get", "-o", apt_proxy, "install", "-y", "-q",
-                                     "--no-install-recommends"};
+    std::vector<std::string> install{
+        "apt-get", "-o", apt_proxy, "install", "-y", "-q", "--no-install-recommends"};
     install.insert(install.end(), recipe.cluster_packages.begin(), recipe.cluster_packages.end());
     must(local, in_image(install), "package installation");
     must(local, in_image({"apt-get", "clean"}), "apt-get clean");

@@ -29,7 +29,7 @@ constexpr const char* k_partition_table = "pgdr_partition";
 
 // Serialises lab operations on this machine (one lab at a time, no two `up`s racing).
 class LabLock {
-public:
+  public:
     LabLock() {
         m_fd = ::open(k_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (m_fd < 0 || ::flock(m_fd, LOCK_EX) != 0) {
@@ -45,7 +45,7 @@ public:
     LabLock(const LabLock&) = delete;
     LabLock& operator=(const LabLock&) = delete;
 
-private:
+  private:
     int m_fd = -1;
 };
 
@@ -96,10 +96,11 @@ CommandResult Lab::run(const std::vector<std::string>& argv, bool must,
         for (const auto& a : argv) {
             cmd += (cmd.empty() ? "" : " ") + a;
         }
-        throw Error(ExitCode::internal,
-                    "lab: `" + cmd + "` failed" +
-                        (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
-                        (r.err.empty() ? "" : ": " + r.err));
+        throw Error(
+            ExitCode::internal,
+            "lab: `" + cmd + "` failed" +
+                (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
+                (r.err.empty() ? "" : ": " + r.err));
     }
     return r;
 }
@@ -111,7 +112,9 @@ void Lab::check_root() const {
     }
 }
 
-bool Lab::exists() const { return fs::exists(m_paths.marker()); }
+bool Lab::exists() const {
+    return fs::exists(m_paths.marker());
+}
 
 LabConfig Lab::config() const {
     LabConfig c;
@@ -141,7 +144,9 @@ std::vector<LabHost> Lab::plan_hosts(int count) {
     return out;
 }
 
-std::vector<LabHost> Lab::hosts() const { return plan_hosts(config().hosts); }
+std::vector<LabHost> Lab::hosts() const {
+    return plan_hosts(config().hosts);
+}
 
 LabHost Lab::find(const std::string& host) const {
     for (const auto& h : hosts()) {
@@ -218,8 +223,11 @@ std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::str
     auto cg = cgroup_dirs(host);
     // trixie's systemd 257 boots fine on the unified hierarchy (lab-debian13.md §2), and
     // systemd 258 drops cgroup v1; bookworm's 252 was proven on the host's hybrid layout.
-    return {"bash",    "-c",  k_script, "pgdr-lab-" + host, host, paths.root(host), k_bridge,
-            cg[0],     cg[1], release == "trixie" ? "1" : "0"};
+    return {"bash",   "-c",
+            k_script, "pgdr-lab-" + host,
+            host,     paths.root(host),
+            k_bridge, cg[0],
+            cg[1],    release == "trixie" ? "1" : "0"};
 }
 
 void Lab::ensure_prerequisites() {
@@ -249,8 +257,9 @@ void Lab::ensure_prerequisites() {
         list += " " + p;
     }
     m_progress("installing lab prerequisites:" + list);
-    std::vector<std::string> argv{"env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install",
-                                  "-y", "-q", "--no-install-recommends"};
+    std::vector<std::string> argv{
+        "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "install", "-y",
+        "-q",  "--no-install-recommends"};
     argv.insert(argv.end(), missing.begin(), missing.end());
     auto r = run(argv, false, std::chrono::seconds(600));
     if (!r.ok()) {
@@ -264,8 +273,7 @@ void Lab::ensure_ssh_key() {
         return;
     }
     ensure_directory(m_paths.dir + "/ssh", 0700);
-    run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pgdr-lab", "-f",
-         m_paths.ssh_key()});
+    run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pgdr-lab", "-f", m_paths.ssh_key()});
 }
 
 void Lab::ensure_bridge() {
@@ -297,11 +305,11 @@ void Lab::ensure_proxy() {
     ensure_directory(cache, 0755);
     // A minimal configuration: Debian's stock one remaps deb.debian.org to mirrors that
     // answer "503 Host not found" here (lab.md P6).
-    write_file_atomic(dir + "/acng.conf",
-                      "CacheDir: " + cache + "\nLogDir: " + dir +
-                          "/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: " +
-                          std::to_string(k_proxy_port) + "\nBindAddress: 127.0.0.1 " + k_gateway +
-                          "\nExThreshold: 30\n");
+    write_file_atomic(
+        dir + "/acng.conf",
+        "CacheDir: " + cache + "\nLogDir: " + dir +
+            "/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: " + std::to_string(k_proxy_port) +
+            "\nBindAddress: 127.0.0.1 " + k_gateway + "\nExThreshold: 30\n");
     pid_t pid = spawn_detached({"apt-cacher-ng", "-c", dir, "ForeGround=1"}, dir + "/proxy.log");
     write_file_atomic(m_paths.proxy_pid(), std::to_string(pid) + "\n");
     for (int i = 0; i < 100; ++i) {
@@ -310,8 +318,8 @@ void Lab::ensure_proxy() {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    throw Error(ExitCode::internal, "the lab's apt proxy did not start:\n" +
-                                        tail_of(dir + "/proxy.log", 1000));
+    throw Error(ExitCode::internal,
+                "the lab's apt proxy did not start:\n" + tail_of(dir + "/proxy.log", 1000));
 }
 
 void Lab::prepare_host(const LabHost& h, const std::string& image,
@@ -386,8 +394,8 @@ void Lab::boot_host(const LabHost& h) {
         return;
     }
     auto cfg = config();
-    pid_t pid = spawn_detached(wrapper_argv(m_paths, h.name, cfg.release),
-                               m_paths.console_log(h.name));
+    pid_t pid =
+        spawn_detached(wrapper_argv(m_paths, h.name, cfg.release), m_paths.console_log(h.name));
     write_file_atomic(m_paths.wrapper_pid(h.name), std::to_string(pid) + "\n");
 }
 

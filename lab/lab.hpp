@@ -40,7 +40,7 @@ struct HostStatus {
 };
 
 class Lab final : public HostControl {
-public:
+  public:
     using Progress = std::function<void(const std::string&)>;
 
     // `local` runs commands on this machine (a LocalTransport in production).
@@ -75,7 +75,7 @@ public:
     static std::vector<std::string> wrapper_argv(const LabPaths& paths, const std::string& host,
                                                  const std::string& release);
 
-private:
+  private:
     void check_root() const;
     void ensure_prerequisites();
     void ensure_bridge();

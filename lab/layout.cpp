@@ -4,10 +4,18 @@
 
 namespace pgdr::lab {
 
-std::string host_name(int index) { return "pg" + std::to_string(index); }
-std::string host_address(int index) { return "198.18.0." + std::to_string(10 + index); }
-std::string machine_name(const std::string& host) { return "pgdr-" + host; }
-std::string veth_name(const std::string& host) { return "vb-" + machine_name(host); }
+std::string host_name(int index) {
+    return "pg" + std::to_string(index);
+}
+std::string host_address(int index) {
+    return "198.18.0." + std::to_string(10 + index);
+}
+std::string machine_name(const std::string& host) {
+    return "pgdr-" + host;
+}
+std::string veth_name(const std::string& host) {
+    return "vb-" + machine_name(host);
+}
 
 std::vector<std::string> cgroup_dirs(const std::string& leaf) {
     std::string rel = std::string(k_cgroup_name) + (leaf.empty() ? "" : "/" + leaf);

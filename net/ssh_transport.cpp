@@ -151,7 +151,7 @@ void SshTransport::ensure_connected() {
             case SSH_KNOWN_HOSTS_UNKNOWN:
             case SSH_KNOWN_HOSTS_NOT_FOUND:
                 if (!m_target.accept_new_host_keys) {
-                        fail("the host key is not in " + known_hosts + "; refusing to connect",
+                    fail("the host key is not in " + known_hosts + "; refusing to connect",
                          "verify the host's key out of band, or pass --accept-new-host-keys to "
                          "record it on first use");
                 }
@@ -160,12 +160,11 @@ void SshTransport::ensure_connected() {
                     ensure_directory(parent.string(), 0700);
                 }
                 if (ssh_session_update_known_hosts(s.get()) != SSH_OK) {
-                        fail(std::string("cannot record the host key in ") + known_hosts + ": " +
+                    fail(std::string("cannot record the host key in ") + known_hosts + ": " +
                              ssh_get_error(s.get()),
                          "check that the file is writable");
                 }
-                m_log.info("ssh: recorded the host key of " + m_target.name + " in " +
-                           known_hosts);
+                m_log.info("ssh: recorded the host key of " + m_target.name + " in " + known_hosts);
                 break;
             case SSH_KNOWN_HOSTS_ERROR:
             default:
@@ -233,9 +232,9 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
             const std::string& data = *opts.stdin_data;
             size_t off = 0;
             while (off < data.size()) {
-                int n = ssh_channel_write(ch.get(), data.data() + off,
-                                          static_cast<uint32_t>(std::min<size_t>(
-                                              data.size() - off, 32768)));
+                int n = ssh_channel_write(
+                    ch.get(), data.data() + off,
+                    static_cast<uint32_t>(std::min<size_t>(data.size() - off, 32768)));
                 if (n <= 0) {
                     break;
                 }
@@ -263,8 +262,7 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
                 res.err.append(buf, static_cast<size_t>(e));
             }
             if (n == SSH_ERROR || e == SSH_ERROR) {
-                fail(std::string("connection lost while running a command: ") +
-                         ssh_get_error(s),
+                fail(std::string("connection lost while running a command: ") + ssh_get_error(s),
                      "the host may have rebooted or dropped off the network; re-run when it is "
                      "back (pgdr's steps are idempotent)");
             }
@@ -285,8 +283,8 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
             res.exit_status = ssh_channel_get_exit_status(ch.get());
         }
         res.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - start);
-        m_log.trace("ssh " + m_target.name + ": exit " + std::to_string(res.exit_status) +
-                    " in " + std::to_string(res.elapsed.count()) + " ms");
+        m_log.trace("ssh " + m_target.name + ": exit " + std::to_string(res.exit_status) + " in " +
+                    std::to_string(res.elapsed.count()) + " ms");
         return res;
     }
 }

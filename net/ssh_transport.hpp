@@ -25,7 +25,7 @@ struct SshTarget {
 };
 
 class SshTransport final : public Transport {
-public:
+  public:
     SshTransport(SshTarget target, Logger& log);
     ~SshTransport() override;
     SshTransport(const SshTransport&) = delete;
@@ -39,7 +39,7 @@ public:
     // Drops the connection (the next run reconnects).
     void disconnect();
 
-private:
+  private:
     struct Session;
     void ensure_connected();
     [[noreturn]] void fail(const std::string& what, const std::string& hint);
