@@ -1,0 +1,113 @@
+#include "drills/display.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace pgdr::drills {
+
+std::string format_duration(Millis ms) {
+    // Integer arithmetic: rounding a double would print 0.005 s as "0.01 s" on one libc and
+    // "0.00 s" on another, and the golden files must not depend on that.
+    const char* sign = ms < 0 ? "-" : "";
+    Millis abs = std::llabs(ms);
+    Millis centis = (abs + 5) / 10;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%s%lld.%02lld s", sign, static_cast<long long>(centis / 100),
+                  static_cast<long long>(centis % 100));
+    return buf;
+}
+
+std::string format_offset(Millis ms) {
+    return (ms >= 0 ? "+" : "") + format_duration(ms);
+}
+
+std::string format_bytes(std::int64_t bytes) {
+    static const char* const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    if (bytes < 1024 && bytes > -1024) {
+        return std::to_string(bytes) + " B";
+    }
+    double value = static_cast<double>(bytes);
+    int unit = 0;
+    while ((value >= 1024.0 || value <= -1024.0) && unit < 4) {
+        value /= 1024.0;
+        ++unit;
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "%.1f %s", value, units[unit]);
+    return buf;
+}
+
+std::string or_dash(const std::optional<Millis>& ms) {
+    return ms ? format_duration(*ms) : std::string("-");
+}
+
+std::string or_dash_count(const std::optional<std::int64_t>& n) {
+    return n ? std::to_string(*n) : std::string("-");
+}
+
+std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) {
+    std::vector<std::pair<std::string, std::string>> rows;
+    std::string leader = r.old_primary.empty() ? "?" : r.old_primary;
+    leader += r.leader_changed ? " -> " + r.new_primary
+                               : (r.new_primary.empty() ? " -> none observed" : " (unchanged)");
+    rows.emplace_back("leader", leader);
+    std::string rto = or_dash(r.rto_ms);
+    if (!r.rto_ms && !r.write_outage_recovered) {
+        rto = "not recovered";
+    }
+    rows.emplace_back("RTO (fault to first acknowledged write)", rto);
+    rows.emplace_back("predicted RTO", r.predicted_rto_ms ? format_duration(*r.predicted_rto_ms) +
+                                                                " (" + r.prediction_formula + ")"
+                                                          : "- (" + r.prediction_formula + ")");
+    std::string outage = or_dash(r.write_outage_ms);
+    if (r.write_outage_ms && !r.write_outage_recovered) {
+        outage = "at least " + outage;
+    }
+    rows.emplace_back("write outage", outage);
+    rows.emplace_back("lost acknowledged writes", or_dash_count(r.lost_acknowledged_writes));
+    rows.emplace_back("unacknowledged applied writes",
+                      or_dash_count(r.unacknowledged_applied_writes));
+    rows.emplace_back("lag at fault",
+                      r.lag_at_fault_bytes ? format_bytes(*r.lag_at_fault_bytes) : "-");
+    rows.emplace_back("writes", std::to_string(r.writes.sent) + " sent, " +
+                                    std::to_string(r.writes.acknowledged) + " acknowledged, " +
+                                    std::to_string(r.writes.failed) + " failed, " +
+                                    std::to_string(r.writes.unanswered) + " unanswered");
+    rows.emplace_back("split brain", r.split_brain ? "YES" : "no");
+    rows.emplace_back("restored", r.restored ? "yes" : "NO");
+    rows.emplace_back("verdict", r.verdict == Verdict::pass ? "pass" : "FAIL");
+    return rows;
+}
+
+std::string xml_escape(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            case '\'':
+                out += "&apos;";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+                    out += '?';
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out;
+}
+
+}  // namespace pgdr::drills

@@ -1,0 +1,147 @@
+#include "drills/fault_catalogue.hpp"
+
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace pgdr::drills {
+
+namespace {
+
+// Texts follow what was measured on the lab (reference/lab.md §2.5, §3.1): a killed leader's key
+// lives until its ttl expires; a partitioned leader demotes itself after about
+// loop_wait + retry_timeout; a switchover hands over in about 1.6 s.
+std::vector<FaultInfo> make_catalogue() {
+    return {
+        {FaultKind::kill_primary, "kill-primary", "--kill-primary",
+         "SIGKILL Patroni and PostgreSQL on the leader host, as a crashed machine",
+         "Sends SIGKILL to every process of the Patroni unit on the leader host (Patroni and all "
+         "PostgreSQL processes, `systemctl kill -s SIGKILL`). The leader key is not released.",
+         "The leader key expires after at most ttl; a replica is promoted; HAProxy marks it UP "
+         "after rise checks. Writes fail meanwhile.",
+         "Start Patroni again on the old leader; it rejoins as a replica (pg_rewind if needed).",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
+        {FaultKind::kill_postmaster, "kill-postmaster", "--kill-postmaster",
+         "SIGKILL the PostgreSQL postmaster on the leader; Patroni stays up",
+         "Sends SIGKILL to the postmaster of the leader's PostgreSQL only (its PID from "
+         "postmaster.pid). Patroni keeps running and keeps the leader key.",
+         "No failover: Patroni notices within loop_wait and restarts PostgreSQL in place (crash "
+         "recovery). Writes fail until it is back and HAProxy sees it UP again.",
+         "None needed when Patroni restarted PostgreSQL; otherwise `patronictl restart` of the "
+         "member.",
+         LeaderExpectation::same_leader, FaultTarget::leader_host, false},
+        {FaultKind::stop_primary, "stop-primary", "--stop-primary",
+         "Gracefully stop Patroni on the leader host",
+         "Runs `systemctl stop` on the leader's Patroni unit: Patroni stops PostgreSQL cleanly "
+         "and deletes the leader key.",
+         "A replica takes the released key at once and is promoted; HAProxy follows after rise "
+         "checks. Short outage, no lost acknowledged writes.",
+         "Start Patroni again on the old leader; it rejoins as a replica.",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
+        {FaultKind::switchover, "switchover", "--switchover",
+         "Planned switchover through the Patroni REST API",
+         "POST /switchover to the leader's Patroni REST API (authenticated), to the chosen "
+         "candidate (--candidate) or the healthiest replica.",
+         "The leader demotes, the candidate is promoted (about 1.6 s on the lab), the old "
+         "leader follows it. Outage of a few seconds at most.",
+         "None: the old leader is already a replica. pgdr does not switch back.",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
+        {FaultKind::partition_primary, "partition-primary", "--partition-primary",
+         "Cut the leader host off the network (silent drops)",
+         "Drops every packet in and out of the leader host's cluster interface: nftables rules "
+         "on the host (SSH from pgdr is kept), or the lab's link. Drops, not rejects, so peers "
+         "see timeouts as in a real network failure.",
+         "The isolated leader demotes itself after about loop_wait + retry_timeout; its key "
+         "expires after ttl and a replica is promoted. No second writable primary.",
+         "Heal the partition (delete the rules / restore the link); the old leader rejoins as a "
+         "replica, rewound if needed.",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
+        {FaultKind::kill_etcd_member, "kill-etcd-member", "--kill-etcd-member",
+         "SIGKILL one etcd member (not on the leader host when there is a choice)",
+         "Sends SIGKILL to the etcd service of one member; the other two keep the quorum.",
+         "No failover and no write outage: the DCS keeps a quorum and the leader keeps its key.",
+         "Start etcd again on that host and wait until the member is healthy.",
+         LeaderExpectation::same_leader, FaultTarget::etcd_member, false},
+        {FaultKind::kill_haproxy, "kill-haproxy", "--kill-haproxy",
+         "SIGKILL HAProxy on the host the probes connect through",
+         "Sends SIGKILL to the HAProxy service on the host whose write port the probes use.",
+         "No failover: PostgreSQL is untouched, but clients of that HAProxy lose every "
+         "connection until it is back (or until they switch to another HAProxy).",
+         "Start HAProxy again and wait until its stats show the leader UP on the write port.",
+         LeaderExpectation::same_leader, FaultTarget::haproxy_host, false},
+        {FaultKind::reboot_primary, "reboot-primary", "--reboot-primary",
+         "Hard reboot of the leader's instance through the OVH API (OVH only)",
+         "POST /cloud/project/{id}/instance/{instance}/reboot with type hard: the VM is reset "
+         "without a clean shutdown, like a host crash followed by a boot.",
+         "As --kill-primary: the key expires after ttl and a replica is promoted; the old "
+         "leader boots and rejoins as a replica.",
+         "Wait until the instance is ACTIVE and reachable over SSH, then start Patroni if it "
+         "is not running; it rejoins as a replica.",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, true},
+    };
+}
+
+// Greedy word wrap with a hanging indent, for the --list text.
+void wrap(std::ostringstream& out, const std::string& text, const std::string& indent,
+          std::size_t width) {
+    std::istringstream words(text);
+    std::string word;
+    std::size_t column = 0;
+    while (words >> word) {
+        if (column == 0) {
+            out << indent << word;
+            column = indent.size() + word.size();
+        } else if (column + 1 + word.size() > width) {
+            out << '\n' << indent << word;
+            column = indent.size() + word.size();
+        } else {
+            out << ' ' << word;
+            column += 1 + word.size();
+        }
+    }
+    out << '\n';
+}
+
+}  // namespace
+
+const std::vector<FaultInfo>& fault_catalogue() {
+    static const std::vector<FaultInfo> catalogue = make_catalogue();
+    return catalogue;
+}
+
+const FaultInfo& fault_info(FaultKind kind) {
+    for (const auto& f : fault_catalogue()) {
+        if (f.kind == kind) {
+            return f;
+        }
+    }
+    throw Error(ExitCode::internal, "fault kind missing from the catalogue");
+}
+
+const FaultInfo* find_fault(std::string_view name_or_flag) {
+    for (const auto& f : fault_catalogue()) {
+        if (name_or_flag == f.name || name_or_flag == f.flag) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+std::string render_fault_list() {
+    constexpr std::size_t k_width = 100;
+    std::ostringstream out;
+    bool first = true;
+    for (const auto& f : fault_catalogue()) {
+        if (!first) {
+            out << '\n';
+        }
+        first = false;
+        out << f.flag << (f.ovh_only ? "  (OVH only)" : "") << '\n';
+        wrap(out, f.summary + ".", "    ", k_width);
+        wrap(out, "Expected: " + f.expected, "    ", k_width);
+        wrap(out, "Restore: " + f.restore, "    ", k_width);
+    }
+    return out.str();
+}
+
+}  // namespace pgdr::drills

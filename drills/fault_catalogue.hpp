@@ -1,0 +1,59 @@
+// The catalogue of drill faults (DESIGN.md §5, man/pgdr-drill.1): one flag each, what it does,
+// what the cluster is expected to do, and the restore step that `pgdr drill` always runs at the
+// end (also on error and on Ctrl-C). `pgdr drill --list` prints render_fault_list().
+//
+// The catalogue is data only; injecting and restoring are done by the drill engine through the
+// Transport (commands on the hosts), the lab (kill/boot a host, cut/heal its link) or the OVH
+// API, following `action` and `restore`.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgdr::drills {
+
+enum class FaultKind {
+    kill_primary,
+    kill_postmaster,
+    stop_primary,
+    switchover,
+    partition_primary,
+    kill_etcd_member,
+    kill_haproxy,
+    reboot_primary,
+};
+
+// What analysis checks about the leader after the fault.
+enum class LeaderExpectation {
+    new_leader,   // another member must take the leader key
+    same_leader,  // the leader must not change
+};
+
+// What the fault targets, so the engine knows which host to act on.
+enum class FaultTarget { leader_host, etcd_member, haproxy_host };
+
+struct FaultInfo {
+    FaultKind kind;
+    std::string name;      // "kill-primary": the report's `drill` field
+    std::string flag;      // "--kill-primary"
+    std::string summary;   // one line for --list
+    std::string action;    // what pgdr does, precisely
+    std::string expected;  // what a healthy cluster does
+    std::string restore;   // the restore step
+    LeaderExpectation leader;
+    FaultTarget target;
+    bool ovh_only;  // needs the OVH provider (an API call on the instance)
+};
+
+// Every fault, in the order of the man page and --list.
+const std::vector<FaultInfo>& fault_catalogue();
+const FaultInfo& fault_info(FaultKind kind);
+// By name ("kill-primary") or flag ("--kill-primary"); nullptr when unknown.
+const FaultInfo* find_fault(std::string_view name_or_flag);
+
+// The text of `pgdr drill --list`: each flag, its summary, what is expected and the restore.
+// Width-independent (wrapped at 100 columns).
+std::string render_fault_list();
+
+}  // namespace pgdr::drills

@@ -1,0 +1,56 @@
+// The RTO a drill should show, predicted from the deployed Patroni and HAProxy settings, so the
+// report can put the measured figure beside the expected one (issue 5 §4).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "drills/fault_catalogue.hpp"
+#include "drills/timeline.hpp"
+
+namespace pgdr::drills {
+
+// The settings in force on the cluster. Seconds for Patroni, milliseconds for HAProxy.
+struct ClusterSettings {
+    int ttl_s = 30;
+    int loop_wait_s = 10;
+    int retry_timeout_s = 10;
+    int haproxy_inter_ms = 2000;
+    int haproxy_fall = 3;
+    int haproxy_rise = 2;
+    bool synchronous_mode = false;
+};
+
+// The settings deployed from an inventory. Patroni 4 (Debian 13, release "trixie") raises a
+// ttl below 20 to 20, so the effective ttl is used; Patroni 3.0.2 (Debian 12) keeps it.
+ClusterSettings deployed_settings(const Inventory& inventory);
+
+struct Prediction {
+    std::optional<Millis> rto_ms;  // empty when the settings do not determine it
+    std::string formula;           // e.g. "ttl 30 s + rise 2 x inter 2000 ms = 34000 ms"
+};
+
+// Formulas (ms; "handover" = 2000 ms, the lab's switchover promotion of about 1.6 s rounded up;
+// "restart" = 2000 ms for PostgreSQL crash recovery of a small cluster):
+//   kill-primary, partition-primary, reboot-primary:
+//       ttl + rise x inter. The leader key is not released and expires at most ttl after its
+//       last refresh; HAProxy then needs `rise` passing checks `inter` apart to mark the new
+//       primary UP. The lab measured 33 s for ttl 30 / rise 2 / inter 2 s (predicted 34 s) and
+//       9.6 s for ttl 10 / rise 1 / inter 1 s (predicted 11 s).
+//   stop-primary, switchover:
+//       handover + rise x inter. The key is released (or handed over) at once.
+//   kill-postmaster:
+//       loop_wait + restart + rise x inter. Patroni notices at its next HA loop and restarts
+//       PostgreSQL in place; HAProxy marks it UP again after `rise` checks.
+//   kill-etcd-member: 0 (no outage expected while a quorum remains).
+//   kill-haproxy: none; writes return when the restore step restarts HAProxy.
+Prediction predict_rto(FaultKind fault, const ClusterSettings& settings);
+
+// Warnings about settings that make drills unsafe or misleading; empty when fine. Patroni needs
+// loop_wait + 2 x retry_timeout <= ttl, or an isolated leader may still think it holds the key
+// when a replica takes it.
+std::vector<std::string> settings_warnings(const ClusterSettings& settings);
+
+}  // namespace pgdr::drills

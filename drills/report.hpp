@@ -1,0 +1,142 @@
+// The result of one drill (DESIGN.md §5): what analyze() computes from a Timeline and what the
+// renderers (report_text, report_json, report_markdown, report_junit, report_svg) print.
+//
+// Times in a Report are milliseconds relative to the fault (negative = before the fault). When
+// no fault marker was recorded they are relative to the drill's start, and the
+// `fault_injected` check fails.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "drills/timeline.hpp"
+
+namespace pgdr::drills {
+
+// Phase names, stable: they are JSON values and JUnit/Markdown labels.
+namespace phase {
+inline constexpr const char* last_ack_before_outage = "last_ack_before_outage";
+inline constexpr const char* fault_injected = "fault_injected";
+inline constexpr const char* first_write_failure = "first_write_failure";
+inline constexpr const char* old_leader_gone = "old_leader_gone";
+inline constexpr const char* new_leader_elected = "new_leader_elected";
+inline constexpr const char* promoted = "promoted";
+inline constexpr const char* haproxy_switched = "haproxy_switched";
+inline constexpr const char* first_ack_after_outage = "first_ack_after_outage";
+inline constexpr const char* fault_restored = "fault_restored";
+inline constexpr const char* primary_back = "primary_back";  // same leader, writable again
+inline constexpr const char* old_primary_rejoined = "old_primary_rejoined";
+}  // namespace phase
+
+// Every phase name in canonical order (the order used for ties and in repeat summaries).
+const std::vector<std::string>& phase_names();
+// A phrase for people ("old primary back as a replica"); the name itself when unknown.
+std::string phase_label(const std::string& name);
+
+struct Phase {
+    std::string name;
+    Millis at_ms = 0;    // relative to the fault
+    std::string detail;  // e.g. the node concerned
+};
+
+// Objectives given on the command line. max_lost defaults to 0: losing an acknowledged write
+// fails a drill unless the operator allows it (asynchronous replication, --max-lost N).
+struct Objectives {
+    std::optional<Millis> max_rto_ms;
+    std::optional<std::int64_t> max_lost = 0;
+};
+
+// One pass/fail item of the verdict; one JUnit testcase each. Names are stable:
+// fault_injected, leader_expectation, writes_recovered, no_split_brain, max_rto, max_lost,
+// restored, cluster_whole.
+struct Check {
+    std::string name;
+    bool passed = false;
+    std::string detail;
+};
+
+// Kinds: two_writable_primaries, alternating_write_backends, same_timeline_two_primaries,
+// timelines_inconsistent, histories_inconsistent.
+struct SplitBrainEvidence {
+    std::string kind;
+    std::optional<Millis> at_ms;  // relative to the fault, when it has a time
+    std::string detail;
+};
+
+// A gap between two acknowledged writes (or from the last one to the end of the observation)
+// that holds failed writes or is longer than the outage threshold.
+struct Outage {
+    Millis start_ms = 0;             // the last acknowledged write before it
+    std::optional<Millis> end_ms;    // the first acknowledged write after it; empty: never
+    std::int64_t failed_writes = 0;  // WriteFailed events inside it
+    Millis length_ms = 0;            // end - start, or observation end - start
+};
+
+struct WriteCounts {
+    std::int64_t sent = 0;
+    std::int64_t acknowledged = 0;
+    std::int64_t failed = 0;
+    std::int64_t unanswered = 0;  // sent, neither acknowledged nor failed when probes stopped
+};
+
+// One write attempt's outcome for the timeline picture, relative to the fault.
+struct WriteTick {
+    Millis at_ms = 0;
+    bool ok = false;
+};
+
+enum class Verdict { pass, fail };
+std::string to_string(Verdict verdict);
+
+struct Report {
+    std::string drill;  // fault name, e.g. "kill-primary"
+    std::string cluster;
+    std::string started_at;  // ISO 8601 UTC of the drill's start
+    std::string fault_at;    // ISO 8601 UTC of the fault; "" when none was recorded
+    std::string old_primary;
+    std::string new_primary;  // the leader at the end; == old_primary when unchanged; "" unknown
+    bool leader_changed = false;
+    bool new_leader_expected = false;
+
+    std::optional<Millis> rto_ms;           // fault -> first acknowledged write after the outage
+    std::optional<Millis> write_outage_ms;  // longest gap between acknowledged writes after it
+    bool write_outage_recovered = true;     // false: write_outage_ms is a lower bound
+    std::optional<Millis> predicted_rto_ms;
+    std::string prediction_formula;
+    std::optional<std::int64_t> lost_acknowledged_writes;       // empty: unknown
+    std::optional<std::int64_t> unacknowledged_applied_writes;  // empty: unknown
+    std::optional<std::int64_t> lag_at_fault_bytes;             // empty: unknown
+    std::vector<std::int64_t> lost_seqs;                        // at most k_max_listed_seqs
+    std::vector<std::int64_t> unacknowledged_applied_seqs;      // at most k_max_listed_seqs
+
+    std::vector<Phase> phases;  // sorted by time, ties in canonical order
+    std::vector<Outage> outages;
+    WriteCounts writes;
+
+    bool split_brain = false;
+    std::vector<SplitBrainEvidence> split_brain_evidence;
+
+    Objectives objectives;
+    std::vector<Check> checks;
+    Verdict verdict = Verdict::fail;
+    bool restored = false;
+    std::vector<std::string> warnings;
+    std::vector<std::string> errors;
+
+    std::vector<WriteTick> write_ticks;
+    Millis observed_from_ms = 0;   // first event, relative to the fault
+    Millis observed_until_ms = 0;  // last event, relative to the fault
+
+    const Phase* find_phase(const std::string& name) const;
+    const Check* find_check(const std::string& name) const;
+};
+
+inline constexpr std::size_t k_max_listed_seqs = 1000;
+
+// ExitCode::ok for a passing drill, ExitCode::objectives_missed (8) otherwise.
+ExitCode exit_code(const Report& report);
+
+}  // namespace pgdr::drills

@@ -1,0 +1,127 @@
+#include "drills/report_json.hpp"
+
+namespace pgdr::drills {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+template <class T>
+Json or_null(const std::optional<T>& v) {
+    return v ? Json(*v) : Json(nullptr);
+}
+
+Json stats_json(const std::optional<Stats>& s) {
+    if (!s) {
+        return nullptr;
+    }
+    return Json{{"count", s->count},
+                {"min", s->min},
+                {"median", s->median},
+                {"p95", s->p95},
+                {"max", s->max}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json report_to_json(const Report& r) {
+    Json j;
+    j["drill"] = r.drill;
+    j["cluster"] = r.cluster;
+    j["started_at"] = r.started_at;
+    j["fault_at"] = r.fault_at.empty() ? Json(nullptr) : Json(r.fault_at);
+    j["old_primary"] = r.old_primary;
+    j["new_primary"] = r.new_primary;
+    j["leader_changed"] = r.leader_changed;
+    j["new_leader_expected"] = r.new_leader_expected;
+    j["rto_ms"] = or_null(r.rto_ms);
+    j["write_outage_ms"] = or_null(r.write_outage_ms);
+    j["write_outage_recovered"] = r.write_outage_recovered;
+    j["predicted_rto_ms"] = or_null(r.predicted_rto_ms);
+    j["prediction_formula"] = r.prediction_formula;
+    j["lost_acknowledged_writes"] = or_null(r.lost_acknowledged_writes);
+    j["unacknowledged_applied_writes"] = or_null(r.unacknowledged_applied_writes);
+    j["lag_at_fault_bytes"] = or_null(r.lag_at_fault_bytes);
+    Json phases = Json::array();
+    for (const auto& p : r.phases) {
+        phases.push_back(Json{{"name", p.name}, {"at_ms", p.at_ms}, {"detail", p.detail}});
+    }
+    j["phases"] = phases;
+    j["verdict"] = to_string(r.verdict);
+    j["restored"] = r.restored;
+    j["split_brain"] = r.split_brain;
+    Json evidence = Json::array();
+    for (const auto& e : r.split_brain_evidence) {
+        evidence.push_back(
+            Json{{"kind", e.kind}, {"at_ms", or_null(e.at_ms)}, {"detail", e.detail}});
+    }
+    j["split_brain_evidence"] = evidence;
+    j["objectives"] = Json{{"max_rto_ms", or_null(r.objectives.max_rto_ms)},
+                           {"max_lost", or_null(r.objectives.max_lost)}};
+    Json checks = Json::array();
+    for (const auto& c : r.checks) {
+        checks.push_back(Json{{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
+    }
+    j["checks"] = checks;
+    Json outages = Json::array();
+    for (const auto& o : r.outages) {
+        outages.push_back(Json{{"start_ms", o.start_ms},
+                               {"end_ms", or_null(o.end_ms)},
+                               {"length_ms", o.length_ms},
+                               {"failed_writes", o.failed_writes}});
+    }
+    j["outages"] = outages;
+    j["writes"] = Json{{"sent", r.writes.sent},
+                       {"acknowledged", r.writes.acknowledged},
+                       {"failed", r.writes.failed},
+                       {"unanswered", r.writes.unanswered}};
+    j["lost_sequence_numbers"] = r.lost_seqs;
+    j["unacknowledged_applied_sequence_numbers"] = r.unacknowledged_applied_seqs;
+    j["observed_from_ms"] = r.observed_from_ms;
+    j["observed_until_ms"] = r.observed_until_ms;
+    j["warnings"] = r.warnings;
+    j["errors"] = r.errors;
+    return j;
+}
+
+nlohmann::ordered_json summary_to_json(const RepeatSummary& s) {
+    Json j;
+    j["drill"] = s.drill;
+    j["cluster"] = s.cluster;
+    j["runs"] = s.runs;
+    j["passed"] = s.passed;
+    j["split_brain_runs"] = s.split_brain_runs;
+    j["unrecovered_runs"] = s.unrecovered_runs;
+    j["rto_ms"] = stats_json(s.rto_ms);
+    j["write_outage_ms"] = stats_json(s.write_outage_ms);
+    j["predicted_rto_ms"] = stats_json(s.predicted_rto_ms);
+    j["lost_acknowledged_writes"] = stats_json(s.lost_acknowledged_writes);
+    j["unacknowledged_applied_writes"] = stats_json(s.unacknowledged_applied_writes);
+    j["lag_at_fault_bytes"] = stats_json(s.lag_at_fault_bytes);
+    Json phases = Json::array();
+    for (const auto& [name, st] : s.phases) {
+        Json p = stats_json(st);
+        p["name"] = name;
+        phases.push_back(p);
+    }
+    j["phases"] = phases;
+    j["verdict"] = to_string(s.verdict);
+    return j;
+}
+
+std::string render_json(const Report& report) {
+    return report_to_json(report).dump(2) + "\n";
+}
+
+std::string render_json(const std::vector<Report>& reports, const RepeatSummary& summary) {
+    Json runs = Json::array();
+    for (const auto& r : reports) {
+        runs.push_back(report_to_json(r));
+    }
+    Json j;
+    j["summary"] = summary_to_json(summary);
+    j["runs"] = runs;
+    return j.dump(2) + "\n";
+}
+
+}  // namespace pgdr::drills

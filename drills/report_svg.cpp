@@ -1,0 +1,164 @@
+#include "drills/report_svg.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+#include <vector>
+
+#include "drills/display.hpp"
+
+namespace pgdr::drills {
+
+namespace {
+
+constexpr int k_width = 960;
+constexpr int k_left = 90;  // room for the row labels
+constexpr int k_right = 30;
+constexpr int k_strip_top = 50;
+constexpr int k_strip_height = 28;
+constexpr int k_label_top = 100;  // first phase label row
+constexpr int k_label_step = 16;
+
+std::string num(double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f", v);
+    return buf;
+}
+
+// Axis steps in ms: the first that gives at most 12 ticks.
+Millis axis_step(Millis span) {
+    static const Millis steps[] = {100,   200,   500,   1000,   2000,   5000,   10000,
+                                   20000, 30000, 60000, 120000, 300000, 600000, 1800000};
+    for (Millis s : steps) {
+        if (span / s <= 12) {
+            return s;
+        }
+    }
+    return 3600000;
+}
+
+std::string axis_label(Millis ms) {
+    char buf[32];
+    if (ms % 1000 == 0) {
+        std::snprintf(buf, sizeof buf, "%lld s", static_cast<long long>(ms / 1000));
+    } else {
+        std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms) / 1000.0);
+    }
+    return buf;
+}
+
+}  // namespace
+
+std::string render_svg(const Report& r) {
+    // The time range covers the observation and every phase, padded so that markers at the
+    // edges stay visible.
+    Millis from = std::min<Millis>(r.observed_from_ms, 0);
+    Millis to = std::max<Millis>(r.observed_until_ms, 0);
+    for (const auto& p : r.phases) {
+        from = std::min(from, p.at_ms);
+        to = std::max(to, p.at_ms);
+    }
+    if (to - from < 1000) {
+        to = from + 1000;
+    }
+    const double plot = k_width - k_left - k_right;
+    const double span = static_cast<double>(to - from);
+    auto x_of = [&](Millis t) { return k_left + (static_cast<double>(t - from) / span) * plot; };
+
+    const int label_rows = static_cast<int>(r.phases.size());
+    const int axis_y = k_label_top + std::max(1, label_rows) * k_label_step + 10;
+    const int height = axis_y + 40;
+
+    std::ostringstream out;
+    out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+    out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << k_width << "\" height=\""
+        << height << "\" viewBox=\"0 0 " << k_width << ' ' << height
+        << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
+    out << "  <title>" << xml_escape("pgdr drill " + r.drill + " on " + r.cluster) << "</title>\n";
+    out << "  <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
+    std::string headline =
+        "pgdr drill " + r.drill + " on " + r.cluster + ": " + to_string(r.verdict) + ", RTO " +
+        or_dash(r.rto_ms) + ", write outage " + or_dash(r.write_outage_ms) + ", lost " +
+        or_dash_count(r.lost_acknowledged_writes) + (r.split_brain ? ", SPLIT BRAIN" : "");
+    out << "  <text x=\"10\" y=\"24\" font-size=\"14\" font-weight=\"bold\">"
+        << xml_escape(headline) << "</text>\n";
+
+    // Outages behind everything else.
+    for (const auto& o : r.outages) {
+        Millis end = o.end_ms.value_or(to);
+        out << "  <rect class=\"outage\" x=\"" << num(x_of(o.start_ms)) << "\" y=\""
+            << k_strip_top - 6 << "\" width=\"" << num(x_of(end) - x_of(o.start_ms))
+            << "\" height=\"" << axis_y - k_strip_top + 6 << "\" fill=\"#fde2e2\"/>\n";
+    }
+
+    // The write strip: one column per pixel, red when any write in it failed.
+    out << "  <text x=\"10\" y=\"" << k_strip_top + 18 << "\">writes</text>\n";
+    std::vector<int> column(static_cast<std::size_t>(plot) + 1, 0);  // 0 none, 1 ok, 2 failed
+    for (const auto& t : r.write_ticks) {
+        auto c = static_cast<std::size_t>(std::max(0.0, x_of(t.at_ms) - k_left));
+        c = std::min(c, column.size() - 1);
+        column[c] = std::max(column[c], t.ok ? 1 : 2);
+    }
+    // Runs of columns with the same outcome become one rectangle: a 30 s drill at 100 writes/s
+    // is a handful of shapes, not thousands of ticks.
+    out << "  <g class=\"writes\">\n";
+    for (std::size_t c = 0; c < column.size();) {
+        std::size_t run = c;
+        while (run < column.size() && column[run] == column[c]) {
+            ++run;
+        }
+        if (column[c] != 0) {
+            out << "    <rect x=\"" << k_left + c << "\" y=\"" << k_strip_top << "\" width=\""
+                << run - c << "\" height=\"" << k_strip_height << "\" fill=\""
+                << (column[c] == 1 ? "#2e9d3a" : "#d62728") << "\"/>\n";
+        }
+        c = run;
+    }
+    out << "  </g>\n";
+
+    // Phases: a vertical marker each, labels on their own rows below the strip.
+    out << "  <g class=\"phases\">\n";
+    for (std::size_t i = 0; i < r.phases.size(); ++i) {
+        const auto& p = r.phases[i];
+        const double x = x_of(p.at_ms);
+        const int label_y = k_label_top + static_cast<int>(i) * k_label_step;
+        const bool fault = p.name == phase::fault_injected;
+        out << "    <line x1=\"" << num(x) << "\" y1=\"" << k_strip_top - 8 << "\" x2=\"" << num(x)
+            << "\" y2=\"" << axis_y << "\" stroke=\"" << (fault ? "#d62728" : "#555")
+            << "\" stroke-width=\"" << (fault ? 2 : 1) << "\""
+            << (fault ? "" : " stroke-dasharray=\"4 3\"") << "/>\n";
+        std::string label = phase_label(p.name) + " " + format_offset(p.at_ms);
+        if (!p.detail.empty() && p.name != phase::first_write_failure) {
+            label += " (" + p.detail + ")";
+        }
+        const bool right_half = x > k_left + plot / 2;
+        out << "    <text x=\"" << num(right_half ? x - 4 : x + 4) << "\" y=\"" << label_y
+            << "\" text-anchor=\"" << (right_half ? "end" : "start") << "\">" << xml_escape(label)
+            << "</text>\n";
+    }
+    out << "  </g>\n";
+
+    // Time axis in seconds from the fault.
+    out << "  <g class=\"axis\">\n";
+    out << "    <line x1=\"" << k_left << "\" y1=\"" << axis_y << "\" x2=\"" << k_width - k_right
+        << "\" y2=\"" << axis_y << "\" stroke=\"black\"/>\n";
+    const Millis step = axis_step(to - from);
+    Millis first_tick = (from / step) * step;
+    if (first_tick < from) {
+        first_tick += step;
+    }
+    for (Millis t = first_tick; t <= to; t += step) {
+        const double x = x_of(t);
+        out << "    <line x1=\"" << num(x) << "\" y1=\"" << axis_y << "\" x2=\"" << num(x)
+            << "\" y2=\"" << axis_y + 5 << "\" stroke=\"black\"/>\n";
+        out << "    <text x=\"" << num(x) << "\" y=\"" << axis_y + 18
+            << "\" text-anchor=\"middle\">" << axis_label(t) << "</text>\n";
+    }
+    out << "    <text x=\"" << k_width - k_right << "\" y=\"" << axis_y + 34
+        << "\" text-anchor=\"end\">seconds from the fault</text>\n";
+    out << "  </g>\n";
+    out << "</svg>\n";
+    return out.str();
+}
+
+}  // namespace pgdr::drills
