@@ -14,7 +14,7 @@ Faults are injected through the test-only control endpoint (no authentication, /
                        "status":503,"count":1,"delay":3,"retry_after":1}
   POST /_fake/config  {"skew":3600,"ready_polls":2,"ready_seconds":0,"quota":{"GRA11":2},"window":180}
   GET  /_fake/state   every resource;  GET /_fake/requests  the request log
-  POST /_fake/remove  {"kind":"compute/instance"}  drop resources at once (benchmarks)
+  POST /_fake/remove  {"kind":"compute/instance","name":...}  drop resources at once (benchmarks)
 Usage: fake_ovh.py --config FILE [--port 0] [--ready-polls N] [--ready-seconds S] [--skew S]
 The chosen port is printed on stdout as soon as the server listens.
 """
@@ -514,8 +514,9 @@ def handle_control(method, path, body):
     if path == "/_fake/requests" and method == "GET":
         return 200, REQUEST_LOG
     if path == "/_fake/remove" and method == "POST":
-        kind = (body or {}).get("kind")
-        for rid in [r["id"] for r in RESOURCES.values() if r["kind"] == kind]:
+        kind, name = (body or {}).get("kind"), (body or {}).get("name")
+        for rid in [r["id"] for r in RESOURCES.values() if r["kind"] == kind and
+                    (name is None or r["targetSpec"].get("name") == name)]:
             RESOURCES.pop(rid, None)
             POWER.pop(rid, None)
         return 200, None
