@@ -11,6 +11,7 @@ Secrets load_secrets(const std::string& state_dir) {
     s.superuser_password = ensure_secret(state_dir, k_superuser_secret);
     s.rewind_password = ensure_secret(state_dir, k_rewind_secret);
     s.rest_api_password = ensure_secret(state_dir, k_rest_api_secret);
+    s.probe_password = ensure_secret(state_dir, k_probe_secret);
     check_secrets(s);
     return s;
 }
@@ -36,6 +37,7 @@ void check_secrets(const Secrets& secrets) {
     check(secrets.superuser_password, k_superuser_secret);
     check(secrets.rewind_password, k_rewind_secret);
     check(secrets.rest_api_password, k_rest_api_secret);
+    check(secrets.probe_password, k_probe_secret);
 }
 
 void register_secrets(const Secrets& secrets, Logger& log) {
@@ -43,6 +45,7 @@ void register_secrets(const Secrets& secrets, Logger& log) {
     log.add_secret(secrets.superuser_password);
     log.add_secret(secrets.rewind_password);
     log.add_secret(secrets.rest_api_password);
+    log.add_secret(secrets.probe_password);
 }
 
 }  // namespace pgdr::pg

@@ -16,18 +16,23 @@ inline constexpr const char* k_replication_user = "replicator";
 inline constexpr const char* k_superuser = "postgres";
 inline constexpr const char* k_rewind_user = "rewind";
 inline constexpr const char* k_rest_api_user = "patroni";
+// The role and database the drill probes and `pgdr verify` write through HAProxy with.
+inline constexpr const char* k_probe_user = "pgdr_probe";
+inline constexpr const char* k_probe_database = "pgdr";
 
 // Secret file names under <state_dir>/secrets/.
 inline constexpr const char* k_replication_secret = "replication-password";
 inline constexpr const char* k_superuser_secret = "superuser-password";
 inline constexpr const char* k_rewind_secret = "rewind-password";
 inline constexpr const char* k_rest_api_secret = "rest-api-password";
+inline constexpr const char* k_probe_secret = "probe-password";
 
 struct Secrets {
     std::string replication_password;
     std::string superuser_password;
     std::string rewind_password;
     std::string rest_api_password;
+    std::string probe_password;
 };
 
 // Reads (or generates) the four secrets from the state directory, then check_secrets().

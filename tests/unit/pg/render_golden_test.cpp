@@ -16,11 +16,12 @@ namespace {
 // Fixed test secrets; the bookworm ones are hostile on purpose (quotes, ':', '#', '\', a line
 // break in the REST API password, which no passfile holds).
 Secrets plain_secrets() {
-    return {"test-replication-pw", "test-superuser-pw", "test-rewind-pw", "test-rest-api-pw"};
+    return {"test-replication-pw", "test-superuser-pw", "test-rewind-pw", "test-rest-api-pw",
+            "test-probe-pw"};
 }
 Secrets hostile_secrets() {
     return {"rep'l:\"pw\"#1\\", "su \"quoted\" #not-a-comment",
-            "re:wi\\nd:", "line1\nline2: 'x' # y"};
+            "re:wi\\nd:", "line1\nline2: 'x' # y", "pr:obe#"};
 }
 
 Inventory ovh_inventory() {

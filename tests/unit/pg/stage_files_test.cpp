@@ -41,7 +41,7 @@ Plan files_plan(const Inventory& inv, const Secrets& secrets) {
 
 TEST_CASE("stage files: modes, owners and secrecy", "[pg][stage]") {
     const Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-    const Secrets s{"r-secret", "s-secret", "w-secret", "a-secret"};
+    const Secrets s{"r-secret", "s-secret", "w-secret", "a-secret", "p-secret"};
     const auto& pg1 = *inv.find_host("pg1");
     const auto& pg2 = *inv.find_host("pg2");
     CHECK(stage_files(inv, pg1, pg1, s, Stage::packages).empty());
@@ -66,7 +66,7 @@ TEST_CASE("stage files: modes, owners and secrecy", "[pg][stage]") {
 TEST_CASE("stage files converge on fake hosts; the dry run then shows nothing",
           "[pg][stage][apply]") {
     const Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-    const Secrets s{"r-secret-123", "s-secret-123", "w-secret-123", "a-secret-123"};
+    const Secrets s{"r-secret-123", "s-secret-123", "w-secret-123", "a-secret-123", "p-secret-123"};
     auto log = std::make_shared<CallLog>();
     RecordingTransport pg1("pg1", log), pg2("pg2", log), pg3("pg3", log);
     TransportMap transports{{"pg1", &pg1}, {"pg2", &pg2}, {"pg3", &pg3}};
