@@ -2,15 +2,15 @@
 
 namespace pgdr {
 
-std::string to_string(HostState s) {
+std::string to_string(MachineState s) {
     switch (s) {
-        case HostState::running:
+        case MachineState::running:
             return "running";
-        case HostState::stopped:
+        case MachineState::stopped:
             return "stopped";
-        case HostState::partitioned:
+        case MachineState::partitioned:
             return "partitioned";
-        case HostState::unknown:
+        case MachineState::unknown:
             break;
     }
     return "unknown";

@@ -7,13 +7,13 @@
 
 namespace pgdr {
 
-enum class HostState { running, stopped, partitioned, unknown };
-std::string to_string(HostState s);
+enum class MachineState { running, stopped, partitioned, unknown };
+std::string to_string(MachineState s);
 
 class HostControl {
   public:
     virtual ~HostControl() = default;
-    virtual HostState state(const std::string& host) = 0;
+    virtual MachineState state(const std::string& host) = 0;
     // The machine dies at once: every process killed, nothing shut down cleanly.
     virtual void kill_host(const std::string& host) = 0;
     // Boots a stopped host again, its disk intact; returns when it accepts SSH connections.

@@ -472,27 +472,27 @@ void Lab::up(const LabConfig& config) {
     write_known_hosts(hosts);
     m_progress("booting " + std::to_string(hosts.size()) + " hosts");
     for (const auto& h : hosts) {
-        if (state(h.name) == HostState::stopped) {
+        if (state(h.name) == MachineState::stopped) {
             boot_host(h);
         }
     }
     for (const auto& h : hosts) {
-        if (state(h.name) != HostState::partitioned) {
+        if (state(h.name) != MachineState::partitioned) {
             wait_ssh(h, std::chrono::seconds(120));
         }
     }
     write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
 }
 
-HostState Lab::state(const std::string& host) {
+MachineState Lab::state(const std::string& host) {
     auto init = init_pid(host);
     if (!init) {
-        return HostState::stopped;
+        return MachineState::stopped;
     }
     auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "list", "table", "inet",
                   k_partition_table},
                  false, std::chrono::seconds(10));
-    return r.ok() ? HostState::partitioned : HostState::running;
+    return r.ok() ? MachineState::partitioned : MachineState::running;
 }
 
 std::vector<HostStatus> Lab::status() {
@@ -530,7 +530,7 @@ void Lab::kill_processes(const std::string& host) {
 void Lab::start_host(const std::string& host) {
     check_root();
     auto h = find(host);
-    if (state(host) != HostState::stopped) {
+    if (state(host) != MachineState::stopped) {
         return;
     }
     LabLock lock;
@@ -549,7 +549,7 @@ void Lab::partition_host(const std::string& host) {
         throw Error(ExitCode::unreachable, "lab host " + host + " is not running",
                     "start it with `pgdr lab start " + host + "`");
     }
-    if (state(host) == HostState::partitioned) {
+    if (state(host) == MachineState::partitioned) {
         return;
     }
     RunOptions o;
@@ -565,7 +565,7 @@ void Lab::heal_host(const std::string& host) {
     check_root();
     find(host);
     auto init = init_pid(host);
-    if (!init || state(host) != HostState::partitioned) {
+    if (!init || state(host) != MachineState::partitioned) {
         return;
     }
     run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "delete", "table", "inet",

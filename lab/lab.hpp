@@ -35,7 +35,7 @@ struct LabConfig {
 
 struct HostStatus {
     LabHost host;
-    HostState state = HostState::unknown;
+    MachineState state = MachineState::unknown;
     int init_pid = 0;
 };
 
@@ -55,7 +55,7 @@ class Lab final : public HostControl {
     std::vector<LabHost> hosts() const;
     std::vector<HostStatus> status();
 
-    HostState state(const std::string& host) override;
+    MachineState state(const std::string& host) override;
     void kill_host(const std::string& host) override;
     void start_host(const std::string& host) override;
     void partition_host(const std::string& host) override;
