@@ -2,8 +2,9 @@
 // an Inventory or be refused with an InventoryError. Any other exception, a crash, a hang or a
 // sanitizer report is a bug.
 //
-// With clang and PGDR_FUZZ=ON this is a libFuzzer target:
-//   pgdr_fuzz_inventory -max_len=4096 tests/fuzz/corpus
+// With clang and PGDR_FUZZ=ON this is a libFuzzer target (with ASan and UBSan):
+//   CXX=clang++ cmake -S . -B build-fuzz -DPGDR_FUZZ=ON && make -C build-fuzz pgdr_fuzz_inventory
+//   build-fuzz/tests/fuzz/pgdr_fuzz_inventory -max_len=16384 tests/fuzz/corpus
 // Elsewhere (GCC) it is built with PGDR_FUZZ_STANDALONE: a small driver that runs each file
 // given as an argument (e.g. a crash reproducer or the corpus) through the same entry point.
 #include <cstddef>
