@@ -14,10 +14,11 @@ std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& 
         }
     }
     // The script is a constant; every variable part reaches it as a positional parameter, so
-    // nothing of the path or the owner is ever parsed by the shell. umask 077 keeps the
-    // temporary file private until its final mode is set.
+    // nothing of the path or the owner is ever parsed by the shell. Missing parent directories
+    // get the default mode (readable by the file's owner); umask 077 then keeps the temporary
+    // file private until its final mode is set.
     static const std::string k_script =
-        "set -e; umask 077; dir=$(dirname -- \"$1\"); mkdir -p -- \"$dir\"; "
+        "set -e; dir=$(dirname -- \"$1\"); mkdir -p -- \"$dir\"; umask 077; "
         "tmp=$(mktemp \"$1.pgdr.XXXXXX\"); trap 'rm -f -- \"$tmp\"' EXIT; cat > \"$tmp\"; "
         "chmod \"$2\" \"$tmp\"; if [ -n \"$3\" ]; then chown \"$3\" \"$tmp\"; fi; "
         "mv -f -- \"$tmp\" \"$1\"; trap - EXIT";

@@ -1,0 +1,223 @@
+// pgdr bootstrap: turn the inventory's hosts into the running cluster (DESIGN.md §4).
+#include <iostream>
+
+#include "cmd/context.hpp"
+#include "cmd/table.hpp"
+#include "cmd/wiring.hpp"
+#include "core/apply.hpp"
+#include "core/parallel.hpp"
+#include "core/state.hpp"
+#include "pg/bootstrap_plan.hpp"
+#include "pg/debian_paths.hpp"
+
+namespace pgdr::cmd {
+
+namespace {
+
+constexpr const char* k_sysid_key = "postgres_system_identifier";
+
+struct BootstrapOptions {
+    std::string stage;
+    bool dry_run = false;
+};
+
+struct Connected {
+    std::vector<std::unique_ptr<Transport>> owned;
+    TransportMap map;
+};
+
+Connected connect_all(Context& ctx, const Inventory& inv) {
+    Connected c;
+    for (const auto& h : inv.hosts) {
+        c.owned.push_back(ssh_transport(ctx, h));
+        c.map[h.name] = c.owned.back().get();
+    }
+    return c;
+}
+
+pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
+    std::vector<pg::HostFacts> facts(inv.hosts.size());
+    std::vector<std::string> errors(inv.hosts.size());
+    parallel_for(inv.hosts.size(), 16, [&](size_t i) {
+        const auto& h = inv.hosts[i];
+        try {
+            RunOptions o;
+            o.sudo = true;
+            o.timeout = std::chrono::seconds(60);
+            auto r = transports.at(h.name)->run(pg::facts_argv(inv, h), o);
+            if (!r.ok()) {
+                errors[i] = h.name + ": cannot read the host's state: " + r.err;
+            }
+            facts[i] = pg::parse_facts(h.name, r.out);
+        } catch (const Error& e) {
+            errors[i] = std::string(e.what()) + (e.hint().empty() ? "" : " (" + e.hint() + ")");
+        }
+    });
+    pg::FactsMap out;
+    std::string unreachable;
+    for (size_t i = 0; i < inv.hosts.size(); ++i) {
+        if (!errors[i].empty()) {
+            unreachable += "\n  " + errors[i];
+        }
+        out[inv.hosts[i].name] = facts[i];
+    }
+    if (!unreachable.empty()) {
+        throw Error(ExitCode::unreachable, "cannot inspect every host:" + unreachable,
+                    "`pgdr check` diagnoses SSH, sudo and the network");
+    }
+    for (const auto& [name, f] : out) {
+        if (f.os_codename != inv.release) {
+            throw Error(ExitCode::invalid_config,
+                        name + " runs Debian '" + f.os_codename + "', the inventory says " +
+                            inv.release,
+                        "set `release:` in the inventory to the hosts' release");
+        }
+    }
+    return out;
+}
+
+ExitCode failure_code(const ApplyReport& rep) {
+    if (!rep.unreachable.empty()) {
+        return ExitCode::unreachable;
+    }
+    if (rep.failed_stage == Stage::verify) {
+        return ExitCode::verification_failed;
+    }
+    return ExitCode::postgres;
+}
+
+void print_report(Context& ctx, const ApplyReport& rep, double seconds) {
+    if (ctx.json()) {
+        nlohmann::json results = nlohmann::json::array();
+        for (const auto& r : rep.results) {
+            nlohmann::json j = {{"stage", to_string(r.stage)},
+                                {"step", r.step},
+                                {"host", r.host},
+                                {"action", r.description},
+                                {"outcome", to_string(r.outcome)},
+                                {"elapsed_ms", r.elapsed.count()}};
+            if (!r.error.empty()) {
+                j["error"] = r.error;
+                j["output"] = r.output;
+            }
+            results.push_back(j);
+        }
+        std::cout << nlohmann::json{{"dry_run", rep.dry_run},
+                                    {"ok", rep.ok()},
+                                    {"changed", rep.count(Outcome::changed)},
+                                    {"unchanged", rep.count(Outcome::unchanged)},
+                                    {"failed", rep.count(Outcome::failed)},
+                                    {"seconds", seconds},
+                                    {"failed_stage",
+                                     rep.failed_stage ? to_string(*rep.failed_stage) : ""},
+                                    {"results", results}}
+                         .dump(2)
+                  << '\n';
+        return;
+    }
+    Table t({"STAGE", "CHANGED", "UNCHANGED", "FAILED", "SKIPPED"});
+    for (Stage s : all_stages()) {
+        size_t n[4] = {0, 0, 0, 0};
+        bool any = false;
+        for (const auto& r : rep.results) {
+            if (r.stage == s) {
+                any = true;
+                n[static_cast<int>(r.outcome)]++;
+            }
+        }
+        if (any) {
+            t.add({to_string(s), std::to_string(n[1]), std::to_string(n[0]), std::to_string(n[2]),
+                   std::to_string(n[3])});
+        }
+    }
+    if (!rep.dry_run) {
+        for (const auto& r : rep.results) {
+            if (r.outcome == Outcome::changed) {
+                std::cout << "changed  " << r.host << "  " << r.description << '\n';
+            }
+        }
+    }
+    for (const auto& r : rep.results) {
+        if (r.outcome == Outcome::failed) {
+            std::cout << "FAILED   " << r.host << "  " << r.description << ": " << r.error << '\n';
+            if (!r.output.empty()) {
+                std::cout << r.output << (r.output.back() == '\n' ? "" : "\n");
+            }
+        }
+    }
+    std::cout << '\n';
+    t.print(std::cout);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+    std::cout << '\n'
+              << (rep.dry_run ? "dry run: " : "") << rep.count(Outcome::changed)
+              << (rep.dry_run ? " changes would be made" : " changes") << ", "
+              << rep.count(Outcome::unchanged) << " unchanged, " << rep.count(Outcome::failed)
+              << " failed in " << buf << '\n';
+}
+
+int bootstrap(Context& ctx, const BootstrapOptions& o) {
+    const auto start = std::chrono::steady_clock::now();
+    Inventory inv = resolved_inventory(ctx);
+    std::optional<Stage> only;
+    if (!o.stage.empty()) {
+        only = parse_stage(o.stage);
+        if (!only) {
+            throw usage_error("unknown stage '" + o.stage + "'",
+                              "stages: packages, etcd, replication, patroni, haproxy, verify");
+        }
+    }
+    auto secrets = pg::load_secrets(inv.paths.state_dir);
+    pg::register_secrets(secrets, *ctx.log);
+    auto conn = connect_all(ctx, inv);
+    ctx.log->info("bootstrap: inspecting " + std::to_string(inv.hosts.size()) + " hosts");
+    auto facts = gather(inv, conn.map);
+    auto state = load_state(inv.paths.state_dir);
+    const std::string primary = pg::choose_primary(inv, facts);
+    pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""));
+    ctx.log->info("bootstrap: " + primary + " leads");
+
+    Plan plan = pg::plan_bootstrap(inv, facts, secrets, primary);
+    if (only) {
+        plan = plan.only(*only);
+    }
+    SystemClock clock;
+    ApplyOptions ao;
+    ao.dry_run = o.dry_run;
+    ao.out = o.dry_run && !ctx.json() ? &std::cout : nullptr;
+    ao.clock = &clock;
+    auto rep = apply(plan, conn.map, *ctx.log, ao);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    print_report(ctx, rep, secs);
+    if (!rep.ok()) {
+        return static_cast<int>(failure_code(rep));
+    }
+    if (!o.dry_run) {
+        // Remember which cluster this is: a later run refuses a primary holding another one.
+        RunOptions ro;
+        ro.sudo = true;
+        auto f = conn.map.at(primary)->run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
+        auto pf = pg::parse_facts(primary, f.out);
+        if (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid) {
+            state.provider[k_sysid_key] = pf.sysid;
+            save_state(inv.paths.state_dir, state);
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+void register_bootstrap_commands(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<BootstrapOptions>();
+    auto* b = app.add_subcommand(
+        "bootstrap", "Turn the inventory's hosts into a running HA cluster over SSH");
+    b->add_option("--stage", o->stage,
+                  "Run one stage only: packages, etcd, replication, patroni, haproxy, verify");
+    b->add_flag("--dry-run", o->dry_run,
+                "Print every file diff and command of the plan; change nothing");
+    b->callback([&ctx, o] { ctx.action = [&ctx, o] { return bootstrap(ctx, *o); }; });
+}
+
+}  // namespace pgdr::cmd

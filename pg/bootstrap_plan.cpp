@@ -1,0 +1,509 @@
+#include "pg/bootstrap_plan.hpp"
+
+#include "core/error.hpp"
+#include "pg/debian_paths.hpp"
+#include "pg/pgpass.hpp"
+#include "pg/postgres_conf.hpp"
+#include "pg/stage_files.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+
+using std::chrono::seconds;
+using Argv = std::vector<std::string>;
+
+const std::string k_python_get = R"PY(
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=3)
+)PY";
+
+// SQL as the postgres OS user over the local socket (peer authentication).
+Argv psql(const std::string& sql, const std::string& db = "postgres") {
+    return {"runuser", "-u",       "postgres", "--", "psql", "-XAtq", "-v",
+            "ON_ERROR_STOP=1", "-d", db,     "-c", sql};
+}
+// Succeeds when the query returns exactly "t".
+Argv sql_true(const std::string& sql) {
+    return {"sh", "-c",
+            "out=$(runuser -u postgres -- psql -XAtq -d postgres -c \"$1\" 2>/dev/null) && "
+            "[ \"$out\" = t ]",
+            "pgdr-sql", sql};
+}
+Argv http_ok(const std::string& url) { return {"python3", "-c", k_python_get, url}; }
+
+std::string sql_literal(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) {
+        out += c;
+        if (c == '\'') {
+            out += '\'';
+        }
+    }
+    return out + "'";
+}
+
+RunCommand cmd(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
+               seconds timeout = seconds(120)) {
+    RunCommand c;
+    c.argv = std::move(argv);
+    c.description = std::move(description);
+    c.unless = std::move(unless);
+    c.timeout = timeout;
+    return c;
+}
+
+WaitFor wait(Argv probe, std::string description, seconds timeout, bool sudo = true) {
+    WaitFor w;
+    w.probe = std::move(probe);
+    w.description = std::move(description);
+    w.timeout = timeout;
+    w.sudo = sudo;
+    return w;
+}
+
+void add_files(std::vector<Action>& actions, std::vector<PutFile> files) {
+    for (auto& f : files) {
+        actions.emplace_back(std::move(f));
+    }
+}
+
+std::string count_streaming_sql(size_t replicas) {
+    return "select count(*) >= " + std::to_string(replicas) +
+           " from pg_stat_replication where state = 'streaming'";
+}
+
+const HostSpec& host_of(const Inventory& inv, const std::string& name) {
+    const auto* h = inv.find_host(name);
+    if (h == nullptr) {
+        throw Error(ExitCode::internal, "no host " + name);
+    }
+    return *h;
+}
+
+}  // namespace
+
+std::string probe_passfile_path() { return "/var/lib/postgresql/pgdr-probe.pgpass"; }
+
+std::string choose_primary(const Inventory& inv, const FactsMap& facts) {
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        auto it = facts.find(h->name);
+        if (it != facts.end() && it->second.patroni_running() && it->second.patroni_leader()) {
+            return h->name;
+        }
+    }
+    return inv.hosts_with(Service::postgres).front()->name;
+}
+
+void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::string& primary,
+                       const std::string& expected_sysid) {
+    const auto& pf = facts.at(primary);
+    const auto dd = debian_paths(inv).data_dir;
+    if (pf.data == "other") {
+        throw Error(ExitCode::postgres,
+                    primary + ": " + dd + " is not empty and holds no PostgreSQL cluster",
+                    "pgdr never deletes data: move its content away, then run bootstrap again");
+    }
+    if (!expected_sysid.empty() && !pf.sysid.empty() && pf.sysid != expected_sysid) {
+        throw Error(ExitCode::postgres,
+                    primary + " holds cluster " + pf.sysid + ", not " + expected_sysid +
+                        " that pgdr bootstrapped for " + inv.cluster,
+                    "check that the inventory names the right hosts; pgdr never replaces a "
+                    "cluster's data");
+    }
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        if (h->name == primary) {
+            continue;
+        }
+        const auto& f = facts.at(h->name);
+        const bool same = !f.sysid.empty() && f.sysid == pf.sysid;
+        const bool replaceable = f.data == "absent" || f.basebackup_marker || same ||
+                                 (f.pristine() && !f.patroni_running());
+        if (!replaceable) {
+            std::string what = f.data == "other" ? "is not empty and holds no cluster"
+                               : f.user_objects > 0
+                                   ? "holds another cluster (system identifier " + f.sysid +
+                                         ") with " + std::to_string(f.user_objects) +
+                                         " user databases or tables"
+                                   : "holds another cluster (system identifier " + f.sysid +
+                                         ") that pgdr cannot inspect (is it stopped?)";
+            throw Error(ExitCode::postgres, h->name + ": " + dd + " " + what,
+                        "pgdr never deletes data: back it up and empty the directory, or remove "
+                        "the host from the inventory, then run bootstrap again");
+        }
+    }
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        const auto& f = facts.at(h->name);
+        if (!f.etcd_marker.empty() && f.etcd_marker != etcd_marker_content(inv, *h)) {
+            throw Error(ExitCode::invalid_config,
+                        h->name + ": its etcd member was formed for another membership (" +
+                            f.etcd_marker + ")",
+                        "pgdr does not change a formed etcd cluster's membership; restore the "
+                        "inventory's etcd hosts");
+        }
+    }
+}
+
+Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
+                    const std::string& primary_name) {
+    Plan plan;
+    const auto paths = debian_paths(inv);
+    const auto& release = debian_release(inv.release);
+    const std::string v = std::to_string(inv.postgres_version);
+    const HostSpec& primary = host_of(inv, primary_name);
+    std::vector<const HostSpec*> replicas;
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        if (h->name != primary_name) {
+            replicas.push_back(h);
+        }
+    }
+    bool patroni_anywhere = false;
+    for (const auto& [name, f] : facts) {
+        patroni_anywhere = patroni_anywhere || f.patroni_running();
+    }
+
+    // --- packages -----------------------------------------------------------------------
+    {
+        auto& step = plan.add_step(Stage::packages, "install packages");
+        for (const auto& h : inv.hosts) {
+            auto pkgs = packages_for(release, h);
+            Argv check{"sh", "-c",
+                       "for p; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
+                       "grep -q 'ok installed' || exit 1; done",
+                       "pgdr-installed"};
+            check.insert(check.end(), pkgs.begin(), pkgs.end());
+            // apt-get update only when the first try fails (a fresh VM has no package lists).
+            Argv install{"sh", "-c",
+                         "export DEBIAN_FRONTEND=noninteractive; "
+                         "apt-get install -y -q --no-install-recommends \"$@\" || "
+                         "{ apt-get update -q && apt-get install -y -q --no-install-recommends "
+                         "\"$@\"; }",
+                         "pgdr-install"};
+            install.insert(install.end(), pkgs.begin(), pkgs.end());
+            step.hosts.push_back(
+                {h.name, {cmd(install, "install packages", check, seconds(1200))}});
+        }
+    }
+
+    // --- etcd ---------------------------------------------------------------------------
+    const auto etcd_hosts = inv.hosts_with(Service::etcd);
+    std::string endpoints;
+    for (const auto* h : etcd_hosts) {
+        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
+                     std::to_string(inv.etcd.client_port);
+    }
+    const Argv etcd_health{"etcdctl",         "--endpoints=" + endpoints, "--dial-timeout=1s",
+                           "--command-timeout=2s", "endpoint", "health"};
+    {
+        auto& files = plan.add_step(Stage::etcd, "configure members");
+        auto& reset = plan.add_step(Stage::etcd, "take over Debian's single-node member");
+        auto& start = plan.add_step(Stage::etcd, "start members together");
+        for (const auto* h : etcd_hosts) {
+            HostActions fa{h->name, {}};
+            add_files(fa.actions, stage_files(inv, *h, primary, secrets, Stage::etcd));
+            files.hosts.push_back(std::move(fa));
+            // The member Debian started on install (a one-node cluster) must go once, or the
+            // new initial cluster is ignored (P13). Never again once pgdr formed the cluster.
+            reset.hosts.push_back(
+                {h->name,
+                 {cmd({"sh", "-c", "systemctl stop etcd && rm -rf /var/lib/etcd/default",
+                       "pgdr-etcd-reset"},
+                      "reset Debian's single-node etcd member",
+                      Argv{"test", "-f", etcd_marker_path()})}});
+            // A Type=notify unit blocks until quorum: start without waiting, all at once.
+            auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
+                               "restart etcd with the new configuration");
+            restart.when_changed = {"/etc/default/etcd"};
+            start.hosts.push_back(
+                {h->name,
+                 {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                      Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
+                  restart,
+                  cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                      Argv{"systemctl", "is-active", "--quiet", "etcd"})}});
+        }
+        auto& health = plan.add_step(Stage::etcd, "cluster health");
+        health.hosts.push_back({etcd_hosts.front()->name,
+                                {wait(etcd_health, "etcd: every member healthy", seconds(120))}});
+        auto& mark = plan.add_step(Stage::etcd, "mark members formed");
+        for (const auto* h : etcd_hosts) {
+            PutFile marker;
+            marker.path = etcd_marker_path();
+            marker.content = etcd_marker_content(inv, *h) + "\n";
+            marker.description = "mark the etcd member as formed by pgdr";
+            mark.hosts.push_back({h->name, {marker}});
+        }
+    }
+
+    // --- replication (until Patroni manages the cluster) ---------------------------------
+    const std::string include = paths.include_file;
+    const std::string hba = paths.pg_hba;
+    const Argv pg_running{"pg_ctlcluster", v, "main", "status"};
+    if (!patroni_anywhere) {
+        auto& prim = plan.add_step(Stage::replication, "primary", HostOrder::sequential);
+        HostActions pa{primary.name, {}};
+        pa.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres", "-m",
+                                     "0700", inv.paths.archive_dir},
+                                    "create the WAL archive directory",
+                                    Argv{"test", "-d", inv.paths.archive_dir}));
+        add_files(pa.actions, stage_files(inv, primary, primary, secrets, Stage::replication));
+        auto restart = cmd({"pg_ctlcluster", v, "main", "restart"},
+                           "restart PostgreSQL for the replication settings");
+        restart.when_changed = {include};
+        auto reload = cmd({"pg_ctlcluster", v, "main", "reload"}, "reload pg_hba.conf");
+        reload.when_changed = {hba};
+        pa.actions.emplace_back(restart);
+        pa.actions.emplace_back(
+            cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL", pg_running));
+        pa.actions.emplace_back(reload);
+        // Roles with generated passwords, through stdin: never in argv.
+        std::string roles_sql =
+            "DO $$ BEGIN\n"
+            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'replicator') THEN "
+            "CREATE ROLE replicator WITH REPLICATION LOGIN; END IF;\n"
+            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rewind') THEN "
+            "CREATE ROLE rewind WITH LOGIN; END IF;\n"
+            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgdr_probe') THEN "
+            "CREATE ROLE pgdr_probe WITH LOGIN; END IF;\n"
+            "END $$;\n"
+            "SET password_encryption = 'scram-sha-256';\n"
+            "ALTER ROLE replicator WITH PASSWORD " +
+            sql_literal(secrets.replication_password) +
+            ";\n"
+            "ALTER ROLE rewind WITH PASSWORD " +
+            sql_literal(secrets.rewind_password) +
+            ";\n"
+            "ALTER ROLE pgdr_probe WITH PASSWORD " +
+            sql_literal(secrets.probe_password) +
+            ";\n"
+            "ALTER ROLE postgres WITH PASSWORD " +
+            sql_literal(secrets.superuser_password) +
+            ";\n"
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO rewind;\n"
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO rewind;\n"
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO rewind;\n"
+            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, "
+            "boolean) TO rewind;\n"
+            "SELECT 'CREATE DATABASE pgdr OWNER pgdr_probe' WHERE NOT EXISTS "
+            "(SELECT 1 FROM pg_database WHERE datname = 'pgdr')\\gexec\n";
+        RunCommand roles = cmd({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
+                                "ON_ERROR_STOP=1", "-d", "postgres"},
+                               "create the replication, rewind and probe roles",
+                               sql_true("select (select count(*) from pg_roles where rolname in "
+                                        "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
+                                        "(select 1 from pg_database where datname = 'pgdr')"));
+        roles.stdin_data = roles_sql;
+        pa.actions.emplace_back(roles);
+        for (const auto* r : replicas) {
+            const std::string slot = slot_name(r->name);
+            pa.actions.emplace_back(
+                cmd(psql("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
+                    "create the replication slot " + slot,
+                    sql_true("select exists (select 1 from pg_replication_slots where "
+                             "slot_name = " +
+                             sql_literal(slot) + ")")));
+        }
+        prim.hosts.push_back(std::move(pa));
+
+        auto& reps = plan.add_step(Stage::replication, "replicas");
+        for (const auto* r : replicas) {
+            HostActions ra{r->name, {}};
+            ra.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres",
+                                         "-m", "0700", inv.paths.archive_dir},
+                                        "create the WAL archive directory",
+                                        Argv{"test", "-d", inv.paths.archive_dir}));
+            add_files(ra.actions, stage_files(inv, *r, primary, secrets, Stage::replication));
+            // The clone replaces only what check_data_safety allowed: nothing, Debian's empty
+            // auto-created cluster, or pgdr's own interrupted clone (marker).
+            const auto& pf = facts.at(primary.name);
+            Argv same_cluster{"sh", "-c",
+                              "\"/usr/lib/postgresql/$1/bin/pg_controldata\" "
+                              "\"/var/lib/postgresql/$1/main\" 2>/dev/null | "
+                              "grep -q \"^Database system identifier: *$2\\$\" && "
+                              "[ ! -e \"$3\" ]",
+                              "pgdr-same-cluster", v, pf.sysid.empty() ? "unknown" : pf.sysid,
+                              basebackup_marker_path(inv.postgres_version)};
+            const std::string conninfo = "host=" + primary.address +
+                                         " port=5432 user=replicator passfile=" +
+                                         paths.replication_passfile +
+                                         " application_name=" + slot_name(r->name);
+            ra.actions.emplace_back(cmd(
+                {"sh", "-c",
+                 "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
+                 "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
+                 "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
+                 "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
+                 "-D \"$d\" -S \"$4\" -X stream -c fast; "
+                 "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
+                 "pgdr-clone", v, basebackup_marker_path(inv.postgres_version), conninfo,
+                 slot_name(r->name)},
+                "clone the primary with pg_basebackup (slot " + slot_name(r->name) + ")",
+                same_cluster, seconds(3600)));
+            auto rrestart = cmd({"pg_ctlcluster", v, "main", "restart"},
+                                "restart PostgreSQL with the standby settings");
+            rrestart.when_changed = {include, paths.standby_file, hba};
+            ra.actions.emplace_back(rrestart);
+            ra.actions.emplace_back(
+                cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL", pg_running));
+            reps.hosts.push_back(std::move(ra));
+        }
+        auto& streaming = plan.add_step(Stage::replication, "replicas streaming");
+        streaming.hosts.push_back(
+            {primary.name,
+             {wait(sql_true(count_streaming_sql(replicas.size())),
+                   "every replica streaming (pg_stat_replication)", seconds(120))}});
+    }
+
+    // --- patroni ------------------------------------------------------------------------
+    {
+        auto& files = plan.add_step(Stage::patroni, "configure Patroni");
+        for (const auto* h : inv.hosts_with(Service::postgres)) {
+            HostActions ha{h->name, {}};
+            add_files(ha.actions, stage_files(inv, *h, primary, secrets, Stage::patroni));
+            // Patroni writes primary_conninfo itself; pgdr's bootstrap-time file would fight it.
+            ha.actions.emplace_back(cmd({"rm", "-f", paths.standby_file},
+                                        "remove pgdr's bootstrap-time standby settings",
+                                        Argv{"test", "!", "-e", paths.standby_file}));
+            files.hosts.push_back(std::move(ha));
+        }
+        auto start_patroni = [&](const HostSpec& h, const char* endpoint) {
+            const std::string unit = paths.patroni_unit;
+            std::vector<Action> acts;
+            // PostgreSQL's own unit hands the running cluster over: Patroni starts it itself,
+            // in its own unit, so that stopping or killing patroni@ covers PostgreSQL too.
+            acts.emplace_back(cmd({"systemctl", "stop", paths.postgres_unit},
+                                  "stop " + paths.postgres_unit + " (Patroni takes over)",
+                                  Argv{"sh", "-c",
+                                       "systemctl is-active --quiet \"$1\" || "
+                                       "! systemctl is-active --quiet \"$2\"",
+                                       "pgdr-handover", unit, paths.postgres_unit}));
+            acts.emplace_back(cmd({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
+                                  Argv{"systemctl", "is-enabled", "--quiet", unit}));
+            auto reload = cmd({"systemctl", "reload", unit}, "reload Patroni's configuration");
+            reload.when_changed = {paths.patroni_config};
+            acts.emplace_back(reload);
+            acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
+                                  Argv{"systemctl", "is-active", "--quiet", unit}));
+            acts.emplace_back(wait(http_ok("http://" + h.address + ":" +
+                                           std::to_string(inv.patroni.rest_port) + endpoint),
+                                   std::string("Patroni answers GET ") + endpoint, seconds(180)));
+            return acts;
+        };
+        auto& leader = plan.add_step(Stage::patroni, "leader", HostOrder::sequential);
+        leader.hosts.push_back({primary.name, start_patroni(primary, "/primary")});
+        auto& reps = plan.add_step(Stage::patroni, "replicas", HostOrder::sequential);
+        for (const auto* r : replicas) {
+            reps.hosts.push_back({r->name, start_patroni(*r, "/replica")});
+        }
+        // Patroni can say "running" for a replica that does not stream (P9): ask the leader.
+        auto& streaming = plan.add_step(Stage::patroni, "replicas streaming");
+        streaming.hosts.push_back(
+            {primary.name,
+             {wait(sql_true(count_streaming_sql(replicas.size())),
+                   "every replica streaming from the leader (pg_stat_replication)",
+                   seconds(180))}});
+    }
+
+    // --- haproxy ------------------------------------------------------------------------
+    {
+        static const std::string k_only_leader_up = R"PY(
+import csv, io, sys, urllib.request
+body = urllib.request.urlopen("http://127.0.0.1:%s/;csv" % sys.argv[1], timeout=3).read().decode()
+up = [r["svname"] for r in csv.DictReader(io.StringIO(body.lstrip("# ")))
+      if r["pxname"] == "primary" and r["svname"] not in ("FRONTEND", "BACKEND")
+      and r["status"].startswith("UP")]
+sys.exit(0 if up == [sys.argv[2]] else 1)
+)PY";
+        auto& step = plan.add_step(Stage::haproxy, "configure HAProxy");
+        for (const auto* h : inv.hosts_with(Service::haproxy)) {
+            HostActions ha{h->name, {}};
+            add_files(ha.actions, stage_files(inv, *h, primary, secrets, Stage::haproxy));
+            auto check = cmd({"haproxy", "-c", "-q", "-f", paths.haproxy_config},
+                             "haproxy -c accepts the configuration");
+            check.check_only = true;
+            ha.actions.emplace_back(check);
+            ha.actions.emplace_back(cmd({"systemctl", "enable", "--quiet", "haproxy"},
+                                        "enable haproxy",
+                                        Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
+            auto reload = cmd({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
+            reload.when_changed = {paths.haproxy_config};
+            ha.actions.emplace_back(reload);
+            ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
+                                        Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
+            // After a reload every server counts as UP until its checks fail (P11).
+            ha.actions.emplace_back(
+                wait({"python3", "-c", k_only_leader_up, std::to_string(inv.haproxy.stats_port),
+                      primary.name},
+                     "only the leader UP behind the write port", seconds(60)));
+            step.hosts.push_back(std::move(ha));
+        }
+    }
+
+    // --- verify -------------------------------------------------------------------------
+    {
+        static const std::string k_one_leader = R"PY(
+import json, sys, urllib.request
+d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3).read())
+leaders = [m["name"] for m in d.get("members", []) if m.get("role") in ("leader", "standby_leader")]
+print("leaders: " + ",".join(leaders))
+sys.exit(0 if leaders == [sys.argv[2]] else 1)
+)PY";
+        auto& step = plan.add_step(Stage::verify, "cluster checks");
+        auto check = [](Argv argv, std::string description) {
+            RunCommand c = cmd(std::move(argv), std::move(description));
+            c.check_only = true;
+            c.timeout = seconds(30);
+            return c;
+        };
+        std::vector<Action> on_leader;
+        on_leader.emplace_back(check({"python3", "-c", k_one_leader,
+                                      "http://" + primary.address + ":" +
+                                          std::to_string(inv.patroni.rest_port) + "/cluster",
+                                      primary.name},
+                                     "exactly one leader (" + primary.name + ")"));
+        on_leader.emplace_back(check(sql_true(count_streaming_sql(replicas.size())),
+                                     "every replica streaming"));
+        on_leader.emplace_back(check(etcd_health, "etcd healthy"));
+        // Writes and reads through HAProxy, as a client: the probe role's passfile is 0600.
+        PutFile passfile;
+        passfile.path = probe_passfile_path();
+        passfile.spec = FileSpec{"0600", "postgres:postgres"};
+        passfile.secrecy = Secrecy::whole_file;
+        passfile.description = "the probe role's passfile";
+        std::vector<PgpassEntry> entries;
+        for (const auto* lb : inv.hosts_with(Service::haproxy)) {
+            entries.push_back({lb->address, "*", k_probe_database, k_probe_user,
+                               secrets.probe_password});
+        }
+        passfile.content = render_pgpass(entries);
+        on_leader.emplace_back(passfile);
+        static const std::string k_client = R"SH(
+set -e
+out=$(runuser -u postgres -- env PGPASSFILE="$1" PGCONNECT_TIMEOUT=5 psql -XAtq -h "$2" -p "$3" -U pgdr_probe -d pgdr -c "$4")
+echo "$out"
+[ "$out" = "$5" ]
+)SH";
+        for (const auto* lb : inv.hosts_with(Service::haproxy)) {
+            on_leader.emplace_back(check(
+                {"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
+                 std::to_string(inv.haproxy.write_port),
+                 "create table if not exists pgdr_verify (at timestamptz primary key default "
+                 "now()); insert into pgdr_verify default values; select "
+                 "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+                 primary.address + " false"},
+                "a write through " + lb->name + ":" + std::to_string(inv.haproxy.write_port) +
+                    " lands on the leader"));
+            if (!replicas.empty()) {
+                on_leader.emplace_back(check(
+                    {"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
+                     std::to_string(inv.haproxy.read_port), "select pg_is_in_recovery()", "t"},
+                    "a read through " + lb->name + ":" + std::to_string(inv.haproxy.read_port) +
+                        " is served by a replica"));
+            }
+        }
+        step.hosts.push_back({primary.name, std::move(on_leader)});
+    }
+    return plan;
+}
+
+}  // namespace pgdr::pg

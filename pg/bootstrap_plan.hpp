@@ -1,0 +1,50 @@
+// The bootstrap planner (DESIGN.md §4): inventory + host facts + secrets → Plan. Pure.
+//
+// Stages, each idempotent (a converged cluster plans only actions that are skipped):
+//   packages     the release's packages, installed when missing (Debian auto-starts a
+//                single-node etcd, a V/main cluster and a stock HAProxy: each is taken over
+//                deliberately by the later stages);
+//   etcd         /etc/default/etcd on every member, Debian's single-node member reset once,
+//                members started together, health-checked, then marked as formed;
+//   replication  the seed's steps on the first primary: include file, pg_hba (scram, subnet),
+//                roles with generated passwords, one physical slot per replica; on each replica
+//                pg_basebackup with its slot, primary_conninfo through a 0600 passfile,
+//                standby.signal; then every replica must stream (pg_stat_replication). Skipped
+//                once Patroni manages the cluster (it then owns these files);
+//   patroni      patroni.yml, PostgreSQL's own unit kept out of the way, Patroni started on the
+//                leader first, then on each replica; every replica must stream again (P9);
+//   haproxy      haproxy.cfg checked with `haproxy -c`, then reloaded; until only the leader is
+//                UP in the write backend (P11);
+//   verify       one leader, replicas streaming, etcd healthy, a write through HAProxy's write
+//                port lands on the leader, a read through the read port on a replica.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/inventory.hpp"
+#include "core/plan.hpp"
+#include "pg/facts.hpp"
+#include "pg/secrets.hpp"
+
+namespace pgdr::pg {
+
+using FactsMap = std::map<std::string, HostFacts>;
+
+// The member that leads: Patroni's leader when one runs, else the first postgres host.
+std::string choose_primary(const Inventory& inv, const FactsMap& facts);
+
+// Refuses (pgdr::Error, ExitCode::postgres) to plan anything that could destroy data: a data
+// directory that is not a cluster, a replica holding another cluster that is not Debian's empty
+// auto-created one, a primary whose system identifier is not the one recorded in the state
+// (expected_sysid, empty when unknown), an etcd member formed for another membership.
+void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::string& primary,
+                       const std::string& expected_sysid);
+
+Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
+                    const std::string& primary);
+
+// Paths pgdr owns on the hosts besides the rendered configuration.
+std::string probe_passfile_path();
+
+}  // namespace pgdr::pg

@@ -1,0 +1,55 @@
+// Facts about a host that the bootstrap planner decides on: what is installed, what the
+// PostgreSQL data directory holds, which services run, what Patroni says. Gathered with one
+// read-only command per host (facts_argv), parsed by parse_facts (pure, unit-tested).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+
+namespace pgdr::pg {
+
+struct HostFacts {
+    std::string host;
+    std::string os_codename;
+    std::map<std::string, bool> packages;  // package -> installed
+    // The data directory: "absent" (missing or empty), "cluster" (PG_VERSION present), or
+    // "other" (not empty, not a cluster: pgdr never touches it).
+    std::string data = "absent";
+    std::string sysid;          // pg_controldata "Database system identifier"
+    std::string cluster_state;  // pg_controldata "Database cluster state"
+    bool standby_signal = false;
+    bool basebackup_marker = false;  // an interrupted pgdr clone left its marker
+    std::string pg_status;           // pg_lsclusters: online | down | online,recovery | ""
+    long long user_objects = -1;     // databases + relations beyond a fresh initdb; -1 unknown
+    std::string patroni_active, postgresql_active, etcd_active, haproxy_active;  // systemctl
+    std::string patroni_role;        // from the local REST API: primary/master/replica/...
+    std::string patroni_state;
+    std::string etcd_marker;         // content of pgdr's etcd membership marker
+    std::vector<std::string> errors;  // lines the script could not make sense of
+
+    bool installed(const std::string& package) const;
+    bool all_installed(const std::vector<std::string>& packages) const;
+    bool pg_running() const { return pg_status.rfind("online", 0) == 0; }
+    bool patroni_running() const { return patroni_active == "active"; }
+    bool patroni_leader() const {
+        return patroni_role == "primary" || patroni_role == "master";
+    }
+    // A fresh cluster as Debian's package creates it: nothing a user made in it.
+    bool pristine() const { return data == "cluster" && user_objects == 0; }
+};
+
+// Where pgdr marks an etcd member it formed, and what the marker says (the member's place in
+// the inventory's cluster); a different marker means the membership changed.
+std::string etcd_marker_path();
+std::string etcd_marker_content(const Inventory& inv, const HostSpec& host);
+
+// Where a replica clone marks itself while it runs (removed at the end).
+std::string basebackup_marker_path(int postgres_version);
+
+std::vector<std::string> facts_argv(const Inventory& inv, const HostSpec& host);
+HostFacts parse_facts(const std::string& host, const std::string& output);
+
+}  // namespace pgdr::pg
