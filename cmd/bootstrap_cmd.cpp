@@ -67,10 +67,10 @@ pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
     }
     for (const auto& [name, f] : out) {
         if (f.os_codename != inv.release) {
-            throw Error(ExitCode::invalid_config,
-                        name + " runs Debian '" + f.os_codename + "', the inventory says " +
-                            inv.release,
-                        "set `release:` in the inventory to the hosts' release");
+            throw Error(
+                ExitCode::invalid_config,
+                name + " runs Debian '" + f.os_codename + "', the inventory says " + inv.release,
+                "set `release:` in the inventory to the hosts' release");
         }
     }
     return out;
@@ -211,8 +211,8 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
 
 void register_bootstrap_commands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<BootstrapOptions>();
-    auto* b = app.add_subcommand(
-        "bootstrap", "Turn the inventory's hosts into a running HA cluster over SSH");
+    auto* b = app.add_subcommand("bootstrap",
+                                 "Turn the inventory's hosts into a running HA cluster over SSH");
     b->add_option("--stage", o->stage,
                   "Run one stage only: packages, etcd, replication, patroni, haproxy, verify");
     b->add_flag("--dry-run", o->dry_run,

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // Bumped whenever a build step below changes in a way the package lists do not show.
-constexpr int k_recipe_version = 1;
+constexpr int k_recipe_version = 2;
 
 std::string join(const std::vector<std::string>& v, const char* sep) {
     std::string out;
@@ -169,6 +169,22 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     install.insert(install.end(), recipe.cluster_packages.begin(), recipe.cluster_packages.end());
     must(local, in_image(install), "package installation");
     must(local, in_image({"apt-get", "clean"}), "apt-get clean");
+    // The package created its cluster inside the image, so every host would share one system
+    // identifier, unlike VMs that each ran `apt install`. The image ships without it and each
+    // host creates its own on first boot, as the package does on a VM.
+    const std::string v = std::to_string(recipe.postgres_version);
+    must(local, in_image({"pg_dropcluster", v, "main"}), "dropping the image's cluster");
+    write_file_atomic(tmp + "/etc/systemd/system/pgdr-lab-firstboot.service",
+                      "[Unit]\nDescription=pgdr lab: create PostgreSQL " + v +
+                          "/main as the Debian package does on install\n"
+                          "ConditionPathExists=!/etc/postgresql/" +
+                          v +
+                          "/main\n\n[Service]\nType=oneshot\n"
+                          "ExecStart=/usr/bin/pg_createcluster " +
+                          v +
+                          " main\n"
+                          "ExecStartPost=/bin/systemctl start postgresql@" +
+                          v + "-main\n\n[Install]\nWantedBy=multi-user.target\n");
     for (const auto& d : cg) {
         local.run({"find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"}, RunOptions{});
     }
@@ -176,6 +192,8 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     progress("finishing the image");
     fs::remove(tmp + "/usr/sbin/policy-rc.d");
     must(local, {"systemctl", "--root=" + tmp, "enable", "systemd-networkd"}, "enable networkd");
+    must(local, {"systemctl", "--root=" + tmp, "enable", "pgdr-lab-firstboot.service"},
+         "enable the first-boot cluster creation");
     // Nothing in the stack needs network-online.target; waiting for it stalls boot (P7).
     must(local, {"systemctl", "--root=" + tmp, "mask", "systemd-networkd-wait-online.service"},
          "mask wait-online");

@@ -20,8 +20,8 @@ urllib.request.urlopen(sys.argv[1], timeout=3)
 
 // SQL as the postgres OS user over the local socket (peer authentication).
 Argv psql(const std::string& sql, const std::string& db = "postgres") {
-    return {"runuser", "-u",       "postgres", "--", "psql", "-XAtq", "-v",
-            "ON_ERROR_STOP=1", "-d", db,     "-c", sql};
+    return {"runuser",         "-u", "postgres", "--", "psql", "-XAtq", "-v",
+            "ON_ERROR_STOP=1", "-d", db,         "-c", sql};
 }
 // Succeeds when the query returns exactly "t".
 Argv sql_true(const std::string& sql) {
@@ -30,7 +30,9 @@ Argv sql_true(const std::string& sql) {
             "[ \"$out\" = t ]",
             "pgdr-sql", sql};
 }
-Argv http_ok(const std::string& url) { return {"python3", "-c", k_python_get, url}; }
+Argv http_ok(const std::string& url) {
+    return {"python3", "-c", k_python_get, url};
+}
 
 std::string sql_literal(const std::string& s) {
     std::string out = "'";
@@ -83,7 +85,9 @@ const HostSpec& host_of(const Inventory& inv, const std::string& name) {
 
 }  // namespace
 
-std::string probe_passfile_path() { return "/var/lib/postgresql/pgdr-probe.pgpass"; }
+std::string probe_passfile_path() {
+    return "/var/lib/postgresql/pgdr-probe.pgpass";
+}
 
 std::string choose_primary(const Inventory& inv, const FactsMap& facts) {
     for (const auto* h : inv.hosts_with(Service::postgres)) {
@@ -116,7 +120,10 @@ void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::s
             continue;
         }
         const auto& f = facts.at(h->name);
-        const bool same = !f.sysid.empty() && f.sysid == pf.sysid;
+        // Same system identifier and in recovery: a replica of it. Same identifier but not in
+        // recovery: a copy that may have taken writes of its own (a cloned VM image, an old
+        // primary); replaced only when it holds nothing.
+        const bool same = !f.sysid.empty() && f.sysid == pf.sysid && f.standby_signal;
         const bool replaceable = f.data == "absent" || f.basebackup_marker || same ||
                                  (f.pristine() && !f.patroni_running());
         if (!replaceable) {
@@ -192,12 +199,14 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
         endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
                      std::to_string(inv.etcd.client_port);
     }
-    const Argv etcd_health{"etcdctl",         "--endpoints=" + endpoints, "--dial-timeout=1s",
-                           "--command-timeout=2s", "endpoint", "health"};
+    const Argv etcd_health{"etcdctl",           "--endpoints=" + endpoints,
+                           "--dial-timeout=1s", "--command-timeout=2s",
+                           "endpoint",          "health"};
     {
-        auto& files = plan.add_step(Stage::etcd, "configure members");
-        auto& reset = plan.add_step(Stage::etcd, "take over Debian's single-node member");
-        auto& start = plan.add_step(Stage::etcd, "start members together");
+        // Built locally, then appended: add_step() may move the steps added before.
+        Step files{"configure members", HostOrder::parallel, {}};
+        Step reset{"take over Debian's single-node member", HostOrder::parallel, {}};
+        Step start{"start members together", HostOrder::parallel, {}};
         for (const auto* h : etcd_hosts) {
             HostActions fa{h->name, {}};
             add_files(fa.actions, stage_files(inv, *h, primary, secrets, Stage::etcd));
@@ -214,14 +223,17 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
                                "restart etcd with the new configuration");
             restart.when_changed = {"/etc/default/etcd"};
-            start.hosts.push_back(
-                {h->name,
-                 {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
-                      Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
-                  restart,
-                  cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
-                      Argv{"systemctl", "is-active", "--quiet", "etcd"})}});
+            start.hosts.push_back({h->name,
+                                   {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                                        Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
+                                    restart,
+                                    cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                                        Argv{"systemctl", "is-active", "--quiet", "etcd"})}});
         }
+        auto& steps = plan.stage(Stage::etcd).steps;
+        steps.push_back(std::move(files));
+        steps.push_back(std::move(reset));
+        steps.push_back(std::move(start));
         auto& health = plan.add_step(Stage::etcd, "cluster health");
         health.hosts.push_back({etcd_hosts.front()->name,
                                 {wait(etcd_health, "etcd: every member healthy", seconds(120))}});
@@ -308,25 +320,29 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
         auto& reps = plan.add_step(Stage::replication, "replicas");
         for (const auto* r : replicas) {
             HostActions ra{r->name, {}};
-            ra.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres",
-                                         "-m", "0700", inv.paths.archive_dir},
+            ra.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres", "-m",
+                                         "0700", inv.paths.archive_dir},
                                         "create the WAL archive directory",
                                         Argv{"test", "-d", inv.paths.archive_dir}));
             add_files(ra.actions, stage_files(inv, *r, primary, secrets, Stage::replication));
             // The clone replaces only what check_data_safety allowed: nothing, Debian's empty
             // auto-created cluster, or pgdr's own interrupted clone (marker).
             const auto& pf = facts.at(primary.name);
-            Argv same_cluster{"sh", "-c",
-                              "\"/usr/lib/postgresql/$1/bin/pg_controldata\" "
-                              "\"/var/lib/postgresql/$1/main\" 2>/dev/null | "
-                              "grep -q \"^Database system identifier: *$2\\$\" && "
-                              "[ ! -e \"$3\" ]",
-                              "pgdr-same-cluster", v, pf.sysid.empty() ? "unknown" : pf.sysid,
-                              basebackup_marker_path(inv.postgres_version)};
-            const std::string conninfo = "host=" + primary.address +
-                                         " port=5432 user=replicator passfile=" +
-                                         paths.replication_passfile +
-                                         " application_name=" + slot_name(r->name);
+            Argv same_cluster{
+                "sh",
+                "-c",
+                "\"/usr/lib/postgresql/$1/bin/pg_controldata\" "
+                "\"/var/lib/postgresql/$1/main\" 2>/dev/null | "
+                "grep -q \"^Database system identifier: *$2\\$\" && "
+                "[ ! -e \"$3\" ] && [ -f \"/var/lib/postgresql/$1/main/standby.signal\" ]",
+                "pgdr-same-cluster",
+                v,
+                pf.sysid.empty() ? "unknown" : pf.sysid,
+                basebackup_marker_path(inv.postgres_version)};
+            const std::string conninfo =
+                "host=" + primary.address +
+                " port=5432 user=replicator passfile=" + paths.replication_passfile +
+                " application_name=" + slot_name(r->name);
             ra.actions.emplace_back(cmd(
                 {"sh", "-c",
                  "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
@@ -379,7 +395,8 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
                                        "pgdr-handover", unit, paths.postgres_unit}));
             acts.emplace_back(cmd({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
                                   Argv{"systemctl", "is-enabled", "--quiet", unit}));
-            auto reload = cmd({"systemctl", "reload", unit}, "reload Patroni's configuration");
+            auto reload = cmd({"systemctl", "try-reload-or-restart", unit},
+                              "reload Patroni's configuration (when it runs)");
             reload.when_changed = {paths.patroni_config};
             acts.emplace_back(reload);
             acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
@@ -431,10 +448,9 @@ sys.exit(0 if up == [sys.argv[2]] else 1)
             ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
                                         Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
             // After a reload every server counts as UP until its checks fail (P11).
-            ha.actions.emplace_back(
-                wait({"python3", "-c", k_only_leader_up, std::to_string(inv.haproxy.stats_port),
-                      primary.name},
-                     "only the leader UP behind the write port", seconds(60)));
+            ha.actions.emplace_back(wait({"python3", "-c", k_only_leader_up,
+                                          std::to_string(inv.haproxy.stats_port), primary.name},
+                                         "only the leader UP behind the write port", seconds(60)));
             step.hosts.push_back(std::move(ha));
         }
     }
@@ -456,13 +472,13 @@ sys.exit(0 if leaders == [sys.argv[2]] else 1)
             return c;
         };
         std::vector<Action> on_leader;
-        on_leader.emplace_back(check({"python3", "-c", k_one_leader,
-                                      "http://" + primary.address + ":" +
-                                          std::to_string(inv.patroni.rest_port) + "/cluster",
-                                      primary.name},
-                                     "exactly one leader (" + primary.name + ")"));
-        on_leader.emplace_back(check(sql_true(count_streaming_sql(replicas.size())),
-                                     "every replica streaming"));
+        on_leader.emplace_back(check(
+            {"python3", "-c", k_one_leader,
+             "http://" + primary.address + ":" + std::to_string(inv.patroni.rest_port) + "/cluster",
+             primary.name},
+            "exactly one leader (" + primary.name + ")"));
+        on_leader.emplace_back(
+            check(sql_true(count_streaming_sql(replicas.size())), "every replica streaming"));
         on_leader.emplace_back(check(etcd_health, "etcd healthy"));
         // Writes and reads through HAProxy, as a client: the probe role's passfile is 0600.
         PutFile passfile;
@@ -472,8 +488,8 @@ sys.exit(0 if leaders == [sys.argv[2]] else 1)
         passfile.description = "the probe role's passfile";
         std::vector<PgpassEntry> entries;
         for (const auto* lb : inv.hosts_with(Service::haproxy)) {
-            entries.push_back({lb->address, "*", k_probe_database, k_probe_user,
-                               secrets.probe_password});
+            entries.push_back(
+                {lb->address, "*", k_probe_database, k_probe_user, secrets.probe_password});
         }
         passfile.content = render_pgpass(entries);
         on_leader.emplace_back(passfile);
@@ -484,15 +500,15 @@ echo "$out"
 [ "$out" = "$5" ]
 )SH";
         for (const auto* lb : inv.hosts_with(Service::haproxy)) {
-            on_leader.emplace_back(check(
-                {"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
-                 std::to_string(inv.haproxy.write_port),
-                 "create table if not exists pgdr_verify (at timestamptz primary key default "
-                 "now()); insert into pgdr_verify default values; select "
-                 "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
-                 primary.address + " false"},
-                "a write through " + lb->name + ":" + std::to_string(inv.haproxy.write_port) +
-                    " lands on the leader"));
+            on_leader.emplace_back(
+                check({"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
+                       std::to_string(inv.haproxy.write_port),
+                       "create table if not exists pgdr_verify (at timestamptz primary key default "
+                       "now()); insert into pgdr_verify default values; select "
+                       "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+                       primary.address + " false"},
+                      "a write through " + lb->name + ":" + std::to_string(inv.haproxy.write_port) +
+                          " lands on the leader"));
             if (!replicas.empty()) {
                 on_leader.emplace_back(check(
                     {"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,

@@ -21,7 +21,9 @@ bool HostFacts::all_installed(const std::vector<std::string>& list) const {
     return true;
 }
 
-std::string etcd_marker_path() { return "/var/lib/etcd/pgdr-member"; }
+std::string etcd_marker_path() {
+    return "/var/lib/etcd/pgdr-member";
+}
 
 std::string etcd_marker_content(const Inventory& inv, const HostSpec& host) {
     return "name=" + host.name + " token=" + etcd_cluster_token(inv) +

@@ -25,18 +25,16 @@ struct HostFacts {
     std::string pg_status;           // pg_lsclusters: online | down | online,recovery | ""
     long long user_objects = -1;     // databases + relations beyond a fresh initdb; -1 unknown
     std::string patroni_active, postgresql_active, etcd_active, haproxy_active;  // systemctl
-    std::string patroni_role;        // from the local REST API: primary/master/replica/...
+    std::string patroni_role;  // from the local REST API: primary/master/replica/...
     std::string patroni_state;
-    std::string etcd_marker;         // content of pgdr's etcd membership marker
+    std::string etcd_marker;          // content of pgdr's etcd membership marker
     std::vector<std::string> errors;  // lines the script could not make sense of
 
     bool installed(const std::string& package) const;
     bool all_installed(const std::vector<std::string>& packages) const;
     bool pg_running() const { return pg_status.rfind("online", 0) == 0; }
     bool patroni_running() const { return patroni_active == "active"; }
-    bool patroni_leader() const {
-        return patroni_role == "primary" || patroni_role == "master";
-    }
+    bool patroni_leader() const { return patroni_role == "primary" || patroni_role == "master"; }
     // A fresh cluster as Debian's package creates it: nothing a user made in it.
     bool pristine() const { return data == "cluster" && user_objects == 0; }
 };
