@@ -21,20 +21,6 @@ struct BootstrapOptions {
     bool dry_run = false;
 };
 
-struct Connected {
-    std::vector<std::unique_ptr<Transport>> owned;
-    TransportMap map;
-};
-
-Connected connect_all(Context& ctx, const Inventory& inv) {
-    Connected c;
-    for (const auto& h : inv.hosts) {
-        c.owned.push_back(ssh_transport(ctx, h));
-        c.map[h.name] = c.owned.back().get();
-    }
-    return c;
-}
-
 pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
     std::vector<pg::HostFacts> facts(inv.hosts.size());
     std::vector<std::string> errors(inv.hosts.size());
@@ -169,9 +155,9 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     }
     auto secrets = pg::load_secrets(inv.paths.state_dir);
     pg::register_secrets(secrets, *ctx.log);
-    auto conn = connect_all(ctx, inv);
+    auto conn = connect_hosts(ctx, inv);
     ctx.log->info("bootstrap: inspecting " + std::to_string(inv.hosts.size()) + " hosts");
-    auto facts = gather(inv, conn.map);
+    auto facts = gather(inv, conn.by_name);
     auto state = load_state(inv.paths.state_dir);
     const std::string primary = pg::choose_primary(inv, facts);
     pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""));
@@ -186,7 +172,7 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     ao.dry_run = o.dry_run;
     ao.out = o.dry_run && !ctx.json() ? &std::cout : nullptr;
     ao.clock = &clock;
-    auto rep = apply(plan, conn.map, *ctx.log, ao);
+    auto rep = apply(plan, conn.by_name, *ctx.log, ao);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     print_report(ctx, rep, secs);
@@ -197,7 +183,7 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         // Remember which cluster this is: a later run refuses a primary holding another one.
         RunOptions ro;
         ro.sudo = true;
-        auto f = conn.map.at(primary)->run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
+        auto f = conn.by_name.at(primary)->run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
         auto pf = pg::parse_facts(primary, f.out);
         if (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid) {
             state.provider[k_sysid_key] = pf.sysid;

@@ -65,4 +65,13 @@ std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host) {
     return std::make_unique<net::SshTransport>(target, *ctx.log);
 }
 
+HostTransports connect_hosts(Context& ctx, const Inventory& inv) {
+    HostTransports t;
+    for (const auto& h : inv.hosts) {
+        t.owned.push_back(ssh_transport(ctx, h));
+        t.by_name[h.name] = t.owned.back().get();
+    }
+    return t;
+}
+
 }  // namespace pgdr::cmd

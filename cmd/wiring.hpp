@@ -2,6 +2,7 @@
 // and one SSH transport per selected host.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -20,5 +21,12 @@ std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::strin
                                           const std::string& service);
 
 std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host);
+
+// One SSH transport per inventory host (connected lazily), owned, and looked up by name.
+struct HostTransports {
+    std::vector<std::unique_ptr<Transport>> owned;
+    std::map<std::string, Transport*> by_name;
+};
+HostTransports connect_hosts(Context& ctx, const Inventory& inv);
 
 }  // namespace pgdr::cmd

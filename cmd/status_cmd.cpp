@@ -1,0 +1,157 @@
+// pgdr status and pgdr psql: the operator's view of a running cluster and a prompt on it.
+#include <unistd.h>
+
+#include <iostream>
+#include <thread>
+
+#include "cmd/context.hpp"
+#include "cmd/table.hpp"
+#include "cmd/wiring.hpp"
+#include "core/files.hpp"
+#include "pg/pgpass.hpp"
+#include "pg/secrets.hpp"
+#include "pg/status.hpp"
+
+namespace pgdr::cmd {
+
+namespace {
+
+struct StatusOptions {
+    int watch_s = 0;
+};
+
+void print_status(const Inventory& inv, const pg::ClusterStatus& s) {
+    std::cout << "cluster " << inv.cluster << ": leader " << (s.leader.empty() ? "NONE" : s.leader)
+              << "\n\n";
+    Table t({"MEMBER", "HOST", "ROLE", "STATE", "TL", "REPLAY LSN", "LAG", "REPLICATION"});
+    for (const auto& m : s.members) {
+        bool leader = m.name == s.leader;
+        t.add({m.name, m.host, m.role, m.state, m.timeline < 0 ? "-" : std::to_string(m.timeline),
+               leader ? "-" : (m.lsn.empty() ? "?" : m.lsn),
+               leader ? "-" : (m.lag_bytes < 0 ? "?" : std::to_string(m.lag_bytes) + " B"),
+               leader ? "-"
+                      : (m.replication_state.empty()
+                             ? "NOT STREAMING"
+                             : m.replication_state + " (" + m.sync_state + ")")});
+    }
+    t.print(std::cout);
+    std::cout << "\netcd:";
+    for (const auto& e : s.etcd) {
+        std::cout << "  " << e.endpoint << " " << (e.healthy ? "healthy" : "UNHEALTHY");
+    }
+    std::cout << "\n";
+    std::map<std::string, std::map<std::string, std::string>> lb;
+    for (const auto& h : s.haproxy) {
+        auto& cell = lb[h.haproxy_host][h.backend];
+        cell += (cell.empty() ? "" : ", ") + h.server + " " + h.status;
+    }
+    for (const auto& [host, backends] : lb) {
+        std::cout << "haproxy " << host << ":";
+        for (const auto& [backend, servers] : backends) {
+            std::cout << "  " << (backend == "primary" ? "write" : "read") << " [" << servers
+                      << "]";
+        }
+        std::cout << "\n";
+    }
+    if (s.healthy()) {
+        std::cout << "\nhealthy\n";
+    } else {
+        std::cout << "\n" << s.problems.size() << " problem(s):\n";
+        for (const auto& p : s.problems) {
+            std::cout << "  - " << p << "\n";
+        }
+    }
+}
+
+int status(Context& ctx, const StatusOptions& o) {
+    auto inv = resolved_inventory(ctx);
+    auto conn = connect_hosts(ctx, inv);
+    for (;;) {
+        auto s = pg::collect_status(inv, conn.by_name);
+        if (ctx.json()) {
+            std::cout << pg::status_to_json(s).dump(2) << std::endl;
+        } else {
+            if (o.watch_s > 0 && ::isatty(STDOUT_FILENO) != 0) {
+                std::cout << "\033[H\033[2J";
+            }
+            print_status(inv, s);
+            std::cout.flush();
+        }
+        if (o.watch_s <= 0) {
+            return s.healthy() ? 0 : static_cast<int>(ExitCode::verification_failed);
+        }
+        std::this_thread::sleep_for(std::chrono::seconds(o.watch_s));
+    }
+}
+
+struct PsqlOptions {
+    std::string target = "write";
+    std::string user = "postgres";
+    std::vector<std::string> args;
+};
+
+int psql(Context& ctx, const PsqlOptions& o) {
+    auto inv = resolved_inventory(ctx);
+    auto lbs = inv.hosts_with(Service::haproxy);
+    std::string host;
+    int port = 0;
+    if (o.target == "write" || o.target == "read") {
+        host = lbs.front()->address;
+        port = o.target == "write" ? inv.haproxy.write_port : inv.haproxy.read_port;
+    } else if (const auto* h = inv.find_host(o.target);
+               h != nullptr && h->runs(Service::postgres)) {
+        host = h->address;
+        port = 5432;
+    } else {
+        throw usage_error("unknown target '" + o.target + "'",
+                          "use write, read or the name of a postgres host");
+    }
+    auto secrets = pg::load_secrets(inv.paths.state_dir);
+    std::string password, database;
+    if (o.user == pg::k_superuser) {
+        password = secrets.superuser_password;
+        database = "postgres";
+    } else if (o.user == pg::k_probe_user) {
+        password = secrets.probe_password;
+        database = pg::k_probe_database;
+    } else {
+        throw usage_error("pgdr knows the passwords of postgres and pgdr_probe only");
+    }
+    // The password reaches psql through a 0600 passfile in the state directory, never argv.
+    const std::string passfile = inv.paths.state_dir + "/psql.pgpass";
+    write_file_atomic(
+        passfile, pg::render_pgpass({{host, std::to_string(port), "*", o.user, password}}), 0600);
+    ::setenv("PGPASSFILE", passfile.c_str(), 1);
+    std::vector<std::string> argv{"psql", "-h",   host, "-p",    std::to_string(port),
+                                  "-U",   o.user, "-d", database};
+    argv.insert(argv.end(), o.args.begin(), o.args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) {
+        cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+    std::cout.flush();
+    ::execvp("psql", cargv.data());
+    throw Error(ExitCode::internal, "cannot run psql", "install postgresql-client");
+}
+
+}  // namespace
+
+void register_status_commands(CLI::App& app, Context& ctx) {
+    auto so = std::make_shared<StatusOptions>();
+    auto* st = app.add_subcommand(
+        "status", "Members, roles, timelines, lag, etcd health and HAProxy routing");
+    st->add_option("--watch", so->watch_s, "Refresh every N seconds")->check(CLI::Range(1, 3600));
+    st->callback([&ctx, so] { ctx.action = [&ctx, so] { return status(ctx, *so); }; });
+
+    auto po = std::make_shared<PsqlOptions>();
+    auto* ps = app.add_subcommand("psql", "psql on the cluster with pgdr's generated credentials");
+    ps->add_option("--target", po->target,
+                   "write (HAProxy write port), read (read port) or a member's name");
+    ps->add_option("--user", po->user, "postgres (default) or pgdr_probe")
+        ->check(CLI::IsMember({"postgres", "pgdr_probe"}));
+    ps->add_option("args", po->args, "Arguments for psql (after --)");
+    ps->callback([&ctx, po] { ctx.action = [&ctx, po] { return psql(ctx, *po); }; });
+}
+
+}  // namespace pgdr::cmd
