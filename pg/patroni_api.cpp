@@ -1,0 +1,216 @@
+#include "pg/patroni_api.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace pgdr::pg {
+
+namespace {
+
+using nlohmann::json;
+
+std::optional<std::int64_t> integer(const json& j, const char* key) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_number_integer()) {
+        return std::nullopt;
+    }
+    return it->get<std::int64_t>();
+}
+
+std::string text(const json& j, const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+std::optional<json> parse_object(const std::string& body) {
+    auto j = json::parse(body, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        return std::nullopt;
+    }
+    return j;
+}
+
+std::string short_body(const std::string& body) {
+    std::string s = body.substr(0, 200);
+    while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+}  // namespace
+
+const ClusterMember* ClusterView::find(const std::string& name) const {
+    for (const auto& m : members) {
+        if (m.name == name) {
+            return &m;
+        }
+    }
+    return nullptr;
+}
+
+std::string patroni_url(const std::string& address, int port) {
+    bool v6 = address.find(':') != std::string::npos;
+    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+std::string base64(const std::string& data) {
+    static const char* k_alphabet =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    std::size_t i = 0;
+    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(data[k]); };
+    for (; i + 2 < data.size(); i += 3) {
+        unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += k_alphabet[(v >> 6) & 63];
+        out += k_alphabet[v & 63];
+    }
+    if (data.size() - i == 1) {
+        unsigned v = byte(i) << 16;
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += "==";
+    } else if (data.size() - i == 2) {
+        unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+        out += k_alphabet[(v >> 6) & 63];
+        out += '=';
+    }
+    return out;
+}
+
+std::optional<PatroniStatus> parse_patroni_status(const std::string& body) {
+    auto j = parse_object(body);
+    if (!j) {
+        return std::nullopt;
+    }
+    PatroniStatus s;
+    s.role = text(*j, "role");
+    s.state = text(*j, "state");
+    if (auto tl = integer(*j, "timeline")) {
+        s.timeline = static_cast<int>(*tl);
+    }
+    auto p = j->find("patroni");
+    if (p != j->end() && p->is_object()) {
+        s.name = text(*p, "name");
+    }
+    auto x = j->find("xlog");
+    if (x != j->end() && x->is_object()) {
+        auto pos = integer(*x, "location");
+        if (!pos) {
+            pos = integer(*x, "replayed_location");
+        }
+        if (pos && *pos >= 0) {
+            s.wal_position = static_cast<std::uint64_t>(*pos);
+        }
+    }
+    if (s.role.empty() && s.state.empty()) {
+        return std::nullopt;
+    }
+    return s;
+}
+
+std::optional<ClusterView> parse_cluster_view(const std::string& body) {
+    auto j = parse_object(body);
+    if (!j) {
+        return std::nullopt;
+    }
+    auto members = j->find("members");
+    if (members == j->end() || !members->is_array()) {
+        return std::nullopt;
+    }
+    ClusterView view;
+    for (const auto& m : *members) {
+        if (!m.is_object()) {
+            continue;
+        }
+        ClusterMember cm;
+        cm.name = text(m, "name");
+        cm.role = text(m, "role");
+        cm.state = text(m, "state");
+        cm.host = text(m, "host");
+        if (auto tl = integer(m, "timeline")) {
+            cm.timeline = static_cast<int>(*tl);
+        }
+        cm.lag_bytes = integer(m, "lag");
+        if ((cm.role == "leader" || cm.role == "standby_leader") && view.leader.empty()) {
+            view.leader = cm.name;
+        }
+        view.members.push_back(std::move(cm));
+    }
+    return view;
+}
+
+PatroniApi::PatroniApi(HttpClient& http, std::chrono::milliseconds timeout)
+    : m_http(http), m_timeout(timeout) {}
+
+namespace {
+
+template <typename T, typename Parse>
+ApiResult<T> get(HttpClient& http, std::chrono::milliseconds timeout, const std::string& url,
+                 Parse parse) {
+    HttpRequest req;
+    req.method = "GET";
+    req.url = url;
+    req.timeout = timeout;
+    req.connect_timeout = timeout;
+    ApiResult<T> out;
+    try {
+        auto resp = http.send(req);
+        // GET /patroni answers 503 on a member whose PostgreSQL is down, with the same body.
+        if (resp.status != 200 && resp.status != 503) {
+            out.error = "GET " + url + ": HTTP " + std::to_string(resp.status);
+            return out;
+        }
+        out.value = parse(resp.body);
+        if (!out.value) {
+            out.error = "GET " + url + ": unexpected answer: " + short_body(resp.body);
+        }
+    } catch (const HttpTransportError& e) {
+        out.error = "GET " + url + ": " + e.what();
+    }
+    return out;
+}
+
+}  // namespace
+
+ApiResult<PatroniStatus> PatroniApi::status(const std::string& base_url) const {
+    return get<PatroniStatus>(m_http, m_timeout, base_url + "/patroni", parse_patroni_status);
+}
+
+ApiResult<ClusterView> PatroniApi::cluster(const std::string& base_url) const {
+    return get<ClusterView>(m_http, m_timeout, base_url + "/cluster", parse_cluster_view);
+}
+
+SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::string& leader,
+                                        const std::string& candidate, const std::string& user,
+                                        const std::string& password) const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = base_url + "/switchover";
+    req.headers["Content-Type"] = "application/json";
+    req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
+    json body = {{"leader", leader}};
+    if (!candidate.empty()) {
+        body["candidate"] = candidate;
+    }
+    req.body = body.dump();
+    // Patroni answers when the switchover is done (or failed): allow it the time of a
+    // handover, not the 2 s of a status read.
+    req.timeout = std::max(m_timeout, std::chrono::milliseconds(30000));
+    req.connect_timeout = m_timeout;
+    SwitchoverResult out;
+    try {
+        auto resp = m_http.send(req);
+        out.status = resp.status;
+        out.ok = resp.status == 200;
+        out.message = short_body(resp.body);
+    } catch (const HttpTransportError& e) {
+        out.message = std::string("POST /switchover: ") + e.what();
+    }
+    return out;
+}
+
+}  // namespace pgdr::pg
