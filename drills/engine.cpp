@@ -1,0 +1,342 @@
+#include "drills/engine.hpp"
+
+#include <ctime>
+#include <optional>
+
+#include "core/error.hpp"
+#include "drills/cluster_checks.hpp"
+#include "drills/drill_lock.hpp"
+
+namespace pgdr::drills {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items, const std::string& sep) {
+    std::string out;
+    for (const auto& i : items) {
+        out += (out.empty() ? "" : sep) + i;
+    }
+    return out;
+}
+
+// The outcome of the latest write attempt: true acked, false failed, nullopt none yet.
+std::optional<bool> last_write_ok(const std::vector<Event>& events) {
+    for (auto it = events.rbegin(); it != events.rend(); ++it) {
+        if (std::holds_alternative<WriteAcked>(it->data)) {
+            return true;
+        }
+        if (std::holds_alternative<WriteFailed>(it->data)) {
+            return false;
+        }
+    }
+    return std::nullopt;
+}
+
+bool acked_since(const std::vector<Event>& events, Millis from) {
+    for (const auto& e : events) {
+        if (e.at_ms >= from && std::holds_alternative<WriteAcked>(e.data)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+std::string make_run_id(const std::string& cluster, std::chrono::system_clock::time_point now,
+                        int index) {
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &tm);
+    return cluster + "-" + stamp + "-" + std::to_string(index);
+}
+
+DrillEngine::DrillEngine(DrillSeams seams, DrillOptions options)
+    : m_seams(std::move(seams)), m_options(std::move(options)) {}
+
+bool DrillEngine::interrupted() const {
+    return m_seams.interrupted != nullptr && m_seams.interrupted->load();
+}
+
+void DrillEngine::progress(const std::string& message) const {
+    if (m_seams.progress) {
+        m_seams.progress(message);
+    }
+}
+
+bool DrillEngine::wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
+    const auto deadline = m_seams.clock.steady_now() + timeout;
+    for (;;) {
+        if (done()) {
+            return true;
+        }
+        if (interrupted() || m_seams.clock.steady_now() >= deadline) {
+            return false;
+        }
+        m_seams.clock.sleep_for(m_options.poll);
+    }
+}
+
+void DrillEngine::sleep_interruptible(std::chrono::milliseconds duration) {
+    wait_until(duration, [] { return false; });
+}
+
+DrillEngine::PreCheck DrillEngine::pre_checks() {
+    const auto& t = m_seams.topology;
+    ClusterSeams cs{t, m_seams.http, m_seams.transport};
+    HealthCriteria criteria;
+    criteria.max_lag_bytes = m_options.max_lag_bytes.value_or(t.maximum_lag_on_failover);
+    Health h = check_health(cs, criteria);
+    if (h.unreachable) {
+        throw Error(ExitCode::unreachable, "pre-checks: " + join(h.problems, "; "),
+                    "is the cluster up? `pgdr verify` checks it");
+    }
+    if (!h.healthy()) {
+        throw Error(ExitCode::verification_failed,
+                    "pre-checks failed, the cluster is not healthy enough to drill: " +
+                        join(h.problems, "; "),
+                    "wait until every replica streams from the leader (`pgdr verify`), then "
+                    "retry");
+    }
+    PreCheck pre{h.leader, ""};
+    fault_target(m_options.fault, t, h.leader);  // refuses what cannot be done
+    if (m_options.fault == FaultKind::switchover) {
+        pre.candidate = m_options.candidate.empty() ? best_candidate(*h.view) : m_options.candidate;
+        if (!m_options.candidate.empty() && h.view->find(m_options.candidate) == nullptr) {
+            throw usage_error("--candidate " + m_options.candidate + " is not a cluster member");
+        }
+        if (pre.candidate.empty() || pre.candidate == h.leader) {
+            throw Error(ExitCode::verification_failed,
+                        "pre-checks: no switchover candidate" +
+                            (pre.candidate.empty() ? std::string()
+                                                   : ": " + pre.candidate + " is the leader"));
+        }
+    }
+    if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
+        RunOptions o;
+        o.sudo = true;
+        o.timeout = std::chrono::seconds(20);
+        auto r = m_seams.transport(h.leader).run({"nft", "--version"}, o);
+        if (!r.ok()) {
+            throw Error(ExitCode::verification_failed,
+                        "pre-checks: nft is not available on " + h.leader,
+                        "install nftables on the postgres hosts (apt-get install nftables)");
+        }
+    }
+    return pre;
+}
+
+bool DrillEngine::react(const Timeline& timeline, const FaultPlan& plan, Millis fault_at) {
+    const auto& info = fault_info(plan.kind);
+    if (info.leader == LeaderExpectation::new_leader) {
+        progress("waiting for a new leader to acknowledge writes");
+        return wait_until(m_options.timeout, [&] {
+            for (const auto& e : timeline.events()) {
+                const auto* a = std::get_if<WriteAcked>(&e.data);
+                if (a != nullptr && e.at_ms >= fault_at && !a->backend.empty() &&
+                    a->backend != plan.leader) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    }
+    switch (plan.kind) {
+        case FaultKind::kill_postmaster: {
+            progress("waiting for Patroni to restart PostgreSQL");
+            const Millis settle = static_cast<Millis>(m_seams.settings.loop_wait_s) * 1000 + 10000;
+            return wait_until(m_options.timeout, [&] {
+                auto events = timeline.events();
+                std::optional<Millis> last_failure;
+                for (const auto& e : events) {
+                    if (e.at_ms >= fault_at && std::holds_alternative<WriteFailed>(e.data)) {
+                        last_failure = e.at_ms;
+                    }
+                }
+                if (last_failure) {
+                    return acked_since(events, *last_failure + 1);
+                }
+                return timeline.now_ms() - fault_at >= settle;
+            });
+        }
+        case FaultKind::kill_etcd_member:
+            progress("one ttl without the etcd member");
+            sleep_interruptible(std::chrono::seconds(m_seams.settings.ttl_s));
+            return true;
+        case FaultKind::kill_haproxy:
+            progress("writes without HAProxy");
+            sleep_interruptible(std::chrono::seconds(3));
+            return true;
+        default:
+            return true;
+    }
+}
+
+bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why) {
+    progress("waiting for the cluster to be whole again");
+    ClusterSeams cs{m_seams.topology, m_seams.http, m_seams.transport};
+    HealthCriteria criteria;
+    criteria.ask_last = plan.kind == FaultKind::partition_primary ? plan.target : "";
+    return wait_until(m_options.timeout, [&] {
+        try {
+            Health h = check_health(cs, criteria);
+            if (!h.healthy()) {
+                why = join(h.problems, "; ");
+                return false;
+            }
+        } catch (const std::exception& e) {
+            why = e.what();
+            return false;
+        }
+        if (last_write_ok(timeline.events()) != true) {
+            why = "writes through HAProxy still fail";
+            return false;
+        }
+        return true;
+    });
+}
+
+Report DrillEngine::run_once(const PreCheck& pre, int index) {
+    const auto& t = m_seams.topology;
+    const auto& info = fault_info(m_options.fault);
+    const std::string run = make_run_id(t.cluster, m_seams.clock.wall_now(), index);
+    Timeline timeline(m_seams.clock);
+    ProbeSet probes;
+    for (auto& p : m_seams.probes(run)) {
+        probes.add(std::move(p));
+    }
+    FaultPlan plan;
+    plan.kind = m_options.fault;
+    plan.leader = pre.leader;
+    plan.candidate = pre.candidate;
+    plan.target = fault_target(plan.kind, t, pre.leader);
+    plan.use_host_control =
+        plan.kind == FaultKind::partition_primary && m_seams.host_control != nullptr;
+
+    AnalysisInput in;
+    in.fault = plan.kind;
+    in.cluster = t.cluster;
+    in.old_primary = pre.leader;
+    in.settings = m_seams.settings;
+    in.objectives = m_options.objectives;
+
+    progress("run " + run + ": probes, " + std::to_string(m_options.baseline.count()) +
+             " ms of baseline writes");
+    probes.start(timeline);
+    sleep_interruptible(m_options.baseline);
+    if (interrupted()) {
+        probes.stop();
+        in.errors.push_back("interrupted before the fault: nothing was injected");
+        return analyze(timeline, in);
+    }
+    if (!acked_since(timeline.events(), 0)) {
+        throw Error(ExitCode::verification_failed,
+                    "no write was acknowledged through HAProxy during the baseline; the fault "
+                    "was not injected",
+                    "check the write port of " + t.probe_haproxy().name + " (`pgdr verify`)");
+    }
+
+    FaultInjector injector(FaultSeams{t, m_seams.transport, m_seams.host_control, m_seams.http,
+                                      m_seams.rest_user, m_seams.rest_password,
+                                      std::chrono::duration_cast<std::chrono::seconds>(
+                                          m_options.timeout * 2 + std::chrono::seconds(60))});
+    progress(info.flag + " on " + plan.target);
+    const Millis fault_at =
+        timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
+    try {
+        timeline.record(Note{"fault: " + injector.inject(plan)});
+        if (!react(timeline, plan, fault_at) && !interrupted()) {
+            in.errors.push_back("the cluster did not react as expected within " +
+                                std::to_string(m_options.timeout.count() / 1000) + " s");
+        }
+    } catch (const std::exception& e) {
+        in.errors.push_back(std::string("fault: ") + e.what());
+    }
+
+    // Always, also after a failed step or an interrupt.
+    progress("restore: " + info.restore);
+    FaultRestored restored = injector.restore(plan);
+    timeline.record(restored);
+    if (!restored.ok) {
+        in.errors.push_back("restore failed: " + restored.detail);
+    }
+
+    if (interrupted()) {
+        probes.stop();
+        in.errors.push_back("interrupted: the fault was restored; post-checks skipped");
+        return analyze(timeline, in);
+    }
+    std::string why;
+    if (!wait_health(timeline, plan, why) && !interrupted()) {
+        in.errors.push_back("the cluster was not whole again within " +
+                            std::to_string(m_options.timeout.count() / 1000) + " s: " + why);
+    }
+    sleep_interruptible(m_options.tail);
+    probes.stop();
+
+    ClusterSeams cs{t, m_seams.http, m_seams.transport};
+    std::string leader;
+    try {
+        HealthCriteria criteria;
+        criteria.check_haproxy = false;
+        leader = check_health(cs, criteria).leader;
+    } catch (const std::exception& e) {
+        in.errors.push_back(std::string("post-checks: ") + e.what());
+    }
+    progress("post-checks on leader " + leader);
+    in.post_check = post_check(cs, leader, in.errors);
+    if (!leader.empty()) {
+        std::string error;
+        in.seqs_on_new_primary = read_drill_seqs(cs, leader, run, error);
+        if (!error.empty()) {
+            in.errors.push_back(error);
+        }
+    }
+    return analyze(timeline, in);
+}
+
+DrillOutcome DrillEngine::run() {
+    const auto& t = m_seams.topology;
+    if (t.production && m_options.yes_really != t.cluster) {
+        throw usage_error("cluster " + t.cluster + " is marked production: true",
+                          "drilling it needs --yes-really " + t.cluster);
+    }
+    if (m_options.repeat < 1) {
+        throw usage_error("--repeat must be at least 1");
+    }
+    fault_target(m_options.fault, t, "");  // refuses reboot-primary before touching anything
+    std::optional<DrillLock> lock;
+    if (!m_seams.lock_dir.empty()) {
+        lock.emplace(m_seams.lock_dir);
+    }
+    DrillOutcome out;
+    for (int i = 0; i < m_options.repeat; ++i) {
+        if (interrupted()) {
+            out.interrupted = true;
+            break;
+        }
+        try {
+            progress("pre-checks" + (m_options.repeat > 1
+                                         ? " (run " + std::to_string(i + 1) + "/" +
+                                               std::to_string(m_options.repeat) + ")"
+                                         : std::string()));
+            PreCheck pre = pre_checks();
+            out.reports.push_back(run_once(pre, i + 1));
+        } catch (const Error& e) {
+            if (i == 0) {
+                throw;
+            }
+            out.stopped_early = e.what();
+            break;
+        }
+        if (interrupted()) {
+            out.interrupted = true;
+            break;
+        }
+    }
+    return out;
+}
+
+}  // namespace pgdr::drills

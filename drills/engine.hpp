@@ -1,0 +1,121 @@
+// The drill engine (DESIGN.md §5): one fault, end to end, as a list of named steps:
+//
+//   guard        a production cluster needs --yes-really CLUSTER (usage error, exit 2)
+//   lock         no other drill on this cluster (DrillLock in the state directory)
+//   pre-checks   exactly one leader; every member a member, running or streaming, on the
+//                leader's timeline; every replica in pg_stat_replication on the leader in state
+//                streaming (P9) with lag under the bound (default maximum_lag_on_failover);
+//                HAProxy routing writes to the leader only (P11); a valid switchover candidate.
+//                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
+//                ExitCode::unreachable (5).
+//   probes       the probes from the ProbeFactory start; `baseline` of writes; no acknowledged
+//                write in the baseline stops the drill before the fault (exit 7)
+//   fault        FaultInjected is recorded, then the FaultInjector acts
+//   react        bounded by `timeout`: a new leader expected -> until a write is acknowledged by
+//                another member than the old leader; kill-postmaster -> until writes fail and
+//                come back (or a settle time of loop_wait + 10 s passes without a failure);
+//                kill-etcd-member -> a settle time of one ttl; kill-haproxy -> 3 s
+//   restore      always: also after a failed step and on interrupt; FaultRestored recorded
+//   health       bounded by `timeout`: check_health() passes (old primary back as a replica on
+//                the leader's timeline, all streaming, HAProxy on the leader) and the last write
+//                was acknowledged; skipped when interrupted
+//   post-checks  timelines, histories, streaming replicas; the run's rows read on the leader
+//   report       analyze()
+//
+// --repeat N runs this N times (pre-checks before each); all waits poll every 100 ms on the
+// Clock, so tests drive them with a manual clock. Interrupt (the flag set by a SIGINT/SIGTERM
+// handler) ends the current wait at once; the engine restores, reports what it saw, and marks
+// the outcome interrupted.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/host_control.hpp"
+#include "core/http.hpp"
+#include "drills/analysis.hpp"
+#include "drills/faults.hpp"
+#include "drills/prediction.hpp"
+#include "drills/probe.hpp"
+#include "drills/topology.hpp"
+
+namespace pgdr::drills {
+
+struct DrillOptions {
+    FaultKind fault = FaultKind::kill_primary;
+    std::string candidate;  // switchover; "" = best_candidate()
+    Objectives objectives;
+    int repeat = 1;
+    std::chrono::milliseconds baseline{5000};
+    std::chrono::milliseconds timeout{180000};  // bound of each wait
+    std::optional<std::int64_t> max_lag_bytes;  // empty: topology.maximum_lag_on_failover
+    std::string yes_really;                     // --yes-really CLUSTER
+    std::chrono::milliseconds poll{100};
+    std::chrono::milliseconds tail{1000};  // probes keep sampling after health, for the record
+};
+
+// Builds the probes of one run (writer first); `run` is the run id the writer stores.
+using ProbeFactory = std::function<std::vector<std::unique_ptr<Probe>>(const std::string& run)>;
+
+struct DrillSeams {
+    const DrillTopology& topology;
+    ClusterSettings settings;
+    Clock& clock;
+    HttpClient& http;
+    TransportFor transport;
+    HostControl* host_control = nullptr;  // the lab (partition through its link)
+    ProbeFactory probes;
+    std::string rest_user;
+    std::string rest_password;
+    std::string lock_dir;  // the state directory; "" = no lock (tests)
+    const std::atomic<bool>* interrupted = nullptr;
+    std::function<void(const std::string&)> progress;  // step messages; may be empty
+};
+
+struct DrillOutcome {
+    std::vector<Report> reports;  // one per run done
+    bool interrupted = false;
+    std::string stopped_early;  // a repeat's pre-checks failed: why
+};
+
+class DrillEngine {
+  public:
+    DrillEngine(DrillSeams seams, DrillOptions options);
+
+    // Throws pgdr::Error for the guard, the lock and the first run's pre-checks; later
+    // failures are in the reports.
+    DrillOutcome run();
+
+    // One run's steps, public for tests of a single step.
+    struct PreCheck {
+        std::string leader;
+        std::string candidate;
+    };
+    PreCheck pre_checks();
+    Report run_once(const PreCheck& pre, int index);
+
+  private:
+    bool interrupted() const;
+    void progress(const std::string& message) const;
+    // Polls `done` every options.poll until it is true, the timeout passes or an interrupt;
+    // returns whether `done` became true.
+    bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done);
+    void sleep_interruptible(std::chrono::milliseconds duration);
+    bool react(const Timeline& timeline, const FaultPlan& plan, Millis fault_at);
+    bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
+
+    DrillSeams m_seams;
+    DrillOptions m_options;
+};
+
+// The run id stored in pgdr_drill.run: "<cluster>-<UTC yyyymmddThhmmss>-<index>".
+std::string make_run_id(const std::string& cluster, std::chrono::system_clock::time_point now,
+                        int index);
+
+}  // namespace pgdr::drills

@@ -1,0 +1,269 @@
+#include "drills/faults.hpp"
+
+#include "core/error.hpp"
+#include "pg/patroni_api.hpp"
+
+namespace pgdr::drills {
+
+namespace {
+
+constexpr std::chrono::seconds k_command_timeout{60};
+
+std::string first_line(const std::string& text) {
+    auto s = text.substr(0, text.find('\n'));
+    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) {
+        s.pop_back();
+    }
+    return s;
+}
+
+std::string joined(const std::vector<std::string>& argv) {
+    std::string out;
+    for (const auto& a : argv) {
+        out += (out.empty() ? "" : " ") + a;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> kill_unit_argv(const std::string& unit) {
+    return {"systemctl", "kill", "-s", "SIGKILL", unit};
+}
+std::vector<std::string> start_unit_argv(const std::string& unit) {
+    return {"systemctl", "start", unit};
+}
+std::vector<std::string> stop_unit_argv(const std::string& unit) {
+    return {"systemctl", "stop", unit};
+}
+
+std::string partition_ruleset(int ssh_port) {
+    // "table ...; delete table ..." first: nft applies the file as one transaction, so the
+    // table is replaced atomically whether or not it existed. Drops, not rejects: peers must
+    // see timeouts, as in a real network failure. Priority -10 runs before other filter
+    // chains, so an `accept` elsewhere cannot let a packet through.
+    const std::string port = std::to_string(ssh_port);
+    return std::string("table inet ") + k_partition_table + "\n" + "delete table inet " +
+           k_partition_table + "\n" + "table inet " + k_partition_table +
+           " {\n"
+           "\tchain input {\n"
+           "\t\ttype filter hook input priority -10; policy accept;\n"
+           "\t\tiifname \"lo\" accept\n"
+           "\t\ttcp dport " +
+           port +
+           " accept\n"
+           "\t\tdrop\n"
+           "\t}\n"
+           "\tchain output {\n"
+           "\t\ttype filter hook output priority -10; policy accept;\n"
+           "\t\toifname \"lo\" accept\n"
+           "\t\ttcp sport " +
+           port +
+           " accept\n"
+           "\t\tdrop\n"
+           "\t}\n"
+           "}\n";
+}
+
+std::vector<std::string> partition_safety_argv(std::chrono::seconds after) {
+    return {"systemd-run",
+            std::string("--unit=") + k_partition_heal_unit,
+            "--on-active=" + std::to_string(after.count()) + "s",
+            "--timer-property=AccuracySec=1s",
+            "/usr/sbin/nft",
+            "delete",
+            "table",
+            "inet",
+            k_partition_table};
+}
+
+std::vector<std::string> partition_heal_argv() {
+    return {"nft", "delete", "table", "inet", k_partition_table};
+}
+
+std::string fault_target(FaultKind kind, const DrillTopology& topology, const std::string& leader) {
+    switch (kind) {
+        case FaultKind::kill_primary:
+        case FaultKind::kill_postmaster:
+        case FaultKind::stop_primary:
+        case FaultKind::switchover:
+        case FaultKind::partition_primary:
+            return leader;
+        case FaultKind::kill_etcd_member: {
+            if (topology.etcd.size() < 3) {
+                throw usage_error(
+                    "--kill-etcd-member needs at least 3 etcd members; the "
+                    "inventory has " +
+                    std::to_string(topology.etcd.size()));
+            }
+            for (const auto& n : topology.etcd) {
+                if (n.name != leader) {
+                    return n.name;
+                }
+            }
+            return topology.etcd.front().name;
+        }
+        case FaultKind::kill_haproxy:
+            return topology.probe_haproxy().name;
+        case FaultKind::reboot_primary:
+            break;
+    }
+    throw usage_error(
+        "--reboot-primary is not available yet: the OVH power actions (issue 6) are not wired "
+        "to drills",
+        "use --kill-primary (a crash of Patroni and PostgreSQL) meanwhile");
+}
+
+FaultInjector::FaultInjector(FaultSeams seams) : m_seams(std::move(seams)) {}
+
+CommandResult FaultInjector::run(const std::string& host, const std::vector<std::string>& argv,
+                                 const std::optional<std::string>& stdin_data) {
+    RunOptions o;
+    o.sudo = true;
+    o.timeout = k_command_timeout;
+    o.stdin_data = stdin_data;
+    return m_seams.transport(host).run(argv, o);
+}
+
+std::string FaultInjector::must(const std::string& host, const std::vector<std::string>& argv,
+                                const std::optional<std::string>& stdin_data) {
+    auto r = run(host, argv, stdin_data);
+    if (!r.ok()) {
+        throw Error(
+            ExitCode::unreachable,
+            host + ": `" + joined(argv) + "` failed" +
+                (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
+                (r.err.empty() ? "" : ": " + first_line(r.err)));
+    }
+    return host + ": " + joined(argv);
+}
+
+std::string FaultInjector::kill_postmaster(const std::string& host) {
+    const std::string pid_file = m_seams.topology.data_dir + "/postmaster.pid";
+    auto content = m_seams.transport(host).read_file(pid_file, true);
+    std::string pid = content ? first_line(*content) : "";
+    bool numeric = !pid.empty() && pid.find_first_not_of("0123456789") == std::string::npos;
+    if (!numeric || pid == "0" || pid == "1") {
+        throw Error(ExitCode::postgres, host + ": no postmaster PID in " + pid_file,
+                    "is PostgreSQL running on the leader?");
+    }
+    return must(host, {"kill", "-s", "KILL", pid});
+}
+
+std::string FaultInjector::partition(const FaultPlan& plan) {
+    if (plan.use_host_control) {
+        m_seams.host_control->partition_host(plan.target);
+        return plan.target + ": lab link cut (HostControl::partition_host)";
+    }
+    // A leftover timer from an earlier drill would make systemd-run refuse the unit name.
+    run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
+    run(plan.target,
+        {"systemctl", "reset-failed", std::string(k_partition_heal_unit) + ".service"});
+    must(plan.target, partition_safety_argv(m_seams.partition_safety));
+    try {
+        must(plan.target, {"nft", "-f", "-"}, partition_ruleset(m_seams.topology.ssh_port));
+    } catch (...) {
+        run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
+        throw;
+    }
+    return plan.target + ": nft table inet " + k_partition_table +
+           " drops all but SSH (self-heals after " +
+           std::to_string(m_seams.partition_safety.count()) + " s)";
+}
+
+std::string FaultInjector::heal(const FaultPlan& plan) {
+    if (plan.use_host_control) {
+        m_seams.host_control->heal_host(plan.target);
+        return plan.target + ": lab link restored";
+    }
+    auto r = run(plan.target, partition_heal_argv());
+    // The table may already be gone (the safety timer fired): check, do not guess.
+    if (!r.ok()) {
+        auto listed = run(plan.target, {"nft", "list", "table", "inet", k_partition_table});
+        if (listed.ok()) {
+            throw Error(ExitCode::unreachable, plan.target + ": cannot delete nft table " +
+                                                   k_partition_table + ": " + first_line(r.err));
+        }
+    }
+    run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
+    return plan.target + ": nft table inet " + k_partition_table + " deleted";
+}
+
+std::string FaultInjector::inject(const FaultPlan& plan) {
+    const auto& unit = m_seams.topology.patroni_unit;
+    switch (plan.kind) {
+        case FaultKind::kill_primary:
+            return must(plan.target, kill_unit_argv(unit));
+        case FaultKind::kill_postmaster:
+            return kill_postmaster(plan.target);
+        case FaultKind::stop_primary:
+            return must(plan.target, stop_unit_argv(unit));
+        case FaultKind::switchover: {
+            pg::PatroniApi api(m_seams.http);
+            auto url = m_seams.topology.rest_url(plan.leader);
+            auto r = api.switchover(url, plan.leader, plan.candidate, m_seams.rest_user,
+                                    m_seams.rest_password);
+            if (!r.ok) {
+                throw Error(ExitCode::verification_failed,
+                            "switchover " + plan.leader + " -> " + plan.candidate + " refused: " +
+                                (r.status != 0 ? "HTTP " + std::to_string(r.status) + ": " : "") +
+                                r.message,
+                            "wait until every member is on the leader's timeline (P12) and "
+                            "retry");
+            }
+            return "POST " + url + "/switchover leader=" + plan.leader +
+                   " candidate=" + plan.candidate + ": " + r.message;
+        }
+        case FaultKind::partition_primary:
+            return partition(plan);
+        case FaultKind::kill_etcd_member:
+            return must(plan.target, kill_unit_argv("etcd"));
+        case FaultKind::kill_haproxy:
+            return must(plan.target, kill_unit_argv("haproxy"));
+        case FaultKind::reboot_primary:
+            break;
+    }
+    fault_target(FaultKind::reboot_primary, m_seams.topology, plan.leader);  // throws
+    return "";
+}
+
+FaultRestored FaultInjector::restore(const FaultPlan& plan) {
+    FaultRestored out;
+    out.fault = fault_info(plan.kind).name;
+    out.target = plan.target;
+    const auto& unit = m_seams.topology.patroni_unit;
+    try {
+        switch (plan.kind) {
+            case FaultKind::kill_primary:
+            case FaultKind::stop_primary:
+                out.detail = must(plan.target, start_unit_argv(unit));
+                break;
+            case FaultKind::kill_postmaster: {
+                auto active = run(plan.target, {"systemctl", "is-active", "--quiet", unit});
+                out.detail = active.ok() ? plan.target + ": nothing to restore (Patroni runs)"
+                                         : must(plan.target, start_unit_argv(unit));
+                break;
+            }
+            case FaultKind::switchover:
+            case FaultKind::reboot_primary:
+                out.detail = "nothing to restore";
+                break;
+            case FaultKind::partition_primary:
+                out.detail = heal(plan);
+                break;
+            case FaultKind::kill_etcd_member:
+                out.detail = must(plan.target, start_unit_argv("etcd"));
+                break;
+            case FaultKind::kill_haproxy:
+                out.detail = must(plan.target, start_unit_argv("haproxy"));
+                break;
+        }
+        out.ok = true;
+    } catch (const std::exception& e) {
+        out.ok = false;
+        out.detail = e.what();
+    }
+    return out;
+}
+
+}  // namespace pgdr::drills

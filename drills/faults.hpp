@@ -1,0 +1,99 @@
+// Fault injection and restore (DESIGN.md §5, fault_catalogue.hpp): what `pgdr drill` does to a
+// live cluster, through the Transport (commands on the hosts, as root), the HostControl (the
+// lab's partition) and the Patroni REST API (switchover).
+//
+//   kill-primary       leader host: systemctl kill -s SIGKILL patroni@V-main (the unit's cgroup
+//                      holds Patroni and every PostgreSQL process)   restore: systemctl start
+//   kill-postmaster    leader host: kill -s KILL <first line of DATA/postmaster.pid>; Patroni
+//                      restarts PostgreSQL in place               restore: start Patroni if
+//                                                                 it is not active
+//   stop-primary       leader host: systemctl stop patroni@V-main  restore: systemctl start
+//   switchover         POST /switchover {leader, candidate}        restore: none
+//   partition-primary  lab: HostControl::partition_host / heal_host. Elsewhere: a transient
+//                      systemd timer that deletes the rules after `partition_safety` (armed
+//                      first, so a lost SSH session cannot leave the host cut off), then the
+//                      nftables table inet pgdr_partition that drops every packet except
+//                      loopback and SSH; restore: delete the table, stop the timer
+//   kill-etcd-member   an etcd host other than the leader's: systemctl kill -s SIGKILL etcd
+//                                                                 restore: systemctl start etcd
+//   kill-haproxy       the probes' HAProxy host: systemctl kill -s SIGKILL haproxy
+//                                                                 restore: systemctl start haproxy
+//   reboot-primary     refused: needs the OVH power seam (issue 6), not wired to drills yet
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/host_control.hpp"
+#include "core/http.hpp"
+#include "core/transport.hpp"
+#include "drills/fault_catalogue.hpp"
+#include "drills/timeline.hpp"
+#include "drills/topology.hpp"
+
+namespace pgdr::drills {
+
+// The transport of a host by inventory name; must stay valid for the drill.
+using TransportFor = std::function<Transport&(const std::string& host)>;
+
+// One fault as planned against the cluster as it is at the pre-checks.
+struct FaultPlan {
+    FaultKind kind = FaultKind::kill_primary;
+    std::string target;             // the host acted on
+    std::string leader;             // the leader at the pre-checks
+    std::string candidate;          // switchover only
+    bool use_host_control = false;  // partition through the lab's HostControl
+};
+
+struct FaultSeams {
+    const DrillTopology& topology;
+    TransportFor transport;
+    HostControl* host_control = nullptr;  // the lab; nullptr elsewhere
+    HttpClient& http;
+    std::string rest_user;
+    std::string rest_password;
+    std::chrono::seconds partition_safety{600};  // nftables partition heals itself after this
+};
+
+// The host a fault acts on: the leader's, one etcd member not on the leader host (the first
+// etcd host when all are), or the probes' HAProxy host. Throws a usage error for
+// reboot-primary (not available yet) and for kill-etcd-member with fewer than 3 members.
+std::string fault_target(FaultKind kind, const DrillTopology& topology, const std::string& leader);
+
+// The commands, exposed for tests and the man page.
+std::vector<std::string> kill_unit_argv(const std::string& unit);
+std::vector<std::string> start_unit_argv(const std::string& unit);
+std::vector<std::string> stop_unit_argv(const std::string& unit);
+inline constexpr const char* k_partition_table = "pgdr_partition";
+inline constexpr const char* k_partition_heal_unit = "pgdr-partition-heal";
+// The nftables ruleset (for `nft -f -`): replaces the table atomically; drops every packet in
+// and out except loopback and TCP port ssh_port (pgdr's SSH session).
+std::string partition_ruleset(int ssh_port);
+std::vector<std::string> partition_safety_argv(std::chrono::seconds after);
+std::vector<std::string> partition_heal_argv();
+
+class FaultInjector {
+  public:
+    explicit FaultInjector(FaultSeams seams);
+
+    // Does the fault; returns what was done (for the FaultInjected marker). Throws pgdr::Error
+    // when it could not be done (the command failed, the host is unreachable).
+    std::string inject(const FaultPlan& plan);
+    // Undoes it, as far as the fault needs; never throws: failures are in the result.
+    FaultRestored restore(const FaultPlan& plan);
+
+  private:
+    CommandResult run(const std::string& host, const std::vector<std::string>& argv,
+                      const std::optional<std::string>& stdin_data = std::nullopt);
+    std::string must(const std::string& host, const std::vector<std::string>& argv,
+                     const std::optional<std::string>& stdin_data = std::nullopt);
+    std::string kill_postmaster(const std::string& host);
+    std::string partition(const FaultPlan& plan);
+    std::string heal(const FaultPlan& plan);
+
+    FaultSeams m_seams;
+};
+
+}  // namespace pgdr::drills

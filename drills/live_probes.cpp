@@ -1,0 +1,41 @@
+#include "drills/live_probes.hpp"
+
+#include "drills/haproxy_stats.hpp"
+#include "drills/node_sampler.hpp"
+#include "drills/sql_probes.hpp"
+
+namespace pgdr::drills {
+
+std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topology,
+                                                     const ProbeCredentials& credentials,
+                                                     HttpClient& http, Clock& clock,
+                                                     const std::string& run,
+                                                     const LiveProbeSettings& settings) {
+    std::vector<std::unique_ptr<Probe>> out;
+    const auto& hp = topology.probe_haproxy();
+    SqlProbeOptions w{hp.address, topology.write_port,     credentials,
+                      run,        settings.write_interval, settings.client_timeout};
+    out.push_back(make_writer_probe(w, topology, clock));
+    SqlProbeOptions r{hp.address, topology.read_port,     credentials,
+                      run,        settings.read_interval, settings.client_timeout};
+    out.push_back(make_reader_probe(r, topology, clock));
+    for (const auto& n : topology.postgres) {
+        NodeSamplerOptions o;
+        o.node = n;
+        o.rest_url = topology.rest_url(n.name);
+        o.pg_port = topology.pg_port;
+        o.credentials = credentials;
+        o.interval = settings.sample_interval;
+        o.rest_timeout = settings.client_timeout;
+        o.sql_timeout = settings.client_timeout;
+        out.push_back(make_node_sampler(o, http, clock));
+    }
+    HaproxyStatsOptions s;
+    s.url = haproxy_stats_url(hp.address, topology.stats_port);
+    s.interval = settings.stats_interval;
+    s.timeout = settings.client_timeout;
+    out.push_back(make_haproxy_stats_probe(s, http, clock));
+    return out;
+}
+
+}  // namespace pgdr::drills

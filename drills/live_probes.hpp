@@ -1,0 +1,31 @@
+// The real probes of a drill run, in start order: the writer (through HAProxy's write port),
+// the reader (read port), one sampler per Patroni member, the HAProxy statistics sampler.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/http.hpp"
+#include "drills/probe.hpp"
+#include "drills/topology.hpp"
+
+namespace pgdr::drills {
+
+struct LiveProbeSettings {
+    std::chrono::milliseconds write_interval{10};
+    std::chrono::milliseconds read_interval{100};
+    std::chrono::milliseconds sample_interval{50};
+    std::chrono::milliseconds stats_interval{100};
+    std::chrono::milliseconds client_timeout{1000};  // connect and statement, each probe
+};
+
+// topology, http and clock must outlive the probes.
+std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topology,
+                                                     const ProbeCredentials& credentials,
+                                                     HttpClient& http, Clock& clock,
+                                                     const std::string& run,
+                                                     const LiveProbeSettings& settings = {});
+
+}  // namespace pgdr::drills

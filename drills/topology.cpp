@@ -1,0 +1,81 @@
+#include "drills/topology.hpp"
+
+#include "core/error.hpp"
+#include "pg/debian_paths.hpp"
+#include "pg/patroni_api.hpp"
+
+namespace pgdr::drills {
+
+const DrillNode* DrillTopology::find(const std::string& name) const {
+    for (const auto* list : {&postgres, &etcd, &haproxy}) {
+        for (const auto& n : *list) {
+            if (n.name == name) {
+                return &n;
+            }
+        }
+    }
+    return nullptr;
+}
+
+std::string DrillTopology::node_for_address(const std::string& address) const {
+    for (const auto& n : postgres) {
+        if (n.address == address) {
+            return n.name;
+        }
+    }
+    return "";
+}
+
+std::string DrillTopology::rest_url(const std::string& node) const {
+    for (const auto& n : postgres) {
+        if (n.name == node) {
+            return pg::patroni_url(n.address, rest_port);
+        }
+    }
+    return "";
+}
+
+const DrillNode& DrillTopology::probe_haproxy() const {
+    if (haproxy.empty()) {
+        throw config_error("the inventory has no haproxy host: the drill probes write through it");
+    }
+    return haproxy.front();
+}
+
+DrillTopology drill_topology(const Inventory& inv) {
+    DrillTopology t;
+    t.cluster = inv.cluster;
+    t.production = inv.production;
+    auto nodes = [&inv](Service s) {
+        std::vector<DrillNode> out;
+        for (const auto* h : inv.hosts_with(s)) {
+            out.push_back({h->name, h->address});
+        }
+        return out;
+    };
+    t.postgres = nodes(Service::postgres);
+    t.etcd = nodes(Service::etcd);
+    t.haproxy = nodes(Service::haproxy);
+    if (t.postgres.size() < 2) {
+        throw config_error("a drill needs at least two postgres hosts; the inventory has " +
+                           std::to_string(t.postgres.size()));
+    }
+    if (t.haproxy.empty()) {
+        throw config_error("the inventory has no haproxy host: the drill probes write through it");
+    }
+    t.pg_port = pg::k_postgres_port;
+    t.rest_port = inv.patroni.rest_port;
+    t.write_port = inv.haproxy.write_port;
+    t.read_port = inv.haproxy.read_port;
+    t.stats_port = inv.haproxy.stats_port;
+    if (!inv.hosts.empty()) {
+        t.ssh_port = inv.hosts.front().ssh.port;
+    }
+    auto paths = pg::debian_paths(inv);
+    t.patroni_unit = paths.patroni_unit;
+    t.data_dir = paths.data_dir;
+    t.maximum_lag_on_failover = inv.patroni.maximum_lag_on_failover;
+    return t;
+}
+
+}  // namespace pgdr::drills

@@ -1,0 +1,51 @@
+// What a drill needs to know about the cluster, taken once from the resolved inventory: the
+// members and their addresses, the ports, the Patroni unit and data directory, and the probe
+// role's credentials. Pure data; built by drill_topology().
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+
+namespace pgdr::drills {
+
+struct DrillNode {
+    std::string name;     // inventory host name = Patroni member name = HAProxy server name
+    std::string address;  // the cluster address the operator reaches
+};
+
+// Where the probes log in: role pgdr_probe on database pgdr (pg/secrets.hpp).
+struct ProbeCredentials {
+    std::string user;
+    std::string password;
+    std::string database;
+};
+
+struct DrillTopology {
+    std::string cluster;
+    bool production = false;
+    std::vector<DrillNode> postgres;  // Patroni members, in inventory order
+    std::vector<DrillNode> etcd;
+    std::vector<DrillNode> haproxy;  // the probes go through the first one
+    int pg_port = 5432;
+    int rest_port = 8008;
+    int write_port = 5000;
+    int read_port = 5001;
+    int stats_port = 7000;
+    int ssh_port = 22;
+    std::string patroni_unit;  // patroni@17-main
+    std::string data_dir;      // /var/lib/postgresql/17/main
+    long long maximum_lag_on_failover = 1048576;
+
+    const DrillNode* find(const std::string& name) const;  // any service; nullptr if unknown
+    // The member whose address is `address`; "" when none (e.g. an address not in the cluster).
+    std::string node_for_address(const std::string& address) const;
+    std::string rest_url(const std::string& node) const;  // "http://ADDR:8008"; "" unknown
+    const DrillNode& probe_haproxy() const;               // throws config_error when none
+};
+
+// Throws pgdr::Error (invalid_config) when the inventory has no postgres or haproxy host.
+DrillTopology drill_topology(const Inventory& inventory);
+
+}  // namespace pgdr::drills
