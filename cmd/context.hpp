@@ -41,6 +41,7 @@ struct Context {
 void register_inventory_commands(CLI::App& app, Context& ctx);
 void register_exec_commands(CLI::App& app, Context& ctx);
 void register_lab_commands(CLI::App& app, Context& ctx);
+void register_drill_commands(CLI::App& app, Context& ctx);
 void register_bootstrap_commands(CLI::App& app, Context& ctx);
 void register_status_commands(CLI::App& app, Context& ctx);
 void register_ovh_commands(CLI::App& app, Context& ctx);

@@ -104,6 +104,7 @@ int run(int argc, char** argv) {
     register_ovh_commands(app, ctx);
     register_exec_commands(app, ctx);
     register_lab_commands(app, ctx);
+    register_drill_commands(app, ctx);
     register_bootstrap_commands(app, ctx);
     register_status_commands(app, ctx);
     add_help_command(app, ctx);

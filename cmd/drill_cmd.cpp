@@ -1,0 +1,253 @@
+// pgdr drill: inject one fault into a live cluster while probes write and read through HAProxy,
+// restore it, and report what a client saw (man/pgdr-drill.1). Options and wiring only; the
+// steps are drills::DrillEngine's.
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <iostream>
+
+#include "cmd/context.hpp"
+#include "cmd/wiring.hpp"
+#include "core/local_transport.hpp"
+#include "core/state.hpp"
+#include "drills/engine.hpp"
+#include "drills/live_probes.hpp"
+#include "drills/report_file.hpp"
+#include "drills/report_json.hpp"
+#include "drills/report_text.hpp"
+#include "lab/lab.hpp"
+#include "net/curl_http_client.hpp"
+#include "pg/secrets.hpp"
+
+namespace pgdr::cmd {
+
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_signal(int) {
+    g_interrupted.store(true);
+}
+
+// SIGINT and SIGTERM set the flag the engine polls, for the duration of the drill; the previous
+// handlers come back afterwards.
+class InterruptGuard {
+  public:
+    InterruptGuard() {
+        g_interrupted = false;
+        struct sigaction sa {};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        ::sigaction(SIGINT, &sa, &m_old_int);
+        ::sigaction(SIGTERM, &sa, &m_old_term);
+    }
+    ~InterruptGuard() {
+        ::sigaction(SIGINT, &m_old_int, nullptr);
+        ::sigaction(SIGTERM, &m_old_term, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+  private:
+    struct sigaction m_old_int {};
+    struct sigaction m_old_term {};
+};
+
+struct DrillCmdOptions {
+    std::map<std::string, bool> faults;  // by flag
+    bool list = false;
+    std::string candidate;
+    double max_rto_s = -1;
+    std::int64_t max_lost = 0;
+    int repeat = 1;
+    std::vector<std::string> reports;
+    std::string yes_really;
+    double baseline_s = 5;
+    double timeout_s = 180;
+};
+
+drills::FaultKind chosen_fault(const DrillCmdOptions& o) {
+    std::vector<const drills::FaultInfo*> chosen;
+    for (const auto& f : drills::fault_catalogue()) {
+        auto it = o.faults.find(f.flag);
+        if (it != o.faults.end() && it->second) {
+            chosen.push_back(&f);
+        }
+    }
+    if (chosen.size() != 1) {
+        throw usage_error(chosen.empty() ? "no fault given" : "more than one fault given",
+                          "give exactly one fault flag; `pgdr drill --list` shows them");
+    }
+    return chosen.front()->kind;
+}
+
+std::string secret(const std::string& state_dir, const char* name) {
+    auto s = read_secret(state_dir, name);
+    if (!s || s->empty()) {
+        throw config_error("no secret " + std::string(name) + " in " + state_dir + "/secrets",
+                           "run `pgdr bootstrap` first: it creates the cluster's secrets");
+    }
+    return *s;
+}
+
+int drill(Context& ctx, const DrillCmdOptions& o) {
+    if (o.list) {
+        std::cout << drills::render_fault_list();
+        return 0;
+    }
+    const auto fault = chosen_fault(o);
+    if (!o.candidate.empty() && fault != drills::FaultKind::switchover) {
+        throw usage_error("--candidate goes with --switchover only");
+    }
+    for (const auto& path : o.reports) {
+        if (!drills::report_format_for_path(path)) {
+            throw usage_error("--report " + path + ": unknown extension",
+                              "use .md, .json, .xml (JUnit), .svg or .txt");
+        }
+    }
+    if (o.baseline_s < 1 || o.timeout_s < 10) {
+        throw usage_error("--baseline must be at least 1 s and --timeout at least 10 s");
+    }
+
+    Inventory inv = resolved_inventory(ctx);
+    const auto topology = drills::drill_topology(inv);
+    const auto settings = drills::deployed_settings(inv);
+    for (const auto& w : drills::settings_warnings(settings)) {
+        ctx.log->warn("drill: " + w);
+    }
+    const std::string rest_password = secret(inv.paths.state_dir, pg::k_rest_api_secret);
+    const drills::ProbeCredentials probe{
+        pg::k_probe_user, secret(inv.paths.state_dir, pg::k_probe_secret), pg::k_probe_database};
+    ctx.log->add_secret(rest_password);
+    ctx.log->add_secret(probe.password);
+
+    HostTransports hosts = connect_hosts(ctx, inv);
+    auto transport_for = [&hosts](const std::string& name) -> Transport& {
+        auto it = hosts.by_name.find(name);
+        if (it == hosts.by_name.end()) {
+            throw Error(ExitCode::internal, "no transport for host " + name);
+        }
+        return *it->second;
+    };
+    net::CurlHttpClient http;
+    SystemClock clock;
+    auto progress = [&ctx](const std::string& m) {
+        if (::isatty(STDERR_FILENO) != 0) {
+            std::cerr << "pgdr drill: " << ctx.log->redact(m) << "\n";
+        } else {
+            ctx.log->info("drill: " + m);
+        }
+    };
+
+    // The lab cuts a host's link from outside (its network namespace), as a hypervisor would.
+    LocalTransport local;
+    std::unique_ptr<lab::Lab> lab_control;
+    if (inv.provider == ProviderKind::lab && fault == drills::FaultKind::partition_primary) {
+        if (inv.lab.dir.empty()) {
+            throw config_error("the inventory's lab provider names no lab directory (lab.dir)");
+        }
+        lab_control = std::make_unique<lab::Lab>(
+            lab::LabPaths(inv.lab.dir), local, *ctx.log,
+            [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
+    }
+
+    drills::DrillOptions opts;
+    opts.fault = fault;
+    opts.candidate = o.candidate;
+    if (o.max_rto_s >= 0) {
+        opts.objectives.max_rto_ms = static_cast<drills::Millis>(o.max_rto_s * 1000);
+    }
+    opts.objectives.max_lost = o.max_lost;
+    opts.repeat = o.repeat;
+    opts.baseline = std::chrono::milliseconds(static_cast<long long>(o.baseline_s * 1000));
+    opts.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
+    opts.yes_really = o.yes_really;
+
+    drills::DrillSeams seams{topology,
+                             settings,
+                             clock,
+                             http,
+                             transport_for,
+                             lab_control.get(),
+                             [&](const std::string& run) {
+                                 return drills::make_live_probes(topology, probe, http, clock, run);
+                             },
+                             pg::k_rest_api_user,
+                             rest_password,
+                             inv.paths.state_dir,
+                             &g_interrupted,
+                             progress};
+
+    InterruptGuard guard;
+    drills::DrillEngine engine(seams, opts);
+    drills::DrillOutcome outcome = engine.run();
+    if (outcome.reports.empty()) {
+        std::cerr << "pgdr: drill interrupted before the first run\n";
+        return static_cast<int>(ExitCode::interrupted);
+    }
+
+    const bool repeated = o.repeat > 1;
+    std::optional<drills::RepeatSummary> summary;
+    if (repeated) {
+        summary = drills::aggregate(outcome.reports);
+    }
+    for (const auto& path : o.reports) {
+        if (repeated) {
+            drills::write_report(path, outcome.reports, *summary);
+        } else {
+            drills::write_report(path, outcome.reports.front());
+        }
+    }
+    if (ctx.json()) {
+        std::cout << (repeated ? drills::render_json(outcome.reports, *summary)
+                               : drills::render_json(outcome.reports.front()));
+    } else {
+        std::cout << (repeated ? drills::render_text(outcome.reports, *summary)
+                               : drills::render_text(outcome.reports.front()));
+    }
+    if (outcome.interrupted) {
+        std::cerr << "pgdr: drill interrupted; the fault was restored\n";
+        return static_cast<int>(ExitCode::interrupted);
+    }
+    if (!outcome.stopped_early.empty()) {
+        std::cerr << "pgdr: error: repeat stopped after " << outcome.reports.size()
+                  << " run(s): " << ctx.log->redact(outcome.stopped_early) << "\n";
+        return static_cast<int>(ExitCode::verification_failed);
+    }
+    bool passed = true;
+    for (const auto& r : outcome.reports) {
+        passed = passed && r.verdict == drills::Verdict::pass;
+    }
+    return static_cast<int>(passed ? ExitCode::ok : ExitCode::objectives_missed);
+}
+
+}  // namespace
+
+void register_drill_commands(CLI::App& app, Context& ctx) {
+    auto o = std::make_shared<DrillCmdOptions>();
+    auto* cmd = app.add_subcommand(
+        "drill", "Inject one fault into the live cluster, measure what clients saw, restore it");
+    for (const auto& f : drills::fault_catalogue()) {
+        cmd->add_flag(f.flag, o->faults[f.flag], f.summary);
+    }
+    cmd->add_flag("--list", o->list, "Print the fault catalogue and exit");
+    cmd->add_option("--candidate", o->candidate, "With --switchover: the replica to promote");
+    cmd->add_option("--max-rto", o->max_rto_s, "Objective: RTO at most SECONDS")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--max-lost", o->max_lost,
+                    "Objective: at most N acknowledged writes lost (default 0)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--repeat", o->repeat, "Run the drill N times and summarise")
+        ->check(CLI::Range(1, 100));
+    cmd->add_option("--report", o->reports,
+                    "Also write the report to FILE (.md, .json, .xml, .svg, .txt); repeatable")
+        ->allow_extra_args(false);
+    cmd->add_option("--yes-really", o->yes_really, "Required for a production cluster: its name");
+    cmd->add_option("--baseline", o->baseline_s,
+                    "Seconds of probe writes before the fault (default 5)");
+    cmd->add_option("--timeout", o->timeout_s, "Bound of each wait, in seconds (default 180)");
+    cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return drill(ctx, *o); }; });
+}
+
+}  // namespace pgdr::cmd
