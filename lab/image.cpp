@@ -138,16 +138,15 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     // A non-booted nspawn leaves payload/supervisor cgroups in the caller's cgroup; running it
     // in a cgroup of its own lets pgdr remove them afterwards (lab.md P20).
     static const std::string k_in_cgroup =
-        "for d in \"$1\" \"$2\"; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || exit 1; "
-        "done; shift 2; exec \"$@\"";
+        "IFS=:; for d in $1; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || exit 1; "
+        "done; unset IFS; shift; exec \"$@\"";
     const auto cg = cgroup_dirs("build");
     auto in_image = [&](std::vector<std::string> command) {
         std::vector<std::string> argv{"sh",
                                       "-c",
                                       k_in_cgroup,
                                       "pgdr-in-cgroup",
-                                      cg[0],
-                                      cg[1],
+                                      join_cgroup_dirs(cg),
                                       "systemd-nspawn",
                                       "-q",
                                       "-D",

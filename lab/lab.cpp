@@ -207,9 +207,9 @@ std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::str
     // cgroup manage each other's units), then boots the container, again after a reboot
     // request (nspawn exit 133, P16), removing a lingering veth before each boot (P20).
     static const std::string k_script =
-        "set -u; host=$1 root=$2 bridge=$3 cg1=$4 cg2=$5 unified=$6\n"
-        "for d in \"$cg1\" \"$cg2\"; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || "
-        "exit 1; done\n"
+        "set -u; host=$1 root=$2 bridge=$3 cgs=$4 unified=$5\n"
+        "IFS=:; for d in $cgs; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || "
+        "exit 1; done; unset IFS\n"
         "if [ \"$unified\" = 1 ]; then export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1; fi\n"
         "while :; do\n"
         "  ip link del \"vb-pgdr-$host\" 2>/dev/null\n"
@@ -220,14 +220,15 @@ std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::str
         "  echo \"pgdr-lab: $host: nspawn exited with $rc\"\n"
         "  [ \"$rc\" -eq 133 ] || exit \"$rc\"\n"
         "done\n";
-    auto cg = cgroup_dirs(host);
-    // trixie's systemd 257 boots fine on the unified hierarchy (lab-debian13.md §2), and
-    // systemd 258 drops cgroup v1; bookworm's 252 was proven on the host's hybrid layout.
-    return {"bash",   "-c",
-            k_script, "pgdr-lab-" + host,
-            host,     paths.root(host),
-            k_bridge, cg[0],
-            cg[1],    release == "trixie" ? "1" : "0"};
+    return {"bash",
+            "-c",
+            k_script,
+            "pgdr-lab-" + host,
+            host,
+            paths.root(host),
+            k_bridge,
+            join_cgroup_dirs(cgroup_dirs(host)),
+            release == "trixie" ? "1" : "0"};
 }
 
 void Lab::ensure_prerequisites() {

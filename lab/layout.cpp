@@ -19,7 +19,27 @@ std::string veth_name(const std::string& host) {
 
 std::vector<std::string> cgroup_dirs(const std::string& leaf) {
     std::string rel = std::string(k_cgroup_name) + (leaf.empty() ? "" : "/" + leaf);
-    return {"/sys/fs/cgroup/systemd/" + rel, "/sys/fs/cgroup/unified/" + rel};
+    // A pure cgroup v2 machine (Debian 12's default with systemd) has one hierarchy; the hybrid
+    // layout (this project's CI machines, lab.md) has a named systemd one plus cgroup2 under
+    // unified/. The container must be placed in each of them.
+    if (std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
+        return {"/sys/fs/cgroup/" + rel};
+    }
+    std::vector<std::string> out;
+    for (const char* h : {"/sys/fs/cgroup/systemd/", "/sys/fs/cgroup/unified/"}) {
+        if (std::filesystem::exists(h)) {
+            out.push_back(h + rel);
+        }
+    }
+    return out;
+}
+
+std::string join_cgroup_dirs(const std::vector<std::string>& dirs) {
+    std::string out;
+    for (const auto& d : dirs) {
+        out += (out.empty() ? "" : ":") + d;
+    }
+    return out;
 }
 
 LabPaths::LabPaths(std::string d) : dir(std::filesystem::absolute(d).lexically_normal().string()) {

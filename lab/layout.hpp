@@ -19,11 +19,14 @@ constexpr const char* k_cache_root = "/var/cache/pgdr";
 constexpr const char* k_owner_file = "/run/pgdr-lab.owner";  // the directory of the running lab
 constexpr const char* k_cgroup_name = "pgdr-lab";
 
-std::string host_name(int index);                               // "pg1"
-std::string host_address(int index);                            // "198.18.0.11"
-std::string machine_name(const std::string& host);              // "pgdr-pg1"
-std::string veth_name(const std::string& host);                 // "vb-pgdr-pg1" (nspawn's naming)
-std::vector<std::string> cgroup_dirs(const std::string& leaf);  // both hierarchies
+std::string host_name(int index);                   // "pg1"
+std::string host_address(int index);                // "198.18.0.11"
+std::string machine_name(const std::string& host);  // "pgdr-pg1"
+std::string veth_name(const std::string& host);     // "vb-pgdr-pg1" (nspawn's naming)
+// The lab's cgroup directories for `leaf` in every hierarchy the machine has.
+std::vector<std::string> cgroup_dirs(const std::string& leaf);
+// Joined with ':' for the shell wrappers (cgroup paths hold no ':').
+std::string join_cgroup_dirs(const std::vector<std::string>& dirs);
 
 struct LabPaths {
     explicit LabPaths(std::string dir);
