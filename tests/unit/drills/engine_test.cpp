@@ -1,0 +1,336 @@
+// The drill engine on fakes (tests/unit/drills/fake_cluster.hpp): pre-check refusals, the
+// production guard, the commands each fault runs and restores with, restore after an error and
+// on interrupt, and --repeat.
+#include "drills/engine.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "core/host_control.hpp"
+#include "drills/drill_lock.hpp"
+#include "drills/faults.hpp"
+#include "drills/repeats.hpp"
+#include "unit/core/temp_dir.hpp"
+#include "unit/drills/fake_cluster.hpp"
+
+using namespace pgdr;
+using namespace pgdr::drills;
+using pgdr::drills::testing::FakeCluster;
+
+namespace {
+
+DrillOptions options(FaultKind fault) {
+    DrillOptions o;
+    o.fault = fault;
+    o.baseline = std::chrono::milliseconds(1000);
+    o.timeout = std::chrono::milliseconds(30000);
+    o.tail = std::chrono::milliseconds(200);
+    return o;
+}
+
+bool ran(const FakeCluster& c, const std::string& line) {
+    auto cmds = c.commands();
+    return std::find(cmds.begin(), cmds.end(), line) != cmds.end();
+}
+
+// Index of the first command equal to `line`; -1 when absent.
+long position(const FakeCluster& c, const std::string& line) {
+    auto cmds = c.commands();
+    auto it = std::find(cmds.begin(), cmds.end(), line);
+    return it == cmds.end() ? -1 : static_cast<long>(it - cmds.begin());
+}
+
+ExitCode refusal(FakeCluster& c, DrillOptions o, HostControl* control = nullptr) {
+    DrillEngine engine(c.seams(control), o);
+    try {
+        engine.run();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    return ExitCode::ok;
+}
+
+bool injected_anything(const FakeCluster& c) {
+    for (const auto& line : c.commands()) {
+        if (line.find("systemctl kill") != std::string::npos ||
+            line.find("systemctl stop") != std::string::npos) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("drill engine: kill-primary on a healthy cluster", "[drills][engine]") {
+    FakeCluster c;
+    DrillEngine engine(c.seams(), options(FaultKind::kill_primary));
+    auto out = engine.run();
+    REQUIRE(out.reports.size() == 1);
+    const auto& r = out.reports.front();
+    CHECK(r.drill == "kill-primary");
+    CHECK(r.old_primary == "pg1");
+    CHECK(r.new_primary == "pg2");
+    CHECK(r.restored);
+    CHECK(r.lost_acknowledged_writes == std::optional<std::int64_t>(0));
+    CHECK(r.errors.empty());
+    CHECK_FALSE(out.interrupted);
+    // Injection on the leader, then the restore, in that order.
+    auto kill = position(c, "pg1: systemctl kill -s SIGKILL patroni@17-main");
+    auto start = position(c, "pg1: systemctl start patroni@17-main");
+    REQUIRE(kill >= 0);
+    CHECK(start > kill);
+    // Fault commands run as root.
+    for (const auto& call : c.calls_on("pg1")) {
+        if (call.argv.front() == "systemctl") {
+            CHECK(call.sudo);
+        }
+    }
+    // Every acknowledged write of this run was read back on the new leader, by run id.
+    REQUIRE(c.runs_read.size() == 1);
+    CHECK(c.runs_read.front().rfind("drillme-", 0) == 0);
+}
+
+TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][engine]") {
+    SECTION("kill-postmaster kills the PID of postmaster.pid; Patroni is left alone") {
+        FakeCluster c;
+        DrillEngine(c.seams(), options(FaultKind::kill_postmaster)).run();
+        CHECK(ran(c, "pg1: cat -- /var/lib/postgresql/17/main/postmaster.pid"));
+        CHECK(ran(c, "pg1: kill -s KILL 4242"));
+        CHECK(ran(c, "pg1: systemctl is-active --quiet patroni@17-main"));
+        CHECK_FALSE(ran(c, "pg1: systemctl start patroni@17-main"));
+    }
+    SECTION("stop-primary stops and starts the Patroni unit") {
+        FakeCluster c;
+        auto out = DrillEngine(c.seams(), options(FaultKind::stop_primary)).run();
+        CHECK(ran(c, "pg1: systemctl stop patroni@17-main"));
+        CHECK(position(c, "pg1: systemctl start patroni@17-main") >
+              position(c, "pg1: systemctl stop patroni@17-main"));
+        CHECK(out.reports.front().new_primary == "pg2");
+    }
+    SECTION("switchover posts to the leader's REST API with basic auth, no host command") {
+        FakeCluster c;
+        auto o = options(FaultKind::switchover);
+        o.candidate = "pg3";
+        auto out = DrillEngine(c.seams(), o).run();
+        std::vector<HttpRequest> posts;
+        for (const auto& r : c.http.requests()) {
+            if (r.method == "POST") {
+                posts.push_back(r);
+            }
+        }
+        REQUIRE(posts.size() == 1);
+        CHECK(posts[0].url == "http://10.0.0.1:8008/switchover");
+        CHECK(posts[0].body == R"({"candidate":"pg3","leader":"pg1"})");
+        // base64("patroni:rest-secret")
+        CHECK(posts[0].headers.at("Authorization") == "Basic cGF0cm9uaTpyZXN0LXNlY3JldA==");
+        CHECK(out.reports.front().new_primary == "pg3");
+        CHECK_FALSE(injected_anything(c));
+    }
+    SECTION("partition-primary with nftables: safety timer first, then the table, then heal") {
+        FakeCluster c;
+        DrillEngine(c.seams(), options(FaultKind::partition_primary)).run();
+        auto timer = position(c,
+                              "pg1: systemd-run --unit=pgdr-partition-heal --on-active=120s "
+                              "--timer-property=AccuracySec=1s /usr/sbin/nft delete table inet "
+                              "pgdr_partition");
+        auto apply = position(c, "pg1: nft -f -");
+        auto heal = position(c, "pg1: nft delete table inet pgdr_partition");
+        REQUIRE(timer >= 0);
+        CHECK(apply > timer);
+        CHECK(heal > apply);
+        CHECK(ran(c, "pg1: nft --version"));  // pre-check
+        for (const auto& call : c.calls_on("pg1")) {
+            if (call.argv == std::vector<std::string>{"nft", "-f", "-"}) {
+                CHECK(call.stdin_data == partition_ruleset(22));
+            }
+        }
+    }
+    SECTION("partition-primary on the lab goes through HostControl, no nftables") {
+        FakeCluster c;
+        DrillEngine(c.seams(&c.host_control), options(FaultKind::partition_primary)).run();
+        CHECK(c.host_control.calls() == std::vector<std::string>{"partition pg1", "heal pg1"});
+        for (const auto& line : c.commands()) {
+            CHECK(line.find("nft") == std::string::npos);
+        }
+    }
+    SECTION("kill-etcd-member picks an etcd host other than the leader's") {
+        FakeCluster c;
+        auto out = DrillEngine(c.seams(), options(FaultKind::kill_etcd_member)).run();
+        CHECK(ran(c, "pg2: systemctl kill -s SIGKILL etcd"));
+        CHECK(ran(c, "pg2: systemctl start etcd"));
+        CHECK_FALSE(ran(c, "pg1: systemctl kill -s SIGKILL etcd"));
+        CHECK(out.reports.front().new_primary == "pg1");
+    }
+    SECTION("kill-haproxy acts on the probes' HAProxy host") {
+        FakeCluster c;
+        DrillEngine(c.seams(), options(FaultKind::kill_haproxy)).run();
+        CHECK(position(c, "pg3: systemctl start haproxy") >
+              position(c, "pg3: systemctl kill -s SIGKILL haproxy"));
+    }
+}
+
+TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault",
+          "[drills][engine]") {
+    FakeCluster c;
+    SECTION("two leaders") {
+        c.extra_leader = true;
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
+    SECTION("a replica Patroni calls streaming is absent from pg_stat_replication (P9)") {
+        c.not_streaming.insert("pg3");
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
+    SECTION("lag over maximum_lag_on_failover") {
+        c.lag = 2 * 1048576;
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
+    SECTION("lag over an explicit bound") {
+        c.lag = 5000;
+        auto o = options(FaultKind::kill_primary);
+        o.max_lag_bytes = 4096;
+        CHECK(refusal(c, o) == ExitCode::verification_failed);
+    }
+    SECTION("a replica not running") {
+        c.state["pg2"] = "starting";
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
+    SECTION("HAProxy routes writes to more than the leader (P11)") {
+        c.haproxy_all_up = true;
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
+    SECTION("no REST API answers: unreachable") {
+        c.rest_down = true;
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::unreachable);
+    }
+    SECTION("an unknown switchover candidate") {
+        auto o = options(FaultKind::switchover);
+        o.candidate = "pg9";
+        CHECK(refusal(c, o) == ExitCode::usage);
+    }
+    SECTION("reboot-primary is refused as not available, before touching the cluster") {
+        CHECK(refusal(c, options(FaultKind::reboot_primary)) == ExitCode::usage);
+        CHECK(c.http.requests().empty());
+    }
+    CHECK_FALSE(injected_anything(c));
+    CHECK(c.http.count("POST", "/switchover") == 0);
+}
+
+TEST_CASE("drill engine: a production cluster needs --yes-really with its name",
+          "[drills][engine]") {
+    FakeCluster c;
+    c.topology.production = true;
+    auto o = options(FaultKind::kill_primary);
+    CHECK(refusal(c, o) == ExitCode::usage);
+    o.yes_really = "someothercluster";
+    CHECK(refusal(c, o) == ExitCode::usage);
+    CHECK(c.http.requests().empty());
+    CHECK(c.commands().empty());
+    o.yes_really = "drillme";
+    CHECK(refusal(c, o) == ExitCode::ok);
+    CHECK(injected_anything(c));
+}
+
+TEST_CASE("drill engine: one drill at a time per state directory", "[drills][engine]") {
+    pgdr::test::TempDir dir;
+    DrillLock held(dir.path());
+    FakeCluster c;
+    auto seams = c.seams();
+    seams.lock_dir = dir.path();
+    DrillEngine engine(seams, options(FaultKind::kill_primary));
+    try {
+        engine.run();
+        FAIL("the drill ran while another held the lock");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::verification_failed);
+        CHECK(std::string(e.what()).find("another drill") != std::string::npos);
+    }
+    CHECK(c.commands().empty());
+}
+
+TEST_CASE("drill engine: restore runs after a failed injection", "[drills][engine]") {
+    FakeCluster c;
+    c.kill_fails = true;
+    auto out = DrillEngine(c.seams(), options(FaultKind::kill_primary)).run();
+    REQUIRE(out.reports.size() == 1);
+    const auto& r = out.reports.front();
+    CHECK(ran(c, "pg1: systemctl start patroni@17-main"));
+    CHECK(r.verdict == Verdict::fail);
+    bool mentioned = std::any_of(r.errors.begin(), r.errors.end(), [](const std::string& e) {
+        return e.find("Access denied") != std::string::npos;
+    });
+    CHECK(mentioned);
+}
+
+TEST_CASE("drill engine: restore runs when the cluster never reacts (bounded wait)",
+          "[drills][engine]") {
+    FakeCluster c;
+    c.no_failover = true;
+    auto o = options(FaultKind::kill_primary);
+    o.timeout = std::chrono::milliseconds(5000);
+    auto out = DrillEngine(c.seams(), o).run();
+    REQUIRE(out.reports.size() == 1);
+    CHECK(ran(c, "pg1: systemctl start patroni@17-main"));
+    CHECK(out.reports.front().verdict == Verdict::fail);
+    CHECK_FALSE(out.reports.front().errors.empty());
+}
+
+TEST_CASE("drill engine: Ctrl-C restores, skips the post-checks and says interrupted",
+          "[drills][engine]") {
+    FakeCluster c;
+    c.no_failover = true;
+    c.on_kill = [&c] { c.interrupted = true; };  // the SIGINT handler's flag
+    auto o = options(FaultKind::kill_primary);
+    o.repeat = 3;
+    auto out = DrillEngine(c.seams(), o).run();
+    CHECK(out.interrupted);
+    REQUIRE(out.reports.size() == 1);  // no further repeats
+    CHECK(ran(c, "pg1: systemctl start patroni@17-main"));
+    CHECK(c.runs_read.empty());  // post-checks skipped
+    CHECK(out.reports.front().restored);
+}
+
+TEST_CASE("drill engine: lost acknowledged writes fail the verdict", "[drills][engine]") {
+    FakeCluster c;
+    c.lose_one_write = true;
+    auto out = DrillEngine(c.seams(), options(FaultKind::kill_primary)).run();
+    const auto& r = out.reports.front();
+    CHECK(r.lost_acknowledged_writes == std::optional<std::int64_t>(1));
+    CHECK(r.verdict == Verdict::fail);
+    CHECK(exit_code(r) == ExitCode::objectives_missed);
+}
+
+TEST_CASE("drill engine: --repeat runs N drills, each with its run id, and aggregates",
+          "[drills][engine]") {
+    FakeCluster c;
+    auto o = options(FaultKind::switchover);
+    o.repeat = 3;
+    auto out = DrillEngine(c.seams(), o).run();
+    INFO(out.stopped_early);
+    REQUIRE(out.reports.size() == 3);
+    CHECK(out.stopped_early.empty());
+    // Each switchover went from the leader of the time to the best candidate.
+    CHECK(out.reports[0].old_primary == "pg1");
+    CHECK(out.reports[1].old_primary == out.reports[0].new_primary);
+    CHECK(out.reports[2].old_primary == out.reports[1].new_primary);
+    REQUIRE(c.runs_read.size() == 3);
+    CHECK(c.runs_read[0] != c.runs_read[1]);
+    CHECK(c.runs_read[1] != c.runs_read[2]);
+    auto summary = aggregate(out.reports);
+    CHECK(summary.runs == 3);
+    CHECK(summary.drill == "switchover");
+    CHECK(c.http.count("POST", "/switchover") == 3);
+}
+
+TEST_CASE("drill engine: a repeat whose pre-checks fail stops the series", "[drills][engine]") {
+    FakeCluster c;
+    // After the first run a replica stops streaming: the second pre-check must refuse.
+    c.on_start = [&c] { c.lag = 1LL << 40; };
+    auto o = options(FaultKind::kill_primary);
+    o.repeat = 2;
+    o.timeout = std::chrono::milliseconds(2000);
+    auto out = DrillEngine(c.seams(), o).run();
+    CHECK(out.reports.size() == 1);
+    CHECK(out.stopped_early.find("pre-checks failed") != std::string::npos);
+}
