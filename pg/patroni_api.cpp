@@ -169,7 +169,9 @@ ApiResult<T> get(HttpClient& http, std::chrono::milliseconds timeout, const std:
             out.error = "GET " + url + ": unexpected answer: " + short_body(resp.body);
         }
     } catch (const HttpTransportError& e) {
-        out.error = "GET " + url + ": " + e.what();
+        // CurlHttpClient's messages already name the URL; others may not.
+        std::string what = e.what();
+        out.error = what.find(url) != std::string::npos ? what : "GET " + url + ": " + what;
     }
     return out;
 }
