@@ -1,0 +1,49 @@
+// What runbook steps do to a cluster, over the hosts' Transports (the same path as
+// pgdr status): run an argv on selected hosts, run SQL as postgres over the local socket, and
+// evaluate conditions (who leads, who streams per the leader's pg_stat_replication, pgdr
+// status health). Results are values; only programming errors throw.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "pg/status.hpp"
+#include "runbook/model.hpp"
+
+namespace pgdr::runbook {
+
+struct Outcome {
+    bool ok = false;
+    bool timed_out = false;
+    std::string output;  // what was seen (per host for several hosts)
+    std::string error;   // why it failed
+};
+
+class ClusterOps {
+  public:
+    // psql_vars: set as psql variables (-v name=value) for every SQL step, so queries can use
+    // :'name' instead of splicing values into the SQL text.
+    ClusterOps(const Inventory& inv, const pg::TransportLookup& transports,
+               std::map<std::string, std::string> psql_vars = {});
+
+    Outcome run(const RunStep& step, Millis timeout);
+    Outcome sql(const SqlStep& step, Millis timeout);
+    // ok: the condition holds; output says what was observed.
+    Outcome evaluate(const Condition& condition, Millis timeout);
+
+    // Host names for a selector; roles are resolved through Patroni. Empty (and `error`) when
+    // none or unknown.
+    std::vector<std::string> resolve(const HostSelector& selector, std::string& error);
+
+    // The argv of an SQL step on one host (the query goes on stdin).
+    std::vector<std::string> psql_argv(const std::string& database) const;
+
+  private:
+    const Inventory& m_inv;
+    const pg::TransportLookup& m_transports;
+    std::map<std::string, std::string> m_psql_vars;
+};
+
+}  // namespace pgdr::runbook

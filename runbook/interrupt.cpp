@@ -1,0 +1,30 @@
+#include "runbook/interrupt.hpp"
+
+namespace pgdr::runbook {
+
+namespace {
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_interrupt(int) {
+    g_interrupted.store(true);
+}
+}  // namespace
+
+InterruptGuard::InterruptGuard() {
+    g_interrupted = false;
+    struct sigaction sa {};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &m_old_int);
+    ::sigaction(SIGTERM, &sa, &m_old_term);
+}
+
+InterruptGuard::~InterruptGuard() {
+    ::sigaction(SIGINT, &m_old_int, nullptr);
+    ::sigaction(SIGTERM, &m_old_term, nullptr);
+}
+
+const std::atomic<bool>& InterruptGuard::flag() {
+    return g_interrupted;
+}
+
+}  // namespace pgdr::runbook
