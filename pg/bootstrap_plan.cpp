@@ -1,5 +1,7 @@
 #include "pg/bootstrap_plan.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/pgpass.hpp"
@@ -419,6 +421,44 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
              {wait(sql_true(count_streaming_sql(replicas.size())),
                    "every replica streaming from the leader (pg_stat_replication)",
                    seconds(180))}});
+        // bootstrap.dcs applies only when the cluster is first registered; later changes to
+        // the inventory's DCS settings (another timing profile, say) reach Patroni through its
+        // REST API. The password goes on stdin; the desired values are no secret.
+        static const std::string k_dcs_matches = R"PY(
+import json, sys, urllib.request
+want = json.loads(sys.argv[2])
+have = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3).read())
+def same(w, h):
+    if isinstance(w, dict):
+        return isinstance(h, dict) and all(same(v, h.get(k)) for k, v in w.items())
+    return w == h
+sys.exit(0 if same(want, have) else 1)
+)PY";
+        static const std::string k_dcs_patch = R"PY(
+import base64, json, sys, urllib.request
+password = sys.stdin.readline().rstrip("\n")
+req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="PATCH")
+req.add_header("Content-Type", "application/json")
+req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
+urllib.request.urlopen(req, timeout=10)
+)PY";
+        const nlohmann::json dcs = {
+            {"ttl", inv.patroni.ttl},
+            {"loop_wait", inv.patroni.loop_wait},
+            {"retry_timeout", inv.patroni.retry_timeout},
+            {"maximum_lag_on_failover", inv.patroni.maximum_lag_on_failover},
+            {"synchronous_mode", inv.patroni.synchronous_mode},
+            {"synchronous_mode_strict", inv.patroni.synchronous_mode_strict},
+            {"postgresql",
+             {{"use_pg_rewind", inv.patroni.use_pg_rewind}, {"use_slots", inv.patroni.use_slots}}}};
+        const std::string config_url =
+            "http://" + primary.address + ":" + std::to_string(inv.patroni.rest_port) + "/config";
+        RunCommand patch = cmd({"python3", "-c", k_dcs_patch, config_url, dcs.dump()},
+                               "apply the inventory's DCS settings (PATCH /config)",
+                               Argv{"python3", "-c", k_dcs_matches, config_url, dcs.dump()});
+        patch.stdin_data = secrets.rest_api_password + "\n";
+        auto& dcs_step = plan.add_step(Stage::patroni, "DCS settings");
+        dcs_step.hosts.push_back({primary.name, {patch}});
     }
 
     // --- haproxy ------------------------------------------------------------------------

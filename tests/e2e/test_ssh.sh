@@ -71,6 +71,20 @@ assert_contains "$stdout" "[x;y|z&]"
 assert_contains "$stdout" "[l1
 l2]"
 
+log "without identity_file, the SSH agent authenticates"
+sed '/identity_file/s/identity_file: [^,]*, //' "$INV" > "$WORK/inv_agent.yaml"
+grep -q identity_file "$WORK/inv_agent.yaml" && fail "identity_file still in the agent inventory"
+eval "$(ssh-agent -s)" >/dev/null
+on_exit "kill $SSH_AGENT_PID 2>/dev/null"
+ssh-add -q "$SSH_KEY"
+run_pgdr -i "$WORK/inv_agent.yaml" exec --hosts h1 -- id -un
+assert_rc 0 "exec through the agent"
+assert_contains "$OUT" "root"
+ssh-add -q -D
+run_pgdr -i "$WORK/inv_agent.yaml" exec --hosts h1 -- true
+assert_rc 5 "an agent without the key"
+assert_contains "$OUT" "authentication failed"
+
 log "--service selects hosts"
 run_pgdr -i "$INV" --output json exec --service haproxy -- true
 assert_rc 0

@@ -1,0 +1,267 @@
+// The bootstrap planner on scripted host facts: stage order, leader before replicas, what a
+// converged cluster still plans, and the data-safety refusals (pgdr never deletes data).
+#include "pg/bootstrap_plan.hpp"
+
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "pg/facts.hpp"
+
+using namespace pgdr;
+using namespace pgdr::pg;
+
+namespace {
+
+Inventory lab_inventory() {
+    return load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
+}
+
+const Secrets k_secrets{"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw"};
+
+// Facts of a fresh Debian host after `apt install`: an empty auto-created cluster of its own.
+FactsMap fresh_facts(const Inventory& inv) {
+    FactsMap m;
+    int n = 0;
+    for (const auto& h : inv.hosts) {
+        HostFacts f;
+        f.host = h.name;
+        f.os_codename = inv.release;
+        f.data = "cluster";
+        f.sysid = "70000000000000000" + std::to_string(++n);
+        f.pg_status = "online";
+        f.user_objects = 0;
+        m[h.name] = f;
+    }
+    return m;
+}
+
+std::vector<std::string> step_names(const Plan& plan, Stage stage) {
+    std::vector<std::string> out;
+    for (const auto& sp : plan.stages) {
+        if (sp.stage == stage) {
+            for (const auto& st : sp.steps) {
+                out.push_back(st.name);
+            }
+        }
+    }
+    return out;
+}
+
+const Step* find_step(const Plan& plan, Stage stage, const std::string& name) {
+    for (const auto& sp : plan.stages) {
+        if (sp.stage != stage) {
+            continue;
+        }
+        for (const auto& st : sp.steps) {
+            if (st.name == name) {
+                return &st;
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool mentions(const Plan& plan, const std::string& needle) {
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    if (describe(a).find(needle) != std::string::npos) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader first",
+          "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+
+    std::vector<Stage> order;
+    for (const auto& sp : plan.stages) {
+        order.push_back(sp.stage);
+    }
+    CHECK(order == all_stages());
+    CHECK(step_names(plan, Stage::etcd) ==
+          std::vector<std::string>{"configure members", "take over Debian's single-node member",
+                                   "start members together", "cluster health",
+                                   "mark members formed"});
+    const Step* leader = find_step(plan, Stage::patroni, "leader");
+    const Step* replicas = find_step(plan, Stage::patroni, "replicas");
+    REQUIRE(leader != nullptr);
+    REQUIRE(replicas != nullptr);
+    REQUIRE(leader->hosts.size() == 1);
+    CHECK(leader->hosts[0].host == "pg1");
+    CHECK(replicas->order == HostOrder::sequential);
+    REQUIRE(replicas->hosts.size() == 2);
+    CHECK(replicas->hosts[0].host == "pg2");
+    CHECK(replicas->hosts[1].host == "pg3");
+    // Replicas are cloned with their own slots, and streaming is checked on the leader (P9).
+    CHECK(mentions(plan, "slot pg2"));
+    CHECK(mentions(plan, "slot pg3"));
+    CHECK(mentions(plan, "every replica streaming (pg_stat_replication)"));
+    CHECK(mentions(plan, "only the leader UP behind the write port"));
+}
+
+TEST_CASE("bootstrap plan: no secret in any argv", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto plan = plan_bootstrap(inv, fresh_facts(inv), k_secrets, "pg1");
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    const std::vector<std::string>* argv = nullptr;
+                    if (const auto* rc = std::get_if<RunCommand>(&a)) {
+                        argv = &rc->argv;
+                    } else if (const auto* w = std::get_if<WaitFor>(&a)) {
+                        argv = &w->probe;
+                    }
+                    if (argv == nullptr) {
+                        continue;
+                    }
+                    for (const auto& word : *argv) {
+                        for (const char* secret :
+                             {"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw"}) {
+                            INFO(describe(a));
+                            CHECK(word.find(secret) == std::string::npos);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("bootstrap plan: once Patroni runs, the replication stage is gone", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    for (auto& [name, f] : facts) {
+        f.patroni_active = "active";
+        f.sysid = "7000000000000000001";
+        f.standby_signal = name != "pg2";
+        f.patroni_role = name == "pg2" ? "primary" : "replica";
+    }
+    CHECK(choose_primary(inv, facts) == "pg2");
+    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg2");
+    CHECK(step_names(plan, Stage::replication).empty());
+    CHECK(find_step(plan, Stage::patroni, "leader")->hosts[0].host == "pg2");
+}
+
+TEST_CASE("bootstrap: the first postgres host leads a fresh cluster", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    CHECK(choose_primary(inv, fresh_facts(inv)) == "pg1");
+}
+
+TEST_CASE("data safety: Debian's empty clusters and replicas of the primary may be replaced",
+          "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+    facts["pg2"].sysid = facts["pg1"].sysid;
+    facts["pg2"].standby_signal = true;
+    facts["pg2"].user_objects = -1;  // a replica: not inspected, same cluster
+    CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+    facts["pg3"].data = "absent";
+    facts["pg3"].sysid.clear();
+    CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+    facts["pg3"].data = "cluster";
+    facts["pg3"].sysid = "7999";
+    facts["pg3"].user_objects = 12;
+    facts["pg3"].basebackup_marker = true;  // pgdr's own interrupted clone
+    CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+}
+
+TEST_CASE("data safety: refusals", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto expect_refusal = [&](const FactsMap& facts, const std::string& expected_sysid,
+                              const std::string& words) {
+        try {
+            check_data_safety(inv, facts, "pg1", expected_sysid);
+            FAIL("no refusal");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::postgres);
+            CHECK_THAT(e.what(), Catch::Contains(words));
+            CHECK_THAT(e.hint(), Catch::Contains("never"));
+        }
+    };
+    SECTION("a replica holding another cluster with user data") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].user_objects = 3;
+        expect_refusal(facts, "", "holds another cluster (system identifier 700000000000000002)");
+    }
+    SECTION("a replica whose other cluster cannot be inspected") {
+        auto facts = fresh_facts(inv);
+        facts["pg3"].user_objects = -1;
+        facts["pg3"].pg_status = "down";
+        expect_refusal(facts, "", "cannot inspect");
+    }
+    SECTION("a copy of the primary that is not in recovery and holds data") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].sysid = facts["pg1"].sysid;
+        facts["pg2"].user_objects = 5;
+        expect_refusal(facts, "", "pg2");
+    }
+    SECTION("a data directory with files but no cluster") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].data = "other";
+        facts["pg2"].sysid.clear();
+        expect_refusal(facts, "", "holds no cluster");
+    }
+    SECTION("the primary holds another cluster than the one recorded") {
+        auto facts = fresh_facts(inv);
+        expect_refusal(facts, "7123", "not 7123");
+    }
+}
+
+TEST_CASE("data safety: an etcd member formed for another membership", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    facts["pg2"].etcd_marker = "name=pg2 token=other cluster=x";
+    CHECK_THROWS_AS(check_data_safety(inv, facts, "pg1", ""), Error);
+    facts["pg2"].etcd_marker = etcd_marker_content(inv, *inv.find_host("pg2"));
+    CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+}
+
+TEST_CASE("host facts: the remote script's output is parsed", "[pg][bootstrap]") {
+    const std::string out =
+        "os=trixie\npkg=postgresql-17=1\npkg=patroni=0\ndata=cluster\n"
+        "sysid=7712238988523315303\ncluster_state=in production\nstandby=1\n"
+        "pg_status=online,recovery\nuser_objects=0\nactive=patroni@17-main=active\n"
+        "active=postgresql@17-main=inactive\nactive=etcd=active\nactive=haproxy=failed\n"
+        "patroni_role=replica\npatroni_state=streaming\netcd_marker=name=pg1 token=t\ngarbage\n";
+    auto f = parse_facts("pg1", out);
+    CHECK(f.os_codename == "trixie");
+    CHECK(f.installed("postgresql-17"));
+    CHECK_FALSE(f.installed("patroni"));
+    CHECK_FALSE(f.all_installed({"postgresql-17", "patroni"}));
+    CHECK(f.data == "cluster");
+    CHECK(f.sysid == "7712238988523315303");
+    CHECK(f.standby_signal);
+    CHECK(f.pg_running());
+    CHECK(f.pristine());
+    CHECK(f.patroni_running());
+    CHECK_FALSE(f.patroni_leader());
+    CHECK(f.postgresql_active == "inactive");
+    CHECK(f.haproxy_active == "failed");
+    CHECK(f.etcd_marker == "name=pg1 token=t");
+    CHECK(f.errors == std::vector<std::string>{"garbage"});
+}
+
+TEST_CASE("host facts: the script takes every value as a parameter", "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto argv = facts_argv(inv, *inv.find_host("pg3"));
+    REQUIRE(argv.size() > 9);
+    CHECK(argv[0] == "sh");
+    CHECK(argv[4] == "17");
+    CHECK(argv[5] == "198.18.0.13");
+    CHECK(argv[2].find("198.18") == std::string::npos);  // the script itself is constant
+    CHECK(std::find(argv.begin(), argv.end(), "python3-etcd") != argv.end());
+    CHECK(std::find(argv.begin(), argv.end(), "haproxy") != argv.end());
+}
