@@ -1,0 +1,334 @@
+// pg::run_ha on a scripted Patroni cluster: pre-checks (P9, P12, lag bound, one leader), the
+// REST request (URL, body, password on stdin only), the waits (GET /primary, HAProxy P11, the
+// old leader streaming, timelines) and their timeouts on a manual clock.
+#include "pg/switchover.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "fakes/manual_clock.hpp"
+#include "unit/runbook/fake_ha_cluster.hpp"
+
+using pgdr::pg::HaAction;
+using pgdr::pg::HaRequest;
+using pgdr::pg::HaResult;
+using pgdr::test::FakeHaCluster;
+
+namespace {
+
+const std::string k_password = "rest-Pa$$word-'quoted'";
+
+struct Harness {
+    FakeHaCluster cluster;
+    pgdr::fakes::ManualClock clock;
+    std::vector<std::string> progress;
+    int confirmations = 0;
+    bool answer = true;
+
+    HaResult run(HaRequest req) {
+        req.timeout = std::chrono::seconds(30);
+        pgdr::pg::HaSeams seams{cluster.inv,
+                                cluster.lookup,
+                                clock,
+                                "patroni",
+                                k_password,
+                                [this](const HaResult&) {
+                                    ++confirmations;
+                                    return answer;
+                                },
+                                [this](const std::string& m) { progress.push_back(m); },
+                                nullptr};
+        return pgdr::pg::run_ha(seams, req);
+    }
+};
+
+HaRequest switchover_to(const std::string& target) {
+    HaRequest r;
+    r.action = HaAction::switchover;
+    r.target = target;
+    return r;
+}
+
+const pgdr::pg::HaCheck* check_named(const HaResult& r, const std::string& name) {
+    for (const auto& c : r.checks) {
+        if (c.name == name) {
+            return &c;
+        }
+    }
+    return nullptr;
+}
+
+bool password_in_any_argv(const FakeHaCluster& c) {
+    for (const auto& call : c.log->calls()) {
+        for (const auto& w : call.argv) {
+            if (w.find(k_password) != std::string::npos) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("switchover: the request goes to the leader, the password only on stdin", "[ha]") {
+    Harness h;
+    auto r = h.run(switchover_to("pg2"));
+    INFO(pgdr::pg::render_ha_text(r));
+    REQUIRE(r.ok());
+    REQUIRE(h.cluster.posts.size() == 1);
+    const auto& post = h.cluster.posts.front();
+    CHECK(post.host == "pg1");
+    CHECK(post.url == "http://198.18.0.11:8008/switchover");
+    CHECK(nlohmann::json::parse(post.body) ==
+          nlohmann::json{{"leader", "pg1"}, {"candidate", "pg2"}});
+    CHECK(post.user == "patroni");
+    CHECK(post.stdin_data == k_password + "\n");
+    CHECK_FALSE(password_in_any_argv(h.cluster));
+    CHECK(h.confirmations == 1);
+    CHECK(r.old_leader == "pg1");
+    CHECK(r.target == "pg2");
+    CHECK(r.http_status == 200);
+}
+
+TEST_CASE("switchover: waits for promotion, HAProxy, the old leader and timelines", "[ha]") {
+    Harness h;
+    auto r = h.run(switchover_to("pg2"));
+    REQUIRE(r.ok());
+    std::vector<std::string> names;
+    for (const auto& p : r.phases) {
+        CHECK(p.ok);
+        names.push_back(p.name);
+    }
+    CHECK(names == std::vector<std::string>{
+                       "pg2 promoted (GET /primary 200)", "HAProxy routes writes to pg2 alone",
+                       "pg1 streams from pg2", "every member on the new leader's timeline"});
+    CHECK(h.cluster.leader() == "pg2");
+    auto json = pgdr::pg::ha_to_json(r);
+    CHECK(json["ok"] == true);
+    CHECK(json["call"]["body"]["candidate"] == "pg2");
+    CHECK(json["phases"].size() == 4);
+}
+
+TEST_CASE(
+    "switchover: a replica Patroni calls streaming but absent from pg_stat_replication "
+    "is refused (P9)",
+    "[ha]") {
+    Harness h;
+    h.cluster.replication.erase("pg2");
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    const auto* c = check_named(r, "candidate streaming (pg_stat_replication on the leader)");
+    REQUIRE(c != nullptr);
+    CHECK_FALSE(c->ok);
+    CHECK(c->detail == "pg2 is absent from pg_stat_replication on pg1");
+    CHECK(h.cluster.posts.empty());
+    CHECK(h.confirmations == 0);
+    CHECK(r.failure.rfind("pre-checks failed: candidate streaming", 0) == 0);
+}
+
+TEST_CASE("switchover: lag over maximum_lag_on_failover is refused", "[ha]") {
+    Harness h;
+    h.cluster.replication["pg2"].lag = 5000;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    const auto* c = check_named(r, "candidate lag");
+    REQUIRE(c != nullptr);
+    CHECK_FALSE(c->ok);
+    CHECK(c->detail == "5000 bytes (maximum_lag_on_failover 1000)");
+    CHECK(h.cluster.posts.empty());
+}
+
+TEST_CASE("switchover: a member behind the leader's timeline blocks it (P12)", "[ha]") {
+    Harness h;
+    h.cluster.members["pg1"].timeline = 4;
+    h.cluster.members["pg2"].timeline = 4;
+    h.cluster.members["pg3"].timeline = 3;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    const auto* c = check_named(r, "every member on the leader's timeline");
+    REQUIRE(c != nullptr);
+    CHECK(c->detail == "leader on 4; pg3 on 3 (wait until they catch up)");
+    CHECK(h.cluster.posts.empty());
+}
+
+TEST_CASE("switchover: without --to the synchronous standby is chosen", "[ha]") {
+    Harness h;
+    h.cluster.replication["pg2"] = {"streaming", "sync", 200};
+    h.cluster.replication["pg3"] = {"streaming", "async", 0};
+    auto r = h.run(switchover_to(""));
+    REQUIRE(r.ok());
+    CHECK(r.target == "pg2");
+    // Without a synchronous standby, the least lag wins.
+    Harness h2;
+    h2.cluster.replication["pg2"] = {"streaming", "async", 200};
+    h2.cluster.replication["pg3"] = {"streaming", "async", 10};
+    auto r2 = h2.run(switchover_to(""));
+    CHECK(r2.target == "pg3");
+}
+
+TEST_CASE("switchover: --dry-run checks and shows the call but sends nothing", "[ha]") {
+    Harness h;
+    auto req = switchover_to("pg3");
+    req.dry_run = true;
+    auto r = h.run(req);
+    CHECK(r.ok());
+    REQUIRE(r.call.has_value());
+    CHECK(r.call->url == "http://198.18.0.11:8008/switchover");
+    CHECK(h.cluster.posts.empty());
+    CHECK(h.confirmations == 0);
+    CHECK(pgdr::pg::render_ha_text(r).find("dry run: pre-checks passed; nothing was sent") !=
+          std::string::npos);
+}
+
+TEST_CASE("switchover: a declined confirmation sends nothing", "[ha]") {
+    Harness h;
+    h.answer = false;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK(r.declined);
+    CHECK_FALSE(r.ok());
+    CHECK(h.cluster.posts.empty());
+}
+
+TEST_CASE("switchover: Patroni's refusal is reported with its status", "[ha]") {
+    Harness h;
+    h.cluster.post_status = 412;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    CHECK(r.failure == "Patroni refused: HTTP 412 refused");
+    CHECK(r.phases.empty());
+}
+
+TEST_CASE("switchover: HAProxy still routing to the old leader fails after the bound (P11)",
+          "[ha]") {
+    Harness h;
+    h.cluster.switch_haproxy = false;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.phases.size() == 2);
+    CHECK(r.phases[0].ok);
+    CHECK_FALSE(r.phases[1].ok);
+    CHECK(r.phases[1].detail == "not within 30.0 s: pg3 routes writes to [pg1]");
+    CHECK(r.failure == "HAProxy routes writes to pg2 alone: " + r.phases[1].detail);
+    // Polled once a second until the bound.
+    CHECK(h.clock.sleeps().size() == 30);
+}
+
+TEST_CASE("switchover: the old leader not streaming again fails verification", "[ha]") {
+    Harness h;
+    h.cluster.follow_old_leader = false;
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    CHECK(r.phases.back().name == "pg1 streams from pg2");
+    CHECK(r.phases.back().detail == "not within 30.0 s: not streaming from pg2: pg1 (absent)");
+}
+
+TEST_CASE("switchover: --at schedules, Patroni answers 202 and nothing is waited for", "[ha]") {
+    Harness h;
+    h.cluster.post_status = 202;
+    auto req = switchover_to("pg2");
+    req.scheduled_at = "2030-01-01T02:00:00+00:00";
+    auto r = h.run(req);
+    CHECK(r.ok());
+    CHECK(r.scheduled);
+    REQUIRE(h.cluster.posts.size() == 1);
+    CHECK(nlohmann::json::parse(h.cluster.posts[0].body)["scheduled_at"] ==
+          "2030-01-01T02:00:00+00:00");
+    CHECK(r.phases.empty());
+}
+
+TEST_CASE("failover: refused while a leader runs", "[ha]") {
+    Harness h;
+    HaRequest req;
+    req.action = HaAction::failover;
+    req.target = "pg2";
+    auto r = h.run(req);
+    CHECK_FALSE(r.ok());
+    const auto* c = check_named(r, "no leader");
+    REQUIRE(c != nullptr);
+    CHECK(c->detail == "pg1 leads: use `pgdr switchover` for a planned change");
+    CHECK(h.cluster.posts.empty());
+}
+
+TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica from its own host",
+          "[ha]") {
+    Harness h;
+    h.cluster.members["pg1"].registered = false;
+    h.cluster.members["pg1"].role = "replica";
+    h.cluster.members["pg2"].patroni_lag = 500;
+    h.cluster.members["pg3"].patroni_lag = 100;
+    h.cluster.haproxy_up.clear();
+    HaRequest req;
+    req.action = HaAction::failover;
+    req.target = "auto";
+    auto r = h.run(req);
+    INFO(pgdr::pg::render_ha_text(r));
+    REQUIRE(r.ok());
+    CHECK(r.target == "pg3");
+    REQUIRE(h.cluster.posts.size() == 1);
+    CHECK(h.cluster.posts[0].host == "pg3");
+    CHECK(h.cluster.posts[0].url == "http://198.18.0.13:8008/failover");
+    CHECK(nlohmann::json::parse(h.cluster.posts[0].body) == nlohmann::json{{"candidate", "pg3"}});
+    CHECK(r.phases.size() == 4);  // promoted, HAProxy, pg2 streams, timelines
+    CHECK(r.phases[2].name == "pg2 stream from pg3");
+}
+
+TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again", "[ha]") {
+    Harness h;
+    HaRequest req;
+    req.action = HaAction::reinit;
+    req.target = "pg3";
+    auto r = h.run(req);
+    REQUIRE(r.ok());
+    REQUIRE(h.cluster.posts.size() == 1);
+    CHECK(h.cluster.posts[0].host == "pg3");
+    CHECK(h.cluster.posts[0].url == "http://198.18.0.13:8008/reinitialize");
+    CHECK(r.phases.front().name == "pg3 streams from pg1");
+
+    Harness leader;
+    req.target = "pg1";
+    auto refused = leader.run(req);
+    CHECK_FALSE(refused.ok());
+    CHECK(check_named(refused, "member is not the leader")->detail ==
+          "pg1 leads: switch over first");
+    CHECK(leader.cluster.posts.empty());
+}
+
+TEST_CASE("switchover: no member answering is a failed pre-check, not an exception", "[ha]") {
+    Harness h;
+    for (auto& [name, t] : h.cluster.hosts) {
+        t->set_unreachable(true);
+    }
+    auto r = h.run(switchover_to("pg2"));
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.checks.size() == 1);
+    CHECK(r.checks[0].name == "Patroni answers");
+    CHECK(r.checks[0].detail.rfind("no member's Patroni REST API answered", 0) == 0);
+}
+
+TEST_CASE("ha parsers: REST answers, schedule times, replication rows", "[ha]") {
+    using pgdr::pg::parse_rest_answer;
+    CHECK(parse_rest_answer("200\nSuccessfully switched over")->first == 200);
+    CHECK(parse_rest_answer("200\nSuccessfully switched over")->second ==
+          "Successfully switched over");
+    CHECK(parse_rest_answer("503\n")->second.empty());
+    CHECK_FALSE(parse_rest_answer("Traceback (most recent call last)").has_value());
+    CHECK_FALSE(parse_rest_answer("").has_value());
+
+    CHECK(pgdr::pg::valid_schedule_time("2026-03-01T02:00:00+00:00"));
+    CHECK(pgdr::pg::valid_schedule_time("2026-03-01T02:00Z"));
+    CHECK_FALSE(pgdr::pg::valid_schedule_time("2026-03-01T02:00:00"));  // no zone
+    CHECK_FALSE(pgdr::pg::valid_schedule_time("tomorrow"));
+
+    std::vector<pgdr::pg::MemberStatus> members(2);
+    members[0].name = "db-2.a";
+    members[1].name = "pg3";
+    auto rows =
+        pgdr::pg::parse_replication_lag("db_2_a|streaming|sync|0\npg3|catchup||\n", members);
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0].member == "db-2.a");  // matched through its slot name
+    CHECK(rows[0].sync_state == "sync");
+    CHECK(rows[0].lag_bytes == 0);
+    CHECK(rows[1].state == "catchup");
+    CHECK(rows[1].lag_bytes == -1);
+}
