@@ -107,6 +107,9 @@ int run(int argc, char** argv) {
     register_drill_commands(app, ctx);
     register_bootstrap_commands(app, ctx);
     register_status_commands(app, ctx);
+    register_ha_commands(app, ctx);
+    register_runbook_commands(app, ctx);
+    register_completion_commands(app, ctx);
     add_help_command(app, ctx);
 
     try {
