@@ -125,8 +125,12 @@ class Runner {
                   {"duration_ms", rec.duration_ms},
                   {"output", rec.output},
                   {"error", rec.error}});
-            progress("      " + to_string(rec.result) + " in " + seconds_text(rec.duration_ms) +
-                     (rec.error.empty() ? "" : ": " + rec.error));
+            if (rec.result == StepResult::dry_run) {
+                progress("      " + rec.output);
+            } else {
+                progress("      " + to_string(rec.result) + " in " + seconds_text(rec.duration_ms) +
+                         (rec.error.empty() ? "" : ": " + rec.error));
+            }
             sum.steps.push_back(rec);
 
             if (out.result == StepResult::ok || out.result == StepResult::dry_run) {

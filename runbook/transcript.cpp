@@ -34,7 +34,7 @@ std::string cell(const std::string& text) {
 
 Transcript::Transcript(std::string dir, const Logger& log) : m_dir(std::move(dir)), m_log(log) {
     ensure_directory(m_dir, 0700);
-    m_out.open(jsonl_path(), std::ios::out | std::ios::trunc);
+    m_out.open(jsonl_path(), std::ios::out | std::ios::app);
     if (!m_out) {
         throw Error(ExitCode::internal, "cannot write " + jsonl_path(),
                     "choose a writable directory with --transcript DIR");

@@ -2,7 +2,8 @@
 // per line: run_start, step_start, step_end, run_end; times in UTC ISO 8601, durations in ms)
 // and DIR/summary.md (each step's result and duration, the resume command on failure).
 // Every line passes through the logger's redaction before it is written; the directory is
-// created 0700.
+// created 0700. transcript.jsonl is appended to (a resumed run given the same DIR adds its
+// events after the first run's); summary.md describes the latest run.
 #pragma once
 
 #include <fstream>
