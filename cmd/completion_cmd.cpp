@@ -37,7 +37,7 @@ void walk(const CLI::App& app, const std::string& path, std::vector<CommandInfo>
         for (const auto& l : opt->get_lnames()) {
             o.names.push_back("--" + l);
         }
-        o.takes_value = opt->get_type_size() > 0;
+        o.takes_value = opt->get_items_expected_max() > 0;  // flags expect 0 items
         o.help = opt->get_description();
         info.options.push_back(o);
     }
@@ -79,6 +79,11 @@ std::string subcommand_patterns(const std::vector<CommandInfo>& cmds) {
     return out;
 }
 
+// Root options every subcommand has its own copy of (help) or that only the root takes.
+bool local_only(const std::string& name) {
+    return name == "-h" || name == "--help" || name == "--version";
+}
+
 const CommandInfo& root(const std::vector<CommandInfo>& cmds) {
     return cmds.front();
 }
@@ -113,7 +118,9 @@ std::string bash_script(const std::vector<CommandInfo>& cmds) {
     std::string global;
     for (const auto& o : root(cmds).options) {
         for (const auto& n : o.names) {
-            global += (global.empty() ? "" : " ") + n;
+            if (!local_only(n)) {
+                global += (global.empty() ? "" : " ") + n;
+            }
         }
     }
     os << "    case \"$cmd\" in\n";
@@ -196,7 +203,9 @@ std::string zsh_script(const std::vector<CommandInfo>& cmds) {
     std::string global;
     for (const auto& o : root(cmds).options) {
         for (const auto& n : o.names) {
-            global += " " + zsh_item(n, o.help);
+            if (!local_only(n)) {
+                global += " " + zsh_item(n, o.help);
+            }
         }
     }
     for (const auto& c : cmds) {
