@@ -13,13 +13,26 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+// One line: libpq's messages span several ("FATAL: ...\nSSL connection has been closed"),
+// and they end up in one-line report cells.
 std::string trimmed(const char* text) {
     std::string s = text == nullptr ? "" : text;
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) {
         s.pop_back();
     }
-    return s;
+    std::string out;
+    for (char c : s) {
+        if (c == '\n') {
+            out += "; ";
+        } else {
+            out += c;
+        }
+    }
+    return out;
 }
+
+// Server notices (NOTICE: relation exists, skipping) are not the operator's business.
+void ignore_notice(void*, const char*) {}
 
 int remaining_ms(Steady::time_point deadline) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now());
@@ -144,6 +157,7 @@ ConnectResult Connection::connect(const ConnParams& p) {
         }
         state = PQconnectPoll(conn.get());
     }
+    PQsetNoticeProcessor(conn.get(), ignore_notice, nullptr);
     out.connection.reset(new Connection(conn.release()));
     return out;
 }
