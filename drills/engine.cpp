@@ -114,6 +114,16 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
                                                    : ": " + pre.candidate + " is the leader"));
         }
     }
+    // Partitioning a leader that also carries the probes' HAProxy cuts every client off until
+    // the heal: the drill would measure the partition's length, not a failover (seen on the
+    // lab, where pg3 runs both).
+    if (m_options.fault == FaultKind::partition_primary && t.probe_haproxy().name == h.leader) {
+        throw Error(ExitCode::verification_failed,
+                    "pre-checks: the leader " + h.leader +
+                        " also runs the HAProxy the probes use; a partition would cut every "
+                        "client off, not test a failover",
+                    "move the leader first: `pgdr switchover --to <another member> --yes`");
+    }
     if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
         RunOptions o;
         o.sudo = true;
