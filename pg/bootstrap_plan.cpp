@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/etcd_config.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_files.hpp"
@@ -196,11 +197,7 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
 
     // --- etcd ---------------------------------------------------------------------------
     const auto etcd_hosts = inv.hosts_with(Service::etcd);
-    std::string endpoints;
-    for (const auto* h : etcd_hosts) {
-        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
-                     std::to_string(inv.etcd.client_port);
-    }
+    const std::string endpoints = etcd_client_endpoints(inv);
     const Argv etcd_health{"etcdctl",           "--endpoints=" + endpoints,
                            "--dial-timeout=1s", "--command-timeout=2s",
                            "endpoint",          "health"};

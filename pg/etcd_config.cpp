@@ -81,4 +81,13 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
     return out;
 }
 
+std::string etcd_client_endpoints(const Inventory& inv) {
+    std::string endpoints;
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
+                     std::to_string(inv.etcd.client_port);
+    }
+    return endpoints;
+}
+
 }  // namespace pgdr::pg

@@ -20,6 +20,8 @@ namespace pgdr::pg {
 std::string etcd_initial_cluster(const Inventory& inv);
 // "pgdr-<cluster>".
 std::string etcd_cluster_token(const Inventory& inv);
+// Every member's client URL, comma-separated, as etcdctl --endpoints takes them.
+std::string etcd_client_endpoints(const Inventory& inv);
 
 // Throws pgdr::Error (invalid_config) when `host` does not run etcd, when an etcd member's
 // address is not an IPv4 address (etcd binds to IPs, not names) or a value needs escaping.

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "pg/etcd_config.hpp"
 #include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
@@ -186,11 +187,7 @@ ClusterStatus collect_status(const Inventory& inv, const TransportLookup& transp
         }
     }
     auto etcd_hosts = inv.hosts_with(Service::etcd);
-    std::string endpoints;
-    for (const auto* h : etcd_hosts) {
-        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
-                     std::to_string(inv.etcd.client_port);
-    }
+    const std::string endpoints = etcd_client_endpoints(inv);
     for (const auto* h : etcd_hosts) {
         try {
             auto r = transports.at(h->name)->run(
