@@ -39,6 +39,7 @@ void add_help_command(CLI::App& app, Context& ctx) {
     help->callback([&app, &ctx, topic] {
         ctx.action = [&app, topic]() -> int {
             CLI::App* target = &app;
+            std::string command = app.get_name();
             for (const auto& name : *topic) {
                 CLI::App* sub = nullptr;
                 try {
@@ -52,8 +53,12 @@ void add_help_command(CLI::App& app, Context& ctx) {
                     return static_cast<int>(ExitCode::usage);
                 }
                 target = sub;
+                command += " " + name;
             }
-            std::cout << target->help();
+            // Not target->help(): that delegates to the parsed subcommand, which is `help`
+            // itself when target is the root. The same text as `pgdr ... --help`.
+            std::cout << target->get_formatter()->make_help(target, command,
+                                                            CLI::AppFormatMode::Normal);
             return 0;
         };
     });
