@@ -18,6 +18,7 @@
 #include "drills/report_text.hpp"
 #include "lab/lab.hpp"
 #include "net/curl_http_client.hpp"
+#include "ovh/host_control.hpp"
 #include "pg/secrets.hpp"
 
 namespace pgdr::cmd {
@@ -140,16 +141,49 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         }
     };
 
-    // The lab cuts a host's link from outside (its network namespace), as a hypervisor would.
+    // Whole-host faults go through the provider, from outside the host, as a hypervisor or a
+    // cloud API would: the lab cuts a host's link (its network namespace) and resets its
+    // container; OVH resets the instance through its API. A partition on OVH is nftables on
+    // the host, without the provider.
     LocalTransport local;
     std::unique_ptr<lab::Lab> lab_control;
-    if (inv.provider == ProviderKind::lab && fault == drills::FaultKind::partition_primary) {
+    std::unique_ptr<OvhWiring> ovh_api;
+    std::unique_ptr<ovh::OvhHostControl> ovh_control;
+    HostControl* host_control = nullptr;
+    const auto& info = drills::fault_info(fault);
+    if (inv.provider == ProviderKind::lab && (fault == drills::FaultKind::partition_primary ||
+                                              fault == drills::FaultKind::reboot_primary)) {
         if (inv.lab.dir.empty()) {
             throw config_error("the inventory's lab provider names no lab directory (lab.dir)");
+        }
+        if (::geteuid() != 0) {
+            throw usage_error(info.flag +
+                                  " on the lab acts on the host's container from outside: "
+                                  "it needs root",
+                              "run pgdr drill as root, e.g. with sudo");
         }
         lab_control = std::make_unique<lab::Lab>(
             lab::LabPaths(inv.lab.dir), local, *ctx.log,
             [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
+        host_control = lab_control.get();
+    } else if (inv.provider == ProviderKind::ovh && fault == drills::FaultKind::reboot_primary) {
+        ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
+        ovh::OvhHostControlOptions oo;
+        oo.ssh_ready = [&transport_for](const std::string& host) {
+            RunOptions ro;
+            ro.timeout = std::chrono::seconds(10);
+            try {
+                return transport_for(host).run({"true"}, ro).ok();
+            } catch (const Error&) {
+                return false;
+            }
+        };
+        ovh_control = std::make_unique<ovh::OvhHostControl>(
+            *ovh_api->api, ovh_api->clock, ovh::instance_ids(load_state(inv.paths.state_dir)), oo);
+        for (const auto& n : topology.postgres) {
+            ovh_control->instance_id(n.name);  // every member must have one: fail before the drill
+        }
+        host_control = ovh_control.get();
     }
 
     drills::DrillOptions opts;
@@ -169,7 +203,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              clock,
                              http,
                              transport_for,
-                             lab_control.get(),
+                             host_control,
                              [&](const std::string& run) {
                                  return drills::make_live_probes(topology, probe, http, clock, run);
                              },

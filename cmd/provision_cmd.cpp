@@ -7,6 +7,7 @@
 
 #include "cmd/context.hpp"
 #include "cmd/table.hpp"
+#include "cmd/wiring.hpp"
 #include "core/clock.hpp"
 #include "core/state.hpp"
 #include "net/curl_http_client.hpp"
@@ -29,27 +30,9 @@ struct OvhOptions {
     std::string redirection;
 };
 
-// The real objects, built in one place (DESIGN.md §3).
-struct OvhWiring {
-    net::CurlHttpClient http;
-    SystemClock clock;
-    std::unique_ptr<ovh::Client> client;
-    std::unique_ptr<ovh::ProjectApi> api;
-
-    OvhWiring(Context& ctx, const OvhOptions& opts, const std::string& inventory_endpoint,
-              const std::string& project, bool need_consumer_key = true) {
-        auto creds =
-            ovh::load_credentials(ovh::CredentialSources::from_system(), inventory_endpoint);
-        ovh::require_complete(creds, need_consumer_key);
-        ovh::ClientOptions co;
-        co.timeout = std::chrono::seconds(opts.api_timeout_s);
-        co.user_agent = std::string("pgdr/") + PGDR_VERSION;
-        client = std::make_unique<ovh::Client>(http, clock, *ctx.log, std::move(creds), co);
-        ovh::WaitOptions wo;
-        wo.timeout = std::chrono::seconds(opts.wait_timeout_s);
-        api = std::make_unique<ovh::ProjectApi>(*client, clock, *ctx.log, project, wo);
-    }
-};
+OvhTimeouts timeouts(const OvhOptions& opts) {
+    return {std::chrono::seconds(opts.api_timeout_s), std::chrono::seconds(opts.wait_timeout_s)};
+}
 
 const Inventory& ovh_inventory(Context& ctx) {
     const auto& inv = ctx.inventory();
@@ -109,7 +92,7 @@ json hosts_json(const ClusterState& st) {
 
 int provision(Context& ctx, const OvhOptions& opts) {
     const auto& inv = ovh_inventory(ctx);
-    OvhWiring w(ctx, opts, inv.ovh.endpoint, inv.ovh.project_id);
+    OvhWiring w(ctx, inv.ovh.endpoint, inv.ovh.project_id, timeouts(opts));
     ovh::OvhProvider provider(*w.api, *ctx.log, provider_options(ctx));
     ClusterState state = load_state(inv.paths.state_dir);
 
@@ -199,7 +182,7 @@ int destroy(Context& ctx, const OvhOptions& opts) {
                 " without --yes: stdin is not a terminal",
             "run `pgdr destroy -i " + ctx.inventory_path + " --yes` to delete without asking");
     }
-    OvhWiring w(ctx, opts, inv.ovh.endpoint, inv.ovh.project_id);
+    OvhWiring w(ctx, inv.ovh.endpoint, inv.ovh.project_id, timeouts(opts));
     ovh::OvhProvider provider(*w.api, *ctx.log, provider_options(ctx));
     ClusterState state = load_state(inv.paths.state_dir);
     auto targets = provider.destroy_plan(inv, state);
@@ -256,7 +239,7 @@ int check(Context& ctx, const OvhOptions& opts) {
     const std::string project = !opts.project.empty() ? opts.project
                                 : inv != nullptr      ? inv->ovh.project_id
                                                       : std::string();
-    OvhWiring w(ctx, opts, inv != nullptr ? inv->ovh.endpoint : std::string(), project);
+    OvhWiring w(ctx, inv != nullptr ? inv->ovh.endpoint : std::string(), project, timeouts(opts));
     const auto& creds = w.client->credentials();
     struct Row {
         std::string check, result, detail;
@@ -341,7 +324,8 @@ int credential(Context& ctx, const OvhOptions& opts) {
         throw usage_error("which project? pass -i INVENTORY or --project ID",
                           "the consumer key is limited to one Public Cloud project");
     }
-    OvhWiring w(ctx, opts, inv != nullptr ? inv->ovh.endpoint : std::string(), project, false);
+    OvhWiring w(ctx, inv != nullptr ? inv->ovh.endpoint : std::string(), project, timeouts(opts),
+                false);
     json body = {{"accessRules", ovh::to_json(ovh::required_access_rules(project))}};
     if (!opts.redirection.empty()) {
         body["redirection"] = opts.redirection;

@@ -4,6 +4,7 @@
 
 #include "core/state.hpp"
 #include "net/ssh_transport.hpp"
+#include "ovh/credentials.hpp"
 
 namespace pgdr::cmd {
 
@@ -72,6 +73,19 @@ HostTransports connect_hosts(Context& ctx, const Inventory& inv) {
         t.by_name[h.name] = t.owned.back().get();
     }
     return t;
+}
+
+OvhWiring::OvhWiring(Context& ctx, const std::string& inventory_endpoint,
+                     const std::string& project, OvhTimeouts timeouts, bool need_consumer_key) {
+    auto creds = ovh::load_credentials(ovh::CredentialSources::from_system(), inventory_endpoint);
+    ovh::require_complete(creds, need_consumer_key);
+    ovh::ClientOptions co;
+    co.timeout = timeouts.api;
+    co.user_agent = std::string("pgdr/") + PGDR_VERSION;
+    client = std::make_unique<ovh::Client>(http, clock, *ctx.log, std::move(creds), co);
+    ovh::WaitOptions wo;
+    wo.timeout = timeouts.wait;
+    api = std::make_unique<ovh::ProjectApi>(*client, clock, *ctx.log, project, wo);
 }
 
 }  // namespace pgdr::cmd

@@ -1,5 +1,5 @@
 // Building the real objects for a command: the inventory with the state's addresses applied,
-// and one SSH transport per selected host.
+// one SSH transport per selected host, and the OVH API of a project.
 #pragma once
 
 #include <map>
@@ -7,7 +7,11 @@
 #include <vector>
 
 #include "cmd/context.hpp"
+#include "core/clock.hpp"
 #include "core/transport.hpp"
+#include "net/curl_http_client.hpp"
+#include "ovh/client.hpp"
+#include "ovh/resources.hpp"
 
 namespace pgdr::cmd {
 
@@ -28,5 +32,22 @@ struct HostTransports {
     std::map<std::string, Transport*> by_name;
 };
 HostTransports connect_hosts(Context& ctx, const Inventory& inv);
+
+struct OvhTimeouts {
+    std::chrono::seconds api{30};     // per request
+    std::chrono::seconds wait{1800};  // per wait for a resource (READY, gone, a status)
+};
+
+// The OVH API of one project (DESIGN.md §3): credentials from the environment and ovh.conf
+// over the inventory's endpoint, checked complete before any call (exit 3 otherwise).
+struct OvhWiring {
+    net::CurlHttpClient http;
+    SystemClock clock;
+    std::unique_ptr<ovh::Client> client;
+    std::unique_ptr<ovh::ProjectApi> api;
+
+    OvhWiring(Context& ctx, const std::string& inventory_endpoint, const std::string& project,
+              OvhTimeouts timeouts = {}, bool need_consumer_key = true);
+};
 
 }  // namespace pgdr::cmd

@@ -114,15 +114,18 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
                                                    : ": " + pre.candidate + " is the leader"));
         }
     }
-    // Partitioning a leader that also carries the probes' HAProxy cuts every client off until
-    // the heal: the drill would measure the partition's length, not a failover (seen on the
-    // lab, where pg3 runs both).
-    if (m_options.fault == FaultKind::partition_primary && t.probe_haproxy().name == h.leader) {
-        throw Error(ExitCode::verification_failed,
-                    "pre-checks: the leader " + h.leader +
-                        " also runs the HAProxy the probes use; a partition would cut every "
-                        "client off, not test a failover",
-                    "move the leader first: `pgdr switchover --to <another member> --yes`");
+    // Partitioning or resetting a leader that also carries the probes' HAProxy cuts every
+    // client off until the heal or the boot: the drill would measure that, not a failover
+    // (seen on the lab, where pg3 runs both).
+    const bool whole_host = m_options.fault == FaultKind::partition_primary ||
+                            m_options.fault == FaultKind::reboot_primary;
+    if (whole_host && t.probe_haproxy().name == h.leader) {
+        throw Error(
+            ExitCode::verification_failed,
+            "pre-checks: the leader " + h.leader + " also runs the HAProxy the probes use; a " +
+                (m_options.fault == FaultKind::partition_primary ? "partition" : "hard reset") +
+                " would cut every client off, not test a failover",
+            "move the leader first: `pgdr switchover --to <another member> --yes`");
     }
     if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
         RunOptions o;
@@ -248,10 +251,11 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
                     "check the write port of " + t.probe_haproxy().name + " (`pgdr verify`)");
     }
 
-    FaultInjector injector(FaultSeams{t, m_seams.transport, m_seams.host_control, m_seams.http,
-                                      m_seams.rest_user, m_seams.rest_password,
+    FaultInjector injector(FaultSeams{t, m_seams.clock, m_seams.transport, m_seams.host_control,
+                                      m_seams.http, m_seams.rest_user, m_seams.rest_password,
                                       std::chrono::duration_cast<std::chrono::seconds>(
-                                          m_options.timeout * 2 + std::chrono::seconds(60))});
+                                          m_options.timeout * 2 + std::chrono::seconds(60)),
+                                      m_options.timeout, std::chrono::seconds(1)});
     progress(info.flag + " on " + plan.target);
     const Millis fault_at =
         timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
@@ -316,7 +320,13 @@ DrillOutcome DrillEngine::run() {
     if (m_options.repeat < 1) {
         throw usage_error("--repeat must be at least 1");
     }
-    fault_target(m_options.fault, t, "");  // refuses reboot-primary before touching anything
+    fault_target(m_options.fault, t, "");  // refuses what cannot be done before touching anything
+    if (m_options.fault == FaultKind::reboot_primary && m_seams.host_control == nullptr) {
+        throw usage_error(
+            "--reboot-primary resets the leader's whole host: it needs the lab or the OVH "
+            "provider, and this inventory has neither",
+            "use --kill-primary: the same crash of Patroni and PostgreSQL, without the reboot");
+    }
     std::optional<DrillLock> lock;
     if (!m_seams.lock_dir.empty()) {
         lock.emplace(m_seams.lock_dir);

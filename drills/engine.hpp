@@ -1,11 +1,14 @@
 // The drill engine (DESIGN.md §5): one fault, end to end, as a list of named steps:
 //
-//   guard        a production cluster needs --yes-really CLUSTER (usage error, exit 2)
+//   guard        a production cluster needs --yes-really CLUSTER (usage error, exit 2);
+//                --reboot-primary needs a HostControl (the lab or OVH; usage error otherwise)
 //   lock         no other drill on this cluster (DrillLock in the state directory)
 //   pre-checks   exactly one leader; every member a member, running or streaming, on the
 //                leader's timeline; every replica in pg_stat_replication on the leader in state
 //                streaming (P9) with lag under the bound (default maximum_lag_on_failover);
-//                HAProxy routing writes to the leader only (P11); a valid switchover candidate.
+//                HAProxy routing writes to the leader only (P11); a valid switchover candidate;
+//                for partition-primary and reboot-primary, a leader that does not also run the
+//                probes' HAProxy.
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
 //                ExitCode::unreachable (5).
 //   probes       the probes from the ProbeFactory start; `baseline` of writes; no acknowledged
@@ -15,7 +18,9 @@
 //                another member than the old leader; kill-postmaster -> until writes fail and
 //                come back (or a settle time of loop_wait + 10 s passes without a failure);
 //                kill-etcd-member -> a settle time of one ttl; kill-haproxy -> 3 s
-//   restore      always: also after a failed step and on interrupt; FaultRestored recorded
+//   restore      always: also after a failed step and on interrupt; FaultRestored recorded.
+//                reboot-primary's waits until the host is back (bounded by `timeout`, not cut
+//                short by an interrupt)
 //   health       bounded by `timeout`: check_health() passes (old primary back as a replica on
 //                the leader's timeline, all streaming, HAProxy on the leader) and the last write
 //                was acknowledged; skipped when interrupted
@@ -69,7 +74,7 @@ struct DrillSeams {
     Clock& clock;
     HttpClient& http;
     TransportFor transport;
-    HostControl* host_control = nullptr;  // the lab (partition through its link)
+    HostControl* host_control = nullptr;  // the lab or OVH (lab partition, hard reset)
     ProbeFactory probes;
     std::string rest_user;
     std::string rest_password;

@@ -70,13 +70,14 @@ std::vector<FaultInfo> make_catalogue() {
          "Start HAProxy again and wait until its stats show the leader UP on the write port.",
          LeaderExpectation::same_leader, FaultTarget::haproxy_host, false},
         {FaultKind::reboot_primary, "reboot-primary", "--reboot-primary",
-         "Hard reboot of the leader's instance through the OVH API (OVH only)",
-         "POST /cloud/project/{id}/instance/{instance}/reboot with type hard: the VM is reset "
-         "without a clean shutdown, like a host crash followed by a boot.",
+         "Hard reset of the leader's host: a host crash followed by a boot",
+         "Resets the leader's host with no clean shutdown. On OVH: POST "
+         "/cloud/project/{id}/instance/{instance}/reboot with type hard. On the lab: every "
+         "process of the host's container is killed at once and it boots again on the same disk.",
          "As --kill-primary: the key expires after ttl and a replica is promoted; the old "
          "leader boots and rejoins as a replica.",
-         "Wait until the instance is ACTIVE and reachable over SSH, then start Patroni if it "
-         "is not running; it rejoins as a replica.",
+         "Wait until the host answers SSH again with a new boot id, then start Patroni if it is "
+         "not running; it rejoins as a replica.",
          LeaderExpectation::new_leader, FaultTarget::leader_host, true},
     };
 }
@@ -136,7 +137,7 @@ std::string render_fault_list() {
             out << '\n';
         }
         first = false;
-        out << f.flag << (f.ovh_only ? "  (OVH only)" : "") << '\n';
+        out << f.flag << (f.needs_provider ? "  (lab and OVH only)" : "") << '\n';
         wrap(out, f.summary + ".", "    ", k_width);
         wrap(out, "Expected: " + f.expected, "    ", k_width);
         wrap(out, "Restore: " + f.restore, "    ", k_width);

@@ -3,8 +3,8 @@
 // end (also on error and on Ctrl-C). `pgdr drill --list` prints render_fault_list().
 //
 // The catalogue is data only; injecting and restoring are done by the drill engine through the
-// Transport (commands on the hosts), the lab (kill/boot a host, cut/heal its link) or the OVH
-// API, following `action` and `restore`.
+// Transport (commands on the hosts), the HostControl of the lab (reset a host, cut/heal its
+// link) or of OVH (reset an instance through the API), following `action` and `restore`.
 #pragma once
 
 #include <string>
@@ -43,7 +43,7 @@ struct FaultInfo {
     std::string restore;   // the restore step
     LeaderExpectation leader;
     FaultTarget target;
-    bool ovh_only;  // needs the OVH provider (an API call on the instance)
+    bool needs_provider;  // acts on the whole host through the lab or OVH (a HostControl)
 };
 
 // Every fault, in the order of the man page and --list.

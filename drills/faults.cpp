@@ -88,6 +88,7 @@ std::string fault_target(FaultKind kind, const DrillTopology& topology, const st
         case FaultKind::stop_primary:
         case FaultKind::switchover:
         case FaultKind::partition_primary:
+        case FaultKind::reboot_primary:
             return leader;
         case FaultKind::kill_etcd_member: {
             if (topology.etcd.size() < 3) {
@@ -105,13 +106,8 @@ std::string fault_target(FaultKind kind, const DrillTopology& topology, const st
         }
         case FaultKind::kill_haproxy:
             return topology.probe_haproxy().name;
-        case FaultKind::reboot_primary:
-            break;
     }
-    throw usage_error(
-        "--reboot-primary is not available yet: the OVH power actions (issue 6) are not wired "
-        "to drills",
-        "use --kill-primary (a crash of Patroni and PostgreSQL) meanwhile");
+    throw Error(ExitCode::internal, "unknown fault kind");
 }
 
 FaultInjector::FaultInjector(FaultSeams seams) : m_seams(std::move(seams)) {}
@@ -189,6 +185,81 @@ std::string FaultInjector::heal(const FaultPlan& plan) {
     return plan.target + ": nft table inet " + k_partition_table + " deleted";
 }
 
+std::optional<std::string> FaultInjector::boot_id(const std::string& host) {
+    RunOptions o;
+    o.timeout = std::chrono::seconds(15);
+    try {
+        auto r = m_seams.transport(host).run({"cat", "--", k_boot_id_path}, o);
+        if (r.ok()) {
+            return first_line(r.out);
+        }
+    } catch (const Error&) {
+        // Not reachable (yet): the caller polls.
+    }
+    return std::nullopt;
+}
+
+std::string FaultInjector::reboot(const FaultPlan& plan) {
+    if (m_seams.host_control == nullptr) {
+        throw usage_error("--reboot-primary needs the lab or OVH to reset the host");
+    }
+    m_boot_id = boot_id(plan.target).value_or("");
+    m_seams.host_control->reboot_host(plan.target);
+    m_reboot_issued = true;
+    m_reset_at = m_seams.clock.steady_now();
+    return plan.target + ": hard reset (HostControl::reboot_host)" +
+           (m_boot_id.empty() ? std::string(", boot id unknown") : ", boot id was " + m_boot_id);
+}
+
+std::string FaultInjector::after_reboot(const FaultPlan& plan) {
+    const auto& host = plan.target;
+    std::string done;
+    if (!m_reboot_issued) {
+        // The reset was refused or failed half-way: a host left stopped is booted again.
+        if (m_seams.host_control != nullptr &&
+            m_seams.host_control->state(host) == MachineState::stopped) {
+            m_seams.host_control->start_host(host);
+            done = host + ": was stopped, started again (HostControl::start_host)";
+        } else {
+            done = host + ": not reset";
+        }
+    } else {
+        // Not interruptible: the host must be back before pgdr leaves. A cloud API resets
+        // asynchronously, so an answer with the old boot id is the host before its reset.
+        const auto deadline = m_reset_at + m_seams.boot_timeout;
+        for (;;) {
+            auto id = boot_id(host);
+            if (id && (m_boot_id.empty() || *id != m_boot_id)) {
+                break;
+            }
+            if (m_seams.clock.steady_now() >= deadline) {
+                throw Error(
+                    ExitCode::unreachable,
+                    host + " is not back " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::seconds>(m_seams.boot_timeout)
+                                .count()) +
+                        " s after its hard reset" +
+                        (id ? ": it still answers with the boot id from before the reset"
+                            : ": SSH does not answer"),
+                    "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
+                    "Panel), then `pgdr verify`");
+            }
+            m_seams.clock.sleep_for(m_seams.boot_poll);
+        }
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+            m_seams.clock.steady_now() - m_reset_at);
+        done = host + ": back " + std::to_string(took.count()) + " ms after the reset";
+    }
+    // Patroni is enabled at boot; it may also have been left stopped.
+    const auto& unit = m_seams.topology.patroni_unit;
+    if (run(host, {"systemctl", "is-active", "--quiet", unit}).ok()) {
+        return done + "; Patroni runs";
+    }
+    must(host, start_unit_argv(unit));
+    return done + "; Patroni was not active: started";
+}
+
 std::string FaultInjector::inject(const FaultPlan& plan) {
     const auto& unit = m_seams.topology.patroni_unit;
     switch (plan.kind) {
@@ -221,10 +292,9 @@ std::string FaultInjector::inject(const FaultPlan& plan) {
         case FaultKind::kill_haproxy:
             return must(plan.target, kill_unit_argv("haproxy"));
         case FaultKind::reboot_primary:
-            break;
+            return reboot(plan);
     }
-    fault_target(FaultKind::reboot_primary, m_seams.topology, plan.leader);  // throws
-    return "";
+    throw Error(ExitCode::internal, "unknown fault kind");
 }
 
 FaultRestored FaultInjector::restore(const FaultPlan& plan) {
@@ -245,8 +315,10 @@ FaultRestored FaultInjector::restore(const FaultPlan& plan) {
                 break;
             }
             case FaultKind::switchover:
-            case FaultKind::reboot_primary:
                 out.detail = "nothing to restore";
+                break;
+            case FaultKind::reboot_primary:
+                out.detail = after_reboot(plan);
                 break;
             case FaultKind::partition_primary:
                 out.detail = heal(plan);

@@ -1,6 +1,6 @@
 // Fault injection and restore (DESIGN.md §5, fault_catalogue.hpp): what `pgdr drill` does to a
 // live cluster, through the Transport (commands on the hosts, as root), the HostControl (the
-// lab's partition) and the Patroni REST API (switchover).
+// lab's partition, a hard reset by the lab or OVH) and the Patroni REST API (switchover).
 //
 //   kill-primary       leader host: systemctl kill -s SIGKILL patroni@V-main (the unit's cgroup
 //                      holds Patroni and every PostgreSQL process)   restore: systemctl start
@@ -18,14 +18,22 @@
 //                                                                 restore: systemctl start etcd
 //   kill-haproxy       the probes' HAProxy host: systemctl kill -s SIGKILL haproxy
 //                                                                 restore: systemctl start haproxy
-//   reboot-primary     refused: needs the OVH power seam (issue 6), not wired to drills yet
+//   reboot-primary     leader host: reads its boot id (/proc/sys/kernel/random/boot_id), then
+//                      HostControl::reboot_host (lab: kill + boot of the container; OVH: POST
+//                      .../reboot {"type":"hard"})  restore: wait, at most `boot_timeout` from
+//                      the reset and not cut short by an interrupt, until the host answers SSH with
+//                      another boot id (the reset took place and the host is back), then
+//                      start Patroni if it is not active (it is enabled at boot). When the reset
+//                      was not issued: start the host if it is stopped, then the same check.
 #pragma once
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/host_control.hpp"
 #include "core/http.hpp"
 #include "core/transport.hpp"
@@ -49,17 +57,20 @@ struct FaultPlan {
 
 struct FaultSeams {
     const DrillTopology& topology;
+    Clock& clock;  // reboot-primary's wait for the host
     TransportFor transport;
-    HostControl* host_control = nullptr;  // the lab; nullptr elsewhere
+    HostControl* host_control = nullptr;  // the lab or OVH; nullptr: no provider control
     HttpClient& http;
     std::string rest_user;
     std::string rest_password;
     std::chrono::seconds partition_safety{600};  // nftables partition heals itself after this
+    std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};  // reboot-primary restore
+    std::chrono::milliseconds boot_poll{std::chrono::seconds(1)};
 };
 
 // The host a fault acts on: the leader's, one etcd member not on the leader host (the first
 // etcd host when all are), or the probes' HAProxy host. Throws a usage error for
-// reboot-primary (not available yet) and for kill-etcd-member with fewer than 3 members.
+// kill-etcd-member with fewer than 3 members.
 std::string fault_target(FaultKind kind, const DrillTopology& topology, const std::string& leader);
 
 // The commands, exposed for tests and the man page.
@@ -67,6 +78,8 @@ std::vector<std::string> kill_unit_argv(const std::string& unit);
 std::vector<std::string> start_unit_argv(const std::string& unit);
 std::vector<std::string> stop_unit_argv(const std::string& unit);
 inline constexpr const char* k_partition_table = "pgdr_partition";
+// A new random id at every boot, also in a systemd-nspawn container (nspawn mounts its own).
+inline constexpr const char* k_boot_id_path = "/proc/sys/kernel/random/boot_id";
 inline constexpr const char* k_partition_heal_unit = "pgdr-partition-heal";
 // The nftables ruleset (for `nft -f -`): replaces the table atomically; drops every packet in
 // and out except loopback and TCP port ssh_port (pgdr's SSH session).
@@ -92,8 +105,15 @@ class FaultInjector {
     std::string kill_postmaster(const std::string& host);
     std::string partition(const FaultPlan& plan);
     std::string heal(const FaultPlan& plan);
+    // The host's boot id; std::nullopt when it does not answer (or cannot read it).
+    std::optional<std::string> boot_id(const std::string& host);
+    std::string reboot(const FaultPlan& plan);
+    std::string after_reboot(const FaultPlan& plan);
 
     FaultSeams m_seams;
+    std::string m_boot_id;         // reboot-primary: before the reset; "" when unknown
+    bool m_reboot_issued = false;  // reboot_host returned
+    std::chrono::steady_clock::time_point m_reset_at{};
 };
 
 }  // namespace pgdr::drills

@@ -542,6 +542,23 @@ void Lab::start_host(const std::string& host) {
     wait_ssh(h, std::chrono::seconds(120));
 }
 
+void Lab::reboot_host(const std::string& host) {
+    check_root();
+    auto h = find(host);
+    if (state(host) == MachineState::stopped) {
+        throw Error(ExitCode::unreachable, "lab host " + host + " is not running",
+                    "start it with `pgdr lab start " + host + "`");
+    }
+    // The kill of kill_host (every process of the PID namespace at once, then the wrapper and
+    // the veth gone), then the boot of start_host on the same overlay root, which stays
+    // mounted, untouched, without start_host's wait for SSH. Not the wrapper's own reboot path
+    // (nspawn exit 133): that needs a reboot() from inside the container; a SIGKILL of its
+    // init from outside makes nspawn exit with another code and the wrapper stop.
+    LabLock lock;
+    kill_processes(host);
+    boot_host(h);
+}
+
 void Lab::partition_host(const std::string& host) {
     check_root();
     find(host);

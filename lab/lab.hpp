@@ -5,7 +5,8 @@
 // overlay (copy-on-write) root, in its own cgroup, with a veth on the lab bridge. A small shell
 // wrapper restarts nspawn when the host reboots itself (exit 133). Faults are operations from
 // outside, as a hypervisor's: kill = SIGKILL of the container's PID 1 (the kernel kills the whole
-// PID namespace), partition = nftables drop rules in the host's network namespace.
+// PID namespace), reboot = that kill followed at once by a new boot of the same root (a hard
+// reset), partition = nftables drop rules in the host's network namespace.
 //
 // Needs root. Every operation is idempotent; up repairs a half-made lab; down removes every
 // process, mount, link, cgroup and file the lab made, and nothing else.
@@ -58,6 +59,7 @@ class Lab final : public HostControl {
     MachineState state(const std::string& host) override;
     void kill_host(const std::string& host) override;
     void start_host(const std::string& host) override;
+    void reboot_host(const std::string& host) override;
     void partition_host(const std::string& host) override;
     void heal_host(const std::string& host) override;
 

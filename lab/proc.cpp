@@ -138,6 +138,13 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& lo
         ::dup2(in, 0);
         ::dup2(out, 1);
         ::dup2(out, 2);
+        // Nothing else of ours goes along: a wrapper started from a long-lived pgdr (a drill's
+        // reboot) would otherwise keep its SSH, HTTP and database sockets open for its life.
+        if (::close_range(3, ~0U, 0) != 0) {
+            for (int fd = 3; fd < 4096; ++fd) {
+                ::close(fd);
+            }
+        }
         for (const auto& kv : env) {
             ::putenv(const_cast<char*>(kv.c_str()));
         }

@@ -18,7 +18,7 @@ std::string process_comm(pid_t pid);
 // The descendant of `ancestor` that is PID 1 of a nested PID namespace (a container's init).
 std::optional<pid_t> container_init(pid_t ancestor);
 // Starts argv in a new session, detached (double fork: it is not our child), stdin from
-// /dev/null and stdout+stderr appended to log_path. Returns its PID.
+// /dev/null, stdout+stderr appended to log_path and no other file descriptor. Returns its PID.
 pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& log_path,
                      const std::vector<std::string>& env = {});
 // Sends sig and waits up to `wait` for the process to be gone; true when it is.

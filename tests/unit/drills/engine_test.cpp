@@ -155,6 +155,42 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
             CHECK(line.find("nft") == std::string::npos);
         }
     }
+    SECTION("reboot-primary resets the leader's host, waits for its new boot, Patroni runs") {
+        FakeCluster c;
+        auto out = DrillEngine(c.seams(&c.host_control), options(FaultKind::reboot_primary)).run();
+        REQUIRE(out.reports.size() == 1);
+        const auto& r = out.reports.front();
+        CHECK(r.errors.empty());
+        CHECK(r.restored);
+        CHECK(r.old_primary == "pg1");
+        CHECK(r.new_primary == "pg2");
+        CHECK(c.host_control.calls() == std::vector<std::string>{"reboot pg1"});
+        // The boot id before the reset, then polls until a new one (3 refused connections),
+        // then Patroni's state: enabled at boot, so not started by pgdr.
+        const std::string read_id = "pg1: cat -- /proc/sys/kernel/random/boot_id";
+        auto cmds = c.commands();
+        CHECK(std::count(cmds.begin(), cmds.end(), read_id) == 1 + 3 + 1);
+        CHECK(position(c, "pg1: systemctl is-active --quiet patroni@17-main") >
+              position(c, read_id));
+        CHECK_FALSE(ran(c, "pg1: systemctl start patroni@17-main"));
+        CHECK_FALSE(injected_anything(c));
+        std::vector<std::chrono::milliseconds> boot_polls;
+        for (auto d : c.clock.sleeps()) {
+            if (d == std::chrono::seconds(1)) {
+                boot_polls.push_back(d);
+            }
+        }
+        CHECK(boot_polls.size() == 3);
+    }
+    SECTION("reboot-primary starts Patroni when the booted host did not") {
+        FakeCluster c;
+        c.patroni_enabled = false;
+        auto out = DrillEngine(c.seams(&c.host_control), options(FaultKind::reboot_primary)).run();
+        CHECK(position(c, "pg1: systemctl start patroni@17-main") >
+              position(c, "pg1: systemctl is-active --quiet patroni@17-main"));
+        CHECK(out.reports.front().errors.empty());
+        CHECK(out.reports.front().restored);
+    }
     SECTION("kill-etcd-member picks an etcd host other than the leader's") {
         FakeCluster c;
         auto out = DrillEngine(c.seams(), options(FaultKind::kill_etcd_member)).run();
@@ -209,9 +245,16 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         o.candidate = "pg9";
         CHECK(refusal(c, o) == ExitCode::usage);
     }
-    SECTION("reboot-primary is refused as not available, before touching the cluster") {
+    SECTION("reboot-primary without a provider that resets hosts, before touching the cluster") {
         CHECK(refusal(c, options(FaultKind::reboot_primary)) == ExitCode::usage);
         CHECK(c.http.requests().empty());
+        CHECK(c.commands().empty());
+    }
+    SECTION("reboot-primary of a leader that also runs the probes' HAProxy") {
+        c.topology.haproxy = {{"pg1", "10.0.0.1"}};
+        CHECK(refusal(c, options(FaultKind::reboot_primary), &c.host_control) ==
+              ExitCode::verification_failed);
+        CHECK(c.host_control.calls().empty());
     }
     CHECK_FALSE(injected_anything(c));
     CHECK(c.http.count("POST", "/switchover") == 0);
@@ -333,4 +376,41 @@ TEST_CASE("drill engine: a repeat whose pre-checks fail stops the series", "[dri
     auto out = DrillEngine(c.seams(), o).run();
     CHECK(out.reports.size() == 1);
     CHECK(out.stopped_early.find("pre-checks failed") != std::string::npos);
+}
+
+TEST_CASE("drill engine: reboot-primary on Ctrl-C still waits until the host is back",
+          "[drills][engine]") {
+    FakeCluster c;
+    auto reboot = c.host_control.on_reboot;
+    c.host_control.on_reboot = [&c, reboot](const std::string& h) {
+        reboot(h);
+        c.interrupted = true;  // the SIGINT handler's flag, right after the reset
+    };
+    auto out = DrillEngine(c.seams(&c.host_control), options(FaultKind::reboot_primary)).run();
+    CHECK(out.interrupted);
+    REQUIRE(out.reports.size() == 1);
+    CHECK(out.reports.front().restored);
+    CHECK(c.down["pg1"] == 0);  // polled until it answered with its new boot id
+    CHECK(ran(c, "pg1: systemctl is-active --quiet patroni@17-main"));
+    CHECK(c.runs_read.empty());  // post-checks skipped
+}
+
+TEST_CASE("drill engine: a reset host that never comes back fails the restore, bounded",
+          "[drills][engine]") {
+    FakeCluster c;
+    c.boot_polls = 1000000;
+    auto o = options(FaultKind::reboot_primary);
+    o.timeout = std::chrono::milliseconds(5000);
+    auto out = DrillEngine(c.seams(&c.host_control), o).run();
+    REQUIRE(out.reports.size() == 1);
+    const auto& r = out.reports.front();
+    CHECK_FALSE(r.restored);
+    CHECK(r.verdict == Verdict::fail);
+    bool said = std::any_of(r.errors.begin(), r.errors.end(), [](const std::string& e) {
+        return e.find(
+                   "restore failed: pg1 is not back 5 s after its hard reset: SSH does not "
+                   "answer") != std::string::npos;
+    });
+    CHECK(said);
+    CHECK_FALSE(ran(c, "pg1: systemctl start patroni@17-main"));
 }

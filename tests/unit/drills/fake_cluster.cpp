@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.hpp"
+
 namespace pgdr::drills::testing {
 
 using pgdr::testing::RecordedCall;
@@ -179,6 +181,25 @@ void FakeCluster::install_handlers() {
                           }
                           return exited(0);
                       });
+        transport->on({"cat", "--", k_boot_id_path}, [this, host](const std::vector<std::string>&,
+                                                                  const RunOptions&) {
+            // A reset host refuses connections for a few polls, then boots with
+            // a new id and, when enabled, Patroni rejoins as a replica.
+            if (down[host] > 0) {
+                if (--down[host] > 0) {
+                    throw Error(ExitCode::unreachable,
+                                host + ": connection refused (simulated boot)");
+                }
+                if (patroni_enabled && host != leader) {
+                    state[host] = "streaming";
+                }
+            }
+            return exited(0, "boot-" + host + "-" + std::to_string(boots[host]) + "\n");
+        });
+        transport->on({"systemctl", "is-active", "--quiet", "patroni@17-main"},
+                      [this, host](const std::vector<std::string>&, const RunOptions&) {
+                          return exited(state.at(host) == "stopped" ? 3 : 0);
+                      });
         transport->on({"kill", "-s", "KILL"},
                       [this](const std::vector<std::string>&, const RunOptions&) {
                           // Patroni restarts PostgreSQL in place: a short outage, same leader.
@@ -217,6 +238,14 @@ void FakeCluster::install_handlers() {
     host_control.on_heal = [this](const std::string& h) {
         if (h != leader) {
             state[h] = "streaming";
+        }
+    };
+    host_control.on_reboot = [this](const std::string& h) {
+        ++boots[h];
+        down[h] = boot_polls + 1;
+        state[h] = "stopped";
+        if (h == leader) {
+            fail_over();
         }
     };
     host_control.on_partition = [this](const std::string& h) {

@@ -24,9 +24,15 @@ namespace pgdr::drills::testing {
 
 class FakeHostControl final : public HostControl {
   public:
-    MachineState state(const std::string&) override { return MachineState::running; }
+    MachineState state(const std::string&) override { return machine; }
     void kill_host(const std::string& h) override { add("kill " + h); }
     void start_host(const std::string& h) override { add("start " + h); }
+    void reboot_host(const std::string& h) override {
+        add("reboot " + h);
+        if (on_reboot) {
+            on_reboot(h);
+        }
+    }
     void partition_host(const std::string& h) override {
         add("partition " + h);
         if (on_partition) {
@@ -45,6 +51,8 @@ class FakeHostControl final : public HostControl {
     }
     std::function<void(const std::string&)> on_partition;
     std::function<void(const std::string&)> on_heal;
+    std::function<void(const std::string&)> on_reboot;  // may throw, as a refused reset
+    MachineState machine = MachineState::running;       // what state() answers for every host
 
   private:
     void add(std::string c) {
@@ -116,6 +124,10 @@ class FakeCluster {
     bool lose_one_write = false;         // the leader's table misses the first acknowledged seq
     bool no_failover = false;            // a killed leader is never replaced
     bool kill_fails = false;             // `systemctl kill` of Patroni exits 1
+    int boot_polls = 3;                  // boot id reads a reset host fails before it is back
+    bool patroni_enabled = true;         // a rebooted host starts Patroni by itself
+    std::map<std::string, int> boots;    // resets per host: its boot id is "boot-<host>-<n>"
+    std::map<std::string, int> down;     // boot id reads left before a reset host answers
     std::function<void()> on_kill;       // called when Patroni is killed, before the effect
     std::function<void()> on_start;      // called when Patroni is started
     std::vector<std::string> runs_read;  // the -v run=... of every seq read

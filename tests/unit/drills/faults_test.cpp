@@ -6,9 +6,15 @@
 #include "drills/cluster_checks.hpp"
 #include "drills/haproxy_stats.hpp"
 #include "drills/node_sampler.hpp"
+#include "fakes/manual_clock.hpp"
+#include "fakes/recording_http_client.hpp"
+#include "fakes/recording_transport.hpp"
+#include "unit/drills/fake_cluster.hpp"
 
 using namespace pgdr;
 using namespace pgdr::drills;
+using pgdr::drills::testing::FakeHostControl;
+using pgdr::testing::RecordingTransport;
 
 namespace {
 DrillTopology topology(int etcd) {
@@ -57,7 +63,7 @@ TEST_CASE("faults: targets", "[drills][faults]") {
     CHECK(fault_target(FaultKind::kill_etcd_member, t, "pg1") == "pg2");
     CHECK(fault_target(FaultKind::kill_etcd_member, t, "pg2") == "pg1");
     CHECK(fault_target(FaultKind::kill_haproxy, t, "pg1") == "hp1");
-    CHECK_THROWS_AS(fault_target(FaultKind::reboot_primary, t, "pg1"), Error);
+    CHECK(fault_target(FaultKind::reboot_primary, t, "pg2") == "pg2");
     auto small = topology(1);
     try {
         fault_target(FaultKind::kill_etcd_member, small, "pg1");
@@ -65,6 +71,156 @@ TEST_CASE("faults: targets", "[drills][faults]") {
     } catch (const Error& e) {
         CHECK(e.code() == ExitCode::usage);
     }
+}
+
+namespace {
+
+// The FaultInjector alone for reboot-primary: pg1's boot id answers are scripted, one per read
+// ("down": the connection fails; the last answer repeats).
+struct RebootRig {
+    DrillTopology t = topology(3);
+    fakes::ManualClock clock;
+    fakes::RecordingHttpClient http;
+    RecordingTransport pg1{"pg1"};
+    FakeHostControl control;
+    std::vector<std::string> answers;
+    FaultPlan plan;
+
+    RebootRig() {
+        t.patroni_unit = "patroni@17-main";
+        plan.kind = FaultKind::reboot_primary;
+        plan.leader = plan.target = "pg1";
+        pg1.on({"cat", "--", k_boot_id_path}, [this](const auto&, const auto&) {
+            std::string a = answers.front();
+            if (answers.size() > 1) {
+                answers.erase(answers.begin());
+            }
+            if (a == "down") {
+                throw Error(ExitCode::unreachable, "pg1: connection refused (simulated)");
+            }
+            CommandResult r;
+            r.exit_status = 0;
+            r.out = a + "\n";
+            return r;
+        });
+    }
+    FaultInjector injector(HostControl* host_control) {
+        return FaultInjector(
+            FaultSeams{t, clock, [this](const std::string&) -> Transport& { return pg1; },
+                       host_control, http, "patroni", "secret", std::chrono::seconds(600),
+                       std::chrono::seconds(30), std::chrono::seconds(1)});
+    }
+    std::vector<std::string> commands() const {
+        std::vector<std::string> out;
+        for (const auto& c : pg1.calls()) {
+            std::string line;
+            for (const auto& a : c.argv) {
+                line += (line.empty() ? "" : " ") + a;
+            }
+            out.push_back(line);
+        }
+        return out;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("faults: reboot-primary resets the host and waits for a new boot id",
+          "[drills][faults]") {
+    RebootRig rig;
+    // Before the reset; then refused while down; the old id again (a cloud API resets
+    // asynchronously); then the new boot.
+    rig.answers = {"b0", "down", "b0", "b1"};
+    auto injector = rig.injector(&rig.control);
+    CHECK(injector.inject(rig.plan) ==
+          "pg1: hard reset (HostControl::reboot_host), boot id was b0");
+    CHECK(rig.control.calls() == std::vector<std::string>{"reboot pg1"});
+    auto restored = injector.restore(rig.plan);
+    CHECK(restored.ok);
+    CHECK(restored.fault == "reboot-primary");
+    CHECK(restored.target == "pg1");
+    CHECK(restored.detail == "pg1: back 2000 ms after the reset; Patroni runs");
+    CHECK(rig.clock.sleeps().size() == 2);
+    const std::string read = "cat -- /proc/sys/kernel/random/boot_id";
+    CHECK(rig.commands() ==
+          std::vector<std::string>{read, read, read, read,
+                                   "systemctl is-active --quiet patroni@17-main"});
+}
+
+TEST_CASE("faults: reboot-primary restore starts Patroni when it is not active",
+          "[drills][faults]") {
+    RebootRig rig;
+    rig.answers = {"b0", "b1"};
+    rig.pg1.on({"systemctl", "is-active"}, 3);
+    auto injector = rig.injector(&rig.control);
+    injector.inject(rig.plan);
+    auto restored = injector.restore(rig.plan);
+    CHECK(restored.ok);
+    CHECK(restored.detail == "pg1: back 0 ms after the reset; Patroni was not active: started");
+    CHECK(rig.commands().back() == "systemctl start patroni@17-main");
+    CHECK(rig.pg1.calls().back().sudo);
+}
+
+TEST_CASE("faults: reboot-primary restore gives up after boot_timeout and says why",
+          "[drills][faults]") {
+    SECTION("SSH never answers") {
+        RebootRig rig;
+        rig.answers = {"b0", "down"};
+        auto injector = rig.injector(&rig.control);
+        injector.inject(rig.plan);
+        auto restored = injector.restore(rig.plan);
+        CHECK_FALSE(restored.ok);
+        CHECK(restored.detail == "pg1 is not back 30 s after its hard reset: SSH does not answer");
+        CHECK(rig.clock.sleeps().size() == 30);
+    }
+    SECTION("the old boot id only: the reset never took place") {
+        RebootRig rig;
+        rig.answers = {"b0"};
+        auto injector = rig.injector(&rig.control);
+        injector.inject(rig.plan);
+        auto restored = injector.restore(rig.plan);
+        CHECK_FALSE(restored.ok);
+        CHECK(restored.detail.find("still answers with the boot id from before the reset") !=
+              std::string::npos);
+    }
+}
+
+TEST_CASE("faults: a refused reset is reported; the restore does not wait for a boot",
+          "[drills][faults]") {
+    RebootRig rig;
+    rig.answers = {"b0"};
+    rig.control.on_reboot = [](const std::string&) {
+        throw Error(ExitCode::cloud_api, "OVH API: 409 Client::Conflict: Instance is SHUTOFF");
+    };
+    auto injector = rig.injector(&rig.control);
+    CHECK_THROWS_WITH(injector.inject(rig.plan), Catch::Contains("Instance is SHUTOFF"));
+    SECTION("the host runs: only Patroni is checked") {
+        auto restored = injector.restore(rig.plan);
+        CHECK(restored.ok);
+        CHECK(restored.detail == "pg1: not reset; Patroni runs");
+        CHECK(rig.clock.sleeps().empty());
+    }
+    SECTION("the host was left stopped: it is started again") {
+        rig.control.machine = MachineState::stopped;
+        auto restored = injector.restore(rig.plan);
+        CHECK(restored.ok);
+        CHECK(rig.control.calls() == std::vector<std::string>{"reboot pg1", "start pg1"});
+        CHECK(restored.detail ==
+              "pg1: was stopped, started again (HostControl::start_host); Patroni runs");
+    }
+}
+
+TEST_CASE("faults: reboot-primary without a HostControl is a usage error", "[drills][faults]") {
+    RebootRig rig;
+    rig.answers = {"b0"};
+    auto injector = rig.injector(nullptr);
+    try {
+        injector.inject(rig.plan);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::usage);
+    }
+    CHECK(rig.pg1.calls().empty());
 }
 
 TEST_CASE("cluster checks: pg_stat_replication rows, histories, candidates", "[drills][checks]") {

@@ -1,0 +1,94 @@
+#include "ovh/host_control.hpp"
+
+#include "core/error.hpp"
+
+namespace pgdr::ovh {
+
+std::map<std::string, std::string> instance_ids(const ClusterState& state) {
+    std::map<std::string, std::string> out;
+    for (const auto& [host, hs] : state.hosts) {
+        if (!hs.instance_id.empty()) {
+            out[host] = hs.instance_id;
+        }
+    }
+    return out;
+}
+
+MachineState machine_state(const std::string& s) {
+    if (s == "ACTIVE") {
+        return MachineState::running;
+    }
+    if (s == "SHUTOFF" || s == "SHELVED" || s == "SHELVED_OFFLOADED" || s == "SUSPENDED" ||
+        s == "PAUSED") {
+        return MachineState::stopped;
+    }
+    return MachineState::unknown;
+}
+
+OvhHostControl::OvhHostControl(ProjectApi& api, Clock& clock,
+                               std::map<std::string, std::string> instance_ids,
+                               OvhHostControlOptions options)
+    : m_api(api), m_clock(clock), m_ids(std::move(instance_ids)), m_options(std::move(options)) {}
+
+const std::string& OvhHostControl::instance_id(const std::string& host) const {
+    auto it = m_ids.find(host);
+    if (it == m_ids.end()) {
+        throw config_error(
+            "no OVH instance is recorded for host '" + host + "' in the state (state.json)",
+            "`pgdr provision` creates the instances and records their ids; "
+            "`pgdr provision --plan` shows what is missing");
+    }
+    return it->second;
+}
+
+MachineState OvhHostControl::state(const std::string& host) {
+    return machine_state(m_api.instance_status(instance_id(host)));
+}
+
+void OvhHostControl::kill_host(const std::string& host) {
+    const auto& id = instance_id(host);
+    m_api.stop(id);
+    m_api.wait_instance_status(id, "SHUTOFF");
+}
+
+void OvhHostControl::start_host(const std::string& host) {
+    const auto& id = instance_id(host);
+    m_api.start(id);
+    m_api.wait_instance_status(id, "ACTIVE");
+    if (!m_options.ssh_ready) {
+        return;
+    }
+    const auto deadline = m_clock.steady_now() + m_options.ssh_timeout;
+    while (!m_options.ssh_ready(host)) {
+        if (m_clock.steady_now() >= deadline) {
+            throw Error(ExitCode::unreachable,
+                        host + " is ACTIVE on OVH but did not answer SSH within " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                               m_options.ssh_timeout)
+                                               .count()) +
+                            " s",
+                        "see the instance's console in the OVHcloud Control Panel");
+        }
+        m_clock.sleep_for(m_options.ssh_poll);
+    }
+}
+
+void OvhHostControl::reboot_host(const std::string& host) {
+    m_api.reboot_hard(instance_id(host));
+}
+
+void OvhHostControl::partition_host(const std::string& host) {
+    throw Error(ExitCode::usage,
+                "cannot cut " + host +
+                    " off the network through the OVH API: it has no per-instance network cut",
+                "pgdr drill --partition-primary uses nftables rules on the host itself on OVH");
+}
+
+void OvhHostControl::heal_host(const std::string& host) {
+    throw Error(ExitCode::usage,
+                "cannot heal a partition of " + host +
+                    " through the OVH API: partitions on OVH are nftables rules on the host",
+                "delete them on the host: nft delete table inet pgdr_partition");
+}
+
+}  // namespace pgdr::ovh
