@@ -81,7 +81,8 @@ int show(Context& ctx) {
               << p.maximum_lag_on_failover << " bytes\n";
     std::cout << "haproxy: writes :" << inv.haproxy.write_port
               << ", reads :" << inv.haproxy.read_port << ", stats :" << inv.haproxy.stats_port
-              << " (check every " << inv.haproxy.check_interval_ms << " ms, fall "
+              << " (check every " << inv.haproxy.check_interval_ms << " ms, "
+              << inv.haproxy.fast_check_interval_ms << " ms when down or changing, fall "
               << inv.haproxy.fall << ", rise " << inv.haproxy.rise << ")\n";
     std::cout << "state: " << inv.paths.state_dir << "\n";
     return 0;

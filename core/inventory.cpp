@@ -87,13 +87,13 @@ std::optional<TimingProfile> timing_profile(const std::string& name) {
     // safe: long leases for noisy networks.
     // Each keeps loop_wait + 2 * retry_timeout <= ttl, as Patroni requires.
     if (name == "default") {
-        return TimingProfile{30, 5, 10, 1000, 2, 1};
+        return TimingProfile{30, 5, 10, 1000, 250, 2, 1};
     }
     if (name == "fast") {
-        return TimingProfile{20, 2, 4, 500, 2, 1};
+        return TimingProfile{20, 2, 4, 500, 100, 2, 1};
     }
     if (name == "safe") {
-        return TimingProfile{60, 10, 20, 2000, 3, 2};
+        return TimingProfile{60, 10, 20, 2000, 500, 3, 2};
     }
     return std::nullopt;
 }
@@ -611,6 +611,7 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         inv.patroni.loop_wait = prof.loop_wait;
         inv.patroni.retry_timeout = prof.retry_timeout;
         inv.haproxy.check_interval_ms = prof.check_interval_ms;
+        inv.haproxy.fast_check_interval_ms = prof.fast_check_interval_ms;
         inv.haproxy.fall = prof.fall;
         inv.haproxy.rise = prof.rise;
     }
@@ -654,9 +655,10 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         }
     }
 
-    if (root["haproxy"] && r.check_map(root["haproxy"], "haproxy",
-                                       {"write_port", "read_port", "stats_port",
-                                        "check_interval_ms", "fall", "rise"})) {
+    if (root["haproxy"] &&
+        r.check_map(root["haproxy"], "haproxy",
+                    {"write_port", "read_port", "stats_port", "check_interval_ms",
+                     "fast_check_interval_ms", "fall", "rise"})) {
         const auto& h = root["haproxy"];
         auto& hs = inv.haproxy;
         auto port = [&](const char* key) {
@@ -669,6 +671,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         read_opt(h, "stats_port", hs.stats_port, port("stats_port"));
         read_opt(h, "check_interval_ms", hs.check_interval_ms, [&](const YAML::Node& v) {
             return r.int_value(v, "haproxy.check_interval_ms", 100, 60000);
+        });
+        read_opt(h, "fast_check_interval_ms", hs.fast_check_interval_ms, [&](const YAML::Node& v) {
+            return r.int_value(v, "haproxy.fast_check_interval_ms", 100, 60000);
         });
         read_opt(h, "fall", hs.fall,
                  [&](const YAML::Node& v) { return r.int_value(v, "haproxy.fall", 1, 100); });

@@ -75,6 +75,9 @@ struct HaproxySettings {
     int read_port = 5001;
     int stats_port = 7000;
     int check_interval_ms = 1000;
+    // The interval for a server that is down or changing state (HAProxy's downinter and
+    // fastinter): how soon a newly promoted leader is seen, and a failing one confirmed down.
+    int fast_check_interval_ms = 250;
     int fall = 2;
     int rise = 1;
 };
@@ -106,7 +109,7 @@ struct OvhSettings {
 
 struct TimingProfile {
     int ttl, loop_wait, retry_timeout;
-    int check_interval_ms, fall, rise;
+    int check_interval_ms, fast_check_interval_ms, fall, rise;
 };
 // The named profiles; std::nullopt for an unknown name.
 std::optional<TimingProfile> timing_profile(const std::string& name);

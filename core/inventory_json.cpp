@@ -53,6 +53,7 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
           {"read_port", inv.haproxy.read_port},
           {"stats_port", inv.haproxy.stats_port},
           {"check_interval_ms", inv.haproxy.check_interval_ms},
+          {"fast_check_interval_ms", inv.haproxy.fast_check_interval_ms},
           {"fall", inv.haproxy.fall},
           {"rise", inv.haproxy.rise}}},
         {"etcd", {{"client_port", inv.etcd.client_port}, {"peer_port", inv.etcd.peer_port}}},

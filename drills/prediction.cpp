@@ -16,7 +16,7 @@ std::string ms(Millis value) {
 }
 
 std::string haproxy_term(const ClusterSettings& s) {
-    return "rise " + std::to_string(s.haproxy_rise) + " x inter " + ms(s.haproxy_inter_ms);
+    return "rise " + std::to_string(s.haproxy_rise) + " x downinter " + ms(s.haproxy_down_inter_ms);
 }
 
 }  // namespace
@@ -30,6 +30,7 @@ ClusterSettings deployed_settings(const Inventory& inventory) {
     s.loop_wait_s = inventory.patroni.loop_wait;
     s.retry_timeout_s = inventory.patroni.retry_timeout;
     s.haproxy_inter_ms = inventory.haproxy.check_interval_ms;
+    s.haproxy_down_inter_ms = inventory.haproxy.fast_check_interval_ms;
     s.haproxy_fall = inventory.haproxy.fall;
     s.haproxy_rise = inventory.haproxy.rise;
     s.synchronous_mode = inventory.patroni.synchronous_mode;
@@ -37,7 +38,7 @@ ClusterSettings deployed_settings(const Inventory& inventory) {
 }
 
 Prediction predict_rto(FaultKind fault, const ClusterSettings& s) {
-    const Millis detect = static_cast<Millis>(s.haproxy_rise) * s.haproxy_inter_ms;
+    const Millis detect = static_cast<Millis>(s.haproxy_rise) * s.haproxy_down_inter_ms;
     switch (fault) {
         case FaultKind::kill_primary:
         case FaultKind::partition_primary:
@@ -73,8 +74,9 @@ std::vector<std::string> settings_warnings(const ClusterSettings& s) {
                       std::to_string(s.ttl_s) +
                       " s: an isolated leader may still act as primary after its key expired");
     }
-    if (s.haproxy_rise <= 0 || s.haproxy_inter_ms <= 0 || s.haproxy_fall <= 0) {
-        out.push_back("HAProxy inter, fall and rise must be positive");
+    if (s.haproxy_rise <= 0 || s.haproxy_inter_ms <= 0 || s.haproxy_down_inter_ms <= 0 ||
+        s.haproxy_fall <= 0) {
+        out.push_back("HAProxy inter, downinter, fall and rise must be positive");
     }
     return out;
 }

@@ -18,6 +18,9 @@ struct ClusterSettings {
     int loop_wait_s = 10;
     int retry_timeout_s = 10;
     int haproxy_inter_ms = 2000;
+    // downinter: the check interval of a DOWN server (a replica in the write backend). HAProxy
+    // uses inter when it is not set, as in the seed architecture.
+    int haproxy_down_inter_ms = 2000;
     int haproxy_fall = 3;
     int haproxy_rise = 2;
     bool synchronous_mode = false;
@@ -35,14 +38,16 @@ struct Prediction {
 // Formulas (ms; "handover" = 2000 ms, the lab's switchover promotion of about 1.6 s rounded up;
 // "restart" = 2000 ms for PostgreSQL crash recovery of a small cluster):
 //   kill-primary, partition-primary, reboot-primary:
-//       ttl + rise x inter. The leader key is not released and expires at most ttl after its
-//       last refresh; HAProxy then needs `rise` passing checks `inter` apart to mark the new
-//       primary UP. The lab measured 33 s for ttl 30 / rise 2 / inter 2 s (predicted 34 s) and
-//       9.6 s for ttl 10 / rise 1 / inter 1 s (predicted 11 s).
+//       ttl + rise x downinter. The leader key is not released and expires at most ttl after
+//       its last refresh; HAProxy then needs `rise` passing checks `downinter` apart to mark
+//       the new primary (a DOWN server until then) UP. The lab measured 33 s for ttl 30 / rise 2 /
+//       inter 2 s (predicted 34 s) and 9.6 s for ttl 10 / rise 1 / inter 1 s (predicted 11 s).
 //   stop-primary, switchover:
-//       handover + rise x inter. The key is released (or handed over) at once.
+//       handover + rise x downinter. The key is released (or handed over) at once; the
+//       handover includes Patroni 4's fixed 1 s wait before it releases the key (ha.py
+//       on_shutdown: "give replicas some more time to catch up").
 //   kill-postmaster:
-//       loop_wait + restart + rise x inter. Patroni notices at its next HA loop and restarts
+//       loop_wait + restart + rise x downinter. Patroni notices at its next HA loop and restarts
 //       PostgreSQL in place; HAProxy marks it UP again after `rise` checks.
 //   kill-etcd-member: 0 (no outage expected while a quorum remains).
 //   kill-haproxy: none; writes return when the restore step restarts HAProxy.

@@ -53,9 +53,14 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
     }
     const auto& hp = inv.haproxy;
     const std::string rest_port = std::to_string(inv.patroni.rest_port);
+    // downinter: a replica in the write backend (or the leader in the read backend) is checked
+    // every fast interval, so a promoted replica is routed to about that long after Patroni
+    // says it leads; fastinter: a failing server is confirmed down as quickly.
+    const std::string fast = std::to_string(hp.fast_check_interval_ms) + "ms";
     std::string default_server = "\tdefault-server inter " + std::to_string(hp.check_interval_ms) +
-                                 "ms fall " + std::to_string(hp.fall) + " rise " +
-                                 std::to_string(hp.rise) + " on-marked-down shutdown-sessions\n";
+                                 "ms fastinter " + fast + " downinter " + fast + " fall " +
+                                 std::to_string(hp.fall) + " rise " + std::to_string(hp.rise) +
+                                 " on-marked-down shutdown-sessions\n";
     std::string servers;
     for (const auto* pg : inv.hosts_with(Service::postgres)) {
         servers += "\tserver " + word(pg->name, "server name") + " " +

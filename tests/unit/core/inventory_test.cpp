@@ -436,6 +436,7 @@ TEST_CASE("inventory: timing profiles, and explicit values over them", "[invento
     CHECK(fast.patroni.loop_wait == 2);
     CHECK(fast.patroni.retry_timeout == 4);
     CHECK(fast.haproxy.check_interval_ms == 500);
+    CHECK(fast.haproxy.fast_check_interval_ms == 100);
     CHECK(fast.haproxy.fall == 2);
     CHECK(fast.haproxy.rise == 1);
 
@@ -444,18 +445,21 @@ TEST_CASE("inventory: timing profiles, and explicit values over them", "[invento
     CHECK(safe.patroni.loop_wait == 10);
     CHECK(safe.patroni.retry_timeout == 20);
     CHECK(safe.haproxy.check_interval_ms == 2000);
+    CHECK(safe.haproxy.fast_check_interval_ms == 500);
     CHECK(safe.haproxy.fall == 3);
     CHECK(safe.haproxy.rise == 2);
 
     auto mixed = parse_inventory(k_base +
                                      "patroni: {timing: safe, ttl: 90, loop_wait: 5}\n"
-                                     "haproxy: {check_interval_ms: 300, rise: 4}\n",
+                                     "haproxy: {check_interval_ms: 300, rise: 4,"
+                                     " fast_check_interval_ms: 150}\n",
                                  "i.yaml");
     CHECK(mixed.patroni.timing == "safe");
     CHECK(mixed.patroni.ttl == 90);
     CHECK(mixed.patroni.loop_wait == 5);
     CHECK(mixed.patroni.retry_timeout == 20);  // from the profile
     CHECK(mixed.haproxy.check_interval_ms == 300);
+    CHECK(mixed.haproxy.fast_check_interval_ms == 150);
     CHECK(mixed.haproxy.fall == 3);  // from the profile
     CHECK(mixed.haproxy.rise == 4);
 }

@@ -41,10 +41,8 @@ TEST_CASE("fault catalogue: expectations and lookups", "[drills][faults]") {
     CHECK(find_fault("--kill-haproxy")->kind == FaultKind::kill_haproxy);
     CHECK(find_fault("kill-everything") == nullptr);
     CHECK(find_fault("") == nullptr);
-    CHECK(find_fault("--reboot-primary")->needs_provider);
-    CHECK(find_fault("--reboot-primary")->target == FaultTarget::leader_host);
-    CHECK_FALSE(find_fault("--kill-primary")->needs_provider);
-    CHECK_FALSE(find_fault("--partition-primary")->needs_provider);  // nftables elsewhere
+    CHECK(find_fault("--reboot-primary")->ovh_only);
+    CHECK_FALSE(find_fault("--kill-primary")->ovh_only);
     CHECK(find_fault("kill-etcd-member")->target == FaultTarget::etcd_member);
     CHECK(find_fault("kill-haproxy")->target == FaultTarget::haproxy_host);
 }
@@ -53,8 +51,7 @@ TEST_CASE("fault list: every flag, wrapped at 100 columns", "[drills][faults]") 
     const std::string text = render_fault_list();
     for (const auto& f : fault_catalogue()) {
         INFO(f.flag);
-        CHECK(text.find(f.flag + (f.needs_provider ? "  (lab and OVH only)\n" : "\n")) !=
-              std::string::npos);
+        CHECK(text.find(f.flag + (f.ovh_only ? "  (OVH only)\n" : "\n")) != std::string::npos);
     }
     std::istringstream lines(text);
     std::string line;
@@ -67,16 +64,13 @@ TEST_CASE("fault list: every flag, wrapped at 100 columns", "[drills][faults]") 
     }
     CHECK(count > 8 * 3);
     CHECK(text.find("    Expected: No failover and no write outage") != std::string::npos);
-    CHECK(text.find("--reboot-primary  (lab and OVH only)\n    Hard reset of the leader's host") !=
-          std::string::npos);
-    CHECK(text.find("not available") == std::string::npos);
 }
 
 TEST_CASE("predicted RTO per fault", "[drills][prediction]") {
     ClusterSettings seed;  // Patroni defaults, HAProxy inter 2 s fall 3 rise 2
     auto kill = predict_rto(FaultKind::kill_primary, seed);
     CHECK(kill.rto_ms == std::optional<Millis>(34000));  // the lab measured 33.1 s
-    CHECK(kill.formula == "ttl 30 s + rise 2 x inter 2000 ms = 34000 ms");
+    CHECK(kill.formula == "ttl 30 s + rise 2 x downinter 2000 ms = 34000 ms");
     CHECK(predict_rto(FaultKind::partition_primary, seed).rto_ms == kill.rto_ms);
     CHECK(predict_rto(FaultKind::reboot_primary, seed).rto_ms == kill.rto_ms);
     CHECK(predict_rto(FaultKind::switchover, seed).rto_ms == std::optional<Millis>(6000));
@@ -93,10 +87,15 @@ TEST_CASE("predicted RTO per fault", "[drills][prediction]") {
     tuned.loop_wait_s = 2;
     tuned.retry_timeout_s = 4;
     tuned.haproxy_inter_ms = 1000;
+    tuned.haproxy_down_inter_ms = 1000;
     tuned.haproxy_fall = 2;
     tuned.haproxy_rise = 1;
     CHECK(predict_rto(FaultKind::kill_primary, tuned).rto_ms ==
           std::optional<Millis>(11000));  // the lab measured 9.1-10.7 s
+    tuned.haproxy_down_inter_ms = 250;    // a promoted replica is seen within one downinter
+    CHECK(predict_rto(FaultKind::kill_primary, tuned).rto_ms == std::optional<Millis>(10250));
+    CHECK(predict_rto(FaultKind::switchover, tuned).formula ==
+          "handover 2000 ms + rise 1 x downinter 250 ms = 2250 ms");
     CHECK(settings_warnings(tuned).empty());
     CHECK(settings_warnings(seed).empty());
 }
@@ -118,6 +117,7 @@ TEST_CASE("deployed settings: Patroni 4 raises a ttl below 20", "[drills][predic
     inv.patroni.loop_wait = 2;
     inv.patroni.retry_timeout = 4;
     inv.haproxy.check_interval_ms = 1000;
+    inv.haproxy.fast_check_interval_ms = 1000;
     inv.haproxy.fall = 2;
     inv.haproxy.rise = 1;
     inv.release = "trixie";
@@ -125,6 +125,7 @@ TEST_CASE("deployed settings: Patroni 4 raises a ttl below 20", "[drills][predic
     CHECK(trixie.ttl_s == 20);
     CHECK(trixie.loop_wait_s == 2);
     CHECK(trixie.haproxy_inter_ms == 1000);
+    CHECK(trixie.haproxy_down_inter_ms == 1000);
     CHECK(trixie.haproxy_rise == 1);
     // reference/lab-debian13.md: 18.9 s measured with ttl raised to 20.
     CHECK(predict_rto(FaultKind::kill_primary, trixie).rto_ms == std::optional<Millis>(21000));

@@ -16,6 +16,7 @@ inline ClusterSettings tuned_settings() {
     s.loop_wait_s = 2;
     s.retry_timeout_s = 4;
     s.haproxy_inter_ms = 1000;
+    s.haproxy_down_inter_ms = 1000;
     s.haproxy_fall = 2;
     s.haproxy_rise = 1;
     return s;
