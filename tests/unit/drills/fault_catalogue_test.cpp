@@ -41,8 +41,10 @@ TEST_CASE("fault catalogue: expectations and lookups", "[drills][faults]") {
     CHECK(find_fault("--kill-haproxy")->kind == FaultKind::kill_haproxy);
     CHECK(find_fault("kill-everything") == nullptr);
     CHECK(find_fault("") == nullptr);
-    CHECK(find_fault("--reboot-primary")->ovh_only);
-    CHECK_FALSE(find_fault("--kill-primary")->ovh_only);
+    CHECK(find_fault("--reboot-primary")->needs_provider);
+    CHECK(find_fault("--reboot-primary")->target == FaultTarget::leader_host);
+    CHECK_FALSE(find_fault("--kill-primary")->needs_provider);
+    CHECK_FALSE(find_fault("--partition-primary")->needs_provider);  // nftables elsewhere
     CHECK(find_fault("kill-etcd-member")->target == FaultTarget::etcd_member);
     CHECK(find_fault("kill-haproxy")->target == FaultTarget::haproxy_host);
 }
@@ -51,7 +53,8 @@ TEST_CASE("fault list: every flag, wrapped at 100 columns", "[drills][faults]") 
     const std::string text = render_fault_list();
     for (const auto& f : fault_catalogue()) {
         INFO(f.flag);
-        CHECK(text.find(f.flag + (f.ovh_only ? "  (OVH only)\n" : "\n")) != std::string::npos);
+        CHECK(text.find(f.flag + (f.needs_provider ? "  (lab and OVH only)\n" : "\n")) !=
+              std::string::npos);
     }
     std::istringstream lines(text);
     std::string line;
@@ -64,6 +67,9 @@ TEST_CASE("fault list: every flag, wrapped at 100 columns", "[drills][faults]") 
     }
     CHECK(count > 8 * 3);
     CHECK(text.find("    Expected: No failover and no write outage") != std::string::npos);
+    CHECK(text.find("--reboot-primary  (lab and OVH only)\n    Hard reset of the leader's host") !=
+          std::string::npos);
+    CHECK(text.find("not available") == std::string::npos);
 }
 
 TEST_CASE("predicted RTO per fault", "[drills][prediction]") {
