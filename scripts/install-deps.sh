@@ -10,8 +10,8 @@ packages=(
   # run: SSH client, psql, the lab (nspawn, debootstrap, apt proxy, bridge, nftables)
   openssh-client postgresql-client systemd-container debootstrap apt-cacher-ng iproute2
   nftables util-linux ca-certificates
-  # tests: a private sshd, python3 for the fake OVH API, bc
-  openssh-server python3 bc
+  # tests: a private sshd, python3 for the fake OVH API, bc, groff and man-db for the man pages
+  openssh-server python3 bc groff-base man-db
 )
 missing=()
 for p in "${packages[@]}"; do
