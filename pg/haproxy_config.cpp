@@ -34,12 +34,16 @@ const char* const k_global =
     "\tdaemon\n";
 
 // Client and server timeouts are long: PostgreSQL sessions idle for minutes; a dead server is
-// detected by the checks, not by these.
+// detected by the checks, not by these. retries 0: a server that refuses a connection (a
+// primary shutting down for a switchover) fails the client at once, and the client's next
+// attempt follows HAProxy's current choice. With retries, HAProxy waits a 1 s turn-around and
+// tries the same refusing server again: on the lab a connection made during a switchover hung
+// for 2 s that way, and the switchover's write outage fell from 2.3 s to 1.5 s without it.
 const char* const k_defaults =
     "defaults\n"
     "\tlog\tglobal\n"
     "\tmode\ttcp\n"
-    "\tretries 2\n"
+    "\tretries 0\n"
     "\ttimeout connect 4s\n"
     "\ttimeout client  30m\n"
     "\ttimeout server  30m\n"
