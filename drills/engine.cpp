@@ -113,6 +113,16 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
                             (pre.candidate.empty() ? std::string()
                                                    : ": " + pre.candidate + " is the leader"));
         }
+        // Patroni answers 412 "candidate name does not match with sync_standby" otherwise.
+        const auto* c = h.view->find(pre.candidate);
+        if (m_seams.settings.synchronous_mode && c != nullptr && c->role != "sync_standby" &&
+            c->role != "quorum_standby") {
+            throw Error(ExitCode::verification_failed,
+                        "pre-checks: --candidate " + pre.candidate + " is " + c->role +
+                            "; with synchronous_mode Patroni switches over to a synchronous "
+                            "standby only",
+                        "omit --candidate to use the synchronous standby");
+        }
     }
     // Partitioning or resetting a leader that also carries the probes' HAProxy cuts every
     // client off until the heal or the boot: the drill would measure that, not a failover

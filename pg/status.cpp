@@ -1,5 +1,6 @@
 #include "pg/status.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "pg/etcd_config.hpp"
@@ -126,6 +127,17 @@ void assess(const Inventory& inv, ClusterStatus& s) {
         } else if (m.lag_bytes > inv.patroni.maximum_lag_on_failover) {
             s.problems.push_back(m.name + " lags " + std::to_string(m.lag_bytes) + " bytes");
         }
+    }
+    // Patroni names a synchronous standby one HA loop after a replica streams; until then (or
+    // when none is left) commits are acknowledged without a replica having them, and a
+    // switchover is refused.
+    const bool sync_standby = std::any_of(s.members.begin(), s.members.end(), [](const auto& m) {
+        return m.role == "sync_standby" || m.role == "quorum_standby";
+    });
+    if (inv.patroni.synchronous_mode && leaders == 1 && s.members.size() > 1 && !sync_standby) {
+        s.problems.push_back(
+            "synchronous_mode is on but no member is a synchronous standby yet: commits are "
+            "not protected by a replica");
     }
     if (s.members.size() < inv.hosts_with(Service::postgres).size()) {
         s.problems.push_back("only " + std::to_string(s.members.size()) + " of " +

@@ -587,6 +587,23 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
     if (c == nullptr || target == st.leader) {
         return checks;
     }
+    if (inv.patroni.synchronous_mode) {
+        // Patroni answers 412 "candidate name does not match with sync_standby" to any other.
+        std::vector<std::string> sync;
+        for (const auto& m : st.members) {
+            if (m.role == "sync_standby" || m.role == "quorum_standby") {
+                sync.push_back(m.name);
+            }
+        }
+        const bool is_sync = c->role == "sync_standby" || c->role == "quorum_standby";
+        add("candidate is a synchronous standby", is_sync,
+            is_sync ? target + " is " + c->role
+            : sync.empty()
+                ? "synchronous_mode is on and no member is a synchronous standby yet: Patroni "
+                  "hands over to a synchronous standby only"
+                : target + " is " + c->role + "; with synchronous_mode Patroni hands over to " +
+                      join(sync) + " only (omit --to to pick it)");
+    }
     const auto* rep = snap.replication_of(target);
     add("candidate streaming (pg_stat_replication on the leader)",
         rep != nullptr && rep->state == "streaming",

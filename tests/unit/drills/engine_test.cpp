@@ -240,6 +240,18 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         c.rest_down = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::unreachable);
     }
+    SECTION("with synchronous_mode, a candidate that is not the synchronous standby") {
+        // Patroni would answer 412 "candidate name does not match with sync_standby".
+        c.settings.synchronous_mode = true;
+        c.sync_standby = "pg2";
+        auto o = options(FaultKind::switchover);
+        o.candidate = "pg3";
+        CHECK(refusal(c, o) == ExitCode::verification_failed);
+        CHECK(c.http.requests().size() >= 1);
+        for (const auto& r : c.http.requests()) {
+            CHECK(r.method == "GET");
+        }
+    }
     SECTION("an unknown switchover candidate") {
         auto o = options(FaultKind::switchover);
         o.candidate = "pg9";
@@ -258,6 +270,16 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
     }
     CHECK_FALSE(injected_anything(c));
     CHECK(c.http.count("POST", "/switchover") == 0);
+}
+
+TEST_CASE("drill engine: with synchronous_mode the synchronous standby is switched over to",
+          "[drills][engine]") {
+    FakeCluster c;
+    c.settings.synchronous_mode = true;
+    c.sync_standby = "pg3";
+    auto out = DrillEngine(c.seams(), options(FaultKind::switchover)).run();
+    CHECK(c.http.count("POST", "/switchover") == 1);
+    CHECK(out.reports.front().new_primary == "pg3");
 }
 
 TEST_CASE("drill engine: a production cluster needs --yes-really with its name",

@@ -67,7 +67,9 @@ pgdr::HttpResponse FakeCluster::cluster_json() const {
     for (const auto& n : topology.postgres) {
         bool lead = n.name == leader || (extra_leader && n.name == "pg2");
         members.push_back({{"name", n.name},
-                           {"role", lead ? "leader" : "replica"},
+                           {"role", lead                     ? "leader"
+                                    : n.name == sync_standby ? "sync_standby"
+                                                             : "replica"},
                            {"state", state.at(n.name)},
                            {"host", n.address},
                            {"port", 5432},
@@ -258,7 +260,7 @@ void FakeCluster::install_handlers() {
 
 DrillSeams FakeCluster::seams(HostControl* control) {
     DrillSeams s{topology,
-                 ClusterSettings{},
+                 settings,
                  clock,
                  http,
                  [this](const std::string& name) -> Transport& { return *hosts.at(name); },

@@ -119,6 +119,8 @@ class FakeCluster {
     std::set<std::string> not_streaming;       // absent from pg_stat_replication
     std::int64_t lag = 0;
     bool extra_leader = false;           // a second member claims the leader role
+    std::string sync_standby;            // the member Patroni reports as sync_standby
+    ClusterSettings settings;            // the deployed settings the engine is given
     bool rest_down = false;              // every REST call fails to connect
     bool haproxy_all_up = false;         // every server UP on the write port (P11)
     bool lose_one_write = false;         // the leader's table misses the first acknowledged seq

@@ -159,17 +159,40 @@ TEST_CASE("switchover: without --to the synchronous standby is chosen", "[ha]") 
     auto r = h.run(switchover_to(""));
     REQUIRE(r.ok());
     CHECK(r.target == "pg2");
-    // Without a synchronous standby, the least lag wins.
+    // Without synchronous replication, the least lag wins.
     Harness h2;
+    h2.cluster.inv.patroni.synchronous_mode = false;
+    h2.cluster.members["pg2"].role = "replica";
     h2.cluster.replication["pg2"] = {"streaming", "async", 200};
     h2.cluster.replication["pg3"] = {"streaming", "async", 10};
     auto r2 = h2.run(switchover_to(""));
     CHECK(r2.target == "pg3");
 }
 
+TEST_CASE("switchover: with synchronous_mode only a synchronous standby is a candidate", "[ha]") {
+    // Patroni answers 412 "candidate name does not match with sync_standby" otherwise (lab).
+    Harness h;
+    auto r = h.run(switchover_to("pg3"));
+    CHECK_FALSE(r.ok());
+    const auto* c = check_named(r, "candidate is a synchronous standby");
+    REQUIRE(c != nullptr);
+    CHECK_FALSE(c->ok);
+    CHECK(c->detail ==
+          "pg3 is replica; with synchronous_mode Patroni hands over to pg2 only (omit --to to pick "
+          "it)");
+    CHECK(h.cluster.posts.empty());
+    CHECK(h.confirmations == 0);
+
+    Harness async;
+    async.cluster.inv.patroni.synchronous_mode = false;
+    auto r2 = async.run(switchover_to("pg3"));
+    CHECK(r2.ok());
+    CHECK(check_named(r2, "candidate is a synchronous standby") == nullptr);
+}
+
 TEST_CASE("switchover: --dry-run checks and shows the call but sends nothing", "[ha]") {
     Harness h;
-    auto req = switchover_to("pg3");
+    auto req = switchover_to("pg2");
     req.dry_run = true;
     auto r = h.run(req);
     CHECK(r.ok());

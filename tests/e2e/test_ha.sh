@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# pgdr switchover, failover and reinit on a bootstrapped lab, each checked independently with
+# psql against the members and through HAProxy: who is in recovery, where writes land, that no
+# committed row is lost and that a rebuilt replica really got a fresh data directory.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lab.sh"
+set -e
+
+lab_up
+run_pgdr -i "$INV" bootstrap
+assert_rc 0 "bootstrap"
+STATE=$LAB_DIR/inventory.state
+export PGPASSWORD
+PGPASSWORD=$(cat "$STATE/secrets/probe-password")
+HAPROXY=198.18.0.13
+declare -A ADDR=([pg1]=198.18.0.11 [pg2]=198.18.0.12 [pg3]=198.18.0.13)
+
+sql() {  # ADDRESS PORT QUERY
+    psql -XAtq -h "$1" -p "$2" -U pgdr_probe -d pgdr -c "$3"
+}
+# Streaming replicas in pg_stat_replication on HOST, read as postgres on the host itself (the
+# probe role cannot see the state column).
+streaming_on() {  # HOST
+    "$PGDR" -i "$INV" exec --hosts "$1" -- runuser -u postgres -- psql -XAtq -c \
+        "select count(*) from pg_stat_replication where state = 'streaming'" | grep -E '^[0-9]+$'
+}
+# The member that accepts writes through HAProxy's write port; one insert of id $1 there.
+write_through_haproxy() {
+    sql $HAPROXY 5000 "insert into e2e_ha(id) values ($1) returning host(inet_server_addr())"
+}
+leader() {
+    run_pgdr -i "$INV" --output json status
+    json_get "$OUT" 'd["leader"]'
+}
+# The synchronous standby and the other replica, from pgdr status.
+sync_standby() {
+    run_pgdr -i "$INV" --output json status
+    json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] == "sync_standby"][0]'
+}
+wait_healthy() {  # SECONDS
+    local i
+    for ((i = 0; i < $1; i += 2)); do
+        "$PGDR" -i "$INV" status >/dev/null 2>&1 && return 0
+        sleep 2
+    done
+    fail "the cluster is not healthy after $1 s"
+}
+
+sql $HAPROXY 5000 "create table e2e_ha(id int primary key, at timestamptz default now())"
+assert_eq "$(write_through_haproxy 1)" "${ADDR[pg1]}" "writes go to pg1 before any change"
+
+wait_healthy 60  # with synchronous_mode, until Patroni names the synchronous standby
+SYNC=$(sync_standby)
+ASYNC=pg2
+[ "$SYNC" = pg2 ] && ASYNC=pg3
+
+log "no terminal and no --yes: refused before anything is done"
+run_pgdr -i "$INV" switchover --to "$SYNC" </dev/null
+assert_rc 2 "switchover without --yes on a pipe"
+assert_contains "$ERR" "--yes"
+assert_eq "$(leader)" pg1 "the leader is unchanged after the refusal"
+
+log "switchover --dry-run: the checks and the call, no change"
+run_pgdr -i "$INV" --output json switchover --dry-run
+assert_rc 0 "switchover --dry-run"
+assert_eq "$(json_get "$OUT" 'd["dry_run"] and d["old_leader"] == "pg1"')" True
+assert_eq "$(json_get "$OUT" 'd["target"]')" "$SYNC" "the synchronous standby is the best candidate"
+assert_eq "$(json_get "$OUT" 'd["call"]["method"] + " " + d["call"]["url"].split("/")[-1]')" "POST switchover"
+assert_eq "$(json_get "$OUT" 'all(c["ok"] for c in d["checks"] if c["required"])')" True "dry-run pre-checks"
+assert_eq "$(leader)" pg1 "the leader is unchanged after the dry run"
+
+log "switchover --to a member that does not exist: refused by the pre-checks"
+run_pgdr -i "$INV" switchover --to pg9 --yes
+assert_rc 7 "switchover to an unknown member"
+assert_contains "$OUT" "pg9 is not registered with Patroni"
+
+log "switchover --to the asynchronous replica: synchronous_mode allows the synchronous standby only"
+run_pgdr -i "$INV" switchover --to $ASYNC --yes
+assert_rc 7 "switchover to $ASYNC"
+assert_contains "$OUT" "Patroni hands over to $SYNC only"
+assert_eq "$(leader)" pg1 "the leader is unchanged after the refusal"
+
+log "switchover --to $SYNC"
+run_pgdr -i "$INV" --output json switchover --to "$SYNC" --yes
+assert_rc 0 "switchover to $SYNC"
+assert_eq "$(json_get "$OUT" 'd["ok"] and d["old_leader"] == "pg1"')" True
+assert_eq "$(json_get "$OUT" 'd["target"]')" "$SYNC"
+assert_eq "$(json_get "$OUT" '[p["phase"] for p in d["phases"] if not p["ok"]]')" "[]" "every phase ok"
+assert_eq "$(sql "${ADDR[$SYNC]}" 5432 "select pg_is_in_recovery()")" f "$SYNC is the primary"
+assert_eq "$(sql "${ADDR[pg1]}" 5432 "select pg_is_in_recovery()")" t "pg1 is a replica"
+assert_eq "$(write_through_haproxy 2)" "${ADDR[$SYNC]}" "HAProxy routes writes to $SYNC"
+wait_healthy 60
+assert_eq "$(streaming_on "$SYNC")" 2 \
+    "both replicas stream from $SYNC"
+
+log "failover: no leader (maintenance mode, leader host killed), then failover --to auto"
+run_pgdr -i "$INV" exec --hosts pg1 -- patronictl -c /etc/patroni/17-main.yml pause --wait
+assert_rc 0 "patronictl pause"
+on_exit "\"$PGDR\" -i \"$INV\" exec --hosts pg1,pg3 -- patronictl -c /etc/patroni/17-main.yml resume >/dev/null 2>&1"
+run_pgdr lab kill "$SYNC" --dir "$LAB_DIR"
+assert_rc 0 "lab kill $SYNC"
+for _ in $(seq 60); do
+    l=$(leader)
+    { [ "$l" = None ] || [ -z "$l" ]; } && break
+    sleep 2
+done
+run_pgdr -i "$INV" --output json status
+assert_eq "$(json_get "$OUT" 'd["leader"] in (None, "")')" True "no leader once $SYNC's lease expired"
+run_pgdr -i "$INV" switchover --yes
+assert_rc 7 "switchover needs a leader"
+run_pgdr -i "$INV" --output json failover --to auto --yes
+assert_rc 0 "failover to the best replica"
+new=$(json_get "$OUT" 'd["target"]')
+case $new in pg1 | "$ASYNC") ;; *) fail "failover picked '$new'" ;; esac
+assert_eq "$(sql "${ADDR[$new]}" 5432 "select pg_is_in_recovery()")" f "$new is the primary"
+assert_eq "$(write_through_haproxy 3)" "${ADDR[$new]}" "HAProxy routes writes to $new"
+assert_eq "$(sql $HAPROXY 5000 "select string_agg(id::text, ',' order by id) from e2e_ha")" "1,2,3" \
+    "every committed row is on the new primary"
+run_pgdr -i "$INV" exec --hosts "$new" -- patronictl -c /etc/patroni/17-main.yml resume --wait
+assert_rc 0 "patronictl resume"
+run_pgdr lab start "$SYNC" --dir "$LAB_DIR"
+assert_rc 0 "lab start $SYNC"
+wait_healthy 180
+assert_eq "$(sql "${ADDR[$SYNC]}" 5432 "select pg_is_in_recovery()")" t "$SYNC came back as a replica"
+
+log "reinit: a replica's data directory is erased and copied again"
+replica=$SYNC
+run_pgdr -i "$INV" exec --hosts "$replica" -- touch /var/lib/postgresql/17/main/pgdr-e2e-marker
+assert_rc 0 "marker in $replica's data directory"
+run_pgdr -i "$INV" reinit "$new" --yes
+assert_rc 7 "reinit of the leader is refused by the pre-checks"
+assert_contains "$OUT" "switch over first"
+run_pgdr -i "$INV" --output json reinit "$replica" --yes
+assert_rc 0 "reinit $replica"
+run_pgdr -i "$INV" exec --hosts "$replica" -- test -e /var/lib/postgresql/17/main/pgdr-e2e-marker
+assert_rc 1 "the marker is gone: the data directory was rebuilt"
+assert_eq "$(sql "${ADDR[$replica]}" 5432 "select pg_is_in_recovery()")" t "$replica is a replica"
+sql $HAPROXY 5000 "insert into e2e_ha(id) values (4)" >/dev/null
+for _ in $(seq 20); do
+    [ "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" = 4 ] && break
+    sleep 0.5
+done
+assert_eq "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" 4 "$replica replays new writes"
+wait_healthy 60
+run_pgdr -i "$INV" status
+assert_rc 0 "status at the end"
