@@ -367,6 +367,33 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             {primary.name,
              {wait(sql_true(count_streaming_sql(replicas.size())),
                    "every replica streaming (pg_stat_replication)", seconds(120))}});
+    } else {
+        // A host added to a running cluster: Patroni clones it from the leader itself, but only
+        // into an empty data directory; it refuses Debian's auto-created cluster ("system ID
+        // mismatch"). That cluster holds nothing (check_data_safety made sure), so it goes.
+        const auto& pf = facts.at(primary.name);
+        std::vector<HostActions> joining;
+        for (const auto* r : replicas) {
+            const auto& f = facts.at(r->name);
+            if (f.patroni_running() || !f.pristine() || f.sysid == pf.sysid) {
+                continue;
+            }
+            joining.push_back(
+                {r->name,
+                 {cmd({"sh", "-c",
+                       "set -e; v=$1 d=/var/lib/postgresql/$1/main; "
+                       "systemctl stop \"postgresql@$v-main\" 2>/dev/null || true; "
+                       "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
+                       "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"",
+                       "pgdr-empty-new-member", v},
+                      "empty the auto-created cluster " + f.sysid +
+                          " so that Patroni clones the leader into it",
+                      Argv{"sh", "-c", "[ -z \"$(ls -A \"/var/lib/postgresql/$1/main\")\" ]",
+                           "pgdr-empty", v})}});
+        }
+        if (!joining.empty()) {
+            plan.add_step(Stage::replication, "new members").hosts = std::move(joining);
+        }
     }
 
     // --- patroni ------------------------------------------------------------------------

@@ -154,6 +154,34 @@ TEST_CASE("bootstrap plan: once Patroni runs, the replication stage is gone", "[
     CHECK(find_step(plan, Stage::patroni, "leader")->hosts[0].host == "pg2");
 }
 
+TEST_CASE("bootstrap plan: a host added to a running cluster gets an empty data directory",
+          "[pg][bootstrap]") {
+    // Patroni clones the leader only into an empty directory; Debian's auto-created cluster on
+    // the new host would stop it with "system ID mismatch" (seen on the lab, add-replica).
+    auto inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    for (auto& [name, f] : facts) {
+        if (name == "pg3") {
+            continue;  // the new host: its own empty cluster, no Patroni yet
+        }
+        f.patroni_active = "active";
+        f.sysid = "7000000000000000001";
+        f.standby_signal = name != "pg1";
+        f.patroni_role = name == "pg1" ? "primary" : "replica";
+    }
+    REQUIRE_NOTHROW(check_data_safety(inv, facts, "pg1", "7000000000000000001"));
+    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+    CHECK(step_names(plan, Stage::replication) == std::vector<std::string>{"new members"});
+    const auto* step = find_step(plan, Stage::replication, "new members");
+    REQUIRE(step->hosts.size() == 1);
+    CHECK(step->hosts[0].host == "pg3");
+    CHECK(mentions(plan, "empty the auto-created cluster 700000000000000003"));
+
+    // A new host whose cluster holds data is refused before anything is planned.
+    facts["pg3"].user_objects = 2;
+    CHECK_THROWS_AS(check_data_safety(inv, facts, "pg1", "7000000000000000001"), Error);
+}
+
 TEST_CASE("bootstrap: the first postgres host leads a fresh cluster", "[pg][bootstrap]") {
     auto inv = lab_inventory();
     CHECK(choose_primary(inv, fresh_facts(inv)) == "pg1");

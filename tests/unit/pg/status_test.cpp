@@ -1,7 +1,7 @@
 // pg::assess: the problems `pgdr status` reports (and its exit 7), from parsed member states.
-#include <catch2/catch.hpp>
-
 #include "pg/status.hpp"
+
+#include <catch2/catch.hpp>
 
 using pgdr::Inventory;
 using pgdr::pg::ClusterStatus;
@@ -76,5 +76,6 @@ TEST_CASE("status: a replica that does not stream, or lags, is a problem", "[pg]
     pgdr::pg::assess(lab(), s);
     REQUIRE(s.problems.size() == 2);
     CHECK(s.problems[0] == "pg2 lags 1073741824 bytes");
-    CHECK(s.problems[1] == "pg3 is not streaming from the leader (absent from pg_stat_replication)");
+    CHECK(s.problems[1] ==
+          "pg3 is not streaming from the leader (absent from pg_stat_replication)");
 }
