@@ -4,6 +4,7 @@
 # committed row is lost and that a rebuilt replica really got a fresh data directory.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/cluster.sh"
 set -e
 
 lab_up
@@ -15,35 +16,9 @@ PGPASSWORD=$(cat "$STATE/secrets/probe-password")
 HAPROXY=198.18.0.13
 declare -A ADDR=([pg1]=198.18.0.11 [pg2]=198.18.0.12 [pg3]=198.18.0.13)
 
-sql() {  # ADDRESS PORT QUERY
-    psql -XAtq -h "$1" -p "$2" -U pgdr_probe -d pgdr -c "$3"
-}
-# Streaming replicas in pg_stat_replication on HOST, read as postgres on the host itself (the
-# probe role cannot see the state column).
-streaming_on() {  # HOST
-    "$PGDR" -i "$INV" exec --hosts "$1" -- runuser -u postgres -- psql -XAtq -c \
-        "select count(*) from pg_stat_replication where state = 'streaming'" | grep -E '^[0-9]+$'
-}
 # The member that accepts writes through HAProxy's write port; one insert of id $1 there.
 write_through_haproxy() {
     sql $HAPROXY 5000 "insert into e2e_ha(id) values ($1) returning host(inet_server_addr())"
-}
-leader() {
-    run_pgdr -i "$INV" --output json status
-    json_get "$OUT" 'd["leader"]'
-}
-# The synchronous standby and the other replica, from pgdr status.
-sync_standby() {
-    run_pgdr -i "$INV" --output json status
-    json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] == "sync_standby"][0]'
-}
-wait_healthy() {  # SECONDS
-    local i
-    for ((i = 0; i < $1; i += 2)); do
-        "$PGDR" -i "$INV" status >/dev/null 2>&1 && return 0
-        sleep 2
-    done
-    fail "the cluster is not healthy after $1 s"
 }
 
 sql $HAPROXY 5000 "create table e2e_ha(id int primary key, at timestamptz default now())"
@@ -94,16 +69,7 @@ assert_eq "$(streaming_on "$SYNC")" 2 \
     "both replicas stream from $SYNC"
 
 log "failover: no leader (maintenance mode, leader host killed), then failover --to auto"
-run_pgdr -i "$INV" exec --hosts pg1 -- patronictl -c /etc/patroni/17-main.yml pause --wait
-assert_rc 0 "patronictl pause"
-on_exit "\"$PGDR\" -i \"$INV\" exec --hosts pg1,pg3 -- patronictl -c /etc/patroni/17-main.yml resume >/dev/null 2>&1"
-run_pgdr lab kill "$SYNC" --dir "$LAB_DIR"
-assert_rc 0 "lab kill $SYNC"
-for _ in $(seq 60); do
-    l=$(leader)
-    { [ "$l" = None ] || [ -z "$l" ]; } && break
-    sleep 2
-done
+pause_and_kill_leader "$SYNC"
 run_pgdr -i "$INV" --output json status
 assert_eq "$(json_get "$OUT" 'd["leader"] in (None, "")')" True "no leader once $SYNC's lease expired"
 run_pgdr -i "$INV" switchover --yes
@@ -135,12 +101,8 @@ assert_rc 0 "reinit $replica"
 run_pgdr -i "$INV" exec --hosts "$replica" -- test -e /var/lib/postgresql/17/main/pgdr-e2e-marker
 assert_rc 1 "the marker is gone: the data directory was rebuilt"
 assert_eq "$(sql "${ADDR[$replica]}" 5432 "select pg_is_in_recovery()")" t "$replica is a replica"
-sql $HAPROXY 5000 "insert into e2e_ha(id) values (4)" >/dev/null
-for _ in $(seq 20); do
-    [ "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" = 4 ] && break
-    sleep 0.5
-done
-assert_eq "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" 4 "$replica replays new writes"
+assert_replays "${ADDR[$replica]}" e2e_ha 4
+assert_eq "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" 4 "$replica has every row"
 wait_healthy 60
 run_pgdr -i "$INV" status
 assert_rc 0 "status at the end"

@@ -5,6 +5,7 @@
 # --from after a failed step. Every outcome is checked independently with psql.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/cluster.sh"
 set -e
 
 RUNBOOKS=$SRC_DIR/runbooks
@@ -22,19 +23,6 @@ assert_rc 0 "bootstrap of pg1-pg3 (HAProxy on pg4)"
 export PGPASSWORD
 PGPASSWORD=$(cat "$STATE/secrets/probe-password")
 
-sql() {  # ADDRESS PORT QUERY
-    psql -XAtq -h "$1" -p "$2" -U pgdr_probe -d pgdr -c "$3"
-}
-# Streaming replicas in pg_stat_replication on HOST, read as postgres on the host itself (the
-# probe role cannot see the state column).
-streaming_on() {  # HOST
-    "$PGDR" -i "$INV" exec --hosts "$1" -- runuser -u postgres -- psql -XAtq -c \
-        "select count(*) from pg_stat_replication where state = 'streaming'" | grep -E '^[0-9]+$'
-}
-leader() {
-    run_pgdr -i "$INV" --output json status
-    json_get "$OUT" 'd["leader"]'
-}
 # The address that takes writes through HAProxy.
 writes_land_on() {
     sql $HAPROXY 5000 "select host(inet_server_addr()) where not pg_is_in_recovery()"
@@ -45,9 +33,8 @@ transcript_end() {  # DIR FILTER(python on the run_end event `d`)
     json_get "$line" "$2"
 }
 sql $HAPROXY 5000 "create table e2e_rb(id int primary key)"
-for _ in $(seq 30); do "$PGDR" -i "$INV" status >/dev/null 2>&1 && break; sleep 2; done
-run_pgdr -i "$INV" --output json status
-SYNC=$(json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] == "sync_standby"][0]')
+wait_healthy 60  # with synchronous_mode, until Patroni names the synchronous standby
+SYNC=$(sync_standby)
 
 log "validate: every shipped runbook is valid; a broken one is reported with file:line"
 run_pgdr runbook validate "$RUNBOOKS"/*.yaml
@@ -108,12 +95,7 @@ run_pgdr -i "$INV" runbook run "$RUNBOOKS/rebuild-replica.yaml" --param replica=
 assert_rc 0 "rebuild-replica"
 run_pgdr -i "$INV" exec --hosts $replica -- test ! -e /var/lib/postgresql/17/main/pgdr-e2e-marker
 assert_rc 0 "the marker is gone: $replica's data directory was rebuilt"
-sql $HAPROXY 5000 "insert into e2e_rb values (1)" >/dev/null
-for _ in $(seq 20); do
-    [ "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_rb")" = 1 ] && break
-    sleep 0.5
-done
-assert_eq "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_rb")" 1 "$replica replays new writes"
+assert_replays "${ADDR[$replica]}" e2e_rb 1
 
 log "resume: a run that fails at a step goes on from it with --from"
 cat >"$WORK/resume.yaml" <<'EOF'
@@ -141,16 +123,7 @@ old=$(leader)
 run_pgdr -i "$INV" runbook run "$RUNBOOKS/emergency-failover.yaml" --yes --transcript "$WORK/ef-refused"
 assert_rc 7 "emergency failover with a leader is refused"
 assert_eq "$(transcript_end "$WORK/ef-refused" 'd["stopped_at"]')" check-no-leader
-run_pgdr -i "$INV" exec --hosts pg1 -- patronictl -c /etc/patroni/17-main.yml pause --wait
-assert_rc 0 "patronictl pause"
-on_exit "\"$PGDR\" -i \"$INV\" exec --service postgres -- patronictl -c /etc/patroni/17-main.yml resume >/dev/null 2>&1"
-run_pgdr lab kill "$old" --dir "$LAB_DIR"
-assert_rc 0 "lab kill $old"
-for _ in $(seq 60); do
-    l=$(leader)
-    { [ "$l" = None ] || [ -z "$l" ]; } && break
-    sleep 2
-done
+pause_and_kill_leader "$old"
 run_pgdr -i "$INV" runbook run "$RUNBOOKS/emergency-failover.yaml" --yes --transcript "$WORK/ef"
 assert_rc 0 "emergency-failover"
 new=$(leader)
@@ -161,7 +134,7 @@ run_pgdr -i "$INV" exec --hosts "$new" -- patronictl -c /etc/patroni/17-main.yml
 assert_rc 0 "patronictl resume"
 run_pgdr lab start "$old" --dir "$LAB_DIR"
 assert_rc 0 "lab start $old"
-for _ in $(seq 90); do "$PGDR" -i "$INV" status >/dev/null 2>&1 && break; sleep 2; done
+wait_healthy 180
 run_pgdr -i "$INV" status
 assert_rc 0 "healthy with $old back as a replica"
 

@@ -8,6 +8,7 @@
 #include "fakes/manual_clock.hpp"
 #include "fakes/recording_http_client.hpp"
 #include "ovh/access_rules.hpp"
+#include "unit/ovh/ovh_rig.hpp"
 
 using pgdr::fakes::ManualClock;
 using pgdr::fakes::RecordingHttpClient;
@@ -23,22 +24,10 @@ struct Rig {
     pgdr::ovh::ProjectApi api;
 
     Rig()
-        : client(http, clock, log, creds(), options()),
+        : client(http, clock, log, pgdr::ovh::testing::test_credentials(),
+                 pgdr::ovh::testing::test_client_options()),
           api(client, clock, log, "p1", pgdr::ovh::WaitOptions{}) {
         http.respond(200, "1457018875");  // /auth/time
-    }
-    static pgdr::ovh::Credentials creds() {
-        pgdr::ovh::Credentials c;
-        c.base_url = "https://eu.api.ovh.com/1.0";
-        c.application_key = "ak";
-        c.application_secret = "as";
-        c.consumer_key = "ck";
-        return c;
-    }
-    static pgdr::ovh::ClientOptions options() {
-        pgdr::ovh::ClientOptions o;
-        o.jitter_seed = 1;
-        return o;
     }
 };
 
