@@ -349,7 +349,9 @@ std::string to_string(RunResult r) {
 int RunSummary::exit_code() const {
     switch (result) {
         case RunResult::ok:
-            return 0;
+            // Every step ran, but a failure let through by `on_failure: continue` (a drill that
+            // missed its objectives on drill day) must not read as success to a script.
+            return continued_failures > 0 ? static_cast<int>(ExitCode::verification_failed) : 0;
         case RunResult::failed:
             return static_cast<int>(ExitCode::verification_failed);
         case RunResult::needs_confirmation:

@@ -160,6 +160,7 @@ steps:
 )");
     CHECK(s.result == RunResult::ok);
     CHECK(s.continued_failures == 1);
+    CHECK(s.exit_code() == 7);  // the run went on, but a step failed
     CHECK(results(s) == Lines{"tolerated=failed", "probe=failed", "repair=ok", "after=ok"});
     CHECK(h.commands == Lines{"pg1:repair", "pg1:after"});
     CHECK(h.progress.str().find("on_failure: goto repair") != std::string::npos);
