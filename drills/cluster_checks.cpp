@@ -192,6 +192,12 @@ Health check_health(const ClusterSeams& seams, const HealthCriteria& criteria) {
                                  ", the leader on " + std::to_string(*lm->timeline));
         }
     }
+    if (criteria.require_sync_standby && t.postgres.size() > 1 &&
+        std::none_of(h.view->members.begin(), h.view->members.end(), [](const auto& m) {
+            return m.role == "sync_standby" || m.role == "quorum_standby";
+        })) {
+        h.problems.push_back("no synchronous standby yet (synchronous_mode)");
+    }
 
     // Patroni can call a replica "running" while it does not stream (reference/lab.md P9):
     // pg_stat_replication on the leader is the proof.

@@ -88,6 +88,7 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
     ClusterSeams cs{t, m_seams.http, m_seams.transport};
     HealthCriteria criteria;
     criteria.max_lag_bytes = m_options.max_lag_bytes.value_or(t.maximum_lag_on_failover);
+    criteria.require_sync_standby = m_seams.settings.synchronous_mode;
     Health h = check_health(cs, criteria);
     if (h.unreachable) {
         throw Error(ExitCode::unreachable, "pre-checks: " + join(h.problems, "; "),
@@ -118,7 +119,10 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
         if (m_seams.settings.synchronous_mode && c != nullptr && c->role != "sync_standby" &&
             c->role != "quorum_standby") {
             throw Error(ExitCode::verification_failed,
-                        "pre-checks: --candidate " + pre.candidate + " is " + c->role +
+                        "pre-checks: " +
+                            std::string(m_options.candidate.empty() ? "the best candidate "
+                                                                    : "--candidate ") +
+                            pre.candidate + " is " + c->role +
                             "; with synchronous_mode Patroni switches over to a synchronous "
                             "standby only",
                         "omit --candidate to use the synchronous standby");
@@ -202,6 +206,7 @@ bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, s
     ClusterSeams cs{m_seams.topology, m_seams.http, m_seams.transport};
     HealthCriteria criteria;
     criteria.ask_last = plan.kind == FaultKind::partition_primary ? plan.target : "";
+    criteria.require_sync_standby = m_seams.settings.synchronous_mode;
     return wait_until(m_options.timeout, [&] {
         try {
             Health h = check_health(cs, criteria);

@@ -240,6 +240,12 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         c.rest_down = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::unreachable);
     }
+    SECTION("with synchronous_mode, no synchronous standby named yet") {
+        // Right after a leader change; a switchover would get HTTP 412 from Patroni.
+        c.settings.synchronous_mode = true;
+        CHECK(refusal(c, options(FaultKind::switchover)) == ExitCode::verification_failed);
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
     SECTION("with synchronous_mode, a candidate that is not the synchronous standby") {
         // Patroni would answer 412 "candidate name does not match with sync_standby".
         c.settings.synchronous_mode = true;
