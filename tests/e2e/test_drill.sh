@@ -42,12 +42,23 @@ check_report "$OUT" switchover yes
 log "partition-primary (move the leader off the HAProxy host first)"
 run_pgdr -i "$INV" --output json status
 if [ "$(json_get "$OUT" 'd["leader"]')" = pg3 ]; then
-    run_pgdr -i "$INV" drill --switchover --candidate pg1
-    assert_rc 0 "switchover to pg1"
+    run_pgdr -i "$INV" drill --switchover  # to the synchronous standby, pg1 or pg2
+    assert_rc 0 "switchover away from pg3"
 fi
 run_pgdr -i "$INV" --output json drill --partition-primary --timeout 240
 assert_rc 0 "partition drill"
 check_report "$OUT" partition-primary yes
+
+log "reboot-primary: the leader's host is reset and boots again (leader off the HAProxy host first)"
+run_pgdr -i "$INV" --output json status
+if [ "$(json_get "$OUT" 'd["leader"]')" = pg3 ]; then
+    run_pgdr -i "$INV" drill --switchover
+    assert_rc 0 "switchover away from pg3"
+fi
+run_pgdr -i "$INV" --output json drill --reboot-primary --timeout 240
+assert_rc 0 "reboot drill"
+check_report "$OUT" reboot-primary yes
+assert_contains "$(json_get "$OUT" '[p["name"] for p in d["phases"]]')" old_primary_rejoined
 
 log "kill-etcd-member: no failover"
 run_pgdr -i "$INV" --output json drill --kill-etcd-member
