@@ -386,10 +386,15 @@ void add_checks(const Facts& f, Report& r) {
     add("fault_injected", f.fault_at_abs.has_value(),
         f.fault_at_abs ? "fault on " + f.fault_target + " at " + r.fault_at
                        : "no fault marker on the timeline");
-    bool leader_ok =
-        r.new_leader_expected ? r.leader_changed : (!r.new_primary.empty() && !r.leader_changed);
+    const auto* info = find_fault(r.drill);
+    const bool any = info != nullptr && info->leader == LeaderExpectation::any_leader;
+    bool leader_ok = r.new_leader_expected ? r.leader_changed
+                     : any                 ? !r.new_primary.empty()
+                                           : (!r.new_primary.empty() && !r.leader_changed);
     add("leader_expectation", leader_ok,
-        std::string(r.new_leader_expected ? "expected a new leader: " : "expected no failover: ") +
+        std::string(r.new_leader_expected ? "expected a new leader: "
+                    : any                 ? "expected a leader, new or the same host back: "
+                                          : "expected no failover: ") +
             leader_detail(r));
     add("writes_recovered", r.rto_ms.has_value(),
         r.rto_ms

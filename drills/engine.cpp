@@ -170,6 +170,23 @@ bool DrillEngine::react(const Timeline& timeline, const FaultPlan& plan, Millis 
             return false;
         });
     }
+    if (info.leader == LeaderExpectation::any_leader) {
+        progress("waiting for a leader to acknowledge writes again");
+        return wait_until(m_options.timeout, [&] {
+            bool failed = false;
+            for (const auto& e : timeline.events()) {
+                if (e.at_ms < fault_at) {
+                    continue;
+                }
+                failed = failed || std::holds_alternative<WriteFailed>(e.data);
+                const auto* a = std::get_if<WriteAcked>(&e.data);
+                if (a != nullptr && !a->backend.empty() && (failed || a->backend != plan.leader)) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    }
     switch (plan.kind) {
         case FaultKind::kill_postmaster: {
             progress("waiting for Patroni to restart PostgreSQL");

@@ -74,11 +74,12 @@ std::vector<FaultInfo> make_catalogue() {
          "Resets the leader's host with no clean shutdown. On OVH: POST "
          "/cloud/project/{id}/instance/{instance}/reboot with type hard. On the lab: every "
          "process of the host's container is killed at once and it boots again on the same disk.",
-         "As --kill-primary: the key expires after ttl and a replica is promoted; the old "
-         "leader boots and rejoins as a replica.",
+         "As --kill-primary when the host boots slower than the ttl: the key expires and a "
+         "replica is promoted; the old leader rejoins as a replica. A host back sooner (the lab "
+         "boots in seconds) still holds the key: Patroni recovers PostgreSQL and leads again.",
          "Wait until the host answers SSH again with a new boot id, then start Patroni if it is "
          "not running; it rejoins as a replica.",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, true},
+         LeaderExpectation::any_leader, FaultTarget::leader_host, true},
     };
 }
 

@@ -28,6 +28,7 @@ enum class FaultKind {
 enum class LeaderExpectation {
     new_leader,   // another member must take the leader key
     same_leader,  // the leader must not change
+    any_leader,   // a leader again: another member, or the same host back before its key expired
 };
 
 // What the fault targets, so the engine knows which host to act on.

@@ -445,6 +445,20 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
              {wait(sql_true(count_streaming_sql(replicas.size())),
                    "every replica streaming from the leader (pg_stat_replication)",
                    seconds(180))}});
+        if (inv.patroni.synchronous_mode && !replicas.empty()) {
+            // Patroni names the synchronous standby one HA loop after a replica streams; until
+            // then commits are unprotected and a switchover is refused (HTTP 412).
+            static const std::string k_has_sync = R"PY(
+import json, sys, urllib.request
+d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3).read())
+sys.exit(0 if any(m.get("role") in ("sync_standby", "quorum_standby") for m in d.get("members", [])) else 1)
+)PY";
+            streaming.hosts.back().actions.emplace_back(
+                wait({"python3", "-c", k_has_sync,
+                      "http://" + primary.address + ":" + std::to_string(inv.patroni.rest_port) +
+                          "/cluster"},
+                     "Patroni names a synchronous standby", seconds(120)));
+        }
         // bootstrap.dcs applies only when the cluster is first registered; later changes to
         // the inventory's DCS settings (another timing profile, say) reach Patroni through its
         // REST API. The password goes on stdin; the desired values are no secret.

@@ -85,7 +85,7 @@ for setting in $SETTINGS; do
     read -r k_rto after k_pred k_pass s_out s_rto s_pass <<<"${row[$setting]}"
     speed=-
     [[ $seed_rto != - && $k_rto != - && $k_rto != 0 ]] &&
-        speed=$(echo "scale=2; $seed_rto / $k_rto" | bc)x
+        speed=$(printf "%.2fx" "$(echo "scale=3; $seed_rto / $k_rto" | bc)")
     printf '%-8s %10s %12s %10s %6s | %12s %10s %6s | %s\n' "$setting" "$k_rto" "$after" \
         "$k_pred" "$k_pass" "$s_out" "$s_rto" "$s_pass" "$speed"
 done

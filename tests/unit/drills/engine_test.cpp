@@ -182,6 +182,22 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
         }
         CHECK(boot_polls.size() == 3);
     }
+    SECTION("reboot-primary: a host back before its key expired leads again, and that passes") {
+        FakeCluster c;
+        c.reboot_keeps_leader = true;
+        auto out = DrillEngine(c.seams(&c.host_control), options(FaultKind::reboot_primary)).run();
+        REQUIRE(out.reports.size() == 1);
+        const auto& r = out.reports.front();
+        CHECK(r.new_primary == "pg1");
+        CHECK_FALSE(r.leader_changed);
+        CHECK_FALSE(r.new_leader_expected);
+        REQUIRE(r.find_check("leader_expectation") != nullptr);
+        CHECK(r.find_check("leader_expectation")->passed);
+        CHECK(r.find_check("leader_expectation")->detail ==
+              "expected a leader, new or the same host back: leader unchanged: pg1");
+        REQUIRE(r.find_check("no_split_brain") != nullptr);
+        CHECK(r.find_check("no_split_brain")->passed);
+    }
     SECTION("reboot-primary starts Patroni when the booted host did not") {
         FakeCluster c;
         c.patroni_enabled = false;

@@ -246,7 +246,12 @@ void FakeCluster::install_handlers() {
         ++boots[h];
         down[h] = boot_polls + 1;
         state[h] = "stopped";
-        if (h == leader) {
+        if (h == leader && reboot_keeps_leader) {
+            // Back before its key expired: Patroni recovers PostgreSQL and leads again.
+            state[h] = "running";
+            writer->fail("connection refused");
+            writer->ack(leader);
+        } else if (h == leader) {
             fail_over();
         }
     };

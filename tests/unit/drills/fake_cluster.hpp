@@ -120,6 +120,7 @@ class FakeCluster {
     std::int64_t lag = 0;
     bool extra_leader = false;           // a second member claims the leader role
     std::string sync_standby;            // the member Patroni reports as sync_standby
+    bool reboot_keeps_leader = false;    // a reset leader boots before its key expires
     ClusterSettings settings;            // the deployed settings the engine is given
     bool rest_down = false;              // every REST call fails to connect
     bool haproxy_all_up = false;         // every server UP on the write port (P11)

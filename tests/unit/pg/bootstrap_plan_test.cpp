@@ -176,6 +176,11 @@ TEST_CASE("bootstrap plan: a host added to a running cluster gets an empty data 
     REQUIRE(step->hosts.size() == 1);
     CHECK(step->hosts[0].host == "pg3");
     CHECK(mentions(plan, "empty the auto-created cluster 700000000000000003"));
+    // synchronous_mode (lab.yaml): bootstrap ends once Patroni named a synchronous standby.
+    CHECK(mentions(plan, "Patroni names a synchronous standby"));
+    inv.patroni.synchronous_mode = false;
+    CHECK_FALSE(mentions(plan_bootstrap(inv, facts, k_secrets, "pg1"),
+                         "Patroni names a synchronous standby"));
 
     // A new host whose cluster holds data is refused before anything is planned.
     facts["pg3"].user_objects = 2;
