@@ -216,6 +216,9 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
         ChannelPtr ch(ssh_channel_new(s));
         if (!ch || ssh_channel_open_session(ch.get()) != SSH_OK) {
             if (attempt == 0) {
+                // The channel goes first: ssh_free() frees a session's channels too, and the
+                // ChannelPtr would free it a second time (a crash seen on a rebooted lab host).
+                ch.reset();
                 m_session.reset();
                 continue;
             }
