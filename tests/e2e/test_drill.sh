@@ -10,7 +10,7 @@ lab_up
 run_pgdr -i "$INV" bootstrap
 assert_rc 0 "bootstrap"
 
-check_report() {  # JSON FAULT EXPECT_NEW_LEADER(yes|no)
+check_report() {  # JSON FAULT EXPECT_NEW_LEADER(yes|no|any)
     for field in drill cluster started_at old_primary new_primary rto_ms write_outage_ms \
         predicted_rto_ms lost_acknowledged_writes unacknowledged_applied_writes \
         lag_at_fault_bytes phases verdict restored; do
@@ -22,6 +22,8 @@ check_report() {  # JSON FAULT EXPECT_NEW_LEADER(yes|no)
     assert_eq "$(json_get "$1" 'd["restored"]')" True "restored after $2"
     if [ "$3" = yes ]; then
         assert_eq "$(json_get "$1" 'd["new_primary"] != d["old_primary"]')" True "new leader after $2"
+    elif [ "$3" = any ]; then
+        assert_eq "$(json_get "$1" 'd["new_primary"] not in ("", None)')" True "a leader after $2"
     else
         assert_eq "$(json_get "$1" 'd["new_primary"] in ("", None, d["old_primary"])')" True "no new leader after $2"
     fi
@@ -57,7 +59,8 @@ if [ "$(json_get "$OUT" 'd["leader"]')" = pg3 ]; then
 fi
 run_pgdr -i "$INV" --output json drill --reboot-primary --timeout 240
 assert_rc 0 "reboot drill"
-check_report "$OUT" reboot-primary yes
+# A lab host boots in about a second, before its key expires: it may lead again.
+check_report "$OUT" reboot-primary any
 assert_contains "$(json_get "$OUT" '[p["name"] for p in d["phases"]]')" old_primary_rejoined
 
 log "kill-etcd-member: no failover"
