@@ -61,7 +61,7 @@ run_pgdr -i "$INV" --output json drill --reboot-primary --timeout 240
 assert_rc 0 "reboot drill"
 # A lab host boots in about a second, before its key expires: it may lead again.
 check_report "$OUT" reboot-primary any
-assert_contains "$(json_get "$OUT" '[p["name"] for p in d["phases"]]')" old_primary_rejoined
+assert_contains "$(json_get "$OUT" '[p["name"] for p in d["phases"]]')" fault_restored
 
 log "kill-etcd-member: no failover"
 run_pgdr -i "$INV" --output json drill --kill-etcd-member
