@@ -193,9 +193,8 @@ Health check_health(const ClusterSeams& seams, const HealthCriteria& criteria) {
         }
     }
     if (criteria.require_sync_standby && t.postgres.size() > 1 &&
-        std::none_of(h.view->members.begin(), h.view->members.end(), [](const auto& m) {
-            return m.role == "sync_standby" || m.role == "quorum_standby";
-        })) {
+        std::none_of(h.view->members.begin(), h.view->members.end(),
+                     [](const auto& m) { return pg::is_sync_standby_role(m.role); })) {
         h.problems.push_back("no synchronous standby yet (synchronous_mode)");
     }
 

@@ -116,8 +116,8 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
         }
         // Patroni answers 412 "candidate name does not match with sync_standby" otherwise.
         const auto* c = h.view->find(pre.candidate);
-        if (m_seams.settings.synchronous_mode && c != nullptr && c->role != "sync_standby" &&
-            c->role != "quorum_standby") {
+        if (m_seams.settings.synchronous_mode && c != nullptr &&
+            !pg::is_sync_standby_role(c->role)) {
             throw Error(ExitCode::verification_failed,
                         "pre-checks: " +
                             std::string(m_options.candidate.empty() ? "the best candidate "

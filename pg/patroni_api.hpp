@@ -37,6 +37,12 @@ struct ClusterMember {
     std::optional<std::int64_t> lag_bytes;  // empty when Patroni says "unknown" or omits it
 };
 
+// A role of GET /cluster that Patroni counts as synchronous: the only switchover candidates
+// with synchronous_mode (Patroni answers 412 to others).
+inline bool is_sync_standby_role(const std::string& role) {
+    return role == "sync_standby" || role == "quorum_standby";
+}
+
 struct ClusterView {
     std::vector<ClusterMember> members;
     std::string leader;  // the member whose role is leader or standby_leader; "" when none

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "pg/etcd_config.hpp"
+#include "pg/patroni_api.hpp"
 #include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
@@ -132,7 +133,7 @@ void assess(const Inventory& inv, ClusterStatus& s) {
     // when none is left) commits are acknowledged without a replica having them, and a
     // switchover is refused.
     const bool sync_standby = std::any_of(s.members.begin(), s.members.end(), [](const auto& m) {
-        return m.role == "sync_standby" || m.role == "quorum_standby";
+        return is_sync_standby_role(m.role);
     });
     if (inv.patroni.synchronous_mode && leaders == 1 && s.members.size() > 1 && !sync_standby) {
         s.problems.push_back(

@@ -5,6 +5,7 @@
 #include <set>
 #include <sstream>
 
+#include "pg/patroni_api.hpp"
 #include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
@@ -591,11 +592,11 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
         // Patroni answers 412 "candidate name does not match with sync_standby" to any other.
         std::vector<std::string> sync;
         for (const auto& m : st.members) {
-            if (m.role == "sync_standby" || m.role == "quorum_standby") {
+            if (is_sync_standby_role(m.role)) {
                 sync.push_back(m.name);
             }
         }
-        const bool is_sync = c->role == "sync_standby" || c->role == "quorum_standby";
+        const bool is_sync = is_sync_standby_role(c->role);
         add("candidate is a synchronous standby", is_sync,
             is_sync ? target + " is " + c->role
             : sync.empty()
