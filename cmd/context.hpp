@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -11,6 +12,10 @@
 
 #include "core/inventory.hpp"
 #include "core/log.hpp"
+
+namespace pgdr::net {
+class SshForwarder;
+}
 
 namespace pgdr::cmd {
 
@@ -23,6 +28,9 @@ struct Context {
     bool no_color = false;  // --no-color / NO_COLOR
     bool accept_new_host_keys = false;
     std::unique_ptr<Logger> log;
+    // Bastion sessions (ssh.jump_host), one per bastion, shared by the hosts behind it; they
+    // go before the logger they write to.
+    std::map<std::string, std::shared_ptr<net::SshForwarder>> jump_hosts;
 
     // The subcommand's work, set by its callback and run by main after parsing.
     std::function<int()> action;

@@ -6,10 +6,12 @@
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
 #include "core/local_transport.hpp"
+#include "core/reach_http.hpp"
 #include "core/state.hpp"
 #include "drills/engine.hpp"
 #include "drills/live_probes.hpp"
@@ -24,6 +26,40 @@
 namespace pgdr::cmd {
 
 namespace {
+
+// The drill's way into the cluster (DESIGN.md §11), chosen anew when a run's fault targets
+// another host, so that the probes never connect from the host the fault hits.
+class RunReach final : public ClusterReach {
+  public:
+    RunReach(Context& ctx, const Inventory& inv) : m_ctx(ctx), m_inv(inv) {}
+
+    void avoid(const std::string& host) {
+        std::lock_guard lock(m_mutex);
+        if (!m_current || m_avoided != host) {
+            m_current.reset();
+            m_current = cluster_reach(m_ctx, m_inv, {host});
+            m_avoided = host;
+        }
+    }
+    Endpoint endpoint(const std::string& address, int port) override {
+        std::lock_guard lock(m_mutex);
+        if (!m_current) {
+            m_current = cluster_reach(m_ctx, m_inv);
+        }
+        return m_current->endpoint(address, port);
+    }
+    std::string vantage() const override {
+        std::lock_guard lock(m_mutex);
+        return m_current ? m_current->vantage() : "this machine";
+    }
+
+  private:
+    Context& m_ctx;
+    const Inventory& m_inv;
+    mutable std::mutex m_mutex;
+    std::unique_ptr<ClusterReach> m_current;
+    std::string m_avoided;
+};
 
 std::atomic<bool> g_interrupted{false};
 
@@ -131,7 +167,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         }
         return *it->second;
     };
-    net::CurlHttpClient http;
+    net::CurlHttpClient curl;
+    RunReach reach(ctx, inv);
+    ReachingHttpClient http(curl, reach);
     SystemClock clock;
     auto progress = [&ctx](const std::string& m) {
         if (::isatty(STDERR_FILENO) != 0) {
@@ -204,14 +242,19 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              http,
                              transport_for,
                              host_control,
-                             [&](const std::string& run) {
-                                 return drills::make_live_probes(topology, probe, http, clock, run);
+                             [&](const std::string& run, const std::string& target) {
+                                 reach.avoid(target);
+                                 drills::LiveProbeSettings ls;
+                                 ls.reach = &reach;
+                                 return drills::make_live_probes(topology, probe, http, clock, run,
+                                                                 ls);
                              },
                              pg::k_rest_api_user,
                              rest_password,
                              inv.paths.state_dir,
                              &g_interrupted,
-                             progress};
+                             progress,
+                             [&reach] { return reach.vantage(); }};
 
     InterruptGuard guard;
     drills::DrillEngine engine(seams, opts);

@@ -63,7 +63,7 @@ SshSettings lab_ssh(const lab::LabPaths& paths) {
 // Waits until systemd inside the host says the boot is finished (running or degraded),
 // through the same SSH path every other command uses.
 void wait_booted(Context& ctx, const lab::LabPaths& paths, const lab::LabHost& h) {
-    net::SshTransport t({h.name, h.address, lab_ssh(paths), false}, *ctx.log);
+    net::SshTransport t({h.name, h.address, lab_ssh(paths), false, nullptr}, *ctx.log);
     RunOptions o;
     o.timeout = std::chrono::seconds(90);
     auto r = t.run({"systemctl", "is-system-running", "--wait"}, o);

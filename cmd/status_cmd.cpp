@@ -1,6 +1,9 @@
 // pgdr status and pgdr psql: the operator's view of a running cluster and a prompt on it.
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <csignal>
 #include <iostream>
 #include <thread>
 
@@ -117,13 +120,24 @@ int psql(Context& ctx, const PsqlOptions& o) {
     } else {
         throw usage_error("pgdr knows the passwords of postgres and pgdr_probe only");
     }
+    // The port directly, or a local port forwarded over SSH from inside the network.
+    auto reach = cluster_reach(ctx, inv);
+    const Endpoint via = reach->endpoint(host, port);
+    const bool forwarded = via.host != host || via.port != port;
     // The password reaches psql through a 0600 passfile in the state directory, never argv.
     const std::string passfile = inv.paths.state_dir + "/psql.pgpass";
-    write_file_atomic(
-        passfile, pg::render_pgpass({{host, std::to_string(port), "*", o.user, password}}), 0600);
+    write_file_atomic(passfile,
+                      pg::render_pgpass({{host, std::to_string(via.port), "*", o.user, password}}),
+                      0600);
     ::setenv("PGPASSFILE", passfile.c_str(), 1);
-    std::vector<std::string> argv{"psql", "-h",   host, "-p",    std::to_string(port),
-                                  "-U",   o.user, "-d", database};
+    // host names the server (for the passfile and certificate checks), hostaddr is where the
+    // connection goes; only addresses and fixed names here, nothing to quote.
+    std::string conninfo = "host=" + host + " port=" + std::to_string(via.port) +
+                           " user=" + o.user + " dbname=" + database;
+    if (forwarded) {
+        conninfo += " hostaddr=" + via.host;
+    }
+    std::vector<std::string> argv{"psql", "-d", conninfo};
     argv.insert(argv.end(), o.args.begin(), o.args.end());
     std::vector<char*> cargv;
     for (auto& a : argv) {
@@ -131,8 +145,29 @@ int psql(Context& ctx, const PsqlOptions& o) {
     }
     cargv.push_back(nullptr);
     std::cout.flush();
-    ::execvp("psql", cargv.data());
-    throw Error(ExitCode::internal, "cannot run psql", "install postgresql-client");
+    if (!forwarded) {
+        ::execvp("psql", cargv.data());
+        throw Error(ExitCode::internal, "cannot run psql", "install postgresql-client");
+    }
+    // The forwarder lives in this process: psql runs as a child, and Ctrl-C is psql's.
+    const pid_t child = ::fork();
+    if (child < 0) {
+        throw Error(ExitCode::internal, "cannot fork to run psql");
+    }
+    if (child == 0) {
+        ::execvp("psql", cargv.data());
+        std::cerr << "pgdr: cannot run psql: install postgresql-client\n";
+        ::_exit(127);
+    }
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGQUIT, SIG_IGN);
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "core/state.hpp"
+#include "net/ssh_forwarder.hpp"
+#include "net/ssh_reach.hpp"
 #include "net/ssh_transport.hpp"
 #include "ovh/credentials.hpp"
 
@@ -61,9 +63,73 @@ std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::strin
     return out;
 }
 
+namespace {
+
+// "[user@]host[:port]" (validated by the inventory parser) as an SSH target with the host's
+// other SSH settings (key, known_hosts, timeouts).
+net::SshTarget jump_target(Context& ctx, const SshSettings& from) {
+    std::string spec = from.jump_host;
+    net::SshTarget t;
+    t.ssh = from;
+    t.ssh.jump_host.clear();
+    t.ssh.address.clear();
+    t.ssh.port = 22;
+    t.accept_new_host_keys = ctx.accept_new_host_keys;
+    if (auto at = spec.find('@'); at != std::string::npos) {
+        t.ssh.user = spec.substr(0, at);
+        spec = spec.substr(at + 1);
+    }
+    const auto close = spec.find(']');
+    const auto colon = spec.rfind(':');
+    if (colon != std::string::npos && (close == std::string::npos || colon > close)) {
+        t.ssh.port = std::stoi(spec.substr(colon + 1));
+        spec = spec.substr(0, colon);
+    }
+    if (!spec.empty() && spec.front() == '[') {
+        spec = spec.substr(1, spec.size() - 2);
+    }
+    t.name = "bastion " + spec;
+    t.address = spec;
+    return t;
+}
+
+}  // namespace
+
+net::SshTarget ssh_target(Context& ctx, const HostSpec& host) {
+    net::SshTarget target{host.name, host.ssh_address(), host.ssh, ctx.accept_new_host_keys,
+                          nullptr};
+    if (!host.ssh.jump_host.empty()) {
+        auto& jump = ctx.jump_hosts[host.ssh.jump_host];
+        if (!jump) {
+            jump = std::make_shared<net::SshForwarder>(
+                jump_target(ctx, host.ssh), *ctx.log,
+                std::chrono::seconds(host.ssh.connect_timeout_s));
+        }
+        target.jump = jump;
+    }
+    return target;
+}
+
 std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host) {
-    net::SshTarget target{host.name, host.address, host.ssh, ctx.accept_new_host_keys};
-    return std::make_unique<net::SshTransport>(target, *ctx.log);
+    return std::make_unique<net::SshTransport>(ssh_target(ctx, host), *ctx.log);
+}
+
+std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
+                                            const std::set<std::string>& avoid) {
+    if (inv.port_access() == PortAccess::direct) {
+        return std::make_unique<DirectReach>();
+    }
+    std::vector<net::SshTarget> vantages;
+    for (const bool postgres : {false, true}) {
+        for (const auto& h : inv.hosts) {
+            if (h.runs(Service::postgres) == postgres && avoid.count(h.name) == 0) {
+                vantages.push_back(ssh_target(ctx, h));
+            }
+        }
+    }
+    net::SshReachOptions o;
+    o.access = inv.port_access();
+    return std::make_unique<net::SshReach>(std::move(vantages), o, *ctx.log);
 }
 
 HostTransports connect_hosts(Context& ctx, const Inventory& inv) {

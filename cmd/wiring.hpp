@@ -4,12 +4,15 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "cmd/context.hpp"
 #include "core/clock.hpp"
+#include "core/reach.hpp"
 #include "core/transport.hpp"
 #include "net/curl_http_client.hpp"
+#include "net/ssh_transport.hpp"
 #include "ovh/client.hpp"
 #include "ovh/resources.hpp"
 
@@ -24,7 +27,17 @@ Inventory resolved_inventory(Context& ctx);
 std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::string& hosts_csv,
                                           const std::string& service);
 
+// How pgdr logs in to a host: its SSH address (public address when it has one), through the
+// inventory's bastion when one is named.
+net::SshTarget ssh_target(Context& ctx, const HostSpec& host);
 std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host);
+
+// The one way this command reaches cluster ports (DESIGN.md §11): directly or forwarded over
+// SSH from a vantage host, per the inventory's network.port_access. `avoid` names hosts the
+// command is about to disturb (a drill's target): they are never the vantage. Vantage order:
+// hosts without PostgreSQL (HAProxy hosts) first, then the others in inventory order.
+std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
+                                            const std::set<std::string>& avoid = {});
 
 // One SSH transport per inventory host (connected lazily), owned, and looked up by name.
 struct HostTransports {

@@ -117,11 +117,23 @@ const HostSpec* Inventory::find_host(const std::string& name) const {
     return nullptr;
 }
 
+PortAccess Inventory::port_access() const {
+    if (port_access_setting) {
+        return *port_access_setting;
+    }
+    return provider == ProviderKind::ovh ? PortAccess::ssh : PortAccess::automatic;
+}
+
 namespace {
 
 const std::regex k_name_re("^[a-z][a-z0-9-]{0,30}$");
 const std::regex k_hostname_re("^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$");
 const std::regex k_user_re("^[a-z_][a-z0-9_-]{0,31}$");
+// An address or DNS name (no spaces, quotes or shell characters: it lands in messages and argv).
+const std::regex k_host_re("^[A-Za-z0-9:.-]{1,253}$");
+// [user@]host[:port]; an IPv6 host in brackets.
+const std::regex k_jump_re(
+    "^([a-z_][a-z0-9_-]{0,31}@)?([A-Za-z0-9.-]{1,253}|\\[[0-9A-Fa-f:.]{2,45}\\])(:[0-9]{1,5})?$");
 const std::regex k_region_re("^[A-Za-z0-9-]{1,32}$");
 const std::regex k_ovh_id_re("^[A-Za-z0-9-]{1,64}$");
 constexpr std::size_t k_max_matched_length = 4096;
@@ -341,7 +353,7 @@ void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettin
               const std::string& file) {
     if (!r.check_map(n, what,
                      {"user", "port", "identity_file", "known_hosts", "connect_timeout",
-                      "command_timeout"})) {
+                      "command_timeout", "jump_host", "address"})) {
         return;
     }
     read_opt(n, "user", ssh.user, [&](const YAML::Node& v) {
@@ -362,6 +374,13 @@ void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettin
     });
     read_opt(n, "command_timeout", ssh.command_timeout_s, [&](const YAML::Node& v) {
         return r.int_value(v, what + ".command_timeout (seconds)", 1, 86400);
+    });
+    read_opt(n, "jump_host", ssh.jump_host, [&](const YAML::Node& v) {
+        return r.matching(v, what + ".jump_host", k_jump_re,
+                          "[user@]host[:port], e.g. debian@bastion.example.net:22");
+    });
+    read_opt(n, "address", ssh.address, [&](const YAML::Node& v) {
+        return r.matching(v, what + ".address", k_host_re, "an address or host name");
     });
 }
 
@@ -517,7 +536,8 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     // network
     if (!root["network"]) {
         r.error(root, "missing required key 'network' (with cidr: the cluster's subnet)");
-    } else if (r.check_map(root["network"], "network", {"cidr", "ssh_allowed_cidrs"})) {
+    } else if (r.check_map(root["network"], "network",
+                           {"cidr", "ssh_allowed_cidrs", "port_access"})) {
         const auto& net = root["network"];
         if (!net["cidr"]) {
             r.error(net, "network: missing required key 'cidr'");
@@ -532,6 +552,19 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
             } else {
                 r.error(net["cidr"],
                         "network.cidr: '" + Reader::printable(*c) + "' " + cidr_problem(*c));
+            }
+        }
+        if (net["port_access"]) {
+            static const std::map<std::string, PortAccess> k_access{{"auto", PortAccess::automatic},
+                                                                    {"ssh", PortAccess::ssh},
+                                                                    {"direct", PortAccess::direct}};
+            if (auto a = r.string_value(net["port_access"], "network.port_access")) {
+                if (auto it = k_access.find(*a); it != k_access.end()) {
+                    inv.port_access_setting = it->second;
+                } else {
+                    r.error(net["port_access"], "network.port_access: '" + Reader::printable(*a) +
+                                                    "' is not one of auto, ssh, direct");
+                }
             }
         }
         if (net["ssh_allowed_cidrs"]) {

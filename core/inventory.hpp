@@ -43,6 +43,19 @@ struct SshSettings {
     std::string known_hosts;    // empty: ~/.ssh/known_hosts
     int connect_timeout_s = 10;
     int command_timeout_s = 600;
+    // A bastion to reach the host through, as OpenSSH's ProxyJump: "[user@]host[:port]"; the
+    // bastion's key is checked against the same known_hosts file. Empty: connect directly.
+    std::string jump_host;
+    // The address SSH connects to when it is not the cluster address: a host's public address
+    // (from the state file after `pgdr provision`, or set per host). Empty: the host's address.
+    std::string address;
+};
+
+// How pgdr reaches cluster ports (PostgreSQL, Patroni REST, HAProxy, etcd) from this machine.
+enum class PortAccess {
+    automatic,  // directly when a port answers, else forwarded over SSH (the default)
+    ssh,        // always forwarded over SSH from a host inside the network (OVH's shape)
+    direct,     // always directly (this machine sits inside the cluster's network)
 };
 
 struct HostSpec {
@@ -53,6 +66,9 @@ struct HostSpec {
     std::set<Service> services;
     SshSettings ssh;
     int line = 0;  // where the host is declared, for later messages
+
+    // Where SSH connects to: the public address when there is one, else the cluster address.
+    const std::string& ssh_address() const { return ssh.address.empty() ? address : ssh.address; }
 
     bool runs(Service s) const { return services.count(s) != 0; }
 };
@@ -122,6 +138,9 @@ struct Inventory {
     int postgres_version = 17;
     std::string network_cidr;
     std::vector<std::string> ssh_allowed_cidrs;
+    // network.port_access; unset: `ssh` with the ovh provider (its security group closes the
+    // cluster ports to the operator), `automatic` otherwise. Read it through port_access().
+    std::optional<PortAccess> port_access_setting;
     std::vector<HostSpec> hosts;
     PatroniSettings patroni;
     HaproxySettings haproxy;
@@ -133,6 +152,7 @@ struct Inventory {
 
     std::vector<const HostSpec*> hosts_with(Service s) const;
     const HostSpec* find_host(const std::string& name) const;
+    PortAccess port_access() const;
 };
 
 // Parses and validates; throws InventoryError listing every problem. file_name is used in

@@ -7,6 +7,7 @@
 // a "vantage" host inside the network that the current operation does not disturb.
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace pgdr {
@@ -33,6 +34,10 @@ class ClusterReach {
     // Where connections start from, for reports: "this machine" or "via HOST (address)".
     virtual std::string vantage() const = 0;
 };
+
+// The host and port of an http(s) URL's authority (default ports 80/443); std::nullopt when
+// the URL is not of that form.
+std::optional<Endpoint> url_authority(const std::string& url);
 
 // Connects directly, always (tests, and a machine inside the cluster's network).
 class DirectReach final : public ClusterReach {

@@ -72,6 +72,12 @@ std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state) 
         if (h.address.empty() && it != state.hosts.end()) {
             h.address = it->second.address;
         }
+        // SSH goes to the public address that provisioning recorded, unless the inventory
+        // names one; cluster traffic stays on the private address.
+        if (h.ssh.address.empty() && it != state.hosts.end() &&
+            it->second.public_address != h.address) {
+            h.ssh.address = it->second.public_address;
+        }
         if (h.address.empty()) {
             missing.push_back(h.name);
         }

@@ -1,6 +1,7 @@
 #include "drills/analysis.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "drills/analysis_facts.hpp"
@@ -433,6 +434,39 @@ void add_checks(const Facts& f, Report& r) {
 
 }  // namespace
 
+namespace {
+
+// Median of (acknowledged - sent) over the writes acknowledged before the fault (all writes
+// when there was none).
+std::optional<double> median_write_latency(const std::vector<Event>& events,
+                                           std::optional<Millis> fault_at) {
+    std::map<std::int64_t, Millis> sent;
+    std::vector<Millis> latencies;
+    for (const auto& e : events) {
+        if (fault_at && e.at_ms >= *fault_at) {
+            break;
+        }
+        if (const auto* s = std::get_if<WriteSent>(&e.data)) {
+            sent[s->seq] = e.at_ms;
+        } else if (const auto* a = std::get_if<WriteAcked>(&e.data)) {
+            if (auto it = sent.find(a->seq); it != sent.end()) {
+                latencies.push_back(e.at_ms - it->second);
+            }
+        }
+    }
+    if (latencies.empty()) {
+        return std::nullopt;
+    }
+    std::sort(latencies.begin(), latencies.end());
+    const auto n = latencies.size();
+    return n % 2 == 1 ? static_cast<double>(latencies[n / 2])
+                      : (static_cast<double>(latencies[n / 2 - 1]) +
+                         static_cast<double>(latencies[n / 2])) /
+                            2.0;
+}
+
+}  // namespace
+
 Report analyze(const Timeline& timeline, const AnalysisInput& input) {
     return analyze(timeline.events(), timeline.started_wall(), input);
 }
@@ -454,6 +488,8 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
     r.warnings = settings_warnings(input.settings);
     r.observed_from_ms = facts.first_at;
     r.observed_until_ms = facts.last_at;
+    r.probe_vantage = input.probe_vantage;
+    r.probe_write_latency_ms = median_write_latency(events, facts.fault_at_abs);
 
     std::vector<Phase> phases;
     if (facts.fault_at_abs) {

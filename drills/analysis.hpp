@@ -60,6 +60,8 @@ struct AnalysisInput {
     Millis outage_threshold_ms = 1000;
     // A node sample describes its node until the next sample of that node, or for this long.
     Millis sample_validity_ms = 1000;
+    // Where the probes connected from ("this machine", "via pg3 (198.18.0.13)").
+    std::string probe_vantage;
 };
 
 // Never throws on odd timelines: what cannot be determined is empty and explained in

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iomanip>
+#include <sstream>
 
 namespace pgdr::drills {
 
@@ -73,6 +75,15 @@ std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) 
                                     std::to_string(r.writes.acknowledged) + " acknowledged, " +
                                     std::to_string(r.writes.failed) + " failed, " +
                                     std::to_string(r.writes.unanswered) + " unanswered");
+    rows.emplace_back("probes from", r.probe_vantage.empty() ? "this machine" : r.probe_vantage);
+    if (r.probe_write_latency_ms) {
+        std::ostringstream latency;
+        latency << std::fixed << std::setprecision(1) << *r.probe_write_latency_ms
+                << " ms (median, before the fault)";
+        rows.emplace_back("probe write latency", latency.str());
+    } else {
+        rows.emplace_back("probe write latency", "-");
+    }
     rows.emplace_back("split brain", r.split_brain ? "YES" : "no");
     rows.emplace_back("restored", r.restored ? "yes" : "NO");
     rows.emplace_back("verdict", r.verdict == Verdict::pass ? "pass" : "FAIL");

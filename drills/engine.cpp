@@ -248,10 +248,6 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     const auto& info = fault_info(m_options.fault);
     const std::string run = make_run_id(t.cluster, m_seams.clock.wall_now(), index);
     Timeline timeline(m_seams.clock);
-    ProbeSet probes;
-    for (auto& p : m_seams.probes(run)) {
-        probes.add(std::move(p));
-    }
     FaultPlan plan;
     plan.kind = m_options.fault;
     plan.leader = pre.leader;
@@ -259,6 +255,10 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     plan.target = fault_target(plan.kind, t, pre.leader);
     plan.use_host_control =
         plan.kind == FaultKind::partition_primary && m_seams.host_control != nullptr;
+    ProbeSet probes;
+    for (auto& p : m_seams.probes(run, plan.target)) {
+        probes.add(std::move(p));
+    }
 
     AnalysisInput in;
     in.fault = plan.kind;
@@ -266,6 +266,7 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     in.old_primary = pre.leader;
     in.settings = m_seams.settings;
     in.objectives = m_options.objectives;
+    in.probe_vantage = m_seams.vantage ? m_seams.vantage() : "";
 
     progress("run " + run + ": probes, " + std::to_string(m_options.baseline.count()) +
              " ms of baseline writes");

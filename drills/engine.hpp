@@ -66,7 +66,10 @@ struct DrillOptions {
 };
 
 // Builds the probes of one run (writer first); `run` is the run id the writer stores.
-using ProbeFactory = std::function<std::vector<std::unique_ptr<Probe>>(const std::string& run)>;
+// The probes of one run; `target` is the host the fault is about to hit (where the probes
+// must not connect from).
+using ProbeFactory = std::function<std::vector<std::unique_ptr<Probe>>(const std::string& run,
+                                                                       const std::string& target)>;
 
 struct DrillSeams {
     const DrillTopology& topology;
@@ -81,6 +84,8 @@ struct DrillSeams {
     std::string lock_dir;  // the state directory; "" = no lock (tests)
     const std::atomic<bool>* interrupted = nullptr;
     std::function<void(const std::string&)> progress;  // step messages; may be empty
+    // Where the probes connect from, for the report; empty: "this machine".
+    std::function<std::string()> vantage;
 };
 
 struct DrillOutcome {

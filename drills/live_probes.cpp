@@ -13,11 +13,13 @@ std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topolo
                                                      const LiveProbeSettings& settings) {
     std::vector<std::unique_ptr<Probe>> out;
     const auto& hp = topology.probe_haproxy();
-    SqlProbeOptions w{hp.address, topology.write_port,     credentials,
-                      run,        settings.write_interval, settings.client_timeout};
+    SqlProbeOptions w{hp.address,    topology.write_port,     credentials,
+                      run,           settings.write_interval, settings.client_timeout,
+                      settings.reach};
     out.push_back(make_writer_probe(w, topology, clock));
-    SqlProbeOptions r{hp.address, topology.read_port,     credentials,
-                      run,        settings.read_interval, settings.client_timeout};
+    SqlProbeOptions r{hp.address,    topology.read_port,     credentials,
+                      run,           settings.read_interval, settings.client_timeout,
+                      settings.reach};
     out.push_back(make_reader_probe(r, topology, clock));
     for (const auto& n : topology.postgres) {
         NodeSamplerOptions o;
@@ -28,6 +30,7 @@ std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topolo
         o.interval = settings.sample_interval;
         o.rest_timeout = settings.client_timeout;
         o.sql_timeout = settings.client_timeout;
+        o.reach = settings.reach;
         out.push_back(make_node_sampler(o, http, clock));
     }
     HaproxyStatsOptions s;

@@ -19,6 +19,9 @@ struct LiveProbeSettings {
     std::chrono::milliseconds sample_interval{50};
     std::chrono::milliseconds stats_interval{100};
     std::chrono::milliseconds client_timeout{1000};  // connect and statement, each probe
+    // How the SQL probes reach PostgreSQL and HAProxy (null: directly); HTTP goes through
+    // whatever `http` does (a ReachingHttpClient over the same reach).
+    ClusterReach* reach = nullptr;
 };
 
 // topology, http and clock must outlive the probes.

@@ -46,6 +46,7 @@ struct SamplerState {
         if (!conn || !conn->alive()) {
             pg::ConnParams p;
             p.host = options.node.address;
+            p.reach = options.reach;
             p.port = options.pg_port;
             p.dbname = options.credentials.database;
             p.user = options.credentials.user;

@@ -17,6 +17,7 @@
 
 #include "core/clock.hpp"
 #include "core/http.hpp"
+#include "core/reach.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
 
@@ -30,7 +31,8 @@ struct NodeSamplerOptions {
     std::chrono::milliseconds interval{50};
     std::chrono::milliseconds rest_timeout{1000};
     std::chrono::milliseconds sql_timeout{1000};
-    bool use_sql = true;  // false: REST only (tests, or no probe role)
+    bool use_sql = true;            // false: REST only (tests, or no probe role)
+    ClusterReach* reach = nullptr;  // how the member's PostgreSQL is reached; null: directly
 };
 
 // `http` must be safe to call from several threads (CurlHttpClient is) and outlive the probe.

@@ -126,6 +126,11 @@ struct Report {
     std::vector<std::string> warnings;
     std::vector<std::string> errors;
 
+    // Where the probes ran from, and the median time from sending a write to its
+    // acknowledgement before the fault (what the access path adds shows here).
+    std::string probe_vantage;
+    std::optional<double> probe_write_latency_ms;
+
     std::vector<WriteTick> write_ticks;
     Millis observed_from_ms = 0;   // first event, relative to the fault
     Millis observed_until_ms = 0;  // last event, relative to the fault

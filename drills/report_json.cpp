@@ -42,6 +42,9 @@ nlohmann::ordered_json report_to_json(const Report& r) {
     j["lost_acknowledged_writes"] = or_null(r.lost_acknowledged_writes);
     j["unacknowledged_applied_writes"] = or_null(r.unacknowledged_applied_writes);
     j["lag_at_fault_bytes"] = or_null(r.lag_at_fault_bytes);
+    j["probe_vantage"] = r.probe_vantage.empty() ? "this machine" : r.probe_vantage;
+    j["probe_write_latency_ms"] =
+        r.probe_write_latency_ms ? Json(*r.probe_write_latency_ms) : Json(nullptr);
     Json phases = Json::array();
     for (const auto& p : r.phases) {
         phases.push_back(Json{{"name", p.name}, {"at_ms", p.at_ms}, {"detail", p.detail}});

@@ -14,6 +14,7 @@ namespace {
 pg::ConnParams conn_params(const SqlProbeOptions& o) {
     pg::ConnParams p;
     p.host = o.host;
+    p.reach = o.reach;
     p.port = o.port;
     p.dbname = o.credentials.database;
     p.user = o.credentials.user;

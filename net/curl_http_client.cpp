@@ -160,6 +160,15 @@ HttpResponse CurlHttpClient::send(const HttpRequest& request) {
     append("Expect:");
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+    // Connect somewhere else than the URL's authority (a forwarded port), keeping the URL, the
+    // Host header and the name a certificate is checked against.
+    HeaderList connect_to;
+    if (request.connect_to) {
+        const auto& [from, to] = *request.connect_to;
+        const std::string rule = from.authority() + ":" + to.authority();
+        connect_to.reset(curl_slist_append(nullptr, rule.c_str()));
+        curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to.get());
+    }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method == "HEAD") {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

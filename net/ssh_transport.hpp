@@ -17,11 +17,16 @@
 
 namespace pgdr::net {
 
+class SshForwarder;
+
 struct SshTarget {
     std::string name;     // inventory host name, for messages
     std::string address;  // what to connect to
     SshSettings ssh;
     bool accept_new_host_keys = false;
+    // The bastion to reach the address through (a direct-tcpip channel of its session), or
+    // null to connect directly.
+    std::shared_ptr<SshForwarder> jump;
 };
 
 class SshTransport final : public Transport {

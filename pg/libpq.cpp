@@ -102,7 +102,17 @@ bool Connection::alive() const {
 
 ConnectResult Connection::connect(const ConnParams& p) {
     const auto deadline = Steady::now() + p.connect_timeout;
-    const std::string port = std::to_string(p.port);
+    Endpoint target{p.host, p.port};
+    if (p.reach != nullptr) {
+        try {
+            target = p.reach->endpoint(p.host, p.port);
+        } catch (const std::exception& e) {
+            ConnectResult failed;
+            failed.error = client_error(e.what());
+            return failed;
+        }
+    }
+    const std::string port = std::to_string(target.port);
     // libpq's own connect_timeout (whole seconds, rounded up) backs up the poll loop below,
     // which is what bounds the attempt to the millisecond.
     const std::string timeout_s =
@@ -120,6 +130,10 @@ ConnectResult Connection::connect(const ConnParams& p) {
                                     p.application_name.c_str(),
                                     timeout_s.c_str(),
                                     "disable"};
+    if (target.host != p.host) {
+        keys.push_back("hostaddr");
+        values.push_back(target.host.c_str());
+    }
     if (!p.password.empty()) {
         keys.push_back("password");
         values.push_back(p.password.c_str());

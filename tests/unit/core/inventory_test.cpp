@@ -591,3 +591,37 @@ TEST_CASE("inventory: edit distance", "[inventory]") {
     CHECK(pgdr::edit_distance("kitten", "sitting") == 3);
     CHECK(pgdr::edit_distance("same", "same") == 0);
 }
+
+TEST_CASE("inventory: how SSH and cluster ports are reached (bastion, public address, access)",
+          "[inventory]") {
+    auto inv = parse_inventory(k_base + R"(ssh:
+  user: debian
+  jump_host: admin@bastion.example.net:2222
+)",
+                               "inv.yaml");
+    CHECK(inv.hosts[0].ssh.jump_host == "admin@bastion.example.net:2222");
+    CHECK(inv.hosts[0].ssh_address() == "198.18.0.11");
+    CHECK(inv.port_access() == pgdr::PortAccess::automatic);
+
+    auto set = parse_inventory(
+        replaced(k_base, "cidr: 198.18.0.0/24", "cidr: 198.18.0.0/24\n  port_access: ssh"),
+        "inv.yaml");
+    CHECK(set.port_access() == pgdr::PortAccess::ssh);
+
+    auto per_host =
+        parse_inventory(replaced(k_base, "{name: pg1, address: 198.18.0.11,",
+                                 "{name: pg1, address: 198.18.0.11, ssh: {address: 198.19.0.11},"),
+                        "inv.yaml");
+    CHECK(per_host.hosts[0].ssh_address() == "198.19.0.11");
+    CHECK(per_host.hosts[0].address == "198.18.0.11");
+
+    CHECK(problems(replaced(k_base, "cidr: 198.18.0.0/24",
+                            "cidr: 198.18.0.0/24\n  port_access: tunnel")) ==
+          Lines{"inv.yaml:4:16: network.port_access: 'tunnel' is not one of auto, ssh, direct"});
+    for (const char* bad : {"bastion; rm -rf /", "a@b@c", "host:port", "$(id)@h", "h:1:2"}) {
+        INFO(bad);
+        auto p = problems(k_base + "ssh: {jump_host: '" + std::string(bad) + "'}\n");
+        REQUIRE(p.size() == 1);
+        CHECK(p[0].find("ssh.jump_host") != std::string::npos);
+    }
+}

@@ -154,6 +154,30 @@ provider: {type: ovh, ovh: {project_id: abc, regions: [GRA11]}}
     CHECK(inv.hosts[2].address == "10.0.0.13");
 }
 
+TEST_CASE("state: SSH goes to the public address provisioning recorded", "[state]") {
+    auto inv = pgdr::parse_inventory(R"(cluster: shop
+network: {cidr: 10.0.0.0/24}
+hosts:
+  - {name: pg1, services: [postgres, etcd]}
+  - {name: pg2, services: [postgres, etcd], ssh: {address: bastion-side.example.net}}
+  - {name: pg3, services: [postgres, etcd, haproxy]}
+provider: {type: ovh, ovh: {project_id: abc, regions: [GRA11]}}
+)",
+                                     "shop.yaml");
+    pgdr::ClusterState st;
+    st.hosts["pg1"] = {"10.0.0.11", "198.19.0.11", "id-1", "GRA11"};
+    st.hosts["pg2"] = {"10.0.0.12", "198.19.0.12", "id-2", "GRA11"};
+    st.hosts["pg3"] = {"10.0.0.13", "10.0.0.13", "id-3", "GRA11"};  // no public address
+    CHECK(pgdr::apply_state(inv, st).empty());
+    CHECK(inv.hosts[0].address == "10.0.0.11");
+    CHECK(inv.hosts[0].ssh_address() == "198.19.0.11");
+    CHECK(inv.hosts[1].ssh_address() == "bastion-side.example.net");  // the inventory wins
+    CHECK(inv.hosts[2].ssh_address() == "10.0.0.13");
+    // The ovh provider forwards cluster ports over SSH by default: its security group closes
+    // them to the operator's machine.
+    CHECK(inv.port_access() == pgdr::PortAccess::ssh);
+}
+
 TEST_CASE("files: write_file_atomic applies the mode and replaces whole files", "[files]") {
     TempDir tmp;
     const std::string path = tmp.path() + "/a/b/c.conf";

@@ -90,6 +90,10 @@ TEST_CASE("drill engine: kill-primary on a healthy cluster", "[drills][engine]")
     // Every acknowledged write of this run was read back on the new leader, by run id.
     REQUIRE(c.runs_read.size() == 1);
     CHECK(c.runs_read.front().rfind("drillme-", 0) == 0);
+    // The probes were made knowing the host the fault hits (so that they connect from
+    // elsewhere), and the report says where they ran from.
+    CHECK(c.probes_target == "pg1");
+    CHECK(r.probe_vantage == "via fake-vantage (198.18.0.99)");
 }
 
 TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][engine]") {

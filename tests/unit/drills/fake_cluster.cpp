@@ -270,7 +270,8 @@ DrillSeams FakeCluster::seams(HostControl* control) {
                  http,
                  [this](const std::string& name) -> Transport& { return *hosts.at(name); },
                  control,
-                 [this](const std::string&) {
+                 [this](const std::string&, const std::string& target) {
+                     probes_target = target;
                      std::vector<std::unique_ptr<Probe>> probes;
                      auto w = std::make_unique<ScriptedWriter>();
                      writer = w.get();
@@ -285,7 +286,8 @@ DrillSeams FakeCluster::seams(HostControl* control) {
                  "rest-secret",
                  "",
                  &interrupted,
-                 nullptr};
+                 nullptr,
+                 [] { return std::string("via fake-vantage (198.18.0.99)"); }};
     return s;
 }
 

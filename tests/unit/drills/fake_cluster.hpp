@@ -111,6 +111,7 @@ class FakeCluster {
     FakeHostControl host_control;
     std::atomic<bool> interrupted{false};
     ScriptedWriter* writer = nullptr;  // the current run's writer
+    std::string probes_target;         // the fault target the engine named when it made the probes
 
     // Cluster state, as Patroni and PostgreSQL would report it.
     std::string leader = "pg1";

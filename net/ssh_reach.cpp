@@ -1,0 +1,71 @@
+#include "net/ssh_reach.hpp"
+
+#include "core/error.hpp"
+#include "core/tcp.hpp"
+
+namespace pgdr::net {
+
+SshReach::SshReach(std::vector<SshTarget> vantages, SshReachOptions options, Logger& log)
+    : m_vantages(std::move(vantages)), m_options(options), m_log(log) {}
+
+SshForwarder& SshReach::forwarder() {
+    std::lock_guard lock(m_mutex);
+    return forwarder_locked();
+}
+
+SshForwarder& SshReach::forwarder_locked() {
+    if (m_forwarder) {
+        return *m_forwarder;
+    }
+    std::string tried;
+    for (const auto& v : m_vantages) {
+        auto f = std::make_unique<SshForwarder>(v, m_log);
+        try {
+            f->connect();
+        } catch (const Error& e) {
+            m_log.debug(std::string("reach: vantage ") + v.name + " unusable: " + e.what());
+            tried += (tried.empty() ? "" : ", ") + v.name;
+            continue;
+        }
+        m_log.debug("reach: cluster ports through " + v.name + " (" + v.address + ")");
+        m_forwarder = std::move(f);
+        return *m_forwarder;
+    }
+    throw Error(ExitCode::unreachable,
+                "no host to forward cluster ports from: SSH failed on " +
+                    (tried.empty() ? std::string("every candidate (none left)") : tried),
+                "check SSH to the hosts with `pgdr check`");
+}
+
+Endpoint SshReach::endpoint(const std::string& address, int port) {
+    std::lock_guard lock(m_mutex);
+    const auto key = std::make_pair(address, port);
+    if (auto it = m_cache.find(key); it != m_cache.end()) {
+        return it->second;
+    }
+    Endpoint e{address, port};
+    bool direct = m_options.access == PortAccess::direct;
+    if (m_options.access == PortAccess::automatic && !m_closed) {
+        direct = tcp_probe(address, port, m_options.probe_timeout);
+        if (!direct) {
+            m_closed = true;
+            m_log.info("reach: " + e.authority() +
+                       " does not answer from this machine; cluster ports go through SSH");
+        }
+    }
+    if (!direct) {
+        e = Endpoint{"127.0.0.1", forwarder_locked().local_port(address, port)};
+    }
+    m_cache[key] = e;
+    return e;
+}
+
+std::string SshReach::vantage() const {
+    std::lock_guard lock(m_mutex);
+    if (!m_forwarder) {
+        return "this machine";
+    }
+    return "via " + m_forwarder->host_name() + " (" + m_forwarder->address() + ")";
+}
+
+}  // namespace pgdr::net

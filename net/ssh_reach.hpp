@@ -1,0 +1,50 @@
+// SshReach: the ClusterReach of real networks (DESIGN.md §11). Connects directly when this
+// machine reaches a port; otherwise (or always, on OVH's network shape) forwards it over SSH
+// from a vantage host inside the network.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "core/log.hpp"
+#include "core/reach.hpp"
+#include "net/ssh_forwarder.hpp"
+
+namespace pgdr::net {
+
+struct SshReachOptions {
+    PortAccess access = PortAccess::automatic;
+    // With automatic access: how long a direct connection may take before the port counts as
+    // closed to this machine (a security group drops packets: no quick refusal).
+    std::chrono::milliseconds probe_timeout{1000};
+};
+
+class SshReach final : public ClusterReach {
+  public:
+    // vantages: the hosts to forward from, in order of preference; the first one that accepts
+    // an SSH session is used for the whole life of this object.
+    SshReach(std::vector<SshTarget> vantages, SshReachOptions options, Logger& log);
+
+    Endpoint endpoint(const std::string& address, int port) override;
+    std::string vantage() const override;
+
+    // The forwarder in use (connecting one now if none is); throws when no vantage answers.
+    SshForwarder& forwarder();
+
+  private:
+    SshForwarder& forwarder_locked();
+
+    std::vector<SshTarget> m_vantages;
+    SshReachOptions m_options;
+    Logger& m_log;
+    mutable std::mutex m_mutex;
+    std::unique_ptr<SshForwarder> m_forwarder;
+    bool m_closed = false;  // a port did not answer directly: forward everything from then on
+    std::map<std::pair<std::string, int>, Endpoint> m_cache;
+};
+
+}  // namespace pgdr::net
