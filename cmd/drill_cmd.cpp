@@ -36,8 +36,13 @@ class RunReach final : public ClusterReach {
     void avoid(const std::string& host) {
         std::lock_guard lock(m_mutex);
         if (!m_current || m_avoided != host) {
+            // A network found closed stays closed: no second 1 s probe per run.
+            std::optional<PortAccess> access;
+            if (m_current && m_current->vantage() != "this machine") {
+                access = PortAccess::ssh;
+            }
             m_current.reset();
-            m_current = cluster_reach(m_ctx, m_inv, {host});
+            m_current = cluster_reach(m_ctx, m_inv, {host}, access);
             m_avoided = host;
         }
     }

@@ -115,8 +115,10 @@ std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host) {
 }
 
 std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
-                                            const std::set<std::string>& avoid) {
-    if (inv.port_access() == PortAccess::direct) {
+                                            const std::set<std::string>& avoid,
+                                            std::optional<PortAccess> access) {
+    const PortAccess how = access.value_or(inv.port_access());
+    if (how == PortAccess::direct) {
         return std::make_unique<DirectReach>();
     }
     std::vector<net::SshTarget> vantages;
@@ -128,7 +130,7 @@ std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
         }
     }
     net::SshReachOptions o;
-    o.access = inv.port_access();
+    o.access = how;
     return std::make_unique<net::SshReach>(std::move(vantages), o, *ctx.log);
 }
 

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -36,8 +37,10 @@ std::unique_ptr<Transport> ssh_transport(Context& ctx, const HostSpec& host);
 // SSH from a vantage host, per the inventory's network.port_access. `avoid` names hosts the
 // command is about to disturb (a drill's target): they are never the vantage. Vantage order:
 // hosts without PostgreSQL (HAProxy hosts) first, then the others in inventory order.
+// `access` overrides the inventory's network.port_access (e.g. ssh once a port was found closed).
 std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
-                                            const std::set<std::string>& avoid = {});
+                                            const std::set<std::string>& avoid = {},
+                                            std::optional<PortAccess> access = std::nullopt);
 
 // One SSH transport per inventory host (connected lazily), owned, and looked up by name.
 struct HostTransports {

@@ -266,12 +266,13 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     in.old_primary = pre.leader;
     in.settings = m_seams.settings;
     in.objectives = m_options.objectives;
-    in.probe_vantage = m_seams.vantage ? m_seams.vantage() : "";
 
     progress("run " + run + ": probes, " + std::to_string(m_options.baseline.count()) +
              " ms of baseline writes");
     probes.start(timeline);
     sleep_interruptible(m_options.baseline);
+    // Known once the probes have connected (a forwarded path is set up on first use).
+    in.probe_vantage = m_seams.vantage ? m_seams.vantage() : "";
     if (interrupted()) {
         probes.stop();
         in.errors.push_back("interrupted before the fault: nothing was injected");

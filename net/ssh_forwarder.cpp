@@ -62,7 +62,9 @@ class Fd {
     int m_fd;
 };
 
-void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void set_nonblocking(int fd) {
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
 
 struct Listener {
     Fd fd;
@@ -143,7 +145,9 @@ struct SshForwarder::Impl {
 
 namespace {
 
-void add_poll(std::vector<pollfd>& fds, int fd, short events) { fds.push_back({fd, events, 0}); }
+void add_poll(std::vector<pollfd>& fds, int fd, short events) {
+    fds.push_back({fd, events, 0});
+}
 
 }  // namespace
 
@@ -186,8 +190,8 @@ void SshForwarder::Impl::step(Conn& c, short revents, ssh_session s, std::vector
         }
     }
     if (!c.open) {
-        int rc = ssh_channel_open_forward(c.channel.get(), c.address.c_str(), c.port,
-                                          "127.0.0.1", 0);
+        int rc =
+            ssh_channel_open_forward(c.channel.get(), c.address.c_str(), c.port, "127.0.0.1", 0);
         if (rc == SSH_OK) {
             c.open = true;
         } else if (rc == SSH_ERROR || steady::now() >= c.open_deadline) {
@@ -372,8 +376,12 @@ SshForwarder::~SshForwarder() {
     m_impl->new_conns.clear();
 }
 
-const std::string& SshForwarder::host_name() const { return m_impl->target.name; }
-const std::string& SshForwarder::address() const { return m_impl->target.address; }
+const std::string& SshForwarder::host_name() const {
+    return m_impl->target.name;
+}
+const std::string& SshForwarder::address() const {
+    return m_impl->target.address;
+}
 
 void SshForwarder::connect() {
     std::lock_guard lock(m_impl->mutex);
@@ -404,8 +412,8 @@ int SshForwarder::local_port(const std::string& address, int port) {
     m_impl->ports[key] = local;
     m_impl->new_listeners.push_back(Listener{std::move(fd), address, port});
     m_impl->wake();
-    m_impl->log.debug("ssh forwarder: 127.0.0.1:" + std::to_string(local) + " -> " + address +
-                      ":" + std::to_string(port) + " via " + m_impl->target.name);
+    m_impl->log.debug("ssh forwarder: 127.0.0.1:" + std::to_string(local) + " -> " + address + ":" +
+                      std::to_string(port) + " via " + m_impl->target.name);
     return local;
 }
 

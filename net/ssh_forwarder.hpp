@@ -22,9 +22,9 @@
 namespace pgdr::net {
 
 struct ForwarderStats {
-    long long connections = 0;       // local connections accepted
-    long long failed_channels = 0;   // channels the vantage host could not open
-    long long bytes_to_remote = 0;   // bytes carried to forwarded ports
+    long long connections = 0;      // local connections accepted
+    long long failed_channels = 0;  // channels the vantage host could not open
+    long long bytes_to_remote = 0;  // bytes carried to forwarded ports
     long long bytes_from_remote = 0;
 };
 

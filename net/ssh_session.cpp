@@ -127,8 +127,7 @@ void ChannelDeleter::operator()(ssh_channel c) const {
 }
 
 std::string describe_target(const SshTarget& t) {
-    std::string d = t.name + " (" + t.ssh.user + "@" + t.address + ":" +
-                    std::to_string(t.ssh.port);
+    std::string d = t.name + " (" + t.ssh.user + "@" + t.address + ":" + std::to_string(t.ssh.port);
     if (t.jump) {
         d += " via " + t.jump->host_name();
     }
@@ -155,6 +154,9 @@ SessionPtr open_ssh_session(const SshTarget& t, Logger& log) {
     ssh_options_set(s.get(), SSH_OPTIONS_TIMEOUT, &timeout);
     ssh_options_set(s.get(), SSH_OPTIONS_KNOWNHOSTS, known_hosts.c_str());
     ssh_options_set(s.get(), SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+    // Small request/response exchanges (commands, forwarded SQL) must not wait for Nagle.
+    int yes = 1;
+    ssh_options_set(s.get(), SSH_OPTIONS_NODELAY, &yes);
     if (t.jump) {
         // ProxyJump: the session runs over a direct-tcpip channel of the bastion's session,
         // carried through one end of a socket pair; libssh owns and closes the fd it is given.

@@ -101,7 +101,6 @@ bool Connection::alive() const {
 }
 
 ConnectResult Connection::connect(const ConnParams& p) {
-    const auto deadline = Steady::now() + p.connect_timeout;
     Endpoint target{p.host, p.port};
     if (p.reach != nullptr) {
         try {
@@ -112,6 +111,9 @@ ConnectResult Connection::connect(const ConnParams& p) {
             return failed;
         }
     }
+    // The bound starts once the path is known: setting up a forwarded port (an SSH session to
+    // the vantage host) is not the server's connect time.
+    const auto deadline = Steady::now() + p.connect_timeout;
     const std::string port = std::to_string(target.port);
     // libpq's own connect_timeout (whole seconds, rounded up) backs up the poll loop below,
     // which is what bounds the attempt to the millisecond.

@@ -160,3 +160,26 @@ write_inventory "$WORK/inv_closed.yaml" "$SSH_KEY" "$KH" "$closed_port" 2
 run_pgdr -i "$WORK/inv_closed.yaml" exec --hosts h1 -- true
 assert_rc 5
 assert_contains "$OUT" "sshd listens on port $closed_port"
+
+log "a bastion (ssh.jump_host): each host's session is carried through the bastion's"
+KH_JUMP=$WORK/known_hosts_jump
+cat > "$WORK/inv_jump.yaml" <<INV
+cluster: e2e
+release: $release
+network: {cidr: 127.0.0.0/24}
+ssh: {user: root, port: $SSHD_PORT, identity_file: $SSH_KEY, known_hosts: $KH_JUMP, connect_timeout: 5, jump_host: root@127.0.0.1:$SSHD_PORT}
+hosts:
+  - {name: h1, address: 127.0.0.1, services: [postgres, etcd]}
+  - {name: h2, address: 127.0.0.2, services: [postgres, etcd]}
+  - {name: h3, address: 127.0.0.3, services: [postgres, etcd, haproxy]}
+INV
+run_pgdr -i "$WORK/inv_jump.yaml" --accept-new-host-keys exec -- hostname
+assert_rc 0 "exec through the bastion"
+assert_contains "$OUT" "3 ok, 0 failed"
+# The bastion's key and each host's key are recorded under their own names.
+assert_contains "$(cat "$KH_JUMP")" "[127.0.0.1]:$SSHD_PORT"
+assert_contains "$(cat "$KH_JUMP")" "[127.0.0.3]:$SSHD_PORT"
+sed -i "s/jump_host: root@127.0.0.1:$SSHD_PORT/jump_host: root@127.0.0.1:$closed_port/" "$WORK/inv_jump.yaml"
+run_pgdr -i "$WORK/inv_jump.yaml" exec --hosts h2 -- true
+assert_rc 5 "exec with the bastion down"
+assert_contains "$OUT$ERR" "bastion 127.0.0.1"
