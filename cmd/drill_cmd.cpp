@@ -194,8 +194,10 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     std::unique_ptr<ovh::OvhHostControl> ovh_control;
     HostControl* host_control = nullptr;
     const auto& info = drills::fault_info(fault);
-    if (inv.provider == ProviderKind::lab && (fault == drills::FaultKind::partition_primary ||
-                                              fault == drills::FaultKind::reboot_primary)) {
+    const bool whole_host =
+        fault == drills::FaultKind::reboot_primary || fault == drills::FaultKind::lose_primary_host;
+    if (inv.provider == ProviderKind::lab &&
+        (fault == drills::FaultKind::partition_primary || whole_host)) {
         if (inv.lab.dir.empty()) {
             throw config_error("the inventory's lab provider names no lab directory (lab.dir)");
         }
@@ -209,7 +211,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
             lab::LabPaths(inv.lab.dir), local, *ctx.log,
             [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
         host_control = lab_control.get();
-    } else if (inv.provider == ProviderKind::ovh && fault == drills::FaultKind::reboot_primary) {
+    } else if (inv.provider == ProviderKind::ovh && whole_host) {
         ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
         ovh::OvhHostControlOptions oo;
         oo.ssh_ready = [&transport_for](const std::string& host) {

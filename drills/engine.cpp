@@ -132,14 +132,17 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
     // client off until the heal or the boot: the drill would measure that, not a failover
     // (seen on the lab, where pg3 runs both).
     const bool whole_host = m_options.fault == FaultKind::partition_primary ||
-                            m_options.fault == FaultKind::reboot_primary;
+                            m_options.fault == FaultKind::reboot_primary ||
+                            m_options.fault == FaultKind::lose_primary_host;
     if (whole_host && t.probe_haproxy().name == h.leader) {
-        throw Error(
-            ExitCode::verification_failed,
-            "pre-checks: the leader " + h.leader + " also runs the HAProxy the probes use; a " +
-                (m_options.fault == FaultKind::partition_primary ? "partition" : "hard reset") +
-                " would cut every client off, not test a failover",
-            "move the leader first: `pgdr switchover --to <another member> --yes`");
+        throw Error(ExitCode::verification_failed,
+                    "pre-checks: the leader " + h.leader +
+                        " also runs the HAProxy the probes use; a " +
+                        (m_options.fault == FaultKind::partition_primary ? "partition"
+                         : m_options.fault == FaultKind::reboot_primary  ? "hard reset"
+                                                                         : "power-off") +
+                        " would cut every client off, not test a failover",
+                    "move the leader first: `pgdr switchover --to <another member> --yes`");
     }
     if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
         RunOptions o;
@@ -355,10 +358,13 @@ DrillOutcome DrillEngine::run() {
         throw usage_error("--repeat must be at least 1");
     }
     fault_target(m_options.fault, t, "");  // refuses what cannot be done before touching anything
-    if (m_options.fault == FaultKind::reboot_primary && m_seams.host_control == nullptr) {
+    if ((m_options.fault == FaultKind::reboot_primary ||
+         m_options.fault == FaultKind::lose_primary_host) &&
+        m_seams.host_control == nullptr) {
         throw usage_error(
-            "--reboot-primary resets the leader's whole host: it needs the lab or the OVH "
-            "provider, and this inventory has neither",
+            fault_info(m_options.fault).flag +
+                " acts on the leader's whole host: it needs the lab or the OVH provider, and "
+                "this inventory has neither",
             "use --kill-primary: the same crash of Patroni and PostgreSQL, without the reboot");
     }
     std::optional<DrillLock> lock;

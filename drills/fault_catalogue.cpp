@@ -80,6 +80,20 @@ std::vector<FaultInfo> make_catalogue() {
          "Wait until the host answers SSH again with a new boot id, then start Patroni if it is "
          "not running; it rejoins as a replica.",
          LeaderExpectation::any_leader, FaultTarget::leader_host, true},
+        {FaultKind::lose_primary_host, "lose-primary-host", "--lose-primary-host",
+         "The leader's whole machine is lost: powered off until the restore step",
+         "Powers the leader's host off with no clean shutdown and keeps it off: every process "
+         "(PostgreSQL, Patroni, its etcd member, sshd) stops and its address falls silent "
+         "(connections time out, nothing refuses them). On the lab: every process of the "
+         "host's container is killed at once and its network namespace disappears. On OVH: "
+         "POST /cloud/project/{id}/instance/{instance}/stop, then pgdr polls until the instance "
+         "is SHUTOFF and notes how long the API took.",
+         "The leader key expires (ttl), a replica is promoted, etcd keeps its quorum with the "
+         "two other members. This is the figure to quote for the loss of a machine; "
+         "--kill-primary leaves the host, its etcd member and its network up.",
+         "Power the host on, wait until it answers SSH with a new boot id, start Patroni if it "
+         "is not running; it rejoins as a replica.",
+         LeaderExpectation::new_leader, FaultTarget::leader_host, true},
     };
 }
 

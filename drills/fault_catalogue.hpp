@@ -22,6 +22,7 @@ enum class FaultKind {
     kill_etcd_member,
     kill_haproxy,
     reboot_primary,
+    lose_primary_host,
 };
 
 // What analysis checks about the leader after the fault.

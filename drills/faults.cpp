@@ -89,6 +89,7 @@ std::string fault_target(FaultKind kind, const DrillTopology& topology, const st
         case FaultKind::switchover:
         case FaultKind::partition_primary:
         case FaultKind::reboot_primary:
+        case FaultKind::lose_primary_host:
             return leader;
         case FaultKind::kill_etcd_member: {
             if (topology.etcd.size() < 3) {
@@ -211,6 +212,41 @@ std::string FaultInjector::reboot(const FaultPlan& plan) {
            (m_boot_id.empty() ? std::string(", boot id unknown") : ", boot id was " + m_boot_id);
 }
 
+std::string FaultInjector::power_off(const FaultPlan& plan) {
+    if (m_seams.host_control == nullptr) {
+        throw usage_error("--lose-primary-host needs the lab or OVH to power the host off");
+    }
+    m_boot_id = boot_id(plan.target).value_or("");
+    const auto asked = m_seams.clock.steady_now();
+    m_seams.host_control->kill_host(plan.target);
+    m_powered_off = true;
+    // How long the provider takes until the machine is really off (a cloud API answers before
+    // the instance stops); bounded, the drill goes on either way.
+    const auto deadline = asked + m_seams.boot_timeout;
+    while (m_seams.host_control->state(plan.target) != MachineState::stopped) {
+        if (m_seams.clock.steady_now() >= deadline) {
+            return plan.target +
+                   ": power-off requested (HostControl::kill_host); not reported off "
+                   "within the boot timeout";
+        }
+        m_seams.clock.sleep_for(m_seams.boot_poll);
+    }
+    const auto took =
+        std::chrono::duration_cast<std::chrono::milliseconds>(m_seams.clock.steady_now() - asked);
+    return plan.target + ": powered off (HostControl::kill_host), off after " +
+           std::to_string(took.count()) + " ms";
+}
+
+std::string FaultInjector::power_on(const FaultPlan& plan) {
+    if (!m_powered_off) {
+        return after_reboot(plan);  // never powered off: start it if it is stopped anyway
+    }
+    m_seams.host_control->start_host(plan.target);
+    m_reboot_issued = true;
+    m_reset_at = m_seams.clock.steady_now();
+    return after_reboot(plan);
+}
+
 std::string FaultInjector::after_reboot(const FaultPlan& plan) {
     const auto& host = plan.target;
     std::string done;
@@ -293,6 +329,8 @@ std::string FaultInjector::inject(const FaultPlan& plan) {
             return must(plan.target, kill_unit_argv("haproxy"));
         case FaultKind::reboot_primary:
             return reboot(plan);
+        case FaultKind::lose_primary_host:
+            return power_off(plan);
     }
     throw Error(ExitCode::internal, "unknown fault kind");
 }
@@ -319,6 +357,9 @@ FaultRestored FaultInjector::restore(const FaultPlan& plan) {
                 break;
             case FaultKind::reboot_primary:
                 out.detail = after_reboot(plan);
+                break;
+            case FaultKind::lose_primary_host:
+                out.detail = power_on(plan);
                 break;
             case FaultKind::partition_primary:
                 out.detail = heal(plan);

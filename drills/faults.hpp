@@ -108,11 +108,14 @@ class FaultInjector {
     // The host's boot id; std::nullopt when it does not answer (or cannot read it).
     std::optional<std::string> boot_id(const std::string& host);
     std::string reboot(const FaultPlan& plan);
+    std::string power_off(const FaultPlan& plan);
+    std::string power_on(const FaultPlan& plan);
     std::string after_reboot(const FaultPlan& plan);
 
     FaultSeams m_seams;
     std::string m_boot_id;         // reboot-primary: before the reset; "" when unknown
-    bool m_reboot_issued = false;  // reboot_host returned
+    bool m_reboot_issued = false;  // reboot_host returned (or, after a power-off, start_host)
+    bool m_powered_off = false;    // lose-primary-host: kill_host returned
     std::chrono::steady_clock::time_point m_reset_at{};
 };
 

@@ -42,7 +42,8 @@ Prediction predict_rto(FaultKind fault, const ClusterSettings& s) {
     switch (fault) {
         case FaultKind::kill_primary:
         case FaultKind::partition_primary:
-        case FaultKind::reboot_primary: {
+        case FaultKind::reboot_primary:
+        case FaultKind::lose_primary_host: {
             Millis total = static_cast<Millis>(s.ttl_s) * 1000 + detect;
             return {total, "ttl " + std::to_string(s.ttl_s) + " s + " + haproxy_term(s) + " = " +
                                ms(total)};

@@ -186,6 +186,29 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
         }
         CHECK(boot_polls.size() == 3);
     }
+    SECTION("lose-primary-host powers the leader's host off until the restore, then on") {
+        FakeCluster c;
+        auto out =
+            DrillEngine(c.seams(&c.host_control), options(FaultKind::lose_primary_host)).run();
+        REQUIRE(out.reports.size() == 1);
+        const auto& r = out.reports.front();
+        CHECK(r.errors.empty());
+        CHECK(r.restored);
+        CHECK(r.drill == "lose-primary-host");
+        CHECK(r.old_primary == "pg1");
+        CHECK(r.new_primary == "pg2");
+        CHECK(r.new_leader_expected);
+        // Off first, on only in the restore step; then a new boot and Patroni's state.
+        CHECK(c.host_control.calls() == std::vector<std::string>{"kill pg1", "start pg1"});
+        CHECK(position(c, "pg1: systemctl is-active --quiet patroni@17-main") >= 0);
+        CHECK_FALSE(injected_anything(c));
+        CHECK(c.probes_target == "pg1");
+    }
+    SECTION("lose-primary-host needs the lab or OVH") {
+        FakeCluster c;
+        CHECK(refusal(c, options(FaultKind::lose_primary_host)) == ExitCode::usage);
+        CHECK(c.host_control.calls().empty());
+    }
     SECTION("reboot-primary: a host back before its key expired leads again, and that passes") {
         FakeCluster c;
         c.reboot_keeps_leader = true;

@@ -255,6 +255,20 @@ void FakeCluster::install_handlers() {
             fail_over();
         }
     };
+    // A lost machine: off (SSH refused) until started again, then a new boot.
+    host_control.on_kill = [this](const std::string& h) {
+        host_control.machine = MachineState::stopped;
+        down[h] = 1000000;
+        state[h] = "stopped";
+        if (h == leader) {
+            fail_over();
+        }
+    };
+    host_control.on_start = [this](const std::string& h) {
+        host_control.machine = MachineState::running;
+        ++boots[h];
+        down[h] = boot_polls + 1;
+    };
     host_control.on_partition = [this](const std::string& h) {
         if (h == leader) {
             state[h] = "stopped";

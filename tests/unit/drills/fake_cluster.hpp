@@ -25,8 +25,18 @@ namespace pgdr::drills::testing {
 class FakeHostControl final : public HostControl {
   public:
     MachineState state(const std::string&) override { return machine; }
-    void kill_host(const std::string& h) override { add("kill " + h); }
-    void start_host(const std::string& h) override { add("start " + h); }
+    void kill_host(const std::string& h) override {
+        add("kill " + h);
+        if (on_kill) {
+            on_kill(h);
+        }
+    }
+    void start_host(const std::string& h) override {
+        add("start " + h);
+        if (on_start) {
+            on_start(h);
+        }
+    }
     void reboot_host(const std::string& h) override {
         add("reboot " + h);
         if (on_reboot) {
@@ -52,7 +62,9 @@ class FakeHostControl final : public HostControl {
     std::function<void(const std::string&)> on_partition;
     std::function<void(const std::string&)> on_heal;
     std::function<void(const std::string&)> on_reboot;  // may throw, as a refused reset
-    MachineState machine = MachineState::running;       // what state() answers for every host
+    std::function<void(const std::string&)> on_kill;
+    std::function<void(const std::string&)> on_start;
+    MachineState machine = MachineState::running;  // what state() answers for every host
 
   private:
     void add(std::string c) {

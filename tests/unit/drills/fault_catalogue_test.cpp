@@ -24,7 +24,7 @@ TEST_CASE("fault catalogue: every fault of the issue, complete entries", "[drill
     CHECK(flags == std::vector<std::string>{"--kill-primary", "--kill-postmaster", "--stop-primary",
                                             "--switchover", "--partition-primary",
                                             "--kill-etcd-member", "--kill-haproxy",
-                                            "--reboot-primary"});
+                                            "--reboot-primary", "--lose-primary-host"});
 }
 
 TEST_CASE("fault catalogue: expectations and lookups", "[drills][faults]") {
