@@ -201,6 +201,46 @@ TEST_CASE("local transport: put_file through the real put_file_argv script",
     CHECK_FALSE(local.read_file(dir.path() + "/missing"));
 }
 
+TEST_CASE("local transport: put_file never installs a transfer cut short",
+          "[local_transport][put_file]") {
+    // Issue 13 item 6: a cut SSH connection ends stdin early; the host must check the size and
+    // sha256 of what arrived and keep the old file.
+    pgdr::test::TempDir dir;
+    LocalTransport local;
+    const std::string path = dir.path() + "/patroni.yml";
+    std::string err;
+    REQUIRE(local.put_file(path, "complete: old\n", {"0600", ""}, &err));
+
+    const std::string full = "scope: lab\n" + std::string(5000, 'x') + "\nend\n";
+    RunOptions opts = with_timeout(10s);
+    opts.stdin_data = full.substr(0, 1000);  // what arrived before the connection dropped
+    auto cut = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(cut.exit_status == 3);
+    CHECK(cut.err.find("received 1000 of " + std::to_string(full.size()) + " bytes") !=
+          std::string::npos);
+    CHECK(pgdr::read_text_file(path) == std::string("complete: old\n"));
+
+    // Same size, different bytes: the checksum refuses it.
+    std::string corrupt = full;
+    corrupt[20] = 'y';
+    opts.stdin_data = corrupt;
+    auto bad = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(bad.exit_status == 3);
+    CHECK(bad.err.find("sha256") != std::string::npos);
+    CHECK(pgdr::read_text_file(path) == std::string("complete: old\n"));
+
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        ++entries;
+    }
+    CHECK(entries == 1);  // no temporary file left behind
+
+    opts.stdin_data = full;
+    auto good = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(good.ok());
+    CHECK(pgdr::read_text_file(path) == full);
+}
+
 TEST_CASE("local transport: put_file sets the owner (as root)", "[local_transport][put_file]") {
     if (::geteuid() != 0) {
         WARN("not root: chown to nobody cannot be tested");
