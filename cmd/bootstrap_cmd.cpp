@@ -19,6 +19,7 @@ constexpr const char* k_sysid_key = "postgres_system_identifier";
 struct BootstrapOptions {
     std::string stage;
     bool dry_run = false;
+    bool adopt = false;  // take over a Patroni/etcd cluster pgdr did not build (or lost track of)
 };
 
 pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
@@ -160,7 +161,8 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     auto facts = gather(inv, conn.by_name);
     auto state = load_state(inv.paths.state_dir);
     const std::string primary = pg::choose_primary(inv, facts);
-    pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""));
+    pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""), o.adopt,
+                          ctx.inventory_path);
     ctx.log->info("bootstrap: " + primary + " leads");
 
     Plan plan = pg::plan_bootstrap(inv, facts, secrets, primary);
@@ -203,6 +205,9 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
                   "Run one stage only: packages, etcd, replication, patroni, haproxy, verify");
     b->add_flag("--dry-run", o->dry_run,
                 "Print every file diff and command of the plan; change nothing");
+    b->add_flag("--adopt", o->adopt,
+                "Take over a running Patroni/etcd cluster pgdr did not build or whose state "
+                "directory was lost (its etcd data is kept, never reset)");
     b->callback([&ctx, o] { ctx.action = [&ctx, o] { return bootstrap(ctx, *o); }; });
 }
 
