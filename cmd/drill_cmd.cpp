@@ -169,6 +169,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     } else if (inv.provider == ProviderKind::ovh && fault == drills::FaultKind::reboot_primary) {
         ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
         ovh::OvhHostControlOptions oo;
+        oo.expected = ovh::expected_machines(inv);  // name + private address before the POST
         oo.ssh_ready = [&transport_for](const std::string& host) {
             RunOptions ro;
             ro.timeout = std::chrono::seconds(10);
