@@ -80,6 +80,7 @@ print("patroni_state=" + str(d.get("state", "")))
 fi
 [ -f "$marker" ] && echo "etcd_marker=$(cat "$marker")"
 [ -f "/etc/patroni/$v-main.yml" ] && echo "patroni_header=$(head -n 1 "/etc/patroni/$v-main.yml")"
+[ -f /etc/patroni/pgdr-secrets.fingerprint ] && echo "secrets_fingerprint=$(head -n 1 /etc/patroni/pgdr-secrets.fingerprint)"
 if [ ! -f "$marker" ] && [ -d /var/lib/etcd/default/member ]; then
   echo etcd_data=1
   if systemctl is-active --quiet etcd && command -v etcdctl >/dev/null 2>&1; then
@@ -169,6 +170,8 @@ HostFacts parse_facts(const std::string& host, const std::string& output) {
             f.etcd_marker = value;
         } else if (key == "patroni_header") {
             f.patroni_header = value;
+        } else if (key == "secrets_fingerprint") {
+            f.secrets_fingerprint = value;
         } else if (key == "etcd_member_names") {
             f.etcd_member_names = value;
         } else if (key == "etcd_data") {

@@ -36,7 +36,9 @@ struct HostFacts {
     long long etcd_keys = -1;       // 0 or 1: whether any key exists
     std::string etcd_member_names;  // sorted, comma-separated, as `etcdctl member list` names them
     bool etcd_pristine() const { return !etcd_data || (etcd_members == 1 && etcd_keys == 0); }
-    std::string patroni_header;       // first line of /etc/patroni/V-main.yml; "" when absent
+    std::string patroni_header;  // first line of /etc/patroni/V-main.yml; "" when absent
+    // "cluster=NAME secrets=FP" from pg::secrets_fingerprint_path(); "" when absent
+    std::string secrets_fingerprint;
     std::vector<std::string> errors;  // lines the script could not make sense of
 
     bool installed(const std::string& package) const;

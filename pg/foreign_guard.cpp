@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "pg/secrets.hpp"
 
 namespace pgdr::pg {
 
@@ -86,6 +87,34 @@ void check_foreign_cluster(const Inventory& inv, const FactsMap& facts,
                             " records no system identifier for cluster " + inv.cluster,
                         adopt_hint(inventory_path, "take it over and record its identifier"));
         }
+    }
+}
+
+std::string secrets_record(const Inventory& inv, const std::string& fingerprint) {
+    return "cluster=" + inv.cluster + " secrets=" + fingerprint;
+}
+
+void check_secrets_match(const Inventory& inv, const FactsMap& facts,
+                         const std::string& fingerprint) {
+    const std::string want = secrets_record(inv, fingerprint);
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        auto it = facts.find(h->name);
+        if (it == facts.end() || it->second.secrets_fingerprint.empty() ||
+            it->second.secrets_fingerprint == want) {
+            continue;
+        }
+        throw Error(ExitCode::invalid_config,
+                    h->name + " runs with other passwords than the state directory's (host: '" +
+                        it->second.secrets_fingerprint + "', " + inv.paths.state_dir +
+                        "/secrets: '" + want +
+                        "'): the state directory was lost, regenerated or belongs to another "
+                        "cluster; writing its passwords into patroni.yml would make every "
+                        "replica fail authentication at its next reconnect",
+                    "restore " + inv.paths.state_dir +
+                        "/secrets/ from your backup (or point paths.state_dir at the right "
+                        "one); to change the passwords on purpose, ALTER ROLE them on the "
+                        "cluster first, then delete " +
+                        secrets_fingerprint_path() + " on every PostgreSQL host");
     }
 }
 

@@ -25,6 +25,17 @@ void check_foreign_cluster(const Inventory& inv, const FactsMap& facts,
                            const std::string& expected_sysid, bool adopt,
                            const std::string& inventory_path);
 
+// Throws pgdr::Error (invalid_config) when a PostgreSQL host records another cluster or other
+// passwords (secrets_fingerprint_path()) than `fingerprint` (pg::secrets_fingerprint of the
+// state directory's secrets): the state directory was lost, regenerated or is another cluster's,
+// and its passwords would break authentication on the running cluster. Not bypassed by --adopt.
+// A host that records nothing (not bootstrapped yet) passes.
+void check_secrets_match(const Inventory& inv, const FactsMap& facts,
+                         const std::string& fingerprint);
+
+// The line recorded on the hosts for this cluster and fingerprint.
+std::string secrets_record(const Inventory& inv, const std::string& fingerprint);
+
 // The first line pgdr writes into patroni.yml for this cluster.
 std::string pgdr_patroni_header(const Inventory& inv);
 

@@ -8,6 +8,8 @@
 #include "core/error.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
+#include "pg/secrets.hpp"
+#include "pg/stage_files.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
@@ -348,6 +350,43 @@ TEST_CASE("host facts: the etcd and Patroni ownership lines are parsed", "[pg][b
     std::string first;
     std::getline(golden, first);
     CHECK(first == pgdr_patroni_header(lab_inventory()));
+}
+
+TEST_CASE("data safety: other passwords than the cluster's are refused", "[pg][bootstrap]") {
+    // Issue 13 item 7: a lost or regenerated state directory generates new passwords; written
+    // into patroni.yml they lock every replica out at its next reconnect.
+    auto inv = lab_inventory();
+    const std::string ours = secrets_fingerprint(k_secrets);
+    Secrets regenerated = k_secrets;
+    regenerated.replication_password = "brand-new";
+    CHECK(secrets_fingerprint(regenerated) != ours);
+    CHECK(ours.size() == 16);
+
+    auto facts = fresh_facts(inv);
+    CHECK_NOTHROW(check_secrets_match(inv, facts, ours));  // nothing recorded yet
+    for (auto& [name, f] : facts) {
+        f.patroni_active = "active";
+        f.secrets_fingerprint = secrets_record(inv, ours);
+    }
+    CHECK_NOTHROW(check_secrets_match(inv, facts, ours));
+    try {
+        check_secrets_match(inv, facts, secrets_fingerprint(regenerated));
+        FAIL("new passwords accepted for a running cluster");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::invalid_config);
+        CHECK_THAT(e.what(), Catch::Contains("other passwords"));
+        CHECK_THAT(e.hint(), Catch::Contains("restore"));
+        CHECK(std::string(e.what()).find(k_secrets.replication_password) == std::string::npos);
+    }
+    // The record is part of what bootstrap writes to every PostgreSQL host.
+    bool written = false;
+    for (const auto& f : stage_files(inv, *inv.find_host("pg2"), *inv.find_host("pg1"), k_secrets,
+                                     Stage::patroni)) {
+        if (f.path == secrets_fingerprint_path()) {
+            written = f.content == secrets_record(inv, ours) + "\n";
+        }
+    }
+    CHECK(written);
 }
 
 TEST_CASE("host facts: the remote script's output is parsed", "[pg][bootstrap]") {
