@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
+#include "drills/etcd_quorum.hpp"
 
 namespace pgdr::drills {
 
@@ -102,7 +103,11 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
                     "retry");
     }
     PreCheck pre{h.leader, ""};
-    fault_target(m_options.fault, t, h.leader);  // refuses what cannot be done
+    const auto target = fault_target(m_options.fault, t, h.leader);  // refuses the impossible
+    // etcd keeps the leader key: the fault must leave it a quorum, counting members already down.
+    check_etcd_quorum(etcd_member_health(t, m_seams.transport),
+                      etcd_member_lost(m_options.fault, t, target),
+                      fault_info(m_options.fault).flag);
     if (m_options.fault == FaultKind::switchover) {
         pre.candidate = m_options.candidate.empty() ? best_candidate(*h.view) : m_options.candidate;
         if (!m_options.candidate.empty() && h.view->find(m_options.candidate) == nullptr) {

@@ -8,7 +8,7 @@
 //                streaming (P9) with lag under the bound (default maximum_lag_on_failover);
 //                HAProxy routing writes to the leader only (P11); a valid switchover candidate;
 //                for partition-primary and reboot-primary, a leader that does not also run the
-//                probes' HAProxy.
+//                probes' HAProxy; etcd keeps a quorum through the fault (etcd_quorum.hpp).
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
 //                ExitCode::unreachable (5).
 //   probes       the probes from the ProbeFactory start; `baseline` of writes; no acknowledged
@@ -29,8 +29,8 @@
 //
 // --repeat N runs this N times (pre-checks before each); all waits poll every 100 ms on the
 // Clock, so tests drive them with a manual clock. Interrupt (the flag set by a SIGINT/SIGTERM
-// handler) ends the current wait at once; the engine restores, reports what it saw, and marks
-// the outcome interrupted.
+// handler) ends the current wait at once; the engine restores, reports what it saw, and
+// marks the outcome interrupted.
 #pragma once
 
 #include <atomic>

@@ -458,3 +458,37 @@ TEST_CASE("drill engine: a reset host that never comes back fails the restore, b
     CHECK(said);
     CHECK_FALSE(ran(c, "pg1: systemctl start patroni@17-main"));
 }
+
+TEST_CASE("drill engine: pre-checks refuse a fault that would take etcd below quorum",
+          "[drills][engine][etcd]") {
+    // Issue 13 item 3: one etcd member already down; a second one lost demotes every member.
+    auto one_etcd_down = [](FakeCluster& c) {
+        c.hosts.at("pg3")->on({"etcdctl"}, 1, "", "http://127.0.0.1:2379 is unhealthy\n");
+    };
+    for (auto fault :
+         {FaultKind::kill_etcd_member, FaultKind::partition_primary, FaultKind::reboot_primary}) {
+        FakeCluster c;
+        one_etcd_down(c);
+        DrillEngine engine(c.seams(&c.host_control), options(fault));
+        try {
+            engine.run();
+            FAIL("the drill ran with etcd one member from losing quorum");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::verification_failed);
+            CHECK_THAT(e.what(), Catch::Contains("below quorum"));
+            CHECK_THAT(e.what(), Catch::Contains("pg3 (unhealthy)"));
+        }
+        CHECK_FALSE(injected_anything(c));
+        CHECK(c.host_control.calls().empty());
+    }
+    // A fault that leaves etcd alone still runs.
+    FakeCluster kill;
+    one_etcd_down(kill);
+    CHECK(refusal(kill, options(FaultKind::kill_primary)) == ExitCode::ok);
+
+    // etcd already without quorum: every fault is refused.
+    FakeCluster lost;
+    one_etcd_down(lost);
+    lost.hosts.at("pg2")->on({"etcdctl"}, 1, "", "context deadline exceeded\n");
+    CHECK(refusal(lost, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+}
