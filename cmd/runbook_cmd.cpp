@@ -77,6 +77,10 @@ std::string summarize_status(const pg::ClusterStatus& s) {
     return out;
 }
 
+// How long a drill or bootstrap step has to stop cleanly after SIGTERM (a drill's restore,
+// reboot-primary's wait for the host included) before it is killed.
+constexpr std::chrono::minutes k_child_kill_grace{5};
+
 class CmdActions final : public runbook::PgdrActions {
   public:
     CmdActions(Context& ctx, const Inventory& inv, const pg::TransportLookup& transports,
@@ -111,6 +115,10 @@ class CmdActions final : public runbook::PgdrActions {
         LocalTransport local;
         RunOptions o;
         o.timeout = timeout;
+        // The child pgdr runs in its own process group: Ctrl-C, SIGHUP or the step timeout
+        // reach it as SIGTERM, so a drill restores its fault; SIGKILL only after the grace.
+        o.kill_grace = k_child_kill_grace;
+        o.cancel = interrupted;
         auto c = local.run(argv, o);
         runbook::ActionResult r;
         r.ok = c.ok();

@@ -6,6 +6,7 @@
 // timeout is reported with timed_out = true and exit_status = -1.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ struct RunOptions {
     std::optional<std::string> stdin_data;  // fed to the command, then EOF
     std::chrono::milliseconds timeout{std::chrono::minutes(10)};
     bool sudo = false;  // run as root through `sudo -n` when the login user is not root
+    // LocalTransport only. 0: at the timeout the command's process group gets SIGKILL. Longer:
+    // it gets SIGTERM, then SIGKILL after this grace if it has not exited (a child pgdr drill
+    // restores its fault on SIGTERM). With a grace and `cancel`, setting the flag sends the same
+    // SIGTERM (then SIGKILL after the grace) before the timeout.
+    std::chrono::milliseconds kill_grace{0};
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // Metadata of a file written by put_file.

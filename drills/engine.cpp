@@ -1,5 +1,7 @@
 #include "drills/engine.hpp"
 
+#include <unistd.h>
+
 #include <ctime>
 #include <optional>
 
@@ -7,6 +9,7 @@
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "drills/etcd_quorum.hpp"
+#include "drills/fault_journal.hpp"
 
 namespace pgdr::drills {
 
@@ -82,6 +85,53 @@ bool DrillEngine::wait_until(std::chrono::milliseconds timeout, const std::funct
 
 void DrillEngine::sleep_interruptible(std::chrono::milliseconds duration) {
     wait_until(duration, [] { return false; });
+}
+
+FaultSeams DrillEngine::fault_seams() const {
+    return FaultSeams{m_seams.topology,
+                      m_seams.clock,
+                      m_seams.transport,
+                      m_seams.host_control,
+                      m_seams.http,
+                      m_seams.rest_user,
+                      m_seams.rest_password,
+                      std::chrono::duration_cast<std::chrono::seconds>(m_options.timeout * 2 +
+                                                                       std::chrono::seconds(60)),
+                      m_options.timeout,
+                      std::chrono::seconds(1)};
+}
+
+FaultJournal DrillEngine::journal_for(const FaultPlan& plan) const {
+    FaultJournal j;
+    j.plan = plan;
+    j.started = format_utc(m_seams.clock.wall_now());
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) {
+        j.operator_host = host;
+    }
+    j.pid = static_cast<long>(::getpid());
+    return j;
+}
+
+void DrillEngine::restore_journaled_fault() {
+    // Called with the drill lock held: the drill that wrote the journal is gone.
+    auto journal = read_fault_journal(m_seams.lock_dir);
+    if (!journal) {
+        return;
+    }
+    const auto& info = fault_info(journal->plan.kind);
+    progress("an interrupted drill left " + describe(*journal) + " in place: " + info.restore);
+    FaultInjector injector(fault_seams());
+    FaultRestored restored = injector.restore(journal->plan);
+    if (!restored.ok) {
+        throw Error(ExitCode::verification_failed,
+                    "an interrupted drill left " + describe(*journal) +
+                        " in place, and restoring it failed: " + restored.detail,
+                    "restore it by hand (" + info.restore + "), check `pgdr status`, then delete " +
+                        fault_journal_path(m_seams.lock_dir));
+    }
+    clear_fault_journal(m_seams.lock_dir);
+    progress("restored: " + restored.detail);
 }
 
 DrillEngine::PreCheck DrillEngine::pre_checks() {
@@ -288,11 +338,12 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
                     "check the write port of " + t.probe_haproxy().name + " (`pgdr verify`)");
     }
 
-    FaultInjector injector(FaultSeams{t, m_seams.clock, m_seams.transport, m_seams.host_control,
-                                      m_seams.http, m_seams.rest_user, m_seams.rest_password,
-                                      std::chrono::duration_cast<std::chrono::seconds>(
-                                          m_options.timeout * 2 + std::chrono::seconds(60)),
-                                      m_options.timeout, std::chrono::seconds(1)});
+    FaultInjector injector(fault_seams());
+    // Recorded before the fault, cleared after a successful restore: a drill killed between
+    // the two leaves the journal, and the next drill restores from it (fault_journal.hpp).
+    if (!m_seams.lock_dir.empty()) {
+        write_fault_journal(m_seams.lock_dir, journal_for(plan));
+    }
     progress(info.flag + " on " + plan.target);
     const Millis fault_at =
         timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
@@ -311,7 +362,12 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     FaultRestored restored = injector.restore(plan);
     timeline.record(restored);
     if (!restored.ok) {
-        in.errors.push_back("restore failed: " + restored.detail);
+        in.errors.push_back("restore failed: " + restored.detail +
+                            (m_seams.lock_dir.empty()
+                                 ? std::string()
+                                 : " (kept in " + fault_journal_path(m_seams.lock_dir) + ")"));
+    } else if (!m_seams.lock_dir.empty()) {
+        clear_fault_journal(m_seams.lock_dir);
     }
 
     if (interrupted()) {
@@ -367,6 +423,7 @@ DrillOutcome DrillEngine::run() {
     std::optional<DrillLock> lock;
     if (!m_seams.lock_dir.empty()) {
         lock.emplace(m_seams.lock_dir);
+        restore_journaled_fault();
     }
     DrillOutcome out;
     for (int i = 0; i < m_options.repeat; ++i) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -263,4 +264,45 @@ TEST_CASE("local transport: put_file sets the owner (as root)", "[local_transpor
     CHECK(st.st_uid == nobody->pw_uid);
     CHECK(st.st_gid == 0u);
     CHECK((st.st_mode & 07777) == 0640);
+}
+
+TEST_CASE("local transport: a timeout with a grace sends SIGTERM first, SIGKILL later",
+          "[local_transport][grace]") {
+    // Issue 13 item 5: a runbook drill step's timeout must let the child drill restore.
+    LocalTransport local;
+    // Traps SIGTERM, "restores", exits 3: the output after the TERM is kept.
+    RunOptions o = with_timeout(500ms);
+    o.kill_grace = 10s;
+    auto r = local.run({"sh", "-c",
+                        "trap 'echo restored; exit 3' TERM; echo started; "
+                        "while :; do sleep 0.05; done"},
+                       o);
+    CHECK(r.timed_out);
+    CHECK(r.out == "started\nrestored\n");
+
+    // Ignores SIGTERM: killed at the end of the grace.
+    o.kill_grace = 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    auto stubborn =
+        local.run({"sh", "-c", "trap '' TERM; echo started; while :; do sleep 0.05; done"}, o);
+    CHECK(stubborn.timed_out);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+
+    // The cancel flag (Ctrl-C in the parent) sends the same SIGTERM before the timeout.
+    std::atomic<bool> cancel{false};
+    RunOptions c = with_timeout(30s);
+    c.kill_grace = 10s;
+    c.cancel = &cancel;
+    std::thread setter([&cancel] {
+        std::this_thread::sleep_for(300ms);
+        cancel = true;
+    });
+    auto cancelled = local.run({"sh", "-c",
+                                "trap 'echo restored; exit 130' TERM; "
+                                "while :; do sleep 0.05; done"},
+                               c);
+    setter.join();
+    CHECK_FALSE(cancelled.timed_out);
+    CHECK(cancelled.exit_status == 130);
+    CHECK(cancelled.out == "restored\n");
 }

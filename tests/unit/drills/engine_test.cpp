@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/host_control.hpp"
 #include "drills/drill_lock.hpp"
+#include "drills/fault_journal.hpp"
 #include "drills/faults.hpp"
 #include "drills/repeats.hpp"
 #include "unit/core/temp_dir.hpp"
@@ -491,4 +492,67 @@ TEST_CASE("drill engine: pre-checks refuse a fault that would take etcd below qu
     one_etcd_down(lost);
     lost.hosts.at("pg2")->on({"etcdctl"}, 1, "", "context deadline exceeded\n");
     CHECK(refusal(lost, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+}
+
+TEST_CASE("drill engine: a fault journal is kept while the fault is in place",
+          "[drills][engine][journal]") {
+    // Issue 13 item 5: a drill killed between fault and restore must leave a record.
+    pgdr::test::TempDir dir;
+    FakeCluster c;
+    bool journaled_during_fault = false;
+    c.on_kill = [&] {
+        auto j = read_fault_journal(dir.path());
+        journaled_during_fault =
+            j && j->plan.kind == FaultKind::kill_primary && j->plan.target == "pg1" && j->pid > 0;
+    };
+    auto seams = c.seams();
+    seams.lock_dir = dir.path();
+    DrillEngine(seams, options(FaultKind::kill_primary)).run();
+    CHECK(journaled_during_fault);
+    CHECK_FALSE(read_fault_journal(dir.path()));  // cleared after the restore
+}
+
+TEST_CASE("drill engine: the next drill restores a fault an interrupted one left",
+          "[drills][engine][journal]") {
+    pgdr::test::TempDir dir;
+    FaultJournal left;
+    left.plan.kind = FaultKind::kill_etcd_member;
+    left.plan.target = "pg3";
+    left.plan.leader = "pg1";
+    left.started = "2026-12-04T16:00:00Z";
+    left.operator_host = "bastion";
+    left.pid = 4242;
+    write_fault_journal(dir.path(), left);
+
+    FakeCluster c;
+    std::vector<std::string> progress;
+    auto seams = c.seams();
+    seams.lock_dir = dir.path();
+    seams.progress = [&progress](const std::string& m) { progress.push_back(m); };
+    DrillEngine(seams, options(FaultKind::kill_primary)).run();
+    const auto restored = position(c, "pg3: systemctl start etcd");
+    REQUIRE(restored >= 0);
+    CHECK(restored < position(c, "pg1: systemctl kill -s SIGKILL patroni@17-main"));
+    CHECK_FALSE(read_fault_journal(dir.path()));
+    CHECK(std::any_of(progress.begin(), progress.end(), [](const std::string& m) {
+        return m.find(
+                   "kill-etcd-member on pg3 (since 2026-12-04T16:00:00Z, pid 4242 on bastion)") !=
+               std::string::npos;
+    }));
+
+    // A restore that fails keeps the journal and refuses the drill.
+    write_fault_journal(dir.path(), left);
+    FakeCluster broken;
+    broken.hosts.at("pg3")->on({"systemctl", "start", "etcd"}, 1, "", "etcd.service failed\n");
+    auto bseams = broken.seams();
+    bseams.lock_dir = dir.path();
+    try {
+        DrillEngine(bseams, options(FaultKind::kill_primary)).run();
+        FAIL("drilled with an earlier fault still in place");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::verification_failed);
+        CHECK_THAT(e.hint(), Catch::Contains("fault-journal.json"));
+    }
+    CHECK_FALSE(injected_anything(broken));
+    CHECK(read_fault_journal(dir.path()));
 }
