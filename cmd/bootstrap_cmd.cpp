@@ -9,6 +9,9 @@
 #include "core/state.hpp"
 #include "pg/bootstrap_plan.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/facts.hpp"
+#include "pg/foreign_guard.hpp"
+#include "pg/secrets.hpp"
 
 namespace pgdr::cmd {
 
@@ -19,6 +22,7 @@ constexpr const char* k_sysid_key = "postgres_system_identifier";
 struct BootstrapOptions {
     std::string stage;
     bool dry_run = false;
+    bool adopt = false;  // take over a Patroni/etcd cluster pgdr did not build (or lost track of)
 };
 
 pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
@@ -160,7 +164,24 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     auto facts = gather(inv, conn.by_name);
     auto state = load_state(inv.paths.state_dir);
     const std::string primary = pg::choose_primary(inv, facts);
-    pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""));
+    pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""), o.adopt,
+                          ctx.inventory_path);
+    // The passwords about to be written must be the cluster's (a lost or regenerated state
+    // directory would lock the replicas out), also under --adopt.
+    const std::string fingerprint = pg::secrets_fingerprint(secrets);
+    if (!state.secrets_fingerprint.empty() && state.secrets_fingerprint != fingerprint) {
+        throw Error(ExitCode::invalid_config,
+                    inv.paths.state_dir +
+                        "/secrets/ no longer match the fingerprint state.json "
+                        "recorded at the last bootstrap (" +
+                        state.secrets_fingerprint + ", now " + fingerprint +
+                        "): a secret file was deleted, regenerated or replaced",
+                    "restore the secrets/ files from your backup; to change the passwords on "
+                    "purpose, ALTER ROLE them on the cluster first, then remove "
+                    "\"secrets_fingerprint\" from state.json and " +
+                        pg::secrets_fingerprint_path() + " on every PostgreSQL host");
+    }
+    pg::check_secrets_match(inv, facts, fingerprint);
     ctx.log->info("bootstrap: " + primary + " leads");
 
     Plan plan = pg::plan_bootstrap(inv, facts, secrets, primary);
@@ -185,8 +206,13 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         ro.sudo = true;
         auto f = conn.by_name.at(primary)->run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
         auto pf = pg::parse_facts(primary, f.out);
-        if (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid) {
-            state.provider[k_sysid_key] = pf.sysid;
+        const bool known = state.cluster == inv.cluster && state.secrets_fingerprint == fingerprint;
+        if (!known || (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid)) {
+            if (!pf.sysid.empty()) {
+                state.provider[k_sysid_key] = pf.sysid;
+            }
+            state.cluster = inv.cluster;
+            state.secrets_fingerprint = fingerprint;
             save_state(inv.paths.state_dir, state);
         }
     }
@@ -203,6 +229,9 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
                   "Run one stage only: packages, etcd, replication, patroni, haproxy, verify");
     b->add_flag("--dry-run", o->dry_run,
                 "Print every file diff and command of the plan; change nothing");
+    b->add_flag("--adopt", o->adopt,
+                "Take over a running Patroni/etcd cluster pgdr did not build or whose state "
+                "directory was lost (its etcd data is kept, never reset)");
     b->callback([&ctx, o] { ctx.action = [&ctx, o] { return bootstrap(ctx, *o); }; });
 }
 

@@ -72,8 +72,9 @@ extern "C" void on_signal(int) {
     g_interrupted.store(true);
 }
 
-// SIGINT and SIGTERM set the flag the engine polls, for the duration of the drill; the previous
-// handlers come back afterwards.
+// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped bastion session) set the flag the
+// engine polls, for the duration of the drill, so the fault is restored; the previous handlers
+// come back afterwards.
 class InterruptGuard {
   public:
     InterruptGuard() {
@@ -83,10 +84,12 @@ class InterruptGuard {
         sigemptyset(&sa.sa_mask);
         ::sigaction(SIGINT, &sa, &m_old_int);
         ::sigaction(SIGTERM, &sa, &m_old_term);
+        ::sigaction(SIGHUP, &sa, &m_old_hup);
     }
     ~InterruptGuard() {
         ::sigaction(SIGINT, &m_old_int, nullptr);
         ::sigaction(SIGTERM, &m_old_term, nullptr);
+        ::sigaction(SIGHUP, &m_old_hup, nullptr);
     }
     InterruptGuard(const InterruptGuard&) = delete;
     InterruptGuard& operator=(const InterruptGuard&) = delete;
@@ -94,6 +97,7 @@ class InterruptGuard {
   private:
     struct sigaction m_old_int {};
     struct sigaction m_old_term {};
+    struct sigaction m_old_hup {};
 };
 
 struct DrillCmdOptions {
@@ -214,6 +218,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     } else if (inv.provider == ProviderKind::ovh && whole_host) {
         ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
         ovh::OvhHostControlOptions oo;
+        oo.expected = ovh::expected_machines(inv);  // name + private address before the POST
         oo.ssh_ready = [&transport_for](const std::string& host) {
             RunOptions ro;
             ro.timeout = std::chrono::seconds(10);

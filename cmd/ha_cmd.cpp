@@ -22,6 +22,7 @@ struct HaOptions {
     std::string at;
     bool yes = false;
     bool dry_run = false;
+    bool force = false;  // failover only
     std::string timeout = "180s";
 };
 
@@ -88,6 +89,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
     req.target = o.target;
     req.scheduled_at = o.at;
     req.dry_run = o.dry_run;
+    req.force = o.force;
     req.timeout = *timeout;
     const bool show_progress = ::isatty(STDERR_FILENO) != 0;
     pg::HaSeams seams{inv,
@@ -154,6 +156,9 @@ void register_ha_commands(CLI::App& app, Context& ctx) {
     fa->add_flag("--yes", fo->yes,
                  "Do not ask for confirmation (needed when stdin is no terminal)");
     fa->add_flag("--dry-run", fo->dry_run, "Run the pre-checks and show the call; change nothing");
+    fa->add_flag("--force", fo->force,
+                 "Promote although the candidate's lag is unknown or it is not the synchronous "
+                 "standby (acknowledged writes may be lost)");
     fa->add_option("--timeout", fo->timeout, "Bound of each wait (default 180s)");
     fa->callback([&ctx, fo] {
         ctx.action = [&ctx, fo] { return run_action(ctx, pg::HaAction::failover, *fo); };

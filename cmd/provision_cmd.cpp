@@ -14,6 +14,7 @@
 #include "ovh/access_rules.hpp"
 #include "ovh/client.hpp"
 #include "ovh/provider.hpp"
+#include "ovh/prune.hpp"
 
 namespace pgdr::cmd {
 
@@ -26,6 +27,8 @@ struct OvhOptions {
     int wait_timeout_s = 1800;
     bool plan_only = false;
     bool yes = false;
+    bool prune = false;
+    std::string yes_really;
     std::string project;
     std::string redirection;
 };
@@ -90,11 +93,49 @@ json hosts_json(const ClusterState& st) {
     return hosts;
 }
 
+// Deleting instances of hosts gone from the inventory needs --prune and the cluster's name,
+// typed at the prompt or given with --yes-really (ovh/prune.hpp).
+bool confirm_prune(Context& ctx, const Inventory& inv, ovh::OvhProvider& provider,
+                   const ClusterState& state, const OvhOptions& opts) {
+    auto p = provider.plan(inv, state);
+    std::vector<ovh::Change> removals;
+    for (const auto& c : p.changes) {
+        if (c.action == ovh::ChangeAction::remove) {
+            removals.push_back(c);
+        }
+    }
+    if (removals.empty() || !p.blockers.empty()) {
+        return true;  // nothing to confirm, or apply() stops on the blockers anyway
+    }
+    const std::string command = "pgdr provision -i " + ctx.inventory_path + " --prune";
+    if (ovh::deletion_confirmed_by_flags(inv, false, opts.yes_really, command)) {
+        return true;
+    }
+    if (::isatty(STDIN_FILENO) == 0) {
+        throw usage_error("refusing to delete " + std::to_string(removals.size()) +
+                              " instance(s) of cluster " + inv.cluster +
+                              " without the typed cluster name: stdin is not a terminal",
+                          "run `" + command + " --yes-really " + inv.cluster + "`");
+    }
+    print_changes(removals);
+    std::cout.flush();
+    std::cerr << "This deletes the " << removals.size()
+              << " instance(s) above and their local disks (cluster " << inv.cluster
+              << (inv.production ? ", PRODUCTION" : "") << ").\nType the cluster name to confirm: ";
+    std::string answer;
+    return std::getline(std::cin, answer) && answer == inv.cluster;
+}
+
 int provision(Context& ctx, const OvhOptions& opts) {
     const auto& inv = ovh_inventory(ctx);
     OvhWiring w(ctx, inv.ovh.endpoint, inv.ovh.project_id, timeouts(opts));
-    ovh::OvhProvider provider(*w.api, *ctx.log, provider_options(ctx));
+    auto po = provider_options(ctx);
+    po.prune = opts.prune;
+    po.inventory_path = ctx.inventory_path;
+    ovh::OvhProvider provider(*w.api, *ctx.log, po);
     ClusterState state = load_state(inv.paths.state_dir);
+    // Whose state this is: another inventory's or project's is refused.
+    check_state_identity(inv, state);
 
     if (opts.plan_only) {
         auto p = provider.plan(inv, state);
@@ -124,6 +165,12 @@ int provision(Context& ctx, const OvhOptions& opts) {
         return p.blockers.empty() ? 0 : static_cast<int>(ExitCode::cloud_api);
     }
 
+    if (opts.prune && !confirm_prune(ctx, inv, provider, state, opts)) {
+        std::cerr << "pgdr: nothing changed\n";
+        return static_cast<int>(ExitCode::usage);
+    }
+    state.cluster = inv.cluster;
+    state.project = inv.ovh.project_id;
     const auto started = w.clock.steady_now();
     auto result = provider.apply(inv, state, inv.paths.state_dir);
     const double seconds = std::chrono::duration<double>(w.clock.steady_now() - started).count();
@@ -175,16 +222,22 @@ bool confirm_destroy(const Inventory& inv, std::size_t count) {
 
 int destroy(Context& ctx, const OvhOptions& opts) {
     const auto& inv = ovh_inventory(ctx);
+    // production: true needs the cluster's name (typed, or --yes-really); --yes alone refuses.
+    const bool confirmed = ovh::deletion_confirmed_by_flags(
+        inv, opts.yes, opts.yes_really, "pgdr destroy -i " + ctx.inventory_path);
     // Refuse early, before any API call, when nobody can answer the question.
-    if (!opts.yes && ::isatty(STDIN_FILENO) == 0) {
+    if (!confirmed && ::isatty(STDIN_FILENO) == 0) {
         throw usage_error(
             "refusing to destroy cluster " + inv.cluster +
                 " without --yes: stdin is not a terminal",
-            "run `pgdr destroy -i " + ctx.inventory_path + " --yes` to delete without asking");
+            "run `pgdr destroy -i " + ctx.inventory_path +
+                (inv.production ? " --yes-really " + inv.cluster : std::string(" --yes")) +
+                "` to delete without asking");
     }
     OvhWiring w(ctx, inv.ovh.endpoint, inv.ovh.project_id, timeouts(opts));
     ovh::OvhProvider provider(*w.api, *ctx.log, provider_options(ctx));
     ClusterState state = load_state(inv.paths.state_dir);
+    check_state_identity(inv, state);
     auto targets = provider.destroy_plan(inv, state);
     if (targets.empty()) {
         if (ctx.json()) {
@@ -200,11 +253,11 @@ int destroy(Context& ctx, const OvhOptions& opts) {
         save_state(inv.paths.state_dir, state);
         return 0;
     }
-    if (!ctx.json() || !opts.yes) {
+    if (!ctx.json() || !confirmed) {
         print_changes(targets);
         std::cout.flush();
     }
-    if (!opts.yes && !confirm_destroy(inv, targets.size())) {
+    if (!confirmed && !confirm_destroy(inv, targets.size())) {
         std::cerr << "pgdr: nothing deleted\n";
         return static_cast<int>(ExitCode::usage);
     }
@@ -369,6 +422,11 @@ void register_ovh_commands(CLI::App& app, Context& ctx) {
     auto* prov = app.add_subcommand(
         "provision", "Create the OVH Public Cloud hosts of an inventory (--plan: only show)");
     prov->add_flag("--plan", opts->plan_only, "Print what would be created/changed/deleted");
+    prov->add_flag("--prune", opts->prune,
+                   "Delete the instances of hosts no longer in the inventory (asks for the "
+                   "cluster name)");
+    prov->add_option("--yes-really", opts->yes_really,
+                     "With --prune: the cluster's name, instead of typing it");
     add_api_options(prov, *opts);
     prov->add_option("--wait-timeout", opts->wait_timeout_s,
                      "Seconds to wait for each resource to become READY")
@@ -377,7 +435,10 @@ void register_ovh_commands(CLI::App& app, Context& ctx) {
 
     auto* des = app.add_subcommand("destroy",
                                    "Delete everything pgdr made on OVH for an inventory's cluster");
-    des->add_flag("-y,--yes", opts->yes, "Do not ask for confirmation");
+    des->add_flag("-y,--yes", opts->yes,
+                  "Do not ask for confirmation (not enough for production: true)");
+    des->add_option("--yes-really", opts->yes_really,
+                    "The cluster's name: delete without asking, also in production");
     add_api_options(des, *opts);
     des->add_option("--wait-timeout", opts->wait_timeout_s,
                     "Seconds to wait for each resource to be gone")

@@ -19,6 +19,7 @@
 #include "runbook/executor.hpp"
 #include "runbook/interrupt.hpp"
 #include "runbook/parser.hpp"
+#include "runbook/pgdr_argv.hpp"
 #include "runbook/substitute.hpp"
 #include "runbook/transcript.hpp"
 
@@ -36,6 +37,7 @@ struct RunOptions_ {
     bool dry_run = false;
     std::string from;
     bool yes = false;
+    std::string yes_really;
     std::string transcript;
 };
 
@@ -75,11 +77,19 @@ std::string summarize_status(const pg::ClusterStatus& s) {
     return out;
 }
 
+// How long a drill or bootstrap step has to stop cleanly after SIGTERM (a drill's restore,
+// reboot-primary's wait for the host included) before it is killed.
+constexpr std::chrono::minutes k_child_kill_grace{5};
+
 class CmdActions final : public runbook::PgdrActions {
   public:
     CmdActions(Context& ctx, const Inventory& inv, const pg::TransportLookup& transports,
-               Clock& clock)
-        : m_ctx(ctx), m_inv(inv), m_transports(transports), m_clock(clock) {}
+               Clock& clock, std::string yes_really)
+        : m_ctx(ctx),
+          m_inv(inv),
+          m_transports(transports),
+          m_clock(clock),
+          m_yes_really(std::move(yes_really)) {}
 
     runbook::ActionResult invoke(const runbook::PgdrStep& step, runbook::Millis timeout,
                                  const std::atomic<bool>* interrupted) override {
@@ -97,36 +107,18 @@ class CmdActions final : public runbook::PgdrActions {
             }
             return r;
         }
-        std::vector<std::string> argv{"/proc/self/exe", "-i", m_ctx.inventory_path};
-        if (m_ctx.accept_new_host_keys) {
-            argv.push_back("--accept-new-host-keys");
-        }
-        argv.push_back("--no-color");
-        argv.push_back(a);
-        if (a == "drill") {
-            static const std::map<std::string, std::string> k_flags = {
-                {"candidate", "--candidate"}, {"max_rto", "--max-rto"}, {"max_lost", "--max-lost"},
-                {"repeat", "--repeat"},       {"report", "--report"},   {"baseline", "--baseline"},
-                {"timeout", "--timeout"}};
-            argv.push_back("--" + step.args.at("fault"));
-            for (const auto& [k, v] : step.args) {
-                if (k != "fault" && !v.empty()) {
-                    argv.push_back(k_flags.at(k));
-                    argv.push_back(v);
-                }
-            }
-            if (m_inv.production) {
-                argv.push_back("--yes-really");
-                argv.push_back(m_inv.cluster);
-            }
-        } else if (auto it = step.args.find("stage");
-                   it != step.args.end() && !it->second.empty()) {
-            argv.push_back("--stage");
-            argv.push_back(it->second);
-        }
+        runbook::PgdrArgvOptions ao;
+        ao.inventory_path = m_ctx.inventory_path;
+        ao.accept_new_host_keys = m_ctx.accept_new_host_keys;
+        ao.yes_really = m_yes_really;
+        const auto argv = runbook::pgdr_step_argv(step, ao);
         LocalTransport local;
         RunOptions o;
         o.timeout = timeout;
+        // The child pgdr runs in its own process group: Ctrl-C, SIGHUP or the step timeout
+        // reach it as SIGTERM, so a drill restores its fault; SIGKILL only after the grace.
+        o.kill_grace = k_child_kill_grace;
+        o.cancel = interrupted;
         auto c = local.run(argv, o);
         runbook::ActionResult r;
         r.ok = c.ok();
@@ -182,6 +174,7 @@ class CmdActions final : public runbook::PgdrActions {
     const Inventory& m_inv;
     const pg::TransportLookup& m_transports;
     Clock& m_clock;
+    std::string m_yes_really;  // runbook run --yes-really, passed to drill steps
 };
 
 int validate(Context& ctx, const ValidateOptions& o) {
@@ -246,6 +239,8 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
                                     {{runbook::k_builtin_cluster, inv.cluster},
                                      {runbook::k_builtin_inventory, ctx.inventory_path}});
     const auto resolved = runbook::instantiate(rb, values);
+    runbook::check_production_gate(resolved, inv, o.yes_really,
+                                   "pgdr -i " + ctx.inventory_path + " runbook run " + o.file);
     if (!o.from.empty() && resolved.index_of(o.from) < 0) {
         std::string ids;
         for (const auto& st : resolved.steps) {
@@ -273,6 +268,10 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     if (o.yes) {
         resume.push_back("--yes");
     }
+    if (!o.yes_really.empty()) {
+        resume.push_back("--yes-really");
+        resume.push_back(o.yes_really);
+    }
     if (!o.transcript.empty()) {
         resume.push_back("--transcript");
         resume.push_back(o.transcript);
@@ -284,7 +283,7 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
         conn = connect_hosts(ctx, inv);
         ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, values);
     }
-    CmdActions actions(ctx, inv, conn.by_name, clock);
+    CmdActions actions(ctx, inv, conn.by_name, clock, o.yes_really);
     runbook::InterruptGuard guard;
 
     runbook::ExecOptions eo;
@@ -368,6 +367,8 @@ void register_runbook_commands(CLI::App& app, Context& ctx) {
     r->add_flag("--dry-run", ro->dry_run, "Print each step, resolved; run nothing");
     r->add_option("--from", ro->from, "Start at step STEP (resume after a failure)");
     r->add_flag("--yes", ro->yes, "Answer yes to every confirmation (needed without a terminal)");
+    r->add_option("--yes-really", ro->yes_really,
+                  "Required for a drill step on a production cluster: its name");
     r->add_option("--transcript", ro->transcript,
                   "Write the transcript to DIR (default: STATE_DIR/runbooks/NAME-TIME)");
     r->callback([&ctx, ro] { ctx.action = [&ctx, ro] { return run_runbook(ctx, *ro); }; });

@@ -5,12 +5,14 @@
 #include <cerrno>
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "cmd/context.hpp"
 #include "cmd/table.hpp"
 #include "cmd/wiring.hpp"
 #include "core/files.hpp"
+#include "drills/fault_journal.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
@@ -80,8 +82,21 @@ int status(Context& ctx, const StatusOptions& o) {
             print_status(inv, s);
             std::cout.flush();
         }
+        // A fault an interrupted drill left in place (drills/fault_journal.hpp): the cluster is
+        // not as pgdr left it, whatever Patroni says.
+        std::optional<drills::FaultJournal> fault;
+        try {
+            fault = drills::read_fault_journal(inv.paths.state_dir);
+        } catch (const Error& e) {
+            std::cerr << "pgdr: " << e.what() << '\n';
+        }
+        if (fault) {
+            std::cerr << "pgdr: an interrupted drill left " << drills::describe(*fault)
+                      << " in place; the next `pgdr drill` restores it first ("
+                      << drills::fault_journal_path(inv.paths.state_dir) << ")\n";
+        }
         if (o.watch_s <= 0) {
-            return s.healthy() ? 0 : static_cast<int>(ExitCode::verification_failed);
+            return s.healthy() && !fault ? 0 : static_cast<int>(ExitCode::verification_failed);
         }
         std::this_thread::sleep_for(std::chrono::seconds(o.watch_s));
     }

@@ -116,14 +116,32 @@ CommandResult LocalTransport::run(const std::vector<std::string>& argv, const Ru
     }
     CommandResult res;
     const auto deadline = start + opts.timeout;
-    char buf[65536];
-    while (out.fd[0] >= 0 || err.fd[0] >= 0) {
-        auto now = clock::now();
+    // At the deadline (or on cancel): SIGTERM first when a grace is given, SIGKILL at kill_at.
+    auto kill_at = opts.kill_grace.count() > 0 ? clock::time_point::max() : deadline;
+    bool term_sent = false;
+    bool killed = false;
+    auto escalate = [&](clock::time_point now) {
+        const bool cancelled = opts.cancel != nullptr && opts.cancel->load();
         if (now >= deadline) {
             res.timed_out = true;
+        }
+        if (!term_sent && opts.kill_grace.count() > 0 && (now >= deadline || cancelled)) {
+            ::kill(-pid, SIGTERM);
+            term_sent = true;
+            kill_at = now + opts.kill_grace;
+        }
+        if (!killed && now >= kill_at) {
             ::kill(-pid, SIGKILL);
+            killed = true;
+        }
+        return killed;
+    };
+    char buf[65536];
+    while (out.fd[0] >= 0 || err.fd[0] >= 0) {
+        if (escalate(clock::now())) {
             break;
         }
+        auto now = clock::now();
         pollfd fds[3];
         int n = 0;
         int idx_out = -1, idx_err = -1, idx_in = -1;
@@ -139,9 +157,13 @@ CommandResult LocalTransport::run(const std::vector<std::string>& argv, const Ru
             idx_in = n;
             fds[n++] = {in.fd[1], POLLOUT, 0};
         }
-        auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now);
+        const auto next = term_sent ? kill_at : deadline;
+        auto wait_ms = std::chrono::duration_cast<std::chrono::milliseconds>(next - now);
+        // At most 100 ms with a cancel flag to watch, else at most 1 s.
+        const long long cap = opts.cancel != nullptr ? 100 : 1000;
         int rc = ::poll(fds, static_cast<nfds_t>(n),
-                        static_cast<int>(std::min<long long>(wait_ms.count() + 1, 1000)));
+                        static_cast<int>(
+                            std::max<long long>(0, std::min<long long>(wait_ms.count() + 1, cap))));
         if (rc < 0 && errno != EINTR) {
             break;
         }
@@ -175,14 +197,12 @@ CommandResult LocalTransport::run(const std::vector<std::string>& argv, const Ru
     int status = 0;
     auto nap = std::chrono::milliseconds(1);
     for (;;) {
-        pid_t waited = ::waitpid(pid, &status, res.timed_out ? 0 : WNOHANG);
+        pid_t waited = ::waitpid(pid, &status, killed ? 0 : WNOHANG);
         if (waited == pid || (waited < 0 && errno != EINTR)) {
             break;
         }
         if (waited == 0) {
-            if (clock::now() >= deadline) {
-                res.timed_out = true;
-                ::kill(-pid, SIGKILL);
+            if (escalate(clock::now())) {
                 continue;
             }
             std::this_thread::sleep_for(nap);

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <regex>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
@@ -49,6 +50,16 @@ ClusterState load_state(const std::string& state_dir) {
     if (j.contains("provider")) {
         st.provider = j["provider"];
     }
+    using Field = std::pair<const char*, std::string*>;
+    for (auto [key, field] : {Field{"cluster", &st.cluster}, Field{"project", &st.project},
+                              Field{"secrets_fingerprint", &st.secrets_fingerprint}}) {
+        if (j.contains(key)) {
+            if (!j[key].is_string()) {
+                throw wrong_shape(std::string(key) + " is not a string");
+            }
+            *field = j[key].get<std::string>();
+        }
+    }
     return st;
 }
 
@@ -62,10 +73,37 @@ void save_state(const std::string& state_dir, const ClusterState& state) {
                        {"region", h.region}};
     }
     nlohmann::json j = {{"version", 1}, {"hosts", hosts}, {"provider", state.provider}};
+    using Field = std::pair<const char*, const std::string*>;
+    for (auto [key, value] : {Field{"cluster", &state.cluster}, Field{"project", &state.project},
+                              Field{"secrets_fingerprint", &state.secrets_fingerprint}}) {
+        if (!value->empty()) {
+            j[key] = *value;
+        }
+    }
     write_file_atomic(state_dir + "/state.json", j.dump(2) + "\n", 0600);
 }
 
+void check_state_identity(const Inventory& inv, const ClusterState& state) {
+    const std::string file = inv.paths.state_dir + "/state.json";
+    if (!state.cluster.empty() && state.cluster != inv.cluster) {
+        throw Error(ExitCode::invalid_config,
+                    file + " belongs to cluster " + state.cluster + ", not " + inv.cluster +
+                        " (two inventories sharing one state directory?)",
+                    "give each inventory its own paths.state_dir; pgdr uses no state that "
+                    "another cluster wrote");
+    }
+    if (inv.provider == ProviderKind::ovh && !state.project.empty() &&
+        state.project != inv.ovh.project_id) {
+        throw Error(ExitCode::invalid_config,
+                    file + " records OVH project " + state.project + ", the inventory names " +
+                        inv.ovh.project_id,
+                    "check provider.ovh.project_id and paths.state_dir: instance ids of one "
+                    "project mean nothing (or another machine) in another");
+    }
+}
+
 std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state) {
+    check_state_identity(inv, state);
     std::vector<std::string> missing;
     for (auto& h : inv.hosts) {
         auto it = state.hosts.find(h.name);

@@ -21,7 +21,11 @@ struct HostState {
 };
 
 struct ClusterState {
-    std::map<std::string, HostState> hosts;              // by inventory host name
+    // Whose state this is: recorded by provision and bootstrap; "" in an older state file.
+    std::string cluster;
+    std::string project;                     // OVH project id (ovh provider only)
+    std::string secrets_fingerprint;         // of secrets/ when bootstrap last ran (pg/secrets.hpp)
+    std::map<std::string, HostState> hosts;  // by inventory host name
     nlohmann::json provider = nlohmann::json::object();  // provider-specific ids (network, ...)
 };
 
@@ -29,8 +33,12 @@ struct ClusterState {
 ClusterState load_state(const std::string& state_dir);
 void save_state(const std::string& state_dir, const ClusterState& state);
 
+// Throws pgdr::Error (invalid_config) when the state records another cluster name or another
+// OVH project than the inventory: two inventories sharing a state directory, or a copied one.
+void check_state_identity(const Inventory& inv, const ClusterState& state);
+
 // Fills the addresses the inventory leaves empty from the state; returns the hosts still
-// without an address.
+// without an address. Calls check_state_identity() first.
 std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state);
 
 // The secret named `name` (e.g. "replication-password"): read from secrets/<name>, or generated

@@ -6,6 +6,7 @@
 // timeout is reported with timed_out = true and exit_status = -1.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -27,6 +28,12 @@ struct RunOptions {
     std::optional<std::string> stdin_data;  // fed to the command, then EOF
     std::chrono::milliseconds timeout{std::chrono::minutes(10)};
     bool sudo = false;  // run as root through `sudo -n` when the login user is not root
+    // LocalTransport only. 0: at the timeout the command's process group gets SIGKILL. Longer:
+    // it gets SIGTERM, then SIGKILL after this grace if it has not exited (a child pgdr drill
+    // restores its fault on SIGTERM). With a grace and `cancel`, setting the flag sends the same
+    // SIGTERM (then SIGKILL after the grace) before the timeout.
+    std::chrono::milliseconds kill_grace{0};
+    const std::atomic<bool>* cancel = nullptr;
 };
 
 // Metadata of a file written by put_file.
@@ -47,7 +54,9 @@ class Transport {
     virtual CommandResult run(const std::vector<std::string>& argv, const RunOptions& opts) = 0;
 
     // Writes content to path atomically (a temporary file in the same directory, then rename),
-    // with mode and owner applied before the rename, so readers never see a partial file.
+    // with mode and owner applied before the rename, so readers never see a partial file; the
+    // host verifies the size and sha256 of what it received before the rename, so a transfer
+    // cut short (lost connection, killed pgdr) never installs a truncated file.
     // Returns false (and fills err) when the remote side failed.
     bool put_file(const std::string& path, const std::string& content, const FileSpec& spec,
                   std::string* err = nullptr);
@@ -56,7 +65,10 @@ class Transport {
     std::optional<std::string> read_file(const std::string& path, bool sudo = false);
 };
 
-// The argv that put_file runs; exposed so that fakes and tests can recognise it.
-std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& spec);
+// The argv that put_file runs; exposed so that fakes and tests can recognise it. The host
+// installs the file only when it received exactly content's byte count and sha256 (both are
+// arguments); otherwise the command exits 3 and the old file stays.
+std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& spec,
+                                       const std::string& content);
 
 }  // namespace pgdr

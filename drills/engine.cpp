@@ -1,11 +1,15 @@
 #include "drills/engine.hpp"
 
+#include <unistd.h>
+
 #include <ctime>
 #include <optional>
 
 #include "core/error.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
+#include "drills/etcd_quorum.hpp"
+#include "drills/fault_journal.hpp"
 
 namespace pgdr::drills {
 
@@ -83,6 +87,53 @@ void DrillEngine::sleep_interruptible(std::chrono::milliseconds duration) {
     wait_until(duration, [] { return false; });
 }
 
+FaultSeams DrillEngine::fault_seams() const {
+    return FaultSeams{m_seams.topology,
+                      m_seams.clock,
+                      m_seams.transport,
+                      m_seams.host_control,
+                      m_seams.http,
+                      m_seams.rest_user,
+                      m_seams.rest_password,
+                      std::chrono::duration_cast<std::chrono::seconds>(m_options.timeout * 2 +
+                                                                       std::chrono::seconds(60)),
+                      m_options.timeout,
+                      std::chrono::seconds(1)};
+}
+
+FaultJournal DrillEngine::journal_for(const FaultPlan& plan) const {
+    FaultJournal j;
+    j.plan = plan;
+    j.started = format_utc(m_seams.clock.wall_now());
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) == 0) {
+        j.operator_host = host;
+    }
+    j.pid = static_cast<long>(::getpid());
+    return j;
+}
+
+void DrillEngine::restore_journaled_fault() {
+    // Called with the drill lock held: the drill that wrote the journal is gone.
+    auto journal = read_fault_journal(m_seams.lock_dir);
+    if (!journal) {
+        return;
+    }
+    const auto& info = fault_info(journal->plan.kind);
+    progress("an interrupted drill left " + describe(*journal) + " in place: " + info.restore);
+    FaultInjector injector(fault_seams());
+    FaultRestored restored = injector.restore(journal->plan);
+    if (!restored.ok) {
+        throw Error(ExitCode::verification_failed,
+                    "an interrupted drill left " + describe(*journal) +
+                        " in place, and restoring it failed: " + restored.detail,
+                    "restore it by hand (" + info.restore + "), check `pgdr status`, then delete " +
+                        fault_journal_path(m_seams.lock_dir));
+    }
+    clear_fault_journal(m_seams.lock_dir);
+    progress("restored: " + restored.detail);
+}
+
 DrillEngine::PreCheck DrillEngine::pre_checks() {
     const auto& t = m_seams.topology;
     ClusterSeams cs{t, m_seams.http, m_seams.transport};
@@ -102,7 +153,11 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
                     "retry");
     }
     PreCheck pre{h.leader, ""};
-    fault_target(m_options.fault, t, h.leader);  // refuses what cannot be done
+    const auto target = fault_target(m_options.fault, t, h.leader);  // refuses the impossible
+    // etcd keeps the leader key: the fault must leave it a quorum, counting members already down.
+    check_etcd_quorum(etcd_member_health(t, m_seams.transport),
+                      etcd_member_lost(m_options.fault, t, target),
+                      fault_info(m_options.fault).flag);
     if (m_options.fault == FaultKind::switchover) {
         pre.candidate = m_options.candidate.empty() ? best_candidate(*h.view) : m_options.candidate;
         if (!m_options.candidate.empty() && h.view->find(m_options.candidate) == nullptr) {
@@ -288,11 +343,12 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
                     "check the write port of " + t.probe_haproxy().name + " (`pgdr verify`)");
     }
 
-    FaultInjector injector(FaultSeams{t, m_seams.clock, m_seams.transport, m_seams.host_control,
-                                      m_seams.http, m_seams.rest_user, m_seams.rest_password,
-                                      std::chrono::duration_cast<std::chrono::seconds>(
-                                          m_options.timeout * 2 + std::chrono::seconds(60)),
-                                      m_options.timeout, std::chrono::seconds(1)});
+    FaultInjector injector(fault_seams());
+    // Recorded before the fault, cleared after a successful restore: a drill killed between
+    // the two leaves the journal, and the next drill restores from it (fault_journal.hpp).
+    if (!m_seams.lock_dir.empty()) {
+        write_fault_journal(m_seams.lock_dir, journal_for(plan));
+    }
     progress(info.flag + " on " + plan.target);
     const Millis fault_at =
         timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
@@ -311,7 +367,12 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     FaultRestored restored = injector.restore(plan);
     timeline.record(restored);
     if (!restored.ok) {
-        in.errors.push_back("restore failed: " + restored.detail);
+        in.errors.push_back("restore failed: " + restored.detail +
+                            (m_seams.lock_dir.empty()
+                                 ? std::string()
+                                 : " (kept in " + fault_journal_path(m_seams.lock_dir) + ")"));
+    } else if (!m_seams.lock_dir.empty()) {
+        clear_fault_journal(m_seams.lock_dir);
     }
 
     if (interrupted()) {
@@ -370,6 +431,7 @@ DrillOutcome DrillEngine::run() {
     std::optional<DrillLock> lock;
     if (!m_seams.lock_dir.empty()) {
         lock.emplace(m_seams.lock_dir);
+        restore_journaled_fault();
     }
     DrillOutcome out;
     for (int i = 0; i < m_options.repeat; ++i) {

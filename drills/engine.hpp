@@ -2,23 +2,26 @@
 //
 //   guard        a production cluster needs --yes-really CLUSTER (usage error, exit 2);
 //                --reboot-primary needs a HostControl (the lab or OVH; usage error otherwise)
-//   lock         no other drill on this cluster (DrillLock in the state directory)
+//   lock         no other drill on this cluster (DrillLock in the state directory); then a
+//                fault journal left by an interrupted drill is restored (fault_journal.hpp)
 //   pre-checks   exactly one leader; every member a member, running or streaming, on the
 //                leader's timeline; every replica in pg_stat_replication on the leader in state
 //                streaming (P9) with lag under the bound (default maximum_lag_on_failover);
 //                HAProxy routing writes to the leader only (P11); a valid switchover candidate;
 //                for partition-primary and reboot-primary, a leader that does not also run the
-//                probes' HAProxy.
+//                probes' HAProxy; etcd keeps a quorum through the fault (etcd_quorum.hpp).
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
 //                ExitCode::unreachable (5).
 //   probes       the probes from the ProbeFactory start; `baseline` of writes; no acknowledged
 //                write in the baseline stops the drill before the fault (exit 7)
-//   fault        FaultInjected is recorded, then the FaultInjector acts
+//   fault        the fault journal is written, FaultInjected is recorded, then the
+//                FaultInjector acts
 //   react        bounded by `timeout`: a new leader expected -> until a write is acknowledged by
 //                another member than the old leader; kill-postmaster -> until writes fail and
 //                come back (or a settle time of loop_wait + 10 s passes without a failure);
 //                kill-etcd-member -> a settle time of one ttl; kill-haproxy -> 3 s
-//   restore      always: also after a failed step and on interrupt; FaultRestored recorded.
+//   restore      always: also after a failed step and on interrupt; FaultRestored recorded;
+//                the journal is removed when the restore succeeded.
 //                reboot-primary's waits until the host is back (bounded by `timeout`, not cut
 //                short by an interrupt)
 //   health       bounded by `timeout`: check_health() passes (old primary back as a replica on
@@ -28,9 +31,9 @@
 //   report       analyze()
 //
 // --repeat N runs this N times (pre-checks before each); all waits poll every 100 ms on the
-// Clock, so tests drive them with a manual clock. Interrupt (the flag set by a SIGINT/SIGTERM
-// handler) ends the current wait at once; the engine restores, reports what it saw, and marks
-// the outcome interrupted.
+// Clock, so tests drive them with a manual clock. Interrupt (the flag set by a SIGINT, SIGTERM or
+// SIGHUP handler) ends the current wait at once; the engine restores, reports what it saw, and
+// marks the outcome interrupted.
 #pragma once
 
 #include <atomic>
@@ -45,6 +48,7 @@
 #include "core/host_control.hpp"
 #include "core/http.hpp"
 #include "drills/analysis.hpp"
+#include "drills/fault_journal.hpp"
 #include "drills/faults.hpp"
 #include "drills/prediction.hpp"
 #include "drills/probe.hpp"
@@ -119,6 +123,10 @@ class DrillEngine {
     void sleep_interruptible(std::chrono::milliseconds duration);
     bool react(const Timeline& timeline, const FaultPlan& plan, Millis fault_at);
     bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
+    FaultSeams fault_seams() const;
+    FaultJournal journal_for(const FaultPlan& plan) const;
+    // A fault journal left by a drill that did not restore: restore it now, or throw.
+    void restore_journaled_fault();
 
     DrillSeams m_seams;
     DrillOptions m_options;

@@ -65,6 +65,7 @@ DrillTopology drill_topology(const Inventory& inv) {
     }
     t.pg_port = pg::k_postgres_port;
     t.rest_port = inv.patroni.rest_port;
+    t.etcd_client_port = inv.etcd.client_port;
     t.write_port = inv.haproxy.write_port;
     t.read_port = inv.haproxy.read_port;
     t.stats_port = inv.haproxy.stats_port;

@@ -30,6 +30,7 @@ struct DrillTopology {
     std::vector<DrillNode> haproxy;  // the probes go through the first one
     int pg_port = 5432;
     int rest_port = 8008;
+    int etcd_client_port = 2379;
     int write_port = 5000;
     int read_port = 5001;
     int stats_port = 7000;

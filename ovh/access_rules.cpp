@@ -3,18 +3,31 @@
 namespace pgdr::ovh {
 
 std::vector<AccessRule> required_access_rules(const std::string& project_id) {
-    std::vector<AccessRule> rules;
-    for (const char* method : {"GET", "POST", "PUT", "DELETE"}) {
-        for (const std::string& base :
-             {"/cloud/project/" + project_id, "/v2/publicCloud/project/" + project_id}) {
-            // The bare path too: "path/*" alone does not grant "path" (ovh-api.md §2.3).
-            if (std::string(method) == "GET") {
-                rules.push_back({method, base});
-            }
-            rules.push_back({method, base + "/*"});
-        }
+    // Exactly the routes pgdr calls (ovh/resources.cpp, ovh/provider.cpp, `pgdr ovh check`),
+    // nothing else of the project: no users, S3 credentials, volumes, backups or billing.
+    // A '*' stands for one id (or, under network/, a network's subnets).
+    const std::string v1 = "/cloud/project/" + project_id;
+    const std::string v2 = "/v2/publicCloud/project/" + project_id;
+    std::vector<AccessRule> rules{
+        {"GET", "/auth/currentCredential"},
+        {"GET", v1},
+        {"GET", v1 + "/flavor"},
+        {"GET", v1 + "/image"},
+        {"GET", v1 + "/instance/*"},
+        {"POST", v1 + "/instance/*/reboot"},
+        {"POST", v1 + "/instance/*/start"},
+        {"POST", v1 + "/instance/*/stop"},
+    };
+    for (const char* kind :
+         {"sshKey", "network", "securityGroup", "compute/instanceGroup", "compute/instance"}) {
+        const std::string base = v2 + "/" + kind;
+        rules.push_back({"GET", base});
+        rules.push_back({"GET", base + "/*"});
+        rules.push_back({"POST", base});
+        rules.push_back({"DELETE", base + "/*"});
     }
-    rules.push_back({"GET", "/auth/currentCredential"});
+    rules.push_back({"POST", v2 + "/network/*/subnet"});
+    rules.push_back({"PUT", v2 + "/securityGroup/*"});
     return rules;
 }
 
@@ -39,17 +52,34 @@ std::vector<AccessRule> rules_from_json(const nlohmann::json& rules) {
     return out;
 }
 
+namespace {
+
+// OVH's wildcard: '*' matches any run of characters, '/' included.
+bool glob_match(const std::string& pattern, std::size_t p, const std::string& text, std::size_t t) {
+    while (p < pattern.size()) {
+        if (pattern[p] == '*') {
+            for (std::size_t k = t; k <= text.size(); ++k) {
+                if (glob_match(pattern, p + 1, text, k)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (t >= text.size() || pattern[p] != text[t]) {
+            return false;
+        }
+        ++p;
+        ++t;
+    }
+    return t == text.size();
+}
+
+}  // namespace
+
 bool rule_allows(const std::vector<AccessRule>& granted, const std::string& method,
                  const std::string& path) {
     for (const auto& g : granted) {
-        if (g.method != method) {
-            continue;
-        }
-        if (!g.path.empty() && g.path.back() == '*') {
-            if (path.compare(0, g.path.size() - 1, g.path, 0, g.path.size() - 1) == 0) {
-                return true;
-            }
-        } else if (g.path == path) {
+        if (g.method == method && glob_match(g.path, 0, path, 0)) {
             return true;
         }
     }
@@ -60,10 +90,10 @@ std::vector<std::string> missing_rules(const std::vector<AccessRule>& granted,
                                        const std::string& project_id) {
     std::vector<std::string> out;
     for (const auto& need : required_access_rules(project_id)) {
-        // A required "x/*" is covered when anything below x is allowed.
+        // A required "x/*" is covered when a route with an id in place of each '*' is allowed.
         std::string probe = need.path;
-        if (!probe.empty() && probe.back() == '*') {
-            probe.back() = 'x';
+        for (auto& c : probe) {
+            c = c == '*' ? 'x' : c;
         }
         if (!rule_allows(granted, need.method, probe)) {
             out.push_back(need.method + " " + need.path);

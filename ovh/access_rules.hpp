@@ -1,8 +1,8 @@
 // The access rules pgdr asks for when it requests a consumer key, and the check that a key's
-// rules cover them (ovh-api.md §2.3). Per method GET/POST/PUT/DELETE: the project itself and
-// everything under it, on the v1 (/cloud/project/<p>) and v2 (/v2/publicCloud/project/<p>)
-// branches. Whether OVH wants v2 rules written with the /v2 prefix is unverified, so both
-// spellings' targets are requested.
+// rules cover them (ovh-api.md §2.3): exactly the routes pgdr calls, per method, on the v1
+// (/cloud/project/<p>: flavors, images, power actions) and v2 (/v2/publicCloud/project/<p>:
+// SSH keys, networks, security groups, instance groups, instances) branches. A '*' in a rule
+// matches any characters, as OVH's does.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -20,7 +20,7 @@ std::vector<AccessRule> required_access_rules(const std::string& project_id);
 nlohmann::json to_json(const std::vector<AccessRule>& rules);
 std::vector<AccessRule> rules_from_json(const nlohmann::json& rules);
 
-// True when one of `granted` allows method+path (a trailing '*' matches any suffix).
+// True when one of `granted` allows method+path ('*' matches any run of characters).
 bool rule_allows(const std::vector<AccessRule>& granted, const std::string& method,
                  const std::string& path);
 // The required rules that `granted` does not cover, as "METHOD /path".

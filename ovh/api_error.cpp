@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "ovh/access_rules.hpp"
+
 namespace pgdr::ovh {
 
 namespace {
@@ -125,7 +127,7 @@ std::string access_rule_for(const std::string& method, const std::string& path) 
         parts.push_back(p.substr(start, slash - start));
         start = slash + 1;
     }
-    // The scope pgdr asks for: the project, and everything under it.
+    // The project's branch (v1 or v2), then the rule pgdr asks for that covers the call.
     std::size_t keep = 0;
     if (parts.size() >= 3 && parts[0] == "cloud" && parts[1] == "project") {
         keep = 3;
@@ -136,11 +138,13 @@ std::string access_rule_for(const std::string& method, const std::string& path) 
     if (keep == 0 || parts.size() == keep) {
         return method + " " + p;
     }
-    std::string rule;
-    for (std::size_t i = 0; i < keep; ++i) {
-        rule += "/" + parts[i];
+    const auto rules = required_access_rules(parts[keep - 1]);
+    for (const auto& r : rules) {
+        if (rule_allows({r}, method, p)) {
+            return r.method + " " + r.path;
+        }
     }
-    return method + " " + rule + "/*";
+    return method + " " + p;  // a call outside what pgdr asks for: the exact route
 }
 
 std::string hint_for(const ApiFailure& f) {

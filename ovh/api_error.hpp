@@ -44,7 +44,8 @@ class ApiError : public Error {
 // error page) gives its text without tags, shortened.
 void parse_error_body(const std::string& body, ApiFailure& into);
 
-// The access rule that covers a call, as OVH writes rules: "POST /cloud/project/<p>/*".
+// The rule of required_access_rules() that covers a call, as OVH writes rules:
+// "POST /cloud/project/<p>/instance/*/reboot"; the exact route when none does.
 std::string access_rule_for(const std::string& method, const std::string& path);
 
 // The hint for a failure (what to do next).

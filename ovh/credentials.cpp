@@ -83,6 +83,41 @@ std::map<std::string, std::map<std::string, std::string>> parse_ini(const std::s
     return out;
 }
 
+bool is_loopback_url(const std::string& url) {
+    auto start = url.find("://");
+    if (start == std::string::npos) {
+        return false;
+    }
+    start += 3;
+    const auto end = url.find_first_of("/?#", start);
+    std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+    if (authority.find('@') != std::string::npos) {
+        return false;  // user info: not a plain test endpoint
+    }
+    std::string host;
+    if (!authority.empty() && authority.front() == '[') {
+        host = authority.substr(0, authority.find(']') + 1);
+    } else {
+        host = authority.substr(0, authority.find(':'));
+    }
+    if (host == "localhost" || host == "[::1]") {
+        return true;
+    }
+    // 127.0.0.0/8, written as four decimal numbers.
+    if (host.rfind("127.", 0) != 0) {
+        return false;
+    }
+    int dots = 0;
+    for (char c : host) {
+        if (c == '.') {
+            ++dots;
+        } else if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return dots == 3;
+}
+
 std::string endpoint_base_url(const std::string& endpoint) {
     // Anything with a '/' is a URL, as go-ovh decides (configuration.go: loadConfig).
     if (endpoint.find('/') != std::string::npos) {
@@ -90,6 +125,15 @@ std::string endpoint_base_url(const std::string& endpoint) {
             throw config_error("OVH endpoint '" + endpoint + "' is not an http(s) URL",
                                "use a name such as ovh-eu or a URL such as "
                                "https://eu.api.ovh.com/1.0");
+        }
+        if (endpoint.rfind("http://", 0) == 0 && !is_loopback_url(endpoint)) {
+            // Plain HTTP would carry the application and consumer keys, and the answers that
+            // become instance addresses, unprotected: only a local test API may use it.
+            throw config_error("OVH endpoint '" + endpoint +
+                                   "' is plain http:// to a host that is not this machine",
+                               "use https:// (or a name such as ovh-eu); plain http:// is "
+                               "accepted only for a loopback test API (127.0.0.1, localhost, "
+                               "[::1])");
         }
         std::string url = endpoint;
         while (!url.empty() && url.back() == '/') {

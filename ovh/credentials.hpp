@@ -48,7 +48,9 @@ Credentials load_credentials(const CredentialSources& sources,
 void require_complete(const Credentials& creds, bool need_consumer_key = true);
 
 // "ovh-eu" -> "https://eu.api.ovh.com/1.0"; a URL is returned without a trailing slash.
-// Throws pgdr::Error (exit 3) for an unknown name, listing the known ones.
+// Throws pgdr::Error (exit 3) for an unknown name, listing the known ones, and for a plain
+// http:// URL whose host is not loopback (127.0.0.0/8, localhost, [::1]).
+bool is_loopback_url(const std::string& url);
 std::string endpoint_base_url(const std::string& endpoint);
 
 // The absolute URL of an API path, with the official clients' rule: a path that starts with

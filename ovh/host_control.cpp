@@ -1,5 +1,7 @@
 #include "ovh/host_control.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 
 namespace pgdr::ovh {
@@ -10,6 +12,14 @@ std::map<std::string, std::string> instance_ids(const ClusterState& state) {
         if (!hs.instance_id.empty()) {
             out[host] = hs.instance_id;
         }
+    }
+    return out;
+}
+
+std::map<std::string, ExpectedMachine> expected_machines(const Inventory& inv) {
+    std::map<std::string, ExpectedMachine> out;
+    for (const auto& h : inv.hosts) {
+        out[h.name] = {"pgdr-" + inv.cluster + "-" + h.name, h.address};
     }
     return out;
 }
@@ -45,8 +55,50 @@ MachineState OvhHostControl::state(const std::string& host) {
     return machine_state(m_api.instance_status(instance_id(host)));
 }
 
-void OvhHostControl::kill_host(const std::string& host) {
+const std::string& OvhHostControl::checked_instance(const std::string& host,
+                                                    const std::string& action) {
     const auto& id = instance_id(host);
+    if (m_options.expected.empty()) {
+        return id;
+    }
+    auto want = m_options.expected.find(host);
+    if (want == m_options.expected.end()) {
+        throw Error(ExitCode::invalid_config,
+                    "refusing to " + action + " " + host + ": it is not an inventory host");
+    }
+    const auto inst = m_api.instance(id);
+    const std::string name =
+        inst.contains("name") && inst["name"].is_string() ? inst["name"].get<std::string>() : "";
+    std::vector<std::string> addresses;
+    if (inst.contains("ipAddresses") && inst["ipAddresses"].is_array()) {
+        for (const auto& a : inst["ipAddresses"]) {
+            if (a.is_object() && a.contains("ip") && a["ip"].is_string()) {
+                addresses.push_back(a["ip"].get<std::string>());
+            }
+        }
+    }
+    const bool address_ok = want->second.private_address.empty() ||
+                            std::find(addresses.begin(), addresses.end(),
+                                      want->second.private_address) != addresses.end();
+    if (name != want->second.name || !address_ok) {
+        std::string seen;
+        for (const auto& a : addresses) {
+            seen += (seen.empty() ? "" : ", ") + a;
+        }
+        throw Error(ExitCode::invalid_config,
+                    "refusing to " + action + " instance " + id + " for host " + host +
+                        ": OVH names it '" + name + "' with addresses [" + seen + "], expected '" +
+                        want->second.name + "' with " + want->second.private_address +
+                        "; nothing was sent",
+                    "state.json (" + host +
+                        ".instance_id) is stale or belongs to another cluster: check "
+                        "paths.state_dir and run `pgdr provision --plan`");
+    }
+    return id;
+}
+
+void OvhHostControl::kill_host(const std::string& host) {
+    const auto& id = checked_instance(host, "stop");
     m_api.stop(id);
     m_api.wait_instance_status(id, "SHUTOFF");
 }
@@ -74,7 +126,7 @@ void OvhHostControl::start_host(const std::string& host) {
 }
 
 void OvhHostControl::reboot_host(const std::string& host) {
-    m_api.reboot_hard(instance_id(host));
+    m_api.reboot_hard(checked_instance(host, "hard-reboot"));
 }
 
 void OvhHostControl::partition_host(const std::string& host) {

@@ -3,6 +3,8 @@
 // instance through the id `pgdr provision` records in the state (state.json, hosts.<name>.
 // instance_id); a host without one is an error, never a guess by name.
 //
+//   Before reboot_host and kill_host, GET .../instance/{id} must show the expected name and
+//   private address (options.expected), so a stale id never resets another machine.
 //   reboot_host      POST /cloud/project/{p}/instance/{id}/reboot {"type":"hard"}: OpenStack's
 //                    hard reboot, a reset of the VM with no clean shutdown. Returns once OVH has
 //                    accepted it; the status goes HARD_REBOOT -> ACTIVE while the guest boots.
@@ -23,16 +25,32 @@
 
 #include "core/clock.hpp"
 #include "core/host_control.hpp"
+#include "core/inventory.hpp"
 #include "core/state.hpp"
 #include "ovh/resources.hpp"
 
 namespace pgdr::ovh {
+
+// What an inventory host's instance must look like before pgdr resets or stops it: its OVH
+// name (pgdr-<cluster>-<host>) and its private address. A stale or shared state.json could
+// otherwise name another machine's id.
+struct ExpectedMachine {
+    std::string name;
+    std::string private_address;
+};
+
+// pgdr-<cluster>-<host> and the host's address, for every inventory host.
+std::map<std::string, ExpectedMachine> expected_machines(const Inventory& inv);
 
 struct OvhHostControlOptions {
     // True when the host answers SSH; start_host waits for it. Empty: no wait.
     std::function<bool(const std::string& host)> ssh_ready;
     std::chrono::milliseconds ssh_timeout{std::chrono::minutes(5)};
     std::chrono::milliseconds ssh_poll{std::chrono::seconds(2)};
+    // reboot_host and kill_host GET the instance first and refuse (pgdr::Error, invalid_config)
+    // when its name or private addresses do not match; a host without an entry is refused too
+    // unless the map is empty (no check configured).
+    std::map<std::string, ExpectedMachine> expected;
 };
 
 // The instance id of every host the state records one for, by inventory host name.
@@ -57,6 +75,9 @@ class OvhHostControl final : public HostControl {
     const std::string& instance_id(const std::string& host) const;
 
   private:
+    // The host's instance id, after checking the instance is that host's machine.
+    const std::string& checked_instance(const std::string& host, const std::string& action);
+
     ProjectApi& m_api;
     Clock& m_clock;
     std::map<std::string, std::string> m_ids;

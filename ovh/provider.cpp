@@ -11,6 +11,7 @@
 #include "core/files.hpp"
 #include "core/parallel.hpp"
 #include "ovh/layout.hpp"
+#include "ovh/prune.hpp"
 
 namespace pgdr::ovh {
 
@@ -325,17 +326,11 @@ ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state)
         }
     }
 
-    // Instances pgdr made for hosts no longer in the inventory (known from the state only).
-    for (const auto& [host, hs] : state.hosts) {
-        if (inv.find_host(host) != nullptr || hs.instance_id.empty()) {
-            continue;
-        }
-        if (auto inst = Observed::by_id(o.instances, hs.instance_id)) {
-            plan.changes.push_back({ChangeAction::remove, k_instance, resource_name(*inst),
-                                    hs.region, hs.instance_id,
-                                    "host " + host + " is no longer in the inventory"});
-        }
-    }
+    // Instances pgdr made for hosts no longer in the inventory (known from the state only):
+    // deleted only with --prune, and only when named as pgdr names this cluster's hosts.
+    auto pruning = plan_pruning(inv, state, o.instances, m_options.prune, m_options.inventory_path);
+    plan.changes.insert(plan.changes.end(), pruning.removals.begin(), pruning.removals.end());
+    plan.blockers.insert(plan.blockers.end(), pruning.blockers.begin(), pruning.blockers.end());
     return plan;
 }
 

@@ -51,6 +51,10 @@ struct ProviderOptions {
     std::size_t max_parallel = 8;
     // Called with one line per step (created, READY, deleted); the command shows them on a TTY.
     std::function<void(const std::string&)> progress;
+    // Delete the instances of hosts the inventory no longer has (provision --prune, after the
+    // typed confirmation); without it they are blockers (ovh/prune.hpp).
+    bool prune = false;
+    std::string inventory_path = "INVENTORY";  // for the hints
 };
 
 struct ApplyResult {

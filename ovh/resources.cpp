@@ -222,6 +222,10 @@ void ProjectApi::start(const std::string& id) {
     m_client.call("POST", v1_path("instance/" + id + "/start"));
 }
 
+nlohmann::json ProjectApi::instance(const std::string& id) {
+    return m_client.get(v1_path("instance/" + id));
+}
+
 std::string ProjectApi::instance_status(const std::string& id) {
     return str(m_client.get(v1_path("instance/" + id)), "status");
 }

@@ -77,6 +77,8 @@ class ProjectApi {
     void stop(const std::string& instance_id);
     void start(const std::string& instance_id);
     std::string instance_status(const std::string& instance_id);
+    // GET v1 instance/<id>: name, status, ipAddresses[{ip, type}], ...
+    nlohmann::json instance(const std::string& instance_id);
     // Polls the v1 status until it equals `status` (ERROR fails at once).
     void wait_instance_status(const std::string& instance_id, const std::string& status);
 

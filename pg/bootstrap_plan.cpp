@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
+#include "pg/foreign_guard.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_files.hpp"
@@ -88,6 +89,16 @@ const HostSpec& host_of(const Inventory& inv, const std::string& name) {
 
 }  // namespace
 
+// Removes Debian's auto-created etcd member, but only one that holds no key: a running member
+// with keys (another cluster's DCS) makes it fail (exit 3) and leaves everything in place.
+const char* const k_etcd_reset_script =
+    "if systemctl is-active --quiet etcd; then "
+    "keys=$(ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=2s "
+    "--command-timeout=3s get '' --prefix --keys-only --limit=1) || keys=unknown; "
+    "if [ -n \"$keys\" ]; then echo 'pgdr: refusing to reset the local etcd member: it holds "
+    "keys or did not answer; it may be another cluster'\''s DCS' >&2; exit 3; fi; fi; "
+    "systemctl stop etcd && rm -rf /var/lib/etcd/default";
+
 std::string probe_passfile_path() {
     return "/var/lib/postgresql/pgdr-probe.pgpass";
 }
@@ -103,7 +114,9 @@ std::string choose_primary(const Inventory& inv, const FactsMap& facts) {
 }
 
 void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::string& primary,
-                       const std::string& expected_sysid) {
+                       const std::string& expected_sysid, bool adopt,
+                       const std::string& inventory_path) {
+    check_foreign_cluster(inv, facts, expected_sysid, adopt, inventory_path);
     const auto& pf = facts.at(primary);
     const auto dd = debian_paths(inv).data_dir;
     if (pf.data == "other") {
@@ -211,13 +224,16 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             add_files(fa.actions, stage_files(inv, *h, primary, secrets, Stage::etcd));
             files.hosts.push_back(std::move(fa));
             // The member Debian started on install (a one-node cluster) must go once, or the
-            // new initial cluster is ignored (P13). Never again once pgdr formed the cluster.
-            reset.hosts.push_back(
-                {h->name,
-                 {cmd({"sh", "-c", "systemctl stop etcd && rm -rf /var/lib/etcd/default",
-                       "pgdr-etcd-reset"},
-                      "reset Debian's single-node etcd member",
-                      Argv{"test", "-f", etcd_marker_path()})}});
+            // new initial cluster is ignored (P13). Never again once pgdr formed the cluster,
+            // never a member that is not Debian's pristine one (kept as it is under --adopt),
+            // and the host checks again, at the moment of deleting, that it holds no key.
+            const auto fit = facts.find(h->name);
+            if (fit == facts.end() || fit->second.etcd_pristine()) {
+                reset.hosts.push_back({h->name,
+                                       {cmd({"sh", "-c", k_etcd_reset_script, "pgdr-etcd-reset"},
+                                            "reset Debian's single-node etcd member",
+                                            Argv{"test", "-f", etcd_marker_path()})}});
+            }
             // A Type=notify unit blocks until quorum: start without waiting, all at once.
             auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
                                "restart etcd with the new configuration");

@@ -37,9 +37,11 @@ std::string choose_primary(const Inventory& inv, const FactsMap& facts);
 // Refuses (pgdr::Error, ExitCode::postgres) to plan anything that could destroy data: a data
 // directory that is not a cluster, a replica holding another cluster that is not Debian's empty
 // auto-created one, a primary whose system identifier is not the one recorded in the state
-// (expected_sysid, empty when unknown), an etcd member formed for another membership.
+// (expected_sysid, empty when unknown), an etcd member formed for another membership; and,
+// unless adopt, a foreign etcd or Patroni cluster (pg/foreign_guard.hpp).
 void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::string& primary,
-                       const std::string& expected_sysid);
+                       const std::string& expected_sysid, bool adopt = false,
+                       const std::string& inventory_path = "INVENTORY");
 
 Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
                     const std::string& primary);

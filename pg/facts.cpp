@@ -79,6 +79,16 @@ print("patroni_state=" + str(d.get("state", "")))
 ' "$addr" "$rest" 2>/dev/null
 fi
 [ -f "$marker" ] && echo "etcd_marker=$(cat "$marker")"
+[ -f "/etc/patroni/$v-main.yml" ] && echo "patroni_header=$(head -n 1 "/etc/patroni/$v-main.yml")"
+[ -f /etc/patroni/pgdr-secrets.fingerprint ] && echo "secrets_fingerprint=$(head -n 1 /etc/patroni/pgdr-secrets.fingerprint)"
+if [ ! -f "$marker" ] && [ -d /var/lib/etcd/default/member ]; then
+  echo etcd_data=1
+  if systemctl is-active --quiet etcd && command -v etcdctl >/dev/null 2>&1; then
+    e="etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=2s --command-timeout=3s"
+    out=$(ETCDCTL_API=3 $e member list 2>/dev/null) && echo "etcd_members=$(printf '%s\n' "$out" | grep -c .)" && echo "etcd_member_names=$(printf '%s\n' "$out" | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -)"
+    out=$(ETCDCTL_API=3 $e get "" --prefix --keys-only --limit=1 2>/dev/null) && echo "etcd_keys=$(printf '%s\n' "$out" | grep -c .)"
+  fi
+fi
 true
 )SH";
     std::vector<std::string> argv{"sh",
@@ -158,6 +168,20 @@ HostFacts parse_facts(const std::string& host, const std::string& output) {
             f.patroni_state = value;
         } else if (key == "etcd_marker") {
             f.etcd_marker = value;
+        } else if (key == "patroni_header") {
+            f.patroni_header = value;
+        } else if (key == "secrets_fingerprint") {
+            f.secrets_fingerprint = value;
+        } else if (key == "etcd_member_names") {
+            f.etcd_member_names = value;
+        } else if (key == "etcd_data") {
+            f.etcd_data = true;
+        } else if (key == "etcd_members" || key == "etcd_keys") {
+            try {
+                (key == "etcd_members" ? f.etcd_members : f.etcd_keys) = std::stoll(value);
+            } catch (const std::exception&) {
+                f.errors.push_back(line);
+            }
         }
     }
     return f;

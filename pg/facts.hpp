@@ -27,7 +27,18 @@ struct HostFacts {
     std::string patroni_active, postgresql_active, etcd_active, haproxy_active;  // systemctl
     std::string patroni_role;  // from the local REST API: primary/master/replica/...
     std::string patroni_state;
-    std::string etcd_marker;          // content of pgdr's etcd membership marker
+    std::string etcd_marker;  // content of pgdr's etcd membership marker
+    // Without pgdr's marker: an etcd data directory (/var/lib/etcd/default/member) exists, and
+    // what the running local member says about it (-1: not running or did not answer). Only
+    // Debian's pristine single-node member (1 member, 0 keys) is ever reset.
+    bool etcd_data = false;
+    long long etcd_members = -1;
+    long long etcd_keys = -1;       // 0 or 1: whether any key exists
+    std::string etcd_member_names;  // sorted, comma-separated, as `etcdctl member list` names them
+    bool etcd_pristine() const { return !etcd_data || (etcd_members == 1 && etcd_keys == 0); }
+    std::string patroni_header;  // first line of /etc/patroni/V-main.yml; "" when absent
+    // "cluster=NAME secrets=FP" from pg::secrets_fingerprint_path(); "" when absent
+    std::string secrets_fingerprint;
     std::vector<std::string> errors;  // lines the script could not make sense of
 
     bool installed(const std::string& package) const;

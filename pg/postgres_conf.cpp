@@ -81,11 +81,22 @@ std::vector<Parameter> replication_parameters(const Inventory& inv) {
         // would set it too, but only with a restart after adoption: set it before.
         {"wal_log_hints", "on", false},
         {"archive_mode", "on", false},
-        // As the seed, into a local directory, but never overwriting a segment already archived
-        // (a second primary after a split brain must not clobber the first one's WAL).
-        {"archive_command", "test ! -f " + dir + "/%f && cp %p " + dir + "/%f", false},
+        {"archive_command", archive_command(dir), false},
         {"password_encryption", "scram-sha-256", false},
     };
+}
+
+std::string archive_command(const std::string& dir) {
+    // As the seed, into a local directory, but never overwriting a segment already archived
+    // (a second primary after a split brain must not clobber the first one's WAL). Then the
+    // bound: WAL file names sort by timeline and position, so all but the newest
+    // k_archive_keep_segments segment files go. A failed prune never fails the archiving
+    // (PostgreSQL would keep the WAL in pg_wal instead): only the copy decides the status.
+    // dir is an absolute path of [A-Za-z0-9/._-] (inventory check): safe in sed and the shell.
+    return "test ! -f " + dir + "/%f && cp %p " + dir + "/%f && { ls -1 " + dir +
+           " | grep -xE \"[0-9A-F]{24}\" | sort | head -n -" +
+           std::to_string(k_archive_keep_segments) + " | sed \"s|^|" + dir +
+           "/|\" | xargs -r rm -f --; true; }";
 }
 
 std::string render_postgres_include(const Inventory& inv, const HostSpec& host) {

@@ -25,9 +25,18 @@ struct Parameter {
 
 // Cluster-wide settings for streaming replication, WAL archiving and authentication:
 // wal_level, max_wal_senders, max_replication_slots, wal_keep_size, hot_standby, wal_log_hints,
-// archive_mode, archive_command (into inv.paths.archive_dir, never overwriting a segment),
-// password_encryption.
+// archive_mode, archive_command (into inv.paths.archive_dir, never overwriting a segment, and
+// bounded: see k_archive_keep_segments), password_encryption.
 std::vector<Parameter> replication_parameters(const Inventory& inv);
+
+// The local WAL archive keeps the newest this many segments (1 GiB with 16 MiB segments):
+// after each copy, archive_command deletes older segment files (24 hex digits; .history and
+// .backup files stay), so the leader's disk never fills with archived WAL. Nothing restores
+// from this archive (slots and wal_keep_size serve the replicas); the backup work replaces it.
+inline constexpr int k_archive_keep_segments = 64;
+
+// The archive_command for archive directory dir.
+std::string archive_command(const std::string& dir);
 
 // The include file conf.d/pgdr.conf for `host` (listen_addresses is per host).
 std::string render_postgres_include(const Inventory& inv, const HostSpec& host);

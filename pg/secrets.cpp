@@ -1,6 +1,7 @@
 #include "pg/secrets.hpp"
 
 #include "core/error.hpp"
+#include "core/sha256.hpp"
 #include "core/state.hpp"
 
 namespace pgdr::pg {
@@ -38,6 +39,17 @@ void check_secrets(const Secrets& secrets) {
     check(secrets.rewind_password, k_rewind_secret);
     check(secrets.rest_api_password, k_rest_api_secret);
     check(secrets.probe_password, k_probe_secret);
+}
+
+std::string secrets_fingerprint(const Secrets& secrets) {
+    const std::string joined = "pgdr-secrets-v1\n" + secrets.replication_password + "\n" +
+                               secrets.superuser_password + "\n" + secrets.rewind_password + "\n" +
+                               secrets.rest_api_password + "\n" + secrets.probe_password;
+    return sha256_hex(joined).substr(0, 16);
+}
+
+std::string secrets_fingerprint_path() {
+    return "/etc/patroni/pgdr-secrets.fingerprint";
 }
 
 void register_secrets(const Secrets& secrets, Logger& log) {

@@ -43,6 +43,12 @@ Secrets load_secrets(const std::string& state_dir);
 // secret file, never its content.
 void check_secrets(const Secrets& secrets);
 
+// A short, one-way fingerprint of the five passwords (16 hex digits of a sha256): recorded in
+// state.json and on every PostgreSQL host (secrets_fingerprint_path()), so that a lost or
+// regenerated state directory is noticed before its new passwords reach a running cluster.
+std::string secrets_fingerprint(const Secrets& secrets);
+std::string secrets_fingerprint_path();  // /etc/patroni/pgdr-secrets.fingerprint
+
 // Registers every password with the logger's redaction.
 void register_secrets(const Secrets& secrets, Logger& log);
 

@@ -60,6 +60,12 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
                                    Secrecy::password_lines));
                 out.push_back(file(paths.start_conf, render_start_conf(inv), "0644",
                                    k_postgres_owner, "no start outside Patroni"));
+                // Which passwords this host's patroni.yml holds (a one-way fingerprint), so a
+                // later run from a lost or regenerated state directory is refused.
+                out.push_back(file(
+                    secrets_fingerprint_path(),
+                    "cluster=" + inv.cluster + " secrets=" + secrets_fingerprint(secrets) + "\n",
+                    "0644", "", "fingerprint of the cluster's passwords"));
             }
             break;
         case Stage::haproxy:

@@ -476,16 +476,18 @@ std::string best_switchover_candidate(const HaSnapshot& snap) {
     return best;
 }
 
-std::string best_failover_candidate(const HaSnapshot& snap) {
+std::string best_failover_candidate(const HaSnapshot& snap, bool synchronous_mode) {
     std::string best;
-    std::tuple<long long, long long> best_key{0, 0};
+    std::tuple<int, long long, long long> best_key{0, 0, 0};
     for (const auto& m : snap.patroni.members) {
         if (is_leader_role(m.role) || !replica_running(m)) {
             continue;
         }
-        // Higher timeline first, then the least lag (unknown lag last).
-        std::tuple<long long, long long> key{-m.timeline,
-                                             m.lag_bytes < 0 ? (1LL << 62) : m.lag_bytes};
+        // With synchronous_mode the synchronous standby holds every acknowledged commit: it
+        // comes first. Then the higher timeline, then the least lag (unknown lag last).
+        const int sync_rank = synchronous_mode && !is_sync_standby_role(m.role) ? 1 : 0;
+        std::tuple<int, long long, long long> key{sync_rank, -m.timeline,
+                                                  m.lag_bytes < 0 ? (1LL << 62) : m.lag_bytes};
         if (best.empty() || key < best_key) {
             best = m.name;
             best_key = key;
@@ -518,10 +520,13 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
             leaders == 0 ? "no member holds the leader key"
                          : st.leader + " leads: use `pgdr switchover` for a planned change");
         if (target == "auto" || target.empty()) {
-            target = best_failover_candidate(snap);
+            target = best_failover_candidate(snap, inv.patroni.synchronous_mode);
             add("best replica", !target.empty(),
                 target.empty() ? "no replica is running"
-                               : target + " (highest timeline, least lag)");
+                               : target + (inv.patroni.synchronous_mode
+                                               ? " (synchronous standby first, then highest "
+                                                 "timeline, least lag)"
+                                               : " (highest timeline, least lag)"));
             if (target.empty()) {
                 return checks;
             }
@@ -542,8 +547,34 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
         add("candidate on the latest timeline", c->timeline == top,
             target + " on timeline " + std::to_string(c->timeline) + ", latest " +
                 std::to_string(top));
+        const std::string force_hint =
+            "; to promote it anyway, accepting lost writes, run "
+            "`pgdr failover --to " +
+            target + " --force`";
+        if (inv.patroni.synchronous_mode) {
+            // Every acknowledged commit is on the synchronous standby (Patroni keeps its name in
+            // the DCS /sync key, shown as the member's role); any other replica may lack some.
+            std::vector<std::string> sync;
+            for (const auto& m : st.members) {
+                if (is_sync_standby_role(m.role)) {
+                    sync.push_back(m.name);
+                }
+            }
+            const bool is_sync = is_sync_standby_role(c->role);
+            add("candidate is the synchronous standby", is_sync || request.force,
+                is_sync ? target + " is " + c->role
+                : sync.empty()
+                    ? "synchronous_mode is on and Patroni names no synchronous standby: pgdr "
+                      "cannot tell which replica holds every acknowledged write" +
+                          force_hint + (request.force ? " (--force given)" : "")
+                    : target + " is " + c->role + "; acknowledged writes are only certain on " +
+                          join(sync) + " (--to " + sync.front() + ")" + force_hint +
+                          (request.force ? " (--force given)" : ""));
+        }
         if (c->lag_bytes < 0) {
-            add("candidate lag", false, "Patroni does not know " + target + "'s lag", false);
+            add("candidate lag", request.force,
+                "Patroni does not know " + target + "'s lag: it may miss acknowledged writes" +
+                    (request.force ? " (--force given)" : force_hint));
         } else {
             add("candidate lag", c->lag_bytes <= max_lag,
                 std::to_string(c->lag_bytes) + " bytes (maximum_lag_on_failover " +

@@ -39,6 +39,10 @@ struct HaRequest {
     std::string target;
     std::string scheduled_at;  // switchover only: ISO 8601 with a zone; the waits are skipped
     bool dry_run = false;      // snapshot and pre-checks only; the call is shown, not made
+    // failover only (--force): promote although the candidate's lag is unknown, or although
+    // synchronous_mode names another member the synchronous standby; acknowledged writes may
+    // then be lost, and the pre-checks say so.
+    bool force = false;
     std::chrono::milliseconds timeout{std::chrono::seconds(180)};  // bound of each wait
     std::chrono::milliseconds poll{std::chrono::seconds(1)};
 };
@@ -140,7 +144,7 @@ bool valid_schedule_time(const std::string& text);
 std::string best_switchover_candidate(const HaSnapshot& snap);
 // The best failover candidate among running replicas by Patroni's view: the highest timeline,
 // then the least lag; "" when none.
-std::string best_failover_candidate(const HaSnapshot& snap);
+std::string best_failover_candidate(const HaSnapshot& snap, bool synchronous_mode = false);
 
 nlohmann::json ha_to_json(const HaResult& result);
 std::string render_ha_text(const HaResult& result);

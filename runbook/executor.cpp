@@ -1,6 +1,7 @@
 #include "runbook/executor.hpp"
 
 #include <map>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/quote.hpp"
@@ -83,8 +84,11 @@ class Runner {
               {"dry_run", m_o.dry_run},
               {"steps", m_rb.steps.size()}});
         std::map<std::string, int> runs;
+        // --from skips the steps before it, but not their last confirmation: the operator
+        // answers it again before the run resumes (a resume command must not bypass it).
+        std::optional<size_t> reask = last_confirm_before(index);
         while (index < m_rb.steps.size()) {
-            const Step& step = m_rb.steps[index];
+            const Step& step = m_rb.steps[reask ? *reask : index];
             if (interrupted(m_o)) {
                 sum.result = RunResult::interrupted;
                 sum.stopped_at = step.id;
@@ -133,6 +137,18 @@ class Runner {
             }
             sum.steps.push_back(rec);
 
+            if (reask) {
+                reask.reset();
+                if (out.result == StepResult::ok || out.result == StepResult::dry_run) {
+                    continue;  // confirmed again: now the step --from named
+                }
+                sum.result = out.result == StepResult::interrupted ? RunResult::interrupted
+                             : out.result == StepResult::needs_confirmation
+                                 ? RunResult::needs_confirmation
+                                 : RunResult::failed;
+                sum.stopped_at = m_rb.steps[index].id;
+                break;
+            }
             if (out.result == StepResult::ok || out.result == StepResult::dry_run) {
                 sum.last_completed = step.id;
                 ++index;
@@ -210,6 +226,16 @@ class Runner {
         out.output = o.output;
         out.error = o.error;
         return out;
+    }
+
+    // The last confirm step before `index` (a --from start), if any.
+    std::optional<size_t> last_confirm_before(size_t index) const {
+        for (size_t i = index; i > 0; --i) {
+            if (std::holds_alternative<ConfirmStep>(m_rb.steps[i - 1].body)) {
+                return i - 1;
+            }
+        }
+        return std::nullopt;
     }
 
     StepOutcome execute_step(const Step& step) {

@@ -1,6 +1,7 @@
-// Ctrl-C (SIGINT) and SIGTERM as a flag: while an InterruptGuard lives, the signals set
-// interrupted() instead of killing pgdr, so a runbook or a switchover stops at its next check
-// and records where it stopped. The previous handlers come back with the guard's destruction.
+// Ctrl-C (SIGINT), SIGTERM and SIGHUP (a closed terminal) as a flag: while an InterruptGuard lives,
+// the signals set interrupted() instead of killing pgdr, so a runbook or a switchover stops at its
+// next check and records where it stopped. The previous handlers come back with the guard's
+// destruction.
 #pragma once
 
 #include <atomic>
@@ -20,6 +21,7 @@ class InterruptGuard {
   private:
     struct sigaction m_old_int {};
     struct sigaction m_old_term {};
+    struct sigaction m_old_hup {};
 };
 
 }  // namespace pgdr::runbook

@@ -41,8 +41,8 @@ bool scan(const std::string& text, std::string& error, OnText on_text, OnRef on_
                         "}' (names are lower case letters, digits and '_')";
                 return false;
             }
-            on_ref(name);
             i = close + 1;
+            on_ref(name, i);
             continue;
         }
         on_text(std::string(1, text[i]));
@@ -65,7 +65,7 @@ void substitute_run(RunStep& r, const std::map<std::string, std::string>& v) {
 
 void substitute_sql(SqlStep& s, const std::map<std::string, std::string>& v) {
     s.database = substitute(s.database, v);
-    s.query = substitute(s.query, v);
+    s.query = substitute_sql_query(s.query, v);
     if (s.expect) {
         s.expect = substitute(*s.expect, v);
     }
@@ -87,7 +87,7 @@ std::optional<std::vector<std::string>> references(const std::string& text, std:
     std::vector<std::string> names;
     if (!scan(
             text, error, [](const std::string&) {},
-            [&names](const std::string& n) { names.push_back(n); })) {
+            [&names](const std::string& n, size_t) { names.push_back(n); })) {
         return std::nullopt;
     }
     return names;
@@ -98,12 +98,66 @@ std::string substitute(const std::string& text, const std::map<std::string, std:
     std::string error;
     bool ok = scan(
         text, error, [&out](const std::string& t) { out += t; },
-        [&](const std::string& n) {
+        [&](const std::string& n, size_t) {
             auto it = values.find(n);
             if (it == values.end()) {
                 throw usage_error("unknown parameter '${" + n + "}' in \"" + text + "\"");
             }
             out += it->second;
+        });
+    if (!ok) {
+        throw usage_error(error + " in \"" + text + "\"");
+    }
+    return out;
+}
+
+namespace {
+
+std::string doubled(const std::string& value, char quote) {
+    std::string out;
+    for (char c : value) {
+        out += c;
+        if (c == quote) {
+            out += c;
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string substitute_sql_query(const std::string& text,
+                                 const std::map<std::string, std::string>& values) {
+    std::string out;
+    std::string error;
+    bool ok = scan(
+        text, error, [&out](const std::string& t) { out += t; },
+        [&](const std::string& n, size_t next) {
+            auto it = values.find(n);
+            if (it == values.end()) {
+                throw usage_error("unknown parameter '${" + n + "}' in \"" + text + "\"");
+            }
+            const std::string& v = it->second;
+            if (v.find('\0') != std::string::npos || v.find("$$") != std::string::npos) {
+                throw usage_error("parameter " + n +
+                                  " holds a NUL byte or '$$', which pgdr does not put in SQL");
+            }
+            const char before = out.empty() ? '\0' : out.back();
+            const char after = next < text.size() ? text[next] : '\0';
+            if (before == '\'' && after == '\'') {
+                out += doubled(v, '\'');  // '${x}': inside a literal the query already opened
+            } else if (before == '"' && after == '"') {
+                out += doubled(v, '"');  // "${x}": inside a quoted identifier
+            } else if (before == '\'' || after == '\'' || before == '"' || after == '"' ||
+                       before == '$' || before == '\\') {
+                throw usage_error("parameter reference '${" + n + "}' in \"" + text +
+                                      "\" is half inside a quoted string",
+                                  "write '${" + n + "}' (a literal), \"${" + n +
+                                      "}\" (an identifier) or ${" + n +
+                                      "} alone (quoted as a literal by pgdr)");
+            } else {
+                out += "'" + doubled(v, '\'') + "'";  // bare: always a literal, never SQL text
+            }
         });
     if (!ok) {
         throw usage_error(error + " in \"" + text + "\"");

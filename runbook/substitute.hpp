@@ -27,6 +27,13 @@ std::optional<std::vector<std::string>> references(const std::string& text, std:
 // malformed reference.
 std::string substitute(const std::string& text, const std::map<std::string, std::string>& values);
 
+// An sql step's query with every reference replaced by SQL, never by raw text: '${x}' (inside
+// a literal) and "${x}" (inside a quoted identifier) get the value with its quote character
+// doubled; a bare ${x} becomes the literal 'value'. A reference half inside quotes, or a value
+// with a NUL byte or '$$', is refused (usage error), like an unknown or malformed reference.
+std::string substitute_sql_query(const std::string& text,
+                                 const std::map<std::string, std::string>& values);
+
 // The values of every parameter: `given` (from --param) over the defaults, plus the builtins.
 // Throws a usage error (exit 2) for an unknown parameter or a required one left unset.
 std::map<std::string, std::string> resolve_parameters(

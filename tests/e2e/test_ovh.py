@@ -285,7 +285,7 @@ provider:
           "unknown application key: exit 4 (rc %d)" % p.returncode)
     p = pgdr_run("provision", "-i", inventory, env={"OVH_CONSUMER_KEY": ck_get_only})
     check(p.returncode == 4 and
-          "POST /v2/publicCloud/project/%s/*" % PROJECT in p.stderr,
+          "POST /v2/publicCloud/project/%s/" % PROJECT in p.stderr,
           "GET-only consumer key: exit 4 and the missing access rule is named (rc %d)"
           % p.returncode)
     p = pgdr_run("ovh", "check", "-i", inventory, env={"OVH_CONSUMER_KEY": ck_get_only})
@@ -299,7 +299,7 @@ provider:
     # --- a consumer key with the rules pgdr needs
     p = pgdr_run("ovh", "credential", "-i", inventory)
     check(p.returncode == 0 and "validation URL: http://127.0.0.1" in p.stdout
-          and "POST /v2/publicCloud/project/%s/*" % PROJECT in p.stdout,
+          and "POST /v2/publicCloud/project/%s/compute/instance" % PROJECT in p.stdout,
           "ovh credential prints the validation URL and the rules")
 
 

@@ -86,10 +86,9 @@ def rule_allows(rules, method, path):
     for r in rules:
         if r.get("method") != method:
             continue
-        p = r.get("path", "")
-        if p.endswith("*") and path.startswith(p[:-1]):
-            return True
-        if p == path:
+        # OVH's wildcard: '*' matches any run of characters, '/' included.
+        pattern = "^" + ".*".join(re.escape(part) for part in r.get("path", "").split("*")) + "$"
+        if re.match(pattern, path, re.S):
             return True
     return False
 

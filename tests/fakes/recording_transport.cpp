@@ -43,7 +43,7 @@ CommandResult exited(int status, std::string out = {}, std::string err = {}) {
 
 // The fixed words of the argvs core builds (script text included), without the variable tail.
 std::vector<std::string> put_prefix() {
-    auto argv = put_file_argv("/x", FileSpec{});
+    auto argv = put_file_argv("/x", FileSpec{}, "");
     return {argv.begin(), argv.begin() + 4};
 }
 std::vector<std::string> state_prefix() {
@@ -116,7 +116,7 @@ std::vector<RecordedCall> RecordingTransport::writes(
 std::optional<CommandResult> RecordingTransport::builtin(const std::vector<std::string>& argv,
                                                          const RunOptions& opts) {
     // Called with m_mutex held.
-    if (starts_with(argv, put_prefix()) && argv.size() == 7) {
+    if (starts_with(argv, put_prefix()) && argv.size() == 9) {
         FakeFile f;
         f.content = opts.stdin_data.value_or("");
         f.mode = argv[5];

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -201,6 +202,46 @@ TEST_CASE("local transport: put_file through the real put_file_argv script",
     CHECK_FALSE(local.read_file(dir.path() + "/missing"));
 }
 
+TEST_CASE("local transport: put_file never installs a transfer cut short",
+          "[local_transport][put_file]") {
+    // Issue 13 item 6: a cut SSH connection ends stdin early; the host must check the size and
+    // sha256 of what arrived and keep the old file.
+    pgdr::test::TempDir dir;
+    LocalTransport local;
+    const std::string path = dir.path() + "/patroni.yml";
+    std::string err;
+    REQUIRE(local.put_file(path, "complete: old\n", {"0600", ""}, &err));
+
+    const std::string full = "scope: lab\n" + std::string(5000, 'x') + "\nend\n";
+    RunOptions opts = with_timeout(10s);
+    opts.stdin_data = full.substr(0, 1000);  // what arrived before the connection dropped
+    auto cut = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(cut.exit_status == 3);
+    CHECK(cut.err.find("received 1000 of " + std::to_string(full.size()) + " bytes") !=
+          std::string::npos);
+    CHECK(pgdr::read_text_file(path) == std::string("complete: old\n"));
+
+    // Same size, different bytes: the checksum refuses it.
+    std::string corrupt = full;
+    corrupt[20] = 'y';
+    opts.stdin_data = corrupt;
+    auto bad = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(bad.exit_status == 3);
+    CHECK(bad.err.find("sha256") != std::string::npos);
+    CHECK(pgdr::read_text_file(path) == std::string("complete: old\n"));
+
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) {
+        ++entries;
+    }
+    CHECK(entries == 1);  // no temporary file left behind
+
+    opts.stdin_data = full;
+    auto good = local.run(pgdr::put_file_argv(path, {"0600", ""}, full), opts);
+    CHECK(good.ok());
+    CHECK(pgdr::read_text_file(path) == full);
+}
+
 TEST_CASE("local transport: put_file sets the owner (as root)", "[local_transport][put_file]") {
     if (::geteuid() != 0) {
         WARN("not root: chown to nobody cannot be tested");
@@ -223,4 +264,45 @@ TEST_CASE("local transport: put_file sets the owner (as root)", "[local_transpor
     CHECK(st.st_uid == nobody->pw_uid);
     CHECK(st.st_gid == 0u);
     CHECK((st.st_mode & 07777) == 0640);
+}
+
+TEST_CASE("local transport: a timeout with a grace sends SIGTERM first, SIGKILL later",
+          "[local_transport][grace]") {
+    // Issue 13 item 5: a runbook drill step's timeout must let the child drill restore.
+    LocalTransport local;
+    // Traps SIGTERM, "restores", exits 3: the output after the TERM is kept.
+    RunOptions o = with_timeout(500ms);
+    o.kill_grace = 10s;
+    auto r = local.run({"sh", "-c",
+                        "trap 'echo restored; exit 3' TERM; echo started; "
+                        "while :; do sleep 0.05; done"},
+                       o);
+    CHECK(r.timed_out);
+    CHECK(r.out == "started\nrestored\n");
+
+    // Ignores SIGTERM: killed at the end of the grace.
+    o.kill_grace = 300ms;
+    auto t0 = std::chrono::steady_clock::now();
+    auto stubborn =
+        local.run({"sh", "-c", "trap '' TERM; echo started; while :; do sleep 0.05; done"}, o);
+    CHECK(stubborn.timed_out);
+    CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+
+    // The cancel flag (Ctrl-C in the parent) sends the same SIGTERM before the timeout.
+    std::atomic<bool> cancel{false};
+    RunOptions c = with_timeout(30s);
+    c.kill_grace = 10s;
+    c.cancel = &cancel;
+    std::thread setter([&cancel] {
+        std::this_thread::sleep_for(300ms);
+        cancel = true;
+    });
+    auto cancelled = local.run({"sh", "-c",
+                                "trap 'echo restored; exit 130' TERM; "
+                                "while :; do sleep 0.05; done"},
+                               c);
+    setter.join();
+    CHECK_FALSE(cancelled.timed_out);
+    CHECK(cancelled.exit_status == 130);
+    CHECK(cancelled.out == "restored\n");
 }

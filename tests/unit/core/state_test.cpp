@@ -165,9 +165,12 @@ provider: {type: ovh, ovh: {project_id: abc, regions: [GRA11]}}
 )",
                                      "shop.yaml");
     pgdr::ClusterState st;
-    st.hosts["pg1"] = {"10.0.0.11", "198.19.0.11", "id-1", "GRA11"};
-    st.hosts["pg2"] = {"10.0.0.12", "198.19.0.12", "id-2", "GRA11"};
-    st.hosts["pg3"] = {"10.0.0.13", "10.0.0.13", "id-3", "GRA11"};  // no public address
+    st.hosts["pg1"].address = "10.0.0.11";
+    st.hosts["pg1"].public_address = "198.19.0.11";
+    st.hosts["pg2"].address = "10.0.0.12";
+    st.hosts["pg2"].public_address = "198.19.0.12";
+    st.hosts["pg3"].address = "10.0.0.13";
+    st.hosts["pg3"].public_address = "10.0.0.13";  // no public address
     CHECK(pgdr::apply_state(inv, st).empty());
     CHECK(inv.hosts[0].address == "10.0.0.11");
     CHECK(inv.hosts[0].ssh_address() == "198.19.0.11");
@@ -176,6 +179,42 @@ provider: {type: ovh, ovh: {project_id: abc, regions: [GRA11]}}
     // The ovh provider forwards cluster ports over SSH by default: its security group closes
     // them to the operator's machine.
     CHECK(inv.port_access() == pgdr::PortAccess::ssh);
+}
+
+TEST_CASE("state: state.json records its cluster and project; another inventory is refused",
+          "[state][identity]") {
+    // Issue 13 items 2 and 7: two inventories sharing a state directory, or a state directory
+    // copied from another project, must not act on each other's hosts.
+    TempDir tmp;
+    auto inv = pgdr::parse_inventory(R"(cluster: shop
+network: {cidr: 10.0.0.0/24}
+hosts:
+  - {name: pg1, services: [postgres, etcd]}
+  - {name: pg2, services: [postgres, etcd]}
+  - {name: pg3, services: [postgres, etcd, haproxy]}
+provider: {type: ovh, ovh: {project_id: abc, regions: [GRA11]}}
+)",
+                                     "shop.yaml");
+    inv.paths.state_dir = tmp.path();
+    pgdr::ClusterState st;
+    st.cluster = "shop";
+    st.project = "abc";
+    st.secrets_fingerprint = "0123456789abcdef";
+    st.hosts["pg1"].address = "10.0.0.11";
+    pgdr::save_state(tmp.path(), st);
+    auto back = pgdr::load_state(tmp.path());
+    CHECK(back.cluster == "shop");
+    CHECK(back.project == "abc");
+    CHECK(back.secrets_fingerprint == "0123456789abcdef");
+    CHECK_NOTHROW(pgdr::apply_state(inv, back));
+
+    back.cluster = "blog";
+    CHECK_THROWS_WITH(pgdr::apply_state(inv, back), Catch::Contains("belongs to cluster blog"));
+    back.cluster = "shop";
+    back.project = "xyz";
+    CHECK_THROWS_WITH(pgdr::check_state_identity(inv, back), Catch::Contains("project xyz"));
+    // An older state file records neither: accepted (and recorded by the next provision).
+    CHECK_NOTHROW(pgdr::check_state_identity(inv, pgdr::ClusterState{}));
 }
 
 TEST_CASE("files: write_file_atomic applies the mode and replaces whole files", "[files]") {

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/host_control.hpp"
 #include "drills/drill_lock.hpp"
+#include "drills/fault_journal.hpp"
 #include "drills/faults.hpp"
 #include "drills/repeats.hpp"
 #include "unit/core/temp_dir.hpp"
@@ -484,4 +485,101 @@ TEST_CASE("drill engine: a reset host that never comes back fails the restore, b
     });
     CHECK(said);
     CHECK_FALSE(ran(c, "pg1: systemctl start patroni@17-main"));
+}
+
+TEST_CASE("drill engine: pre-checks refuse a fault that would take etcd below quorum",
+          "[drills][engine][etcd]") {
+    // Issue 13 item 3: one etcd member already down; a second one lost demotes every member.
+    auto one_etcd_down = [](FakeCluster& c) {
+        c.hosts.at("pg3")->on({"etcdctl"}, 1, "", "http://127.0.0.1:2379 is unhealthy\n");
+    };
+    for (auto fault :
+         {FaultKind::kill_etcd_member, FaultKind::partition_primary, FaultKind::reboot_primary}) {
+        FakeCluster c;
+        one_etcd_down(c);
+        DrillEngine engine(c.seams(&c.host_control), options(fault));
+        try {
+            engine.run();
+            FAIL("the drill ran with etcd one member from losing quorum");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::verification_failed);
+            CHECK_THAT(e.what(), Catch::Contains("below quorum"));
+            CHECK_THAT(e.what(), Catch::Contains("pg3 (unhealthy)"));
+        }
+        CHECK_FALSE(injected_anything(c));
+        CHECK(c.host_control.calls().empty());
+    }
+    // A fault that leaves etcd alone still runs.
+    FakeCluster kill;
+    one_etcd_down(kill);
+    CHECK(refusal(kill, options(FaultKind::kill_primary)) == ExitCode::ok);
+
+    // etcd already without quorum: every fault is refused.
+    FakeCluster lost;
+    one_etcd_down(lost);
+    lost.hosts.at("pg2")->on({"etcdctl"}, 1, "", "context deadline exceeded\n");
+    CHECK(refusal(lost, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+}
+
+TEST_CASE("drill engine: a fault journal is kept while the fault is in place",
+          "[drills][engine][journal]") {
+    // Issue 13 item 5: a drill killed between fault and restore must leave a record.
+    pgdr::test::TempDir dir;
+    FakeCluster c;
+    bool journaled_during_fault = false;
+    c.on_kill = [&] {
+        auto j = read_fault_journal(dir.path());
+        journaled_during_fault =
+            j && j->plan.kind == FaultKind::kill_primary && j->plan.target == "pg1" && j->pid > 0;
+    };
+    auto seams = c.seams();
+    seams.lock_dir = dir.path();
+    DrillEngine(seams, options(FaultKind::kill_primary)).run();
+    CHECK(journaled_during_fault);
+    CHECK_FALSE(read_fault_journal(dir.path()));  // cleared after the restore
+}
+
+TEST_CASE("drill engine: the next drill restores a fault an interrupted one left",
+          "[drills][engine][journal]") {
+    pgdr::test::TempDir dir;
+    FaultJournal left;
+    left.plan.kind = FaultKind::kill_etcd_member;
+    left.plan.target = "pg3";
+    left.plan.leader = "pg1";
+    left.started = "2026-12-04T16:00:00Z";
+    left.operator_host = "bastion";
+    left.pid = 4242;
+    write_fault_journal(dir.path(), left);
+
+    FakeCluster c;
+    std::vector<std::string> progress;
+    auto seams = c.seams();
+    seams.lock_dir = dir.path();
+    seams.progress = [&progress](const std::string& m) { progress.push_back(m); };
+    DrillEngine(seams, options(FaultKind::kill_primary)).run();
+    const auto restored = position(c, "pg3: systemctl start etcd");
+    REQUIRE(restored >= 0);
+    CHECK(restored < position(c, "pg1: systemctl kill -s SIGKILL patroni@17-main"));
+    CHECK_FALSE(read_fault_journal(dir.path()));
+    CHECK(std::any_of(progress.begin(), progress.end(), [](const std::string& m) {
+        return m.find(
+                   "kill-etcd-member on pg3 (since 2026-12-04T16:00:00Z, pid 4242 on bastion)") !=
+               std::string::npos;
+    }));
+
+    // A restore that fails keeps the journal and refuses the drill.
+    write_fault_journal(dir.path(), left);
+    FakeCluster broken;
+    broken.hosts.at("pg3")->on({"systemctl", "start", "etcd"}, 1, "", "etcd.service failed\n");
+    auto bseams = broken.seams();
+    bseams.lock_dir = dir.path();
+    try {
+        DrillEngine(bseams, options(FaultKind::kill_primary)).run();
+        FAIL("drilled with an earlier fault still in place");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::verification_failed);
+        CHECK_THAT(e.hint(), Catch::Contains("fault-journal.json"));
+    }
+    CHECK_FALSE(injected_anything(broken));
+    CHECK(read_fault_journal(dir.path()));
 }

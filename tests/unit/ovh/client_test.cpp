@@ -197,11 +197,16 @@ TEST_CASE("client: a 403 names the missing access rule", "[ovh][client]") {
         FAIL("no error");
     } catch (const pgdr::ovh::ApiError& e) {
         CHECK(e.status() == 403);
-        CHECK(e.hint().find("POST /v2/publicCloud/project/abc/*") != std::string::npos);
+        CHECK(e.hint().find("POST /v2/publicCloud/project/abc/securityGroup`") !=
+              std::string::npos);
         CHECK(std::string(e.what()).find("EU.ext-3.1") != std::string::npos);
     }
     CHECK(pgdr::ovh::access_rule_for("GET", "/cloud/project/abc/instance/i?x=1") ==
-          "GET /cloud/project/abc/*");
+          "GET /cloud/project/abc/instance/*");
+    CHECK(pgdr::ovh::access_rule_for("POST", "/cloud/project/abc/instance/i/reboot") ==
+          "POST /cloud/project/abc/instance/*/reboot");
+    CHECK(pgdr::ovh::access_rule_for("GET", "/cloud/project/abc/flavor?region=GRA11") ==
+          "GET /cloud/project/abc/flavor");
     CHECK(pgdr::ovh::access_rule_for("GET", "/cloud/project/abc") == "GET /cloud/project/abc");
     CHECK(pgdr::ovh::access_rule_for("GET", "/auth/currentCredential") ==
           "GET /auth/currentCredential");

@@ -148,3 +148,17 @@ TEST_CASE("parse_ini reads sections, both separators and comments", "[ovh][crede
     CHECK(ini["default"].count("x") == 0);
     CHECK(ini.count("") == 0);
 }
+
+TEST_CASE("credentials: plain http:// only to a loopback test API", "[ovh][credentials]") {
+    // Issue 13 item 9: an inventory endpoint of http://somewhere sent the keys in clear.
+    using pgdr::ovh::endpoint_base_url;
+    CHECK(endpoint_base_url("http://127.0.0.1:4242/1.0") == "http://127.0.0.1:4242/1.0");
+    CHECK(endpoint_base_url("http://localhost:9/1.0") == "http://localhost:9/1.0");
+    CHECK(endpoint_base_url("http://[::1]:9/1.0") == "http://[::1]:9/1.0");
+    CHECK(endpoint_base_url("https://api.example.net/1.0") == "https://api.example.net/1.0");
+    CHECK_THROWS_WITH(endpoint_base_url("http://api.example.net/1.0"),
+                      Catch::Contains("plain http://"));
+    CHECK_THROWS_AS(endpoint_base_url("http://198.19.0.1/1.0"), pgdr::Error);
+    CHECK_THROWS_AS(endpoint_base_url("http://127.0.0.1.evil.example/1.0"), pgdr::Error);
+    CHECK_THROWS_AS(endpoint_base_url("http://127.0.0.1@evil.example/1.0"), pgdr::Error);
+}

@@ -83,6 +83,37 @@ TEST_CASE("ovh host control: reboot_host posts a hard reboot of the host's insta
     CHECK(rig.clock.sleeps().empty());  // does not wait for the boot
 }
 
+TEST_CASE("ovh host control: the reboot target is checked by name and private address",
+          "[ovh][host_control]") {
+    // Issue 13 item 9: a stale state.json must never hard-reset another machine.
+    Rig rig;
+    pgdr::ovh::OvhHostControlOptions o;
+    o.expected["pg2"] = {"pgdr-shop-pg2", "10.0.0.12"};
+    OvhHostControl checked(rig.api, rig.clock, {{"pg2", "i-2"}}, o);
+
+    rig.http.respond(200, R"({"id":"i-2","name":"pgdr-other-db7","status":"ACTIVE","ipAddresses":[)"
+                          R"({"ip":"10.0.0.12","type":"private","version":4}]})");
+    CHECK_THROWS_WITH(checked.reboot_host("pg2"), Catch::Contains("pgdr-other-db7"));
+    auto calls = rig.calls();
+    REQUIRE(calls.size() == 1);
+    CHECK(calls[0].method == "GET");  // no POST
+
+    rig.http.respond(200, R"({"id":"i-2","name":"pgdr-shop-pg2","status":"ACTIVE","ipAddresses":[)"
+                          R"({"ip":"10.9.9.9","type":"private","version":4}]})");
+    CHECK_THROWS_WITH(checked.reboot_host("pg2"), Catch::Contains("10.0.0.12"));
+    CHECK(rig.calls().size() == 2);
+
+    rig.http.respond(200,
+                     R"({"id":"i-2","name":"pgdr-shop-pg2","status":"ACTIVE","ipAddresses":[)"
+                     R"({"ip":"51.1.2.3","type":"public"},{"ip":"10.0.0.12","type":"private"}]})");
+    rig.http.respond(200, "null");
+    checked.reboot_host("pg2");
+    calls = rig.calls();
+    REQUIRE(calls.size() == 4);
+    CHECK(calls[3].method == "POST");
+    CHECK(calls[3].url == std::string(k_base) + "i-2/reboot");
+}
+
 TEST_CASE("ovh host control: a host without an instance in the state is a clear error",
           "[ovh][host_control]") {
     Rig rig;

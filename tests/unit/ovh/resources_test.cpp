@@ -154,6 +154,37 @@ TEST_CASE("access rules: what pgdr asks for and how coverage is checked", "[ovh]
         {"GET", "/*"}, {"POST", "/*"}, {"PUT", "/*"}, {"DELETE", "/*"}};
     CHECK(pgdr::ovh::missing_rules(all, "p1").empty());
     auto missing = pgdr::ovh::missing_rules({{"GET", "/*"}}, "p1");
-    CHECK(std::find(missing.begin(), missing.end(), "POST /v2/publicCloud/project/p1/*") !=
-          missing.end());
+    CHECK(std::find(missing.begin(), missing.end(),
+                    "POST /v2/publicCloud/project/p1/compute/instance") != missing.end());
+}
+
+TEST_CASE("access rules: exactly the routes pgdr calls, not the whole project",
+          "[ovh][resources][access]") {
+    // Issue 13 item 9: the consumer key was full CRUD on /cloud/project/<p>/*.
+    auto rules = pgdr::ovh::required_access_rules("p1");
+    using pgdr::ovh::rule_allows;
+    const std::string v1 = "/cloud/project/p1";
+    const std::string v2 = "/v2/publicCloud/project/p1";
+    // What pgdr does.
+    CHECK(rule_allows(rules, "POST", v1 + "/instance/i-1/reboot"));
+    CHECK(rule_allows(rules, "POST", v1 + "/instance/i-1/stop"));
+    CHECK(rule_allows(rules, "GET", v1 + "/instance/i-1"));
+    CHECK(rule_allows(rules, "GET", v1 + "/flavor"));
+    CHECK(rule_allows(rules, "POST", v2 + "/network/n-1/subnet"));
+    CHECK(rule_allows(rules, "DELETE", v2 + "/network/n-1/subnet/s-1"));
+    CHECK(rule_allows(rules, "PUT", v2 + "/securityGroup/sg-1"));
+    CHECK(rule_allows(rules, "DELETE", v2 + "/compute/instance/i-1"));
+    // What it never needs: users, S3 credentials, volumes, other v1 instance actions, billing.
+    CHECK_FALSE(rule_allows(rules, "POST", v1 + "/user"));
+    CHECK_FALSE(rule_allows(rules, "GET", v1 + "/user/u-1/s3Credentials"));
+    CHECK_FALSE(rule_allows(rules, "DELETE", v1 + "/volume/v-1"));
+    CHECK_FALSE(rule_allows(rules, "POST", v1 + "/instance/i-1/rescueMode"));
+    CHECK_FALSE(rule_allows(rules, "POST", v1 + "/instance"));
+    CHECK_FALSE(rule_allows(rules, "DELETE", v1 + "/instance/i-1"));
+    CHECK_FALSE(rule_allows(rules, "POST", v2 + "/storage/s3"));
+    CHECK_FALSE(rule_allows(rules, "PUT", v2 + "/compute/instance/i-1"));
+    for (const auto& r : rules) {
+        CHECK(r.path != v1 + "/*");
+        CHECK(r.path != v2 + "/*");
+    }
 }

@@ -3,9 +3,13 @@
 #include "pg/bootstrap_plan.hpp"
 
 #include <catch2/catch.hpp>
+#include <fstream>
 
 #include "core/error.hpp"
 #include "pg/facts.hpp"
+#include "pg/foreign_guard.hpp"
+#include "pg/secrets.hpp"
+#include "pg/stage_files.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
@@ -165,6 +169,7 @@ TEST_CASE("bootstrap plan: a host added to a running cluster gets an empty data 
             continue;  // the new host: its own empty cluster, no Patroni yet
         }
         f.patroni_active = "active";
+        f.patroni_header = pgdr_patroni_header(inv);
         f.sysid = "7000000000000000001";
         f.standby_signal = name != "pg1";
         f.patroni_role = name == "pg1" ? "primary" : "replica";
@@ -260,6 +265,128 @@ TEST_CASE("data safety: an etcd member formed for another membership", "[pg][boo
     CHECK_THROWS_AS(check_data_safety(inv, facts, "pg1", ""), Error);
     facts["pg2"].etcd_marker = etcd_marker_content(inv, *inv.find_host("pg2"));
     CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", ""));
+}
+
+TEST_CASE("data safety: a foreign etcd or Patroni cluster needs --adopt", "[pg][bootstrap]") {
+    // Issue 13 item 1: an inventory pointed at a hand-built Patroni + etcd cluster, with a state
+    // directory that records nothing (a new operator machine, a lost state directory).
+    auto inv = lab_inventory();
+    auto refused = [&](const FactsMap& facts, const std::string& sysid, const std::string& words) {
+        try {
+            check_data_safety(inv, facts, "pg1", sysid, false, "lab.yaml");
+            FAIL("no refusal");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::postgres);
+            CHECK_THAT(e.what(), Catch::Contains(words));
+            CHECK_THAT(e.hint(), Catch::Contains("pgdr bootstrap -i lab.yaml --adopt"));
+        }
+        CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", sysid, true, "lab.yaml"));
+    };
+    SECTION("an etcd member with keys and three members is not reset") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].etcd_data = true;
+        facts["pg2"].etcd_members = 3;
+        facts["pg2"].etcd_keys = 1;
+        refused(facts, "", "3 member(s) and keys");
+        // With --adopt it is kept: the plan has no reset for pg2, still one for the others.
+        const auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+        const auto* reset = find_step(plan, Stage::etcd, "take over Debian's single-node member");
+        REQUIRE(reset != nullptr);
+        for (const auto& h : reset->hosts) {
+            CHECK(h.host != "pg2");
+        }
+        CHECK(reset->hosts.size() == inv.hosts_with(Service::etcd).size() - 1);
+    }
+    SECTION("pgdr's own formation, interrupted before its marker, is not foreign") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].etcd_data = true;
+        facts["pg2"].etcd_members = 3;
+        facts["pg2"].etcd_keys = 0;
+        facts["pg2"].etcd_member_names = "pg1,pg2,pg3";
+        CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", "", false, "lab.yaml"));
+        facts["pg2"].etcd_member_names = "etcd-a,etcd-b,etcd-c";
+        CHECK_THROWS_AS(check_data_safety(inv, facts, "pg1", "", false, "lab.yaml"), Error);
+    }
+    SECTION("an etcd data directory whose member does not answer") {
+        auto facts = fresh_facts(inv);
+        facts["pg3"].etcd_data = true;
+        refused(facts, "", "did not answer");
+    }
+    SECTION("Debian's pristine single-node member is fine") {
+        auto facts = fresh_facts(inv);
+        facts["pg2"].etcd_data = true;
+        facts["pg2"].etcd_members = 1;
+        facts["pg2"].etcd_keys = 0;
+        CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", "", false, "lab.yaml"));
+    }
+    SECTION("Patroni running with a configuration pgdr did not write") {
+        auto facts = fresh_facts(inv);
+        facts["pg1"].patroni_active = "active";
+        facts["pg1"].patroni_role = "primary";
+        facts["pg1"].patroni_header = "scope: main";
+        refused(facts, "", "configuration pgdr did not write");
+    }
+    SECTION("pgdr's Patroni, but the state directory records no system identifier") {
+        auto facts = fresh_facts(inv);
+        facts["pg1"].patroni_active = "active";
+        facts["pg1"].patroni_role = "primary";
+        facts["pg1"].patroni_header = pgdr_patroni_header(inv);
+        refused(facts, "", "records no system identifier");
+        CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", facts["pg1"].sysid, false, "x"));
+    }
+}
+
+TEST_CASE("host facts: the etcd and Patroni ownership lines are parsed", "[pg][bootstrap]") {
+    auto f = parse_facts("pg1",
+                         "etcd_data=1\netcd_members=3\netcd_keys=1\npatroni_header=# hand made\n");
+    CHECK(f.etcd_data);
+    CHECK(f.etcd_members == 3);
+    CHECK(f.etcd_keys == 1);
+    CHECK_FALSE(f.etcd_pristine());
+    CHECK(f.patroni_header == "# hand made");
+    CHECK(parse_facts("pg1", "").etcd_pristine());
+    // The header pgdr recognises is the one it writes (the golden patroni.yml's first line).
+    std::ifstream golden(std::string(PGDR_GOLDEN_DIR) + "/lab/pg1/etc/patroni/17-main.yml");
+    std::string first;
+    std::getline(golden, first);
+    CHECK(first == pgdr_patroni_header(lab_inventory()));
+}
+
+TEST_CASE("data safety: other passwords than the cluster's are refused", "[pg][bootstrap]") {
+    // Issue 13 item 7: a lost or regenerated state directory generates new passwords; written
+    // into patroni.yml they lock every replica out at its next reconnect.
+    auto inv = lab_inventory();
+    const std::string ours = secrets_fingerprint(k_secrets);
+    Secrets regenerated = k_secrets;
+    regenerated.replication_password = "brand-new";
+    CHECK(secrets_fingerprint(regenerated) != ours);
+    CHECK(ours.size() == 16);
+
+    auto facts = fresh_facts(inv);
+    CHECK_NOTHROW(check_secrets_match(inv, facts, ours));  // nothing recorded yet
+    for (auto& [name, f] : facts) {
+        f.patroni_active = "active";
+        f.secrets_fingerprint = secrets_record(inv, ours);
+    }
+    CHECK_NOTHROW(check_secrets_match(inv, facts, ours));
+    try {
+        check_secrets_match(inv, facts, secrets_fingerprint(regenerated));
+        FAIL("new passwords accepted for a running cluster");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::invalid_config);
+        CHECK_THAT(e.what(), Catch::Contains("other passwords"));
+        CHECK_THAT(e.hint(), Catch::Contains("restore"));
+        CHECK(std::string(e.what()).find(k_secrets.replication_password) == std::string::npos);
+    }
+    // The record is part of what bootstrap writes to every PostgreSQL host.
+    bool written = false;
+    for (const auto& f : stage_files(inv, *inv.find_host("pg2"), *inv.find_host("pg1"), k_secrets,
+                                     Stage::patroni)) {
+        if (f.path == secrets_fingerprint_path()) {
+            written = f.content == secrets_record(inv, ours) + "\n";
+        }
+    }
+    CHECK(written);
 }
 
 TEST_CASE("host facts: the remote script's output is parsed", "[pg][bootstrap]") {

@@ -168,7 +168,7 @@ TEST_CASE("postgresql include: safe archive_command and quoting", "[pg][conf]") 
     Inventory inv = lab();
     const std::string text = render_postgres_include(inv, *inv.find_host("pg1"));
     CHECK(text.find("archive_command = 'test ! -f /var/lib/postgresql/wal_archive/%f && cp %p "
-                    "/var/lib/postgresql/wal_archive/%f'\n") != std::string::npos);
+                    "/var/lib/postgresql/wal_archive/%f && { ls -1 ") != std::string::npos);
     CHECK(text.find("listen_addresses = '198.18.0.11,localhost'\n") != std::string::npos);
     CHECK(text.find("password_encryption = 'scram-sha-256'\n") != std::string::npos);
     CHECK(text.find("wal_level = 'replica'\n") != std::string::npos);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <memory>
 
 #include "fakes/manual_clock.hpp"
 #include "unit/runbook/fake_ha_cluster.hpp"
@@ -278,6 +279,8 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica from
     Harness h;
     h.cluster.members["pg1"].registered = false;
     h.cluster.members["pg1"].role = "replica";
+    h.cluster.members["pg2"].role = "replica";
+    h.cluster.members["pg3"].role = "sync_standby";
     h.cluster.members["pg2"].patroni_lag = 500;
     h.cluster.members["pg3"].patroni_lag = 100;
     h.cluster.haproxy_up.clear();
@@ -294,6 +297,69 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica from
     CHECK(nlohmann::json::parse(h.cluster.posts[0].body) == nlohmann::json{{"candidate", "pg3"}});
     CHECK(r.phases.size() == 4);  // promoted, HAProxy, pg2 streams, timelines
     CHECK(r.phases[2].name == "pg2 stream from pg3");
+}
+
+TEST_CASE(
+    "failover: synchronous_mode promotes the synchronous standby only; unknown lag needs "
+    "--force",
+    "[ha][failover]") {
+    // Issue 13 item 4. pg2 is the synchronous standby (every acknowledged commit), pg3 an
+    // asynchronous replica that happens to report less lag.
+    auto leaderless = [] {
+        auto h = std::make_unique<Harness>();
+        REQUIRE(h->cluster.inv.patroni.synchronous_mode);
+        h->cluster.members["pg1"].registered = false;
+        h->cluster.members["pg1"].role = "replica";
+        h->cluster.members["pg2"].patroni_lag = 500;
+        h->cluster.members["pg3"].patroni_lag = 100;
+        h->cluster.haproxy_up.clear();
+        return h;
+    };
+    HaRequest req;
+    req.action = HaAction::failover;
+
+    req.target = "auto";
+    auto h = leaderless();
+    auto r = h->run(req);
+    INFO(pgdr::pg::render_ha_text(r));
+    CHECK(r.target == "pg2");
+
+    req.target = "pg3";
+    h = leaderless();
+    r = h->run(req);
+    CHECK_FALSE(r.ok());
+    const auto* sync = check_named(r, "candidate is the synchronous standby");
+    REQUIRE(sync != nullptr);
+    CHECK_FALSE(sync->ok);
+    CHECK(sync->detail.find("--to pg2") != std::string::npos);
+    CHECK(sync->detail.find("pgdr failover --to pg3 --force") != std::string::npos);
+    CHECK(h->cluster.posts.empty());
+
+    req.force = true;
+    h = leaderless();
+    r = h->run(req);
+    CHECK(check_named(r, "candidate is the synchronous standby")->ok);
+    CHECK(h->cluster.posts.size() == 1);
+
+    // Unknown lag blocks, --force or not being the only way past it.
+    req.force = false;
+    req.target = "pg2";
+    h = leaderless();
+    h->cluster.members["pg2"].patroni_lag = -1;
+    r = h->run(req);
+    CHECK_FALSE(r.ok());
+    const auto* lag = check_named(r, "candidate lag");
+    REQUIRE(lag != nullptr);
+    CHECK_FALSE(lag->ok);
+    CHECK(lag->required);
+    CHECK(lag->detail.find("--force") != std::string::npos);
+    CHECK(h->cluster.posts.empty());
+    req.force = true;
+    h = leaderless();
+    h->cluster.members["pg2"].patroni_lag = -1;
+    r = h->run(req);
+    CHECK(check_named(r, "candidate lag")->ok);
+    CHECK(h->cluster.posts.size() == 1);
 }
 
 TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again", "[ha]") {

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/files.hpp"
@@ -360,6 +361,43 @@ TEST_CASE("executor: --yes confirms; a terminal asks; no refuses", "[runbook]") 
     CHECK(results(refused) == Lines{"before=ok", "ask=refused"});
     CHECK(refused.exit_code() == 7);
     CHECK(tty.actions.calls.empty());
+}
+
+TEST_CASE("executor: --from asks the skipped confirmation again", "[runbook][from]") {
+    // Issue 13 item 8: a resume command must not bypass the confirmation before it.
+    Harness tty;
+    tty.options.interactive = true;
+    tty.options.from = "after";
+    std::vector<std::string> questions;
+    tty.options.ask = [&questions](const std::string& q, pgdr::runbook::Millis) {
+        questions.push_back(q);
+        return std::optional<bool>(false);
+    };
+    auto refused = tty.run(k_confirming);
+    CHECK(questions == Lines{"Switch lab over?"});
+    CHECK(results(refused) == Lines{"ask=refused"});
+    CHECK(refused.result == RunResult::failed);
+    CHECK(refused.stopped_at == "after");
+    CHECK(tty.actions.calls.empty());
+
+    Harness yes_tty;
+    yes_tty.options.interactive = true;
+    yes_tty.options.from = "after";
+    yes_tty.options.ask = [](const std::string&, pgdr::runbook::Millis) {
+        return std::optional<bool>(true);
+    };
+    auto s = yes_tty.run(k_confirming);
+    CHECK(results(s) == Lines{"ask=ok", "after=ok"});
+    CHECK(yes_tty.actions.calls.size() == 1);
+    CHECK(yes_tty.commands.empty());  // `before` stays skipped
+
+    Harness no_tty;
+    no_tty.options.interactive = false;
+    no_tty.options.from = "after";
+    auto stopped = no_tty.run(k_confirming);
+    CHECK(stopped.result == RunResult::needs_confirmation);
+    CHECK(stopped.resume_command == "pgdr -i lab.yaml runbook run rb.yaml --from after");
+    CHECK(no_tty.actions.calls.empty());
 }
 
 TEST_CASE("executor: Ctrl-C stops after the current step, resumable at the next", "[runbook]") {

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "core/error.hpp"
 #include "runbook/parser.hpp"
 
 using pgdr::runbook::substitute;
@@ -76,4 +77,37 @@ TEST_CASE("substitution: --param NAME=VALUE", "[runbook]") {
     CHECK(parse_param_assignment("a=") == std::make_pair(std::string("a"), std::string()));
     CHECK_THROWS_WITH(parse_param_assignment("novalue"), "--param novalue: expected NAME=VALUE");
     CHECK_THROWS_WITH(parse_param_assignment("=x"), "--param =x: expected NAME=VALUE");
+}
+
+TEST_CASE("substitution: sql queries get literals and identifiers, never raw SQL",
+          "[runbook][sql]") {
+    // Issue 13 item 8: ${param} was spliced raw into SQL run as the superuser.
+    using pgdr::runbook::substitute_sql_query;
+    const std::map<std::string, std::string> v{
+        {"name", "x'); drop table t; --"}, {"table", "my \"t\""}, {"n", "42"}};
+    CHECK(substitute_sql_query("select ${name}", v) == "select 'x''); drop table t; --'");
+    CHECK(substitute_sql_query("select '${name}'", v) == "select 'x''); drop table t; --'");
+    CHECK(substitute_sql_query("select count(*) from \"${table}\"", v) ==
+          "select count(*) from \"my \"\"t\"\"\"");
+    CHECK(substitute_sql_query("select ${n}::int", v) == "select '42'::int");
+    CHECK_THROWS_AS(substitute_sql_query("select 'a${n}'", v), pgdr::Error);
+    CHECK_THROWS_AS(substitute_sql_query("select ${x}", v), pgdr::Error);
+    CHECK_THROWS_AS(substitute_sql_query("select ${n}", {{"n", "a$$b"}}), pgdr::Error);
+
+    // instantiate() uses it for sql steps, and only there.
+    auto rb = pgdr::runbook::parse_runbook(R"(name: q
+parameters:
+  who: {description: a name}
+steps:
+  - id: q
+    sql: {query: "select ${who}", expect: "${who}"}
+  - id: r
+    run: {hosts: [pg1], command: [echo, "${who}"]}
+)",
+                                           "q.yaml");
+    auto inst = pgdr::runbook::instantiate(rb, {{"who", "o'neil"}});
+    const auto& sql = std::get<pgdr::runbook::SqlStep>(inst.steps[0].body);
+    CHECK(sql.query == "select 'o''neil'");
+    CHECK(*sql.expect == "o'neil");
+    CHECK(std::get<pgdr::runbook::RunStep>(inst.steps[1].body).command[1] == "o'neil");
 }

@@ -1,0 +1,61 @@
+#include "runbook/pgdr_argv.hpp"
+
+#include <map>
+#include <variant>
+
+#include "core/error.hpp"
+
+namespace pgdr::runbook {
+
+std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOptions& options) {
+    std::vector<std::string> argv{options.exe, "-i", options.inventory_path};
+    if (options.accept_new_host_keys) {
+        argv.push_back("--accept-new-host-keys");
+    }
+    argv.push_back("--no-color");
+    argv.push_back(step.action);
+    if (step.action == "drill") {
+        static const std::map<std::string, std::string> k_flags = {
+            {"candidate", "--candidate"}, {"max_rto", "--max-rto"}, {"max_lost", "--max-lost"},
+            {"repeat", "--repeat"},       {"report", "--report"},   {"baseline", "--baseline"},
+            {"timeout", "--timeout"}};
+        argv.push_back("--" + step.args.at("fault"));
+        for (const auto& [k, v] : step.args) {
+            if (k != "fault" && !v.empty()) {
+                argv.push_back(k_flags.at(k));
+                argv.push_back(v);
+            }
+        }
+        if (!options.yes_really.empty()) {
+            argv.push_back("--yes-really");
+            argv.push_back(options.yes_really);
+        }
+    } else if (auto it = step.args.find("stage"); it != step.args.end() && !it->second.empty()) {
+        argv.push_back("--stage");
+        argv.push_back(it->second);
+    }
+    return argv;
+}
+
+void check_production_gate(const Runbook& runbook, const Inventory& inv,
+                           const std::string& yes_really, const std::string& command) {
+    if (!yes_really.empty() && yes_really != inv.cluster) {
+        throw usage_error("--yes-really " + yes_really + " does not name this cluster (" +
+                              inv.cluster + "); nothing was run",
+                          "run `" + command + " --yes-really " + inv.cluster + "`");
+    }
+    if (!inv.production || yes_really == inv.cluster) {
+        return;
+    }
+    for (const auto& step : runbook.steps) {
+        const auto* p = std::get_if<PgdrStep>(&step.body);
+        if (p != nullptr && p->action == "drill") {
+            throw usage_error("runbook " + runbook.name + " drills cluster " + inv.cluster +
+                                  " (step " + step.id +
+                                  "), which is marked production: true; nothing was run",
+                              "run `" + command + " --yes-really " + inv.cluster + "`");
+        }
+    }
+}
+
+}  // namespace pgdr::runbook

@@ -1,0 +1,67 @@
+// Issue 13 item 8: a runbook never adds --yes-really by itself; production drills need the
+// operator's --yes-really on `runbook run`.
+#include "runbook/pgdr_argv.hpp"
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "runbook/parser.hpp"
+
+namespace {
+
+pgdr::Inventory inventory(bool production) {
+    auto inv = pgdr::load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
+    inv.production = production;
+    return inv;
+}
+
+const std::string k_drilling = R"(name: drilling
+steps:
+  - id: status
+    pgdr: {action: status}
+  - id: kill
+    pgdr: {action: drill, args: {fault: kill-primary, max_rto: 30s}}
+)";
+
+bool has(const std::vector<std::string>& argv, const std::string& word) {
+    return std::find(argv.begin(), argv.end(), word) != argv.end();
+}
+
+}  // namespace
+
+TEST_CASE("runbook drill steps: no --yes-really unless the operator gave it", "[runbook][gate]") {
+    auto rb = pgdr::runbook::parse_runbook(k_drilling, "rb.yaml");
+    const auto& drill = std::get<pgdr::runbook::PgdrStep>(rb.steps[1].body);
+    pgdr::runbook::PgdrArgvOptions o;
+    o.inventory_path = "prod.yaml";
+    auto argv = pgdr::runbook::pgdr_step_argv(drill, o);
+    CHECK(argv[1] == "-i");
+    CHECK(has(argv, "--kill-primary"));
+    CHECK(has(argv, "--max-rto"));
+    CHECK_FALSE(has(argv, "--yes-really"));
+    o.yes_really = "lab";
+    argv = pgdr::runbook::pgdr_step_argv(drill, o);
+    REQUIRE(has(argv, "--yes-really"));
+    CHECK(argv.back() == "lab");
+}
+
+TEST_CASE("runbook run: a production drill needs --yes-really CLUSTER", "[runbook][gate]") {
+    using pgdr::runbook::check_production_gate;
+    auto rb = pgdr::runbook::parse_runbook(k_drilling, "rb.yaml");
+    const std::string cmd = "pgdr -i prod.yaml runbook run rb.yaml";
+    CHECK_NOTHROW(check_production_gate(rb, inventory(false), "", cmd));
+    try {
+        check_production_gate(rb, inventory(true), "", cmd);
+        FAIL("a production drill ran without --yes-really");
+    } catch (const pgdr::Error& e) {
+        CHECK(std::string(e.what()).find("production") != std::string::npos);
+        CHECK(e.hint() == "run `" + cmd + " --yes-really lab`");
+    }
+    CHECK_NOTHROW(check_production_gate(rb, inventory(true), "lab", cmd));
+    CHECK_THROWS_AS(check_production_gate(rb, inventory(true), "other", cmd), pgdr::Error);
+    // No drill step: nothing to gate.
+    auto calm = pgdr::runbook::parse_runbook(
+        "name: calm\nsteps:\n  - id: s\n    pgdr: {action: status}\n", "calm.yaml");
+    CHECK_NOTHROW(check_production_gate(calm, inventory(true), "", cmd));
+}
