@@ -53,6 +53,11 @@ class Transport {
     // (ExitCode::unreachable) when the host cannot be reached or the connection is lost.
     virtual CommandResult run(const std::vector<std::string>& argv, const RunOptions& opts) = 0;
 
+    // Forgets any connection to the host (the next run connects anew). Called after the host
+    // was powered off or reset from outside: a connection from before would otherwise wait on
+    // a peer that is gone, for as long as TCP retransmits.
+    virtual void reset_connection() {}
+
     // Writes content to path atomically (a temporary file in the same directory, then rename),
     // with mode and owner applied before the rename, so readers never see a partial file; the
     // host verifies the size and sha256 of what it received before the rename, so a transfer

@@ -207,6 +207,7 @@ std::string FaultInjector::reboot(const FaultPlan& plan) {
     m_boot_id = boot_id(plan.target).value_or("");
     m_seams.host_control->reboot_host(plan.target);
     m_reboot_issued = true;
+    m_seams.transport(plan.target).reset_connection();
     m_reset_at = m_seams.clock.steady_now();
     return plan.target + ": hard reset (HostControl::reboot_host)" +
            (m_boot_id.empty() ? std::string(", boot id unknown") : ", boot id was " + m_boot_id);
@@ -220,6 +221,7 @@ std::string FaultInjector::power_off(const FaultPlan& plan) {
     const auto asked = m_seams.clock.steady_now();
     m_seams.host_control->kill_host(plan.target);
     m_powered_off = true;
+    m_seams.transport(plan.target).reset_connection();
     // How long the provider takes until the machine is really off (a cloud API answers before
     // the instance stops); bounded, the drill goes on either way.
     const auto deadline = asked + m_seams.boot_timeout;

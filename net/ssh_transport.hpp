@@ -43,6 +43,7 @@ class SshTransport final : public Transport {
     void connect();
     // Drops the connection (the next run reconnects).
     void disconnect();
+    void reset_connection() override { disconnect(); }
 
   private:
     struct Session;

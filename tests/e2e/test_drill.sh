@@ -63,6 +63,20 @@ assert_rc 0 "reboot drill"
 check_report "$OUT" reboot-primary any
 assert_contains "$(json_get "$OUT" '[p["name"] for p in d["phases"]]')" fault_restored
 
+log "lose-primary-host: the leader's machine is off until the restore (leader off the HAProxy host first)"
+run_pgdr -i "$INV" --output json status
+if [ "$(json_get "$OUT" 'd["leader"]')" = pg3 ]; then
+    run_pgdr -i "$INV" drill --switchover
+    assert_rc 0 "switchover away from pg3"
+fi
+run_pgdr -i "$INV" --output json drill --lose-primary-host --timeout 240
+assert_rc 0 "lose-primary-host drill"
+check_report "$OUT" lose-primary-host yes
+# The host stayed off until the new leader took writes: restored only after that.
+assert_eq "$(json_get "$OUT" '[p["at_ms"] for p in d["phases"] if p["name"] == "fault_restored"][0] > d["rto_ms"]')" True \
+    "restored after the new leader acknowledged writes"
+log "lose-primary-host RTO: $(json_get "$OUT" 'd["rto_ms"]') ms"
+
 log "kill-etcd-member: no failover"
 run_pgdr -i "$INV" --output json drill --kill-etcd-member
 assert_rc 0 "etcd member drill"
