@@ -198,10 +198,12 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     opts.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     opts.yes_really = o.yes_really;
 
+    ClusterWiring cluster(ctx, inv);
     drills::DrillSeams seams{topology,
                              settings,
                              clock,
                              http,
+                             cluster.access(),
                              transport_for,
                              host_control,
                              [&](const std::string& run) {

@@ -79,7 +79,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
                            "run `pgdr bootstrap` first: it creates the cluster's secrets");
     }
     ctx.log->add_secret(*password);
-    auto conn = connect_hosts(ctx, inv);
+    ClusterWiring cluster(ctx, inv);
     SystemClock clock;
     runbook::InterruptGuard guard;
 
@@ -91,7 +91,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
     req.timeout = *timeout;
     const bool show_progress = ::isatty(STDERR_FILENO) != 0;
     pg::HaSeams seams{inv,
-                      conn.by_name,
+                      cluster.access(),
                       clock,
                       pg::k_rest_api_user,
                       *password,

@@ -15,6 +15,7 @@
 #include "core/local_transport.hpp"
 #include "core/state.hpp"
 #include "pg/secrets.hpp"
+#include "pg/status.hpp"
 #include "pg/switchover.hpp"
 #include "runbook/executor.hpp"
 #include "runbook/interrupt.hpp"
@@ -57,19 +58,20 @@ std::optional<bool> ask_terminal(const std::string& question, runbook::Millis ti
     return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
 }
 
-std::string summarize_status(const pg::ClusterStatus& s) {
-    std::string out = "leader " + (s.leader.empty() ? std::string("NONE") : s.leader) + "\n";
+std::string summarize_status(const pg::ClusterStatus& st) {
+    const auto& s = st.snapshot;
+    std::string out = "leader " + pg::leader_text(s) + "\n";
     for (const auto& m : s.members) {
-        out += "  " + m.name + " " + m.role + " " + m.state + " timeline " +
-               std::to_string(m.timeline) +
-               (m.name == s.leader
+        const auto* r = s.replication_of(m.name);
+        out += "  " + m.name + " " + m.role_text + " " + m.state + " timeline " +
+               (m.timeline ? std::to_string(*m.timeline) : "-") +
+               (m.is_leader()
                     ? ""
-                    : " replication " + (m.replication_state.empty() ? std::string("NOT STREAMING")
-                                                                     : m.replication_state)) +
+                    : " replication " + (r == nullptr ? std::string("NOT STREAMING") : r->state)) +
                "\n";
     }
-    out += s.healthy() ? "healthy\n" : "problems:\n";
-    for (const auto& p : s.problems) {
+    out += st.healthy() ? "healthy\n" : "problems:\n";
+    for (const auto& p : st.problems()) {
         out += "  - " + p + "\n";
     }
     return out;
@@ -77,9 +79,8 @@ std::string summarize_status(const pg::ClusterStatus& s) {
 
 class CmdActions final : public runbook::PgdrActions {
   public:
-    CmdActions(Context& ctx, const Inventory& inv, const pg::TransportLookup& transports,
-               Clock& clock)
-        : m_ctx(ctx), m_inv(inv), m_transports(transports), m_clock(clock) {}
+    CmdActions(Context& ctx, const Inventory& inv, ClusterWiring& cluster, Clock& clock)
+        : m_ctx(ctx), m_inv(inv), m_cluster(cluster), m_clock(clock) {}
 
     runbook::ActionResult invoke(const runbook::PgdrStep& step, runbook::Millis timeout,
                                  const std::atomic<bool>* interrupted) override {
@@ -88,12 +89,13 @@ class CmdActions final : public runbook::PgdrActions {
             return ha(step, timeout, interrupted);
         }
         if (a == "status" || a == "verify") {
-            auto s = pg::collect_status(m_inv, m_transports);
+            auto s = pg::collect_status(m_inv, m_cluster.access());
             runbook::ActionResult r;
             r.ok = a == "status" || s.healthy();
             r.output = summarize_status(s);
             if (!r.ok) {
-                r.error = std::to_string(s.problems.size()) + " problem(s): " + s.problems.front();
+                const auto problems = s.problems();
+                r.error = std::to_string(problems.size()) + " problem(s): " + problems.front();
             }
             return r;
         }
@@ -167,7 +169,7 @@ class CmdActions final : public runbook::PgdrActions {
         }
         m_ctx.log->add_secret(*password);
         pg::HaSeams seams{m_inv,
-                          m_transports,
+                          m_cluster.access(),
                           m_clock,
                           pg::k_rest_api_user,
                           *password,
@@ -180,7 +182,7 @@ class CmdActions final : public runbook::PgdrActions {
 
     Context& m_ctx;
     const Inventory& m_inv;
-    const pg::TransportLookup& m_transports;
+    ClusterWiring& m_cluster;
     Clock& m_clock;
 };
 
@@ -279,12 +281,13 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     }
 
     HostTransports conn;
+    ClusterWiring cluster(ctx, inv);
     std::unique_ptr<runbook::ClusterOps> ops;
     if (!o.dry_run) {
         conn = connect_hosts(ctx, inv);
-        ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, values);
+        ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, cluster.access(), values);
     }
-    CmdActions actions(ctx, inv, conn.by_name, clock);
+    CmdActions actions(ctx, inv, cluster, clock);
     runbook::InterruptGuard guard;
 
     runbook::ExecOptions eo;

@@ -8,10 +8,12 @@
 
 #include "cmd/context.hpp"
 #include "core/clock.hpp"
+#include "core/reach.hpp"
 #include "core/transport.hpp"
 #include "net/curl_http_client.hpp"
 #include "ovh/client.hpp"
 #include "ovh/resources.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::cmd {
 
@@ -32,6 +34,22 @@ struct HostTransports {
     std::map<std::string, Transport*> by_name;
 };
 HostTransports connect_hosts(Context& ctx, const Inventory& inv);
+
+// How this process reaches the cluster's ports (DESIGN.md §11): the one place that decides.
+// Direct for now; net::SshForwarder replaces it here.
+std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv);
+
+// Everything that reads the cluster through the snapshot (status, drills, switchover,
+// runbooks, bootstrap's verification): the reach, an HTTP client and SQL as the superuser
+// (password from the state directory, registered with the log's redaction).
+struct ClusterWiring {
+    std::unique_ptr<ClusterReach> reach;
+    net::CurlHttpClient http;
+    pg::SqlRunner sql;
+
+    ClusterWiring(Context& ctx, const Inventory& inv);
+    pg::ClusterAccess access() { return {*reach, http, sql}; }
+};
 
 struct OvhTimeouts {
     std::chrono::seconds api{30};     // per request

@@ -7,6 +7,8 @@ std::string Endpoint::authority() const {
     return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string Endpoint::url(const std::string& scheme) const { return scheme + "://" + authority(); }
+std::string Endpoint::url(const std::string& scheme) const {
+    return scheme + "://" + authority();
+}
 
 }  // namespace pgdr

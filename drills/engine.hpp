@@ -49,6 +49,7 @@
 #include "drills/prediction.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::drills {
 
@@ -73,6 +74,7 @@ struct DrillSeams {
     ClusterSettings settings;
     Clock& clock;
     HttpClient& http;
+    pg::ClusterAccess cluster;  // the snapshot of every health check (pg/cluster_snapshot.hpp)
     TransportFor transport;
     HostControl* host_control = nullptr;  // the lab or OVH (lab partition, hard reset)
     ProbeFactory probes;

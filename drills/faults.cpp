@@ -243,7 +243,7 @@ std::string FaultInjector::after_reboot(const FaultPlan& plan) {
                         (id ? ": it still answers with the boot id from before the reset"
                             : ": SSH does not answer"),
                     "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
-                    "Panel), then `pgdr verify`");
+                    "Panel), then `pgdr status`");
             }
             m_seams.clock.sleep_for(m_seams.boot_poll);
         }

@@ -42,6 +42,25 @@ const DrillNode& DrillTopology::probe_haproxy() const {
     return haproxy.front();
 }
 
+pg::ClusterTargets cluster_targets(const DrillTopology& t) {
+    pg::ClusterTargets out;
+    auto nodes = [](const std::vector<DrillNode>& list) {
+        std::vector<pg::ClusterNode> n;
+        for (const auto& x : list) {
+            n.push_back({x.name, x.address});
+        }
+        return n;
+    };
+    out.postgres = nodes(t.postgres);
+    out.etcd = nodes(t.etcd);
+    out.haproxy = nodes(t.haproxy);
+    out.pg_port = t.pg_port;
+    out.rest_port = t.rest_port;
+    out.etcd_client_port = t.etcd_client_port;
+    out.stats_port = t.stats_port;
+    return out;
+}
+
 DrillTopology drill_topology(const Inventory& inv) {
     DrillTopology t;
     t.cluster = inv.cluster;
@@ -68,6 +87,7 @@ DrillTopology drill_topology(const Inventory& inv) {
     t.write_port = inv.haproxy.write_port;
     t.read_port = inv.haproxy.read_port;
     t.stats_port = inv.haproxy.stats_port;
+    t.etcd_client_port = inv.etcd.client_port;
     if (!inv.hosts.empty()) {
         t.ssh_port = inv.hosts.front().ssh.port;
     }

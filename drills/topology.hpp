@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/inventory.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::drills {
 
@@ -33,6 +34,7 @@ struct DrillTopology {
     int write_port = 5000;
     int read_port = 5001;
     int stats_port = 7000;
+    int etcd_client_port = 2379;
     int ssh_port = 22;
     std::string patroni_unit;  // patroni@17-main
     std::string data_dir;      // /var/lib/postgresql/17/main
@@ -44,6 +46,9 @@ struct DrillTopology {
     std::string rest_url(const std::string& node) const;  // "http://ADDR:8008"; "" unknown
     const DrillNode& probe_haproxy() const;               // throws config_error when none
 };
+
+// What the cluster snapshot reads (pg/cluster_snapshot.hpp), from the drill's topology.
+pg::ClusterTargets cluster_targets(const DrillTopology& topology);
 
 // Throws pgdr::Error (invalid_config) when the inventory has no postgres or haproxy host.
 DrillTopology drill_topology(const Inventory& inventory);

@@ -189,19 +189,26 @@ ApiResult<ClusterView> PatroniApi::cluster(const std::string& base_url) const {
 SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::string& leader,
                                         const std::string& candidate, const std::string& user,
                                         const std::string& password) const {
-    HttpRequest req;
-    req.method = "POST";
-    req.url = base_url + "/switchover";
-    req.headers["Content-Type"] = "application/json";
-    req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
     json body = {{"leader", leader}};
     if (!candidate.empty()) {
         body["candidate"] = candidate;
     }
-    req.body = body.dump();
     // Patroni answers when the switchover is done (or failed): allow it the time of a
     // handover, not the 2 s of a status read.
-    req.timeout = std::max(m_timeout, std::chrono::milliseconds(30000));
+    return post(base_url + "/switchover", body.dump(), user, password,
+                std::max(m_timeout, std::chrono::milliseconds(30000)));
+}
+
+SwitchoverResult PatroniApi::post(const std::string& url, const std::string& json_body,
+                                  const std::string& user, const std::string& password,
+                                  std::chrono::milliseconds timeout) const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers["Content-Type"] = "application/json";
+    req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
+    req.body = json_body;
+    req.timeout = timeout;
     req.connect_timeout = m_timeout;
     SwitchoverResult out;
     try {
@@ -210,9 +217,22 @@ SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::
         out.ok = resp.status == 200;
         out.message = short_body(resp.body);
     } catch (const HttpTransportError& e) {
-        out.message = std::string("POST /switchover: ") + e.what();
+        out.message = "POST " + url + ": " + e.what();
     }
     return out;
+}
+
+std::pair<int, std::string> PatroniApi::probe(const std::string& url) const {
+    HttpRequest req;
+    req.url = url;
+    req.timeout = m_timeout;
+    req.connect_timeout = m_timeout;
+    try {
+        auto resp = m_http.send(req);
+        return {resp.status, short_body(resp.body)};
+    } catch (const HttpTransportError& e) {
+        return {0, e.what()};
+    }
 }
 
 }  // namespace pgdr::pg

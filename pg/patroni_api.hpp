@@ -76,6 +76,13 @@ class PatroniApi {
     SwitchoverResult switchover(const std::string& base_url, const std::string& leader,
                                 const std::string& candidate, const std::string& user,
                                 const std::string& password) const;
+    // POST `url` with a JSON body and HTTP basic auth, answered within `timeout` (Patroni
+    // answers POST /switchover, /failover once the handover is done). Not retried.
+    SwitchoverResult post(const std::string& url, const std::string& json_body,
+                          const std::string& user, const std::string& password,
+                          std::chrono::milliseconds timeout) const;
+    // GET `url`: the HTTP status, 0 and the failure when no answer came.
+    std::pair<int, std::string> probe(const std::string& url) const;
 
   private:
     HttpClient& m_http;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/host_control.hpp"
+#include "core/reach.hpp"
 #include "drills/engine.hpp"
 #include "fakes/manual_clock.hpp"
 #include "fakes/recording_http_client.hpp"
@@ -106,6 +107,7 @@ class FakeCluster {
     DrillTopology topology;
     fakes::ManualClock clock;
     fakes::RecordingHttpClient http;
+    DirectReach reach;
     std::shared_ptr<pgdr::testing::CallLog> log = std::make_shared<pgdr::testing::CallLog>();
     std::map<std::string, std::unique_ptr<pgdr::testing::RecordingTransport>> hosts;
     FakeHostControl host_control;
@@ -117,6 +119,8 @@ class FakeCluster {
     int timeline = 1;
     std::map<std::string, std::string> state;  // member -> Patroni state
     std::set<std::string> not_streaming;       // absent from pg_stat_replication
+    std::set<std::string> etcd_down;           // etcd members that refuse connections
+    int sql_reads = 0;                         // statements run over SQL (pg_stat_replication)
     std::int64_t lag = 0;
     bool extra_leader = false;           // a second member claims the leader role
     std::string sync_standby;            // the member Patroni reports as sync_standby
@@ -148,6 +152,7 @@ class FakeCluster {
     void install_handlers();
     pgdr::HttpResponse cluster_json() const;
     pgdr::HttpResponse haproxy_csv() const;
+    pg::QueryResult pg_stat_replication() const;
 };
 
 }  // namespace pgdr::drills::testing

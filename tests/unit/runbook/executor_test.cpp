@@ -51,7 +51,8 @@ struct Harness {
     std::ostringstream log_sink;
     pgdr::Logger log{log_sink};
     FakeActions actions;
-    pgdr::runbook::ClusterOps ops{cluster.inv, cluster.lookup, {{"replica", "pg3"}}};
+    pgdr::runbook::ClusterOps ops{
+        cluster.inv, cluster.lookup, cluster.access(), {{"replica", "pg3"}}};
     std::ostringstream progress;
     std::atomic<bool> interrupted{false};
     pgdr::runbook::ExecOptions options;
