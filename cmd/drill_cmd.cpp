@@ -4,11 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/interrupt.hpp"
 #include "core/local_transport.hpp"
 #include "core/state.hpp"
 #include "drills/engine.hpp"
@@ -24,36 +24,6 @@
 namespace pgdr::cmd {
 
 namespace {
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_signal(int) {
-    g_interrupted.store(true);
-}
-
-// SIGINT and SIGTERM set the flag the engine polls, for the duration of the drill; the previous
-// handlers come back afterwards.
-class InterruptGuard {
-  public:
-    InterruptGuard() {
-        g_interrupted = false;
-        struct sigaction sa {};
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &m_old_int);
-        ::sigaction(SIGTERM, &sa, &m_old_term);
-    }
-    ~InterruptGuard() {
-        ::sigaction(SIGINT, &m_old_int, nullptr);
-        ::sigaction(SIGTERM, &m_old_term, nullptr);
-    }
-    InterruptGuard(const InterruptGuard&) = delete;
-    InterruptGuard& operator=(const InterruptGuard&) = delete;
-
-  private:
-    struct sigaction m_old_int {};
-    struct sigaction m_old_term {};
-};
 
 struct DrillCmdOptions {
     std::map<std::string, bool> faults;  // by flag
@@ -212,7 +182,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              pg::k_rest_api_user,
                              rest_password,
                              inv.paths.state_dir,
-                             &g_interrupted,
+                             &InterruptGuard::flag(),
                              progress};
 
     InterruptGuard guard;

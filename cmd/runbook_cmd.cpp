@@ -12,13 +12,14 @@
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/duration.hpp"
+#include "core/interrupt.hpp"
 #include "core/local_transport.hpp"
 #include "core/state.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
 #include "pg/switchover.hpp"
 #include "runbook/executor.hpp"
-#include "runbook/interrupt.hpp"
 #include "runbook/parser.hpp"
 #include "runbook/substitute.hpp"
 #include "runbook/transcript.hpp"
@@ -41,7 +42,7 @@ struct RunOptions_ {
 };
 
 // The answer typed on the terminal within `timeout`; std::nullopt when none came.
-std::optional<bool> ask_terminal(const std::string& question, runbook::Millis timeout) {
+std::optional<bool> ask_terminal(const std::string& question, std::chrono::milliseconds timeout) {
     std::cerr << "\n" << question << " [y/N] " << std::flush;
     struct pollfd p {};
     p.fd = STDIN_FILENO;
@@ -82,7 +83,7 @@ class CmdActions final : public runbook::PgdrActions {
     CmdActions(Context& ctx, const Inventory& inv, ClusterWiring& cluster, Clock& clock)
         : m_ctx(ctx), m_inv(inv), m_cluster(cluster), m_clock(clock) {}
 
-    runbook::ActionResult invoke(const runbook::PgdrStep& step, runbook::Millis timeout,
+    runbook::ActionResult invoke(const runbook::PgdrStep& step, std::chrono::milliseconds timeout,
                                  const std::atomic<bool>* interrupted) override {
         const auto& a = step.action;
         if (a == "switchover" || a == "failover" || a == "reinit") {
@@ -143,7 +144,7 @@ class CmdActions final : public runbook::PgdrActions {
     }
 
   private:
-    runbook::ActionResult ha(const runbook::PgdrStep& step, runbook::Millis timeout,
+    runbook::ActionResult ha(const runbook::PgdrStep& step, std::chrono::milliseconds timeout,
                              const std::atomic<bool>* interrupted) {
         pg::HaRequest req;
         req.action = step.action == "switchover" ? pg::HaAction::switchover
@@ -157,7 +158,7 @@ class CmdActions final : public runbook::PgdrActions {
         req.scheduled_at = arg("at");
         req.timeout = timeout;
         if (!arg("timeout").empty()) {
-            auto t = runbook::parse_duration(arg("timeout"));
+            auto t = parse_duration(arg("timeout"));
             if (!t) {
                 return {false, false, "", "timeout '" + arg("timeout") + "' is not a duration"};
             }
@@ -288,7 +289,7 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
         ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, cluster.access(), values);
     }
     CmdActions actions(ctx, inv, cluster, clock);
-    runbook::InterruptGuard guard;
+    InterruptGuard guard;
 
     runbook::ExecOptions eo;
     eo.dry_run = o.dry_run;
@@ -299,7 +300,7 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     eo.params = values;
     eo.ask = ask_terminal;
     eo.progress = ctx.json() ? &std::cerr : &std::cout;
-    eo.interrupted = &runbook::InterruptGuard::flag();
+    eo.interrupted = &InterruptGuard::flag();
     runbook::ExecSeams seams{ops.get(), &actions, clock, *ctx.log, transcript.get()};
     if (!ctx.json()) {
         std::cout << "runbook " << rb.name << (o.dry_run ? " (dry run)" : "") << " on cluster "

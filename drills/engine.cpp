@@ -4,6 +4,8 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
+#include "core/strings.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "pg/candidate.hpp"
@@ -11,14 +13,6 @@
 namespace pgdr::drills {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& i : items) {
-        out += (out.empty() ? "" : sep) + i;
-    }
-    return out;
-}
 
 // The outcome of the latest write attempt: true acked, false failed, nullopt none yet.
 std::optional<bool> last_write_ok(const std::vector<Event>& events) {
@@ -68,16 +62,8 @@ void DrillEngine::progress(const std::string& message) const {
 }
 
 bool DrillEngine::wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
-    const auto deadline = m_seams.clock.steady_now() + timeout;
-    for (;;) {
-        if (done()) {
-            return true;
-        }
-        if (interrupted() || m_seams.clock.steady_now() >= deadline) {
-            return false;
-        }
-        m_seams.clock.sleep_for(m_options.poll);
-    }
+    return poll_until(m_seams.clock, timeout, m_options.poll, m_seams.interrupted, done) ==
+           PollOutcome::holds;
 }
 
 void DrillEngine::sleep_interruptible(std::chrono::milliseconds duration) {

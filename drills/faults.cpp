@@ -1,6 +1,7 @@
 #include "drills/faults.hpp"
 
 #include "core/error.hpp"
+#include "core/strings.hpp"
 #include "pg/patroni_api.hpp"
 
 namespace pgdr::drills {
@@ -8,22 +9,6 @@ namespace pgdr::drills {
 namespace {
 
 constexpr std::chrono::seconds k_command_timeout{60};
-
-std::string first_line(const std::string& text) {
-    auto s = text.substr(0, text.find('\n'));
-    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
-std::string joined(const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& a : argv) {
-        out += (out.empty() ? "" : " ") + a;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -127,11 +112,11 @@ std::string FaultInjector::must(const std::string& host, const std::vector<std::
     if (!r.ok()) {
         throw Error(
             ExitCode::unreachable,
-            host + ": `" + joined(argv) + "` failed" +
+            host + ": `" + join(argv, " ") + "` failed" +
                 (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
                 (r.err.empty() ? "" : ": " + first_line(r.err)));
     }
-    return host + ": " + joined(argv);
+    return host + ": " + join(argv, " ");
 }
 
 std::string FaultInjector::kill_postmaster(const std::string& host) {

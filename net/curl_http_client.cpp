@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/strings.hpp"
+
 namespace pgdr::net {
 
 namespace {
@@ -32,12 +34,6 @@ struct Transfer {
     std::size_t max_bytes = 0;
     bool too_large = false;
 };
-
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 extern "C" std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);

@@ -83,7 +83,7 @@ std::vector<std::string> ClusterOps::resolve(const HostSelector& sel, std::strin
     return out;
 }
 
-Outcome ClusterOps::run(const RunStep& step, Millis timeout) {
+Outcome ClusterOps::run(const RunStep& step, std::chrono::milliseconds timeout) {
     Outcome o;
     std::string error;
     auto hosts = resolve(step.target, error);
@@ -129,7 +129,7 @@ std::vector<std::string> ClusterOps::psql_argv(const std::string& database) cons
     return argv;
 }
 
-Outcome ClusterOps::sql(const SqlStep& step, Millis timeout) {
+Outcome ClusterOps::sql(const SqlStep& step, std::chrono::milliseconds timeout) {
     Outcome o;
     HostSelector sel;
     sel.role = step.role;
@@ -168,7 +168,7 @@ Outcome ClusterOps::sql(const SqlStep& step, Millis timeout) {
     return o;
 }
 
-Outcome ClusterOps::evaluate(const Condition& c, Millis timeout) {
+Outcome ClusterOps::evaluate(const Condition& c, std::chrono::milliseconds timeout) {
     Outcome o;
     switch (c.kind) {
         case ConditionKind::command:

@@ -29,10 +29,10 @@ class ClusterOps {
     ClusterOps(const Inventory& inv, const pg::TransportLookup& transports,
                pg::ClusterAccess access, std::map<std::string, std::string> psql_vars = {});
 
-    Outcome run(const RunStep& step, Millis timeout);
-    Outcome sql(const SqlStep& step, Millis timeout);
+    Outcome run(const RunStep& step, std::chrono::milliseconds timeout);
+    Outcome sql(const SqlStep& step, std::chrono::milliseconds timeout);
     // ok: the condition holds; output says what was observed.
-    Outcome evaluate(const Condition& condition, Millis timeout);
+    Outcome evaluate(const Condition& condition, std::chrono::milliseconds timeout);
 
     // Host names for a selector; roles are resolved through Patroni. Empty (and `error`) when
     // none or unknown.

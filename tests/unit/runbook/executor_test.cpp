@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/duration.hpp"
 #include "core/files.hpp"
 #include "fakes/manual_clock.hpp"
 #include "runbook/parser.hpp"
@@ -24,14 +25,14 @@ struct FakeActions final : pgdr::runbook::PgdrActions {
     struct Call {
         std::string action;
         std::map<std::string, std::string> args;
-        pgdr::runbook::Millis timeout;
+        std::chrono::milliseconds timeout;
     };
     std::vector<Call> calls;
     std::map<std::string, pgdr::runbook::ActionResult> results;  // by action; default ok
     std::function<void()> during;
 
     pgdr::runbook::ActionResult invoke(const pgdr::runbook::PgdrStep& step,
-                                       pgdr::runbook::Millis timeout,
+                                       std::chrono::milliseconds timeout,
                                        const std::atomic<bool>*) override {
         calls.push_back({step.action, step.args, timeout});
         if (during) {
@@ -325,7 +326,7 @@ TEST_CASE("executor: without a terminal, the first confirmation stops the run (e
     Harness h;
     h.options.interactive = false;
     int asked = 0;
-    h.options.ask = [&asked](const std::string&, pgdr::runbook::Millis) {
+    h.options.ask = [&asked](const std::string&, std::chrono::milliseconds) {
         ++asked;
         return std::optional<bool>(true);
     };
@@ -352,8 +353,8 @@ TEST_CASE("executor: --yes confirms; a terminal asks; no refuses", "[runbook]") 
     Harness tty;
     tty.options.interactive = true;
     std::vector<std::string> questions;
-    tty.options.ask = [&questions](const std::string& q, pgdr::runbook::Millis t) {
-        questions.push_back(q + " within " + pgdr::runbook::format_duration(t));
+    tty.options.ask = [&questions](const std::string& q, std::chrono::milliseconds t) {
+        questions.push_back(q + " within " + pgdr::format_duration_spec(t));
         return std::optional<bool>(false);
     };
     auto refused = tty.run(k_confirming);

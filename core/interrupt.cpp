@@ -1,6 +1,6 @@
-#include "runbook/interrupt.hpp"
+#include "core/interrupt.hpp"
 
-namespace pgdr::runbook {
+namespace pgdr {
 
 namespace {
 std::atomic<bool> g_interrupted{false};
@@ -16,15 +16,17 @@ InterruptGuard::InterruptGuard() {
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, &m_old_int);
     ::sigaction(SIGTERM, &sa, &m_old_term);
+    ::sigaction(SIGHUP, &sa, &m_old_hup);
 }
 
 InterruptGuard::~InterruptGuard() {
     ::sigaction(SIGINT, &m_old_int, nullptr);
     ::sigaction(SIGTERM, &m_old_term, nullptr);
+    ::sigaction(SIGHUP, &m_old_hup, nullptr);
 }
 
 const std::atomic<bool>& InterruptGuard::flag() {
     return g_interrupted;
 }
 
-}  // namespace pgdr::runbook
+}  // namespace pgdr
