@@ -38,7 +38,10 @@ struct SamplerState {
         }
         auto cl = api.cluster(options.rest_url);
         if (cl.ok()) {
-            s.leader_seen = cl.value->leader;
+            // The first of several leaders, as Patroni lists them (a split brain shows on the
+            // other members' samples).
+            const auto leaders = pg::leaders_of(*cl.value);
+            s.leader_seen = leaders.empty() ? "" : leaders.front();
         }
     }
 

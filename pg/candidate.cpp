@@ -23,7 +23,7 @@ std::optional<int> required_timeline(const ClusterSnapshot& s) {
     return top;
 }
 
-std::optional<std::int64_t> lag_of(const ClusterSnapshot& s, const SnapshotMember& m) {
+std::optional<std::int64_t> lag_of(const ClusterSnapshot& s, const ClusterMember& m) {
     if (s.replication_read) {
         const auto* row = s.replication_of(m.name);
         return row != nullptr ? row->lag_bytes : std::nullopt;
@@ -31,7 +31,7 @@ std::optional<std::int64_t> lag_of(const ClusterSnapshot& s, const SnapshotMembe
     return m.lag_bytes;
 }
 
-std::string refusal(const ClusterSnapshot& s, const CandidatePolicy& p, const SnapshotMember& m) {
+std::string refusal(const ClusterSnapshot& s, const CandidatePolicy& p, const ClusterMember& m) {
     if (m.is_leader()) {
         return m.name + " leads";
     }
@@ -83,7 +83,7 @@ std::string candidate_refusal(const ClusterSnapshot& snapshot, const CandidatePo
 }
 
 CandidateChoice pick_candidate(const ClusterSnapshot& snapshot, const CandidatePolicy& policy) {
-    const SnapshotMember* best = nullptr;
+    const ClusterMember* best = nullptr;
     std::tuple<int, std::int64_t, std::string> best_key;
     std::vector<std::string> refused;
     for (const auto& m : snapshot.members) {

@@ -13,29 +13,9 @@ namespace {
 
 using nlohmann::json;
 
-std::optional<std::int64_t> integer(const json& j, const char* key) {
-    auto it = j.find(key);
-    if (it == j.end() || !it->is_number_integer()) {
-        return std::nullopt;
-    }
-    return it->get<std::int64_t>();
-}
-
 std::string text(const json& j, const char* key) {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// Patroni writes tags as YAML gave them: true, "true" or "yes".
-bool tag_set(const json& tags, const char* key) {
-    auto it = tags.find(key);
-    if (it == tags.end()) {
-        return false;
-    }
-    if (it->is_boolean()) {
-        return it->get<bool>();
-    }
-    return it->is_string() && (it->get<std::string>() == "true" || it->get<std::string>() == "yes");
 }
 
 std::string short_body(const std::string& body) {
@@ -77,33 +57,27 @@ void read_patroni(const ClusterTargets& t, const ClusterAccess& access, const Sn
     if (const auto* last = t.postgres_node(o.ask_last)) {
         order.push_back(last);
     }
+    const PatroniApi api(access.http, o.timeout);
     std::vector<std::string> errors;
     for (const auto* n : order) {
-        std::string error;
-        auto resp =
-            http_get(access, n->name, n->address, t.rest_port, "/cluster", o.timeout, error);
-        if (resp && resp->status == 200) {
-            if (auto members = parse_cluster_members(resp->body)) {
+        try {
+            auto r = api.cluster(access.reach.endpoint(n->address, t.rest_port).url());
+            if (r.ok()) {
                 s.patroni_answered = true;
                 s.patroni_source = n->name;
-                s.members = std::move(*members);
+                s.members = std::move(*r.value);
                 break;
             }
-            error = n->name + ": GET /cluster: unexpected answer: " + short_body(resp->body);
-        } else if (resp) {
-            error = n->name + ": GET /cluster: HTTP " + std::to_string(resp->status);
+            errors.push_back(n->name + ": " + r.error);
+        } catch (const Error& e) {
+            errors.push_back(n->name + ": " + e.what());
         }
-        errors.push_back(error);
     }
     if (!s.patroni_answered) {
         s.patroni_error = errors.empty() ? "no postgres host in the inventory" : join(errors, "; ");
         return;
     }
-    for (const auto& m : s.members) {
-        if (m.is_leader()) {
-            s.leaders.push_back(m.name);
-        }
-    }
+    s.leaders = leaders_of(s.members);
     if (s.leaders.size() == 1) {
         s.leader = s.leaders.front();
     }
@@ -168,25 +142,6 @@ const char* const k_replication_sql =
     "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
     "FROM pg_stat_replication ORDER BY 1";
 
-MemberRole parse_member_role(const std::string& r) {
-    if (r == "leader" || r == "master" || r == "primary") {
-        return MemberRole::leader;
-    }
-    if (r == "standby_leader") {
-        return MemberRole::standby_leader;
-    }
-    if (r == "sync_standby") {
-        return MemberRole::sync_standby;
-    }
-    if (r == "quorum_standby") {
-        return MemberRole::quorum_standby;
-    }
-    if (r == "replica" || r == "standby") {
-        return MemberRole::replica;
-    }
-    return MemberRole::unknown;
-}
-
 const ClusterNode* ClusterTargets::postgres_node(const std::string& name) const {
     for (const auto& n : postgres) {
         if (n.name == name) {
@@ -224,7 +179,7 @@ std::vector<std::string> HaproxyRouting::up_servers(const std::string& backend) 
     return out;
 }
 
-const SnapshotMember* ClusterSnapshot::member(const std::string& name) const {
+const ClusterMember* ClusterSnapshot::member(const std::string& name) const {
     for (const auto& m : members) {
         if (m.name == name) {
             return &m;
@@ -252,39 +207,8 @@ std::vector<std::string> ClusterSnapshot::sync_standbys() const {
     return out;
 }
 
-std::optional<std::vector<SnapshotMember>> parse_cluster_members(const std::string& body) {
-    auto j = json::parse(body, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-        return std::nullopt;
-    }
-    auto members = j.find("members");
-    if (members == j.end() || !members->is_array()) {
-        return std::nullopt;
-    }
-    std::vector<SnapshotMember> out;
-    for (const auto& m : *members) {
-        if (!m.is_object()) {
-            continue;
-        }
-        SnapshotMember sm;
-        sm.name = text(m, "name");
-        sm.host = text(m, "host");
-        sm.role_text = text(m, "role");
-        sm.role = parse_member_role(sm.role_text);
-        sm.state = text(m, "state");
-        if (auto tl = integer(m, "timeline")) {
-            sm.timeline = static_cast<int>(*tl);
-        }
-        sm.lag_bytes = integer(m, "lag");
-        auto tags = m.find("tags");
-        sm.nofailover = tags != m.end() && tags->is_object() && tag_set(*tags, "nofailover");
-        out.push_back(std::move(sm));
-    }
-    return out;
-}
-
 std::vector<ReplicationRow> replication_rows(const QueryResult& result,
-                                             const std::vector<SnapshotMember>& members) {
+                                             const std::vector<ClusterMember>& members) {
     std::vector<ReplicationRow> rows;
     for (std::size_t i = 0; i < result.rows.size(); ++i) {
         ReplicationRow r;
@@ -324,7 +248,7 @@ bool parse_etcd_health(const std::string& body, std::string& detail) {
 
 ReplicationRead read_replication(const ClusterTargets& t, const ClusterAccess& access,
                                  const std::string& member,
-                                 const std::vector<SnapshotMember>& members,
+                                 const std::vector<ClusterMember>& members,
                                  std::chrono::milliseconds timeout) {
     ReplicationRead out;
     const auto* node = t.postgres_node(member);

@@ -25,13 +25,9 @@
 #include "core/reach.hpp"
 #include "pg/haproxy_csv.hpp"
 #include "pg/libpq.hpp"
+#include "pg/patroni_api.hpp"
 
 namespace pgdr::pg {
-
-// Patroni's roles, as one type. Patroni 3.0 says "master", 3.1+ and 4 "primary" (GET
-// /patroni); GET /cluster says "leader" for the member holding the leader key.
-enum class MemberRole { leader, standby_leader, sync_standby, quorum_standby, replica, unknown };
-MemberRole parse_member_role(const std::string& patroni_role);
 
 // What the snapshot reads: the inventory's cluster hosts and ports (the drills build one from
 // their topology).
@@ -52,27 +48,6 @@ struct ClusterTargets {
     const ClusterNode* postgres_node(const std::string& name) const;  // nullptr when unknown
 };
 ClusterTargets cluster_targets(const Inventory& inv);
-
-// A member as Patroni's GET /cluster lists it.
-struct SnapshotMember {
-    std::string name;
-    std::string host;       // Patroni's "host"
-    std::string role_text;  // as Patroni spells it
-    MemberRole role = MemberRole::unknown;
-    std::string state;  // "running", "streaming", "starting", "stopped", ...
-    std::optional<int> timeline;
-    std::optional<std::int64_t> lag_bytes;  // Patroni's; empty when "unknown" or omitted
-    bool nofailover = false;                // tags.nofailover
-
-    bool is_leader() const {
-        return role == MemberRole::leader || role == MemberRole::standby_leader;
-    }
-    bool is_sync_standby() const {
-        return role == MemberRole::sync_standby || role == MemberRole::quorum_standby;
-    }
-    // Patroni 3 says "running" for a healthy replica, 4 says "streaming".
-    bool running() const { return state == "running" || state == "streaming"; }
-};
 
 // One row of the leader's pg_stat_replication.
 struct ReplicationRow {
@@ -106,7 +81,7 @@ struct ClusterSnapshot {
     bool patroni_answered = false;
     std::string patroni_source;  // the member that answered
     std::string patroni_error;   // every member's failure, when none answered
-    std::vector<SnapshotMember> members;
+    std::vector<ClusterMember> members;
     std::vector<std::string> leaders;  // members holding a leader role (one when healthy)
     std::string leader;                // the leader when exactly one; "" otherwise
 
@@ -118,7 +93,7 @@ struct ClusterSnapshot {
     std::vector<EtcdMemberHealth> etcd;   // one per etcd host, when read
     std::vector<HaproxyRouting> haproxy;  // one per HAProxy host, when read
 
-    const SnapshotMember* member(const std::string& name) const;
+    const ClusterMember* member(const std::string& name) const;
     const ReplicationRow* replication_of(const std::string& member) const;
     std::vector<std::string> sync_standbys() const;  // DCS sync key, as /cluster's roles
 };
@@ -161,17 +136,15 @@ struct ReplicationRead {
 };
 ReplicationRead read_replication(const ClusterTargets& targets, const ClusterAccess& access,
                                  const std::string& member,
-                                 const std::vector<SnapshotMember>& members,
+                                 const std::vector<ClusterMember>& members,
                                  std::chrono::milliseconds timeout = k_snapshot_read_timeout);
 
-// Parsers and the statement, exposed for tests. The parsers throw nothing: std::nullopt (or
-// an empty list) for a body that is not what the server sends.
-std::optional<std::vector<SnapshotMember>> parse_cluster_members(const std::string& body);
+// The statement and the parsers, exposed for tests. The parsers throw nothing.
 extern const char* const k_replication_sql;
 // Rows of k_replication_sql (application_name, state, sync_state, flush_lsn, replay_lsn, lag)
 // matched to `members`.
 std::vector<ReplicationRow> replication_rows(const QueryResult& result,
-                                             const std::vector<SnapshotMember>& members);
+                                             const std::vector<ClusterMember>& members);
 // etcd's GET /health body: {"health":"true","reason":""}; detail gets the reason.
 bool parse_etcd_health(const std::string& body, std::string& detail);
 

@@ -39,13 +39,33 @@ std::string short_body(const std::string& body) {
 
 }  // namespace
 
-const ClusterMember* ClusterView::find(const std::string& name) const {
+MemberRole parse_member_role(const std::string& r) {
+    if (r == "leader" || r == "master" || r == "primary") {
+        return MemberRole::leader;
+    }
+    if (r == "standby_leader") {
+        return MemberRole::standby_leader;
+    }
+    if (r == "sync_standby") {
+        return MemberRole::sync_standby;
+    }
+    if (r == "quorum_standby") {
+        return MemberRole::quorum_standby;
+    }
+    if (r == "replica" || r == "standby") {
+        return MemberRole::replica;
+    }
+    return MemberRole::unknown;
+}
+
+std::vector<std::string> leaders_of(const std::vector<ClusterMember>& members) {
+    std::vector<std::string> out;
     for (const auto& m : members) {
-        if (m.name == name) {
-            return &m;
+        if (m.is_leader()) {
+            out.push_back(m.name);
         }
     }
-    return nullptr;
+    return out;
 }
 
 std::string patroni_url(const std::string& address, int port) {
@@ -112,7 +132,23 @@ std::optional<PatroniStatus> parse_patroni_status(const std::string& body) {
     return s;
 }
 
-std::optional<ClusterView> parse_cluster_view(const std::string& body) {
+namespace {
+
+// Patroni writes tags as YAML gave them: true, "true" or "yes".
+bool tag_set(const json& tags, const char* key) {
+    auto it = tags.find(key);
+    if (it == tags.end()) {
+        return false;
+    }
+    if (it->is_boolean()) {
+        return it->get<bool>();
+    }
+    return it->is_string() && (it->get<std::string>() == "true" || it->get<std::string>() == "yes");
+}
+
+}  // namespace
+
+std::optional<std::vector<ClusterMember>> parse_cluster_members(const std::string& body) {
     auto j = parse_object(body);
     if (!j) {
         return std::nullopt;
@@ -121,26 +157,26 @@ std::optional<ClusterView> parse_cluster_view(const std::string& body) {
     if (members == j->end() || !members->is_array()) {
         return std::nullopt;
     }
-    ClusterView view;
+    std::vector<ClusterMember> out;
     for (const auto& m : *members) {
         if (!m.is_object()) {
             continue;
         }
         ClusterMember cm;
         cm.name = text(m, "name");
-        cm.role = text(m, "role");
-        cm.state = text(m, "state");
         cm.host = text(m, "host");
+        cm.role_text = text(m, "role");
+        cm.role = parse_member_role(cm.role_text);
+        cm.state = text(m, "state");
         if (auto tl = integer(m, "timeline")) {
             cm.timeline = static_cast<int>(*tl);
         }
         cm.lag_bytes = integer(m, "lag");
-        if ((cm.role == "leader" || cm.role == "standby_leader") && view.leader.empty()) {
-            view.leader = cm.name;
-        }
-        view.members.push_back(std::move(cm));
+        auto tags = m.find("tags");
+        cm.nofailover = tags != m.end() && tags->is_object() && tag_set(*tags, "nofailover");
+        out.push_back(std::move(cm));
     }
-    return view;
+    return out;
 }
 
 PatroniApi::PatroniApi(HttpClient& http, std::chrono::milliseconds timeout)
@@ -182,8 +218,9 @@ ApiResult<PatroniStatus> PatroniApi::status(const std::string& base_url) const {
     return get<PatroniStatus>(m_http, m_timeout, base_url + "/patroni", parse_patroni_status);
 }
 
-ApiResult<ClusterView> PatroniApi::cluster(const std::string& base_url) const {
-    return get<ClusterView>(m_http, m_timeout, base_url + "/cluster", parse_cluster_view);
+ApiResult<std::vector<ClusterMember>> PatroniApi::cluster(const std::string& base_url) const {
+    return get<std::vector<ClusterMember>>(m_http, m_timeout, base_url + "/cluster",
+                                           parse_cluster_members);
 }
 
 SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::string& leader,

@@ -146,7 +146,7 @@ bool probe_haproxy(const HaSeams& s, const std::string& target, std::string& det
 
 bool probe_streams(const HaSeams& s, const std::string& leader,
                    const std::vector<std::string>& members, std::string& detail) {
-    std::vector<SnapshotMember> names;
+    std::vector<ClusterMember> names;
     for (const auto* h : s.inv.hosts_with(Service::postgres)) {
         names.push_back({});
         names.back().name = h->name;

@@ -361,7 +361,7 @@ TEST_CASE("ha parsers: schedule times, replication rows", "[ha]") {
     CHECK_FALSE(pgdr::pg::valid_schedule_time("2026-03-01T02:00:00"));  // no zone
     CHECK_FALSE(pgdr::pg::valid_schedule_time("tomorrow"));
 
-    std::vector<pgdr::pg::SnapshotMember> members(2);
+    std::vector<pgdr::pg::ClusterMember> members(2);
     members[0].name = "db-2.a";
     members[1].name = "pg3";
     pgdr::pg::QueryResult q;
