@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "core/timeouts.hpp"
 
 namespace pgdr::drills {
 
@@ -25,7 +26,7 @@ CommandResult psql(const ClusterSeams& seams, const std::string& host, const std
                    const std::vector<std::pair<std::string, std::string>>& vars = {}) {
     RunOptions o;
     o.sudo = true;
-    o.timeout = std::chrono::seconds(20);
+    o.timeout = k_quick_command_timeout;
     o.stdin_data = sql;
     return seams.transport(host).run(psql_argv(db, vars), o);
 }

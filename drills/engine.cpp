@@ -6,6 +6,7 @@
 #include "core/error.hpp"
 #include "core/poll.hpp"
 #include "core/strings.hpp"
+#include "core/timeouts.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "pg/candidate.hpp"
@@ -137,7 +138,7 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
     if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
         RunOptions o;
         o.sudo = true;
-        o.timeout = std::chrono::seconds(20);
+        o.timeout = k_quick_command_timeout;
         auto r = m_seams.transport(h.leader()).run({"nft", "--version"}, o);
         if (!r.ok()) {
             throw Error(ExitCode::verification_failed,

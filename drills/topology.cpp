@@ -44,16 +44,9 @@ const DrillNode& DrillTopology::probe_haproxy() const {
 
 pg::ClusterTargets cluster_targets(const DrillTopology& t) {
     pg::ClusterTargets out;
-    auto nodes = [](const std::vector<DrillNode>& list) {
-        std::vector<pg::ClusterNode> n;
-        for (const auto& x : list) {
-            n.push_back({x.name, x.address});
-        }
-        return n;
-    };
-    out.postgres = nodes(t.postgres);
-    out.etcd = nodes(t.etcd);
-    out.haproxy = nodes(t.haproxy);
+    out.postgres = t.postgres;
+    out.etcd = t.etcd;
+    out.haproxy = t.haproxy;
     out.pg_port = t.pg_port;
     out.rest_port = t.rest_port;
     out.etcd_client_port = t.etcd_client_port;
@@ -65,16 +58,10 @@ DrillTopology drill_topology(const Inventory& inv) {
     DrillTopology t;
     t.cluster = inv.cluster;
     t.production = inv.production;
-    auto nodes = [&inv](Service s) {
-        std::vector<DrillNode> out;
-        for (const auto* h : inv.hosts_with(s)) {
-            out.push_back({h->name, h->address});
-        }
-        return out;
-    };
-    t.postgres = nodes(Service::postgres);
-    t.etcd = nodes(Service::etcd);
-    t.haproxy = nodes(Service::haproxy);
+    const auto targets = pg::cluster_targets(inv);
+    t.postgres = targets.postgres;
+    t.etcd = targets.etcd;
+    t.haproxy = targets.haproxy;
     if (t.postgres.size() < 2) {
         throw config_error("a drill needs at least two postgres hosts; the inventory has " +
                            std::to_string(t.postgres.size()));

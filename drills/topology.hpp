@@ -11,10 +11,9 @@
 
 namespace pgdr::drills {
 
-struct DrillNode {
-    std::string name;     // inventory host name = Patroni member name = HAProxy server name
-    std::string address;  // the cluster address the operator reaches
-};
+// A host of the cluster: its inventory name (= Patroni member name = HAProxy server name) and
+// its address inside the cluster's network.
+using DrillNode = pg::ClusterNode;
 
 // Where the probes log in: role pgdr_probe on database pgdr (pg/secrets.hpp).
 struct ProbeCredentials {

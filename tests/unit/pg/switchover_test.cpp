@@ -60,6 +60,15 @@ const pgdr::pg::HaCheck* check_named(const HaResult& r, const std::string& name)
 }
 
 // The password anywhere but the Authorization header: a URL, a body, an argv.
+// pg1, the leader, is gone: its REST API does not answer; pg2 lags 500 bytes, pg3 100.
+void lose_leader(FakeHaCluster& c) {
+    c.members["pg1"].registered = false;
+    c.members["pg1"].role = "replica";
+    c.members["pg2"].patroni_lag = 500;
+    c.members["pg3"].patroni_lag = 100;
+    c.haproxy_up.clear();
+}
+
 bool password_outside_auth(const FakeHaCluster& c) {
     for (const auto& r : c.http.requests()) {
         if (r.url.find(k_password) != std::string::npos ||
@@ -276,12 +285,8 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica on i
           "[ha]") {
     Harness h;
     h.cluster.inv.patroni.synchronous_mode = false;
+    lose_leader(h.cluster);
     h.cluster.members["pg2"].role = "replica";
-    h.cluster.members["pg1"].registered = false;
-    h.cluster.members["pg1"].role = "replica";
-    h.cluster.members["pg2"].patroni_lag = 500;
-    h.cluster.members["pg3"].patroni_lag = 100;
-    h.cluster.haproxy_up.clear();
     HaRequest req;
     req.action = HaAction::failover;
     req.target = "auto";
@@ -300,11 +305,7 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica on i
 TEST_CASE("failover: under synchronous_mode only the synchronous standby", "[ha]") {
     // Patroni refuses a failover to another member (412); the one candidate picker agrees.
     Harness h;
-    h.cluster.members["pg1"].registered = false;
-    h.cluster.members["pg1"].role = "replica";
-    h.cluster.members["pg2"].patroni_lag = 500;
-    h.cluster.members["pg3"].patroni_lag = 100;
-    h.cluster.haproxy_up.clear();
+    lose_leader(h.cluster);
     HaRequest req;
     req.action = HaAction::failover;
     req.target = "auto";
@@ -314,8 +315,7 @@ TEST_CASE("failover: under synchronous_mode only the synchronous standby", "[ha]
     CHECK(r.target == "pg2");
 
     Harness named;
-    named.cluster.members["pg1"].registered = false;
-    named.cluster.members["pg1"].role = "replica";
+    lose_leader(named.cluster);
     req.target = "pg3";
     auto refused = named.run(req);
     CHECK_FALSE(refused.ok());
