@@ -68,7 +68,7 @@ pgdr::HttpResponse FakeCluster::cluster_json() const {
         bool lead = n.name == leader || (extra_leader && n.name == "pg2");
         members.push_back({{"name", n.name},
                            {"role", lead                     ? "leader"
-                                    : n.name == sync_standby ? "sync_standby"
+                                    : n.name == sync_standby ? sync_role
                                                              : "replica"},
                            {"state", state.at(n.name)},
                            {"host", n.address},
