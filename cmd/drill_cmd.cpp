@@ -177,7 +177,8 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              transport_for,
                              host_control,
                              [&](const std::string& run) {
-                                 return drills::make_live_probes(topology, probe, http, clock, run);
+                                 return drills::make_live_probes(topology, *cluster.reach, probe,
+                                                                 http, clock, run);
                              },
                              pg::k_rest_api_user,
                              rest_password,

@@ -278,7 +278,8 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     }
 
     FaultInjector injector(FaultSeams{t, m_seams.clock, m_seams.transport, m_seams.host_control,
-                                      m_seams.http, m_seams.rest_user, m_seams.rest_password,
+                                      m_seams.http, m_seams.cluster.reach, m_seams.rest_user,
+                                      m_seams.rest_password,
                                       std::chrono::duration_cast<std::chrono::seconds>(
                                           m_options.timeout * 2 + std::chrono::seconds(60)),
                                       m_options.timeout, std::chrono::seconds(1)});

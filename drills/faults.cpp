@@ -256,7 +256,12 @@ std::string FaultInjector::inject(const FaultPlan& plan) {
             return must(plan.target, stop_unit_argv(unit));
         case FaultKind::switchover: {
             pg::PatroniApi api(m_seams.http);
-            auto url = m_seams.topology.rest_url(plan.leader);
+            const auto* leader = m_seams.topology.find(plan.leader);
+            if (leader == nullptr) {
+                throw Error(ExitCode::internal, "no member " + plan.leader);
+            }
+            const auto url =
+                m_seams.reach.endpoint(leader->address, m_seams.topology.rest_port).url();
             auto r = api.switchover(url, plan.leader, plan.candidate, m_seams.rest_user,
                                     m_seams.rest_password);
             if (!r.ok) {

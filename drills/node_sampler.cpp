@@ -48,7 +48,7 @@ struct SamplerState {
     void sample_sql(NodeSample& s) {
         if (!conn || !conn->alive()) {
             pg::ConnParams p;
-            p.host = options.node.address;
+            p.host = options.pg_host.empty() ? options.node.address : options.pg_host;
             p.port = options.pg_port;
             p.dbname = options.credentials.database;
             p.user = options.credentials.user;

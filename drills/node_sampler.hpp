@@ -24,7 +24,8 @@ namespace pgdr::drills {
 
 struct NodeSamplerOptions {
     DrillNode node;
-    std::string rest_url;  // "http://ADDR:8008"
+    std::string rest_url;  // where to connect for its REST API: "http://HOST:PORT"
+    std::string pg_host;   // where to connect for SQL; "" = node.address
     int pg_port = 5432;
     ProbeCredentials credentials;
     std::chrono::milliseconds interval{50};

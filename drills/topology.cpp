@@ -2,7 +2,6 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
-#include "pg/patroni_api.hpp"
 
 namespace pgdr::drills {
 
@@ -21,15 +20,6 @@ std::string DrillTopology::node_for_address(const std::string& address) const {
     for (const auto& n : postgres) {
         if (n.address == address) {
             return n.name;
-        }
-    }
-    return "";
-}
-
-std::string DrillTopology::rest_url(const std::string& node) const {
-    for (const auto& n : postgres) {
-        if (n.name == node) {
-            return pg::patroni_url(n.address, rest_port);
         }
     }
     return "";

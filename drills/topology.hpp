@@ -42,8 +42,7 @@ struct DrillTopology {
     const DrillNode* find(const std::string& name) const;  // any service; nullptr if unknown
     // The member whose address is `address`; "" when none (e.g. an address not in the cluster).
     std::string node_for_address(const std::string& address) const;
-    std::string rest_url(const std::string& node) const;  // "http://ADDR:8008"; "" unknown
-    const DrillNode& probe_haproxy() const;               // throws config_error when none
+    const DrillNode& probe_haproxy() const;  // throws config_error when none
 };
 
 // What the cluster snapshot reads (pg/cluster_snapshot.hpp), from the drill's topology.

@@ -81,6 +81,7 @@ struct RebootRig {
     DrillTopology t = topology(3);
     fakes::ManualClock clock;
     fakes::RecordingHttpClient http;
+    DirectReach reach;
     RecordingTransport pg1{"pg1"};
     FakeHostControl control;
     std::vector<std::string> answers;
@@ -107,7 +108,7 @@ struct RebootRig {
     FaultInjector injector(HostControl* host_control) {
         return FaultInjector(
             FaultSeams{t, clock, [this](const std::string&) -> Transport& { return pg1; },
-                       host_control, http, "patroni", "secret", std::chrono::seconds(600),
+                       host_control, http, reach, "patroni", "secret", std::chrono::seconds(600),
                        std::chrono::seconds(30), std::chrono::seconds(1)});
     }
     std::vector<std::string> commands() const {
