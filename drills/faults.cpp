@@ -1,6 +1,7 @@
 #include "drills/faults.hpp"
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
 #include "core/strings.hpp"
 #include "pg/patroni_api.hpp"
 
@@ -211,26 +212,24 @@ std::string FaultInjector::after_reboot(const FaultPlan& plan) {
     } else {
         // Not interruptible: the host must be back before pgdr leaves. A cloud API resets
         // asynchronously, so an answer with the old boot id is the host before its reset.
-        const auto deadline = m_reset_at + m_seams.boot_timeout;
-        for (;;) {
-            auto id = boot_id(host);
-            if (id && (m_boot_id.empty() || *id != m_boot_id)) {
-                break;
-            }
-            if (m_seams.clock.steady_now() >= deadline) {
-                throw Error(
-                    ExitCode::unreachable,
-                    host + " is not back " +
-                        std::to_string(
-                            std::chrono::duration_cast<std::chrono::seconds>(m_seams.boot_timeout)
-                                .count()) +
-                        " s after its hard reset" +
-                        (id ? ": it still answers with the boot id from before the reset"
-                            : ": SSH does not answer"),
-                    "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
-                    "Panel), then `pgdr status`");
-            }
-            m_seams.clock.sleep_for(m_seams.boot_poll);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            m_reset_at + m_seams.boot_timeout - m_seams.clock.steady_now());
+        std::optional<std::string> id;
+        const auto back = poll_until(m_seams.clock, left, m_seams.boot_poll, nullptr, [&] {
+            id = boot_id(host);
+            return id && (m_boot_id.empty() || *id != m_boot_id);
+        });
+        if (back != PollOutcome::holds) {
+            throw Error(ExitCode::unreachable,
+                        host + " is not back " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                               m_seams.boot_timeout)
+                                               .count()) +
+                            " s after its hard reset" +
+                            (id ? ": it still answers with the boot id from before the reset"
+                                : ": SSH does not answer"),
+                        "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
+                        "Panel), then `pgdr status`");
         }
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
             m_seams.clock.steady_now() - m_reset_at);
