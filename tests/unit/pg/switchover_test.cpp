@@ -50,6 +50,13 @@ HaRequest switchover_to(const std::string& target) {
     return r;
 }
 
+HaRequest failover_to(const std::string& target) {
+    HaRequest r;
+    r.action = HaAction::failover;
+    r.target = target;
+    return r;
+}
+
 const pgdr::pg::HaCheck* check_named(const HaResult& r, const std::string& name) {
     for (const auto& c : r.checks) {
         if (c.name == name) {
@@ -287,10 +294,7 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica on i
     h.cluster.inv.patroni.synchronous_mode = false;
     lose_leader(h.cluster);
     h.cluster.members["pg2"].role = "replica";
-    HaRequest req;
-    req.action = HaAction::failover;
-    req.target = "auto";
-    auto r = h.run(req);
+    auto r = h.run(failover_to("auto"));
     INFO(pgdr::pg::render_ha_text(r));
     REQUIRE(r.ok());
     CHECK(r.target == "pg3");
@@ -306,18 +310,14 @@ TEST_CASE("failover: under synchronous_mode only the synchronous standby", "[ha]
     // Patroni refuses a failover to another member (412); the one candidate picker agrees.
     Harness h;
     lose_leader(h.cluster);
-    HaRequest req;
-    req.action = HaAction::failover;
-    req.target = "auto";
-    auto r = h.run(req);
+    auto r = h.run(failover_to("auto"));
     INFO(pgdr::pg::render_ha_text(r));
     REQUIRE(r.ok());
     CHECK(r.target == "pg2");
 
     Harness named;
     lose_leader(named.cluster);
-    req.target = "pg3";
-    auto refused = named.run(req);
+    auto refused = named.run(failover_to("pg3"));
     CHECK_FALSE(refused.ok());
     CHECK(check_named(refused, "candidate can take over")->detail ==
           "pg3 is replica; with synchronous_mode Patroni hands over to pg2 only");
