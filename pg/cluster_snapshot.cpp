@@ -31,17 +31,22 @@ HttpRequest get_request(const std::string& url, std::chrono::milliseconds timeou
     return req;
 }
 
-// GET url; the answer, or std::nullopt and `error` (naming `who`) when none came.
-std::optional<HttpResponse> http_get(const ClusterAccess& access, const std::string& who,
-                                     const std::string& address, int port, const std::string& path,
+// GET `path` of address:port through the reach; the answer, or std::nullopt and `error` when
+// none came (the callers name the member).
+std::optional<HttpResponse> http_get(const ClusterAccess& access, const std::string& address,
+                                     int port, const std::string& path,
                                      std::chrono::milliseconds timeout, std::string& error) {
     try {
-        const Endpoint at = access.reach.endpoint(address, port);
-        return access.http.send(get_request(at.url() + path, timeout));
-    } catch (const HttpTransportError& e) {
-        error = who + ": GET " + path + ": " + e.what();
+        const std::string url = access.reach.endpoint(address, port).url() + path;
+        try {
+            return access.http.send(get_request(url, timeout));
+        } catch (const HttpTransportError& e) {
+            // CurlHttpClient's messages already name the URL; others may not.
+            const std::string what = e.what();
+            error = what.find(url) != std::string::npos ? what : "GET " + url + ": " + what;
+        }
     } catch (const Error& e) {
-        error = who + ": " + e.what();
+        error = e.what();
     }
     return std::nullopt;
 }
@@ -98,8 +103,7 @@ void read_etcd(const ClusterTargets& t, const ClusterAccess& access, const Snaps
         h.name = n.name;
         h.endpoint = Endpoint{n.address, t.etcd_client_port}.url();
         std::string error;
-        auto resp =
-            http_get(access, n.name, n.address, t.etcd_client_port, "/health", o.timeout, error);
+        auto resp = http_get(access, n.address, t.etcd_client_port, "/health", o.timeout, error);
         if (!resp) {
             h.detail = error;
         } else {
@@ -118,17 +122,17 @@ void read_haproxy(const ClusterTargets& t, const ClusterAccess& access, const Sn
     for (const auto& n : t.haproxy) {
         HaproxyRouting h;
         h.name = n.name;
-        auto resp = http_get(access, n.name, n.address, t.stats_port, "/;csv", o.timeout, h.error);
+        auto resp = http_get(access, n.address, t.stats_port, "/;csv", o.timeout, h.error);
         if (resp && resp->status == 200) {
             h.answered = true;
             h.servers = parse_haproxy_csv(resp->body);
             if (h.servers.empty()) {
                 h.answered = false;
-                h.error = n.name + ": the statistics page lists no server of " + k_write_backend +
+                h.error = std::string("the statistics page lists no server of ") + k_write_backend +
                           "/" + k_read_backend;
             }
         } else if (resp) {
-            h.error = n.name + ": GET /;csv: HTTP " + std::to_string(resp->status);
+            h.error = "GET /;csv: HTTP " + std::to_string(resp->status);
         }
         s.haproxy.push_back(std::move(h));
     }
