@@ -6,12 +6,15 @@
 #include "cmd/wiring.hpp"
 #include "core/apply.hpp"
 #include "core/parallel.hpp"
+#include "core/poll.hpp"
 #include "core/state.hpp"
+#include "core/strings.hpp"
 #include "pg/bootstrap_plan.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
+#include "pg/status.hpp"
 
 namespace pgdr::cmd {
 
@@ -146,6 +149,33 @@ void print_report(Context& ctx, const ApplyReport& rep, double seconds) {
               << " failed in " << buf << '\n';
 }
 
+// How long the cluster may take to pass the checks of `pgdr status` after apply: Patroni names
+// the synchronous standby one HA loop (loop_wait) after the replicas stream, and HAProxy marks
+// servers after `fall` failed checks.
+constexpr std::chrono::seconds k_verify_timeout{60};
+constexpr std::chrono::seconds k_verify_poll{2};
+
+// The verify stage's health: the cluster snapshot judged like `pgdr status` judges it, polled
+// until it has no finding or k_verify_timeout passes. Prints the outcome; true when healthy.
+bool verify_cluster(Context& ctx, const Inventory& inv, Clock& clock) {
+    ClusterWiring cluster(ctx, inv);
+    pg::ClusterStatus st;
+    poll_until(clock, k_verify_timeout, k_verify_poll, nullptr, [&] {
+        st = pg::collect_status(inv, cluster.access());
+        return st.healthy();
+    });
+    // stdout holds the apply report (one JSON document with --output json): the verdict is a log
+    // line, and `pgdr status` shows the whole picture.
+    if (st.healthy()) {
+        ctx.log->info("bootstrap: verify: healthy, leader " + st.leader());
+    } else {
+        ctx.log->error("bootstrap: verify: the cluster is not healthy after " +
+                       std::to_string(k_verify_timeout.count()) +
+                       " s: " + join(st.problems(), "; ") + " (`pgdr status` shows it)");
+    }
+    return st.healthy();
+}
+
 int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     Inventory inv = resolved_inventory(ctx);
@@ -199,6 +229,9 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     print_report(ctx, rep, secs);
     if (!rep.ok()) {
         return static_cast<int>(failure_code(rep));
+    }
+    if (!o.dry_run && (!only || *only == Stage::verify) && !verify_cluster(ctx, inv, clock)) {
+        return static_cast<int>(ExitCode::verification_failed);
     }
     if (!o.dry_run) {
         // Remember which cluster this is: a later run refuses a primary holding another one.

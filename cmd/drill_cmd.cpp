@@ -4,14 +4,13 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <csignal>
 #include <iostream>
 #include <mutex>
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/interrupt.hpp"
 #include "core/local_transport.hpp"
-#include "core/reach_http.hpp"
 #include "core/state.hpp"
 #include "drills/engine.hpp"
 #include "drills/live_probes.hpp"
@@ -64,40 +63,6 @@ class RunReach final : public ClusterReach {
     mutable std::mutex m_mutex;
     std::unique_ptr<ClusterReach> m_current;
     std::string m_avoided;
-};
-
-std::atomic<bool> g_interrupted{false};
-
-extern "C" void on_signal(int) {
-    g_interrupted.store(true);
-}
-
-// SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped bastion session) set the flag the
-// engine polls, for the duration of the drill, so the fault is restored; the previous handlers
-// come back afterwards.
-class InterruptGuard {
-  public:
-    InterruptGuard() {
-        g_interrupted = false;
-        struct sigaction sa {};
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(SIGINT, &sa, &m_old_int);
-        ::sigaction(SIGTERM, &sa, &m_old_term);
-        ::sigaction(SIGHUP, &sa, &m_old_hup);
-    }
-    ~InterruptGuard() {
-        ::sigaction(SIGINT, &m_old_int, nullptr);
-        ::sigaction(SIGTERM, &m_old_term, nullptr);
-        ::sigaction(SIGHUP, &m_old_hup, nullptr);
-    }
-    InterruptGuard(const InterruptGuard&) = delete;
-    InterruptGuard& operator=(const InterruptGuard&) = delete;
-
-  private:
-    struct sigaction m_old_int {};
-    struct sigaction m_old_term {};
-    struct sigaction m_old_hup {};
 };
 
 struct DrillCmdOptions {
@@ -176,9 +141,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         }
         return *it->second;
     };
-    net::CurlHttpClient curl;
-    RunReach reach(ctx, inv);
-    ReachingHttpClient http(curl, reach);
+    net::CurlHttpClient http;
     SystemClock clock;
     auto progress = [&ctx](const std::string& m) {
         if (::isatty(STDERR_FILENO) != 0) {
@@ -248,25 +211,30 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     opts.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     opts.yes_really = o.yes_really;
 
+    // One reach for the checks and the probes, its vantage host chosen anew for each run's
+    // target.
+    ClusterWiring cluster(ctx, inv);
+    auto owned_reach = std::make_unique<RunReach>(ctx, inv);
+    RunReach* run_reach = owned_reach.get();
+    cluster.reach = std::move(owned_reach);
     drills::DrillSeams seams{topology,
                              settings,
                              clock,
                              http,
+                             cluster.access(),
                              transport_for,
                              host_control,
                              [&](const std::string& run, const std::string& target) {
-                                 reach.avoid(target);
-                                 drills::LiveProbeSettings ls;
-                                 ls.reach = &reach;
-                                 return drills::make_live_probes(topology, probe, http, clock, run,
-                                                                 ls);
+                                 run_reach->avoid(target);
+                                 return drills::make_live_probes(topology, *run_reach, probe, http,
+                                                                 clock, run);
                              },
                              pg::k_rest_api_user,
                              rest_password,
                              inv.paths.state_dir,
-                             &g_interrupted,
+                             &InterruptGuard::flag(),
                              progress,
-                             [&reach] { return reach.vantage(); }};
+                             [run_reach] { return run_reach->vantage(); }};
 
     InterruptGuard guard;
     drills::DrillEngine engine(seams, opts);

@@ -7,10 +7,11 @@
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/duration.hpp"
+#include "core/interrupt.hpp"
 #include "core/state.hpp"
 #include "pg/secrets.hpp"
 #include "pg/switchover.hpp"
-#include "runbook/interrupt.hpp"
 #include "runbook/parser.hpp"
 
 namespace pgdr::cmd {
@@ -61,7 +62,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
         throw usage_error("--at " + o.at + ": not an ISO 8601 time with a zone",
                           "e.g. --at 2026-03-01T02:00:00+00:00 (Patroni needs the zone)");
     }
-    auto timeout = runbook::parse_duration(o.timeout);
+    auto timeout = parse_duration(o.timeout);
     if (!timeout) {
         throw usage_error("--timeout " + o.timeout + ": not a duration", "e.g. 90s, 5m");
     }
@@ -80,9 +81,9 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
                            "run `pgdr bootstrap` first: it creates the cluster's secrets");
     }
     ctx.log->add_secret(*password);
-    auto conn = connect_hosts(ctx, inv);
+    ClusterWiring cluster(ctx, inv);
     SystemClock clock;
-    runbook::InterruptGuard guard;
+    InterruptGuard guard;
 
     pg::HaRequest req;
     req.action = action;
@@ -93,7 +94,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
     req.timeout = *timeout;
     const bool show_progress = ::isatty(STDERR_FILENO) != 0;
     pg::HaSeams seams{inv,
-                      conn.by_name,
+                      cluster.access(),
                       clock,
                       pg::k_rest_api_user,
                       *password,
@@ -111,7 +112,7 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
                               ctx.log->info(name + ": " + m);
                           }
                       },
-                      &runbook::InterruptGuard::flag()};
+                      &InterruptGuard::flag()};
     const auto result = pg::run_ha(seams, req);
     if (ctx.json()) {
         std::cout << ctx.log->redact(pg::ha_to_json(result).dump(2)) << std::endl;

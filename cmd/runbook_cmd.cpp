@@ -12,12 +12,14 @@
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/duration.hpp"
+#include "core/interrupt.hpp"
 #include "core/local_transport.hpp"
 #include "core/state.hpp"
 #include "pg/secrets.hpp"
+#include "pg/status.hpp"
 #include "pg/switchover.hpp"
 #include "runbook/executor.hpp"
-#include "runbook/interrupt.hpp"
 #include "runbook/parser.hpp"
 #include "runbook/pgdr_argv.hpp"
 #include "runbook/substitute.hpp"
@@ -42,7 +44,7 @@ struct RunOptions_ {
 };
 
 // The answer typed on the terminal within `timeout`; std::nullopt when none came.
-std::optional<bool> ask_terminal(const std::string& question, runbook::Millis timeout) {
+std::optional<bool> ask_terminal(const std::string& question, std::chrono::milliseconds timeout) {
     std::cerr << "\n" << question << " [y/N] " << std::flush;
     struct pollfd p {};
     p.fd = STDIN_FILENO;
@@ -59,19 +61,20 @@ std::optional<bool> ask_terminal(const std::string& question, runbook::Millis ti
     return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
 }
 
-std::string summarize_status(const pg::ClusterStatus& s) {
-    std::string out = "leader " + (s.leader.empty() ? std::string("NONE") : s.leader) + "\n";
+std::string summarize_status(const pg::ClusterStatus& st) {
+    const auto& s = st.snapshot;
+    std::string out = "leader " + pg::leader_text(s) + "\n";
     for (const auto& m : s.members) {
-        out += "  " + m.name + " " + m.role + " " + m.state + " timeline " +
-               std::to_string(m.timeline) +
-               (m.name == s.leader
+        const auto* r = s.replication_of(m.name);
+        out += "  " + m.name + " " + m.role_text + " " + m.state + " timeline " +
+               (m.timeline ? std::to_string(*m.timeline) : "-") +
+               (m.is_leader()
                     ? ""
-                    : " replication " + (m.replication_state.empty() ? std::string("NOT STREAMING")
-                                                                     : m.replication_state)) +
+                    : " replication " + (r == nullptr ? std::string("NOT STREAMING") : r->state)) +
                "\n";
     }
-    out += s.healthy() ? "healthy\n" : "problems:\n";
-    for (const auto& p : s.problems) {
+    out += st.healthy() ? "healthy\n" : "problems:\n";
+    for (const auto& p : st.problems()) {
         out += "  - " + p + "\n";
     }
     return out;
@@ -83,27 +86,28 @@ constexpr std::chrono::minutes k_child_kill_grace{5};
 
 class CmdActions final : public runbook::PgdrActions {
   public:
-    CmdActions(Context& ctx, const Inventory& inv, const pg::TransportLookup& transports,
-               Clock& clock, std::string yes_really)
+    CmdActions(Context& ctx, const Inventory& inv, ClusterWiring& cluster, Clock& clock,
+               std::string yes_really)
         : m_ctx(ctx),
           m_inv(inv),
-          m_transports(transports),
+          m_cluster(cluster),
           m_clock(clock),
           m_yes_really(std::move(yes_really)) {}
 
-    runbook::ActionResult invoke(const runbook::PgdrStep& step, runbook::Millis timeout,
+    runbook::ActionResult invoke(const runbook::PgdrStep& step, std::chrono::milliseconds timeout,
                                  const std::atomic<bool>* interrupted) override {
         const auto& a = step.action;
         if (a == "switchover" || a == "failover" || a == "reinit") {
             return ha(step, timeout, interrupted);
         }
         if (a == "status" || a == "verify") {
-            auto s = pg::collect_status(m_inv, m_transports);
+            auto s = pg::collect_status(m_inv, m_cluster.access());
             runbook::ActionResult r;
             r.ok = a == "status" || s.healthy();
             r.output = summarize_status(s);
             if (!r.ok) {
-                r.error = std::to_string(s.problems.size()) + " problem(s): " + s.problems.front();
+                const auto problems = s.problems();
+                r.error = std::to_string(problems.size()) + " problem(s): " + problems.front();
             }
             return r;
         }
@@ -133,7 +137,7 @@ class CmdActions final : public runbook::PgdrActions {
     }
 
   private:
-    runbook::ActionResult ha(const runbook::PgdrStep& step, runbook::Millis timeout,
+    runbook::ActionResult ha(const runbook::PgdrStep& step, std::chrono::milliseconds timeout,
                              const std::atomic<bool>* interrupted) {
         pg::HaRequest req;
         req.action = step.action == "switchover" ? pg::HaAction::switchover
@@ -147,7 +151,7 @@ class CmdActions final : public runbook::PgdrActions {
         req.scheduled_at = arg("at");
         req.timeout = timeout;
         if (!arg("timeout").empty()) {
-            auto t = runbook::parse_duration(arg("timeout"));
+            auto t = parse_duration(arg("timeout"));
             if (!t) {
                 return {false, false, "", "timeout '" + arg("timeout") + "' is not a duration"};
             }
@@ -159,7 +163,7 @@ class CmdActions final : public runbook::PgdrActions {
         }
         m_ctx.log->add_secret(*password);
         pg::HaSeams seams{m_inv,
-                          m_transports,
+                          m_cluster.access(),
                           m_clock,
                           pg::k_rest_api_user,
                           *password,
@@ -172,7 +176,7 @@ class CmdActions final : public runbook::PgdrActions {
 
     Context& m_ctx;
     const Inventory& m_inv;
-    const pg::TransportLookup& m_transports;
+    ClusterWiring& m_cluster;
     Clock& m_clock;
     std::string m_yes_really;  // runbook run --yes-really, passed to drill steps
 };
@@ -278,13 +282,14 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     }
 
     HostTransports conn;
+    ClusterWiring cluster(ctx, inv);
     std::unique_ptr<runbook::ClusterOps> ops;
     if (!o.dry_run) {
         conn = connect_hosts(ctx, inv);
-        ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, values);
+        ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, cluster.access(), values);
     }
-    CmdActions actions(ctx, inv, conn.by_name, clock, o.yes_really);
-    runbook::InterruptGuard guard;
+    CmdActions actions(ctx, inv, cluster, clock, o.yes_really);
+    InterruptGuard guard;
 
     runbook::ExecOptions eo;
     eo.dry_run = o.dry_run;
@@ -295,7 +300,7 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     eo.params = values;
     eo.ask = ask_terminal;
     eo.progress = ctx.json() ? &std::cerr : &std::cout;
-    eo.interrupted = &runbook::InterruptGuard::flag();
+    eo.interrupted = &InterruptGuard::flag();
     runbook::ExecSeams seams{ops.get(), &actions, clock, *ctx.log, transcript.get()};
     if (!ctx.json()) {
         std::cout << "runbook " << rb.name << (o.dry_run ? " (dry run)" : "") << " on cluster "

@@ -25,19 +25,18 @@ struct StatusOptions {
     int watch_s = 0;
 };
 
-void print_status(const Inventory& inv, const pg::ClusterStatus& s) {
-    std::cout << "cluster " << inv.cluster << ": leader " << (s.leader.empty() ? "NONE" : s.leader)
-              << "\n\n";
+void print_status(const Inventory& inv, const pg::ClusterStatus& st) {
+    const auto& s = st.snapshot;
+    std::cout << "cluster " << inv.cluster << ": leader " << pg::leader_text(s) << "\n\n";
     Table t({"MEMBER", "HOST", "ROLE", "STATE", "TL", "REPLAY LSN", "LAG", "REPLICATION"});
     for (const auto& m : s.members) {
-        bool leader = m.name == s.leader;
-        t.add({m.name, m.host, m.role, m.state, m.timeline < 0 ? "-" : std::to_string(m.timeline),
-               leader ? "-" : (m.lsn.empty() ? "?" : m.lsn),
-               leader ? "-" : (m.lag_bytes < 0 ? "?" : std::to_string(m.lag_bytes) + " B"),
+        const bool leader = m.is_leader();
+        const auto* r = s.replication_of(m.name);
+        t.add({m.name, m.host, m.role_text, m.state, m.timeline ? std::to_string(*m.timeline) : "-",
+               leader ? "-" : (r == nullptr || r->replay_lsn.empty() ? "?" : r->replay_lsn),
+               leader ? "-" : (m.lag_bytes ? std::to_string(*m.lag_bytes) + " B" : "?"),
                leader ? "-"
-                      : (m.replication_state.empty()
-                             ? "NOT STREAMING"
-                             : m.replication_state + " (" + m.sync_state + ")")});
+                      : (r == nullptr ? "NOT STREAMING" : r->state + " (" + r->sync_state + ")")});
     }
     t.print(std::cout);
     std::cout << "\netcd:";
@@ -45,24 +44,25 @@ void print_status(const Inventory& inv, const pg::ClusterStatus& s) {
         std::cout << "  " << e.endpoint << " " << (e.healthy ? "healthy" : "UNHEALTHY");
     }
     std::cout << "\n";
-    std::map<std::string, std::map<std::string, std::string>> lb;
     for (const auto& h : s.haproxy) {
-        auto& cell = lb[h.haproxy_host][h.backend];
-        cell += (cell.empty() ? "" : ", ") + h.server + " " + h.status;
-    }
-    for (const auto& [host, backends] : lb) {
-        std::cout << "haproxy " << host << ":";
+        std::map<std::string, std::string> backends;
+        for (const auto& row : h.servers) {
+            auto& cell = backends[row.backend];
+            cell += (cell.empty() ? "" : ", ") + row.server + " " + row.status;
+        }
+        std::cout << "haproxy " << h.name << ":";
         for (const auto& [backend, servers] : backends) {
-            std::cout << "  " << (backend == "primary" ? "write" : "read") << " [" << servers
-                      << "]";
+            std::cout << "  " << (backend == pg::k_write_backend ? "write" : "read") << " ["
+                      << servers << "]";
         }
         std::cout << "\n";
     }
-    if (s.healthy()) {
+    if (st.healthy()) {
         std::cout << "\nhealthy\n";
     } else {
-        std::cout << "\n" << s.problems.size() << " problem(s):\n";
-        for (const auto& p : s.problems) {
+        const auto problems = st.problems();
+        std::cout << "\n" << problems.size() << " problem(s):\n";
+        for (const auto& p : problems) {
             std::cout << "  - " << p << "\n";
         }
     }
@@ -70,9 +70,9 @@ void print_status(const Inventory& inv, const pg::ClusterStatus& s) {
 
 int status(Context& ctx, const StatusOptions& o) {
     auto inv = resolved_inventory(ctx);
-    auto conn = connect_hosts(ctx, inv);
+    ClusterWiring cluster(ctx, inv);
     for (;;) {
-        auto s = pg::collect_status(inv, conn.by_name);
+        auto s = pg::collect_status(inv, cluster.access());
         if (ctx.json()) {
             std::cout << pg::status_to_json(s).dump(2) << std::endl;
         } else {

@@ -7,6 +7,7 @@
 #include "net/ssh_reach.hpp"
 #include "net/ssh_transport.hpp"
 #include "ovh/credentials.hpp"
+#include "pg/secrets.hpp"
 
 namespace pgdr::cmd {
 
@@ -22,6 +23,23 @@ Inventory resolved_inventory(Context& ctx) {
                            "run `pgdr provision` first, or give each host an address");
     }
     return inv;
+}
+
+ClusterWiring::ClusterWiring(Context& ctx, const Inventory& inv) : reach(cluster_reach(ctx, inv)) {
+    auto password = read_secret(inv.paths.state_dir, pg::k_superuser_secret);
+    if (!password) {
+        // The snapshot still reads Patroni, etcd and HAProxy; the assessment names the gap.
+        sql = [dir = inv.paths.state_dir](const Endpoint&, const std::string&,
+                                          std::chrono::milliseconds) {
+            pg::QueryResult r;
+            r.error.message = std::string("no ") + pg::k_superuser_secret + " in " + dir +
+                              " (run `pgdr bootstrap` first)";
+            return r;
+        };
+        return;
+    }
+    ctx.log->add_secret(*password);
+    sql = pg::libpq_sql(pg::k_superuser, *password);
 }
 
 std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::string& hosts_csv,

@@ -16,6 +16,7 @@
 #include "net/ssh_transport.hpp"
 #include "ovh/client.hpp"
 #include "ovh/resources.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::cmd {
 
@@ -48,6 +49,18 @@ struct HostTransports {
     std::map<std::string, Transport*> by_name;
 };
 HostTransports connect_hosts(Context& ctx, const Inventory& inv);
+
+// Everything that reads the cluster through the snapshot (status, drills, switchover,
+// runbooks, bootstrap's verification): the reach, an HTTP client and SQL as the superuser
+// (password from the state directory, registered with the log's redaction).
+struct ClusterWiring {
+    std::unique_ptr<ClusterReach> reach;
+    net::CurlHttpClient http;
+    pg::SqlRunner sql;
+
+    ClusterWiring(Context& ctx, const Inventory& inv);
+    pg::ClusterAccess access() { return {*reach, http, sql}; }
+};
 
 struct OvhTimeouts {
     std::chrono::seconds api{30};     // per request

@@ -6,12 +6,8 @@
 
 #include <chrono>
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
-#include <utility>
-
-#include "core/reach.hpp"
 
 namespace pgdr {
 
@@ -22,8 +18,6 @@ struct HttpRequest {
     std::string body;
     std::chrono::milliseconds timeout{std::chrono::seconds(30)};
     std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
-    // (the URL's host:port, where to connect instead): set by ReachingHttpClient.
-    std::optional<std::pair<Endpoint, Endpoint>> connect_to;
 };
 
 struct HttpResponse {

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "core/net_address.hpp"
+#include "core/strings.hpp"
 
 namespace pgdr {
 
@@ -246,14 +247,6 @@ class Reader {
             }
         }
         return true;
-    }
-
-    static std::string join(const std::vector<std::string>& v) {
-        std::string out;
-        for (const auto& s : v) {
-            out += (out.empty() ? "" : ", ") + s;
-        }
-        return out;
     }
 
     std::optional<std::string> string_value(const YAML::Node& n, const std::string& what) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/parallel.hpp"
+#include "core/timeouts.hpp"
 
 namespace pgdr {
 
@@ -112,7 +113,7 @@ void check_host(const Inventory& inv, const HostSpec& host, const std::vector<co
     hc.address = host.address;
     std::unique_ptr<Transport> t;
     RunOptions quick;
-    quick.timeout = std::chrono::seconds(20);
+    quick.timeout = k_quick_command_timeout;
     try {
         t = connect(host);
         // The first command also proves authentication.

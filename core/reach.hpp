@@ -35,10 +35,6 @@ class ClusterReach {
     virtual std::string vantage() const = 0;
 };
 
-// The host and port of an http(s) URL's authority (default ports 80/443); std::nullopt when
-// the URL is not of that form.
-std::optional<Endpoint> url_authority(const std::string& url);
-
 // Connects directly, always (tests, and a machine inside the cluster's network).
 class DirectReach final : public ClusterReach {
   public:

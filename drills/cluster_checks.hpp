@@ -2,9 +2,10 @@
 // for full health after the restore, between repeats), what do the post-checks find (timelines,
 // histories, streaming replicas), and which of this drill's rows did the leader keep.
 //
-// Patroni's REST API answers who leads and each member's state; SQL that needs a superuser
-// (pg_stat_replication's state and LSNs, pg_stat_wal_receiver) runs as postgres over the
-// leader's local socket through the Transport:
+// Health is the one snapshot and assessment of pg/cluster_snapshot.hpp and pg/assessment.hpp,
+// as `pgdr status` sees it. What needs the hosts themselves (the timeline of each member, its
+// timeline history file, the drill's rows) runs as postgres over the local socket through the
+// Transport:
 //     runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 [-v name=value] -d DB
 // with the statement on stdin, so psql quotes the variables (:'run'), never pgdr.
 #pragma once
@@ -14,32 +15,22 @@
 #include <string>
 #include <vector>
 
-#include "core/http.hpp"
 #include "drills/analysis.hpp"
 #include "drills/faults.hpp"
 #include "drills/topology.hpp"
-#include "pg/patroni_api.hpp"
+#include "pg/assessment.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::drills {
 
 struct ClusterSeams {
     const DrillTopology& topology;
-    HttpClient& http;
-    TransportFor transport;
+    pg::ClusterAccess cluster;  // the snapshot
+    TransportFor transport;     // SQL and files on a member's own host
 };
 
 std::vector<std::string> psql_argv(const std::string& database,
                                    const std::vector<std::pair<std::string, std::string>>& vars);
-
-// One row of pg_stat_replication on the leader.
-struct ReplicationRow {
-    std::string name;                       // application_name = the Patroni member name
-    std::string state;                      // "streaming", "catchup", ...
-    std::optional<std::int64_t> lag_bytes;  // current WAL position - replay_lsn
-};
-extern const char* const k_replication_sql;
-// psql -A -t output "pg2|streaming|0" per line; an empty lag is unknown.
-std::vector<ReplicationRow> parse_replication_rows(const std::string& out);
 
 struct HealthCriteria {
     std::optional<std::int64_t> max_lag_bytes;  // empty: not checked
@@ -51,22 +42,18 @@ struct HealthCriteria {
 };
 
 struct Health {
-    std::optional<pg::ClusterView> view;
-    std::string leader;
-    std::vector<ReplicationRow> replication;
-    std::vector<std::string> problems;  // empty: healthy
-    bool unreachable = false;           // no member's REST API answered
+    pg::ClusterSnapshot snapshot;
+    std::vector<pg::Finding> findings;
 
-    bool healthy() const { return problems.empty(); }
+    const std::string& leader() const { return snapshot.leader; }
+    bool unreachable() const { return !snapshot.patroni_answered; }  // no REST API answered
+    bool healthy() const { return pg::healthy(findings); }
+    std::vector<std::string> problems() const { return pg::problems(findings); }
 };
 
-// Every question answered, nothing thrown for an unhealthy cluster: problems say what is
-// wrong, each naming the member. Throws pgdr::Error only when SSH to the leader fails.
+// The snapshot judged with the drill's criteria. Nothing is thrown for an unhealthy or
+// unreachable cluster: the findings say what is wrong, each naming the member.
 Health check_health(const ClusterSeams& seams, const HealthCriteria& criteria);
-
-// The best switchover candidate: a sync standby when there is one, else the replica with the
-// least lag, among members running or streaming on the leader's timeline; "" when none.
-std::string best_candidate(const pg::ClusterView& view);
 
 // Post-checks once the cluster settled: each member's timeline (as postgres over SSH: the
 // current WAL file's on a primary, the WAL receiver's on a replica), the leader's timeline

@@ -5,18 +5,12 @@
 #include <iomanip>
 #include <sstream>
 
+#include "core/duration.hpp"
+
 namespace pgdr::drills {
 
 std::string format_duration(Millis ms) {
-    // Integer arithmetic: rounding a double would print 0.005 s as "0.01 s" on one libc and
-    // "0.00 s" on another, and the golden files must not depend on that.
-    const char* sign = ms < 0 ? "-" : "";
-    Millis abs = std::llabs(ms);
-    Millis centis = (abs + 5) / 10;
-    char buf[48];
-    std::snprintf(buf, sizeof buf, "%s%lld.%02lld s", sign, static_cast<long long>(centis / 100),
-                  static_cast<long long>(centis % 100));
-    return buf;
+    return format_seconds(std::chrono::milliseconds(ms), 2);
 }
 
 std::string format_offset(Millis ms) {

@@ -6,22 +6,18 @@
 #include <optional>
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
+#include "core/strings.hpp"
+#include "core/timeouts.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "drills/etcd_quorum.hpp"
 #include "drills/fault_journal.hpp"
+#include "pg/candidate.hpp"
 
 namespace pgdr::drills {
 
 namespace {
-
-std::string join(const std::vector<std::string>& items, const std::string& sep) {
-    std::string out;
-    for (const auto& i : items) {
-        out += (out.empty() ? "" : sep) + i;
-    }
-    return out;
-}
 
 // The outcome of the latest write attempt: true acked, false failed, nullopt none yet.
 std::optional<bool> last_write_ok(const std::vector<Event>& events) {
@@ -71,16 +67,8 @@ void DrillEngine::progress(const std::string& message) const {
 }
 
 bool DrillEngine::wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done) {
-    const auto deadline = m_seams.clock.steady_now() + timeout;
-    for (;;) {
-        if (done()) {
-            return true;
-        }
-        if (interrupted() || m_seams.clock.steady_now() >= deadline) {
-            return false;
-        }
-        m_seams.clock.sleep_for(m_options.poll);
-    }
+    return poll_until(m_seams.clock, timeout, m_options.poll, m_seams.interrupted, done) ==
+           PollOutcome::holds;
 }
 
 void DrillEngine::sleep_interruptible(std::chrono::milliseconds duration) {
@@ -93,6 +81,7 @@ FaultSeams DrillEngine::fault_seams() const {
                       m_seams.transport,
                       m_seams.host_control,
                       m_seams.http,
+                      m_seams.cluster.reach,
                       m_seams.rest_user,
                       m_seams.rest_password,
                       std::chrono::duration_cast<std::chrono::seconds>(m_options.timeout * 2 +
@@ -136,51 +125,57 @@ void DrillEngine::restore_journaled_fault() {
 
 DrillEngine::PreCheck DrillEngine::pre_checks() {
     const auto& t = m_seams.topology;
-    ClusterSeams cs{t, m_seams.http, m_seams.transport};
+    ClusterSeams cs{t, m_seams.cluster, m_seams.transport};
     HealthCriteria criteria;
-    criteria.max_lag_bytes = m_options.max_lag_bytes.value_or(t.maximum_lag_on_failover);
+    const auto max_lag = m_options.max_lag_bytes.value_or(t.maximum_lag_on_failover);
+    criteria.max_lag_bytes = max_lag;
     criteria.require_sync_standby = m_seams.settings.synchronous_mode;
     Health h = check_health(cs, criteria);
-    if (h.unreachable) {
-        throw Error(ExitCode::unreachable, "pre-checks: " + join(h.problems, "; "),
-                    "is the cluster up? `pgdr verify` checks it");
+    if (h.unreachable()) {
+        throw Error(ExitCode::unreachable, "pre-checks: " + join(h.problems(), "; "),
+                    "is the cluster up? `pgdr status` checks it");
     }
     if (!h.healthy()) {
         throw Error(ExitCode::verification_failed,
                     "pre-checks failed, the cluster is not healthy enough to drill: " +
-                        join(h.problems, "; "),
-                    "wait until every replica streams from the leader (`pgdr verify`), then "
+                        join(h.problems(), "; "),
+                    "wait until every replica streams from the leader (`pgdr status`), then "
                     "retry");
     }
-    PreCheck pre{h.leader, ""};
-    const auto target = fault_target(m_options.fault, t, h.leader);  // refuses the impossible
+    PreCheck pre{h.leader(), ""};
+    const auto target = fault_target(m_options.fault, t, h.leader());  // refuses the impossible
     // etcd keeps the leader key: the fault must leave it a quorum, counting members already down.
     check_etcd_quorum(etcd_member_health(t, m_seams.transport),
                       etcd_member_lost(m_options.fault, t, target),
                       fault_info(m_options.fault).flag);
     if (m_options.fault == FaultKind::switchover) {
-        pre.candidate = m_options.candidate.empty() ? best_candidate(*h.view) : m_options.candidate;
-        if (!m_options.candidate.empty() && h.view->find(m_options.candidate) == nullptr) {
-            throw usage_error("--candidate " + m_options.candidate + " is not a cluster member");
-        }
-        if (pre.candidate.empty() || pre.candidate == h.leader) {
-            throw Error(ExitCode::verification_failed,
-                        "pre-checks: no switchover candidate" +
-                            (pre.candidate.empty() ? std::string()
-                                                   : ": " + pre.candidate + " is the leader"));
-        }
-        // Patroni answers 412 "candidate name does not match with sync_standby" otherwise.
-        const auto* c = h.view->find(pre.candidate);
-        if (m_seams.settings.synchronous_mode && c != nullptr &&
-            !pg::is_sync_standby_role(c->role)) {
-            throw Error(ExitCode::verification_failed,
-                        "pre-checks: " +
-                            std::string(m_options.candidate.empty() ? "the best candidate "
-                                                                    : "--candidate ") +
-                            pre.candidate + " is " + c->role +
-                            "; with synchronous_mode Patroni switches over to a synchronous "
-                            "standby only",
-                        "omit --candidate to use the synchronous standby");
+        pg::CandidatePolicy policy;
+        policy.synchronous_mode = m_seams.settings.synchronous_mode;
+        policy.max_lag_bytes = max_lag;
+        if (m_options.candidate.empty()) {
+            const auto choice = pg::pick_candidate(h.snapshot, policy);
+            if (choice.name.empty()) {
+                throw Error(ExitCode::verification_failed,
+                            "pre-checks: no switchover candidate: " + choice.why);
+            }
+            pre.candidate = choice.name;
+        } else {
+            pre.candidate = m_options.candidate;
+            if (h.snapshot.member(pre.candidate) == nullptr) {
+                throw usage_error("--candidate " + pre.candidate + " is not a cluster member");
+            }
+            if (pre.candidate == h.leader()) {
+                throw Error(ExitCode::verification_failed, "pre-checks: no switchover candidate: " +
+                                                               pre.candidate + " is the leader");
+            }
+            // Patroni answers 412 "candidate name does not match with sync_standby" to a
+            // replica that is not the synchronous standby.
+            const auto why = pg::candidate_refusal(h.snapshot, policy, pre.candidate);
+            if (!why.empty()) {
+                throw Error(ExitCode::verification_failed, "pre-checks: --candidate " + why,
+                            "omit --candidate to let pgdr pick (the synchronous standby under "
+                            "synchronous_mode)");
+            }
         }
     }
     // Partitioning or resetting a leader that also carries the probes' HAProxy cuts every
@@ -189,9 +184,9 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
     const bool whole_host = m_options.fault == FaultKind::partition_primary ||
                             m_options.fault == FaultKind::reboot_primary ||
                             m_options.fault == FaultKind::lose_primary_host;
-    if (whole_host && t.probe_haproxy().name == h.leader) {
+    if (whole_host && t.probe_haproxy().name == h.leader()) {
         throw Error(ExitCode::verification_failed,
-                    "pre-checks: the leader " + h.leader +
+                    "pre-checks: the leader " + h.leader() +
                         " also runs the HAProxy the probes use; a " +
                         (m_options.fault == FaultKind::partition_primary ? "partition"
                          : m_options.fault == FaultKind::reboot_primary  ? "hard reset"
@@ -202,11 +197,11 @@ DrillEngine::PreCheck DrillEngine::pre_checks() {
     if (m_options.fault == FaultKind::partition_primary && m_seams.host_control == nullptr) {
         RunOptions o;
         o.sudo = true;
-        o.timeout = std::chrono::seconds(20);
-        auto r = m_seams.transport(h.leader).run({"nft", "--version"}, o);
+        o.timeout = k_quick_command_timeout;
+        auto r = m_seams.transport(h.leader()).run({"nft", "--version"}, o);
         if (!r.ok()) {
             throw Error(ExitCode::verification_failed,
-                        "pre-checks: nft is not available on " + h.leader,
+                        "pre-checks: nft is not available on " + h.leader(),
                         "install nftables on the postgres hosts (apt-get install nftables)");
         }
     }
@@ -278,7 +273,7 @@ bool DrillEngine::react(const Timeline& timeline, const FaultPlan& plan, Millis 
 
 bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why) {
     progress("waiting for the cluster to be whole again");
-    ClusterSeams cs{m_seams.topology, m_seams.http, m_seams.transport};
+    ClusterSeams cs{m_seams.topology, m_seams.cluster, m_seams.transport};
     HealthCriteria criteria;
     criteria.ask_last = plan.kind == FaultKind::partition_primary ? plan.target : "";
     criteria.require_sync_standby = m_seams.settings.synchronous_mode;
@@ -286,7 +281,7 @@ bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, s
         try {
             Health h = check_health(cs, criteria);
             if (!h.healthy()) {
-                why = join(h.problems, "; ");
+                why = join(h.problems(), "; ");
                 return false;
             }
         } catch (const std::exception& e) {
@@ -340,7 +335,7 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
         throw Error(ExitCode::verification_failed,
                     "no write was acknowledged through HAProxy during the baseline; the fault "
                     "was not injected",
-                    "check the write port of " + t.probe_haproxy().name + " (`pgdr verify`)");
+                    "check the write port of " + t.probe_haproxy().name + " (`pgdr status`)");
     }
 
     FaultInjector injector(fault_seams());
@@ -388,12 +383,12 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     sleep_interruptible(m_options.tail);
     probes.stop();
 
-    ClusterSeams cs{t, m_seams.http, m_seams.transport};
+    ClusterSeams cs{t, m_seams.cluster, m_seams.transport};
     std::string leader;
     try {
         HealthCriteria criteria;
         criteria.check_haproxy = false;
-        leader = check_health(cs, criteria).leader;
+        leader = check_health(cs, criteria).leader();
     } catch (const std::exception& e) {
         in.errors.push_back(std::string("post-checks: ") + e.what());
     }

@@ -4,11 +4,13 @@
 //                --reboot-primary needs a HostControl (the lab or OVH; usage error otherwise)
 //   lock         no other drill on this cluster (DrillLock in the state directory); then a
 //                fault journal left by an interrupted drill is restored (fault_journal.hpp)
-//   pre-checks   exactly one leader; every member a member, running or streaming, on the
-//                leader's timeline; every replica in pg_stat_replication on the leader in state
-//                streaming (P9) with lag under the bound (default maximum_lag_on_failover);
-//                HAProxy routing writes to the leader only (P11); a valid switchover candidate;
-//                for partition-primary and reboot-primary, a leader that does not also run the
+//   pre-checks   no finding of pg::assess on the cluster snapshot (pg/assessment.hpp: exactly
+//                one leader; every member a member, running or streaming, on the leader's
+//                timeline; every replica streaming in the leader's pg_stat_replication (P9)
+//                with lag under the bound (default maximum_lag_on_failover); a synchronous
+//                standby under synchronous_mode; etcd healthy; HAProxy routing writes to the
+//                leader only (P11)); a switchover candidate pg::pick_candidate accepts; for
+//                partition-primary and reboot-primary, a leader that does not also run the
 //                probes' HAProxy; etcd keeps a quorum through the fault (etcd_quorum.hpp).
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
 //                ExitCode::unreachable (5).
@@ -24,9 +26,9 @@
 //                the journal is removed when the restore succeeded.
 //                reboot-primary's waits until the host is back (bounded by `timeout`, not cut
 //                short by an interrupt)
-//   health       bounded by `timeout`: check_health() passes (old primary back as a replica on
-//                the leader's timeline, all streaming, HAProxy on the leader) and the last write
-//                was acknowledged; skipped when interrupted
+//   health       bounded by `timeout`: check_health() finds nothing (old primary back as a
+//                replica on the leader's timeline, all streaming, etcd healthy, HAProxy on the
+//                leader) and the last write was acknowledged; skipped when interrupted
 //   post-checks  timelines, histories, streaming replicas; the run's rows read on the leader
 //   report       analyze()
 //
@@ -53,12 +55,13 @@
 #include "drills/prediction.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::drills {
 
 struct DrillOptions {
     FaultKind fault = FaultKind::kill_primary;
-    std::string candidate;  // switchover; "" = best_candidate()
+    std::string candidate;  // switchover; "" = pg::pick_candidate()
     Objectives objectives;
     int repeat = 1;
     std::chrono::milliseconds baseline{5000};
@@ -80,6 +83,7 @@ struct DrillSeams {
     ClusterSettings settings;
     Clock& clock;
     HttpClient& http;
+    pg::ClusterAccess cluster;  // the snapshot of every health check (pg/cluster_snapshot.hpp)
     TransportFor transport;
     HostControl* host_control = nullptr;  // the lab or OVH (lab partition, hard reset)
     ProbeFactory probes;

@@ -1,6 +1,8 @@
 #include "drills/faults.hpp"
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
+#include "core/strings.hpp"
 #include "pg/patroni_api.hpp"
 
 namespace pgdr::drills {
@@ -8,22 +10,6 @@ namespace pgdr::drills {
 namespace {
 
 constexpr std::chrono::seconds k_command_timeout{60};
-
-std::string first_line(const std::string& text) {
-    auto s = text.substr(0, text.find('\n'));
-    while (!s.empty() && (s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    return s;
-}
-
-std::string joined(const std::vector<std::string>& argv) {
-    std::string out;
-    for (const auto& a : argv) {
-        out += (out.empty() ? "" : " ") + a;
-    }
-    return out;
-}
 
 }  // namespace
 
@@ -128,11 +114,11 @@ std::string FaultInjector::must(const std::string& host, const std::vector<std::
     if (!r.ok()) {
         throw Error(
             ExitCode::unreachable,
-            host + ": `" + joined(argv) + "` failed" +
+            host + ": `" + join(argv, " ") + "` failed" +
                 (r.timed_out ? " (timed out)" : " (exit " + std::to_string(r.exit_status) + ")") +
                 (r.err.empty() ? "" : ": " + first_line(r.err)));
     }
-    return host + ": " + joined(argv);
+    return host + ": " + join(argv, " ");
 }
 
 std::string FaultInjector::kill_postmaster(const std::string& host) {
@@ -264,26 +250,24 @@ std::string FaultInjector::after_reboot(const FaultPlan& plan) {
     } else {
         // Not interruptible: the host must be back before pgdr leaves. A cloud API resets
         // asynchronously, so an answer with the old boot id is the host before its reset.
-        const auto deadline = m_reset_at + m_seams.boot_timeout;
-        for (;;) {
-            auto id = boot_id(host);
-            if (id && (m_boot_id.empty() || *id != m_boot_id)) {
-                break;
-            }
-            if (m_seams.clock.steady_now() >= deadline) {
-                throw Error(
-                    ExitCode::unreachable,
-                    host + " is not back " +
-                        std::to_string(
-                            std::chrono::duration_cast<std::chrono::seconds>(m_seams.boot_timeout)
-                                .count()) +
-                        " s after its hard reset" +
-                        (id ? ": it still answers with the boot id from before the reset"
-                            : ": SSH does not answer"),
-                    "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
-                    "Panel), then `pgdr verify`");
-            }
-            m_seams.clock.sleep_for(m_seams.boot_poll);
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            m_reset_at + m_seams.boot_timeout - m_seams.clock.steady_now());
+        std::optional<std::string> id;
+        const auto back = poll_until(m_seams.clock, left, m_seams.boot_poll, nullptr, [&] {
+            id = boot_id(host);
+            return id && (m_boot_id.empty() || *id != m_boot_id);
+        });
+        if (back != PollOutcome::holds) {
+            throw Error(ExitCode::unreachable,
+                        host + " is not back " +
+                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                               m_seams.boot_timeout)
+                                               .count()) +
+                            " s after its hard reset" +
+                            (id ? ": it still answers with the boot id from before the reset"
+                                : ": SSH does not answer"),
+                        "check the host (`pgdr lab status`, or its console in the OVHcloud Control "
+                        "Panel), then `pgdr status`");
         }
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
             m_seams.clock.steady_now() - m_reset_at);
@@ -309,7 +293,12 @@ std::string FaultInjector::inject(const FaultPlan& plan) {
             return must(plan.target, stop_unit_argv(unit));
         case FaultKind::switchover: {
             pg::PatroniApi api(m_seams.http);
-            auto url = m_seams.topology.rest_url(plan.leader);
+            const auto* leader = m_seams.topology.find(plan.leader);
+            if (leader == nullptr) {
+                throw Error(ExitCode::internal, "no member " + plan.leader);
+            }
+            const auto url =
+                m_seams.reach.endpoint(leader->address, m_seams.topology.rest_port).url();
             auto r = api.switchover(url, plan.leader, plan.candidate, m_seams.rest_user,
                                     m_seams.rest_password);
             if (!r.ok) {

@@ -36,6 +36,7 @@
 #include "core/clock.hpp"
 #include "core/host_control.hpp"
 #include "core/http.hpp"
+#include "core/reach.hpp"
 #include "core/transport.hpp"
 #include "drills/fault_catalogue.hpp"
 #include "drills/timeline.hpp"
@@ -61,6 +62,7 @@ struct FaultSeams {
     TransportFor transport;
     HostControl* host_control = nullptr;  // the lab or OVH; nullptr: no provider control
     HttpClient& http;
+    ClusterReach& reach;  // where to connect for the leader's REST API (switchover)
     std::string rest_user;
     std::string rest_password;
     std::chrono::seconds partition_safety{600};  // nftables partition heals itself after this

@@ -3,70 +3,19 @@
 #include <map>
 #include <sstream>
 
+#include "pg/haproxy_csv.hpp"
+
 namespace pgdr::drills {
 
-namespace {
-
-std::vector<std::string> split_csv_line(const std::string& line) {
-    // HAProxy's CSV has no quoting: fields never contain commas.
-    std::vector<std::string> out;
-    std::string field;
-    std::istringstream in(line);
-    while (std::getline(in, field, ',')) {
-        out.push_back(field);
-    }
-    if (!line.empty() && line.back() == ',') {
-        out.emplace_back();
-    }
-    return out;
-}
-
-}  // namespace
-
 std::string haproxy_stats_url(const std::string& address, int port) {
-    bool v6 = address.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port) + "/;csv";
+    return pg::haproxy_stats_url(address, port);
 }
 
 std::vector<HaproxyServerState> parse_haproxy_csv(const std::string& csv) {
     std::vector<HaproxyServerState> out;
-    std::istringstream in(csv);
-    std::string line;
-    if (!std::getline(in, line) || line.rfind("# ", 0) != 0) {
-        return out;
-    }
-    auto header = split_csv_line(line.substr(2));
-    int px = -1;
-    int sv = -1;
-    int status = -1;
-    for (std::size_t i = 0; i < header.size(); ++i) {
-        if (header[i] == "pxname") {
-            px = static_cast<int>(i);
-        } else if (header[i] == "svname") {
-            sv = static_cast<int>(i);
-        } else if (header[i] == "status") {
-            status = static_cast<int>(i);
-        }
-    }
-    if (px < 0 || sv < 0 || status < 0) {
-        return out;
-    }
-    while (std::getline(in, line)) {
-        if (!line.empty() && line.back() == '\r') {
-            line.pop_back();
-        }
-        auto f = split_csv_line(line);
-        if (f.size() <= static_cast<std::size_t>(status)) {
-            continue;
-        }
-        const auto& proxy = f[static_cast<std::size_t>(px)];
-        const auto& server = f[static_cast<std::size_t>(sv)];
-        if ((proxy != "primary" && proxy != "replicas") || server == "FRONTEND" ||
-            server == "BACKEND") {
-            continue;
-        }
-        out.push_back({proxy == "primary" ? HaproxyPort::write : HaproxyPort::read, server,
-                       f[static_cast<std::size_t>(status)]});
+    for (const auto& row : pg::parse_haproxy_csv(csv)) {
+        out.push_back({row.backend == pg::k_write_backend ? HaproxyPort::write : HaproxyPort::read,
+                       row.server, row.status});
     }
     return out;
 }

@@ -6,35 +6,35 @@
 
 namespace pgdr::drills {
 
-std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topology,
-                                                     const ProbeCredentials& credentials,
-                                                     HttpClient& http, Clock& clock,
-                                                     const std::string& run,
-                                                     const LiveProbeSettings& settings) {
+std::vector<std::unique_ptr<Probe>> make_live_probes(
+    const DrillTopology& topology, ClusterReach& reach, const ProbeCredentials& credentials,
+    HttpClient& http, Clock& clock, const std::string& run, const LiveProbeSettings& settings) {
     std::vector<std::unique_ptr<Probe>> out;
     const auto& hp = topology.probe_haproxy();
-    SqlProbeOptions w{hp.address,    topology.write_port,     credentials,
-                      run,           settings.write_interval, settings.client_timeout,
-                      settings.reach};
+    const Endpoint write = reach.endpoint(hp.address, topology.write_port);
+    const Endpoint read = reach.endpoint(hp.address, topology.read_port);
+    SqlProbeOptions w{
+        write.host, write.port, credentials, run, settings.write_interval, settings.client_timeout};
     out.push_back(make_writer_probe(w, topology, clock));
-    SqlProbeOptions r{hp.address,    topology.read_port,     credentials,
-                      run,           settings.read_interval, settings.client_timeout,
-                      settings.reach};
+    SqlProbeOptions r{
+        read.host, read.port, credentials, run, settings.read_interval, settings.client_timeout};
     out.push_back(make_reader_probe(r, topology, clock));
     for (const auto& n : topology.postgres) {
         NodeSamplerOptions o;
         o.node = n;
-        o.rest_url = topology.rest_url(n.name);
-        o.pg_port = topology.pg_port;
+        o.rest_url = reach.endpoint(n.address, topology.rest_port).url();
+        const Endpoint pg = reach.endpoint(n.address, topology.pg_port);
+        o.pg_host = pg.host;
+        o.pg_port = pg.port;
         o.credentials = credentials;
         o.interval = settings.sample_interval;
         o.rest_timeout = settings.client_timeout;
         o.sql_timeout = settings.client_timeout;
-        o.reach = settings.reach;
         out.push_back(make_node_sampler(o, http, clock));
     }
     HaproxyStatsOptions s;
-    s.url = haproxy_stats_url(hp.address, topology.stats_port);
+    const Endpoint stats = reach.endpoint(hp.address, topology.stats_port);
+    s.url = haproxy_stats_url(stats.host, stats.port);
     s.interval = settings.stats_interval;
     s.timeout = settings.client_timeout;
     out.push_back(make_haproxy_stats_probe(s, http, clock));

@@ -8,6 +8,7 @@
 
 #include "core/clock.hpp"
 #include "core/http.hpp"
+#include "core/reach.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
 
@@ -19,16 +20,12 @@ struct LiveProbeSettings {
     std::chrono::milliseconds sample_interval{50};
     std::chrono::milliseconds stats_interval{100};
     std::chrono::milliseconds client_timeout{1000};  // connect and statement, each probe
-    // How the SQL probes reach PostgreSQL and HAProxy (null: directly); HTTP goes through
-    // whatever `http` does (a ReachingHttpClient over the same reach).
-    ClusterReach* reach = nullptr;
 };
 
-// topology, http and clock must outlive the probes.
-std::vector<std::unique_ptr<Probe>> make_live_probes(const DrillTopology& topology,
-                                                     const ProbeCredentials& credentials,
-                                                     HttpClient& http, Clock& clock,
-                                                     const std::string& run,
-                                                     const LiveProbeSettings& settings = {});
+// topology, http and clock must outlive the probes. Every port is asked of `reach` once, here,
+// before the probes' threads start.
+std::vector<std::unique_ptr<Probe>> make_live_probes(
+    const DrillTopology& topology, ClusterReach& reach, const ProbeCredentials& credentials,
+    HttpClient& http, Clock& clock, const std::string& run, const LiveProbeSettings& settings = {});
 
 }  // namespace pgdr::drills

@@ -38,15 +38,17 @@ struct SamplerState {
         }
         auto cl = api.cluster(options.rest_url);
         if (cl.ok()) {
-            s.leader_seen = cl.value->leader;
+            // The first of several leaders, as Patroni lists them (a split brain shows on the
+            // other members' samples).
+            const auto leaders = pg::leaders_of(*cl.value);
+            s.leader_seen = leaders.empty() ? "" : leaders.front();
         }
     }
 
     void sample_sql(NodeSample& s) {
         if (!conn || !conn->alive()) {
             pg::ConnParams p;
-            p.host = options.node.address;
-            p.reach = options.reach;
+            p.host = options.pg_host.empty() ? options.node.address : options.pg_host;
             p.port = options.pg_port;
             p.dbname = options.credentials.database;
             p.user = options.credentials.user;

@@ -17,7 +17,6 @@
 
 #include "core/clock.hpp"
 #include "core/http.hpp"
-#include "core/reach.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
 
@@ -25,14 +24,14 @@ namespace pgdr::drills {
 
 struct NodeSamplerOptions {
     DrillNode node;
-    std::string rest_url;  // "http://ADDR:8008"
+    std::string rest_url;  // where to connect for its REST API: "http://HOST:PORT"
+    std::string pg_host;   // where to connect for SQL; "" = node.address
     int pg_port = 5432;
     ProbeCredentials credentials;
     std::chrono::milliseconds interval{50};
     std::chrono::milliseconds rest_timeout{1000};
     std::chrono::milliseconds sql_timeout{1000};
-    bool use_sql = true;            // false: REST only (tests, or no probe role)
-    ClusterReach* reach = nullptr;  // how the member's PostgreSQL is reached; null: directly
+    bool use_sql = true;  // false: REST only (tests, or no probe role)
 };
 
 // `http` must be safe to call from several threads (CurlHttpClient is) and outlive the probe.

@@ -14,7 +14,6 @@ namespace {
 pg::ConnParams conn_params(const SqlProbeOptions& o) {
     pg::ConnParams p;
     p.host = o.host;
-    p.reach = o.reach;
     p.port = o.port;
     p.dbname = o.credentials.database;
     p.user = o.credentials.user;
@@ -69,7 +68,7 @@ class WriterProbe final : public Probe {
             throw Error(ExitCode::verification_failed,
                         "the write probe cannot connect through HAProxy " + m_options.host + ":" +
                             std::to_string(m_options.port) + ": " + error.describe(),
-                        "check `pgdr verify`: the probe role and database come from bootstrap");
+                        "run `pgdr bootstrap` again: the probe role and database come from it");
         }
         auto r = conn->exec(k_create_drill_table, m_options.timeout * 5);
         if (!r.ok) {

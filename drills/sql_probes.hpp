@@ -20,7 +20,6 @@
 #include <string>
 
 #include "core/clock.hpp"
-#include "core/reach.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
 
@@ -33,7 +32,6 @@ struct SqlProbeOptions {
     std::string run;  // this drill's run id (the `run` column)
     std::chrono::milliseconds interval{10};
     std::chrono::milliseconds timeout{1000};
-    ClusterReach* reach = nullptr;  // how host:port is reached; null: directly
 };
 
 // The statement that creates the drill table (idempotent).

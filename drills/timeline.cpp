@@ -1,5 +1,7 @@
 #include "drills/timeline.hpp"
 
+#include "pg/patroni_api.hpp"
+
 namespace pgdr::drills {
 
 std::string to_string(NodeRole role) {
@@ -17,17 +19,19 @@ std::string to_string(NodeRole role) {
 }
 
 NodeRole parse_patroni_role(const std::string& role) {
-    // Patroni 3.0 says "master", 3.1+ and 4 say "primary"; GET /cluster says "leader" for the
-    // member holding the leader key. Every kind of standby is a replica for the drill.
-    if (role == "master" || role == "primary" || role == "leader") {
-        return NodeRole::primary;
-    }
-    if (role == "standby_leader") {
-        return NodeRole::standby_leader;
-    }
-    if (role == "replica" || role == "sync_standby" || role == "quorum_standby" ||
-        role == "standby") {
-        return NodeRole::replica;
+    // Patroni's vocabulary is pg::parse_member_role's; every kind of standby is a replica for
+    // the drill.
+    switch (pg::parse_member_role(role)) {
+        case pg::MemberRole::leader:
+            return NodeRole::primary;
+        case pg::MemberRole::standby_leader:
+            return NodeRole::standby_leader;
+        case pg::MemberRole::sync_standby:
+        case pg::MemberRole::quorum_standby:
+        case pg::MemberRole::replica:
+            return NodeRole::replica;
+        case pg::MemberRole::unknown:
+            break;
     }
     return NodeRole::unknown;
 }

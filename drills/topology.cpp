@@ -2,7 +2,6 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
-#include "pg/patroni_api.hpp"
 
 namespace pgdr::drills {
 
@@ -26,15 +25,6 @@ std::string DrillTopology::node_for_address(const std::string& address) const {
     return "";
 }
 
-std::string DrillTopology::rest_url(const std::string& node) const {
-    for (const auto& n : postgres) {
-        if (n.name == node) {
-            return pg::patroni_url(n.address, rest_port);
-        }
-    }
-    return "";
-}
-
 const DrillNode& DrillTopology::probe_haproxy() const {
     if (haproxy.empty()) {
         throw config_error("the inventory has no haproxy host: the drill probes write through it");
@@ -42,20 +32,26 @@ const DrillNode& DrillTopology::probe_haproxy() const {
     return haproxy.front();
 }
 
+pg::ClusterTargets cluster_targets(const DrillTopology& t) {
+    pg::ClusterTargets out;
+    out.postgres = t.postgres;
+    out.etcd = t.etcd;
+    out.haproxy = t.haproxy;
+    out.pg_port = t.pg_port;
+    out.rest_port = t.rest_port;
+    out.etcd_client_port = t.etcd_client_port;
+    out.stats_port = t.stats_port;
+    return out;
+}
+
 DrillTopology drill_topology(const Inventory& inv) {
     DrillTopology t;
     t.cluster = inv.cluster;
     t.production = inv.production;
-    auto nodes = [&inv](Service s) {
-        std::vector<DrillNode> out;
-        for (const auto* h : inv.hosts_with(s)) {
-            out.push_back({h->name, h->address});
-        }
-        return out;
-    };
-    t.postgres = nodes(Service::postgres);
-    t.etcd = nodes(Service::etcd);
-    t.haproxy = nodes(Service::haproxy);
+    const auto targets = pg::cluster_targets(inv);
+    t.postgres = targets.postgres;
+    t.etcd = targets.etcd;
+    t.haproxy = targets.haproxy;
     if (t.postgres.size() < 2) {
         throw config_error("a drill needs at least two postgres hosts; the inventory has " +
                            std::to_string(t.postgres.size()));

@@ -7,13 +7,13 @@
 #include <vector>
 
 #include "core/inventory.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::drills {
 
-struct DrillNode {
-    std::string name;     // inventory host name = Patroni member name = HAProxy server name
-    std::string address;  // the cluster address the operator reaches
-};
+// A host of the cluster: its inventory name (= Patroni member name = HAProxy server name) and
+// its address inside the cluster's network.
+using DrillNode = pg::ClusterNode;
 
 // Where the probes log in: role pgdr_probe on database pgdr (pg/secrets.hpp).
 struct ProbeCredentials {
@@ -42,9 +42,11 @@ struct DrillTopology {
     const DrillNode* find(const std::string& name) const;  // any service; nullptr if unknown
     // The member whose address is `address`; "" when none (e.g. an address not in the cluster).
     std::string node_for_address(const std::string& address) const;
-    std::string rest_url(const std::string& node) const;  // "http://ADDR:8008"; "" unknown
-    const DrillNode& probe_haproxy() const;               // throws config_error when none
+    const DrillNode& probe_haproxy() const;  // throws config_error when none
 };
+
+// What the cluster snapshot reads (pg/cluster_snapshot.hpp), from the drill's topology.
+pg::ClusterTargets cluster_targets(const DrillTopology& topology);
 
 // Throws pgdr::Error (invalid_config) when the inventory has no postgres or haproxy host.
 DrillTopology drill_topology(const Inventory& inventory);

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/strings.hpp"
 #include "lab/layout.hpp"
 
 namespace pgdr::lab {
@@ -17,14 +18,6 @@ namespace {
 
 // Bumped whenever a build step below changes in a way the package lists do not show.
 constexpr int k_recipe_version = 2;
-
-std::string join(const std::vector<std::string>& v, const char* sep) {
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : sep) + s;
-    }
-    return out;
-}
 
 void must(Transport& local, const std::vector<std::string>& argv, const std::string& step,
           std::chrono::seconds timeout = std::chrono::seconds(900)) {

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <string>
 
+#include "core/strings.hpp"
+
 namespace pgdr::net {
 
 namespace {
@@ -32,12 +34,6 @@ struct Transfer {
     std::size_t max_bytes = 0;
     bool too_large = false;
 };
-
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
 
 extern "C" std::size_t on_body(char* data, std::size_t size, std::size_t count, void* user) {
     auto* t = static_cast<Transfer*>(user);
@@ -160,15 +156,6 @@ HttpResponse CurlHttpClient::send(const HttpRequest& request) {
     append("Expect:");
 
     curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
-    // Connect somewhere else than the URL's authority (a forwarded port), keeping the URL, the
-    // Host header and the name a certificate is checked against.
-    HeaderList connect_to;
-    if (request.connect_to) {
-        const auto& [from, to] = *request.connect_to;
-        const std::string rule = from.authority() + ":" + to.authority();
-        connect_to.reset(curl_slist_append(nullptr, rule.c_str()));
-        curl_easy_setopt(h, CURLOPT_CONNECT_TO, connect_to.get());
-    }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
     if (request.method == "HEAD") {
         curl_easy_setopt(h, CURLOPT_NOBODY, 1L);

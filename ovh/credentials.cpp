@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/strings.hpp"
 
 namespace pgdr::ovh {
 
@@ -22,12 +23,6 @@ const std::map<std::string, std::string>& known_endpoints() {
         {"soyoustart-ca", "https://ca.api.soyoustart.com/1.0"},
     };
     return k_endpoints;
-}
-
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
 const char* const k_keys[] = {"application_key", "application_secret", "consumer_key"};

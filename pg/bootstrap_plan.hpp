@@ -15,8 +15,10 @@
 //                leader first, then on each replica; every replica must stream again (P9);
 //   haproxy      haproxy.cfg checked with `haproxy -c`, then reloaded; until only the leader is
 //                UP in the write backend (P11);
-//   verify       one leader, replicas streaming, etcd healthy, a write through HAProxy's write
-//                port lands on the leader, a read through the read port on a replica.
+//   verify       a write through HAProxy's write port lands on the leader, a read through the
+//                read port on a replica; then (cmd/bootstrap_cmd.cpp) the cluster snapshot must
+//                have no finding (pg/assessment.hpp: one leader, replicas streaming, etcd
+//                healthy, HAProxy routing writes to the leader alone, a synchronous standby).
 #pragma once
 
 #include <map>

@@ -101,20 +101,8 @@ bool Connection::alive() const {
 }
 
 ConnectResult Connection::connect(const ConnParams& p) {
-    Endpoint target{p.host, p.port};
-    if (p.reach != nullptr) {
-        try {
-            target = p.reach->endpoint(p.host, p.port);
-        } catch (const std::exception& e) {
-            ConnectResult failed;
-            failed.error = client_error(e.what());
-            return failed;
-        }
-    }
-    // The bound starts once the path is known: setting up a forwarded port (an SSH session to
-    // the vantage host) is not the server's connect time.
     const auto deadline = Steady::now() + p.connect_timeout;
-    const std::string port = std::to_string(target.port);
+    const std::string port = std::to_string(p.port);
     // libpq's own connect_timeout (whole seconds, rounded up) backs up the poll loop below,
     // which is what bounds the attempt to the millisecond.
     const std::string timeout_s =
@@ -132,10 +120,6 @@ ConnectResult Connection::connect(const ConnParams& p) {
                                     p.application_name.c_str(),
                                     timeout_s.c_str(),
                                     "disable"};
-    if (target.host != p.host) {
-        keys.push_back("hostaddr");
-        values.push_back(target.host.c_str());
-    }
     if (!p.password.empty()) {
         keys.push_back("password");
         values.push_back(p.password.c_str());

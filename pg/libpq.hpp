@@ -19,8 +19,6 @@
 #include <string>
 #include <vector>
 
-#include "core/reach.hpp"
-
 struct pg_conn;
 
 namespace pgdr::pg {
@@ -36,10 +34,6 @@ struct ConnParams {
     std::chrono::milliseconds connect_timeout{2000};
     // Server-side statement_timeout set at connection start; std::nullopt leaves the default.
     std::optional<std::chrono::milliseconds> statement_timeout;
-    // How host:port is reached from this process (DESIGN.md §11); null: directly. The host
-    // stays libpq's `host` (for messages and certificate checks), the reached endpoint becomes
-    // `hostaddr` and `port`.
-    ClusterReach* reach = nullptr;
 };
 
 // What went wrong, as data. sqlstate is the server's SQLSTATE (e.g. "25006" for a read-only

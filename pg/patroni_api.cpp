@@ -39,13 +39,33 @@ std::string short_body(const std::string& body) {
 
 }  // namespace
 
-const ClusterMember* ClusterView::find(const std::string& name) const {
+MemberRole parse_member_role(const std::string& r) {
+    if (r == "leader" || r == "master" || r == "primary") {
+        return MemberRole::leader;
+    }
+    if (r == "standby_leader") {
+        return MemberRole::standby_leader;
+    }
+    if (r == "sync_standby") {
+        return MemberRole::sync_standby;
+    }
+    if (r == "quorum_standby") {
+        return MemberRole::quorum_standby;
+    }
+    if (r == "replica" || r == "standby") {
+        return MemberRole::replica;
+    }
+    return MemberRole::unknown;
+}
+
+std::vector<std::string> leaders_of(const std::vector<ClusterMember>& members) {
+    std::vector<std::string> out;
     for (const auto& m : members) {
-        if (m.name == name) {
-            return &m;
+        if (m.is_leader()) {
+            out.push_back(m.name);
         }
     }
-    return nullptr;
+    return out;
 }
 
 std::string patroni_url(const std::string& address, int port) {
@@ -112,7 +132,23 @@ std::optional<PatroniStatus> parse_patroni_status(const std::string& body) {
     return s;
 }
 
-std::optional<ClusterView> parse_cluster_view(const std::string& body) {
+namespace {
+
+// Patroni writes tags as YAML gave them: true, "true" or "yes".
+bool tag_set(const json& tags, const char* key) {
+    auto it = tags.find(key);
+    if (it == tags.end()) {
+        return false;
+    }
+    if (it->is_boolean()) {
+        return it->get<bool>();
+    }
+    return it->is_string() && (it->get<std::string>() == "true" || it->get<std::string>() == "yes");
+}
+
+}  // namespace
+
+std::optional<std::vector<ClusterMember>> parse_cluster_members(const std::string& body) {
     auto j = parse_object(body);
     if (!j) {
         return std::nullopt;
@@ -121,26 +157,26 @@ std::optional<ClusterView> parse_cluster_view(const std::string& body) {
     if (members == j->end() || !members->is_array()) {
         return std::nullopt;
     }
-    ClusterView view;
+    std::vector<ClusterMember> out;
     for (const auto& m : *members) {
         if (!m.is_object()) {
             continue;
         }
         ClusterMember cm;
         cm.name = text(m, "name");
-        cm.role = text(m, "role");
-        cm.state = text(m, "state");
         cm.host = text(m, "host");
+        cm.role_text = text(m, "role");
+        cm.role = parse_member_role(cm.role_text);
+        cm.state = text(m, "state");
         if (auto tl = integer(m, "timeline")) {
             cm.timeline = static_cast<int>(*tl);
         }
         cm.lag_bytes = integer(m, "lag");
-        if ((cm.role == "leader" || cm.role == "standby_leader") && view.leader.empty()) {
-            view.leader = cm.name;
-        }
-        view.members.push_back(std::move(cm));
+        auto tags = m.find("tags");
+        cm.nofailover = tags != m.end() && tags->is_object() && tag_set(*tags, "nofailover");
+        out.push_back(std::move(cm));
     }
-    return view;
+    return out;
 }
 
 PatroniApi::PatroniApi(HttpClient& http, std::chrono::milliseconds timeout)
@@ -182,26 +218,34 @@ ApiResult<PatroniStatus> PatroniApi::status(const std::string& base_url) const {
     return get<PatroniStatus>(m_http, m_timeout, base_url + "/patroni", parse_patroni_status);
 }
 
-ApiResult<ClusterView> PatroniApi::cluster(const std::string& base_url) const {
-    return get<ClusterView>(m_http, m_timeout, base_url + "/cluster", parse_cluster_view);
+ApiResult<std::vector<ClusterMember>> PatroniApi::cluster(const std::string& base_url) const {
+    return get<std::vector<ClusterMember>>(m_http, m_timeout, base_url + "/cluster",
+                                           parse_cluster_members);
 }
 
 SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::string& leader,
                                         const std::string& candidate, const std::string& user,
                                         const std::string& password) const {
-    HttpRequest req;
-    req.method = "POST";
-    req.url = base_url + "/switchover";
-    req.headers["Content-Type"] = "application/json";
-    req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
     json body = {{"leader", leader}};
     if (!candidate.empty()) {
         body["candidate"] = candidate;
     }
-    req.body = body.dump();
     // Patroni answers when the switchover is done (or failed): allow it the time of a
     // handover, not the 2 s of a status read.
-    req.timeout = std::max(m_timeout, std::chrono::milliseconds(30000));
+    return post(base_url + "/switchover", body.dump(), user, password,
+                std::max(m_timeout, std::chrono::milliseconds(30000)));
+}
+
+SwitchoverResult PatroniApi::post(const std::string& url, const std::string& json_body,
+                                  const std::string& user, const std::string& password,
+                                  std::chrono::milliseconds timeout) const {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = url;
+    req.headers["Content-Type"] = "application/json";
+    req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
+    req.body = json_body;
+    req.timeout = timeout;
     req.connect_timeout = m_timeout;
     SwitchoverResult out;
     try {
@@ -210,9 +254,22 @@ SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::
         out.ok = resp.status == 200;
         out.message = short_body(resp.body);
     } catch (const HttpTransportError& e) {
-        out.message = std::string("POST /switchover: ") + e.what();
+        out.message = "POST " + url + ": " + e.what();
     }
     return out;
+}
+
+std::pair<int, std::string> PatroniApi::probe(const std::string& url) const {
+    HttpRequest req;
+    req.url = url;
+    req.timeout = m_timeout;
+    req.connect_timeout = m_timeout;
+    try {
+        auto resp = m_http.send(req);
+        return {resp.status, short_body(resp.body)};
+    } catch (const HttpTransportError& e) {
+        return {0, e.what()};
+    }
 }
 
 }  // namespace pgdr::pg

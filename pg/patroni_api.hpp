@@ -27,28 +27,37 @@ struct PatroniStatus {
     std::optional<std::uint64_t> wal_position;
 };
 
+// Patroni's roles, as one type. Patroni 3.0 says "master", 3.1+ and 4 "primary" (GET
+// /patroni); GET /cluster says "leader" for the member holding the leader key, and
+// "sync_standby" or (Patroni 4's quorum commit) "quorum_standby" for a synchronous standby.
+enum class MemberRole { leader, standby_leader, sync_standby, quorum_standby, replica, unknown };
+MemberRole parse_member_role(const std::string& patroni_role);
+
 // One member of GET /cluster.
 struct ClusterMember {
     std::string name;
-    std::string role;  // "leader", "replica", "sync_standby", "standby_leader", ...
-    std::string state;
-    std::string host;
+    std::string host;       // Patroni's "host"
+    std::string role_text;  // as Patroni spells it
+    MemberRole role = MemberRole::unknown;
+    std::string state;  // "running", "streaming", "starting", "stopped", ...
     std::optional<int> timeline;
     std::optional<std::int64_t> lag_bytes;  // empty when Patroni says "unknown" or omits it
+    bool nofailover = false;                // tags.nofailover
+
+    bool is_leader() const {
+        return role == MemberRole::leader || role == MemberRole::standby_leader;
+    }
+    // A role Patroni counts as synchronous: the only handover candidates under
+    // synchronous_mode (Patroni answers 412 to others).
+    bool is_sync_standby() const {
+        return role == MemberRole::sync_standby || role == MemberRole::quorum_standby;
+    }
+    // Patroni 3 says "running" for a healthy replica, 4 says "streaming".
+    bool running() const { return state == "running" || state == "streaming"; }
 };
 
-// A role of GET /cluster that Patroni counts as synchronous: the only switchover candidates
-// with synchronous_mode (Patroni answers 412 to others).
-inline bool is_sync_standby_role(const std::string& role) {
-    return role == "sync_standby" || role == "quorum_standby";
-}
-
-struct ClusterView {
-    std::vector<ClusterMember> members;
-    std::string leader;  // the member whose role is leader or standby_leader; "" when none
-
-    const ClusterMember* find(const std::string& name) const;
-};
+// The members holding a leader role, in Patroni's order (one when healthy).
+std::vector<std::string> leaders_of(const std::vector<ClusterMember>& members);
 
 template <typename T>
 struct ApiResult {
@@ -70,12 +79,19 @@ class PatroniApi {
 
     // base_url: "http://198.18.0.11:8008" (no trailing slash).
     ApiResult<PatroniStatus> status(const std::string& base_url) const;
-    ApiResult<ClusterView> cluster(const std::string& base_url) const;
+    ApiResult<std::vector<ClusterMember>> cluster(const std::string& base_url) const;
     // POST /switchover {"leader": leader, "candidate": candidate} with HTTP basic auth. The
     // call is not retried: a timeout may mean the switchover happened.
     SwitchoverResult switchover(const std::string& base_url, const std::string& leader,
                                 const std::string& candidate, const std::string& user,
                                 const std::string& password) const;
+    // POST `url` with a JSON body and HTTP basic auth, answered within `timeout` (Patroni
+    // answers POST /switchover, /failover once the handover is done). Not retried.
+    SwitchoverResult post(const std::string& url, const std::string& json_body,
+                          const std::string& user, const std::string& password,
+                          std::chrono::milliseconds timeout) const;
+    // GET `url`: the HTTP status, 0 and the failure when no answer came.
+    std::pair<int, std::string> probe(const std::string& url) const;
 
   private:
     HttpClient& m_http;
@@ -88,7 +104,7 @@ std::string patroni_url(const std::string& address, int port);
 // Parsers, exposed for tests. Throw nothing: std::nullopt for a body that is not what Patroni
 // sends.
 std::optional<PatroniStatus> parse_patroni_status(const std::string& body);
-std::optional<ClusterView> parse_cluster_view(const std::string& body);
+std::optional<std::vector<ClusterMember>> parse_cluster_members(const std::string& body);
 
 // RFC 4648 base64 (for the basic auth header).
 std::string base64(const std::string& data);

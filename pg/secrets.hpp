@@ -16,7 +16,7 @@ inline constexpr const char* k_replication_user = "replicator";
 inline constexpr const char* k_superuser = "postgres";
 inline constexpr const char* k_rewind_user = "rewind";
 inline constexpr const char* k_rest_api_user = "patroni";
-// The role and database the drill probes and `pgdr verify` write through HAProxy with.
+// The role and database the drill probes and bootstrap's verification write through HAProxy with.
 inline constexpr const char* k_probe_user = "pgdr_probe";
 inline constexpr const char* k_probe_database = "pgdr";
 

@@ -1,7 +1,8 @@
-// The cluster's state as an operator sees it (pgdr status): Patroni's view of each member,
-// replication as the leader reports it (pg_stat_replication, P9), etcd health, and what HAProxy
-// routes. Gathered over SSH on the hosts themselves, so it works where the operator cannot reach
-// the private network; the parsers are pure and unit-tested.
+// The cluster's state as an operator sees it (pgdr status, runbook status/verify/healthy):
+// the one snapshot (pg/cluster_snapshot.hpp) and the one assessment (pg/assessment.hpp), and
+// their JSON form. The JSON keeps the fields `pgdr status --output json` always had (healthy,
+// leader, members, etcd, haproxy, problems) and adds `findings` (code, severity, member,
+// message).
 #pragma once
 
 #include <map>
@@ -11,50 +12,28 @@
 
 #include "core/inventory.hpp"
 #include "core/transport.hpp"
+#include "pg/assessment.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::pg {
 
-struct MemberStatus {
-    std::string name, host, role, state;
-    long long timeline = -1;
-    long long lag_bytes = -1;  // -1 unknown
-    std::string lsn;
-    std::string replication_state;  // from the leader's pg_stat_replication
-    std::string sync_state;
-    std::string error;
-};
-
-struct EtcdMemberStatus {
-    std::string endpoint;
-    bool healthy = false;
-    std::string detail;
-};
-
-struct HaproxyServerStatus {
-    std::string haproxy_host, backend, server, status;
-};
-
-struct ClusterStatus {
-    std::string leader;
-    std::vector<MemberStatus> members;
-    std::vector<EtcdMemberStatus> etcd;
-    std::vector<HaproxyServerStatus> haproxy;
-    std::vector<std::string> problems;
-    bool healthy() const { return problems.empty(); }
-};
-
+// Transports by host name (switchover's REST calls, runbook commands).
 using TransportLookup = std::map<std::string, Transport*>;
 
-ClusterStatus collect_status(const Inventory& inv, const TransportLookup& transports);
+struct ClusterStatus {
+    ClusterSnapshot snapshot;
+    std::vector<Finding> findings;
+
+    bool healthy() const { return pg::healthy(findings); }
+    std::vector<std::string> problems() const { return pg::problems(findings); }
+    const std::string& leader() const { return snapshot.leader; }
+};
+
+// Takes the snapshot (every part) and judges it with the inventory's bounds.
+ClusterStatus collect_status(const Inventory& inv, const ClusterAccess& access);
 nlohmann::json status_to_json(const ClusterStatus& s);
 
-// Parsers of the remote scripts' output (exposed for tests).
-void parse_cluster_json(const std::string& text, ClusterStatus& out);
-void parse_replication_rows(const std::string& text, ClusterStatus& out);
-void parse_etcd_health(const std::string& text, ClusterStatus& out);
-void parse_haproxy_csv(const std::string& haproxy_host, const std::string& csv, ClusterStatus& out);
-// Fills problems: no leader or several, a replica not streaming, etcd unhealthy, the write
-// backend not routing to the leader alone.
-void assess(const Inventory& inv, ClusterStatus& s);
+// "pg1" for one leader, "NONE" for none, "pg1, pg2" for several.
+std::string leader_text(const ClusterSnapshot& s);
 
 }  // namespace pgdr::pg

@@ -2,181 +2,95 @@
 
 #include <algorithm>
 #include <regex>
-#include <set>
 #include <sstream>
 
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "core/poll.hpp"
+#include "core/strings.hpp"
+#include "pg/candidate.hpp"
 #include "pg/patroni_api.hpp"
-#include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
 
 namespace {
 
-using Clock_ = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// One HTTP request from a cluster host. The password (if any) is the first line of stdin, so it
-// is never in argv (visible in ps) nor in pgdr's logs. Always exits 0 and prints
-// "STATUS\nBODY"; STATUS 0 when no answer came (connection refused, timeout).
-const std::string k_rest_script = R"PY(
-import base64, sys, urllib.request, urllib.error
-url, method, body, user, timeout = sys.argv[1:6]
-password = sys.stdin.readline().rstrip("\n")
-headers = {"Content-Type": "application/json"}
-if user:
-    token = base64.b64encode((user + ":" + password).encode()).decode()
-    headers["Authorization"] = "Basic " + token
-data = body.encode() if method != "GET" else None
-req = urllib.request.Request(url, data=data, method=method, headers=headers)
-try:
-    with urllib.request.urlopen(req, timeout=float(timeout)) as r:
-        status, text = r.status, r.read().decode(errors="replace")
-except urllib.error.HTTPError as e:
-    status, text = e.code, e.read().decode(errors="replace")
-except Exception as e:
-    status, text = 0, "%s: %s" % (type(e).__name__, e)
-sys.stdout.write("%d\n%s" % (status, text))
-)PY";
-
-// Reads are quick; a host that does not answer in this time counts as not answering.
-constexpr milliseconds k_read_timeout{std::chrono::seconds(15)};
 // Patroni answers POST /switchover only once the new leader is promoted (or gives up, after
 // about loop_wait + a few seconds); a generous bound keeps a slow promotion from looking like
 // a failure.
 constexpr milliseconds k_call_timeout{std::chrono::seconds(90)};
 
-bool replica_running(const MemberStatus& m) {
-    return m.state == "running" || m.state == "streaming";
+std::string ms_text(long long ms) {
+    return format_seconds(milliseconds(ms), 1);
 }
 
-bool is_leader_role(const std::string& role) {
-    return role == "leader" || role == "standby_leader" || role == "master" || role == "primary";
-}
-
-const MemberStatus* find_member(const ClusterStatus& s, const std::string& name) {
-    for (const auto& m : s.members) {
-        if (m.name == name) {
-            return &m;
-        }
-    }
-    return nullptr;
-}
-
+// "http://ADDRESS:PORT" of a member's REST API inside the cluster (what the operator reads).
 std::string base_url(const Inventory& inv, const std::string& member) {
     const auto* h = inv.find_host(member);
-    const std::string address = h != nullptr ? h->address : member;
-    return "http://" + address + ":" + std::to_string(inv.patroni.rest_port);
+    return patroni_url(h != nullptr ? h->address : member, inv.patroni.rest_port);
 }
 
-Transport* transport_of(const TransportLookup& transports, const std::string& host) {
-    auto it = transports.find(host);
-    return it == transports.end() ? nullptr : it->second;
+// Where this process connects for a member's REST API `path` (through the reach).
+std::string reached_url(const HaSeams& s, const std::string& member, const std::string& path) {
+    const auto* h = s.inv.find_host(member);
+    return s.access.reach.endpoint(h != nullptr ? h->address : member, s.inv.patroni.rest_port)
+               .url() +
+           path;
 }
 
-// GET url from `host`; the answer, or std::nullopt (and `error`) when there was none.
-std::optional<std::pair<int, std::string>> http_get(const TransportLookup& transports,
-                                                    const std::string& host, const std::string& url,
-                                                    std::string& error) {
-    Transport* t = transport_of(transports, host);
-    if (t == nullptr) {
-        error = "no transport for " + host;
-        return std::nullopt;
-    }
-    RunOptions o;
-    o.stdin_data = "\n";
-    o.timeout = k_read_timeout;
-    RestCall call{host, "GET", url, ""};
-    auto r = t->run(rest_call_argv(call, "", std::chrono::seconds(3)), o);
-    auto answer = parse_rest_answer(r.out);
-    if (!r.ok() || !answer) {
-        error = host + ": " + (r.timed_out ? "timed out" : "python3 failed: " + r.err);
-        return std::nullopt;
-    }
-    if (answer->first == 0) {
-        error = host + ": " + answer->second;
-        return std::nullopt;
-    }
-    return answer;
+CandidatePolicy policy_for(const Inventory& inv, HaAction action, bool force = false) {
+    CandidatePolicy p;
+    // --force (failover only) accepts a candidate that may miss acknowledged writes: one that
+    // is not the synchronous standby.
+    p.synchronous_mode = inv.patroni.synchronous_mode && !force;
+    p.max_lag_bytes = inv.patroni.maximum_lag_on_failover;
+    // A failover has no leader to compare with: Patroni's lag may be unknown; the pre-checks
+    // refuse it unless --force (a check of its own, below).
+    p.allow_unknown_lag = action == HaAction::failover;
+    return p;
 }
 
-std::vector<MemberStatus> inventory_members(const Inventory& inv) {
-    std::vector<MemberStatus> out;
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
-        MemberStatus m;
-        m.name = h->name;
-        out.push_back(m);
-    }
-    return out;
-}
-
-std::optional<std::vector<ReplicationLag>> read_replication(const Inventory& inv,
-                                                            const TransportLookup& transports,
-                                                            const std::string& leader,
-                                                            std::string& error) {
-    Transport* t = transport_of(transports, leader);
-    if (t == nullptr) {
-        error = "no transport for " + leader;
-        return std::nullopt;
-    }
-    RunOptions o;
-    o.sudo = true;
-    o.timeout = k_read_timeout;
-    auto r = t->run({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-d", "postgres", "-c",
-                     k_replication_lag_sql},
-                    o);
-    if (!r.ok()) {
-        error = "cannot read pg_stat_replication on " + leader + ": " +
-                (r.timed_out ? "timed out" : r.err);
-        return std::nullopt;
-    }
-    return parse_replication_lag(r.out, inventory_members(inv));
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : sep) + s;
-    }
-    return out;
-}
-
-std::string ms_text(long long ms) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ms) / 1000.0);
-    return buf;
+ClusterSnapshot patroni_snapshot(const HaSeams& s, bool replication) {
+    SnapshotOptions o;
+    o.replication = replication;
+    o.etcd = false;
+    o.haproxy = false;
+    return take_snapshot(cluster_targets(s.inv), s.access, o);
 }
 
 class Waiter {
   public:
     Waiter(const HaSeams& seams, const HaRequest& request, HaResult& result,
-           Clock_::time_point sent)
+           std::chrono::steady_clock::time_point sent)
         : m_seams(seams), m_request(request), m_result(result), m_sent(sent) {}
 
-    // Polls `probe` until it holds or the request's timeout passes; records the phase.
+    // Polls `probe` until it holds or the request's timeout passes; records the phase. A probe
+    // that throws (a host unreachable) is "not yet".
     bool phase(const std::string& name, const std::function<bool(std::string&)>& probe) {
-        const auto deadline = m_seams.clock.steady_now() + m_request.timeout;
         std::string detail;
-        for (;;) {
-            if (m_seams.interrupted != nullptr && m_seams.interrupted->load()) {
+        const auto outcome =
+            poll_until(m_seams.clock, m_request.timeout, m_request.poll, m_seams.interrupted, [&] {
+                try {
+                    return probe(detail);
+                } catch (const std::exception& e) {
+                    detail = e.what();
+                    return false;
+                }
+            });
+        switch (outcome) {
+            case PollOutcome::holds:
+                return record(name, true, detail);
+            case PollOutcome::interrupted:
                 m_result.interrupted = true;
                 return record(name, false, "interrupted while waiting");
-            }
-            bool holds = false;
-            try {
-                holds = probe(detail);
-            } catch (const std::exception& e) {
-                detail = e.what();
-            }
-            if (holds) {
-                return record(name, true, detail);
-            }
-            if (m_seams.clock.steady_now() >= deadline) {
-                return record(name, false,
-                              "not within " + ms_text(m_request.timeout.count()) +
-                                  (detail.empty() ? "" : ": " + detail));
-            }
-            m_seams.clock.sleep_for(m_request.poll);
+            case PollOutcome::timed_out:
+                break;
         }
+        return record(name, false,
+                      "not within " + ms_text(m_request.timeout.count()) +
+                          (detail.empty() ? "" : ": " + detail));
     }
 
   private:
@@ -201,45 +115,31 @@ class Waiter {
     const HaSeams& m_seams;
     const HaRequest& m_request;
     HaResult& m_result;
-    Clock_::time_point m_sent;
+    std::chrono::steady_clock::time_point m_sent;
 };
 
 bool probe_primary(const HaSeams& s, const std::string& target, std::string& detail) {
-    std::string error;
-    auto a = http_get(s.transports, target, base_url(s.inv, target) + "/primary", error);
-    if (!a) {
-        detail = error;
-        return false;
-    }
-    detail = "GET /primary on " + target + " answered " + std::to_string(a->first);
-    return a->first == 200;
+    PatroniApi api(s.access.http);
+    const auto [status, body] = api.probe(reached_url(s, target, "/primary"));
+    detail = status == 0 ? target + ": " + body
+                         : "GET /primary on " + target + " answered " + std::to_string(status);
+    return status == 200;
 }
 
 bool probe_haproxy(const HaSeams& s, const std::string& target, std::string& detail) {
+    SnapshotOptions o;
+    o.replication = false;
+    o.etcd = false;
+    auto targets = cluster_targets(s.inv);
+    targets.postgres.clear();  // HAProxy's view only
+    const ClusterSnapshot snap = take_snapshot(targets, s.access, o);
     std::vector<std::string> wrong;
-    for (const auto* lb : s.inv.hosts_with(Service::haproxy)) {
-        std::string error;
-        auto a = http_get(s.transports, lb->name,
-                          "http://127.0.0.1:" + std::to_string(s.inv.haproxy.stats_port) + "/;csv",
-                          error);
-        if (!a) {
-            wrong.push_back(error);
-            continue;
-        }
-        std::string csv = a->second;
-        if (csv.rfind("# ", 0) == 0) {
-            csv = csv.substr(2);
-        }
-        ClusterStatus st;
-        parse_haproxy_csv(lb->name, csv, st);
-        std::vector<std::string> up;
-        for (const auto& h : st.haproxy) {
-            if (h.backend == "primary" && h.status.rfind("UP", 0) == 0) {
-                up.push_back(h.server);
-            }
-        }
-        if (up.size() != 1 || up.front() != target) {
-            wrong.push_back(lb->name + " routes writes to [" + join(up, ",") + "]");
+    for (const auto& h : snap.haproxy) {
+        const auto up = h.up_servers(k_write_backend);
+        if (!h.answered) {
+            wrong.push_back(h.error);
+        } else if (up.size() != 1 || up.front() != target) {
+            wrong.push_back(h.name + " routes writes to [" + join(up, ",") + "]");
         }
     }
     detail = wrong.empty() ? "every HAProxy routes writes to " + target + " alone" : join(wrong);
@@ -248,18 +148,22 @@ bool probe_haproxy(const HaSeams& s, const std::string& target, std::string& det
 
 bool probe_streams(const HaSeams& s, const std::string& leader,
                    const std::vector<std::string>& members, std::string& detail) {
-    std::string error;
-    auto rows = read_replication(s.inv, s.transports, leader, error);
-    if (!rows) {
-        detail = error;
+    std::vector<ClusterMember> names;
+    for (const auto* h : s.inv.hosts_with(Service::postgres)) {
+        names.push_back({});
+        names.back().name = h->name;
+    }
+    const auto rows = read_replication(cluster_targets(s.inv), s.access, leader, names);
+    if (!rows.ok) {
+        detail = rows.error;
         return false;
     }
     std::vector<std::string> missing;
     for (const auto& m : members) {
-        auto it = std::find_if(rows->begin(), rows->end(),
-                               [&](const ReplicationLag& r) { return r.member == m; });
-        if (it == rows->end() || it->state != "streaming") {
-            missing.push_back(m + " (" + (it == rows->end() ? "absent" : it->state) + ")");
+        auto it = std::find_if(rows.rows.begin(), rows.rows.end(),
+                               [&](const ReplicationRow& r) { return r.member == m; });
+        if (it == rows.rows.end() || it->state != "streaming") {
+            missing.push_back(m + " (" + (it == rows.rows.end() ? "absent" : it->state) + ")");
         }
     }
     detail = missing.empty() ? join(members) + " streaming from " + leader
@@ -267,34 +171,32 @@ bool probe_streams(const HaSeams& s, const std::string& leader,
     return missing.empty();
 }
 
+std::string timeline_text(const std::optional<int>& tl) {
+    return tl ? std::to_string(*tl) : "?";
+}
+
 // Patroni's view: `leader` leads and every member it lists runs on the leader's timeline.
 bool probe_timelines(const HaSeams& s, const std::string& leader, std::string& detail) {
-    HaSnapshot snap = take_snapshot(s.inv, s.transports);
-    if (snap.patroni.leader != leader) {
+    const ClusterSnapshot snap = patroni_snapshot(s, false);
+    if (snap.leader != leader) {
         detail = "Patroni's leader is " +
-                 (snap.patroni.leader.empty() ? std::string("nobody") : snap.patroni.leader);
+                 (snap.leaders.empty() ? std::string("nobody") : join(snap.leaders));
         return false;
     }
-    const auto* l = find_member(snap.patroni, leader);
+    const auto* l = snap.member(leader);
     std::vector<std::string> behind;
-    for (const auto& m : snap.patroni.members) {
-        if (m.name != leader && (m.timeline != l->timeline || !replica_running(m))) {
-            behind.push_back(m.name + " (timeline " + std::to_string(m.timeline) + ", " + m.state +
+    for (const auto& m : snap.members) {
+        if (m.name != leader && (m.timeline != l->timeline || !m.running())) {
+            behind.push_back(m.name + " (timeline " + timeline_text(m.timeline) + ", " + m.state +
                              ")");
         }
     }
-    detail = behind.empty()
-                 ? "every member on timeline " + std::to_string(l->timeline)
-                 : "not on timeline " + std::to_string(l->timeline) + ": " + join(behind);
+    detail = behind.empty() ? "every member on timeline " + timeline_text(l->timeline)
+                            : "not on timeline " + timeline_text(l->timeline) + ": " + join(behind);
     return behind.empty();
 }
 
 }  // namespace
-
-const char* const k_replication_lag_sql =
-    "select application_name, state, coalesce(sync_state, ''), "
-    "coalesce(pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint::text, '') "
-    "from pg_stat_replication";
 
 std::string to_string(HaAction action) {
     switch (action) {
@@ -308,75 +210,15 @@ std::string to_string(HaAction action) {
     return "?";
 }
 
-const ReplicationLag* HaSnapshot::replication_of(const std::string& member) const {
-    for (const auto& r : replication) {
-        if (r.member == member) {
-            return &r;
-        }
-    }
-    return nullptr;
-}
-
 bool HaResult::checks_passed() const {
     return std::all_of(checks.begin(), checks.end(),
                        [](const HaCheck& c) { return c.ok || !c.required; });
-}
-
-std::vector<ReplicationLag> parse_replication_lag(const std::string& out,
-                                                  const std::vector<MemberStatus>& members) {
-    std::vector<ReplicationLag> rows;
-    std::istringstream in(out);
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty()) {
-            continue;
-        }
-        std::vector<std::string> f;
-        std::istringstream ls(line);
-        for (std::string cell; std::getline(ls, cell, '|');) {
-            f.push_back(cell);
-        }
-        f.resize(4);
-        ReplicationLag r;
-        r.member = f[0];
-        for (const auto& m : members) {
-            if (m.name == f[0] || slot_name(m.name) == f[0]) {
-                r.member = m.name;
-            }
-        }
-        r.state = f[1];
-        r.sync_state = f[2];
-        try {
-            r.lag_bytes = f[3].empty() ? -1 : std::stoll(f[3]);
-        } catch (const std::exception&) {
-            r.lag_bytes = -1;
-        }
-        rows.push_back(r);
-    }
-    return rows;
-}
-
-std::optional<std::pair<int, std::string>> parse_rest_answer(const std::string& out) {
-    auto nl = out.find('\n');
-    const std::string first = out.substr(0, nl);
-    if (first.empty() || first.size() > 3 ||
-        !std::all_of(first.begin(), first.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-        return std::nullopt;
-    }
-    return std::make_pair(std::stoi(first), nl == std::string::npos ? "" : out.substr(nl + 1));
 }
 
 bool valid_schedule_time(const std::string& text) {
     static const std::regex k_iso(
         R"(^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$)");
     return std::regex_match(text, k_iso);
-}
-
-std::vector<std::string> rest_call_argv(const RestCall& call, const std::string& user,
-                                        std::chrono::milliseconds timeout) {
-    return {"python3",     "-c",
-            k_rest_script, call.url,
-            call.method,   call.body,
-            user,          std::to_string(std::max<long long>(1, timeout.count() / 1000))};
 }
 
 RestCall build_rest_call(const Inventory& inv, HaAction action, const std::string& leader,
@@ -409,259 +251,120 @@ RestCall build_rest_call(const Inventory& inv, HaAction action, const std::strin
     return c;
 }
 
-HaSnapshot take_snapshot(const Inventory& inv, const TransportLookup& transports) {
-    HaSnapshot snap;
-    std::vector<std::string> errors;
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
-        std::string error;
-        try {
-            auto a = http_get(transports, h->name, base_url(inv, h->name) + "/cluster", error);
-            if (a && a->first == 200) {
-                ClusterStatus st;
-                parse_cluster_json(a->second, st);
-                if (st.problems.empty()) {
-                    snap.patroni = st;
-                    errors.clear();
-                    break;
-                }
-                error = h->name + ": /cluster answer not readable";
-            } else if (a) {
-                error = h->name + ": GET /cluster answered " + std::to_string(a->first);
-            }
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-        errors.push_back(error);
-    }
-    if (snap.patroni.members.empty()) {
-        snap.error = "no member's Patroni REST API answered: " + join(errors, "; ");
-        return snap;
-    }
-    if (!snap.patroni.leader.empty()) {
-        std::string error;
-        try {
-            auto rows = read_replication(inv, transports, snap.patroni.leader, error);
-            if (rows) {
-                snap.replication = *rows;
-            } else {
-                snap.error = error;
-            }
-        } catch (const std::exception& e) {
-            snap.error = std::string("cannot read pg_stat_replication: ") + e.what();
-        }
-    }
-    return snap;
-}
+namespace {
 
-std::string best_switchover_candidate(const HaSnapshot& snap) {
-    const auto* leader = find_member(snap.patroni, snap.patroni.leader);
-    if (leader == nullptr) {
-        return "";
-    }
-    std::string best;
-    std::tuple<int, long long> best_key{2, 0};
-    for (const auto& r : snap.replication) {
-        const auto* m = find_member(snap.patroni, r.member);
-        if (m == nullptr || r.state != "streaming" || m->timeline != leader->timeline ||
-            r.lag_bytes < 0) {
-            continue;
-        }
-        const int sync_rank = (r.sync_state == "sync" || r.sync_state == "quorum") ? 0 : 1;
-        std::tuple<int, long long> key{sync_rank, r.lag_bytes};
-        if (best.empty() || key < best_key) {
-            best = r.member;
-            best_key = key;
-        }
-    }
-    return best;
-}
+using AddCheck = std::function<void(std::string, bool, std::string, bool)>;
 
-std::string best_failover_candidate(const HaSnapshot& snap, bool synchronous_mode) {
-    std::string best;
-    std::tuple<int, long long, long long> best_key{0, 0, 0};
-    for (const auto& m : snap.patroni.members) {
-        if (is_leader_role(m.role) || !replica_running(m)) {
-            continue;
-        }
-        // With synchronous_mode the synchronous standby holds every acknowledged commit: it
-        // comes first. Then the higher timeline, then the least lag (unknown lag last).
-        const int sync_rank = synchronous_mode && !is_sync_standby_role(m.role) ? 1 : 0;
-        std::tuple<int, long long, long long> key{sync_rank, -m.timeline,
-                                                  m.lag_bytes < 0 ? (1LL << 62) : m.lag_bytes};
-        if (best.empty() || key < best_key) {
-            best = m.name;
-            best_key = key;
-        }
-    }
-    return best;
-}
-
-std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
-                                  const HaRequest& request, std::string& target) {
-    std::vector<HaCheck> checks;
-    auto add = [&checks](std::string name, bool ok, std::string detail, bool required = true) {
-        checks.push_back({std::move(name), ok, required, std::move(detail)});
-    };
-    const auto& st = snap.patroni;
-    target = request.target;
-    if (st.members.empty()) {
-        add("Patroni answers", false, snap.error);
-        return checks;
-    }
-    int leaders = 0;
-    for (const auto& m : st.members) {
-        leaders += is_leader_role(m.role) ? 1 : 0;
-    }
-    const auto* leader = find_member(st, st.leader);
-    const long long max_lag = inv.patroni.maximum_lag_on_failover;
-
-    if (request.action == HaAction::failover) {
-        add("no leader", leaders == 0,
-            leaders == 0 ? "no member holds the leader key"
-                         : st.leader + " leads: use `pgdr switchover` for a planned change");
-        if (target == "auto" || target.empty()) {
-            target = best_failover_candidate(snap, inv.patroni.synchronous_mode);
-            add("best replica", !target.empty(),
-                target.empty() ? "no replica is running"
-                               : target + (inv.patroni.synchronous_mode
-                                               ? " (synchronous standby first, then highest "
-                                                 "timeline, least lag)"
-                                               : " (highest timeline, least lag)"));
-            if (target.empty()) {
-                return checks;
-            }
-        }
-        const auto* c = find_member(st, target);
-        const auto* h = inv.find_host(target);
-        add("candidate is a member", c != nullptr && h != nullptr && h->runs(Service::postgres),
-            c == nullptr ? target + " is not registered with Patroni" : target + " is registered");
-        if (c == nullptr) {
-            return checks;
-        }
-        add("candidate running", replica_running(*c) && !is_leader_role(c->role),
-            target + " is " + c->role + ", " + c->state);
-        long long top = -1;
-        for (const auto& m : st.members) {
-            top = std::max(top, m.timeline);
-        }
-        add("candidate on the latest timeline", c->timeline == top,
-            target + " on timeline " + std::to_string(c->timeline) + ", latest " +
-                std::to_string(top));
-        const std::string force_hint =
-            "; to promote it anyway, accepting lost writes, run "
-            "`pgdr failover --to " +
-            target + " --force`";
-        if (inv.patroni.synchronous_mode) {
-            // Every acknowledged commit is on the synchronous standby (Patroni keeps its name in
-            // the DCS /sync key, shown as the member's role); any other replica may lack some.
-            std::vector<std::string> sync;
-            for (const auto& m : st.members) {
-                if (is_sync_standby_role(m.role)) {
-                    sync.push_back(m.name);
-                }
-            }
-            const bool is_sync = is_sync_standby_role(c->role);
-            add("candidate is the synchronous standby", is_sync || request.force,
-                is_sync ? target + " is " + c->role
-                : sync.empty()
-                    ? "synchronous_mode is on and Patroni names no synchronous standby: pgdr "
-                      "cannot tell which replica holds every acknowledged write" +
-                          force_hint + (request.force ? " (--force given)" : "")
-                    : target + " is " + c->role + "; acknowledged writes are only certain on " +
-                          join(sync) + " (--to " + sync.front() + ")" + force_hint +
-                          (request.force ? " (--force given)" : ""));
-        }
-        if (c->lag_bytes < 0) {
-            add("candidate lag", request.force,
-                "Patroni does not know " + target + "'s lag: it may miss acknowledged writes" +
-                    (request.force ? " (--force given)" : force_hint));
-        } else {
-            add("candidate lag", c->lag_bytes <= max_lag,
-                std::to_string(c->lag_bytes) + " bytes (maximum_lag_on_failover " +
-                    std::to_string(max_lag) + ")");
-        }
-        return checks;
-    }
-
-    add("one leader", leaders == 1 && leader != nullptr,
-        leaders == 1 ? st.leader + " leads" : std::to_string(leaders) + " leaders");
-    if (leaders != 1 || leader == nullptr) {
-        return checks;
-    }
-
-    if (request.action == HaAction::reinit) {
-        const auto* m = find_member(st, target);
-        const auto* h = inv.find_host(target);
-        add("member is in the inventory", h != nullptr && h->runs(Service::postgres),
-            h == nullptr ? "no host " + target : target + " runs postgres");
-        add("member is registered with Patroni", m != nullptr,
-            m == nullptr ? target + " is not in Patroni's /cluster" : target + " is " + m->state);
-        add("member is not the leader", target != st.leader,
-            target == st.leader ? target + " leads: switch over first" : target + " is a replica");
-        return checks;
-    }
-
-    // Switchover.
-    if (target.empty()) {
-        target = best_switchover_candidate(snap);
-        add("best candidate", !target.empty(),
-            target.empty() ? "no replica streams on the leader's timeline"
-                           : target + " (synchronous first, then least lag)");
+void failover_checks(const Inventory& inv, const ClusterSnapshot& snap, const HaRequest& request,
+                     std::string& target, const AddCheck& add) {
+    add("no leader", snap.leaders.empty(),
+        snap.leaders.empty()
+            ? "no member holds the leader key"
+            : join(snap.leaders) + " leads: use `pgdr switchover` for a planned change",
+        true);
+    const auto policy = policy_for(inv, HaAction::failover, request.force);
+    if (target == "auto" || target.empty()) {
+        const auto choice = pick_candidate(snap, policy);
+        target = choice.name;
+        add("best replica", !target.empty(), choice.why, true);
         if (target.empty()) {
-            return checks;
+            return;
         }
     }
-    const auto* c = find_member(st, target);
-    add("candidate is a replica", c != nullptr && target != st.leader,
-        c == nullptr          ? target + " is not registered with Patroni"
-        : target == st.leader ? target + " already leads"
-                              : target + " is " + c->role + ", " + c->state);
-    if (c == nullptr || target == st.leader) {
-        return checks;
+    const auto* c = snap.member(target);
+    const auto* h = inv.find_host(target);
+    add("candidate is a member", c != nullptr && h != nullptr && h->runs(Service::postgres),
+        c == nullptr ? target + " is not registered with Patroni" : target + " is registered",
+        true);
+    if (c == nullptr) {
+        return;
     }
-    if (inv.patroni.synchronous_mode) {
-        // Patroni answers 412 "candidate name does not match with sync_standby" to any other.
-        std::vector<std::string> sync;
-        for (const auto& m : st.members) {
-            if (is_sync_standby_role(m.role)) {
-                sync.push_back(m.name);
-            }
+    // Acknowledged writes are certain only on the synchronous standby, and on a replica whose
+    // lag is known and small: anything else needs --force, which the message names.
+    const std::string force_hint =
+        "; to promote it anyway, accepting lost writes, run `pgdr failover --to " + target +
+        " --force`";
+    const auto refused = candidate_refusal(snap, policy, target);
+    add("candidate can take over", refused.empty(),
+        refused.empty() ? target + " is " + c->role_text + ", " + c->state +
+                              (request.force ? " (--force given)" : "")
+                        : refused + force_hint,
+        true);
+    if (!c->lag_bytes) {
+        add("candidate lag", request.force,
+            "Patroni does not know " + target + "'s lag: it may miss acknowledged writes" +
+                (request.force ? " (--force given)" : force_hint),
+            true);
+    }
+}
+
+void reinit_checks(const Inventory& inv, const ClusterSnapshot& snap, const std::string& target,
+                   const AddCheck& add) {
+    const auto* m = snap.member(target);
+    const auto* h = inv.find_host(target);
+    add("member is in the inventory", h != nullptr && h->runs(Service::postgres),
+        h == nullptr ? "no host " + target : target + " runs postgres", true);
+    add("member is registered with Patroni", m != nullptr,
+        m == nullptr ? target + " is not in Patroni's /cluster" : target + " is " + m->state, true);
+    add("member is not the leader", target != snap.leader,
+        target == snap.leader ? target + " leads: switch over first" : target + " is a replica",
+        true);
+}
+
+void switchover_checks(const Inventory& inv, const ClusterSnapshot& snap, const HaRequest& request,
+                       std::string& target, const AddCheck& add) {
+    const auto policy = policy_for(inv, HaAction::switchover);
+    if (target.empty()) {
+        const auto choice = pick_candidate(snap, policy);
+        target = choice.name;
+        add("best candidate", !target.empty(), choice.why, true);
+        if (target.empty()) {
+            return;
         }
-        const bool is_sync = is_sync_standby_role(c->role);
-        add("candidate is a synchronous standby", is_sync,
-            is_sync ? target + " is " + c->role
-            : sync.empty()
-                ? "synchronous_mode is on and no member is a synchronous standby yet: Patroni "
-                  "hands over to a synchronous standby only"
-                : target + " is " + c->role + "; with synchronous_mode Patroni hands over to " +
-                      join(sync) + " only (omit --to to pick it)");
+    }
+    const auto* c = snap.member(target);
+    add("candidate is a replica", c != nullptr && target != snap.leader,
+        c == nullptr            ? target + " is not registered with Patroni"
+        : target == snap.leader ? target + " already leads"
+                                : target + " is " + c->role_text + ", " + c->state,
+        true);
+    if (c == nullptr || target == snap.leader) {
+        return;
+    }
+    auto refused = candidate_refusal(snap, policy, target);
+    if (!refused.empty() && !snap.replication_read) {
+        refused += " (" + snap.replication_error + ")";
+    }
+    if (!refused.empty() && policy.synchronous_mode && !c->is_sync_standby()) {
+        refused += " (omit --to to pick it)";
     }
     const auto* rep = snap.replication_of(target);
-    add("candidate streaming (pg_stat_replication on the leader)",
-        rep != nullptr && rep->state == "streaming",
-        rep == nullptr
-            ? (snap.error.empty() ? target + " is absent from pg_stat_replication on " + st.leader
-                                  : snap.error)
-            : target + " is " + rep->state);
-    add("candidate lag", rep != nullptr && rep->lag_bytes >= 0 && rep->lag_bytes <= max_lag,
-        rep == nullptr || rep->lag_bytes < 0
-            ? "unknown"
-            : std::to_string(rep->lag_bytes) + " bytes (maximum_lag_on_failover " +
-                  std::to_string(max_lag) + ")");
+    add("candidate can take over", refused.empty(),
+        refused.empty()
+            ? target + " streams, lag " +
+                  (rep != nullptr && rep->lag_bytes ? std::to_string(*rep->lag_bytes) + " bytes"
+                                                    : std::string("unknown")) +
+                  " (maximum_lag_on_failover " +
+                  std::to_string(inv.patroni.maximum_lag_on_failover) + ")"
+            : refused,
+        true);
+    const auto* leader = snap.member(snap.leader);
     std::vector<std::string> behind;
-    for (const auto& m : st.members) {
+    for (const auto& m : snap.members) {
         if (m.timeline != leader->timeline) {
-            behind.push_back(m.name + " on " + std::to_string(m.timeline));
+            behind.push_back(m.name + " on " + timeline_text(m.timeline));
         }
     }
     add("every member on the leader's timeline", behind.empty(),
-        behind.empty() ? "timeline " + std::to_string(leader->timeline)
-                       : "leader on " + std::to_string(leader->timeline) + "; " + join(behind) +
-                             " (wait until they catch up)");
+        behind.empty() ? "timeline " + timeline_text(leader->timeline)
+                       : "leader on " + timeline_text(leader->timeline) + "; " + join(behind) +
+                             " (wait until they catch up)",
+        true);
     std::vector<std::string> not_streaming;
-    for (const auto& m : st.members) {
+    for (const auto& m : snap.members) {
         const auto* r = snap.replication_of(m.name);
-        if (m.name != st.leader && m.name != target && (r == nullptr || r->state != "streaming")) {
+        if (m.name != snap.leader && m.name != target &&
+            (r == nullptr || r->state != "streaming")) {
             not_streaming.push_back(m.name);
         }
     }
@@ -672,7 +375,40 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
             request.scheduled_at +
                 (valid_schedule_time(request.scheduled_at)
                      ? ""
-                     : ": use ISO 8601 with a zone, e.g. 2026-03-01T02:00:00+00:00"));
+                     : ": use ISO 8601 with a zone, e.g. 2026-03-01T02:00:00+00:00"),
+            true);
+    }
+}
+
+}  // namespace
+
+std::vector<HaCheck> ha_prechecks(const Inventory& inv, const ClusterSnapshot& snap,
+                                  const HaRequest& request, std::string& target) {
+    std::vector<HaCheck> checks;
+    const AddCheck add = [&checks](std::string name, bool ok, std::string detail, bool required) {
+        checks.push_back({std::move(name), ok, required, std::move(detail)});
+    };
+    target = request.target;
+    if (!snap.patroni_answered) {
+        add("Patroni answers", false,
+            "no member's Patroni REST API answered: " + snap.patroni_error, true);
+        return checks;
+    }
+    if (request.action == HaAction::failover) {
+        failover_checks(inv, snap, request, target, add);
+        return checks;
+    }
+    add("one leader", !snap.leader.empty(),
+        !snap.leader.empty() ? snap.leader + " leads"
+                             : std::to_string(snap.leaders.size()) + " leaders",
+        true);
+    if (snap.leader.empty()) {
+        return checks;
+    }
+    if (request.action == HaAction::reinit) {
+        reinit_checks(inv, snap, target, add);
+    } else {
+        switchover_checks(inv, snap, request, target, add);
     }
     return checks;
 }
@@ -693,8 +429,8 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
     };
 
     say("reading the cluster's state");
-    const HaSnapshot snap = take_snapshot(s.inv, s.transports);
-    r.old_leader = snap.patroni.leader;
+    const ClusterSnapshot snap = patroni_snapshot(s, true);
+    r.old_leader = snap.leader;
     r.checks = ha_prechecks(s.inv, snap, request, r.target);
     if (!r.checks_passed()) {
         std::vector<std::string> failed;
@@ -716,31 +452,24 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
         return finish();
     }
 
-    say("POST " + r.call->url + " from " + r.call->run_on);
+    say("POST " + r.call->url);
     const auto sent = s.clock.steady_now();
-    Transport* t = transport_of(s.transports, r.call->run_on);
-    if (t == nullptr) {
-        r.failure = "no transport for " + r.call->run_on;
-        return finish();
-    }
-    RunOptions o;
-    o.stdin_data = s.rest_password + "\n";
-    o.timeout = k_call_timeout + std::chrono::seconds(15);
-    CommandResult cr;
+    SwitchoverResult answer;
     try {
-        cr = t->run(rest_call_argv(*r.call, s.rest_user, k_call_timeout), o);
-    } catch (const std::exception& e) {
+        const std::string path = r.call->url.substr(base_url(s.inv, r.call->run_on).size());
+        answer = PatroniApi(s.access.http)
+                     .post(reached_url(s, r.call->run_on, path), r.call->body, s.rest_user,
+                           s.rest_password, k_call_timeout);
+    } catch (const Error& e) {
         r.failure = std::string("cannot send the request: ") + e.what();
         return finish();
     }
-    auto answer = parse_rest_answer(cr.out);
-    if (!cr.ok() || !answer) {
-        r.failure = "the request from " + r.call->run_on +
-                    " failed: " + (cr.timed_out ? "timed out" : cr.err);
+    if (answer.status == 0) {
+        r.failure = "the request to " + r.call->run_on + " failed: " + answer.message;
         return finish();
     }
-    r.http_status = answer->first;
-    r.http_answer = answer->second;
+    r.http_status = answer.status;
+    r.http_answer = answer.message;
     const bool unknown = r.http_status == 503 && r.http_answer.find("unknown") != std::string::npos;
     const bool accepted =
         r.http_status == 200 || (r.http_status == 202 && !request.scheduled_at.empty());
@@ -782,8 +511,8 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
     } else {
         // The old leader is gone; every replica Patroni still runs must follow the new leader.
         std::vector<std::string> running;
-        for (const auto& m : snap.patroni.members) {
-            if (m.name != target && replica_running(m) && !is_leader_role(m.role)) {
+        for (const auto& m : snap.members) {
+            if (m.name != target && m.running() && !m.is_leader()) {
                 running.push_back(m.name);
             }
         }
@@ -849,7 +578,7 @@ std::string render_ha_text(const HaResult& r) {
            << c.detail << "\n";
     }
     if (r.call) {
-        os << "\ncall (from " << r.call->run_on << "): " << r.call->method << " " << r.call->url
+        os << "\ncall (to " << r.call->run_on << "): " << r.call->method << " " << r.call->url
            << " " << r.call->body << "\n";
     }
     if (r.http_status != 0) {

@@ -1,11 +1,12 @@
-// Planned switchover, manual failover and replica rebuild through Patroni's REST API, run from
-// the cluster's own hosts (python3 over the Transport), so they work where the operator cannot
-// reach the private network (man/pgdr-switchover.1).
+// Planned switchover, manual failover and replica rebuild through Patroni's REST API, reached
+// like every cluster port through the ClusterReach (core/reach.hpp), so they work where the
+// operator cannot reach the private network (man/pgdr-switchover.1).
 //
-// Each action is: a snapshot of the cluster (Patroni's /cluster from the first member that
-// answers, pg_stat_replication with byte lag on the leader), pre-checks on it, a confirmation
-// callback, one REST call (POST /switchover, /failover or /reinitialize; the REST password goes
-// to the remote python3 on stdin, never argv), then bounded waits that prove the result:
+// Each action is: the cluster's snapshot (pg/cluster_snapshot.hpp: Patroni's /cluster from the
+// first member that answers, pg_stat_replication with byte lag on the leader), pre-checks on it
+// (the candidate from pg::pick_candidate), a confirmation callback, one REST call (POST
+// /switchover, /failover or /reinitialize; the REST password only in the Authorization
+// header, never in a URL, argv or log), then bounded waits that prove the result:
 //   switchover, failover: the target answers GET /primary with 200; every HAProxy routes its
 //     write backend ("primary") to the target alone (P11); the old leader streams from the
 //     target (switchover; P9: pg_stat_replication, not Patroni's state); every member reports
@@ -25,7 +26,7 @@
 
 #include "core/clock.hpp"
 #include "core/inventory.hpp"
-#include "pg/status.hpp"
+#include "pg/cluster_snapshot.hpp"
 
 namespace pgdr::pg {
 
@@ -47,22 +48,6 @@ struct HaRequest {
     std::chrono::milliseconds poll{std::chrono::seconds(1)};
 };
 
-// One row of the leader's pg_stat_replication.
-struct ReplicationLag {
-    std::string member;  // the Patroni member whose name (or slot name) is the application_name
-    std::string state;   // streaming, catchup, ...
-    std::string sync_state;
-    long long lag_bytes = -1;  // pg_current_wal_lsn() - replay_lsn; -1 unknown
-};
-
-struct HaSnapshot {
-    ClusterStatus patroni;  // members and leader from GET /cluster
-    std::vector<ReplicationLag> replication;
-    std::string error;  // why a part could not be read ("" when everything answered)
-
-    const ReplicationLag* replication_of(const std::string& member) const;
-};
-
 struct HaCheck {
     std::string name;
     bool ok = false;
@@ -70,7 +55,7 @@ struct HaCheck {
     std::string detail;
 };
 
-// The REST request, as sent by python3 on `run_on`.
+// The REST request, sent to the Patroni of member `run_on`.
 struct RestCall {
     std::string run_on;
     std::string method = "POST";
@@ -107,7 +92,7 @@ struct HaResult {
 
 struct HaSeams {
     const Inventory& inv;
-    const TransportLookup& transports;
+    ClusterAccess access;  // the snapshot and the REST calls
     Clock& clock;
     std::string rest_user;
     std::string rest_password;
@@ -119,32 +104,14 @@ struct HaSeams {
 
 HaResult run_ha(const HaSeams& seams, const HaRequest& request);
 
-// The pieces of run_ha, exposed for tests and for runbook conditions.
-HaSnapshot take_snapshot(const Inventory& inv, const TransportLookup& transports);
+// The pieces of run_ha, exposed for tests.
 // The checks for `request` on `snap`; `target` receives the resolved target ("" when none).
-std::vector<HaCheck> ha_prechecks(const Inventory& inv, const HaSnapshot& snap,
+std::vector<HaCheck> ha_prechecks(const Inventory& inv, const ClusterSnapshot& snap,
                                   const HaRequest& request, std::string& target);
 RestCall build_rest_call(const Inventory& inv, HaAction action, const std::string& leader,
                          const std::string& target, const std::string& scheduled_at);
-// The argv that sends `call` (python3 -c SCRIPT URL METHOD BODY USER TIMEOUT_S); the password
-// is read from stdin.
-std::vector<std::string> rest_call_argv(const RestCall& call, const std::string& user,
-                                        std::chrono::milliseconds timeout);
-// The script's output "STATUS\nBODY"; std::nullopt when it is not that.
-std::optional<std::pair<int, std::string>> parse_rest_answer(const std::string& out);
-// psql -At rows "application_name|state|sync_state|lag" matched to Patroni members.
-std::vector<ReplicationLag> parse_replication_lag(const std::string& out,
-                                                  const std::vector<MemberStatus>& members);
-// The SQL run on the leader for parse_replication_lag.
-extern const char* const k_replication_lag_sql;
 // ISO 8601 date-time with seconds optional and a zone (Z or +HH:MM), as Patroni requires.
 bool valid_schedule_time(const std::string& text);
-// The best candidate among streaming replicas on the leader's timeline: a synchronous standby
-// first, then the least lag; "" when none.
-std::string best_switchover_candidate(const HaSnapshot& snap);
-// The best failover candidate among running replicas by Patroni's view: the highest timeline,
-// then the least lag; "" when none.
-std::string best_failover_candidate(const HaSnapshot& snap, bool synchronous_mode = false);
 
 nlohmann::json ha_to_json(const HaResult& result);
 std::string render_ha_text(const HaResult& result);

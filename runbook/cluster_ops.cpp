@@ -2,27 +2,11 @@
 
 #include <algorithm>
 
-#include "pg/switchover.hpp"
+#include "core/strings.hpp"
 
 namespace pgdr::runbook {
 
 namespace {
-
-std::string trim(std::string s) {
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {
-        s.pop_back();
-    }
-    size_t i = s.find_first_not_of(" \n\r");
-    return i == std::string::npos ? "" : s.substr(i);
-}
-
-std::string join(const std::vector<std::string>& v, const std::string& sep = ", ") {
-    std::string out;
-    for (const auto& s : v) {
-        out += (out.empty() ? "" : sep) + s;
-    }
-    return out;
-}
 
 // Output of several hosts, one block each; a single host's output as it is.
 void append(Outcome& o, const std::string& host, const std::string& text, bool several) {
@@ -39,8 +23,19 @@ void append(Outcome& o, const std::string& host, const std::string& text, bool s
 }  // namespace
 
 ClusterOps::ClusterOps(const Inventory& inv, const pg::TransportLookup& transports,
-                       std::map<std::string, std::string> psql_vars)
-    : m_inv(inv), m_transports(transports), m_psql_vars(std::move(psql_vars)) {}
+                       pg::ClusterAccess access, std::map<std::string, std::string> psql_vars)
+    : m_inv(inv),
+      m_transports(transports),
+      m_access(std::move(access)),
+      m_psql_vars(std::move(psql_vars)) {}
+
+pg::ClusterSnapshot ClusterOps::snapshot(bool replication) const {
+    pg::SnapshotOptions o;
+    o.replication = replication;
+    o.etcd = false;
+    o.haproxy = false;
+    return pg::take_snapshot(pg::cluster_targets(m_inv), m_access, o);
+}
 
 std::vector<std::string> ClusterOps::resolve(const HostSelector& sel, std::string& error) {
     std::vector<std::string> out;
@@ -69,16 +64,16 @@ std::vector<std::string> ClusterOps::resolve(const HostSelector& sel, std::strin
         }
         return out;
     }
-    auto snap = pg::take_snapshot(m_inv, m_transports);
-    if (snap.patroni.leader.empty()) {
-        error = "no leader" + (snap.error.empty() ? "" : ": " + snap.error);
+    const auto snap = snapshot(false);
+    if (snap.leader.empty()) {
+        error = "no leader" + (snap.patroni_error.empty() ? "" : ": " + snap.patroni_error);
         return {};
     }
     if (sel.role == Role::leader) {
-        return {snap.patroni.leader};
+        return {snap.leader};
     }
-    for (const auto& m : snap.patroni.members) {
-        if (m.name != snap.patroni.leader && m_inv.find_host(m.name) != nullptr) {
+    for (const auto& m : snap.members) {
+        if (m.name != snap.leader && m_inv.find_host(m.name) != nullptr) {
             out.push_back(m.name);
         }
     }
@@ -88,7 +83,7 @@ std::vector<std::string> ClusterOps::resolve(const HostSelector& sel, std::strin
     return out;
 }
 
-Outcome ClusterOps::run(const RunStep& step, Millis timeout) {
+Outcome ClusterOps::run(const RunStep& step, std::chrono::milliseconds timeout) {
     Outcome o;
     std::string error;
     auto hosts = resolve(step.target, error);
@@ -134,7 +129,7 @@ std::vector<std::string> ClusterOps::psql_argv(const std::string& database) cons
     return argv;
 }
 
-Outcome ClusterOps::sql(const SqlStep& step, Millis timeout) {
+Outcome ClusterOps::sql(const SqlStep& step, std::chrono::milliseconds timeout) {
     Outcome o;
     HostSelector sel;
     sel.role = step.role;
@@ -173,7 +168,7 @@ Outcome ClusterOps::sql(const SqlStep& step, Millis timeout) {
     return o;
 }
 
-Outcome ClusterOps::evaluate(const Condition& c, Millis timeout) {
+Outcome ClusterOps::evaluate(const Condition& c, std::chrono::milliseconds timeout) {
     Outcome o;
     switch (c.kind) {
         case ConditionKind::command:
@@ -181,17 +176,17 @@ Outcome ClusterOps::evaluate(const Condition& c, Millis timeout) {
         case ConditionKind::sql:
             return sql(c.sql, timeout);
         case ConditionKind::healthy: {
-            auto st = pg::collect_status(m_inv, m_transports);
+            auto st = pg::collect_status(m_inv, m_access);
             o.ok = st.healthy();
-            o.output = "leader " + (st.leader.empty() ? std::string("none") : st.leader);
-            o.error = o.ok ? "" : join(st.problems, "; ");
+            o.output = "leader " + (st.leader().empty() ? std::string("none") : st.leader());
+            o.error = o.ok ? "" : join(st.problems(), "; ");
             return o;
         }
         default:
             break;
     }
-    auto snap = pg::take_snapshot(m_inv, m_transports);
-    const std::string& leader = snap.patroni.leader;
+    const auto snap = snapshot(true);
+    const std::string& leader = snap.leader;
     o.output = "leader " + (leader.empty() ? std::string("none") : leader);
     switch (c.kind) {
         case ConditionKind::leader_is:
@@ -201,9 +196,9 @@ Outcome ClusterOps::evaluate(const Condition& c, Millis timeout) {
             o.ok = !leader.empty() && leader != c.member;
             break;
         case ConditionKind::no_leader:
-            o.ok = leader.empty() && !snap.patroni.members.empty();
-            if (snap.patroni.members.empty()) {
-                o.error = snap.error;
+            o.ok = snap.leaders.empty() && snap.patroni_answered;
+            if (!snap.patroni_answered) {
+                o.error = snap.patroni_error;
             }
             break;
         case ConditionKind::streaming: {

@@ -1,7 +1,8 @@
-// What runbook steps do to a cluster, over the hosts' Transports (the same path as
-// pgdr status): run an argv on selected hosts, run SQL as postgres over the local socket, and
-// evaluate conditions (who leads, who streams per the leader's pg_stat_replication, pgdr
-// status health). Results are values; only programming errors throw.
+// What runbook steps do to a cluster: run an argv on selected hosts and SQL as postgres over
+// the local socket (the hosts' Transports), and evaluate conditions (who leads, who streams per
+// the leader's pg_stat_replication, health) on the one snapshot and assessment that
+// `pgdr status` uses (pg/cluster_snapshot.hpp, pg/assessment.hpp). Results are values; only
+// programming errors throw.
 #pragma once
 
 #include <map>
@@ -26,12 +27,12 @@ class ClusterOps {
     // psql_vars: set as psql variables (-v name=value) for every SQL step, so queries can use
     // :'name' instead of splicing values into the SQL text.
     ClusterOps(const Inventory& inv, const pg::TransportLookup& transports,
-               std::map<std::string, std::string> psql_vars = {});
+               pg::ClusterAccess access, std::map<std::string, std::string> psql_vars = {});
 
-    Outcome run(const RunStep& step, Millis timeout);
-    Outcome sql(const SqlStep& step, Millis timeout);
+    Outcome run(const RunStep& step, std::chrono::milliseconds timeout);
+    Outcome sql(const SqlStep& step, std::chrono::milliseconds timeout);
     // ok: the condition holds; output says what was observed.
-    Outcome evaluate(const Condition& condition, Millis timeout);
+    Outcome evaluate(const Condition& condition, std::chrono::milliseconds timeout);
 
     // Host names for a selector; roles are resolved through Patroni. Empty (and `error`) when
     // none or unknown.
@@ -41,8 +42,11 @@ class ClusterOps {
     std::vector<std::string> psql_argv(const std::string& database) const;
 
   private:
+    pg::ClusterSnapshot snapshot(bool replication) const;
+
     const Inventory& m_inv;
     const pg::TransportLookup& m_transports;
+    pg::ClusterAccess m_access;
     std::map<std::string, std::string> m_psql_vars;
 };
 

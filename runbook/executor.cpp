@@ -3,7 +3,9 @@
 #include <map>
 #include <optional>
 
+#include "core/duration.hpp"
 #include "core/error.hpp"
+#include "core/poll.hpp"
 #include "core/quote.hpp"
 #include "runbook/parser.hpp"
 #include "runbook/transcript.hpp"
@@ -282,7 +284,7 @@ class Runner {
         return out;
     }
 
-    StepOutcome confirm(const ConfirmStep& c, Millis timeout) {
+    StepOutcome confirm(const ConfirmStep& c, std::chrono::milliseconds timeout) {
         if (m_o.yes) {
             return {StepResult::ok, "confirmed by --yes: " + c.text, ""};
         }
@@ -296,7 +298,7 @@ class Runner {
             return {StepResult::interrupted, "", "interrupted at the confirmation"};
         }
         if (!answer) {
-            return {StepResult::timed_out, "", "no answer within " + format_duration(timeout)};
+            return {StepResult::timed_out, "", "no answer within " + format_duration_spec(timeout)};
         }
         if (!*answer) {
             return {StepResult::refused, "", "the operator answered no"};
@@ -304,31 +306,30 @@ class Runner {
         return {StepResult::ok, "confirmed by the operator: " + c.text, ""};
     }
 
-    StepOutcome wait(const WaitStep& w, Millis timeout) {
+    StepOutcome wait(const WaitStep& w, std::chrono::milliseconds timeout) {
         const auto deadline = m_s.clock.steady_now() + timeout;
         Outcome last;
         int checks = 0;
-        for (;;) {
-            if (interrupted(m_o)) {
-                return {StepResult::interrupted, last.output, "interrupted while waiting"};
-            }
+        const auto outcome = poll_until(m_s.clock, timeout, w.interval, m_o.interrupted, [&] {
             const auto left = duration_cast<milliseconds>(deadline - m_s.clock.steady_now());
-            last = m_s.ops->evaluate(w.condition, std::max(left, Millis(1000)));
+            last = m_s.ops->evaluate(w.condition, std::max(left, std::chrono::milliseconds(1000)));
             ++checks;
-            if (last.ok) {
+            return last.ok;
+        });
+        switch (outcome) {
+            case PollOutcome::holds:
                 return {StepResult::ok,
                         describe(w.condition) + " after " + std::to_string(checks) +
                             " check(s): " + last.output,
                         ""};
-            }
-            const auto now_ = m_s.clock.steady_now();
-            if (now_ >= deadline) {
-                return {StepResult::timed_out, last.output,
-                        describe(w.condition) + " not within " + format_duration(timeout) +
-                            (last.error.empty() ? "" : ": " + last.error)};
-            }
-            m_s.clock.sleep_for(std::min(w.interval, duration_cast<milliseconds>(deadline - now_)));
+            case PollOutcome::interrupted:
+                return {StepResult::interrupted, last.output, "interrupted while waiting"};
+            case PollOutcome::timed_out:
+                break;
         }
+        return {StepResult::timed_out, last.output,
+                describe(w.condition) + " not within " + format_duration_spec(timeout) +
+                    (last.error.empty() ? "" : ": " + last.error)};
     }
 
     const Runbook& m_rb;
@@ -397,7 +398,7 @@ std::string describe_step(const Step& step) {
                 for (const auto& [k, v] : b.args) {
                     out += " " + k + "=" + shell_quote(v);
                 }
-                return out + " (timeout " + format_duration(step.timeout) + ")";
+                return out + " (timeout " + format_duration_spec(step.timeout) + ")";
             } else if constexpr (std::is_same_v<T, RunStep>) {
                 return "run on " + selector_text(b.target) + (b.sudo ? " (sudo)" : "") + ": " +
                        words(b.command);
@@ -407,7 +408,7 @@ std::string describe_step(const Step& step) {
                        b.database + "): " + b.query +
                        (b.expect ? " [expect '" + *b.expect + "']" : "");
             } else if constexpr (std::is_same_v<T, WaitStep>) {
-                return "wait up to " + format_duration(step.timeout) + " until " +
+                return "wait up to " + format_duration_spec(step.timeout) + " until " +
                        describe(b.condition);
             } else if constexpr (std::is_same_v<T, ConfirmStep>) {
                 return "ask: " + b.text;

@@ -38,7 +38,7 @@ class PgdrActions {
   public:
     virtual ~PgdrActions() = default;
     // Runs the action within `timeout`; failures are values. `interrupted` is the Ctrl-C flag.
-    virtual ActionResult invoke(const PgdrStep& step, Millis timeout,
+    virtual ActionResult invoke(const PgdrStep& step, std::chrono::milliseconds timeout,
                                 const std::atomic<bool>* interrupted) = 0;
 };
 
@@ -73,7 +73,8 @@ struct RunSummary {
 };
 
 // question, timeout -> yes / no / std::nullopt (no answer in time).
-using AskFn = std::function<std::optional<bool>(const std::string& question, Millis timeout)>;
+using AskFn = std::function<std::optional<bool>(const std::string& question,
+                                                std::chrono::milliseconds timeout)>;
 
 struct ExecOptions {
     bool dry_run = false;

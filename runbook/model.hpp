@@ -14,8 +14,6 @@
 
 namespace pgdr::runbook {
 
-using Millis = std::chrono::milliseconds;
-
 struct Location {
     int line = 0;  // 1-based
     int column = 0;
@@ -78,7 +76,7 @@ std::string describe(const Condition& condition);
 
 struct WaitStep {
     Condition condition;
-    Millis interval{std::chrono::seconds(2)};
+    std::chrono::milliseconds interval{std::chrono::seconds(2)};
 };
 
 struct ConfirmStep {
@@ -103,7 +101,7 @@ struct OnFailure {
 struct Step {
     std::string id;
     std::string description;
-    Millis timeout{std::chrono::minutes(5)};
+    std::chrono::milliseconds timeout{std::chrono::minutes(5)};
     OnFailure on_failure;
     StepBody body;
     Location where;

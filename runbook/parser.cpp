@@ -6,6 +6,7 @@
 #include <cctype>
 #include <set>
 
+#include "core/duration.hpp"
 #include "core/files.hpp"
 #include "runbook/substitute.hpp"
 
@@ -44,7 +45,7 @@ std::string list(const std::vector<std::string>& v) {
     return out;
 }
 
-Millis default_timeout(const std::string& kind) {
+std::chrono::milliseconds default_timeout(const std::string& kind) {
     using namespace std::chrono;
     if (kind == "pgdr") {
         return minutes(30);
@@ -164,7 +165,8 @@ class Parser {
         return text;
     }
 
-    std::optional<Millis> duration(const YAML::Node& n, const std::string& what) {
+    std::optional<std::chrono::milliseconds> duration(const YAML::Node& n,
+                                                      const std::string& what) {
         if (!n.IsScalar()) {
             error(n, "'" + what + "' must be a duration such as 30s, 5m or 1h");
             return std::nullopt;
@@ -646,48 +648,6 @@ const std::vector<ActionSpec>& action_specs() {
         {"bootstrap", {"stage"}, {}},
     };
     return k_specs;
-}
-
-std::optional<Millis> parse_duration(const std::string& text) {
-    size_t i = 0;
-    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])) != 0) {
-        ++i;
-    }
-    if (i == 0 || i > 9) {
-        return std::nullopt;
-    }
-    const long long n = std::stoll(text.substr(0, i));
-    const std::string unit = text.substr(i);
-    long long ms = 0;
-    if (unit == "ms") {
-        ms = n;
-    } else if (unit.empty() || unit == "s") {
-        ms = n * 1000;
-    } else if (unit == "m") {
-        ms = n * 60 * 1000;
-    } else if (unit == "h") {
-        ms = n * 3600 * 1000;
-    } else {
-        return std::nullopt;
-    }
-    if (ms <= 0) {
-        return std::nullopt;
-    }
-    return Millis(ms);
-}
-
-std::string format_duration(Millis d) {
-    const long long ms = d.count();
-    if (ms % 3600000 == 0) {
-        return std::to_string(ms / 3600000) + "h";
-    }
-    if (ms % 60000 == 0) {
-        return std::to_string(ms / 60000) + "m";
-    }
-    if (ms % 1000 == 0) {
-        return std::to_string(ms / 1000) + "s";
-    }
-    return std::to_string(ms) + "ms";
 }
 
 Runbook parse_runbook(const std::string& text, const std::string& file) {

@@ -27,11 +27,6 @@ Runbook parse_runbook(const std::string& text, const std::string& file);
 // Reads the file (a RunbookError when it cannot be read), then parse_runbook().
 Runbook load_runbook(const std::string& path);
 
-// "500ms", "30s", "5m", "1h" or a number of seconds; std::nullopt when malformed or not
-// positive.
-std::optional<Millis> parse_duration(const std::string& text);
-std::string format_duration(Millis d);
-
 // The actions a `pgdr` step may name, and the arguments each takes.
 struct ActionSpec {
     std::string name;

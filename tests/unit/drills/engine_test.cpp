@@ -280,6 +280,10 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         c.haproxy_all_up = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
     }
+    SECTION("an etcd member down (the one assessment judges etcd too)") {
+        c.etcd_down = {"pg2"};
+        CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
+    }
     SECTION("no REST API answers: unreachable") {
         c.rest_down = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::unreachable);
@@ -327,6 +331,18 @@ TEST_CASE("drill engine: with synchronous_mode the synchronous standby is switch
     FakeCluster c;
     c.settings.synchronous_mode = true;
     c.sync_standby = "pg3";
+    auto out = DrillEngine(c.seams(), options(FaultKind::switchover)).run();
+    CHECK(c.http.count("POST", "/switchover") == 1);
+    CHECK(out.reports.front().new_primary == "pg3");
+}
+
+TEST_CASE("drill engine: a quorum standby is a synchronous candidate (Patroni 4)",
+          "[drills][engine]") {
+    // The drill's old picker knew "sync_standby" only; the one picker knows both roles.
+    FakeCluster c;
+    c.settings.synchronous_mode = true;
+    c.sync_standby = "pg3";
+    c.sync_role = "quorum_standby";
     auto out = DrillEngine(c.seams(), options(FaultKind::switchover)).run();
     CHECK(c.http.count("POST", "/switchover") == 1);
     CHECK(out.reports.front().new_primary == "pg3");

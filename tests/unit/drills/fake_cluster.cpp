@@ -68,7 +68,7 @@ pgdr::HttpResponse FakeCluster::cluster_json() const {
         bool lead = n.name == leader || (extra_leader && n.name == "pg2");
         members.push_back({{"name", n.name},
                            {"role", lead                     ? "leader"
-                                    : n.name == sync_standby ? "sync_standby"
+                                    : n.name == sync_standby ? sync_role
                                                              : "replica"},
                            {"state", state.at(n.name)},
                            {"host", n.address},
@@ -102,6 +102,15 @@ void FakeCluster::install_handlers() {
         if (req.url.find("/;csv") != std::string::npos) {
             return haproxy_csv();
         }
+        if (req.url.find(":2379/health") != std::string::npos) {
+            for (const auto& n : topology.etcd) {
+                if (etcd_down.count(n.name) != 0 &&
+                    req.url.find("//" + n.address + ":") != std::string::npos) {
+                    return HttpFailure::connect;
+                }
+            }
+            return fakes::RecordingHttpClient::make(200, R"({"health":"true","reason":""})");
+        }
         if (req.url.find("/cluster") != std::string::npos) {
             return cluster_json();
         }
@@ -125,15 +134,6 @@ void FakeCluster::install_handlers() {
         const std::string host = name;
         transport->on({"runuser", "-u", "postgres", "--", "psql"},
                       [this, host](const std::vector<std::string>& argv, const RunOptions& o) {
-                          if (has(o.stdin_data, "pg_stat_replication")) {
-                              std::string out;
-                              for (const auto& n : topology.postgres) {
-                                  if (n.name != leader && !not_streaming.count(n.name)) {
-                                      out += n.name + "|streaming|" + std::to_string(lag) + "\n";
-                                  }
-                              }
-                              return exited(0, out);
-                          }
                           if (has(o.stdin_data, "pgdr_drill")) {
                               for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
                                   if (argv[i] == "-v" && argv[i + 1].rfind("run=", 0) == 0) {
@@ -277,31 +277,49 @@ void FakeCluster::install_handlers() {
     };
 }
 
+pg::QueryResult FakeCluster::pg_stat_replication() const {
+    pg::QueryResult q;
+    q.ok = true;
+    for (const auto& n : topology.postgres) {
+        if (n.name != leader && not_streaming.count(n.name) == 0) {
+            q.rows.push_back({n.name, "streaming", n.name == sync_standby ? "sync" : "async",
+                              "0/3000060", "0/3000060", std::to_string(lag)});
+        }
+    }
+    return q;
+}
+
 DrillSeams FakeCluster::seams(HostControl* control) {
-    DrillSeams s{topology,
-                 settings,
-                 clock,
-                 http,
-                 [this](const std::string& name) -> Transport& { return *hosts.at(name); },
-                 control,
-                 [this](const std::string&, const std::string& target) {
-                     probes_target = target;
-                     std::vector<std::unique_ptr<Probe>> probes;
-                     auto w = std::make_unique<ScriptedWriter>();
-                     writer = w.get();
-                     w->on_start = [this] {
-                         writer->ack(leader);
-                         writer->ack(leader);
-                     };
-                     probes.push_back(std::move(w));
-                     return probes;
-                 },
-                 "patroni",
-                 "rest-secret",
-                 "",
-                 &interrupted,
-                 nullptr,
-                 [] { return std::string("via fake-vantage (198.18.0.99)"); }};
+    DrillSeams s{
+        topology,
+        settings,
+        clock,
+        http,
+        pg::ClusterAccess{reach, http,
+                          [this](const Endpoint&, const std::string&, std::chrono::milliseconds) {
+                              ++sql_reads;
+                              return pg_stat_replication();
+                          }},
+        [this](const std::string& name) -> Transport& { return *hosts.at(name); },
+        control,
+        [this](const std::string&, const std::string& target) {
+            probes_target = target;
+            std::vector<std::unique_ptr<Probe>> probes;
+            auto w = std::make_unique<ScriptedWriter>();
+            writer = w.get();
+            w->on_start = [this] {
+                writer->ack(leader);
+                writer->ack(leader);
+            };
+            probes.push_back(std::move(w));
+            return probes;
+        },
+        "patroni",
+        "rest-secret",
+        "",
+        &interrupted,
+        nullptr,
+        [] { return std::string("via fake-vantage (198.18.0.99)"); }};
     return s;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/host_control.hpp"
+#include "core/reach.hpp"
 #include "drills/engine.hpp"
 #include "fakes/manual_clock.hpp"
 #include "fakes/recording_http_client.hpp"
@@ -118,6 +119,7 @@ class FakeCluster {
     DrillTopology topology;
     fakes::ManualClock clock;
     fakes::RecordingHttpClient http;
+    DirectReach reach;
     std::shared_ptr<pgdr::testing::CallLog> log = std::make_shared<pgdr::testing::CallLog>();
     std::map<std::string, std::unique_ptr<pgdr::testing::RecordingTransport>> hosts;
     FakeHostControl host_control;
@@ -130,23 +132,26 @@ class FakeCluster {
     int timeline = 1;
     std::map<std::string, std::string> state;  // member -> Patroni state
     std::set<std::string> not_streaming;       // absent from pg_stat_replication
+    std::set<std::string> etcd_down;           // etcd members that refuse connections
+    int sql_reads = 0;                         // statements run over SQL (pg_stat_replication)
     std::int64_t lag = 0;
-    bool extra_leader = false;           // a second member claims the leader role
-    std::string sync_standby;            // the member Patroni reports as sync_standby
-    bool reboot_keeps_leader = false;    // a reset leader boots before its key expires
-    ClusterSettings settings;            // the deployed settings the engine is given
-    bool rest_down = false;              // every REST call fails to connect
-    bool haproxy_all_up = false;         // every server UP on the write port (P11)
-    bool lose_one_write = false;         // the leader's table misses the first acknowledged seq
-    bool no_failover = false;            // a killed leader is never replaced
-    bool kill_fails = false;             // `systemctl kill` of Patroni exits 1
-    int boot_polls = 3;                  // boot id reads a reset host fails before it is back
-    bool patroni_enabled = true;         // a rebooted host starts Patroni by itself
-    std::map<std::string, int> boots;    // resets per host: its boot id is "boot-<host>-<n>"
-    std::map<std::string, int> down;     // boot id reads left before a reset host answers
-    std::function<void()> on_kill;       // called when Patroni is killed, before the effect
-    std::function<void()> on_start;      // called when Patroni is started
-    std::vector<std::string> runs_read;  // the -v run=... of every seq read
+    bool extra_leader = false;               // a second member claims the leader role
+    std::string sync_standby;                // the member Patroni reports as sync_role
+    std::string sync_role = "sync_standby";  // or Patroni 4's "quorum_standby"
+    bool reboot_keeps_leader = false;        // a reset leader boots before its key expires
+    ClusterSettings settings;                // the deployed settings the engine is given
+    bool rest_down = false;                  // every REST call fails to connect
+    bool haproxy_all_up = false;             // every server UP on the write port (P11)
+    bool lose_one_write = false;             // the leader's table misses the first acknowledged seq
+    bool no_failover = false;                // a killed leader is never replaced
+    bool kill_fails = false;                 // `systemctl kill` of Patroni exits 1
+    int boot_polls = 3;                      // boot id reads a reset host fails before it is back
+    bool patroni_enabled = true;             // a rebooted host starts Patroni by itself
+    std::map<std::string, int> boots;        // resets per host: its boot id is "boot-<host>-<n>"
+    std::map<std::string, int> down;         // boot id reads left before a reset host answers
+    std::function<void()> on_kill;           // called when Patroni is killed, before the effect
+    std::function<void()> on_start;          // called when Patroni is started
+    std::vector<std::string> runs_read;      // the -v run=... of every seq read
 
     DrillSeams seams(HostControl* control = nullptr);
     std::vector<pgdr::testing::RecordedCall> calls_on(const std::string& host) const;
@@ -161,6 +166,7 @@ class FakeCluster {
     void install_handlers();
     pgdr::HttpResponse cluster_json() const;
     pgdr::HttpResponse haproxy_csv() const;
+    pg::QueryResult pg_stat_replication() const;
 };
 
 }  // namespace pgdr::drills::testing

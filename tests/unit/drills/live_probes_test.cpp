@@ -192,19 +192,18 @@ TEST_CASE("Patroni REST client: Patroni 3 and 4 answers", "[pg][patroni]") {
     CHECK_FALSE(pg::parse_patroni_status("not json").has_value());
     CHECK_FALSE(pg::parse_patroni_status("[]").has_value());
 
-    auto view = pg::parse_cluster_view(
+    auto members = pg::parse_cluster_members(
         R"({"members":[{"name":"pg1","role":"replica","state":"running","timeline":2,"lag":0},)"
         R"({"name":"pg2","role":"leader","state":"running","timeline":2},)"
         R"({"name":"pg3","role":"replica","state":"stopped","lag":"unknown"}],"scope":"15-main"})");
-    REQUIRE(view);
-    CHECK(view->leader == "pg2");
-    CHECK(view->members.size() == 3);
-    CHECK(view->find("pg1")->lag_bytes == std::optional<std::int64_t>(0));
-    CHECK_FALSE(view->find("pg3")->lag_bytes.has_value());
-    CHECK(view->find("nope") == nullptr);
-    auto no_leader = pg::parse_cluster_view(R"({"members":[]})");
+    REQUIRE(members);
+    CHECK(pg::leaders_of(*members) == std::vector<std::string>{"pg2"});
+    REQUIRE(members->size() == 3);
+    CHECK((*members)[0].lag_bytes == std::optional<std::int64_t>(0));
+    CHECK_FALSE((*members)[2].lag_bytes.has_value());
+    auto no_leader = pg::parse_cluster_members(R"({"members":[]})");
     REQUIRE(no_leader);
-    CHECK(no_leader->leader.empty());
+    CHECK(pg::leaders_of(*no_leader).empty());
 
     CHECK(pg::base64("") == "");
     CHECK(pg::base64("f") == "Zg==");

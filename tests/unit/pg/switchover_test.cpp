@@ -1,6 +1,6 @@
 // pg::run_ha on a scripted Patroni cluster: pre-checks (P9, P12, lag bound, one leader), the
-// REST request (URL, body, password on stdin only), the waits (GET /primary, HAProxy P11, the
-// old leader streaming, timelines) and their timeouts on a manual clock.
+// REST request (URL, body, password in the Authorization header only), the waits (GET /primary,
+// HAProxy P11, the old leader streaming, timelines) and their timeouts on a manual clock.
 #include "pg/switchover.hpp"
 
 #include <algorithm>
@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "fakes/manual_clock.hpp"
+#include "pg/patroni_api.hpp"
 #include "unit/runbook/fake_ha_cluster.hpp"
 
 using pgdr::pg::HaAction;
@@ -29,7 +30,7 @@ struct Harness {
     HaResult run(HaRequest req) {
         req.timeout = std::chrono::seconds(30);
         pgdr::pg::HaSeams seams{cluster.inv,
-                                cluster.lookup,
+                                cluster.access(),
                                 clock,
                                 "patroni",
                                 k_password,
@@ -50,6 +51,13 @@ HaRequest switchover_to(const std::string& target) {
     return r;
 }
 
+HaRequest failover_to(const std::string& target) {
+    HaRequest r;
+    r.action = HaAction::failover;
+    r.target = target;
+    return r;
+}
+
 const pgdr::pg::HaCheck* check_named(const HaResult& r, const std::string& name) {
     for (const auto& c : r.checks) {
         if (c.name == name) {
@@ -59,20 +67,29 @@ const pgdr::pg::HaCheck* check_named(const HaResult& r, const std::string& name)
     return nullptr;
 }
 
-bool password_in_any_argv(const FakeHaCluster& c) {
-    for (const auto& call : c.log->calls()) {
-        for (const auto& w : call.argv) {
-            if (w.find(k_password) != std::string::npos) {
-                return true;
-            }
+// The password anywhere but the Authorization header: a URL, a body, an argv.
+// pg1, the leader, is gone: its REST API does not answer; pg2 lags 500 bytes, pg3 100.
+void lose_leader(FakeHaCluster& c) {
+    c.members["pg1"].registered = false;
+    c.members["pg1"].role = "replica";
+    c.members["pg2"].patroni_lag = 500;
+    c.members["pg3"].patroni_lag = 100;
+    c.haproxy_up.clear();
+}
+
+bool password_outside_auth(const FakeHaCluster& c) {
+    for (const auto& r : c.http.requests()) {
+        if (r.url.find(k_password) != std::string::npos ||
+            r.body.find(k_password) != std::string::npos) {
+            return true;
         }
     }
-    return false;
+    return !c.log->calls().empty();
 }
 
 }  // namespace
 
-TEST_CASE("switchover: the request goes to the leader, the password only on stdin", "[ha]") {
+TEST_CASE("switchover: the request goes to the leader, the password only in its header", "[ha]") {
     Harness h;
     auto r = h.run(switchover_to("pg2"));
     INFO(pgdr::pg::render_ha_text(r));
@@ -83,9 +100,8 @@ TEST_CASE("switchover: the request goes to the leader, the password only on stdi
     CHECK(post.url == "http://198.18.0.11:8008/switchover");
     CHECK(nlohmann::json::parse(post.body) ==
           nlohmann::json{{"leader", "pg1"}, {"candidate", "pg2"}});
-    CHECK(post.user == "patroni");
-    CHECK(post.stdin_data == k_password + "\n");
-    CHECK_FALSE(password_in_any_argv(h.cluster));
+    CHECK(post.authorization == "Basic " + pgdr::pg::base64("patroni:" + k_password));
+    CHECK_FALSE(password_outside_auth(h.cluster));
     CHECK(h.confirmations == 1);
     CHECK(r.old_leader == "pg1");
     CHECK(r.target == "pg2");
@@ -119,13 +135,13 @@ TEST_CASE(
     h.cluster.replication.erase("pg2");
     auto r = h.run(switchover_to("pg2"));
     CHECK_FALSE(r.ok());
-    const auto* c = check_named(r, "candidate streaming (pg_stat_replication on the leader)");
+    const auto* c = check_named(r, "candidate can take over");
     REQUIRE(c != nullptr);
     CHECK_FALSE(c->ok);
-    CHECK(c->detail == "pg2 is absent from pg_stat_replication on pg1");
+    CHECK(c->detail == "pg2 is not streaming from pg1 (absent from pg_stat_replication)");
     CHECK(h.cluster.posts.empty());
     CHECK(h.confirmations == 0);
-    CHECK(r.failure.rfind("pre-checks failed: candidate streaming", 0) == 0);
+    CHECK(r.failure.rfind("pre-checks failed: candidate can take over", 0) == 0);
 }
 
 TEST_CASE("switchover: lag over maximum_lag_on_failover is refused", "[ha]") {
@@ -133,10 +149,10 @@ TEST_CASE("switchover: lag over maximum_lag_on_failover is refused", "[ha]") {
     h.cluster.replication["pg2"].lag = 5000;
     auto r = h.run(switchover_to("pg2"));
     CHECK_FALSE(r.ok());
-    const auto* c = check_named(r, "candidate lag");
+    const auto* c = check_named(r, "candidate can take over");
     REQUIRE(c != nullptr);
     CHECK_FALSE(c->ok);
-    CHECK(c->detail == "5000 bytes (maximum_lag_on_failover 1000)");
+    CHECK(c->detail == "pg2 lags 5000 bytes, over the bound of 1000");
     CHECK(h.cluster.posts.empty());
 }
 
@@ -175,7 +191,7 @@ TEST_CASE("switchover: with synchronous_mode only a synchronous standby is a can
     Harness h;
     auto r = h.run(switchover_to("pg3"));
     CHECK_FALSE(r.ok());
-    const auto* c = check_named(r, "candidate is a synchronous standby");
+    const auto* c = check_named(r, "candidate can take over");
     REQUIRE(c != nullptr);
     CHECK_FALSE(c->ok);
     CHECK(c->detail ==
@@ -188,7 +204,6 @@ TEST_CASE("switchover: with synchronous_mode only a synchronous standby is a can
     async.cluster.inv.patroni.synchronous_mode = false;
     auto r2 = async.run(switchover_to("pg3"));
     CHECK(r2.ok());
-    CHECK(check_named(r2, "candidate is a synchronous standby") == nullptr);
 }
 
 TEST_CASE("switchover: --dry-run checks and shows the call but sends nothing", "[ha]") {
@@ -274,20 +289,13 @@ TEST_CASE("failover: refused while a leader runs", "[ha]") {
     CHECK(h.cluster.posts.empty());
 }
 
-TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica from its own host",
+TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica on its own API",
           "[ha]") {
     Harness h;
-    h.cluster.members["pg1"].registered = false;
-    h.cluster.members["pg1"].role = "replica";
+    h.cluster.inv.patroni.synchronous_mode = false;
+    lose_leader(h.cluster);
     h.cluster.members["pg2"].role = "replica";
-    h.cluster.members["pg3"].role = "sync_standby";
-    h.cluster.members["pg2"].patroni_lag = 500;
-    h.cluster.members["pg3"].patroni_lag = 100;
-    h.cluster.haproxy_up.clear();
-    HaRequest req;
-    req.action = HaAction::failover;
-    req.target = "auto";
-    auto r = h.run(req);
+    auto r = h.run(failover_to("auto"));
     INFO(pgdr::pg::render_ha_text(r));
     REQUIRE(r.ok());
     CHECK(r.target == "pg3");
@@ -299,67 +307,62 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica from
     CHECK(r.phases[2].name == "pg2 stream from pg3");
 }
 
-TEST_CASE(
-    "failover: synchronous_mode promotes the synchronous standby only; unknown lag needs "
-    "--force",
-    "[ha][failover]") {
-    // Issue 13 item 4. pg2 is the synchronous standby (every acknowledged commit), pg3 an
-    // asynchronous replica that happens to report less lag.
-    auto leaderless = [] {
-        auto h = std::make_unique<Harness>();
-        REQUIRE(h->cluster.inv.patroni.synchronous_mode);
-        h->cluster.members["pg1"].registered = false;
-        h->cluster.members["pg1"].role = "replica";
-        h->cluster.members["pg2"].patroni_lag = 500;
-        h->cluster.members["pg3"].patroni_lag = 100;
-        h->cluster.haproxy_up.clear();
-        return h;
-    };
-    HaRequest req;
-    req.action = HaAction::failover;
-
-    req.target = "auto";
-    auto h = leaderless();
-    auto r = h->run(req);
+TEST_CASE("failover: under synchronous_mode only the synchronous standby", "[ha]") {
+    // Patroni refuses a failover to another member (412); the one candidate picker agrees.
+    Harness h;
+    lose_leader(h.cluster);
+    auto r = h.run(failover_to("auto"));
     INFO(pgdr::pg::render_ha_text(r));
+    REQUIRE(r.ok());
     CHECK(r.target == "pg2");
 
-    req.target = "pg3";
-    h = leaderless();
-    r = h->run(req);
-    CHECK_FALSE(r.ok());
-    const auto* sync = check_named(r, "candidate is the synchronous standby");
-    REQUIRE(sync != nullptr);
-    CHECK_FALSE(sync->ok);
-    CHECK(sync->detail.find("--to pg2") != std::string::npos);
-    CHECK(sync->detail.find("pgdr failover --to pg3 --force") != std::string::npos);
-    CHECK(h->cluster.posts.empty());
+    Harness named;
+    lose_leader(named.cluster);
+    auto refused = named.run(failover_to("pg3"));
+    CHECK_FALSE(refused.ok());
+    const auto detail = check_named(refused, "candidate can take over")->detail;
+    CHECK(detail.rfind("pg3 is replica; with synchronous_mode Patroni hands over to pg2 only", 0) ==
+          0);
+    // Issue 13 item 4: the refusal names the override and what it costs.
+    CHECK(detail.find("accepting lost writes, run `pgdr failover --to pg3 --force`") !=
+          std::string::npos);
+    CHECK(named.cluster.posts.empty());
+}
 
+TEST_CASE("failover: --force promotes a replica that may lack acknowledged writes", "[ha]") {
+    // Issue 13 item 4: only an explicit --force gets past the synchronous standby rule and an
+    // unknown lag.
+    Harness forced;
+    lose_leader(forced.cluster);
+    auto req = failover_to("pg3");
     req.force = true;
-    h = leaderless();
-    r = h->run(req);
-    CHECK(check_named(r, "candidate is the synchronous standby")->ok);
-    CHECK(h->cluster.posts.size() == 1);
+    auto r = forced.run(req);
+    INFO(pgdr::pg::render_ha_text(r));
+    CHECK(r.ok());
+    CHECK(check_named(r, "candidate can take over")->detail.find("--force given") !=
+          std::string::npos);
+    CHECK(forced.cluster.posts.size() == 1);
 
-    // Unknown lag blocks, --force or not being the only way past it.
-    req.force = false;
-    req.target = "pg2";
-    h = leaderless();
-    h->cluster.members["pg2"].patroni_lag = -1;
-    r = h->run(req);
-    CHECK_FALSE(r.ok());
-    const auto* lag = check_named(r, "candidate lag");
+    Harness unknown;
+    lose_leader(unknown.cluster);
+    unknown.cluster.members["pg2"].patroni_lag = -1;
+    auto u = unknown.run(failover_to("pg2"));
+    CHECK_FALSE(u.ok());
+    const auto* lag = check_named(u, "candidate lag");
     REQUIRE(lag != nullptr);
     CHECK_FALSE(lag->ok);
     CHECK(lag->required);
-    CHECK(lag->detail.find("--force") != std::string::npos);
-    CHECK(h->cluster.posts.empty());
-    req.force = true;
-    h = leaderless();
-    h->cluster.members["pg2"].patroni_lag = -1;
-    r = h->run(req);
-    CHECK(check_named(r, "candidate lag")->ok);
-    CHECK(h->cluster.posts.size() == 1);
+    CHECK(lag->detail.find("pgdr failover --to pg2 --force") != std::string::npos);
+    CHECK(unknown.cluster.posts.empty());
+
+    Harness unknown_forced;
+    lose_leader(unknown_forced.cluster);
+    unknown_forced.cluster.members["pg2"].patroni_lag = -1;
+    auto uf_req = failover_to("pg2");
+    uf_req.force = true;
+    auto uf = unknown_forced.run(uf_req);
+    CHECK(check_named(uf, "candidate lag")->ok);
+    CHECK(unknown_forced.cluster.posts.size() == 1);
 }
 
 TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again", "[ha]") {
@@ -385,9 +388,7 @@ TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again",
 
 TEST_CASE("switchover: no member answering is a failed pre-check, not an exception", "[ha]") {
     Harness h;
-    for (auto& [name, t] : h.cluster.hosts) {
-        t->set_unreachable(true);
-    }
+    h.cluster.rest_down = true;
     auto r = h.run(switchover_to("pg2"));
     CHECK_FALSE(r.ok());
     REQUIRE(r.checks.size() == 1);
@@ -395,29 +396,24 @@ TEST_CASE("switchover: no member answering is a failed pre-check, not an excepti
     CHECK(r.checks[0].detail.rfind("no member's Patroni REST API answered", 0) == 0);
 }
 
-TEST_CASE("ha parsers: REST answers, schedule times, replication rows", "[ha]") {
-    using pgdr::pg::parse_rest_answer;
-    CHECK(parse_rest_answer("200\nSuccessfully switched over")->first == 200);
-    CHECK(parse_rest_answer("200\nSuccessfully switched over")->second ==
-          "Successfully switched over");
-    CHECK(parse_rest_answer("503\n")->second.empty());
-    CHECK_FALSE(parse_rest_answer("Traceback (most recent call last)").has_value());
-    CHECK_FALSE(parse_rest_answer("").has_value());
-
+TEST_CASE("ha parsers: schedule times, replication rows", "[ha]") {
     CHECK(pgdr::pg::valid_schedule_time("2026-03-01T02:00:00+00:00"));
     CHECK(pgdr::pg::valid_schedule_time("2026-03-01T02:00Z"));
     CHECK_FALSE(pgdr::pg::valid_schedule_time("2026-03-01T02:00:00"));  // no zone
     CHECK_FALSE(pgdr::pg::valid_schedule_time("tomorrow"));
 
-    std::vector<pgdr::pg::MemberStatus> members(2);
+    std::vector<pgdr::pg::ClusterMember> members(2);
     members[0].name = "db-2.a";
     members[1].name = "pg3";
-    auto rows =
-        pgdr::pg::parse_replication_lag("db_2_a|streaming|sync|0\npg3|catchup||\n", members);
+    pgdr::pg::QueryResult q;
+    q.ok = true;
+    q.rows = {{"db_2_a", "streaming", "sync", "0/1", "0/1", "0"},
+              {"pg3", "catchup", "", "", "", std::nullopt}};
+    auto rows = pgdr::pg::replication_rows(q, members);
     REQUIRE(rows.size() == 2);
     CHECK(rows[0].member == "db-2.a");  // matched through its slot name
     CHECK(rows[0].sync_state == "sync");
     CHECK(rows[0].lag_bytes == 0);
     CHECK(rows[1].state == "catchup");
-    CHECK(rows[1].lag_bytes == -1);
+    CHECK_FALSE(rows[1].lag_bytes);
 }

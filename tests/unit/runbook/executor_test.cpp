@@ -8,6 +8,7 @@
 #include <optional>
 #include <sstream>
 
+#include "core/duration.hpp"
 #include "core/files.hpp"
 #include "fakes/manual_clock.hpp"
 #include "runbook/parser.hpp"
@@ -25,14 +26,14 @@ struct FakeActions final : pgdr::runbook::PgdrActions {
     struct Call {
         std::string action;
         std::map<std::string, std::string> args;
-        pgdr::runbook::Millis timeout;
+        std::chrono::milliseconds timeout;
     };
     std::vector<Call> calls;
     std::map<std::string, pgdr::runbook::ActionResult> results;  // by action; default ok
     std::function<void()> during;
 
     pgdr::runbook::ActionResult invoke(const pgdr::runbook::PgdrStep& step,
-                                       pgdr::runbook::Millis timeout,
+                                       std::chrono::milliseconds timeout,
                                        const std::atomic<bool>*) override {
         calls.push_back({step.action, step.args, timeout});
         if (during) {
@@ -52,7 +53,8 @@ struct Harness {
     std::ostringstream log_sink;
     pgdr::Logger log{log_sink};
     FakeActions actions;
-    pgdr::runbook::ClusterOps ops{cluster.inv, cluster.lookup, {{"replica", "pg3"}}};
+    pgdr::runbook::ClusterOps ops{
+        cluster.inv, cluster.lookup, cluster.access(), {{"replica", "pg3"}}};
     std::ostringstream progress;
     std::atomic<bool> interrupted{false};
     pgdr::runbook::ExecOptions options;
@@ -325,7 +327,7 @@ TEST_CASE("executor: without a terminal, the first confirmation stops the run (e
     Harness h;
     h.options.interactive = false;
     int asked = 0;
-    h.options.ask = [&asked](const std::string&, pgdr::runbook::Millis) {
+    h.options.ask = [&asked](const std::string&, std::chrono::milliseconds) {
         ++asked;
         return std::optional<bool>(true);
     };
@@ -352,8 +354,8 @@ TEST_CASE("executor: --yes confirms; a terminal asks; no refuses", "[runbook]") 
     Harness tty;
     tty.options.interactive = true;
     std::vector<std::string> questions;
-    tty.options.ask = [&questions](const std::string& q, pgdr::runbook::Millis t) {
-        questions.push_back(q + " within " + pgdr::runbook::format_duration(t));
+    tty.options.ask = [&questions](const std::string& q, std::chrono::milliseconds t) {
+        questions.push_back(q + " within " + pgdr::format_duration_spec(t));
         return std::optional<bool>(false);
     };
     auto refused = tty.run(k_confirming);
@@ -369,7 +371,7 @@ TEST_CASE("executor: --from asks the skipped confirmation again", "[runbook][fro
     tty.options.interactive = true;
     tty.options.from = "after";
     std::vector<std::string> questions;
-    tty.options.ask = [&questions](const std::string& q, pgdr::runbook::Millis) {
+    tty.options.ask = [&questions](const std::string& q, std::chrono::milliseconds) {
         questions.push_back(q);
         return std::optional<bool>(false);
     };
@@ -383,7 +385,7 @@ TEST_CASE("executor: --from asks the skipped confirmation again", "[runbook][fro
     Harness yes_tty;
     yes_tty.options.interactive = true;
     yes_tty.options.from = "after";
-    yes_tty.options.ask = [](const std::string&, pgdr::runbook::Millis) {
+    yes_tty.options.ask = [](const std::string&, std::chrono::milliseconds) {
         return std::optional<bool>(true);
     };
     auto s = yes_tty.run(k_confirming);

@@ -1,10 +1,11 @@
-// A scripted 3-member Patroni cluster on recording transports (pg1, pg2, pg3; pg3 runs
-// HAProxy), answering what pg::run_ha and runbook conditions ask over SSH:
-//   python3 -c REST_SCRIPT URL METHOD BODY USER TIMEOUT   GET /cluster, GET /primary,
-//       GET /;csv (HAProxy stats), POST /switchover, /failover, /reinitialize
-//   runuser -u postgres -- psql ... -c k_replication_lag_sql   pg_stat_replication
-// The state is plain data the tests edit; POSTs change it as Patroni would (or not, when the
-// test says so), and are recorded with their stdin.
+// A scripted 3-member Patroni cluster (pg1, pg2, pg3; pg3 runs HAProxy) behind the cluster
+// snapshot's seams, answering what pg::run_ha and runbook conditions ask:
+//   HTTP (RecordingHttpClient, through DirectReach): GET /cluster, GET /primary, GET /;csv
+//       (HAProxy stats), GET /health (etcd), POST /switchover, /failover, /reinitialize
+//   SQL (a scripted SqlRunner): the leader's pg_stat_replication
+// Recording transports stand for the hosts' SSH (runbook commands). The state is plain data
+// the tests edit; POSTs change it as Patroni would (or not, when the test says so), and are
+// recorded with their Authorization header.
 #pragma once
 
 #include <map>
@@ -15,7 +16,10 @@
 #include <vector>
 
 #include "core/inventory.hpp"
+#include "core/reach.hpp"
+#include "fakes/recording_http_client.hpp"
 #include "fakes/recording_transport.hpp"
+#include "pg/status.hpp"
 #include "pg/switchover.hpp"
 
 namespace pgdr::test {
@@ -40,9 +44,9 @@ struct FakeMember {
 };
 
 struct FakeRest {
-    std::string host;  // where python3 ran
-    std::string method, url, body, user;
-    std::optional<std::string> stdin_data;
+    std::string host;  // the member whose REST API took it
+    std::string method, url, body;
+    std::string authorization;  // the Authorization header
 };
 
 class FakeHaCluster {
@@ -53,8 +57,8 @@ class FakeHaCluster {
             members[name] = FakeMember{};
             hosts[name] = std::make_unique<testing::RecordingTransport>(name, log);
             lookup[name] = hosts[name].get();
-            install(name);
         }
+        http.set_handler([this](const HttpRequest& r) { return answer(r); });
         members["pg1"].role = "leader";
         members["pg1"].state = "running";
         members["pg2"].role = "sync_standby";
@@ -100,7 +104,17 @@ class FakeHaCluster {
         long long lag;
     };
 
+    pg::ClusterAccess access() {
+        return {reach, http,
+                [this](const Endpoint& at, const std::string&, std::chrono::milliseconds) {
+                    return pg_stat_replication(member_at(at.host));
+                }};
+    }
+
     Inventory inv;
+    fakes::RecordingHttpClient http;
+    DirectReach reach;
+    bool rest_down = false;  // no REST API answers
     std::shared_ptr<testing::CallLog> log;
     std::map<std::string, FakeMember> members;
     std::map<std::string, std::unique_ptr<testing::RecordingTransport>> hosts;
@@ -114,11 +128,70 @@ class FakeHaCluster {
     bool follow_old_leader = true;
 
   private:
-    static CommandResult answer(int status, const std::string& body) {
-        CommandResult r;
-        r.exit_status = 0;
-        r.out = std::to_string(status) + "\n" + body;
-        return r;
+    std::string member_at(const std::string& address) const {
+        for (const auto& h : inv.hosts) {
+            if (h.address == address) {
+                return h.name;
+            }
+        }
+        return "";
+    }
+
+    static fakes::RecordingHttpClient::Outcome reply(int status, const std::string& body) {
+        return fakes::RecordingHttpClient::make(status, body);
+    }
+
+    static bool ends_with(const std::string& s, const std::string& tail) {
+        return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+    }
+
+    fakes::RecordingHttpClient::Outcome answer(const HttpRequest& r) {
+        const auto host_start = r.url.find("//") + 2;
+        const auto name =
+            member_at(r.url.substr(host_start, r.url.find(':', host_start) - host_start));
+        if (r.method == "POST") {
+            auto auth = r.headers.find("Authorization");
+            posts.push_back(
+                {name, r.method, r.url, r.body, auth == r.headers.end() ? "" : auth->second});
+            if (post_status == 200 && apply_posts) {
+                auto body = nlohmann::json::parse(r.body);
+                if (r.url.find("/switchover") != std::string::npos ||
+                    r.url.find("/failover") != std::string::npos) {
+                    promote(body.at("candidate"));
+                }
+            }
+            return reply(post_status, post_status == 200 ? "Successfully done" : "refused");
+        }
+        if (ends_with(r.url, ":8008/cluster")) {
+            if (rest_down || !members.at(name).registered) {
+                return HttpFailure::connect;
+            }
+            return reply(200, cluster_json());
+        }
+        if (ends_with(r.url, ":8008/primary")) {
+            return reply(members.at(name).role == "leader" ? 200 : 503, "{}");
+        }
+        if (ends_with(r.url, "/;csv")) {
+            return reply(200, haproxy_csv());
+        }
+        if (ends_with(r.url, ":2379/health")) {
+            return reply(200, R"({"health":"true"})");
+        }
+        return reply(404, "");
+    }
+
+    pg::QueryResult pg_stat_replication(const std::string& on) const {
+        pg::QueryResult q;
+        q.ok = true;
+        if (members.at(on).role != "leader") {
+            return q;  // a replica's pg_stat_replication is empty
+        }
+        for (const auto& [n, row] : replication) {
+            q.rows.push_back(
+                {n, row.state, row.sync, "0/3000060", "0/3000060",
+                 row.lag < 0 ? std::nullopt : std::optional<std::string>(std::to_string(row.lag))});
+        }
+        return q;
     }
 
     std::string cluster_json() const {
@@ -132,66 +205,23 @@ class FakeHaCluster {
                           {"state", m.state},
                           {"host", inv.find_host(n)->address},
                           {"timeline", m.timeline},
-                          {"lag", m.patroni_lag}});
+                          // Patroni says "unknown" when it cannot tell a replica's lag.
+                          {"lag", m.patroni_lag < 0 ? nlohmann::json("unknown")
+                                                    : nlohmann::json(m.patroni_lag)}});
         }
         return nlohmann::json{{"members", ms}}.dump();
     }
 
     std::string haproxy_csv() const {
-        std::string csv = "# pxname,svname,qcur\n";
+        std::string csv =
+            "# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,dresp,"
+            "ereq,econ,eresp,wretr,wredis,status\n";
         for (const auto& [n, m] : members) {
             csv += "primary," + n + std::string(16, ',') +
                    (haproxy_up.count(n) != 0 ? "UP" : "DOWN") + "\n";
             csv += "replicas," + n + std::string(16, ',') + "UP\n";
         }
         return csv;
-    }
-
-    void install(const std::string& name) {
-        auto* t = hosts[name].get();
-        t->on({"python3", "-c"}, [this, name](const std::vector<std::string>& argv,
-                                              const RunOptions& opts) {
-            const std::string& url = argv.at(3);
-            const std::string& method = argv.at(4);
-            if (method == "POST") {
-                posts.push_back({name, method, url, argv.at(5), argv.at(6), opts.stdin_data});
-                if (post_status == 200 && apply_posts) {
-                    auto body = nlohmann::json::parse(argv.at(5));
-                    if (url.find("/switchover") != std::string::npos ||
-                        url.find("/failover") != std::string::npos) {
-                        promote(body.at("candidate"));
-                    }
-                }
-                return answer(post_status, post_status == 200 ? "Successfully done" : "refused");
-            }
-            if (url.size() >= 8 && url.compare(url.size() - 8, 8, "/cluster") == 0) {
-                if (!members.at(name).registered) {
-                    return answer(0, "URLError: connection refused");
-                }
-                return answer(200, cluster_json());
-            }
-            if (url.size() >= 8 && url.compare(url.size() - 8, 8, "/primary") == 0) {
-                return answer(members.at(name).role == "leader" ? 200 : 503, "{}");
-            }
-            if (url.find("/;csv") != std::string::npos) {
-                return answer(200, haproxy_csv());
-            }
-            return answer(404, "");
-        });
-        t->on({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-d", "postgres", "-c",
-               pg::k_replication_lag_sql},
-              [this, name](const std::vector<std::string>&, const RunOptions&) {
-                  CommandResult r;
-                  r.exit_status = 0;
-                  if (members.at(name).role != "leader") {
-                      return r;  // a replica's pg_stat_replication is empty
-                  }
-                  for (const auto& [n, row] : replication) {
-                      r.out += n + "|" + row.state + "|" + row.sync + "|" +
-                               (row.lag < 0 ? "" : std::to_string(row.lag)) + "\n";
-                  }
-                  return r;
-              });
     }
 };
 

@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 
+#include "core/duration.hpp"
+
 using pgdr::runbook::parse_runbook;
 using pgdr::runbook::RunbookError;
 
@@ -307,8 +309,8 @@ TEST_CASE("runbook parser: an unreadable file", "[runbook]") {
 }
 
 TEST_CASE("runbook durations", "[runbook]") {
-    using pgdr::runbook::format_duration;
-    using pgdr::runbook::parse_duration;
+    using pgdr::format_duration_spec;
+    using pgdr::parse_duration;
     CHECK(parse_duration("500ms") == std::chrono::milliseconds(500));
     CHECK(parse_duration("30s") == std::chrono::seconds(30));
     CHECK(parse_duration("45") == std::chrono::seconds(45));
@@ -318,6 +320,6 @@ TEST_CASE("runbook durations", "[runbook]") {
     CHECK_FALSE(parse_duration("-5s").has_value());
     CHECK_FALSE(parse_duration("5 m").has_value());
     CHECK_FALSE(parse_duration("").has_value());
-    CHECK(format_duration(std::chrono::minutes(3)) == "3m");
-    CHECK(format_duration(std::chrono::milliseconds(1500)) == "1500ms");
+    CHECK(format_duration_spec(std::chrono::minutes(3)) == "3m");
+    CHECK(format_duration_spec(std::chrono::milliseconds(1500)) == "1500ms");
 }

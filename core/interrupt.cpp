@@ -1,6 +1,6 @@
-#include "runbook/interrupt.hpp"
+#include "core/interrupt.hpp"
 
-namespace pgdr::runbook {
+namespace pgdr {
 
 namespace {
 std::atomic<bool> g_interrupted{false};
@@ -31,4 +31,4 @@ const std::atomic<bool>& InterruptGuard::flag() {
     return g_interrupted;
 }
 
-}  // namespace pgdr::runbook
+}  // namespace pgdr
