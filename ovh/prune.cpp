@@ -8,10 +8,7 @@ namespace pgdr::ovh {
 namespace {
 
 std::string str(const nlohmann::json& j, const char* key) {
-    if (j.is_object() && j.contains(key) && j[key].is_string()) {
-        return j[key].get<std::string>();
-    }
-    return {};
+    return json_string(j, key);
 }
 
 const nlohmann::json* by_id(const nlohmann::json& list, const std::string& id) {

@@ -4,13 +4,17 @@
 
 namespace pgdr::ovh {
 
-namespace {
-
-std::string str(const nlohmann::json& j, const char* key) {
+std::string json_string(const nlohmann::json& j, const char* key) {
     if (j.is_object() && j.contains(key) && j[key].is_string()) {
         return j[key].get<std::string>();
     }
     return {};
+}
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key) {
+    return json_string(j, key);
 }
 
 std::string task_errors(const nlohmann::json& resource) {

@@ -23,6 +23,9 @@
 
 namespace pgdr::ovh {
 
+// j[key] when j is an object holding a string there; "" otherwise (OVH answers vary).
+std::string json_string(const nlohmann::json& j, const char* key);
+
 struct WaitOptions {
     std::chrono::milliseconds timeout{std::chrono::minutes(30)};
     std::chrono::milliseconds first_poll{std::chrono::milliseconds(200)};

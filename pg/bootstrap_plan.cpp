@@ -96,7 +96,7 @@ const char* const k_etcd_reset_script =
     "keys=$(ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=2s "
     "--command-timeout=3s get '' --prefix --keys-only --limit=1) || keys=unknown; "
     "if [ -n \"$keys\" ]; then echo 'pgdr: refusing to reset the local etcd member: it holds "
-    "keys or did not answer; it may be another cluster'\''s DCS' >&2; exit 3; fi; fi; "
+    "keys or did not answer; it may be the DCS of another cluster' >&2; exit 3; fi; fi; "
     "systemctl stop etcd && rm -rf /var/lib/etcd/default";
 
 std::string probe_passfile_path() {

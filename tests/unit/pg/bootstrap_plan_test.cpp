@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.hpp"
+#include "core/local_transport.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
@@ -141,6 +142,33 @@ TEST_CASE("bootstrap plan: no secret in any argv", "[pg][bootstrap]") {
             }
         }
     }
+}
+
+TEST_CASE("bootstrap plan: every sh -c script parses", "[pg][bootstrap]") {
+    // A quote out of place in a script literal broke every first bootstrap (found on the lab:
+    // the etcd reset's message had an apostrophe inside single quotes).
+    auto inv = lab_inventory();
+    auto plan = plan_bootstrap(inv, fresh_facts(inv), k_secrets, "pg1");
+    int scripts = 0;
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    const auto* rc = std::get_if<RunCommand>(&a);
+                    if (rc == nullptr || rc->argv.size() < 3 || rc->argv[0] != "sh" ||
+                        rc->argv[1] != "-c") {
+                        continue;
+                    }
+                    ++scripts;
+                    pgdr::LocalTransport local;
+                    auto r = local.run({"sh", "-n", "-c", rc->argv[2]}, pgdr::RunOptions{});
+                    INFO(rc->argv[2] << "\n" << r.err);
+                    CHECK(r.ok());
+                }
+            }
+        }
+    }
+    CHECK(scripts > 0);
 }
 
 TEST_CASE("bootstrap plan: once Patroni runs, the replication stage is gone", "[pg][bootstrap]") {
