@@ -27,10 +27,29 @@ namespace {
 constexpr const char* k_lock_file = "/run/pgdr-lab.lock";
 constexpr const char* k_partition_table = "pgdr_partition";
 
-// Serialises lab operations on this machine (one lab at a time, no two `up`s racing).
+// An open descriptor on the lock file that this process inherited, e.g. from
+// `flock /run/pgdr-lab.lock <script>`: that caller holds the lock for us.
+int inherited_lock_fd() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd", ec)) {
+        std::error_code link_ec;
+        auto target = fs::read_symlink(e.path(), link_ec);
+        if (!link_ec && target == k_lock_file) {
+            return std::atoi(e.path().filename().c_str());
+        }
+    }
+    return -1;
+}
+
+// Serialises lab operations on this machine (one lab at a time, no two `up`s racing). A
+// script that holds the lock for a whole run (flock(1) on the same file) passes its descriptor
+// to pgdr, which then works under that lock instead of waiting for itself.
 class LabLock {
   public:
     LabLock() {
+        if (int fd = inherited_lock_fd(); fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return;  // the caller's lock (flock on the same open file succeeds at once)
+        }
         m_fd = ::open(k_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (m_fd < 0 || ::flock(m_fd, LOCK_EX) != 0) {
             throw Error(ExitCode::internal, std::string("cannot lock ") + k_lock_file);
@@ -445,7 +464,8 @@ void Lab::up(const LabConfig& config) {
         while (!other.empty() && other.back() == '\n') {
             other.pop_back();
         }
-        if (other != m_paths.dir && fs::exists(other + "/lab.json")) {
+        if (other != m_paths.dir &&
+            (fs::exists(other + "/lab.json") || fs::exists(other + "/twin.json"))) {
             throw Error(ExitCode::usage, "another lab is running on this machine, from " + other,
                         "only one lab may run at a time: `pgdr lab down --dir " + other + "`");
         }
@@ -483,6 +503,42 @@ void Lab::up(const LabConfig& config) {
         }
     }
     write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
+}
+
+bool Lab::twin_exists() const {
+    return fs::exists(m_paths.dir + "/twin.json");
+}
+
+void Lab::up_twin_base() {
+    check_root();
+    LabLock lock;
+    if (exists()) {
+        throw usage_error("the directory " + m_paths.dir + " holds a lab of hosts already",
+                          "use another --dir for the OVH twin, or `pgdr lab down` first");
+    }
+    if (auto owner = read_text_file(k_owner_file)) {
+        std::string other = *owner;
+        while (!other.empty() && other.back() == '\n') {
+            other.pop_back();
+        }
+        if (other != m_paths.dir &&
+            (fs::exists(other + "/lab.json") || fs::exists(other + "/twin.json"))) {
+            throw Error(ExitCode::usage, "another lab is running on this machine, from " + other,
+                        "only one lab may run at a time: `pgdr lab down --dir " + other + "`");
+        }
+    }
+    ensure_prerequisites();
+    ensure_directory(m_paths.dir, 0700);
+    const auto recipe = recipe_for("trixie");
+    if (!twin_exists()) {
+        write_file_atomic(m_paths.dir + "/twin.json",
+                          nlohmann::json{{"version", 1}, {"image", recipe.path()}}.dump(2) + "\n",
+                          0600);
+    }
+    write_file_atomic(k_owner_file, m_paths.dir + "\n", 0644);
+    ensure_bridge();
+    ensure_proxy();
+    ensure_image(recipe, m_local, m_progress);
 }
 
 MachineState Lab::state(const std::string& host) {
@@ -651,7 +707,7 @@ void Lab::down(bool purge) {
     for (const char* name : {"hosts", "ssh", "apt-proxy", "inventory.state"}) {
         fs::remove_all(m_paths.dir + "/" + name, ec);
     }
-    for (const char* name : {"known_hosts", "inventory.yaml", "lab.json"}) {
+    for (const char* name : {"known_hosts", "inventory.yaml", "lab.json", "twin.json"}) {
         fs::remove(m_paths.dir + "/" + name, ec);
     }
     fs::remove(m_paths.dir, ec);  // fails (kept) when not empty

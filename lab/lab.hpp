@@ -49,6 +49,11 @@ class Lab final : public HostControl {
 
     // Creates or repairs the lab; returns when every host accepts SSH connections.
     void up(const LabConfig& config);
+    // What the OVH twin (`lab up --ovh`) shares with the lab: prerequisites, the lab bridge
+    // and apt proxy (image builds), the cached Debian 13 image; marks the directory as a twin's
+    // (twin.json) and this machine's running lab. Refuses when another lab runs.
+    void up_twin_base();
+    bool twin_exists() const;
     // Removes everything the lab made; with purge also the cached images and apt cache.
     void down(bool purge);
     bool exists() const;
