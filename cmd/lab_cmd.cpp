@@ -306,8 +306,54 @@ int up(Context& ctx, const LabOptions& o) {
     return 0;
 }
 
+// The OVH twin's API and instances (a directory of `lab up --ovh`).
+int status_ovh(Context& ctx, LabSession& s) {
+    const TwinFiles f{s.lab.paths().dir};
+    auto pid = lab::read_pid_file(f.pid());
+    const bool api = pid && lab::process_alive(*pid);
+    std::string port = read_text_file(f.port()).value_or("");
+    while (!port.empty() && port.back() == '\n') {
+        port.pop_back();
+    }
+    const std::string endpoint = port.empty() ? "" : "http://127.0.0.1:" + port + "/1.0";
+    const auto rows = lab::LabTwinBackend::list(f.dir);
+    if (ctx.json()) {
+        nlohmann::json hosts = nlohmann::json::array();
+        for (const auto& r : rows) {
+            hosts.push_back({{"name", r.name},
+                             {"instance_id", r.instance_id},
+                             {"region", r.region},
+                             {"public_address", r.public_address},
+                             {"private_addresses", r.private_addresses},
+                             {"host", r.host},
+                             {"state", r.running ? "running" : "stopped"}});
+        }
+        std::cout << nlohmann::json{{"dir", f.dir},
+                                    {"ovh", true},
+                                    {"api", api ? "running" : "stopped"},
+                                    {"endpoint", endpoint},
+                                    {"ovh_conf", f.ovh_conf()},
+                                    {"instances", hosts}}
+                         .dump(2)
+                  << '\n';
+        return 0;
+    }
+    std::cout << "OVH twin in " << f.dir << ": API " << (api ? "running" : "stopped") << " at "
+              << endpoint << " (" << f.ovh_conf() << ")\n\n";
+    Table t({"INSTANCE", "REGION", "PUBLIC", "PRIVATE", "STATE", "HOST"});
+    for (const auto& r : rows) {
+        t.add({r.name, r.region, r.public_address, r.private_addresses,
+               r.running ? "running" : "stopped", r.host});
+    }
+    t.print(std::cout);
+    return 0;
+}
+
 int status(Context& ctx, const LabOptions& o) {
     LabSession s(ctx, o.dir);
+    if (!s.lab.exists() && s.lab.twin_exists()) {
+        return status_ovh(ctx, s);
+    }
     require_lab(s.lab);
     auto rows = s.lab.status();
     const auto& p = s.lab.paths();

@@ -17,6 +17,7 @@
 #include "core/tcp.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
+#include "lab/twin_hosts.hpp"
 
 namespace pgdr::lab {
 
@@ -308,7 +309,7 @@ void Lab::ensure_bridge() {
     run({"ip", "link", "set", k_bridge, "up"});
 }
 
-void Lab::ensure_proxy() {
+void Lab::ensure_proxy(const std::string& extra_bind) {
     if (auto pid = read_pid_file(m_paths.proxy_pid());
         pid && process_alive(*pid) && process_comm(*pid) == "apt-cacher-ng") {
         return;
@@ -329,7 +330,8 @@ void Lab::ensure_proxy() {
         dir + "/acng.conf",
         "CacheDir: " + cache + "\nLogDir: " + dir +
             "/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: " + std::to_string(k_proxy_port) +
-            "\nBindAddress: 127.0.0.1 " + k_gateway + "\nExThreshold: 30\n");
+            "\nBindAddress: 127.0.0.1 " + k_gateway +
+            (extra_bind.empty() ? std::string() : " " + extra_bind) + "\nExThreshold: 30\n");
     pid_t pid = spawn_detached({"apt-cacher-ng", "-c", dir, "ForeGround=1"}, dir + "/proxy.log");
     write_file_atomic(m_paths.proxy_pid(), std::to_string(pid) + "\n");
     for (int i = 0; i < 100; ++i) {
@@ -537,7 +539,9 @@ void Lab::up_twin_base() {
     }
     write_file_atomic(k_owner_file, m_paths.dir + "\n", 0644);
     ensure_bridge();
-    ensure_proxy();
+    // The instances reach the apt proxy on their Ext-Net gateway (they have no other route).
+    LabTwinBackend::ensure_ext_bridge(m_local);
+    ensure_proxy(k_ext_gateway);
     ensure_image(recipe, m_local, m_progress);
 }
 

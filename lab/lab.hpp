@@ -86,7 +86,9 @@ class Lab final : public HostControl {
     void check_root() const;
     void ensure_prerequisites();
     void ensure_bridge();
-    void ensure_proxy();
+    // extra_bind: another address of this machine the proxy also listens on (the twin's
+    // Ext-Net gateway), empty for none.
+    void ensure_proxy(const std::string& extra_bind = {});
     void ensure_ssh_key();
     void prepare_host(const LabHost& h, const std::string& image, const std::vector<LabHost>& all);
     void boot_host(const LabHost& h);

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -99,9 +100,10 @@ find_init() {
 }
 while :; do
   for nic in "$@"; do
-    IFS=: read -r br hif tif inner <<<"$nic"
+    IFS=: read -r br hif tif inner mac <<<"$nic"
     ip link del "$hif" 2>/dev/null
-    ip link add "$hif" type veth peer name "$tif" && ip link set "$hif" master "$br" &&
+    ip link add "$hif" type veth peer name "$tif" address "$mac" &&
+      ip link set "$hif" master "$br" &&
       ip link set "$hif" up || exit 1
   done
   systemd-nspawn -q -D "$root" -M "pgdr-$host" --register=no --keep-unit --link-journal=no \
@@ -115,7 +117,7 @@ while :; do
   done
   if [ -n "$init" ] && nsenter -t "$init" -n nft -f "$fw"; then
     for nic in "$@"; do
-      IFS=: read -r br hif tif inner <<<"$nic"
+      IFS=: read -r br hif tif inner mac <<<"$nic"
       ip link set "$tif" netns "$init" && nsenter -t "$init" -n ip link set "$tif" name "$inner"
     done
   else
@@ -323,10 +325,27 @@ void LabTwinBackend::create_host(const twin::HostSpec& spec) {
     ensure_directory(m_paths.upper(host), 0755);
     ensure_directory(m_paths.work(host), 0755);
     ensure_directory(root, 0755);
-    write_file_atomic(dir + "/instance", spec.id + "\n" + spec.name + "\n", 0600);
-    std::string nics = "eth0:" + std::string(k_ext_bridge);
+    std::string privates;
+    for (const auto& nic : spec.private_nics) {
+        privates += (privates.empty() ? "" : " ") + nic.address;
+    }
+    write_file_atomic(dir + "/instance",
+                      spec.id + "\n" + spec.name + "\n" + spec.region + "\n" + spec.public_address +
+                          "\n" + privates + "\n",
+                      0600);
+    // A fixed MAC address per port, as OpenStack's (fa:16:3e:...): a rebooted instance keeps
+    // it, so peers' neighbour caches stay right.
+    auto mac = [&](std::size_t port) {
+        const auto h = std::hash<std::string>{}(spec.id + "/" + std::to_string(port));
+        char buf[20];
+        std::snprintf(buf, sizeof buf, "fa:16:3e:%02x:%02x:%02x",
+                      static_cast<unsigned>((h >> 16) & 0xff),
+                      static_cast<unsigned>((h >> 8) & 0xff), static_cast<unsigned>(h & 0xff));
+        return std::string(buf);
+    };
+    std::string nics = "eth0:" + std::string(k_ext_bridge) + ":" + mac(0);
     for (std::size_t i = 0; i < bridges.size(); ++i) {
-        nics += " eth" + std::to_string(i + 1) + ":" + bridges[i];
+        nics += " eth" + std::to_string(i + 1) + ":" + bridges[i] + ":" + mac(i + 1);
     }
     write_file_atomic(dir + "/nics", nics + "\n", 0600);
     write_file_atomic(dir + "/limits",
@@ -355,6 +374,10 @@ void LabTwinBackend::create_host(const twin::HostSpec& spec) {
                 "/" + std::to_string(nic.prefix) + "\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n");
     }
     write_file_atomic(root + "/etc/resolv.conf", "options timeout:1 attempts:1\n");
+    // apt through the lab's proxy on the Ext-Net gateway, as the lab's hosts use it on theirs.
+    write_file_atomic(root + "/etc/apt/apt.conf.d/01pgdr-lab-proxy",
+                      "Acquire::http::Proxy \"http://" + std::string(k_ext_gateway) + ":" +
+                          std::to_string(k_proxy_port) + "\";\n");
     write_file_atomic(root + "/etc/machine-id", random_hex(32) + "\n", 0444);
     fs::remove(root + "/root/.ssh/authorized_keys");
     run({"chroot", root, "sh", "-c",
@@ -401,12 +424,15 @@ void LabTwinBackend::boot(const std::string& host) {
                                   cpus};
     std::istringstream nics(read_text_file(dir + "/nics").value_or(""));
     for (std::string nic; nics >> nic;) {
-        const auto colon = nic.find(':');
-        const std::string inner = nic.substr(0, colon);
-        const std::string bridge = nic.substr(colon + 1);
+        // inner:bridge:mac (the MAC holds colons: split at the first two only).
+        const auto first = nic.find(':');
+        const auto second = nic.find(':', first + 1);
+        const std::string inner = nic.substr(0, first);
+        const std::string bridge = nic.substr(first + 1, second - first - 1);
+        const std::string address = nic.substr(second + 1);
         // Host-side and temporary container-side names, unique on this machine (<= 15 chars).
         argv.push_back(bridge + ":pgdr-" + host + "-" + inner.substr(3) + ":pgdc-" + host + "-" +
-                       inner.substr(3) + ":" + inner);
+                       inner.substr(3) + ":" + inner + ":" + address);
     }
     pid_t pid = spawn_detached(argv, m_paths.console_log(host));
     write_file_atomic(m_paths.wrapper_pid(host), std::to_string(pid) + "\n");
@@ -521,6 +547,28 @@ void LabTwinBackend::delete_host(const std::string& id) {
     remove_host_files(host);
     std::lock_guard lock(m_mutex);
     m_hosts.erase(id);
+}
+
+std::vector<TwinHostStatus> LabTwinBackend::list(const std::string& lab_dir) {
+    const LabPaths paths(lab_dir + "/twin");
+    std::vector<TwinHostStatus> out;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(paths.dir + "/hosts", ec)) {
+        TwinHostStatus st;
+        st.host = e.path().filename().string();
+        std::istringstream in(read_text_file(paths.host_dir(st.host) + "/instance").value_or(""));
+        std::getline(in, st.instance_id);
+        std::getline(in, st.name);
+        std::getline(in, st.region);
+        std::getline(in, st.public_address);
+        std::getline(in, st.private_addresses);
+        auto wrapper = read_pid_file(paths.wrapper_pid(st.host));
+        st.running = wrapper && process_alive(*wrapper) && container_init(*wrapper).has_value();
+        out.push_back(st);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const TwinHostStatus& a, const TwinHostStatus& b) { return a.name < b.name; });
+    return out;
 }
 
 void LabTwinBackend::teardown(const std::string& lab_dir, Transport& local, Logger& log) {

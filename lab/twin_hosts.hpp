@@ -21,6 +21,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/log.hpp"
 #include "core/transport.hpp"
@@ -32,6 +33,17 @@ namespace pgdr::lab {
 constexpr const char* k_ext_bridge = "pgdrext0";
 constexpr const char* k_ext_gateway = "198.19.0.1";
 constexpr const char* k_ext_cidr = "198.19.0.0/16";
+
+// One instance of the twin as `pgdr lab status` shows it.
+struct TwinHostStatus {
+    std::string host;  // i1, i2, ...: its directory, cgroup and link names
+    std::string instance_id;
+    std::string name;
+    std::string region;
+    std::string public_address;
+    std::string private_addresses;  // space-separated
+    bool running = false;
+};
 
 class LabTwinBackend final : public twin::TwinBackend {
   public:
@@ -52,6 +64,8 @@ class LabTwinBackend final : public twin::TwinBackend {
     static std::string render_firewall(const twin::Firewall& firewall);
     // Creates the Ext-Net bridge with this machine's address on it (idempotent).
     static void ensure_ext_bridge(Transport& local);
+    // The instances under lab_dir, from their files and processes.
+    static std::vector<TwinHostStatus> list(const std::string& lab_dir);
     // Removes every instance, bridge and link the twin made under lab_dir (lab down).
     static void teardown(const std::string& lab_dir, Transport& local, Logger& log);
 

@@ -76,11 +76,28 @@ for h in pg1 pg2 pg3 lb1 lb2; do
     assert_contains "$out" "pgdr-shop-db-$h" "hostname of $h"
     assert_contains "$out" "${priv[$h]}/24" "private address of $h"
 done
+out=$(ssh_to "${pub[pg3]}" "grep -o 'http://[0-9.:]*' /etc/apt/apt.conf.d/01pgdr-lab-proxy; timeout 3 bash -c 'exec 3<>/dev/tcp/198.19.0.1/3149' && echo proxy-open")
+assert_contains "$out" "proxy-open" "the apt proxy on the Ext-Net gateway"
 t_ssh=$(echo "$(secs) - $t0" | bc)
 log "provision: ${t_prov} s; provision to SSH as debian on all 5: ${t_ssh} s"
 run_pgdr provision -i ovh-twin.yaml
 assert_rc 0 "provision again"
 assert_contains "$OUT$ERR" "0 created" "a second provision creates nothing"
+run_pgdr lab status --dir "$TWIN" --output json
+assert_rc 0 "lab status of the twin"
+assert_eq "$(json_get "$OUT" '",".join(sorted(i["state"] for i in d["instances"]))')" \
+    "running,running,running,running,running" "instances in lab status"
+assert_eq "$(json_get "$OUT" 'd["api"]')" running "the twin's API"
+
+log "quota: a second cluster beyond the region's quota is refused, nothing made"
+sed -e 's/^cluster: shop-db/cluster: other/' -e 's/region: [A-Z0-9-]*,/region: GRA11,/' \
+    ovh-twin.yaml > other.yaml
+run_pgdr provision -i other.yaml
+assert_rc 4 "provision beyond the quota"
+assert_contains "$ERR" "quota"
+assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "hosts after a refused provision"
+run_pgdr destroy -i other.yaml --yes
+assert_rc 0 "destroy of what the refused provision made (nothing)"
 
 log "security groups: what OVH would let through, and nothing else"
 tcp_open() {  # from this machine
