@@ -452,6 +452,10 @@ void Lab::up(const LabConfig& config) {
     }
     auto recipe = recipe_for(config.release);
     LabLock lock;
+    if (twin_exists()) {
+        throw usage_error("the directory " + m_paths.dir + " holds an OVH twin",
+                          "use another --dir for a lab of hosts, or `pgdr lab down` first");
+    }
     if (exists()) {
         auto have = this->config();
         if (have.release != config.release || have.hosts != config.hosts) {
