@@ -155,6 +155,19 @@ TwinConfig TwinConfig::from_json(const json& j) {
 TwinApi::TwinApi(TwinConfig config, Clock& clock, TwinBackend& backend, Spawn spawn)
     : m_config(std::move(config)), m_clock(clock), m_backend(backend), m_spawn(std::move(spawn)) {}
 
+std::unique_lock<std::mutex> TwinApi::lock_machine(const std::string& id) {
+    std::mutex* m = nullptr;
+    {
+        std::lock_guard lock(m_mutex);
+        auto& slot = m_machine_locks[id];  // kept for the twin's life: a few per instance
+        if (!slot) {
+            slot = std::make_unique<std::mutex>();
+        }
+        m = slot.get();
+    }
+    return std::unique_lock<std::mutex>(*m);
+}
+
 std::string TwinApi::now_iso() const {
     const auto t = std::chrono::system_clock::to_time_t(m_clock.wall_now());
     std::tm tm{};
@@ -449,21 +462,36 @@ TwinApi::Reply TwinApi::power(Resource& r, const std::string& action, const json
             throw conflict("Instance is " + r.power + ", it cannot be rebooted");
         }
         r.power = type == "hard" ? "HARD_REBOOT" : "REBOOT";
-        jobs.push_back(run([this, id] { m_backend.hard_reset(id); }, "ACTIVE"));
+        jobs.push_back(run(
+            [this, id] {
+                auto op = lock_machine(id);
+                m_backend.hard_reset(id);
+            },
+            "ACTIVE"));
         return {200, nullptr};
     }
     if (action == "stop") {
         if (r.power != "ACTIVE") {
             throw conflict("Instance is " + r.power + ", it cannot be stopped");
         }
-        jobs.push_back(run([this, id] { m_backend.power_off(id); }, "SHUTOFF"));
+        jobs.push_back(run(
+            [this, id] {
+                auto op = lock_machine(id);
+                m_backend.power_off(id);
+            },
+            "SHUTOFF"));
         return {200, nullptr};
     }
     if (action == "start") {
         if (r.power != "SHUTOFF") {
             throw conflict("Instance is " + r.power + ", it cannot be started");
         }
-        jobs.push_back(run([this, id] { m_backend.power_on(id); }, "ACTIVE"));
+        jobs.push_back(run(
+            [this, id] {
+                auto op = lock_machine(id);
+                m_backend.power_on(id);
+            },
+            "ACTIVE"));
         return {200, nullptr};
     }
     throw k_bad_url;
@@ -933,7 +961,10 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
         m_applied[id] = host.firewall;
         jobs.push_back([this, id, host] {
             try {
-                m_backend.create_host(host);
+                {
+                    auto op = lock_machine(id);
+                    m_backend.create_host(host);
+                }
                 {
                     std::lock_guard lock(m_mutex);
                     if (auto it = m_resources.find(id); it != m_resources.end()) {
@@ -982,8 +1013,8 @@ void TwinApi::mark_ready(const std::string& id) {
                                  {{"direction", "EGRESS"}, {"ethernetType", "IPV6"}}});
             }
         }
-        if (r.kind == "securityGroup") {
-            refresh_firewalls(jobs);
+        if (r.kind == "securityGroup" || r.kind == "compute/instance") {
+            refresh_firewalls(jobs);  // also what changed while an instance was CREATING
         }
     }
     for (auto& job : jobs) {
@@ -1062,6 +1093,7 @@ TwinApi::Reply TwinApi::remove(Resource& r, Jobs& jobs) {
     jobs.push_back([this, id, kind] {
         try {
             if (kind == "compute/instance") {
+                auto op = lock_machine(id);  // after a create still running
                 m_backend.delete_host(id);
             } else if (kind == "network") {
                 m_backend.delete_network(id);
@@ -1201,18 +1233,19 @@ void TwinApi::refresh_firewalls(Jobs& jobs) {
         if (r.kind != "compute/instance" || r.status == "DELETING" || r.status == "ERROR") {
             continue;
         }
+        if (r.status == "CREATING") {
+            continue;  // create_host applies what it was given; mark_ready() refreshes it
+        }
         Firewall fw = firewall_of(r);
         auto it = m_applied.find(id);
         if (it != m_applied.end() && it->second == fw) {
             continue;
         }
         m_applied[id] = fw;
-        if (r.status == "CREATING") {
-            continue;  // create_host applies what it was given; the next refresh corrects it
-        }
         const std::string iid = id;
         jobs.push_back([this, iid, fw] {
             try {
+                auto op = lock_machine(iid);
                 m_backend.apply_firewall(iid, fw);
             } catch (const std::exception& e) {
                 mark_error(iid, std::string("security group rules not applied: ") + e.what());

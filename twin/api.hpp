@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -143,9 +144,14 @@ class TwinApi {
     TwinBackend& m_backend;
     Spawn m_spawn;
 
+    // Serialises the backend jobs of one machine (a DELETE waits for its create, a reboot for
+    // a stop); the returned lock holds that machine's mutex.
+    std::unique_lock<std::mutex> lock_machine(const std::string& id);
+
     mutable std::mutex m_mutex;
-    std::map<std::string, Resource> m_resources;  // by id
-    std::map<std::string, Firewall> m_applied;    // instance id -> last firewall sent
+    std::map<std::string, std::unique_ptr<std::mutex>> m_machine_locks;  // under m_mutex
+    std::map<std::string, Resource> m_resources;                         // by id
+    std::map<std::string, Firewall> m_applied;  // instance id -> last firewall sent
     unsigned long long m_counter = 0;
     std::map<std::string, int> m_public_next;  // region -> next host number
 };
