@@ -1,16 +1,27 @@
 // pgdr lab: a local multi-host lab that behaves like small Debian VMs.
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "cmd/context.hpp"
 #include "cmd/table.hpp"
+#include "core/clock.hpp"
+#include "core/files.hpp"
 #include "core/local_transport.hpp"
 #include "core/quote.hpp"
+#include "lab/delay_link.hpp"
 #include "lab/lab.hpp"
+#include "lab/proc.hpp"
+#include "lab/twin_hosts.hpp"
 #include "net/ssh_transport.hpp"
+#include "twin/api.hpp"
+#include "twin/server.hpp"
 
 namespace pgdr::cmd {
 
@@ -21,6 +32,11 @@ struct LabOptions {
     int hosts = 3;
     std::string release = "trixie";
     bool purge = false;
+    bool ovh = false;
+    std::string project = "0123456789abcdef0123456789abcdef";
+    int quota = 6;
+    int latency_ms = 0;
+    std::string link_a, link_b;
     std::string host;
     std::vector<std::string> command;
 };
@@ -78,7 +94,184 @@ void wait_booted(Context& ctx, const lab::LabPaths& paths, const lab::LabHost& h
     }
 }
 
+// ---- the OVH twin (lab up --ovh) ---------------------------------------------------------
+
+std::string random_token(std::size_t n) {
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    static const char* k_chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    std::string out;
+    while (out.size() < n) {
+        unsigned char c = 0;
+        rnd.read(reinterpret_cast<char*>(&c), 1);
+        if (c < 248) {  // 62 * 4: no modulo bias
+            out += k_chars[c % 62];
+        }
+    }
+    return out;
+}
+
+struct TwinFiles {
+    std::string dir;
+    std::string config() const { return dir + "/twin/config.json"; }
+    std::string pid() const { return dir + "/twin/api.pid"; }
+    std::string port() const { return dir + "/twin/api.port"; }
+    std::string log() const { return dir + "/twin/api.log"; }
+    std::string ovh_conf() const { return dir + "/ovh.conf"; }
+};
+
+std::string self_exe() {
+    std::error_code ec;
+    auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+    return ec ? std::string("pgdr") : p.string();
+}
+
+void stop_twin_api(const TwinFiles& f) {
+    if (auto pid = lab::read_pid_file(f.pid()); pid && lab::process_alive(*pid)) {
+        const auto exe = lab::process_comm(*pid);
+        if (exe.rfind("pgdr", 0) == 0) {
+            if (!lab::signal_and_wait(*pid, SIGTERM, std::chrono::seconds(5))) {
+                lab::signal_and_wait(*pid, SIGKILL, std::chrono::seconds(5));
+            }
+        }
+    }
+    std::error_code ec;
+    std::filesystem::remove(f.pid(), ec);
+    std::filesystem::remove(f.port(), ec);
+}
+
+int up_ovh(Context& ctx, const LabOptions& o) {
+    LabSession s(ctx, o.dir);
+    const auto start = std::chrono::steady_clock::now();
+    s.lab.up_twin_base();
+    const TwinFiles f{s.lab.paths().dir};
+    ensure_directory(f.dir + "/twin", 0700);
+    lab::LabTwinBackend::ensure_ext_bridge(s.local);
+    // The twin's keys: made once, kept 0600 in the directory, never printed.
+    if (!read_text_file(f.config())) {
+        twin::TwinConfig c;
+        c.application_key = random_token(16);
+        c.application_secret = random_token(32);
+        c.consumer_key = random_token(32);
+        c.projects = {o.project};
+        c.quota_per_region = o.quota;
+        c.region_latency_ms = o.latency_ms;
+        write_file_atomic(f.config(), c.to_json().dump(2) + "\n", 0600);
+    }
+    auto config = twin::TwinConfig::from_json(nlohmann::json::parse(*read_text_file(f.config())));
+    // A rehearsal key for the operator (inventories/ovh-twin.yaml uses it): nothing of the
+    // operator's own ~/.ssh is needed or touched.
+    if (!std::filesystem::exists(f.dir + "/id_ed25519")) {
+        RunOptions ro;
+        ro.timeout = std::chrono::seconds(30);
+        auto r = s.local.run({"ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "pgdr-ovh-twin",
+                              "-f", f.dir + "/id_ed25519"},
+                             ro);
+        if (!r.ok()) {
+            throw Error(ExitCode::internal, "ssh-keygen failed: " + r.err);
+        }
+    }
+    if (auto pid = lab::read_pid_file(f.pid()); !pid || !lab::process_alive(*pid)) {
+        std::error_code ec;
+        std::filesystem::remove(f.port(), ec);
+        pid_t p =
+            lab::spawn_detached({self_exe(), "-v", "lab", "ovh-serve", "--dir", f.dir}, f.log());
+        write_file_atomic(f.pid(), std::to_string(p) + "\n");
+    }
+    std::string port;
+    for (int i = 0; i < 100 && port.empty(); ++i) {
+        port = read_text_file(f.port()).value_or("");
+        while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) {
+            port.pop_back();
+        }
+        if (port.empty()) {
+            auto pid = lab::read_pid_file(f.pid());
+            if (!pid || !lab::process_alive(*pid)) {
+                throw Error(ExitCode::internal, "the OVH twin's API did not start",
+                            "see " + f.log());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    if (port.empty()) {
+        throw Error(ExitCode::internal, "the OVH twin's API did not listen within 10 s",
+                    "see " + f.log());
+    }
+    const std::string endpoint = "http://127.0.0.1:" + port + "/1.0";
+    write_file_atomic(f.ovh_conf(),
+                      "; Written by `pgdr lab up --ovh`: the local OVH twin (this machine only).\n"
+                      "[default]\nendpoint=" +
+                          endpoint + "\n\n[" + endpoint +
+                          "]\napplication_key=" + config.application_key +
+                          "\napplication_secret=" + config.application_secret +
+                          "\nconsumer_key=" + config.consumer_key + "\n",
+                      0600);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (ctx.json()) {
+        std::cout << nlohmann::json{{"dir", f.dir},
+                                    {"endpoint", endpoint},
+                                    {"ovh_conf", f.ovh_conf()},
+                                    {"projects", config.projects},
+                                    {"regions", config.regions},
+                                    {"ext_net", lab::k_ext_cidr},
+                                    {"seconds", secs}}
+                         .dump(2)
+                  << '\n';
+        return 0;
+    }
+    char took[32];
+    std::snprintf(took, sizeof took, "%.1f", secs);
+    std::string regions;
+    for (const auto& r : config.regions) {
+        regions += (regions.empty() ? "" : ", ") + r;
+    }
+    std::cout << "lab up --ovh: the OVH twin in " << f.dir << " (" << took << " s)\n\n"
+              << "  endpoint:   " << endpoint << "\n"
+              << "  ovh.conf:   " << f.ovh_conf() << " (keys of the twin, 0600)\n"
+              << "  project:    " << config.projects.front() << "\n"
+              << "  regions:    " << regions << "\n"
+              << "  Ext-Net:    " << lab::k_ext_cidr << " (this machine is " << lab::k_ext_gateway
+              << ")\n"
+              << "  next:       cd " << f.dir
+              << " && pgdr provision -i ovh-twin.yaml (inventories/ovh-twin.yaml)\n"
+              << "  remove it:  pgdr lab down" << (o.dir.empty() ? "" : " --dir " + f.dir) << "\n";
+    return 0;
+}
+
+int ovh_serve(Context& ctx, const LabOptions& o) {
+    const TwinFiles f{lab::LabPaths(o.dir.empty() ? default_lab_dir() : o.dir).dir};
+    auto text = read_text_file(f.config());
+    if (!text) {
+        throw Error(ExitCode::usage, "no OVH twin in " + f.dir,
+                    "start it with `pgdr lab up --ovh`");
+    }
+    auto config = twin::TwinConfig::from_json(nlohmann::json::parse(*text));
+    LocalTransport local;
+    SystemClock clock;
+    lab::LabTwinBackend backend(f.dir, local, *ctx.log);
+    twin::TwinApi api(config, clock, backend,
+                      [](std::function<void()> job) { std::thread(std::move(job)).detach(); });
+    twin::serve(
+        api, "127.0.0.1", 0,
+        [&](int port) { write_file_atomic(f.port(), std::to_string(port) + "\n", 0600); },
+        std::cerr);
+    return 0;
+}
+
+void down_ovh(Context& ctx, LabSession& s) {
+    const TwinFiles f{s.lab.paths().dir};
+    stop_twin_api(f);
+    lab::LabTwinBackend::teardown(f.dir, s.local, *ctx.log);
+    std::error_code ec;
+    for (const char* name : {"ovh.conf", "id_ed25519", "id_ed25519.pub"}) {
+        std::filesystem::remove(f.dir + "/" + name, ec);
+    }
+}
+
 int up(Context& ctx, const LabOptions& o) {
+    if (o.ovh) {
+        return up_ovh(ctx, o);
+    }
     LabSession s(ctx, o.dir);
     const auto start = std::chrono::steady_clock::now();
     s.lab.up(lab::LabConfig{o.release, o.hosts});
@@ -113,8 +306,54 @@ int up(Context& ctx, const LabOptions& o) {
     return 0;
 }
 
+// The OVH twin's API and instances (a directory of `lab up --ovh`).
+int status_ovh(Context& ctx, LabSession& s) {
+    const TwinFiles f{s.lab.paths().dir};
+    auto pid = lab::read_pid_file(f.pid());
+    const bool api = pid && lab::process_alive(*pid);
+    std::string port = read_text_file(f.port()).value_or("");
+    while (!port.empty() && port.back() == '\n') {
+        port.pop_back();
+    }
+    const std::string endpoint = port.empty() ? "" : "http://127.0.0.1:" + port + "/1.0";
+    const auto rows = lab::LabTwinBackend::list(f.dir);
+    if (ctx.json()) {
+        nlohmann::json hosts = nlohmann::json::array();
+        for (const auto& r : rows) {
+            hosts.push_back({{"name", r.name},
+                             {"instance_id", r.instance_id},
+                             {"region", r.region},
+                             {"public_address", r.public_address},
+                             {"private_addresses", r.private_addresses},
+                             {"host", r.host},
+                             {"state", r.running ? "running" : "stopped"}});
+        }
+        std::cout << nlohmann::json{{"dir", f.dir},
+                                    {"ovh", true},
+                                    {"api", api ? "running" : "stopped"},
+                                    {"endpoint", endpoint},
+                                    {"ovh_conf", f.ovh_conf()},
+                                    {"instances", hosts}}
+                         .dump(2)
+                  << '\n';
+        return 0;
+    }
+    std::cout << "OVH twin in " << f.dir << ": API " << (api ? "running" : "stopped") << " at "
+              << endpoint << " (" << f.ovh_conf() << ")\n\n";
+    Table t({"INSTANCE", "REGION", "PUBLIC", "PRIVATE", "STATE", "HOST"});
+    for (const auto& r : rows) {
+        t.add({r.name, r.region, r.public_address, r.private_addresses,
+               r.running ? "running" : "stopped", r.host});
+    }
+    t.print(std::cout);
+    return 0;
+}
+
 int status(Context& ctx, const LabOptions& o) {
     LabSession s(ctx, o.dir);
+    if (!s.lab.exists() && s.lab.twin_exists()) {
+        return status_ovh(ctx, s);
+    }
     require_lab(s.lab);
     auto rows = s.lab.status();
     const auto& p = s.lab.paths();
@@ -220,6 +459,9 @@ int host_op(Context& ctx, const LabOptions& o, const std::string& op) {
 
 int down(Context& ctx, const LabOptions& o) {
     LabSession s(ctx, o.dir);
+    if (s.lab.twin_exists() || std::filesystem::exists(s.lab.paths().dir + "/twin")) {
+        down_ovh(ctx, s);
+    }
     s.lab.down(o.purge);
     std::cout << "lab down: removed " << s.lab.paths().dir << (o.purge ? " and the caches" : "")
               << "\n";
@@ -241,6 +483,16 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
     up_cmd->add_option("--hosts", o->hosts, "Number of hosts")->check(CLI::Range(3, 5));
     up_cmd->add_option("--release", o->release, "Debian release of the hosts")
         ->check(CLI::IsMember({"trixie", "bookworm"}));
+    up_cmd->add_flag("--ovh", o->ovh,
+                     "Start the local OVH twin instead: an OVH API on 127.0.0.1 whose instances "
+                     "are lab hosts; writes DIR/ovh.conf");
+    up_cmd->add_option("--ovh-project", o->project, "The twin's project id (with --ovh)");
+    up_cmd->add_option("--ovh-quota", o->quota, "Instances per region the twin allows (with --ovh)")
+        ->check(CLI::Range(1, 20));
+    up_cmd
+        ->add_option("--ovh-latency-ms", o->latency_ms,
+                     "Added delay each way between the twin's regions (with --ovh)")
+        ->check(CLI::Range(0, 1000));
     up_cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return up(ctx, *o); }; });
 
     auto* st = lab->add_subcommand("status", "Show the lab's hosts and their state");
@@ -270,6 +522,24 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
         c->callback(
             [&ctx, o, name] { ctx.action = [&ctx, o, name] { return host_op(ctx, *o, name); }; });
     }
+
+    auto* serve =
+        lab->add_subcommand("ovh-serve", "The OVH twin's API server (started by up --ovh)");
+    serve->group("");  // internal: `lab up --ovh` runs it as a daemon
+    add_dir(serve);
+    serve->callback([&ctx, o] { ctx.action = [&ctx, o] { return ovh_serve(ctx, *o); }; });
+
+    auto* link = lab->add_subcommand("ovh-link", "A delayed link between two interfaces");
+    link->group("");  // internal: the twin's regions on kernels without netem
+    link->add_option("a", o->link_a, "Interface")->required();
+    link->add_option("b", o->link_b, "Interface")->required();
+    link->add_option("--delay-ms", o->latency_ms, "Delay each way")->required();
+    link->callback([&ctx, o] {
+        ctx.action = [o] {
+            lab::run_delay_link(o->link_a, o->link_b, std::chrono::milliseconds(o->latency_ms));
+            return 0;
+        };
+    });
 
     auto* dn = lab->add_subcommand("down", "Remove every host, process, mount and link of the lab");
     add_dir(dn);

@@ -684,7 +684,7 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     if (root["haproxy"] &&
         r.check_map(root["haproxy"], "haproxy",
                     {"write_port", "read_port", "stats_port", "check_interval_ms",
-                     "fast_check_interval_ms", "fall", "rise"})) {
+                     "fast_check_interval_ms", "fall", "rise", "client_cidrs", "bind"})) {
         const auto& h = root["haproxy"];
         auto& hs = inv.haproxy;
         auto port = [&](const char* key) {
@@ -705,6 +705,39 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                  [&](const YAML::Node& v) { return r.int_value(v, "haproxy.fall", 1, 100); });
         read_opt(h, "rise", hs.rise,
                  [&](const YAML::Node& v) { return r.int_value(v, "haproxy.rise", 1, 100); });
+        if (h["bind"]) {
+            auto b = r.string_value(h["bind"], "haproxy.bind");
+            if (b && *b != "private" && *b != "any") {
+                r.error(h["bind"],
+                        "haproxy.bind: expected private (the host's cluster address) "
+                        "or any (every address of the host)");
+            } else if (b) {
+                hs.bind = *b;
+            }
+        }
+        if (h["client_cidrs"]) {
+            if (!h["client_cidrs"].IsSequence()) {
+                r.error(h["client_cidrs"], "haproxy.client_cidrs: expected a list");
+            } else {
+                for (const auto& c : h["client_cidrs"]) {
+                    auto cidr = r.string_value(c, "haproxy.client_cidrs");
+                    if (!cidr) {
+                        continue;
+                    }
+                    auto parsed = parse_cidr(*cidr);
+                    if (!parsed) {
+                        r.error(c, "haproxy.client_cidrs: '" + Reader::printable(*cidr) +
+                                       "' is not a CIDR block such as 203.0.113.0/24");
+                    } else if (parsed->prefix == 0) {
+                        r.error(c,
+                                "haproxy.client_cidrs: 0.0.0.0/0 would open the database "
+                                "ports to the whole Internet; list your clients' ranges");
+                    } else {
+                        hs.client_cidrs.push_back(parsed->to_string());
+                    }
+                }
+            }
+        }
     }
 
     if (root["etcd"] && r.check_map(root["etcd"], "etcd", {"client_port", "peer_port"})) {

@@ -96,6 +96,10 @@ struct HaproxySettings {
     int fast_check_interval_ms = 250;
     int fall = 2;
     int rise = 1;
+    // Who may reach the write and read ports besides the cluster's subnet (security groups).
+    std::vector<std::string> client_cidrs;
+    // Where the write and read ports listen: "private" (the host's cluster address) or "any".
+    std::string bind = "private";
 };
 
 struct EtcdSettings {

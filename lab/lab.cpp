@@ -17,6 +17,7 @@
 #include "core/tcp.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
+#include "lab/twin_hosts.hpp"
 
 namespace pgdr::lab {
 
@@ -27,10 +28,29 @@ namespace {
 constexpr const char* k_lock_file = "/run/pgdr-lab.lock";
 constexpr const char* k_partition_table = "pgdr_partition";
 
-// Serialises lab operations on this machine (one lab at a time, no two `up`s racing).
+// An open descriptor on the lock file that this process inherited, e.g. from
+// `flock /run/pgdr-lab.lock <script>`: that caller holds the lock for us.
+int inherited_lock_fd() {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/proc/self/fd", ec)) {
+        std::error_code link_ec;
+        auto target = fs::read_symlink(e.path(), link_ec);
+        if (!link_ec && target == k_lock_file) {
+            return std::atoi(e.path().filename().c_str());
+        }
+    }
+    return -1;
+}
+
+// Serialises lab operations on this machine (one lab at a time, no two `up`s racing). A
+// script that holds the lock for a whole run (flock(1) on the same file) passes its descriptor
+// to pgdr, which then works under that lock instead of waiting for itself.
 class LabLock {
   public:
     LabLock() {
+        if (int fd = inherited_lock_fd(); fd >= 0 && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            return;  // the caller's lock (flock on the same open file succeeds at once)
+        }
         m_fd = ::open(k_lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
         if (m_fd < 0 || ::flock(m_fd, LOCK_EX) != 0) {
             throw Error(ExitCode::internal, std::string("cannot lock ") + k_lock_file);
@@ -289,7 +309,7 @@ void Lab::ensure_bridge() {
     run({"ip", "link", "set", k_bridge, "up"});
 }
 
-void Lab::ensure_proxy() {
+void Lab::ensure_proxy(const std::string& extra_bind) {
     if (auto pid = read_pid_file(m_paths.proxy_pid());
         pid && process_alive(*pid) && process_comm(*pid) == "apt-cacher-ng") {
         return;
@@ -310,7 +330,8 @@ void Lab::ensure_proxy() {
         dir + "/acng.conf",
         "CacheDir: " + cache + "\nLogDir: " + dir +
             "/log\nSupportDir: /usr/lib/apt-cacher-ng\nPort: " + std::to_string(k_proxy_port) +
-            "\nBindAddress: 127.0.0.1 " + k_gateway + "\nExThreshold: 30\n");
+            "\nBindAddress: 127.0.0.1 " + k_gateway +
+            (extra_bind.empty() ? std::string() : " " + extra_bind) + "\nExThreshold: 30\n");
     pid_t pid = spawn_detached({"apt-cacher-ng", "-c", dir, "ForeGround=1"}, dir + "/proxy.log");
     write_file_atomic(m_paths.proxy_pid(), std::to_string(pid) + "\n");
     for (int i = 0; i < 100; ++i) {
@@ -431,6 +452,10 @@ void Lab::up(const LabConfig& config) {
     }
     auto recipe = recipe_for(config.release);
     LabLock lock;
+    if (twin_exists()) {
+        throw usage_error("the directory " + m_paths.dir + " holds an OVH twin",
+                          "use another --dir for a lab of hosts, or `pgdr lab down` first");
+    }
     if (exists()) {
         auto have = this->config();
         if (have.release != config.release || have.hosts != config.hosts) {
@@ -445,7 +470,8 @@ void Lab::up(const LabConfig& config) {
         while (!other.empty() && other.back() == '\n') {
             other.pop_back();
         }
-        if (other != m_paths.dir && fs::exists(other + "/lab.json")) {
+        if (other != m_paths.dir &&
+            (fs::exists(other + "/lab.json") || fs::exists(other + "/twin.json"))) {
             throw Error(ExitCode::usage, "another lab is running on this machine, from " + other,
                         "only one lab may run at a time: `pgdr lab down --dir " + other + "`");
         }
@@ -483,6 +509,44 @@ void Lab::up(const LabConfig& config) {
         }
     }
     write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
+}
+
+bool Lab::twin_exists() const {
+    return fs::exists(m_paths.dir + "/twin.json");
+}
+
+void Lab::up_twin_base() {
+    check_root();
+    LabLock lock;
+    if (exists()) {
+        throw usage_error("the directory " + m_paths.dir + " holds a lab of hosts already",
+                          "use another --dir for the OVH twin, or `pgdr lab down` first");
+    }
+    if (auto owner = read_text_file(k_owner_file)) {
+        std::string other = *owner;
+        while (!other.empty() && other.back() == '\n') {
+            other.pop_back();
+        }
+        if (other != m_paths.dir &&
+            (fs::exists(other + "/lab.json") || fs::exists(other + "/twin.json"))) {
+            throw Error(ExitCode::usage, "another lab is running on this machine, from " + other,
+                        "only one lab may run at a time: `pgdr lab down --dir " + other + "`");
+        }
+    }
+    ensure_prerequisites();
+    ensure_directory(m_paths.dir, 0700);
+    const auto recipe = recipe_for("trixie");
+    if (!twin_exists()) {
+        write_file_atomic(m_paths.dir + "/twin.json",
+                          nlohmann::json{{"version", 1}, {"image", recipe.path()}}.dump(2) + "\n",
+                          0600);
+    }
+    write_file_atomic(k_owner_file, m_paths.dir + "\n", 0644);
+    ensure_bridge();
+    // The instances reach the apt proxy on their Ext-Net gateway (they have no other route).
+    LabTwinBackend::ensure_ext_bridge(m_local);
+    ensure_proxy(k_ext_gateway);
+    ensure_image(recipe, m_local, m_progress);
 }
 
 MachineState Lab::state(const std::string& host) {
@@ -651,7 +715,7 @@ void Lab::down(bool purge) {
     for (const char* name : {"hosts", "ssh", "apt-proxy", "inventory.state"}) {
         fs::remove_all(m_paths.dir + "/" + name, ec);
     }
-    for (const char* name : {"known_hosts", "inventory.yaml", "lab.json"}) {
+    for (const char* name : {"known_hosts", "inventory.yaml", "lab.json", "twin.json"}) {
         fs::remove(m_paths.dir + "/" + name, ec);
     }
     fs::remove(m_paths.dir, ec);  // fails (kept) when not empty

@@ -49,6 +49,11 @@ class Lab final : public HostControl {
 
     // Creates or repairs the lab; returns when every host accepts SSH connections.
     void up(const LabConfig& config);
+    // What the OVH twin (`lab up --ovh`) shares with the lab: prerequisites, the lab bridge
+    // and apt proxy (image builds), the cached Debian 13 image; marks the directory as a twin's
+    // (twin.json) and this machine's running lab. Refuses when another lab runs.
+    void up_twin_base();
+    bool twin_exists() const;
     // Removes everything the lab made; with purge also the cached images and apt cache.
     void down(bool purge);
     bool exists() const;
@@ -81,7 +86,9 @@ class Lab final : public HostControl {
     void check_root() const;
     void ensure_prerequisites();
     void ensure_bridge();
-    void ensure_proxy();
+    // extra_bind: another address of this machine the proxy also listens on (the twin's
+    // Ext-Net gateway), empty for none.
+    void ensure_proxy(const std::string& extra_bind = {});
     void ensure_ssh_key();
     void prepare_host(const LabHost& h, const std::string& image, const std::vector<LabHost>& all);
     void boot_host(const LabHost& h);

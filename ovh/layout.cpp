@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "core/net_address.hpp"
@@ -120,36 +121,58 @@ nlohmann::json security_group_rules(const Inventory& inv) {
         int min, max;
         std::string what;
     };
-    std::vector<Range> ranges{{5432, 5432, "PostgreSQL"},
-                              {inv.patroni.rest_port, inv.patroni.rest_port, "Patroni REST API"}};
+    // Cluster ports: only the members talk on them (replication, Patroni, etcd, HAProxy's
+    // checks), so only the members' own addresses may, not every machine of the subnet.
+    std::vector<Range> cluster{{5432, 5432, "PostgreSQL"},
+                               {inv.patroni.rest_port, inv.patroni.rest_port, "Patroni REST API"}};
     const int lo = std::min(inv.etcd.client_port, inv.etcd.peer_port);
     const int hi = std::max(inv.etcd.client_port, inv.etcd.peer_port);
     if (hi - lo == 1) {
-        ranges.push_back({lo, hi, "etcd client and peer"});
+        cluster.push_back({lo, hi, "etcd client and peer"});
     } else {
-        ranges.push_back({inv.etcd.client_port, inv.etcd.client_port, "etcd client"});
-        ranges.push_back({inv.etcd.peer_port, inv.etcd.peer_port, "etcd peer"});
+        cluster.push_back({inv.etcd.client_port, inv.etcd.client_port, "etcd client"});
+        cluster.push_back({inv.etcd.peer_port, inv.etcd.peer_port, "etcd peer"});
     }
+    // HAProxy's ports serve the applications: the subnet and haproxy.client_cidrs.
+    std::vector<Range> clients;
     if (!inv.hosts_with(Service::haproxy).empty()) {
-        ranges.push_back({inv.haproxy.write_port, inv.haproxy.write_port, "HAProxy writes"});
-        ranges.push_back({inv.haproxy.read_port, inv.haproxy.read_port, "HAProxy reads"});
-        ranges.push_back({inv.haproxy.stats_port, inv.haproxy.stats_port, "HAProxy stats"});
+        clients.push_back({inv.haproxy.write_port, inv.haproxy.write_port, "HAProxy writes"});
+        clients.push_back({inv.haproxy.read_port, inv.haproxy.read_port, "HAProxy reads"});
+        clients.push_back({inv.haproxy.stats_port, inv.haproxy.stats_port, "HAProxy stats"});
+    }
+    std::vector<std::string> client_sources{inv.network_cidr};
+    for (const auto& c : inv.haproxy.client_cidrs) {
+        if (std::find(client_sources.begin(), client_sources.end(), c) == client_sources.end()) {
+            client_sources.push_back(c);
+        }
     }
     nlohmann::json rules = nlohmann::json::array();
-    std::set<std::pair<int, int>> seen;
-    auto rule = [](int min, int max, const std::string& from, const std::string& what) {
-        return nlohmann::json{
-            {"direction", "INGRESS"},        {"ethernetType", "IPV4"}, {"protocol", "TCP"},
-            {"portRangeMin", min},           {"portRangeMax", max},    {"remoteIpPrefix", from},
-            {"description", "pgdr: " + what}};
+    std::set<std::tuple<int, int, std::string>> seen;
+    auto add = [&](int min, int max, const std::string& from, const std::string& what) {
+        if (!seen.insert({min, max, from}).second) {
+            return;
+        }
+        rules.push_back({{"direction", "INGRESS"},
+                         {"ethernetType", "IPV4"},
+                         {"protocol", "TCP"},
+                         {"portRangeMin", min},
+                         {"portRangeMax", max},
+                         {"remoteIpPrefix", from},
+                         {"description", "pgdr: " + what}});
     };
-    for (const auto& r : ranges) {
-        if (seen.insert({r.min, r.max}).second) {
-            rules.push_back(rule(r.min, r.max, inv.network_cidr, r.what));
+    const auto addresses = private_addresses(inv);
+    for (const auto& r : cluster) {
+        for (const auto& h : inv.hosts) {
+            add(r.min, r.max, addresses.at(h.name) + "/32", r.what + " from " + h.name);
+        }
+    }
+    for (const auto& r : clients) {
+        for (const auto& from : client_sources) {
+            add(r.min, r.max, from, r.what);
         }
     }
     for (const auto& cidr : inv.ssh_allowed_cidrs) {
-        rules.push_back(rule(22, 22, cidr, "SSH"));
+        add(22, 22, cidr, "SSH");
     }
     return rules;
 }

@@ -33,8 +33,10 @@ std::map<std::string, std::string> private_addresses(const Inventory& inv);
 // The DHCP allocation pool of region number `index` of `count`: a slice of the upper half.
 nlohmann::json allocation_pools(const Inventory& inv, std::size_t index, std::size_t count);
 
-// Ingress rules: TCP 5432, the Patroni REST port, etcd client..peer and the HAProxy ports from
-// network.cidr only; TCP 22 from each of network.ssh_allowed_cidrs; nothing else.
+// Ingress rules, per role: the cluster ports (TCP 5432, the Patroni REST port, etcd
+// client..peer) from each member's private address (/32) only; the HAProxy ports (write, read,
+// stats) from network.cidr and each of haproxy.client_cidrs; TCP 22 from each of
+// network.ssh_allowed_cidrs; nothing else. Throws like private_addresses().
 nlohmann::json security_group_rules(const Inventory& inv);
 // The rules as comparable text ("INGRESS TCP 5432-5432 10.0.0.0/24"), descriptions ignored.
 std::vector<std::string> rule_keys(const nlohmann::json& rules);

@@ -85,14 +85,18 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
     out += "\tbind 127.0.0.1:" + std::to_string(hp.stats_port) + "\n";
     out += "\tstats enable\n\tstats uri /\n\tstats refresh 5s\n";
     out += "\n";
+    // The client ports on the cluster address only (haproxy.bind: private), so that a public
+    // interface does not serve them even when a firewall rule is wrong.
+    const std::string listen_on =
+        hp.bind == "any" ? std::string("*") : word(host.address, "address of " + host.name);
     out += "listen primary\n";
-    out += "\tbind *:" + std::to_string(hp.write_port) + "\n";
+    out += "\tbind " + listen_on + ":" + std::to_string(hp.write_port) + "\n";
     out += "\toption httpchk GET /primary\n";
     out += "\thttp-check expect status 200\n";
     out += default_server + servers;
     out += "\n";
     out += "listen replicas\n";
-    out += "\tbind *:" + std::to_string(hp.read_port) + "\n";
+    out += "\tbind " + listen_on + ":" + std::to_string(hp.read_port) + "\n";
     out += "\tbalance roundrobin\n";
     out += "\toption httpchk GET /replica\n";
     out += "\thttp-check expect status 200\n";

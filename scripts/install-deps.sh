@@ -6,7 +6,7 @@ packages=(
   # build
   build-essential cmake pkg-config clang-format
   libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libcurl4-openssl-dev libssl-dev libssh-dev
-  libpq-dev catch2
+  libpq-dev catch2 libcpp-httplib-dev
   # run: SSH client, psql, the lab (nspawn, debootstrap, apt proxy, bridge, nftables)
   openssh-client postgresql-client systemd-container debootstrap apt-cacher-ng iproute2
   nftables util-linux ca-certificates

@@ -176,12 +176,14 @@ provider:
     if sg:
         rules = sorted((r["portRangeMin"], r["portRangeMax"], r["remoteIpPrefix"], r["protocol"],
                         r["direction"]) for r in sg[0]["spec"]["rules"])
-        want = sorted([(5432, 5432, "10.42.0.0/24"), (8008, 8008, "10.42.0.0/24"),
-                       (2379, 2380, "10.42.0.0/24"), (5000, 5000, "10.42.0.0/24"),
-                       (5001, 5001, "10.42.0.0/24"), (7000, 7000, "10.42.0.0/24"),
-                       (22, 22, "203.0.113.0/24")])
+        members = ["10.42.0.%d/32" % i for i in (10, 11, 12)]
+        want = sorted([(lo, hi, m) for lo, hi in ((5432, 5432), (8008, 8008), (2379, 2380))
+                       for m in members] +
+                      [(5000, 5000, "10.42.0.0/24"), (5001, 5001, "10.42.0.0/24"),
+                       (7000, 7000, "10.42.0.0/24"), (22, 22, "203.0.113.0/24")])
         check(rules == [w + ("TCP", "INGRESS") for w in want],
-              "security group: cluster ports from the subnet, SSH from ssh_allowed_cidrs only")
+              "security group per role: cluster ports from the members, HAProxy's from the "
+              "subnet, SSH from ssh_allowed_cidrs only")
     group = fake.resources("compute/instanceGroup")
     check(len(group) == 1 and group[0]["spec"]["policy"] == "ANTI_AFFINITY",
           "one anti-affinity group")

@@ -625,3 +625,18 @@ TEST_CASE("inventory: how SSH and cluster ports are reached (bastion, public add
         CHECK(p[0].find("ssh.jump_host") != std::string::npos);
     }
 }
+
+TEST_CASE("inventory: haproxy.client_cidrs and haproxy.bind", "[inventory]") {
+    auto inv = pgdr::parse_inventory(
+        k_base + "haproxy: {client_cidrs: [192.0.2.0/24], bind: any}\n", "inv.yaml");
+    CHECK(inv.haproxy.client_cidrs == std::vector<std::string>{"192.0.2.0/24"});
+    CHECK(inv.haproxy.bind == "any");
+    CHECK(pgdr::parse_inventory(k_base, "inv.yaml").haproxy.bind == "private");
+    CHECK(problems(k_base + "haproxy: {client_cidrs: [0.0.0.0/0, nope], bind: public}\n") ==
+          Lines{"inv.yaml:8:26: haproxy.client_cidrs: 0.0.0.0/0 would open the database ports to "
+                "the whole Internet; list your clients' ranges",
+                "inv.yaml:8:37: haproxy.client_cidrs: 'nope' is not a CIDR block such as "
+                "203.0.113.0/24",
+                "inv.yaml:8:50: haproxy.bind: expected private (the host's cluster address) or "
+                "any (every address of the host)"});
+}

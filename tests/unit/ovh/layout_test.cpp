@@ -1,6 +1,7 @@
 // What pgdr wants in the project for an inventory: names, addresses, pools, firewall rules.
 #include "ovh/layout.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
@@ -57,12 +58,21 @@ TEST_CASE("layout: private addresses from .10 and DHCP pools in the upper half",
 TEST_CASE("layout: security-group rules open only the cluster's ports", "[ovh][layout]") {
     auto inv = inventory();
     auto rules = pgdr::ovh::security_group_rules(inv);
-    CHECK(pgdr::ovh::rule_keys(rules) ==
-          std::vector<std::string>{
-              "INGRESS IPV4 TCP 22-22 198.51.100.7/32", "INGRESS IPV4 TCP 22-22 203.0.113.0/24",
-              "INGRESS IPV4 TCP 2379-2380 10.1.0.0/24", "INGRESS IPV4 TCP 5432-5432 10.1.0.0/24",
-              "INGRESS IPV4 TCP 6000-6000 10.1.0.0/24", "INGRESS IPV4 TCP 6001-6001 10.1.0.0/24",
-              "INGRESS IPV4 TCP 7000-7000 10.1.0.0/24", "INGRESS IPV4 TCP 8008-8008 10.1.0.0/24"});
+    // Per role: cluster ports from each member's /32, HAProxy's from the subnet, SSH from the
+    // allowed ranges.
+    std::vector<std::string> expected{"INGRESS IPV4 TCP 22-22 198.51.100.7/32",
+                                      "INGRESS IPV4 TCP 22-22 203.0.113.0/24"};
+    for (const char* ports : {"2379-2380", "5432-5432", "8008-8008"}) {
+        for (int i = 10; i <= 13; ++i) {
+            expected.push_back(std::string("INGRESS IPV4 TCP ") + ports + " 10.1.0." +
+                               std::to_string(i) + "/32");
+        }
+    }
+    for (const char* ports : {"6000-6000", "6001-6001", "7000-7000"}) {
+        expected.push_back(std::string("INGRESS IPV4 TCP ") + ports + " 10.1.0.0/24");
+    }
+    std::sort(expected.begin(), expected.end());
+    CHECK(pgdr::ovh::rule_keys(rules) == expected);
     for (const auto& r : rules) {
         CHECK(r["direction"] == "INGRESS");
         CHECK(r["remoteIpPrefix"] != "0.0.0.0/0");
@@ -71,4 +81,20 @@ TEST_CASE("layout: security-group rules open only the cluster's ports", "[ovh][l
     auto renamed = rules;
     renamed[0]["description"] = "other";
     CHECK(pgdr::ovh::rule_keys(renamed) == pgdr::ovh::rule_keys(rules));
+}
+
+TEST_CASE("layout: haproxy.client_cidrs may reach HAProxy's ports, not the cluster's",
+          "[ovh][layout]") {
+    auto inv = inventory();
+    inv.haproxy.client_cidrs = {"192.0.2.0/24"};
+    inv.haproxy.write_port = 5432;  // HAProxy on dedicated hosts may serve PostgreSQL's port
+    const auto keys = pgdr::ovh::rule_keys(pgdr::ovh::security_group_rules(inv));
+    auto has = [&](const std::string& k) {
+        return std::find(keys.begin(), keys.end(), k) != keys.end();
+    };
+    CHECK(has("INGRESS IPV4 TCP 5432-5432 192.0.2.0/24"));
+    CHECK(has("INGRESS IPV4 TCP 6001-6001 192.0.2.0/24"));
+    CHECK(has("INGRESS IPV4 TCP 5432-5432 10.1.0.12/32"));
+    CHECK_FALSE(has("INGRESS IPV4 TCP 8008-8008 192.0.2.0/24"));
+    CHECK_FALSE(has("INGRESS IPV4 TCP 2379-2380 10.1.0.0/24"));
 }

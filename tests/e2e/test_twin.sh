@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# The local OVH twin end to end (issue 11): `pgdr lab up --ovh` → the real `pgdr provision` of
+# inventories/ovh-twin.yaml (5 instances in 3 regions) → SSH as `debian` with sudo to every
+# public address → the security group seen as broken connections (cluster ports closed to this
+# machine, open between members on the private network, private addresses not on any link of
+# this machine) → regions joined with added latency → v1 hard reboot, stop, start → bad input
+# refused with exit 4 and nothing made → `pgdr destroy` → `lab down` with nothing left. Needs root; run it under `flock /run/pgdr-lab.lock` when others share the machine.
+source "$(dirname "$0")/lib.sh"
+set -e
+
+[ "$(id -u)" -eq 0 ] || { echo "SKIP $TEST_NAME: needs root"; exit 0; }
+TWIN=$WORK/twin
+on_exit "\"$PGDR\" lab down --dir \"$TWIN\" >/dev/null 2>&1"
+secs() { date +%s.%N; }
+
+log "lab up --ovh"
+t0=$(secs)
+run_pgdr lab up --ovh --dir "$TWIN" --ovh-latency-ms 5
+assert_rc 0 "lab up --ovh"
+log "twin up in $(echo "$(secs) - $t0" | bc) s"
+assert_eq "$(stat -c %a "$TWIN/ovh.conf")" 600 "ovh.conf mode"
+assert_not_contains "$OUT$ERR" "$(sed -n 's/^application_secret=//p' "$TWIN/ovh.conf")" "output"
+endpoint=$(sed -n 's/^endpoint=//p' "$TWIN/ovh.conf")
+assert_contains "$endpoint" "http://127.0.0.1:"
+cp "$SRC_DIR/inventories/ovh-twin.yaml" "$TWIN/"
+cd "$TWIN"
+
+log "the API refuses what the real one refuses"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$endpoint/cloud/project/0123456789abcdef0123456789abcdef")
+assert_eq "$code" 403 "unsigned request without an application key"
+ak=$(sed -n 's/^application_key=//p' ovh.conf)
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Ovh-Application: $ak" \
+    -H "X-Ovh-Consumer: x" -H "X-Ovh-Timestamp: 1" -H 'X-Ovh-Signature: $1$0' \
+    "$endpoint/cloud/project/0123456789abcdef0123456789abcdef")
+assert_eq "$code" 403 "unknown consumer key"
+ck=$(sed -n 's/^consumer_key=//p' ovh.conf)
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Ovh-Application: $ak" \
+    -H "X-Ovh-Consumer: $ck" -H "X-Ovh-Timestamp: $(($(date +%s) - 3600))" -H 'X-Ovh-Signature: $1$0' \
+    "$endpoint/cloud/project/0123456789abcdef0123456789abcdef")
+assert_eq "$code" 400 "expired timestamp"
+assert_contains "$(cat "$WORK/body")" "time window"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -H "X-Ovh-Application: $ak" \
+    -H "X-Ovh-Consumer: $ck" -H "X-Ovh-Timestamp: $(date +%s)" -H 'X-Ovh-Signature: $1$0' \
+    "$endpoint/cloud/project/0123456789abcdef0123456789abcdef")
+assert_eq "$code" 400 "wrong signature"
+assert_contains "$(cat "$WORK/body")" "Invalid signature"
+
+log "an unknown image: exit 4, nothing made"
+sed 's/image: Debian 13/image: Debian 11/' ovh-twin.yaml > bad-image.yaml
+run_pgdr provision -i bad-image.yaml
+assert_rc 4 "provision with an unknown image"
+assert_contains "$ERR" "Debian 11"
+assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 0 "hosts after a refused provision"
+
+log "provision 5 instances in 3 regions"
+t0=$(secs)
+run_pgdr provision -i ovh-twin.yaml
+assert_rc 0 "provision"
+t_prov=$(echo "$(secs) - $t0" | bc)
+state=$(cat ovh-twin.state/state.json)
+declare -A pub priv
+for h in pg1 pg2 pg3 lb1 lb2; do
+    pub[$h]=$(json_get "$state" "d['hosts']['$h']['public_address']")
+    priv[$h]=$(json_get "$state" "d['hosts']['$h']['address']")
+    assert_contains "${pub[$h]}" "198.19."
+    assert_contains "${priv[$h]}" "198.18.64."
+done
+ssh_to() {  # HOST-ADDRESS COMMAND...
+    local a=$1; shift
+    ssh -i id_ed25519 -o UserKnownHostsFile="$WORK/known_hosts" -o StrictHostKeyChecking=accept-new \
+        -o ConnectTimeout=5 -o BatchMode=yes -o LogLevel=ERROR "debian@$a" -- "$@"
+}
+for h in pg1 pg2 pg3 lb1 lb2; do
+    out=$(ssh_to "${pub[$h]}" 'sudo -n id -u; hostname; ip -4 -o addr show')
+    assert_contains "$out" "0" "sudo on $h"
+    assert_contains "$out" "pgdr-shop-db-$h" "hostname of $h"
+    assert_contains "$out" "${priv[$h]}/24" "private address of $h"
+done
+out=$(ssh_to "${pub[pg3]}" "grep -o 'http://[0-9.:]*' /etc/apt/apt.conf.d/01pgdr-lab-proxy; timeout 3 bash -c 'exec 3<>/dev/tcp/198.19.0.1/3149' && echo proxy-open")
+assert_contains "$out" "proxy-open" "the apt proxy on the Ext-Net gateway"
+t_ssh=$(echo "$(secs) - $t0" | bc)
+log "provision: ${t_prov} s; provision to SSH as debian on all 5: ${t_ssh} s"
+run_pgdr provision -i ovh-twin.yaml
+assert_rc 0 "provision again"
+assert_contains "$OUT$ERR" "0 created" "a second provision creates nothing"
+run_pgdr lab status --dir "$TWIN" --output json
+assert_rc 0 "lab status of the twin"
+assert_eq "$(json_get "$OUT" '",".join(sorted(i["state"] for i in d["instances"]))')" \
+    "running,running,running,running,running" "instances in lab status"
+assert_eq "$(json_get "$OUT" 'd["api"]')" running "the twin's API"
+
+log "quota: a second cluster beyond the region's quota is refused, nothing made"
+sed -e 's/^cluster: shop-db/cluster: other/' -e 's/region: [A-Z0-9-]*,/region: GRA11,/' \
+    ovh-twin.yaml > other.yaml
+run_pgdr provision -i other.yaml
+assert_rc 4 "provision beyond the quota"
+assert_contains "$ERR" "quota"
+assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "hosts after a refused provision"
+run_pgdr destroy -i other.yaml --yes
+assert_rc 0 "destroy of what the refused provision made (nothing)"
+
+log "security groups: what OVH would let through, and nothing else"
+tcp_open() {  # from this machine
+    timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
+}
+# Patroni's REST port on pg2, a listener for the test
+ssh_to "${pub[pg2]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 &"'
+sleep 1
+if tcp_open "${pub[pg2]}" 8008; then fail "pg2's port 8008 is open to this machine"; fi
+# A private address is not on any link of this machine (no packet is sent to find out: the
+# default route would carry it off the machine).
+route=$(ip route get "${priv[pg2]}")
+assert_not_contains "$route" "pgdr" "this machine's route to a private address"
+ASSERTIONS=$((ASSERTIONS + 1))
+out=$(ssh_to "${pub[pg1]}" "timeout 3 bash -c 'exec 3<>/dev/tcp/${priv[pg2]}/8008' && echo open || echo closed")
+assert_eq "$out" open "pg1 → pg2:8008 on the private network (another region, same vRack)"
+out=$(ssh_to "${pub[pg1]}" "timeout 3 bash -c 'exec 3<>/dev/tcp/${priv[pg2]}/22' && echo open || echo closed")
+assert_eq "$out" closed "pg1 → pg2:22 (SSH only from ssh_allowed_cidrs)"
+out=$(ssh_to "${pub[pg1]}" "timeout 3 bash -c 'exec 3<>/dev/tcp/${pub[pg2]}/8008' && echo open || echo closed")
+assert_eq "$out" closed "pg1 → pg2's public address:8008"
+
+log "regions: the vRack between GRA11 and SBG5 adds 5 ms each way"
+ssh_to "${pub[lb1]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 &"'
+sleep 1
+connect_ms() {  # from pg1 to ADDRESS:8008, the best of 5 TCP handshakes
+    ssh_to "${pub[pg1]}" "python3 -c 'import socket, time
+best = 1e9
+for i in range(5):
+    t = time.monotonic(); s = socket.create_connection((\"$1\", 8008), 3); s.close()
+    best = min(best, time.monotonic() - t)
+print(round(best * 1000, 2))'"
+}
+same=$(connect_ms "${priv[lb1]}")
+cross=$(connect_ms "${priv[pg2]}")
+log "TCP connect pg1 → lb1 (GRA11): $same ms; pg1 → pg2 (SBG5): $cross ms"
+assert_le 9 "$cross" "cross-region round trip (netem, or the user-space relay without it)"
+assert_le "$same" 5 "same-region round trip"
+
+log "v1 power actions act on the host"
+ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)
+    /usr/bin/python3 - "$@" <<'PY'
+import configparser, hashlib, json, sys, time, urllib.request, urllib.error
+method, path = sys.argv[1], sys.argv[2]
+body = sys.argv[3] if len(sys.argv) > 3 else ""
+c = configparser.ConfigParser(); c.read("ovh.conf")
+ep = c["default"]["endpoint"]; k = c[ep]
+url = ep + path
+ts = str(int(time.time()))
+sig = "$1$" + hashlib.sha1("+".join([k["application_secret"], k["consumer_key"], method, url,
+                                     body, ts]).encode()).hexdigest()
+req = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers={
+    "X-Ovh-Application": k["application_key"], "X-Ovh-Consumer": k["consumer_key"],
+    "X-Ovh-Timestamp": ts, "X-Ovh-Signature": sig, "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(req, timeout=30).read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode()); sys.exit(1)
+PY
+}
+project=0123456789abcdef0123456789abcdef
+id1=$(json_get "$state" "d['hosts']['pg1']['instance_id']")
+wait_status() {  # STATUS
+    local i s
+    for i in $(seq 120); do
+        s=$(json_get "$(ovh_call GET "/cloud/project/$project/instance/$id1")" "d['status']")
+        [ "$s" = "$1" ] && return 0
+        sleep 0.5
+    done
+    fail "instance pg1 is $s, not $1"
+}
+ssh_to "${pub[pg1]}" 'sudo -n touch /var/tmp/pgdr-disk-survives'
+t0=$(secs)
+ovh_call POST "/cloud/project/$project/instance/$id1/reboot" '{"type":"hard"}' >/dev/null
+wait_status ACTIVE
+up1=$(ssh_to "${pub[pg1]}" 'test -e /var/tmp/pgdr-disk-survives && echo disk-ok; cut -d. -f1 /proc/uptime')
+assert_contains "$up1" disk-ok "the disk survives a hard reboot"
+log "hard reboot to ACTIVE and SSH: $(echo "$(secs) - $t0" | bc) s"
+ovh_call POST "/cloud/project/$project/instance/$id1/stop" >/dev/null
+wait_status SHUTOFF
+ASSERTIONS=$((ASSERTIONS + 1))
+if tcp_open "${pub[pg1]}" 22; then fail "a stopped instance still answers"; fi
+set +e
+out=$(ovh_call POST "/cloud/project/$project/instance/$id1/stop")
+set -e
+assert_contains "$out" "409" "stopping a stopped instance"
+ovh_call POST "/cloud/project/$project/instance/$id1/start" >/dev/null
+wait_status ACTIVE
+out=$(ssh_to "${pub[pg1]}" 'sudo -n nft list table inet pgdr_sg | grep -c accept')
+assert_le 3 "$out" "the firewall is back after start"
+
+log "destroy"
+t0=$(secs)
+run_pgdr destroy -i ovh-twin.yaml --yes
+assert_rc 0 "destroy"
+log "destroy: $(echo "$(secs) - $t0" | bc) s"
+assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 0 "hosts after destroy"
+assert_eq "$(ip -o link | grep -c -E 'pgdr-i|pgdrn|pgdrv' || true)" 0 "links after destroy"
+
+log "lab down"
+cd /
+run_pgdr lab down --dir "$TWIN"
+assert_rc 0 "lab down"
+ASSERTIONS=$((ASSERTIONS + 1))
+if ip link show pgdrext0 >/dev/null 2>&1; then fail "the Ext-Net bridge is left"; fi
+ASSERTIONS=$((ASSERTIONS + 1))
+if grep -q " $TWIN/" /proc/self/mountinfo; then fail "mounts are left"; fi
+ASSERTIONS=$((ASSERTIONS + 1))
+if ls -d /sys/fs/cgroup/*/pgdr-lab 2>/dev/null | grep -q .; then fail "cgroups are left"; fi
+[ ! -e "$TWIN/ovh.conf" ] || fail "ovh.conf is left"

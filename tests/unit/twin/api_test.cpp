@@ -1,0 +1,338 @@
+// The OVH twin's API model, driven by pgdr's own OVH client and provider through an in-process
+// HttpClient, with a recording backend: authentication as the real API checks it, the v2
+// life cycles, power actions, security groups as firewalls, and bad input.
+#include "twin/api.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/inventory.hpp"
+#include "core/state.hpp"
+#include "fakes/manual_clock.hpp"
+#include "ovh/client.hpp"
+#include "ovh/provider.hpp"
+#include "ovh/signer.hpp"
+
+namespace pgdr::twin {
+namespace {
+
+using nlohmann::json;
+
+class RecordingBackend final : public TwinBackend {
+  public:
+    std::vector<std::string> calls;
+    std::map<std::string, HostSpec> hosts;
+    std::map<std::string, Firewall> firewalls;
+    bool fail_create = false;
+
+    void create_network(const std::string& id, const std::string& region) override {
+        calls.push_back("create_network " + region);
+        (void)id;
+    }
+    void delete_network(const std::string&) override { calls.push_back("delete_network"); }
+    void link_networks(const std::string&, const std::string&, int latency) override {
+        calls.push_back("link_networks " + std::to_string(latency));
+    }
+    void create_host(const HostSpec& spec) override {
+        calls.push_back("create_host " + spec.name);
+        if (fail_create) {
+            throw std::runtime_error("no image");
+        }
+        hosts[spec.id] = spec;
+        firewalls[spec.id] = spec.firewall;
+    }
+    void delete_host(const std::string& id) override {
+        calls.push_back("delete_host " + hosts[id].name);
+        hosts.erase(id);
+    }
+    void power_off(const std::string& id) override {
+        calls.push_back("power_off " + hosts[id].name);
+    }
+    void power_on(const std::string& id) override { calls.push_back("power_on " + hosts[id].name); }
+    void hard_reset(const std::string& id) override {
+        calls.push_back("hard_reset " + hosts[id].name);
+    }
+    void apply_firewall(const std::string& id, const Firewall& fw) override {
+        calls.push_back("apply_firewall " + hosts[id].name);
+        firewalls[id] = fw;
+    }
+};
+
+// Hands every request straight to the twin, as the HTTP server does.
+class TwinHttp final : public HttpClient {
+  public:
+    explicit TwinHttp(TwinApi& api) : m_api(api) {}
+    HttpResponse send(const HttpRequest& request) override { return m_api.handle(request); }
+
+  private:
+    TwinApi& m_api;
+};
+
+const char* const k_project = "0123456789abcdef0123456789abcdef";
+
+TwinConfig config() {
+    TwinConfig c;
+    c.application_key = "twin-ak";
+    c.application_secret = "twin-as";
+    c.consumer_key = "twin-ck";
+    c.projects = {k_project};
+    c.quota_per_region = 3;
+    c.region_latency_ms = 20;
+    return c;
+}
+
+struct Rig {
+    fakes::ManualClock clock;
+    RecordingBackend backend;
+    TwinApi api{config(), clock, backend, [](std::function<void()> job) { job(); }};
+    TwinHttp http{api};
+    std::ostringstream log_text;
+    Logger log{log_text, 0};
+    ovh::Client client{http, clock, log, credentials()};
+    ovh::ProjectApi project{client, clock, log, k_project};
+
+    static ovh::Credentials credentials() {
+        ovh::Credentials c;
+        c.base_url = "http://127.0.0.1:8117/1.0";
+        c.application_key = "twin-ak";
+        c.application_secret = "twin-as";
+        c.consumer_key = "twin-ck";
+        return c;
+    }
+    long long now() {
+        return std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch())
+            .count();
+    }
+    // A hand-made signed request, to tamper with.
+    HttpResponse raw(const std::string& method, const std::string& path, long long ts,
+                     const std::string& secret = "twin-as", const std::string& body = {}) {
+        HttpRequest r;
+        r.method = method;
+        r.url = "http://127.0.0.1:8117" + path;
+        r.body = body;
+        r.headers["X-Ovh-Application"] = "twin-ak";
+        r.headers["X-Ovh-Consumer"] = "twin-ck";
+        r.headers["X-Ovh-Timestamp"] = std::to_string(ts);
+        r.headers["X-Ovh-Signature"] =
+            ovh::sign_request(secret, "twin-ck", method, r.url, body, ts);
+        return api.handle(r);
+    }
+};
+
+Inventory inventory(const std::string& key_file, const std::string& flavor = "b3-8",
+                    const std::string& image = "Debian 13") {
+    const std::string text = std::string(R"(cluster: shop-db
+release: trixie
+network:
+  cidr: 198.18.64.0/24
+  ssh_allowed_cidrs: [198.19.0.1/32]
+ssh:
+  user: debian
+hosts:
+  - {name: pg1, region: GRA11, services: [postgres, etcd]}
+  - {name: pg2, region: SBG5, services: [postgres, etcd]}
+  - {name: pg3, region: GRA11, services: [postgres, etcd, haproxy]}
+provider:
+  type: ovh
+  ovh:
+    project_id: 0123456789abcdef0123456789abcdef
+    regions: [GRA11, SBG5]
+    flavor: )") + flavor +
+                             "\n    image: " + image + "\n    ssh_public_key_file: " + key_file +
+                             "\n";
+    return parse_inventory(text, "twin.yaml");
+}
+
+struct TempDir {
+    std::string path;
+    TempDir() {
+        char tmpl[] = "/tmp/pgdr-twin-test.XXXXXX";
+        path = ::mkdtemp(tmpl);
+        std::ofstream(path + "/key.pub") << "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExample me\n";
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+}  // namespace
+
+TEST_CASE("twin: requests are checked like the real API's", "[twin]") {
+    Rig rig;
+    SECTION("a correct signature passes") {
+        auto r = rig.raw("GET", "/1.0/cloud/project/" + std::string(k_project), rig.now());
+        CHECK(r.status == 200);
+    }
+    SECTION("a wrong secret is an invalid signature") {
+        auto r = rig.raw("GET", "/1.0/cloud/project/" + std::string(k_project), rig.now(), "x");
+        CHECK(r.status == 400);
+        CHECK(json::parse(r.body)["message"] == "Invalid signature");
+    }
+    SECTION("a timestamp outside the window is refused") {
+        auto r = rig.raw("GET", "/1.0/cloud/project/" + std::string(k_project), rig.now() - 400);
+        CHECK(r.status == 400);
+        CHECK(json::parse(r.body)["errorCode"] == "INVALID_TIMESTAMP");
+    }
+    SECTION("a body other than the one signed is refused") {
+        HttpRequest req;
+        req.method = "POST";
+        req.url =
+            "http://127.0.0.1:8117/v2/publicCloud/project/" + std::string(k_project) + "/sshKey";
+        req.headers = {{"X-Ovh-Application", "twin-ak"},
+                       {"X-Ovh-Consumer", "twin-ck"},
+                       {"X-Ovh-Timestamp", std::to_string(rig.now())}};
+        req.headers["X-Ovh-Signature"] =
+            ovh::sign_request("twin-as", "twin-ck", "POST", req.url, "{}", rig.now());
+        req.body = R"({"name":"k","publicKey":"ssh-ed25519 AAAA"})";
+        CHECK(rig.api.handle(req).status == 400);
+    }
+    SECTION("unsigned and unknown keys") {
+        HttpRequest req;
+        req.url = "http://127.0.0.1:8117/1.0/cloud/project/" + std::string(k_project);
+        req.headers = {{"X-Ovh-Application", "twin-ak"}};
+        CHECK(rig.api.handle(req).status == 401);
+        req.headers = {{"X-Ovh-Application", "other"}};
+        auto r = rig.api.handle(req);
+        CHECK(r.status == 403);
+        CHECK(json::parse(r.body)["message"] == "Invalid application key");
+    }
+    SECTION("/auth/time is unsigned and answers the twin's clock") {
+        HttpRequest req;
+        req.url = "http://127.0.0.1:8117/1.0/auth/time";
+        auto r = rig.api.handle(req);
+        CHECK(r.status == 200);
+        CHECK(json::parse(r.body).get<long long>() == rig.now());
+    }
+}
+
+TEST_CASE("twin: pgdr's provider provisions and destroys a cluster on it", "[twin]") {
+    Rig rig;
+    TempDir dir;
+    auto inv = inventory(dir.path + "/key.pub");
+    ovh::OvhProvider provider(rig.project, rig.log);
+    ClusterState state;
+    auto result = provider.apply(inv, state, dir.path + "/state");
+    CHECK(result.plan.blockers.empty());
+    REQUIRE(rig.backend.hosts.size() == 3);
+    std::map<std::string, HostSpec> by_name;
+    for (const auto& [id, h] : rig.backend.hosts) {
+        by_name[h.name] = h;
+    }
+    const auto& pg1 = by_name.at("pgdr-shop-db-pg1");
+    CHECK(pg1.release == "trixie");
+    CHECK(pg1.vcpus == 2);
+    CHECK(pg1.ram_gb == 8);
+    CHECK(pg1.public_key.rfind("ssh-ed25519 ", 0) == 0);
+    CHECK(pg1.public_address.rfind("198.19.1.", 0) == 0);
+    CHECK(by_name.at("pgdr-shop-db-pg2").public_address.rfind("198.19.2.", 0) == 0);
+    REQUIRE(pg1.private_nics.size() == 1);
+    CHECK(pg1.private_nics[0].address == state.hosts.at("pg1").address);
+    CHECK(state.hosts.at("pg1").public_address == pg1.public_address);
+    // The security group: no allow-all, SSH only from the allowed CIDR, cluster ports from
+    // the subnet.
+    CHECK_FALSE(pg1.firewall.allow_all);
+    bool ssh = false, pg = false;
+    for (const auto& r : rig.backend.firewalls.at(pg1.id).rules) {
+        ssh |= r.port_min == 22 && r.source == "198.19.0.1/32" && r.protocol == "tcp";
+        pg |= r.port_min == 5432 && r.source.rfind("198.18.64.", 0) == 0;
+        CHECK(r.source != "0.0.0.0/0");
+    }
+    CHECK(ssh);
+    CHECK(pg);
+    // Two regions with the same subnet: one vRack segment, with the configured latency.
+    CHECK(std::count(rig.backend.calls.begin(), rig.backend.calls.end(), "link_networks 20") == 1);
+
+    // Provisioning again changes nothing.
+    auto again = provider.apply(inv, state, dir.path + "/state");
+    CHECK(again.created == 0);
+
+    // Power actions through v1, as the drills call them.
+    const std::string id = state.hosts.at("pg1").instance_id;
+    rig.project.reboot_hard(id);
+    CHECK(rig.project.instance_status(id) == "ACTIVE");
+    rig.project.stop(id);
+    CHECK(rig.project.instance_status(id) == "SHUTOFF");
+    CHECK_THROWS(rig.project.stop(id));  // 409: already stopped
+    rig.project.start(id);
+    CHECK(rig.project.instance_status(id) == "ACTIVE");
+    CHECK(std::find(rig.backend.calls.begin(), rig.backend.calls.end(),
+                    "hard_reset pgdr-shop-db-pg1") != rig.backend.calls.end());
+
+    provider.destroy(inv, state, dir.path + "/state");
+    CHECK(rig.backend.hosts.empty());
+    CHECK(rig.project.list("network").empty());
+    CHECK(rig.project.list("securityGroup").empty());
+    CHECK(rig.project.list("sshKey").empty());
+}
+
+TEST_CASE("twin: unknown flavor, image and region and an exceeded quota are refused", "[twin]") {
+    Rig rig;
+    TempDir dir;
+    ovh::OvhProvider provider(rig.project, rig.log);
+    ClusterState state;
+    SECTION("unknown flavor: a blocker, nothing created") {
+        auto inv = inventory(dir.path + "/key.pub", "x9-999");
+        CHECK_FALSE(provider.plan(inv, state).blockers.empty());
+        CHECK_THROWS(provider.apply(inv, state, dir.path + "/state"));
+        CHECK(rig.backend.calls.empty());
+    }
+    SECTION("unknown image") {
+        auto inv = inventory(dir.path + "/key.pub", "b3-8", "Windows 2022");
+        CHECK_FALSE(provider.plan(inv, state).blockers.empty());
+    }
+    SECTION("an unknown region in a POST is a 400") {
+        auto r = rig.raw("POST", "/v2/publicCloud/project/" + std::string(k_project) + "/network",
+                         rig.now(), "twin-as",
+                         R"({"targetSpec":{"name":"n","location":{"region":"XX1"}}})");
+        CHECK(r.status == 400);
+        CHECK(json::parse(r.body)["class"] == "Client::BadRequest");
+    }
+    SECTION("quota: the flavor list shows it, a POST beyond it is a 403") {
+        auto inv = inventory(dir.path + "/key.pub");
+        inv.hosts.push_back(inv.hosts[0]);
+        inv.hosts.back().name = "pg4";
+        inv.hosts.push_back(inv.hosts[0]);
+        inv.hosts.back().name = "pg5";
+        auto plan = provider.plan(inv, state);
+        REQUIRE_FALSE(plan.blockers.empty());
+        CHECK(plan.blockers[0].find("quota") != std::string::npos);
+        CHECK(rig.backend.calls.empty());
+    }
+    SECTION("a backend failure makes the instance ERROR, and destroy still removes it") {
+        rig.backend.fail_create = true;
+        auto inv = inventory(dir.path + "/key.pub");
+        CHECK_THROWS(provider.apply(inv, state, dir.path + "/state"));
+        provider.destroy(inv, state, dir.path + "/state");
+        CHECK(rig.project.list("compute/instance").empty());
+        CHECK(rig.project.list("network").empty());
+    }
+}
+
+TEST_CASE("twin: a security group change reaches the instances' firewalls", "[twin]") {
+    Rig rig;
+    TempDir dir;
+    auto inv = inventory(dir.path + "/key.pub");
+    ovh::OvhProvider provider(rig.project, rig.log);
+    ClusterState state;
+    provider.apply(inv, state, dir.path + "/state");
+    auto sgs = rig.project.list("securityGroup");
+    REQUIRE(sgs.size() == 2);
+    const std::string sg = sgs[0]["id"];
+    rig.project.update("securityGroup", sg,
+                       {{"name", sgs[0]["targetSpec"]["name"]},
+                        {"rules", json::array({{{"direction", "INGRESS"},
+                                                {"ethernetType", "IPV4"},
+                                                {"protocol", "TCP"},
+                                                {"portRangeMin", 22},
+                                                {"portRangeMax", 22},
+                                                {"remoteIpPrefix", "198.19.9.0/24"}}})}});
+    bool changed = false;
+    for (const auto& [id, fw] : rig.backend.firewalls) {
+        if (fw.rules.size() == 1 && fw.rules[0].source == "198.19.9.0/24") {
+            changed = true;
+        }
+    }
+    CHECK(changed);
+}
+
+}  // namespace pgdr::twin

@@ -1,0 +1,19 @@
+// The OVH twin's HTTP endpoint: cpp-httplib (Debian's libcpp-httplib) in front of a TwinApi.
+// Plain HTTP on a loopback address, as go-ovh and pgdr accept for http://127.0.0.1:PORT/1.0.
+#pragma once
+
+#include <functional>
+#include <ostream>
+#include <string>
+
+#include "twin/api.hpp"
+
+namespace pgdr::twin {
+
+// Binds host:port (port 0: any free port), calls on_bound(port) once listening, then serves
+// until the process ends. One line per request (method, path, status, milliseconds) goes to
+// `log`; never a header or a body. Throws std::runtime_error when the address cannot be bound.
+void serve(TwinApi& api, const std::string& host, int port,
+           const std::function<void(int)>& on_bound, std::ostream& log);
+
+}  // namespace pgdr::twin
