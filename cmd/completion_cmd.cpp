@@ -42,7 +42,8 @@ void walk(const CLI::App& app, const std::string& path, std::vector<CommandInfo>
         o.help = opt->get_description();
         info.options.push_back(o);
     }
-    auto subs = app.get_subcommands([](const CLI::App*) { return true; });
+    // Subcommands in no group are internal (CLI11 hides them from help): not completed either.
+    auto subs = app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
     for (const auto* sub : subs) {
         info.subcommands.emplace_back(sub->get_name(), sub->get_description());
     }
