@@ -96,7 +96,7 @@ run_pgdr provision -i other.yaml
 assert_rc 4 "provision beyond the quota"
 assert_contains "$ERR" "quota"
 assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "hosts after a refused provision"
-run_pgdr destroy -i other.yaml --yes
+run_pgdr destroy -i other.yaml --yes-really other
 assert_rc 0 "destroy of what the refused provision made (nothing)"
 
 log "security groups: what OVH would let through, and nothing else"
@@ -190,7 +190,7 @@ assert_le 3 "$out" "the firewall is back after start"
 
 log "destroy"
 t0=$(secs)
-run_pgdr destroy -i ovh-twin.yaml --yes
+run_pgdr destroy -i ovh-twin.yaml --yes-really shop-db
 assert_rc 0 "destroy"
 log "destroy: $(echo "$(secs) - $t0" | bc) s"
 assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 0 "hosts after destroy"
