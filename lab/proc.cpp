@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/error.hpp"
+#include "core/files.hpp"
 
 namespace pgdr::lab {
 
@@ -179,6 +180,36 @@ bool signal_and_wait(pid_t pid, int sig, std::chrono::milliseconds wait) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return !process_alive(pid);
+}
+
+bool is_mounted(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    for (std::string line; std::getline(in, line);) {
+        std::istringstream f(line);
+        std::string id, parent, devs, root, mount_point;
+        f >> id >> parent >> devs >> root >> mount_point;
+        if (mount_point == path) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string random_hex(std::size_t n) {
+    std::ifstream rnd("/dev/urandom", std::ios::binary);
+    std::string out;
+    static const char* k_hex = "0123456789abcdef";
+    while (out.size() < n) {
+        unsigned char c = 0;
+        rnd.read(reinterpret_cast<char*>(&c), 1);
+        out += k_hex[c & 15];
+    }
+    return out;
+}
+
+std::string tail_of(const std::string& path, std::size_t max) {
+    auto text = read_text_file(path).value_or("");
+    return text.size() > max ? text.substr(text.size() - max) : text;
 }
 
 }  // namespace pgdr::lab

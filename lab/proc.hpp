@@ -24,4 +24,11 @@ pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& lo
 // Sends sig and waits up to `wait` for the process to be gone; true when it is.
 bool signal_and_wait(pid_t pid, int sig, std::chrono::milliseconds wait);
 
+// Whether `path` is a mount point of this process's mount namespace (/proc/self/mountinfo).
+bool is_mounted(const std::string& path);
+// n random lowercase hex digits from /dev/urandom (machine ids).
+std::string random_hex(std::size_t n);
+// The last `max` bytes of a file ("" when it cannot be read), for error messages.
+std::string tail_of(const std::string& path, std::size_t max);
+
 }  // namespace pgdr::lab

@@ -24,36 +24,6 @@ constexpr const char* k_table = "pgdr_sg";
 constexpr const char* k_link_prefix = "pgdrv";  // vRack links between network bridges
 constexpr const char* k_net_prefix = "pgdrn";   // private network bridges
 
-bool mounted(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    for (std::string line; std::getline(in, line);) {
-        std::istringstream f(line);
-        std::string id, parent, devs, root, mount_point;
-        f >> id >> parent >> devs >> root >> mount_point;
-        if (mount_point == path) {
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string random_hex(size_t n) {
-    std::ifstream rnd("/dev/urandom", std::ios::binary);
-    std::string out;
-    static const char* k_hex = "0123456789abcdef";
-    while (out.size() < n) {
-        unsigned char c = 0;
-        rnd.read(reinterpret_cast<char*>(&c), 1);
-        out += k_hex[c & 15];
-    }
-    return out;
-}
-
-std::string tail_of(const std::string& path, size_t max) {
-    auto text = read_text_file(path).value_or("");
-    return text.size() > max ? text.substr(text.size() - max) : text;
-}
-
 // The cgroup directories of a twin host in the hierarchies that carry limits (cgroup v1
 // memory and cpu controllers), besides the lab's own (layout.hpp).
 std::vector<std::string> limit_dirs(const std::string& host) {
@@ -508,12 +478,12 @@ void LabTwinBackend::apply_firewall(const std::string& id, const twin::Firewall&
 
 void LabTwinBackend::remove_host_files(const std::string& host) {
     const std::string root = m_paths.root(host);
-    for (int i = 0; i < 20 && mounted(root); ++i) {
+    for (int i = 0; i < 20 && is_mounted(root); ++i) {
         if (!run({"umount", root}, false).ok()) {
             std::this_thread::sleep_for(std::chrono::milliseconds(250));
         }
     }
-    if (mounted(root)) {
+    if (is_mounted(root)) {
         run({"umount", "-l", root}, false);
     }
     auto dirs = cgroup_dirs(host);
@@ -528,7 +498,7 @@ void LabTwinBackend::remove_host_files(const std::string& host) {
             }
         }
     }
-    if (!mounted(root)) {
+    if (!is_mounted(root)) {
         fs::remove_all(m_paths.host_dir(host));
     }
 }
