@@ -416,12 +416,32 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
             throw not_found("Instance " + parts[1] + " not found");
         }
         if (parts.size() == 2 && method == "GET") {
+            // cloud.instance.Instance: the addresses as v1 lists them (the public one and one
+            // per private network, each with the network's id).
+            json ips = json::array();
+            if (!r->public_address.empty()) {
+                ips.push_back({{"ip", r->public_address},
+                               {"type", "public"},
+                               {"version", 4},
+                               {"networkId", nullptr},
+                               {"gatewayIp", nullptr}});
+            }
+            for (const auto& nic : r->private_nics) {
+                ips.push_back({{"ip", nic.address},
+                               {"type", "private"},
+                               {"version", 4},
+                               {"networkId", nic.network_id},
+                               {"gatewayIp", nullptr}});
+            }
             return {200,
                     {{"id", r->id},
                      {"name", str(r->target_spec, "name")},
                      {"status", r->power},
                      {"region", r->region},
-                     {"created", r->created_at}}};
+                     {"created", r->created_at},
+                     {"ipAddresses", ips},
+                     {"flavorId", str(r->target_spec.value("flavor", json::object()), "id")},
+                     {"imageId", str(r->target_spec.value("image", json::object()), "id")}}};
         }
         if (parts.size() == 3 && method == "POST") {
             return power(*r, parts[2], body, jobs);

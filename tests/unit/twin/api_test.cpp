@@ -12,6 +12,7 @@
 #include "core/state.hpp"
 #include "fakes/manual_clock.hpp"
 #include "ovh/client.hpp"
+#include "ovh/host_control.hpp"
 #include "ovh/provider.hpp"
 #include "ovh/signer.hpp"
 
@@ -246,10 +247,18 @@ TEST_CASE("twin: pgdr's provider provisions and destroys a cluster on it", "[twi
     auto again = provider.apply(inv, state, dir.path + "/state");
     CHECK(again.created == 0);
 
-    // Power actions through v1, as the drills call them.
+    // Power actions through v1, as the drills call them: the reboot target check reads the
+    // instance's name and private address from v1's ipAddresses (as on OVH).
     const std::string id = state.hosts.at("pg1").instance_id;
-    rig.project.reboot_hard(id);
+    ovh::OvhHostControlOptions control_options;
+    control_options.expected = ovh::expected_machines(inv);
+    ovh::OvhHostControl control(rig.project, rig.clock, ovh::instance_ids(state), control_options);
+    control.reboot_host("pg1");
     CHECK(rig.project.instance_status(id) == "ACTIVE");
+    const auto v1 = rig.project.instance(id);
+    REQUIRE(v1.at("ipAddresses").size() == 2);
+    CHECK(v1["ipAddresses"][0]["type"] == "public");
+    CHECK(v1["ipAddresses"][1]["ip"] == state.hosts.at("pg1").address);
     rig.project.stop(id);
     CHECK(rig.project.instance_status(id) == "SHUTOFF");
     CHECK_THROWS(rig.project.stop(id));  // 409: already stopped
