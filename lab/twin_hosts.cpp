@@ -99,6 +99,20 @@ while :; do
 done
 )";
 
+// The interface names in `ip -o link show` output ("7: name@peer: <...>").
+std::vector<std::string> link_names(const std::string& ip_link_output) {
+    std::vector<std::string> names;
+    std::istringstream in(ip_link_output);
+    for (std::string line; std::getline(in, line);) {
+        auto colon = line.find(": ");
+        auto end = colon == std::string::npos ? colon : line.find_first_of(":@", colon + 2);
+        if (end != std::string::npos) {
+            names.push_back(line.substr(colon + 2, end - colon - 2));
+        }
+    }
+    return names;
+}
+
 }  // namespace
 
 LabTwinBackend::LabTwinBackend(const std::string& lab_dir, Transport& local, Logger& log)
@@ -209,15 +223,8 @@ void LabTwinBackend::delete_network(const std::string& network_id) {
         m_bridges.erase(it);
     }
     // Its vRack links go with it (a veth pair goes when one end does).
-    auto links = run({"ip", "-o", "link", "show", "master", bridge}, false);
-    std::istringstream in(links.out);
-    for (std::string line; std::getline(in, line);) {
-        auto colon = line.find(": ");
-        auto end = line.find_first_of(":@", colon + 2);
-        if (colon == std::string::npos || end == std::string::npos) {
-            continue;
-        }
-        const std::string name = line.substr(colon + 2, end - colon - 2);
+    for (const auto& name :
+         link_names(run({"ip", "-o", "link", "show", "master", bridge}, false).out)) {
         if (name.rfind(k_link_prefix, 0) == 0) {
             run({"ip", "link", "del", name}, false);
         }
@@ -514,6 +521,14 @@ void LabTwinBackend::delete_host(const std::string& id) {
         host = it->second;
     }
     stop(host);
+    // Its NICs: a veth normally goes with the host's network namespace, but a namespace that
+    // the kernel still holds (orphaned sockets of the killed host) keeps them for minutes.
+    const std::string nic_prefix = "pgdr-" + host + "-";
+    for (const auto& name : link_names(run({"ip", "-o", "link", "show"}, false).out)) {
+        if (name.rfind(nic_prefix, 0) == 0) {
+            run({"ip", "link", "del", name}, false);
+        }
+    }
     remove_host_files(host);
     std::lock_guard lock(m_mutex);
     m_hosts.erase(id);
@@ -561,16 +576,8 @@ void LabTwinBackend::teardown(const std::string& lab_dir, Transport& local, Logg
     }
     // Every twin link: instance veths (gone with their hosts), vRack links, network bridges,
     // the Ext-Net bridge.
-    auto links = b.run({"ip", "-o", "link", "show"}, false);
-    std::istringstream in(links.out);
     std::vector<std::string> doomed;
-    for (std::string line; std::getline(in, line);) {
-        auto colon = line.find(": ");
-        auto end = line.find_first_of(":@", colon + 2);
-        if (colon == std::string::npos || end == std::string::npos) {
-            continue;
-        }
-        const std::string name = line.substr(colon + 2, end - colon - 2);
+    for (const auto& name : link_names(b.run({"ip", "-o", "link", "show"}, false).out)) {
         if (name.rfind(k_link_prefix, 0) == 0 || name.rfind(k_net_prefix, 0) == 0 ||
             name.rfind("pgdr-i", 0) == 0 || name.rfind("pgdc-i", 0) == 0 || name == k_ext_bridge) {
             doomed.push_back(name);

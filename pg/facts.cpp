@@ -40,6 +40,9 @@ std::vector<std::string> facts_argv(const Inventory& inv, const HostSpec& host) 
     // holds data: only the former may ever be replaced.
     static const std::string k_script = R"SH(
 v=$1 addr=$2 rest=$3 marker=$4 bbmarker=$5; shift 5
+# A host still booting (a fresh VM: cloud-init, the package's first cluster starting) is
+# looked at once its start-up jobs are done, at most 5 minutes.
+timeout 300 systemctl is-system-running --wait >/dev/null 2>&1
 echo "os=$(. /etc/os-release 2>/dev/null && echo "$VERSION_CODENAME")"
 for p in "$@"; do
   if dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then echo "pkg=$p=1"; else echo "pkg=$p=0"; fi
@@ -57,7 +60,10 @@ if command -v pg_lsclusters >/dev/null 2>&1; then
   pg_lsclusters -h 2>/dev/null | awk -v v="$v" '$1 == v && $2 == "main" { print "pg_status=" $4 }'
 fi
 if pg_lsclusters -h 2>/dev/null | awk -v v="$v" '$1 == v && $2 == "main" && $4 ~ /^online/ { f = 1 } END { exit !f }'; then
+  for i in 1 2 3 4 5 6 7 8 9 10; do  # online, but maybe still accepting no connection
   n=$(runuser -u postgres -- psql -XAtq -p 5432 -d postgres -c "select (select count(*) from pg_database where datname not in ('postgres', 'template0', 'template1')) + (select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname not in ('pg_catalog', 'information_schema', 'pg_toast') and n.nspname not like 'pg_temp%' and n.nspname not like 'pg_toast_temp%')" 2>/dev/null)
+  [ -n "$n" ] && break; sleep 1
+  done
   [ -n "$n" ] && echo "user_objects=$n"
 fi
 for u in "patroni@$v-main" "postgresql@$v-main" etcd haproxy; do

@@ -3,8 +3,11 @@
 # inventories/ovh-twin.yaml (5 instances in 3 regions) → SSH as `debian` with sudo to every
 # public address → the security group seen as broken connections (cluster ports closed to this
 # machine, open between members on the private network, private addresses not on any link of
-# this machine) → regions joined with added latency → v1 hard reboot, stop, start → bad input
-# refused with exit 4 and nothing made → `pgdr destroy` → `lab down` with nothing left. Needs root; run it under `flock /run/pgdr-lab.lock` when others share the machine.
+# this machine) → regions joined with added latency → `pgdr bootstrap` over the public SSH
+# ports → `status` and `psql` through SSH forwarding → `drill --kill-primary` and
+# `--reboot-primary` (a hard reset through OVH's v1 API) → `switchover` → v1 hard reboot, stop,
+# start → bad input refused with exit 4 and nothing made → `pgdr destroy` → `lab down` with
+# nothing left. Needs root; run it under `flock /run/pgdr-lab.lock` when others share the machine.
 source "$(dirname "$0")/lib.sh"
 set -e
 
@@ -104,7 +107,7 @@ tcp_open() {  # from this machine
     timeout 3 bash -c "exec 3<>/dev/tcp/$1/$2" 2>/dev/null
 }
 # Patroni's REST port on pg2, a listener for the test
-ssh_to "${pub[pg2]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 &"'
+http_pid_pg2=$(ssh_to "${pub[pg2]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 & echo \$!"')
 sleep 1
 if tcp_open "${pub[pg2]}" 8008; then fail "pg2's port 8008 is open to this machine"; fi
 # A private address is not on any link of this machine (no packet is sent to find out: the
@@ -120,7 +123,7 @@ out=$(ssh_to "${pub[pg1]}" "timeout 3 bash -c 'exec 3<>/dev/tcp/${pub[pg2]}/8008
 assert_eq "$out" closed "pg1 → pg2's public address:8008"
 
 log "regions: the vRack between GRA11 and SBG5 adds 5 ms each way"
-ssh_to "${pub[lb1]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 &"'
+http_pid_lb1=$(ssh_to "${pub[lb1]}" 'sudo -n sh -c "nohup python3 -m http.server 8008 >/dev/null 2>&1 & echo \$!"')
 sleep 1
 connect_ms() {  # from pg1 to ADDRESS:8008, the best of 5 TCP handshakes
     ssh_to "${pub[pg1]}" "python3 -c 'import socket, time
@@ -135,6 +138,46 @@ cross=$(connect_ms "${priv[pg2]}")
 log "TCP connect pg1 → lb1 (GRA11): $same ms; pg1 → pg2 (SBG5): $cross ms"
 assert_le 9 "$cross" "cross-region round trip (netem, or the user-space relay without it)"
 assert_le "$same" 5 "same-region round trip"
+
+# The test's listeners go: Patroni takes port 8008 on pg2.
+ssh_to "${pub[pg2]}" "sudo -n kill $http_pid_pg2"
+ssh_to "${pub[lb1]}" "sudo -n kill $http_pid_lb1"
+
+log "bootstrap the provisioned hosts, reached at their public addresses only"
+t0=$(secs)
+run_pgdr bootstrap -i ovh-twin.yaml --accept-new-host-keys
+assert_rc 0 "bootstrap on the twin"
+t_boot=$(echo "$(secs) - $t0" | bc)
+log "bootstrap: ${t_boot} s"
+run_pgdr status -i ovh-twin.yaml --output json
+assert_rc 0 "status through SSH forwarding"
+assert_eq "$(json_get "$OUT" 'd["healthy"]')" True "status: healthy"
+assert_eq "$(json_get "$OUT" 'len(d["members"])')" 3 "status: members"
+run_pgdr psql -i ovh-twin.yaml -- -At -c 'select host(inet_server_addr())'
+assert_rc 0 "psql through SSH forwarding"
+leader=$(json_get "$("$PGDR" status -i ovh-twin.yaml --output json)" 'd["leader"]')
+assert_eq "$OUT" "${priv[$leader]}" "psql reaches the leader at its private address"
+
+log "drill --kill-primary through the public SSH ports"
+run_pgdr drill -i ovh-twin.yaml --kill-primary --yes-really shop-db --report kill.json
+assert_rc 0 "kill-primary drill on the twin"
+kill_rto=$(json_get "$(cat kill.json)" 'd["rto_ms"]')
+assert_eq "$(json_get "$(cat kill.json)" 'd["lost_acknowledged_writes"]')" 0 "kill-primary: lost writes"
+assert_contains "$(json_get "$(cat kill.json)" 'd["probe_vantage"]')" "lb" \
+    "kill-primary: probes from an HAProxy host"
+
+log "drill --reboot-primary: a hard reset through OVH's v1 API"
+run_pgdr drill -i ovh-twin.yaml --reboot-primary --yes-really shop-db --report reboot.json
+assert_rc 0 "reboot-primary drill on the twin"
+reboot_rto=$(json_get "$(cat reboot.json)" 'd["rto_ms"]')
+assert_eq "$(json_get "$(cat reboot.json)" 'd["lost_acknowledged_writes"]')" 0 "reboot-primary: lost writes"
+
+log "switchover"
+run_pgdr switchover -i ovh-twin.yaml --yes
+assert_rc 0 "switchover on the twin"
+run_pgdr status -i ovh-twin.yaml --output json
+assert_eq "$(json_get "$OUT" 'd["healthy"]')" True "status after the switchover"
+log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms"
 
 log "v1 power actions act on the host"
 ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)
