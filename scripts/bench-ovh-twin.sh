@@ -5,7 +5,9 @@
 # SSH ports, one `drill --kill-primary` whose probes go through SSH forwarding (the cluster ports
 # are closed to this machine by the security groups) and `destroy`. Then the plain lab (3 hosts,
 # every port open to this machine): bootstrap and the same drill. Prints each time, the two RTOs,
-# the write outages and the median probe write latencies side by side.
+# the write outages and the median probe write latencies side by side. The twin's probe latency
+# includes the added latency: a write goes from the HAProxy host to the leader and is confirmed
+# by the synchronous standby in another region.
 #
 #   scripts/bench-ovh-twin.sh [LATENCY_MS]     added latency between regions (default 5)
 #
@@ -84,7 +86,8 @@ fi
 printf '\n%-40s %12s %12s\n' "" "OVH twin" "plain lab"
 printf '%-40s %12.1f %12s\n' "provision (5 instances), s" "$t_provision" "-"
 printf '%-40s %12.1f %12s\n' "provision to SSH on all 5, s" "$t_ssh" "-"
-printf '%-40s %12.1f %12s\n' "bootstrap, s" "$t_twin_boot" "${t_lab_boot:--}"
+printf '%-40s %12.1f %12s\n' "bootstrap, s" "$t_twin_boot" \
+    "$([ -n "${t_lab_boot:-}" ] && printf '%.1f' "$t_lab_boot" || echo -)"
 printf '%-40s %12.1f %12s\n' "destroy, s" "$t_destroy" "-"
 for f in rto_ms write_outage_ms predicted_rto_ms probe_write_latency_ms lost_acknowledged_writes \
     verdict probe_vantage; do
