@@ -371,6 +371,15 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
     if (parts.size() == 1 && parts[0] == "region" && method == "GET") {
         return {200, m_config.regions};
     }
+    if (parts[0] == "user") {
+        return users(method, parts, body);
+    }
+    if (parts.size() >= 3 && parts[0] == "region" && parts[2] == "storage") {
+        if (!known_region(parts[1])) {
+            throw not_found("Region " + parts[1] + " does not exist or is not enabled");
+        }
+        return storage(method, parts, body);
+    }
     if (parts.size() == 1 && parts[0] == "flavor" && method == "GET") {
         json out = json::array();
         for (const auto& region : regions_of_query()) {
@@ -447,6 +456,209 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
             return power(*r, parts[2], body, jobs);
         }
         throw k_bad_url;
+    }
+    throw k_bad_url;
+}
+
+// ------------------------------------------------------------------------ Object Storage
+
+TwinApi::Reply TwinApi::storage(const std::string& method, const std::vector<std::string>& parts,
+                                const json& body) {
+    S3Api* s3 = m_storage == nullptr ? nullptr : m_storage->region(s3_region_of(parts[1]));
+    if (s3 == nullptr) {
+        throw not_found("Object Storage is not available in region " + parts[1]);
+    }
+    auto container = [&](const std::string& name) {
+        return json{{"name", name},
+                    {"region", parts[1]},
+                    {"virtualHost", name + "." + s3_endpoint_host(s3_region_of(parts[1]))},
+                    {"ownerId", nullptr},
+                    {"createdAt", now_iso()}};
+    };
+    const auto existing = s3->buckets();
+    auto exists = [&](const std::string& name) {
+        return std::find(existing.begin(), existing.end(), name) != existing.end();
+    };
+    if (parts.size() == 3 && method == "GET") {
+        json out = json::array();
+        for (const auto& b : existing) {
+            out.push_back(container(b));
+        }
+        return {200, out};
+    }
+    if (parts.size() == 3 && method == "POST") {
+        const std::string name = str(body, "name");
+        if (exists(name)) {
+            throw conflict("Container " + name + " already exists");
+        }
+        try {
+            s3->ensure_bucket(name);
+        } catch (const std::invalid_argument& e) {
+            throw bad_request(std::string("Invalid value(s) received: name: ") + e.what());
+        }
+        return {200, container(name)};
+    }
+    if (parts.size() == 4) {
+        if (!exists(parts[3])) {
+            throw not_found("Container " + parts[3] + " not found");
+        }
+        if (method == "GET") {
+            return {200, container(parts[3])};
+        }
+        if (method == "DELETE") {
+            s3->remove_bucket(parts[3]);
+            return {200, nullptr};
+        }
+    }
+    throw k_bad_url;
+}
+
+TwinApi::Reply TwinApi::users(const std::string& method, const std::vector<std::string>& parts,
+                              const json& body) {
+    if (m_storage == nullptr) {
+        throw k_bad_url;
+    }
+    auto user_json = [](const S3User& u) {
+        return json{{"id", u.id},
+                    {"username", u.username},
+                    {"description", u.description},
+                    {"status", "ok"},
+                    {"roles", json::array({{{"name", u.role}}})},
+                    {"creationDate", nullptr}};
+    };
+    // (route() holds m_mutex)
+    auto token = [this](std::size_t n) {
+        std::string t;
+        while (t.size() < n) {
+            for (char c : new_id()) {
+                if (c != '-' && t.size() < n) {
+                    t += c;
+                }
+            }
+        }
+        return t;
+    };
+    if (parts.size() == 1 && method == "POST") {
+        const std::string role = str(body, "role");
+        if (role != "objectstore_operator" && role != "administrator") {
+            throw bad_request(
+                "Invalid value(s) received: role: pgdr's twin knows "
+                "objectstore_operator and administrator");
+        }
+        S3User u;
+        u.id = static_cast<long long>(++m_counter);
+        u.username = "user-" + token(12);
+        u.description = str(body, "description");
+        u.role = role;
+        auto j = user_json(u);
+        j["password"] = token(32);  // returned once, as OVH does; the twin never checks it
+        m_users[u.id] = u;
+        return {200, j};
+    }
+    if (parts.size() == 1 && method == "GET") {
+        json out = json::array();
+        for (const auto& [id, u] : m_users) {
+            out.push_back(user_json(u));
+        }
+        return {200, out};
+    }
+    long long id = 0;
+    try {
+        id = std::stoll(parts.at(1));
+    } catch (const std::exception&) {
+        throw not_found("User not found");
+    }
+    auto it = m_users.find(id);
+    if (it == m_users.end()) {
+        throw not_found("User " + parts[1] + " not found");
+    }
+    S3User& u = it->second;
+    if (parts.size() == 2 && method == "GET") {
+        return {200, user_json(u)};
+    }
+    if (parts.size() == 2 && method == "DELETE") {
+        for (const auto& [access, secret] : u.credentials) {
+            m_storage->remove_credential(access);
+        }
+        m_users.erase(it);
+        return {200, nullptr};
+    }
+    if (parts.size() == 3 && parts[2] == "policy") {
+        if (method == "GET") {
+            return {200, {{"policy", u.policy}}};
+        }
+        if (method != "POST") {
+            throw k_method;
+        }
+        // The buckets its Allow statements name (arn:aws:s3:::BUCKET[/*]); the twin grants those
+        // buckets whole.
+        std::vector<std::string> buckets;
+        try {
+            const auto doc = json::parse(str(body, "policy"));
+            for (const auto& st : doc.value("Statement", json::array())) {
+                if (st.value("Effect", "") != "Allow") {
+                    continue;
+                }
+                auto resources = st.value("Resource", json::array());
+                if (resources.is_string()) {
+                    resources = json::array({resources});
+                }
+                for (const auto& r : resources) {
+                    std::string arn = r.is_string() ? r.get<std::string>() : "";
+                    const std::string prefix = "arn:aws:s3:::";
+                    if (arn.rfind(prefix, 0) != 0) {
+                        continue;
+                    }
+                    arn = arn.substr(prefix.size(), arn.find('/', prefix.size()) - prefix.size());
+                    if (std::find(buckets.begin(), buckets.end(), arn) == buckets.end()) {
+                        buckets.push_back(arn);
+                    }
+                }
+            }
+        } catch (const json::exception&) {
+            throw bad_request("Invalid policy: not a JSON document");
+        }
+        u.policy = str(body, "policy");
+        for (const auto& [access, secret] : u.credentials) {
+            m_storage->set_buckets(access, buckets);
+        }
+        return {200, nullptr};
+    }
+    if (parts.size() >= 3 && parts[2] == "s3Credentials") {
+        auto credential = [&](const std::string& access) {
+            return json{{"access", access}, {"userId", std::to_string(u.id)}, {"tenantId", "twin"}};
+        };
+        if (parts.size() == 3 && method == "POST") {
+            const std::string access = token(32);
+            const std::string secret = token(32);
+            u.credentials[access] = secret;
+            m_storage->add_credential({access, secret, {}, false});
+            auto j = credential(access);
+            j["secret"] = secret;
+            return {200, j};
+        }
+        if (parts.size() == 3 && method == "GET") {
+            json out = json::array();
+            for (const auto& [access, secret] : u.credentials) {
+                out.push_back(credential(access));
+            }
+            return {200, out};
+        }
+        auto c = parts.size() >= 4 ? u.credentials.find(parts[3]) : u.credentials.end();
+        if (c == u.credentials.end()) {
+            throw not_found("Credential not found");
+        }
+        if (parts.size() == 4 && method == "GET") {
+            return {200, credential(c->first)};
+        }
+        if (parts.size() == 4 && method == "DELETE") {
+            m_storage->remove_credential(c->first);
+            u.credentials.erase(c);
+            return {200, nullptr};
+        }
+        if (parts.size() == 5 && parts[4] == "secret" && method == "POST") {
+            return {200, {{"secret", c->second}}};
+        }
     }
     throw k_bad_url;
 }

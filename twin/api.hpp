@@ -12,7 +12,10 @@
 // Routes (what pgdr calls; tests/fake_ovh/fake_ovh.py has the same list):
 //   v1  GET /auth/time, /auth/currentCredential, /cloud/project/{p}, /cloud/project/{p}/region,
 //       /cloud/project/{p}/flavor?region=, /cloud/project/{p}/image?region=,
-//       GET /cloud/project/{p}/instance/{id}, POST .../instance/{id}/reboot|stop|start
+//       GET /cloud/project/{p}/instance/{id}, POST .../instance/{id}/reboot|stop|start,
+//       Object Storage: /cloud/project/{p}/region/{R}/storage[/{name}] (buckets, served by
+//       S3Regions), /cloud/project/{p}/user[/{id}] (role objectstore_operator),
+//       .../user/{id}/s3Credentials[/{access}[/secret]], .../user/{id}/policy
 //   v2  /v2/publicCloud/project/{p}/sshKey[/{name}], network[/{id}], network/{id}/subnet[/{id}],
 //       securityGroup[/{id}], compute/instanceGroup[/{id}], compute/instance[/{id}]
 // v2 resources are CREATING until the backend finished (a booted host answering SSH, a
@@ -34,6 +37,7 @@
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "twin/backend.hpp"
+#include "twin/s3.hpp"
 
 namespace pgdr::twin {
 
@@ -77,6 +81,10 @@ class TwinApi {
 
     const TwinConfig& config() const { return m_config; }
 
+    // Object Storage behind the v1 storage, user, s3Credentials and policy routes; without it
+    // they answer 404 as for a project without the product.
+    void set_object_storage(S3Regions* storage) { m_storage = storage; }
+
   private:
     struct Resource {
         std::string id;
@@ -117,6 +125,11 @@ class TwinApi {
     Reply remove(Resource& r, Jobs& jobs);
     Reply update(Resource& r, const nlohmann::json& body, Jobs& jobs);
     Reply power(Resource& r, const std::string& action, const nlohmann::json& body, Jobs& jobs);
+    // v1 Object Storage: region/{R}/storage[/{name}] and user[/{id}[/s3Credentials|policy]].
+    Reply storage(const std::string& method, const std::vector<std::string>& parts,
+                  const nlohmann::json& body);
+    Reply users(const std::string& method, const std::vector<std::string>& parts,
+                const nlohmann::json& body);
 
     void validate_instance(const std::string& project, const nlohmann::json& spec,
                            const std::string& region);
@@ -154,6 +167,18 @@ class TwinApi {
     std::map<std::string, Firewall> m_applied;  // instance id -> last firewall sent
     unsigned long long m_counter = 0;
     std::map<std::string, int> m_public_next;  // region -> next host number
+
+    // Object Storage: the S3 endpoints and the project's S3 users (under m_mutex).
+    struct S3User {
+        long long id = 0;
+        std::string username;
+        std::string description;
+        std::string role;
+        std::map<std::string, std::string> credentials;  // access -> secret
+        std::string policy;                              // the JSON document, as POSTed
+    };
+    S3Regions* m_storage = nullptr;
+    std::map<long long, S3User> m_users;
 };
 
 // HTTP error bodies as OVH sends them: {"class": ..., "message": ...} plus errorCode/httpCode

@@ -584,7 +584,9 @@ void S3Api::authenticate(const HttpRequest& http, const Request& r) const {
                       "The provided 'x-amz-content-sha256' header does not match what was "
                       "computed.");
     }
-    if (!credential.bucket.empty() && r.bucket != credential.bucket) {
+    if (!credential.all_buckets &&
+        (r.bucket.empty() || std::find(credential.buckets.begin(), credential.buckets.end(),
+                                       r.bucket) == credential.buckets.end())) {
         throw S3Error(403, "AccessDenied", "Access Denied");
     }
 }
@@ -968,6 +970,79 @@ void S3Api::erase(const std::string& bucket, const std::string& key) {
     std::error_code ec;
     fs::remove(path + ".meta", ec);
     fs::remove(path, ec);
+}
+
+// ------------------------------------------------------------------------------- S3Regions
+
+S3Regions::S3Regions(const std::string& root_dir, Clock& clock,
+                     const std::vector<std::string>& regions) {
+    ensure_directory(root_dir, 0700);
+    for (const auto& r : regions) {
+        if (!m_regions.count(r)) {
+            m_regions[r] = std::make_unique<S3Api>(S3Config{r, 900}, root_dir + "/" + r, clock);
+        }
+    }
+}
+
+S3Api* S3Regions::region(const std::string& s3_region) {
+    auto it = m_regions.find(s3_region);
+    return it == m_regions.end() ? nullptr : it->second.get();
+}
+
+S3Api* S3Regions::by_host(const std::string& host) {
+    const std::string name = host.substr(0, host.find(':'));
+    const std::string prefix = "s3.";
+    const std::string suffix = ".io.cloud.ovh.net";
+    if (name.size() <= prefix.size() + suffix.size() || name.rfind(prefix, 0) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+        return nullptr;
+    }
+    return region(name.substr(prefix.size(), name.size() - prefix.size() - suffix.size()));
+}
+
+void S3Regions::add_credential(const S3Credential& credential) {
+    std::lock_guard lock(m_mutex);
+    m_credentials[credential.access_key] = credential;
+    for (auto& [name, api] : m_regions) {
+        api->add_credential(credential);
+    }
+}
+
+void S3Regions::remove_credential(const std::string& access_key) {
+    std::lock_guard lock(m_mutex);
+    m_credentials.erase(access_key);
+    for (auto& [name, api] : m_regions) {
+        api->remove_credential(access_key);
+    }
+}
+
+void S3Regions::set_buckets(const std::string& access_key,
+                            const std::vector<std::string>& buckets) {
+    std::lock_guard lock(m_mutex);
+    auto it = m_credentials.find(access_key);
+    if (it == m_credentials.end()) {
+        return;
+    }
+    it->second.buckets = buckets;
+    for (auto& [name, api] : m_regions) {
+        api->add_credential(it->second);
+    }
+}
+
+std::string s3_region_of(const std::string& ovh_region) {
+    std::string r = lower(ovh_region);
+    while (!r.empty() && std::isdigit(static_cast<unsigned char>(r.back()))) {
+        r.pop_back();
+    }
+    if (r.size() > 2 && r[r.size() - 2] == '-' &&
+        std::isalpha(static_cast<unsigned char>(r.back()))) {
+        r.resize(r.size() - 2);  // RBX-A: one zone letter
+    }
+    return r;
+}
+
+std::string s3_endpoint_host(const std::string& s3_region) {
+    return "s3." + s3_region + ".io.cloud.ovh.net";
 }
 
 }  // namespace pgdr::twin

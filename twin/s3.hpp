@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -58,7 +59,10 @@ std::string canonical_request(const std::string& method, const std::string& path
 struct S3Credential {
     std::string access_key;
     std::string secret_key;
-    std::string bucket;  // the only bucket it may use; empty: every bucket (the twin's admin)
+    // The buckets it may use (an OVH S3 user's policy); none until a policy names some, as pgdr
+    // always sets one. all_buckets: every bucket (the twin's own administration).
+    std::vector<std::string> buckets;
+    bool all_buckets = false;
 };
 
 struct S3Config {
@@ -135,5 +139,33 @@ class S3Api {
     std::map<std::string, Upload> m_uploads;
     std::uint64_t m_sequence = 0;
 };
+
+// OVH's Object Storage regions, one S3Api each (s3.<region>.io.cloud.ovh.net), sharing the
+// project's S3 users: what the twin's OVH API creates (buckets, credentials, policies) and its
+// HTTPS endpoint serves.
+class S3Regions {
+  public:
+    // One store per region under root_dir/<region>.
+    S3Regions(const std::string& root_dir, Clock& clock, const std::vector<std::string>& regions);
+
+    // The store of an S3 region ("gra") or of an endpoint host ("s3.gra.io.cloud.ovh.net");
+    // nullptr when there is none.
+    S3Api* region(const std::string& s3_region);
+    S3Api* by_host(const std::string& host);
+    // Credentials and their bucket scope apply in every region, as an OVH S3 user's do.
+    void add_credential(const S3Credential& credential);
+    void remove_credential(const std::string& access_key);
+    void set_buckets(const std::string& access_key, const std::vector<std::string>& buckets);
+
+  private:
+    std::map<std::string, std::unique_ptr<S3Api>> m_regions;
+    std::mutex m_mutex;
+    std::map<std::string, S3Credential> m_credentials;
+};
+
+// The S3 region of an OVH Public Cloud region: "GRA11" -> "gra", "RBX-A" -> "rbx",
+// "EU-WEST-PAR" -> "eu-west-par"; the endpoint is https://s3.<that>.io.cloud.ovh.net.
+std::string s3_region_of(const std::string& ovh_region);
+std::string s3_endpoint_host(const std::string& s3_region);
 
 }  // namespace pgdr::twin

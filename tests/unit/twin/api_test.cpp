@@ -11,6 +11,7 @@
 #include "core/inventory.hpp"
 #include "core/state.hpp"
 #include "fakes/manual_clock.hpp"
+#include "fakes/s3_client.hpp"
 #include "ovh/client.hpp"
 #include "ovh/host_control.hpp"
 #include "ovh/provider.hpp"
@@ -342,6 +343,54 @@ TEST_CASE("twin: a security group change reaches the instances' firewalls", "[tw
         }
     }
     CHECK(changed);
+}
+
+TEST_CASE("twin: Object Storage through the OVH API, used with S3 credentials", "[twin][s3]") {
+    Rig rig;
+    TempDir dir;
+    S3Regions storage(dir.path + "/s3", rig.clock, {"gra", "sbg"});
+    rig.api.set_object_storage(&storage);
+    const std::string base = "/cloud/project/" + std::string(k_project);
+
+    // A bucket in SBG5, as `pgdr provision` makes the backup repository's.
+    auto bucket = rig.client.post(base + "/region/SBG5/storage", {{"name", "shop-db-backup"}});
+    CHECK(bucket["virtualHost"] == "shop-db-backup.s3.sbg.io.cloud.ovh.net");
+    CHECK_THROWS_WITH(rig.client.post(base + "/region/SBG5/storage", {{"name", "shop-db-backup"}}),
+                      Catch::Contains("already exists"));
+    CHECK_THROWS(rig.client.post(base + "/region/XX9/storage", {{"name", "b2-b"}}));
+    CHECK(rig.client.get(base + "/region/SBG5/storage").size() == 1);
+
+    // An S3 user, its credentials, and a policy for that bucket alone.
+    auto user = rig.client.post(base + "/user", {{"description", "pgdr shop-db backups"},
+                                                 {"role", "objectstore_operator"}});
+    const std::string uid = std::to_string(user["id"].get<long long>());
+    CHECK(rig.client.get(base + "/user/" + uid)["status"] == "ok");
+    auto cred = rig.client.post(base + "/user/" + uid + "/s3Credentials", nlohmann::json::object());
+    const std::string access = cred["access"];
+    const std::string secret = cred["secret"];
+    CHECK(rig.client.post(base + "/user/" + uid + "/s3Credentials/" + access + "/secret",
+                          nlohmann::json::object())["secret"] == secret);
+    CHECK_FALSE(rig.client.get(base + "/user/" + uid + "/s3Credentials")[0].contains("secret"));
+
+    fakes::S3Client s3{*storage.region("sbg"), rig.clock, access, secret, "sbg"};
+    CHECK(s3.call("PUT", "/shop-db-backup/x", "data").status == 403);  // no policy yet
+    const std::string policy =
+        R"({"Statement":[{"Sid":"RWContainer","Effect":"Allow","Action":["s3:GetObject",)"
+        R"("s3:PutObject","s3:DeleteObject","s3:ListBucket"],"Resource":[)"
+        R"("arn:aws:s3:::shop-db-backup","arn:aws:s3:::shop-db-backup/*"]}]})";
+    rig.client.post(base + "/user/" + uid + "/policy", {{"policy", policy}});
+    CHECK(rig.client.get(base + "/user/" + uid + "/policy")["policy"] == policy);
+    CHECK(s3.call("PUT", "/shop-db-backup/x", "data").status == 200);
+    storage.region("sbg")->ensure_bucket("other-bucket");
+    CHECK(s3.call("PUT", "/other-bucket/x", "data").status == 403);  // the policy's bucket only
+
+    // Deleting the credential closes the door at once; the bucket goes with its objects.
+    rig.client.del(base + "/user/" + uid + "/s3Credentials/" + access);
+    CHECK(s3.call("GET", "/shop-db-backup/x").status == 403);
+    rig.client.del(base + "/region/SBG5/storage/shop-db-backup");
+    CHECK(rig.client.get(base + "/region/SBG5/storage").size() == 1);  // other-bucket
+    rig.client.del(base + "/user/" + uid);
+    CHECK_THROWS(rig.client.get(base + "/user/" + uid));
 }
 
 }  // namespace pgdr::twin

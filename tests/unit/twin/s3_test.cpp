@@ -8,9 +8,11 @@
 #include <sstream>
 
 #include "fakes/manual_clock.hpp"
+#include "fakes/s3_client.hpp"
 
 using namespace pgdr;
 using namespace pgdr::twin;
+using Client = pgdr::fakes::S3Client;
 namespace fs = std::filesystem;
 
 namespace {
@@ -38,63 +40,13 @@ std::string slurp(const std::string& path, std::uint64_t offset, std::uint64_t l
     return out;
 }
 
-// A client signing as pgBackRest does: every header but Authorization and Content-Length.
-struct Client {
-    S3Api& api;
-    fakes::ManualClock& clock;
-    std::string access = "AKPGDRTEST";
-    std::string secret = "test-secret-not-a-real-one";
-    std::string region = "gra";
-
-    S3Reply call(const std::string& method, const std::string& target, const std::string& body = {},
-                 std::map<std::string, std::string> extra = {}) {
-        HttpRequest req;
-        req.method = method;
-        req.url = target;
-        req.body = body;
-        const auto t = std::chrono::system_clock::to_time_t(clock.wall_now());
-        std::tm tm{};
-        gmtime_r(&t, &tm);
-        char amz[32];
-        std::strftime(amz, sizeof amz, "%Y%m%dT%H%M%SZ", &tm);
-        req.headers = std::move(extra);
-        req.headers["Host"] = "s3.gra.io.cloud.ovh.net";
-        req.headers["x-amz-date"] = amz;
-        if (!req.headers.count("x-amz-content-sha256")) {
-            req.headers["x-amz-content-sha256"] = sigv4::sha256_hex(body);
-        }
-        std::vector<std::string> names;
-        for (const auto& [k, v] : req.headers) {
-            std::string l = k;
-            std::transform(l.begin(), l.end(), l.begin(), ::tolower);
-            names.push_back(l);
-        }
-        std::sort(names.begin(), names.end());
-        const auto q = target.find('?');
-        const std::string path = target.substr(0, q);
-        const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
-        const std::string date = std::string(amz).substr(0, 8);
-        std::string signed_names;
-        for (const auto& n : names) {
-            signed_names += (signed_names.empty() ? "" : ";") + n;
-        }
-        req.headers["Authorization"] =
-            "AWS4-HMAC-SHA256 Credential=" + access + "/" + date + "/" + region +
-            "/s3/aws4_request,SignedHeaders=" + signed_names + ",Signature=" +
-            sigv4::signature(secret, date, region, "s3", amz,
-                             sigv4::canonical_request(method, path, query, req.headers, names,
-                                                      req.headers["x-amz-content-sha256"]));
-        return api.handle(req);
-    }
-};
-
 struct Rig {
     TempDir dir;
     fakes::ManualClock clock;
     S3Api api{S3Config{}, dir.path + "/s3", clock};
     Client client{api, clock};
     Rig() {
-        api.add_credential({"AKPGDRTEST", "test-secret-not-a-real-one", "shop-db-backup"});
+        api.add_credential({"AKPGDRTEST", "test-secret-not-a-real-one", {"shop-db-backup"}, false});
         api.ensure_bucket("shop-db-backup");
     }
 };
@@ -246,7 +198,7 @@ TEST_CASE("s3: objects, listings and deletes as pgBackRest uses them", "[twin][s
     }
     SECTION("the index survives a restart of the twin") {
         S3Api again(S3Config{}, rig.dir.path + "/s3", rig.clock);
-        again.add_credential({"AKPGDRTEST", "test-secret-not-a-real-one", ""});
+        again.add_credential({"AKPGDRTEST", "test-secret-not-a-real-one", {}, true});
         Client c2{again, rig.clock};
         auto get = c2.call("GET", "/shop-db-backup/pgbackrest/backup/shop-db/backup.info");
         REQUIRE(get.status == 200);
@@ -295,4 +247,28 @@ TEST_CASE("s3: multipart upload", "[twin][s3]") {
         CHECK(c.call("DELETE", key + "?uploadId=" + id).status == 204);
         CHECK(c.call("HEAD", key).status == 404);
     }
+}
+
+TEST_CASE("s3: OVH regions, endpoints and a user's policy across regions", "[twin][s3]") {
+    CHECK(s3_region_of("GRA11") == "gra");
+    CHECK(s3_region_of("SBG5") == "sbg");
+    CHECK(s3_region_of("RBX-A") == "rbx");
+    CHECK(s3_region_of("DE1") == "de");
+    CHECK(s3_region_of("EU-WEST-PAR") == "eu-west-par");
+    TempDir dir;
+    fakes::ManualClock clock;
+    S3Regions regions(dir.path, clock, {"gra", "sbg"});
+    REQUIRE(regions.by_host("s3.sbg.io.cloud.ovh.net:8443") == regions.region("sbg"));
+    CHECK(regions.by_host("s3.waw.io.cloud.ovh.net") == nullptr);
+    CHECK(regions.by_host("example.org") == nullptr);
+    regions.region("sbg")->ensure_bucket("shop-db-backup");
+    regions.add_credential({"AKUSER", "user-secret", {}, false});
+    Client sbg{*regions.region("sbg"), clock, "AKUSER", "user-secret", "sbg"};
+    CHECK(sbg.call("GET", "/shop-db-backup?list-type=2").status == 403);  // no policy yet
+    regions.set_buckets("AKUSER", {"shop-db-backup"});
+    CHECK(sbg.call("GET", "/shop-db-backup?list-type=2").status == 200);
+    Client gra{*regions.region("gra"), clock, "AKUSER", "user-secret", "gra"};
+    CHECK(gra.call("GET", "/shop-db-backup?list-type=2").status == 404);  // NoSuchBucket in gra
+    regions.remove_credential("AKUSER");
+    CHECK(sbg.call("GET", "/shop-db-backup?list-type=2").status == 403);
 }
