@@ -7,6 +7,7 @@
 #include <string>
 
 #include "twin/api.hpp"
+#include "twin/s3.hpp"
 
 namespace pgdr::twin {
 
@@ -15,5 +16,12 @@ namespace pgdr::twin {
 // `log`; never a header or a body. Throws std::runtime_error when the address cannot be bound.
 void serve(TwinApi& api, const std::string& host, int port,
            const std::function<void(int)>& on_bound, std::ostream& log);
+
+// The Object Storage endpoints over HTTPS (pgBackRest speaks S3 over TLS only): one server for
+// every region, which the Host header chooses (s3.<region>.io.cloud.ovh.net[:port]). Objects
+// are streamed from their files. Same binding and logging as serve().
+void serve_s3(S3Regions& regions, const std::string& host, int port, const std::string& cert_file,
+              const std::string& key_file, const std::function<void(int)>& on_bound,
+              std::ostream& log);
 
 }  // namespace pgdr::twin
