@@ -129,7 +129,7 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     progress("installing PostgreSQL " + std::to_string(recipe.postgres_version) +
              ", Patroni, etcd and HAProxy into the image (about 20 s)");
     // A non-booted nspawn leaves payload/supervisor cgroups in the caller's cgroup; running it
-    // in a cgroup of its own lets pgdr remove them afterwards (lab.md P20).
+    // in a cgroup of its own lets pgdr remove them afterwards.
     static const std::string k_in_cgroup =
         "IFS=:; for d in $1; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || exit 1; "
         "done; unset IFS; shift; exec \"$@\"";
@@ -186,7 +186,8 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     must(local, {"systemctl", "--root=" + tmp, "enable", "systemd-networkd"}, "enable networkd");
     must(local, {"systemctl", "--root=" + tmp, "enable", "pgdr-lab-firstboot.service"},
          "enable the first-boot cluster creation");
-    // Nothing in the stack needs network-online.target; waiting for it stalls boot (P7).
+    // Nothing in the stack needs network-online.target; systemd-networkd-wait-online stalls
+    // boot by about 13 s in a container.
     must(local, {"systemctl", "--root=" + tmp, "mask", "systemd-networkd-wait-online.service"},
          "mask wait-online");
     write_file_atomic(tmp + "/etc/ssh/sshd_config.d/pgdr-lab.conf",

@@ -1,5 +1,5 @@
 // The lab: lab hosts on this machine that look to pgdr like small Debian VMs reached over SSH
-// (DESIGN.md §8, reference/lab.md and lab-debian13.md).
+// (DESIGN.md §8; the pitfalls met on the way are in the comments where they are handled).
 //
 // Each host is a systemd-nspawn container booting the cached image with real systemd, on an
 // overlay (copy-on-write) root, in its own cgroup, with a veth on the lab bridge. A small shell

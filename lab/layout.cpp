@@ -20,7 +20,7 @@ std::string veth_name(const std::string& host) {
 std::vector<std::string> cgroup_dirs(const std::string& leaf) {
     std::string rel = std::string(k_cgroup_name) + (leaf.empty() ? "" : "/" + leaf);
     // A pure cgroup v2 machine (Debian 12's default with systemd) has one hierarchy; the hybrid
-    // layout (this project's CI machines, lab.md) has a named systemd one plus cgroup2 under
+    // layout (this project's CI machines) has a named systemd one plus cgroup2 under
     // unified/. The container must be placed in each of them.
     if (std::filesystem::exists("/sys/fs/cgroup/cgroup.controllers")) {
         return {"/sys/fs/cgroup/" + rel};

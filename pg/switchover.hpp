@@ -8,9 +8,11 @@
 // /switchover, /failover or /reinitialize; the REST password only in the Authorization
 // header, never in a URL, argv or log), then bounded waits that prove the result:
 //   switchover, failover: the target answers GET /primary with 200; every HAProxy routes its
-//     write backend ("primary") to the target alone (P11); the old leader streams from the
-//     target (switchover; P9: pg_stat_replication, not Patroni's state); every member reports
-//     the new leader's timeline (P12);
+//     write backend ("primary") to the target alone (HAProxy counts a server UP until its
+//     checks fail); the old leader streams from the target (switchover; in the target's
+//     pg_stat_replication: Patroni may call a replica "running" that does not stream); every
+//     member reports the new leader's timeline (Patroni refuses a switchover to a member still
+//     on an old timeline);
 //   reinit: the member streams from the leader again and reports its timeline.
 // Results are values: run_ha throws only for programming errors; an unreachable host during a
 // wait is "not yet", during the call a failure.

@@ -59,7 +59,7 @@ enum class ConditionKind {
     leader_is_not,  // leader_is_not NODE
     no_leader,      // no member holds the leader key
     streaming,      // streaming NODE: in the leader's pg_stat_replication as streaming
-    all_streaming,  // every replica Patroni knows streams (P9)
+    all_streaming,  // every replica Patroni knows streams, in the leader's pg_stat_replication
     healthy,        // pgdr status finds no problem
     command,        // a command exits 0 on every selected host
     sql,            // a query's output equals `expect`

@@ -258,7 +258,7 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         c.extra_leader = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
     }
-    SECTION("a replica Patroni calls streaming is absent from pg_stat_replication (P9)") {
+    SECTION("a replica Patroni calls streaming is absent from pg_stat_replication") {
         c.not_streaming.insert("pg3");
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
     }
@@ -276,7 +276,7 @@ TEST_CASE("drill engine: pre-checks refuse an unhealthy cluster before any fault
         c.state["pg2"] = "starting";
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
     }
-    SECTION("HAProxy routes writes to more than the leader (P11)") {
+    SECTION("HAProxy routes writes to more than the leader") {
         c.haproxy_all_up = true;
         CHECK(refusal(c, options(FaultKind::kill_primary)) == ExitCode::verification_failed);
     }

@@ -141,17 +141,17 @@ class FakeCluster {
     bool reboot_keeps_leader = false;        // a reset leader boots before its key expires
     ClusterSettings settings;                // the deployed settings the engine is given
     bool rest_down = false;                  // every REST call fails to connect
-    bool haproxy_all_up = false;             // every server UP on the write port (P11)
-    bool lose_one_write = false;             // the leader's table misses the first acknowledged seq
-    bool no_failover = false;                // a killed leader is never replaced
-    bool kill_fails = false;                 // `systemctl kill` of Patroni exits 1
-    int boot_polls = 3;                      // boot id reads a reset host fails before it is back
-    bool patroni_enabled = true;             // a rebooted host starts Patroni by itself
-    std::map<std::string, int> boots;        // resets per host: its boot id is "boot-<host>-<n>"
-    std::map<std::string, int> down;         // boot id reads left before a reset host answers
-    std::function<void()> on_kill;           // called when Patroni is killed, before the effect
-    std::function<void()> on_start;          // called when Patroni is started
-    std::vector<std::string> runs_read;      // the -v run=... of every seq read
+    bool haproxy_all_up = false;  // every server UP on the write port (as right after a reload)
+    bool lose_one_write = false;  // the leader's table misses the first acknowledged seq
+    bool no_failover = false;     // a killed leader is never replaced
+    bool kill_fails = false;      // `systemctl kill` of Patroni exits 1
+    int boot_polls = 3;           // boot id reads a reset host fails before it is back
+    bool patroni_enabled = true;  // a rebooted host starts Patroni by itself
+    std::map<std::string, int> boots;    // resets per host: its boot id is "boot-<host>-<n>"
+    std::map<std::string, int> down;     // boot id reads left before a reset host answers
+    std::function<void()> on_kill;       // called when Patroni is killed, before the effect
+    std::function<void()> on_start;      // called when Patroni is started
+    std::vector<std::string> runs_read;  // the -v run=... of every seq read
 
     DrillSeams seams(HostControl* control = nullptr);
     std::vector<pgdr::testing::RecordedCall> calls_on(const std::string& host) const;

@@ -1,6 +1,7 @@
-// pg::run_ha on a scripted Patroni cluster: pre-checks (P9, P12, lag bound, one leader), the
-// REST request (URL, body, password in the Authorization header only), the waits (GET /primary,
-// HAProxy P11, the old leader streaming, timelines) and their timeouts on a manual clock.
+// pg::run_ha on a scripted Patroni cluster: pre-checks (streaming in pg_stat_replication,
+// timelines, lag bound, one leader), the REST request (URL, body, password in the Authorization
+// header only), the waits (GET /primary, HAProxy routing to the new leader alone, the old leader
+// streaming, timelines) and their timeouts on a manual clock.
 #include "pg/switchover.hpp"
 
 #include <algorithm>
@@ -129,7 +130,7 @@ TEST_CASE("switchover: waits for promotion, HAProxy, the old leader and timeline
 
 TEST_CASE(
     "switchover: a replica Patroni calls streaming but absent from pg_stat_replication "
-    "is refused (P9)",
+    "is refused (a 'running' replica may not stream)",
     "[ha]") {
     Harness h;
     h.cluster.replication.erase("pg2");
@@ -156,7 +157,7 @@ TEST_CASE("switchover: lag over maximum_lag_on_failover is refused", "[ha]") {
     CHECK(h.cluster.posts.empty());
 }
 
-TEST_CASE("switchover: a member behind the leader's timeline blocks it (P12)", "[ha]") {
+TEST_CASE("switchover: a member behind the leader's timeline blocks it", "[ha]") {
     Harness h;
     h.cluster.members["pg1"].timeline = 4;
     h.cluster.members["pg2"].timeline = 4;
@@ -238,8 +239,7 @@ TEST_CASE("switchover: Patroni's refusal is reported with its status", "[ha]") {
     CHECK(r.phases.empty());
 }
 
-TEST_CASE("switchover: HAProxy still routing to the old leader fails after the bound (P11)",
-          "[ha]") {
+TEST_CASE("switchover: HAProxy still routing to the old leader fails after the bound", "[ha]") {
     Harness h;
     h.cluster.switch_haproxy = false;
     auto r = h.run(switchover_to("pg2"));

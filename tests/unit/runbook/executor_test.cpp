@@ -242,7 +242,10 @@ steps:
     CHECK(h2.clock.sleeps().size() == 2);
 }
 
-TEST_CASE("executor: conditions read Patroni and pg_stat_replication (P9)", "[runbook]") {
+TEST_CASE(
+    "executor: conditions read Patroni and pg_stat_replication (a 'running' replica "
+    "may not stream)",
+    "[runbook]") {
     Harness h;
     h.cluster.replication["pg3"].state = "catchup";
     auto s = h.run(R"(name: conditions
