@@ -1,0 +1,146 @@
+// The decision core of `pgdr guard` (issue 18): fenced fast failover. Pure: time comes in as
+// arguments, every effect goes through GuardSeams, so each rule is unit-tested with recording
+// fakes on a manual clock.
+//
+// One loop step of an agent (Guard::step):
+//   1. probe the leader (PostgreSQL and Patroni REST) and publish this agent's observation
+//      (leader, last time it answered) where the other agents read it (etcd, with a lease);
+//   2. the leader is *unreachable* for this agent when nothing answered for `unreachable_after`;
+//   3. a *quorum* is `quorum` fresh observations (not older than `observation_ttl`) of the same
+//      leader, all unreachable;
+//   4. with a quorum, the agent that takes the fence lock (etcd; one agent at a time) fences:
+//      it chooses the candidate first (the synchronous standby, or the replica with the highest
+//      received LSN: the caller's policy), then powers the leader's machine off or resets it
+//      through the provider, confirms the machine is off (or the reset acknowledged), writes
+//      Patroni's /failover key naming the candidate, and revokes the old leader's lease so the
+//      replicas see the leader key gone at once.
+// Never a key released without a confirmed fence: no quorum, another agent's lock, no candidate,
+// a fence API error or a fence not confirmed within `fence_timeout` all mean "do nothing" and
+// Patroni's own TTL path applies. Each step's outcome is a Decision with a reason and a time.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgdr::guard {
+
+using TimePoint = std::chrono::system_clock::time_point;  // shared between hosts: wall time
+
+struct GuardSettings {
+    std::chrono::milliseconds probe_interval{300};
+    std::chrono::milliseconds unreachable_after{2000};
+    int quorum = 2;
+    std::chrono::milliseconds observation_ttl{3000};
+    std::chrono::milliseconds fence_timeout{20000};
+};
+
+// One probe of the leader by this agent.
+struct Probe {
+    std::string leader;  // the leader the DCS names; empty: none
+    bool postgres_ok = false;
+    bool patroni_ok = false;
+};
+
+// What an agent publishes for the others.
+struct Observation {
+    std::string agent;
+    std::string leader;
+    TimePoint last_ok{};  // the last time the leader answered this agent (epoch: never)
+    TimePoint at{};       // when this observation was made
+    bool unreachable = false;
+};
+
+// Tracks, for one agent, when the current leader last answered.
+class LeaderWatch {
+  public:
+    explicit LeaderWatch(std::string agent) : m_agent(std::move(agent)) {}
+    // A probe at `now`. A new leader starts its clock at its first probe (never "unreachable"
+    // for longer than it has been the leader).
+    void on_probe(const Probe& probe, TimePoint now);
+    Observation observation(TimePoint now, const GuardSettings& settings) const;
+
+  private:
+    std::string m_agent;
+    std::string m_leader;
+    TimePoint m_since{};
+    TimePoint m_last_ok{};
+};
+
+struct Quorum {
+    int agreeing = 0;  // fresh observations of this leader, unreachable
+    int fresh = 0;     // fresh observations of this leader
+    bool reached = false;
+    std::string reason;
+};
+
+Quorum quorum_of(const std::vector<Observation>& observations, const std::string& leader,
+                 TimePoint now, const GuardSettings& settings);
+
+enum class FenceOutcome { confirmed_off, not_confirmed, api_error };
+
+// The effects, one call each. Every call may throw: Guard::step turns an exception into a
+// "do nothing" decision with its message.
+struct GuardSeams {
+    std::function<Probe()> probe;
+    std::function<void(const Observation&)> publish;
+    std::function<std::vector<Observation>()> observations;  // every agent's, this one's too
+    std::function<bool()> try_lock;                          // the fence lock; false: another
+    std::function<void()> unlock;
+    // The replica to promote, per the cluster's policy; nullopt: none is safe.
+    std::function<std::optional<std::string>(const std::string& old_leader)> candidate;
+    // Powers off or resets the leader's machine and waits (bounded) until the provider says it
+    // is off or the reset was acknowledged.
+    std::function<FenceOutcome(const std::string& leader, std::chrono::milliseconds timeout)> fence;
+    std::function<void(const std::string& candidate)> write_failover;
+    std::function<void(const std::string& old_leader)> revoke_leader_lease;
+};
+
+enum class Action {
+    none,          // the leader answers, or not for long enough
+    suspect,       // unreachable for this agent; waiting for a quorum
+    no_quorum,     // unreachable here, too few agents agree
+    locked_out,    // another agent holds the fence lock
+    no_candidate,  // nothing safe to promote: no fence
+    fence_failed,  // the provider failed or did not confirm: no key released
+    failed_over,   // fenced, /failover written, the leader's lease revoked
+    error,         // a seam threw: nothing released
+};
+
+const char* to_string(Action a);
+
+struct Decision {
+    Action action = Action::none;
+    std::string leader;
+    std::string candidate;
+    std::string reason;
+    TimePoint at{};
+    // The moments of a failover, for the drill report's guard_phases.
+    std::vector<std::pair<std::string, TimePoint>> phases;
+};
+
+class Guard {
+  public:
+    Guard(std::string agent, GuardSettings settings, GuardSeams seams);
+    // One loop iteration at `now` (wall time; the caller sleeps probe_interval between steps).
+    // `now_fn` gives the time after slow calls (the fence) for the phases.
+    Decision step(TimePoint now, const std::function<TimePoint()>& now_fn);
+    const GuardSettings& settings() const { return m_settings; }
+
+  private:
+    Decision fence_and_fail_over(const std::string& leader, Decision d,
+                                 const std::function<TimePoint()>& now_fn);
+
+    std::string m_agent;
+    GuardSettings m_settings;
+    GuardSeams m_seams;
+    LeaderWatch m_watch;
+    // The leader this agent fenced last, and when: not again within fence_timeout, while the
+    // DCS may still name it (a lagging etcd member, Patroni's election under way).
+    std::string m_fenced;
+    TimePoint m_fenced_at{};
+};
+
+}  // namespace pgdr::guard

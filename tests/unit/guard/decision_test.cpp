@@ -1,0 +1,213 @@
+// pgdr guard's decision core (guard/decision.hpp) on scripted seams: a dead leader is fenced
+// and failed over only with a quorum, the fence lock, a safe candidate and a confirmed fence,
+// in that order; everything else releases nothing.
+#include "guard/decision.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <stdexcept>
+
+using namespace pgdr::guard;
+using namespace std::chrono_literals;
+
+namespace {
+
+TimePoint at(int ms) {
+    return TimePoint(std::chrono::milliseconds(1'800'000'000'000LL + ms));
+}
+
+// Two agents' worth of world: this agent's probes, the other agent's observation, the lock,
+// the provider and Patroni's keys; every effect recorded in order.
+struct World {
+    Probe probe{"pg1", true, true};
+    std::optional<Observation> peer;  // the other agent's last published observation
+    std::vector<Observation> published;
+    bool lock_free = true;
+    std::optional<std::string> candidate = std::string("pg2");
+    FenceOutcome fence = FenceOutcome::confirmed_off;
+    bool probe_throws = false;
+    std::vector<std::string> calls;
+
+    GuardSeams seams() {
+        GuardSeams s;
+        s.probe = [this] {
+            if (probe_throws) {
+                throw std::runtime_error("etcd unreachable");
+            }
+            return probe;
+        };
+        s.publish = [this](const Observation& o) { published.push_back(o); };
+        s.observations = [this] {
+            std::vector<Observation> all{published.back()};
+            if (peer) {
+                all.push_back(*peer);
+            }
+            return all;
+        };
+        s.try_lock = [this] {
+            calls.push_back("lock");
+            return lock_free;
+        };
+        s.unlock = [this] { calls.push_back("unlock"); };
+        s.candidate = [this](const std::string& old) {
+            calls.push_back("candidate " + old);
+            return candidate;
+        };
+        s.fence = [this](const std::string& host, std::chrono::milliseconds timeout) {
+            calls.push_back("fence " + host + " " + std::to_string(timeout.count()));
+            return fence;
+        };
+        s.write_failover = [this](const std::string& c) { calls.push_back("failover " + c); };
+        s.revoke_leader_lease = [this](const std::string& l) { calls.push_back("revoke " + l); };
+        return s;
+    }
+    Observation peer_sees(bool unreachable, int when_ms, const std::string& leader = "pg1") {
+        Observation o;
+        o.agent = "lb2";
+        o.leader = leader;
+        o.at = at(when_ms);
+        o.unreachable = unreachable;
+        return o;
+    }
+};
+
+// Steps every 300 ms from `from` to `to` (inclusive) and returns the decisions.
+std::vector<Decision> run(Guard& g, int from, int to) {
+    std::vector<Decision> out;
+    for (int t = from; t <= to; t += 300) {
+        out.push_back(g.step(at(t), [t] { return at(t + 150); }));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("guard: a leader that answers is left alone", "[guard]") {
+    World w;
+    Guard g("lb1", GuardSettings{}, w.seams());
+    for (const auto& d : run(g, 0, 6000)) {
+        CHECK(d.action == Action::none);
+    }
+    CHECK(w.calls.empty());
+    // Patroni alive, PostgreSQL down: the host lives, Patroni's own checks decide.
+    w.probe.postgres_ok = false;
+    for (const auto& d : run(g, 6300, 12000)) {
+        CHECK(d.action == Action::none);
+    }
+    CHECK(w.calls.empty());
+}
+
+TEST_CASE("guard: a dead leader, a quorum, a confirmed fence: fail over in that order", "[guard]") {
+    World w;
+    Guard g("lb1", GuardSettings{}, w.seams());
+    run(g, 0, 900);
+    w.probe = {"pg1", false, false};  // the host died at about 900 ms
+    w.peer = w.peer_sees(true, 1500);
+    auto ds = run(g, 1200, 3300);
+    // Silent 300..1800 ms: suspect, never a fence before unreachable_after (2 s).
+    CHECK(ds.front().action == Action::suspect);
+    CHECK(ds[4].action == Action::suspect);  // 2400 ms: silent 1500 ms
+    // At 3000 ms the silence reaches 2100 ms; the peer's observation (1500) is still fresh.
+    const Decision& d = ds[6];
+    REQUIRE(d.action == Action::failed_over);
+    CHECK(d.candidate == "pg2");
+    CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "fence pg1 20000",
+                                              "failover pg2", "revoke pg1", "unlock"});
+    REQUIRE(d.phases.size() == 4);
+    CHECK(d.phases[0].first == "detected");
+    CHECK(d.phases[0].second == at(900) + 2000ms);
+    CHECK(d.phases[3].first == "key_released");
+    CHECK(w.published.back().unreachable);
+    // The DCS may name pg1 a little longer: it is not fenced twice (ds[7], 3300 ms).
+    CHECK(ds[7].action == Action::none);
+    CHECK(ds[7].reason == "pg1 was fenced 300 ms ago; waiting for the new leader");
+}
+
+TEST_CASE("guard: without a confirmed fence, or with any doubt, nothing is released", "[guard]") {
+    World w;
+    Guard g("lb1", GuardSettings{}, w.seams());
+    run(g, 0, 900);
+    w.probe = {"pg1", false, false};
+    auto step_at = [&](int ms) { return g.step(at(ms), [ms] { return at(ms); }); };
+
+    SECTION("the other agent still reaches the leader: a partition, not a death") {
+        w.peer = w.peer_sees(false, 3000);
+        auto d = step_at(3000);
+        CHECK(d.action == Action::no_quorum);
+        CHECK(d.reason == "1 of 2 agents still reach pg1");
+    }
+    SECTION("the other agent's observation is stale (its host is lost)") {
+        w.peer = w.peer_sees(true, -1000);
+        auto d = step_at(3000);
+        CHECK(d.action == Action::no_quorum);
+        CHECK(d.reason == "1 agent(s) find pg1 unreachable, 2 needed");
+    }
+    SECTION("the other agent watches another leader") {
+        w.peer = w.peer_sees(true, 3000, "pg2");
+        CHECK(step_at(3000).action == Action::no_quorum);
+    }
+    SECTION("another agent holds the fence lock") {
+        w.peer = w.peer_sees(true, 3000);
+        w.lock_free = false;
+        CHECK(step_at(3000).action == Action::locked_out);
+        CHECK(w.calls == std::vector<std::string>{"lock"});
+    }
+    SECTION("no safe candidate: no fence at all") {
+        w.peer = w.peer_sees(true, 3000);
+        w.candidate.reset();
+        CHECK(step_at(3000).action == Action::no_candidate);
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "unlock"});
+    }
+    SECTION("the provider API fails, or does not confirm") {
+        w.peer = w.peer_sees(true, 3000);
+        w.fence = GENERATE(FenceOutcome::api_error, FenceOutcome::not_confirmed);
+        auto d = step_at(3000);
+        CHECK(d.action == Action::fence_failed);
+        CHECK(w.calls ==
+              std::vector<std::string>{"lock", "candidate pg1", "fence pg1 20000", "unlock"});
+    }
+    SECTION("a seam throws") {
+        w.probe_throws = true;
+        auto d = step_at(3000);
+        CHECK(d.action == Action::error);
+        CHECK(d.reason == "nothing released: etcd unreachable");
+        CHECK(w.calls.empty());
+    }
+}
+
+TEST_CASE("guard: a new leader starts its own clock", "[guard]") {
+    World w;
+    Guard g("lb1", GuardSettings{}, w.seams());
+    run(g, 0, 900);
+    w.probe = {"pg1", false, false};
+    run(g, 1200, 1800);
+    // Patroni elected pg2 (the TTL path): its first silent probe is not 2 s of silence.
+    w.probe = {"pg2", false, false};
+    w.peer = w.peer_sees(true, 2100, "pg2");
+    auto d = g.step(at(2100), [] { return at(2100); });
+    CHECK(d.action == Action::suspect);
+    CHECK(w.calls.empty());
+    // No leader in the DCS: nothing to do.
+    w.probe = {"", false, false};
+    CHECK(g.step(at(2400), [] { return at(2400); }).action == Action::none);
+}
+
+TEST_CASE("guard: quorum arithmetic", "[guard]") {
+    GuardSettings s;
+    s.quorum = 3;
+    auto obs = [](const std::string& agent, bool unreachable, int ms) {
+        Observation o;
+        o.agent = agent;
+        o.leader = "pg1";
+        o.unreachable = unreachable;
+        o.at = at(ms);
+        return o;
+    };
+    auto q =
+        quorum_of({obs("a", true, 0), obs("b", true, 0), obs("c", true, -4000)}, "pg1", at(0), s);
+    CHECK_FALSE(q.reached);
+    CHECK(q.fresh == 2);
+    q = quorum_of({obs("a", true, 0), obs("b", true, 0), obs("c", true, -2000)}, "pg1", at(0), s);
+    CHECK(q.reached);
+    CHECK(q.agreeing == 3);
+}
