@@ -13,6 +13,7 @@
 #include "cmd/wiring.hpp"
 #include "core/files.hpp"
 #include "drills/fault_journal.hpp"
+#include "monitoring/alerts.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
@@ -185,6 +186,27 @@ int psql(Context& ctx, const PsqlOptions& o) {
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// What Alertmanager says is firing for this cluster; exit 0 when nothing is.
+int alerts(Context& ctx) {
+    auto inv = resolved_inventory(ctx);
+    auto reach = cluster_reach(ctx, inv);
+    net::CurlHttpClient http;
+    const auto list = monitoring::fetch_alerts(inv, *reach, http);
+    if (ctx.json()) {
+        std::cout << monitoring::alerts_to_json(list).dump(2) << std::endl;
+    } else if (list.empty()) {
+        std::cout << "cluster " << inv.cluster << ": no alert is firing\n";
+    } else {
+        Table t({"ALERT", "SEVERITY", "INSTANCE", "SINCE", "STATE", "SUMMARY"});
+        for (const auto& a : list) {
+            t.add({a.name, a.severity, a.instance.empty() ? "-" : a.instance, a.starts_at, a.state,
+                   a.summary});
+        }
+        t.print(std::cout);
+    }
+    return list.empty() ? 0 : static_cast<int>(ExitCode::verification_failed);
+}
+
 }  // namespace
 
 void register_status_commands(CLI::App& app, Context& ctx) {
@@ -202,6 +224,10 @@ void register_status_commands(CLI::App& app, Context& ctx) {
         ->check(CLI::IsMember({"postgres", "pgdr_probe"}));
     ps->add_option("args", po->args, "Arguments for psql (after --)");
     ps->callback([&ctx, po] { ctx.action = [&ctx, po] { return psql(ctx, *po); }; });
+
+    auto* al = app.add_subcommand(
+        "alerts", "What Alertmanager on the monitor hosts says is firing (exit 7 when any is)");
+    al->callback([&ctx] { ctx.action = [&ctx] { return alerts(ctx); }; });
 }
 
 }  // namespace pgdr::cmd

@@ -26,6 +26,8 @@ std::string to_string(Service s) {
             return "etcd";
         case Service::haproxy:
             return "haproxy";
+        case Service::monitor:
+            return "monitor";
     }
     return "?";
 }
@@ -450,14 +452,58 @@ void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
                     host.services.insert(Service::etcd);
                 } else if (*name == "haproxy") {
                     host.services.insert(Service::haproxy);
+                } else if (*name == "monitor") {
+                    host.services.insert(Service::monitor);
                 } else {
                     r.error(s, what + ".services: unknown service '" + Reader::printable(*name) +
-                                   "' (expected postgres, etcd or haproxy)");
+                                   "' (expected postgres, etcd, haproxy or monitor)");
                 }
             }
         }
         // Host-level SSH settings are applied over the defaults by the caller.
         inv.hosts.push_back(host);
+    }
+}
+
+// The `monitoring` section (pgdr-inventory(5)).
+void read_monitoring(Reader& r, const YAML::Node& m, MonitoringSettings& ms) {
+    if (!r.check_map(m, "monitoring", {"scrape_interval_s", "retention", "webhook_url", "email"})) {
+        return;
+    }
+    read_opt(m, "scrape_interval_s", ms.scrape_interval_s, [&](const YAML::Node& v) {
+        return r.int_value(v, "monitoring.scrape_interval_s", 1, 300);
+    });
+    read_opt(m, "retention", ms.retention, [&](const YAML::Node& v) {
+        return r.matching(v, "monitoring.retention", std::regex("[1-9][0-9]{0,4}[hdwy]"),
+                          "a duration such as 7d, 36h or 2w");
+    });
+    read_opt(m, "webhook_url", ms.webhook_url, [&](const YAML::Node& v) {
+        return r.matching(v, "monitoring.webhook_url", std::regex("https?://[^\\s'\"]+"),
+                          "an http:// or https:// URL");
+    });
+    const auto& e = m["email"];
+    if (!e || !r.check_map(e, "monitoring.email", {"to", "from", "smarthost"})) {
+        return;
+    }
+    const std::regex address("[^@\\s'\"]+@[^@\\s'\"]+");
+    if (e["to"] && e["to"].IsSequence()) {
+        for (const auto& t : e["to"]) {
+            if (auto a = r.matching(t, "monitoring.email.to", address, "an e-mail address")) {
+                ms.email_to.push_back(*a);
+            }
+        }
+    } else if (e["to"]) {
+        r.error(e["to"], "monitoring.email.to: expected a list of e-mail addresses");
+    }
+    read_opt(e, "from", ms.email_from, [&](const YAML::Node& v) {
+        return r.matching(v, "monitoring.email.from", address, "an e-mail address");
+    });
+    read_opt(e, "smarthost", ms.email_smarthost, [&](const YAML::Node& v) {
+        return r.matching(v, "monitoring.email.smarthost", std::regex("[A-Za-z0-9.-]+:[0-9]{1,5}"),
+                          "host:port of an SMTP relay");
+    });
+    if (ms.email_to.empty() || ms.email_from.empty() || ms.email_smarthost.empty()) {
+        r.error(e, "monitoring.email: needs to, from and smarthost");
     }
 }
 
@@ -486,7 +532,7 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
     if (!r.check_map(root, "inventory",
                      {"cluster", "production", "release", "postgres_version", "network", "ssh",
-                      "hosts", "patroni", "haproxy", "etcd", "paths", "provider"})) {
+                      "hosts", "patroni", "haproxy", "etcd", "monitoring", "paths", "provider"})) {
         throw InventoryError(r.diagnostics());
     }
 
@@ -747,6 +793,10 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                  [&](const YAML::Node& v) { return r.int_value(v, "etcd.peer_port", 1, 65535); });
     }
 
+    if (root["monitoring"]) {
+        read_monitoring(r, root["monitoring"], inv.monitoring);
+    }
+
     if (root["paths"] && r.check_map(root["paths"], "paths", {"state_dir", "archive_dir"})) {
         read_opt(root["paths"], "state_dir", inv.paths.state_dir, [&](const YAML::Node& v) {
             auto s = r.string_value(v, "paths.state_dir");
@@ -872,7 +922,8 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
         for (int port : ports) {
             bool lb_with_other = false;
             for (const auto& h : inv.hosts) {
-                if (h.runs(Service::haproxy) && h.services.size() > 1) {
+                if (h.runs(Service::haproxy) &&
+                    (h.runs(Service::postgres) || h.runs(Service::etcd))) {
                     lb_with_other = true;
                 }
             }

@@ -14,7 +14,7 @@
 
 namespace pgdr {
 
-enum class Service { postgres, etcd, haproxy };
+enum class Service { postgres, etcd, haproxy, monitor };
 std::string to_string(Service s);
 
 struct Diagnostic {
@@ -107,6 +107,19 @@ struct EtcdSettings {
     int peer_port = 2380;
 };
 
+// The `monitoring` section: Prometheus and Alertmanager on the hosts with the monitor service,
+// exporters on every host (man/pgdr-inventory.5).
+struct MonitoringSettings {
+    int scrape_interval_s = 2;  // also the rule evaluation interval
+    std::string retention = "7d";
+    // Where Alertmanager sends notifications; none set: alerts are only read (pgdr alerts,
+    // drills).
+    std::string webhook_url;
+    std::vector<std::string> email_to;
+    std::string email_from;
+    std::string email_smarthost;  // host:port of the SMTP relay
+};
+
 struct PathSettings {
     std::string state_dir;  // default: <inventory without extension>.state next to the file
     std::string archive_dir = "/var/lib/postgresql/wal_archive";
@@ -149,6 +162,7 @@ struct Inventory {
     PatroniSettings patroni;
     HaproxySettings haproxy;
     EtcdSettings etcd;
+    MonitoringSettings monitoring;
     PathSettings paths;
     ProviderKind provider = ProviderKind::none;
     LabSettings lab;

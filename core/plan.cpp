@@ -19,6 +19,8 @@ std::string to_string(Stage stage) {
             return "patroni";
         case Stage::haproxy:
             return "haproxy";
+        case Stage::monitoring:
+            return "monitoring";
         case Stage::verify:
             return "verify";
     }
@@ -27,7 +29,8 @@ std::string to_string(Stage stage) {
 
 const std::vector<Stage>& all_stages() {
     static const std::vector<Stage> k_stages{Stage::packages, Stage::etcd,    Stage::replication,
-                                             Stage::patroni,  Stage::haproxy, Stage::verify};
+                                             Stage::patroni,  Stage::haproxy, Stage::monitoring,
+                                             Stage::verify};
     return k_stages;
 }
 

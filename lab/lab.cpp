@@ -128,6 +128,7 @@ std::vector<LabHost> Lab::plan_hosts(int count) {
         }
         if (i == count) {
             h.services.push_back("haproxy");
+            h.services.push_back("monitor");
         }
         out.push_back(h);
     }

@@ -9,6 +9,7 @@
 #include "pg/pgpass.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_files.hpp"
+#include "pg/stage_monitoring.hpp"
 
 namespace pgdr::pg {
 
@@ -548,6 +549,8 @@ sys.exit(0 if up == [sys.argv[2]] else 1)
             step.hosts.push_back(std::move(ha));
         }
     }
+
+    plan_monitoring(plan, inv, primary, secrets);
 
     // --- verify -------------------------------------------------------------------------
     {

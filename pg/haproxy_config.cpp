@@ -1,6 +1,7 @@
 #include "pg/haproxy_config.hpp"
 
 #include "core/error.hpp"
+#include "monitoring/config.hpp"
 #include "pg/debian_paths.hpp"
 
 namespace pgdr::pg {
@@ -85,6 +86,14 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
     out += "\tbind 127.0.0.1:" + std::to_string(hp.stats_port) + "\n";
     out += "\tstats enable\n\tstats uri /\n\tstats refresh 5s\n";
     out += "\n";
+    // HAProxy's built-in Prometheus exporter, for the cluster's monitor hosts.
+    if (!inv.hosts_with(Service::monitor).empty()) {
+        out += "frontend prometheus\n\tmode http\n";
+        out += "\tbind " + word(host.address, "address of " + host.name) + ":" +
+               std::to_string(monitoring::k_haproxy_exporter_port) + "\n";
+        out += "\thttp-request use-service prometheus-exporter if { path /metrics }\n";
+        out += "\tno log\n\n";
+    }
     // The client ports on the cluster address only (haproxy.bind: private), so that a public
     // interface does not serve them even when a firewall rule is wrong.
     const std::string listen_on =

@@ -1,5 +1,6 @@
 #include "pg/stage_files.hpp"
 
+#include "monitoring/config.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
 #include "pg/haproxy_config.hpp"
@@ -21,6 +22,39 @@ PutFile file(std::string path, std::string content, std::string mode, std::strin
     return f;
 }
 const char* const k_postgres_owner = "postgres:postgres";
+
+// Every host: its node exporter; members: the PostgreSQL exporter; monitor hosts: Prometheus,
+// its rules, Alertmanager. Nothing when no host runs the monitor service.
+std::vector<PutFile> monitoring_files(const Inventory& inv, const HostSpec& host) {
+    std::vector<PutFile> out;
+    if (monitoring::monitor_hosts(inv).empty()) {
+        return out;
+    }
+    out.push_back(file("/etc/default/prometheus-node-exporter",
+                       monitoring::node_exporter_defaults(host), "0644", "",
+                       "node exporter settings"));
+    if (host.runs(Service::postgres)) {
+        out.push_back(file("/etc/default/prometheus-postgres-exporter",
+                           monitoring::postgres_exporter_defaults(host), "0644", "",
+                           "PostgreSQL exporter settings"));
+    }
+    if (host.runs(Service::monitor)) {
+        out.push_back(file("/etc/default/prometheus", monitoring::prometheus_defaults(inv, host),
+                           "0644", "", "Prometheus settings"));
+        out.push_back(file(monitoring::k_prometheus_config,
+                           monitoring::render_prometheus_config(inv), "0644", "",
+                           "Prometheus scrape targets"));
+        out.push_back(file(monitoring::k_alert_rules_path, monitoring::alert_rules(), "0644", "",
+                           "pgdr's alert rules"));
+        out.push_back(file("/etc/default/prometheus-alertmanager",
+                           monitoring::alertmanager_defaults(inv, host), "0644", "",
+                           "Alertmanager settings"));
+        out.push_back(file(monitoring::k_alertmanager_config,
+                           monitoring::render_alertmanager_config(inv), "0644", "",
+                           "Alertmanager routes"));
+    }
+    return out;
+}
 }  // namespace
 
 std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
@@ -67,6 +101,9 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
                     "cluster=" + inv.cluster + " secrets=" + secrets_fingerprint(secrets) + "\n",
                     "0644", "", "fingerprint of the cluster's passwords"));
             }
+            break;
+        case Stage::monitoring:
+            out = monitoring_files(inv, host);
             break;
         case Stage::haproxy:
             if (host.runs(Service::haproxy)) {

@@ -205,7 +205,7 @@ TEST_CASE("inventory: unknown keys get a did-you-mean", "[inventory][bad]") {
 TEST_CASE("inventory: unknown service", "[inventory][bad]") {
     CHECK(problems(replaced(k_base, "[postgres, etcd, haproxy]", "[postgres, etcd, pgbouncer]")) ==
           Lines{"inv.yaml:7:66: hosts[2].services: unknown service 'pgbouncer' (expected "
-                "postgres, etcd or haproxy)"});
+                "postgres, etcd, haproxy or monitor)"});
     CHECK(problems(replaced(k_base, "services: [postgres, etcd]}", "services: postgres}")) ==
           Lines{"inv.yaml:5:49: hosts[0].services: expected a list such as [postgres, etcd], "
                 "found 'postgres'"});
@@ -553,7 +553,7 @@ haproxy: {write_port: x}
           "IPv4 address such as 198.18.0.11");
     CHECK(diags[5].format() ==
           "/tmp/inv.yaml:7:67: hosts[1].services: unknown service 'mysql' "
-          "(expected postgres, etcd or haproxy)");
+          "(expected postgres, etcd, haproxy or monitor)");
     CHECK(diags[6].format() ==
           "/tmp/inv.yaml:8:76: hosts[2]: unknown key 'port' (expected one "
           "of: name, address, zone, region, services, ssh)");

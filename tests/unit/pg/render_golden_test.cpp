@@ -63,16 +63,20 @@ TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     REQUIRE(inv.postgres_version == 17);
     // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
-    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1);
+    // + monitoring: node and PostgreSQL exporters on each member, Prometheus (defaults,
+    // config, rules) and Alertmanager (defaults, config) on pg3
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 2 + 5);
 }
 
 TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
     Inventory inv = ovh_inventory();
-    CHECK(check_inventory("ovh", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 2);
+    // + monitoring: 2 exporters per member, the node exporter and Prometheus + Alertmanager
+    // (5 files) on lb1, the node exporter on lb2
+    CHECK(check_inventory("ovh", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 2 + 3 * 2 + 6 + 1);
 }
 
 TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
     REQUIRE(inv.postgres_version == 15);
-    CHECK(check_inventory("bookworm", inv, hostile_secrets()) == 3 * 6 + 2 * 2 + 2);
+    CHECK(check_inventory("bookworm", inv, hostile_secrets()) == 3 * 6 + 2 * 2 + 2 + 3 * 2 + 5);
 }

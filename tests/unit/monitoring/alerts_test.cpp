@@ -1,0 +1,99 @@
+// Alertmanager's answer, RFC 3339 times, and the timing of alerts relative to a drill's fault.
+#include <catch2/catch.hpp>
+
+#include "core/error.hpp"
+#include "monitoring/alert_timing.hpp"
+#include "monitoring/alerts.hpp"
+
+using namespace pgdr;
+using namespace pgdr::monitoring;
+
+namespace {
+
+// As Alertmanager 0.25 / 0.28 answer GET /api/v2/alerts (fields pgdr does not read trimmed).
+const char* const k_body = R"([
+ {"annotations": {"summary": "shop: Patroni on pg1 does not answer"},
+  "endsAt": "2026-12-05T06:01:10.000Z", "fingerprint": "1a2b",
+  "receivers": [{"name": "pgdr"}], "startsAt": "2026-12-05T06:00:04.512Z",
+  "status": {"inhibitedBy": [], "silencedBy": [], "state": "active"},
+  "updatedAt": "2026-12-05T06:00:06.000Z",
+  "labels": {"alertname": "PatroniMemberDown", "cluster": "shop", "instance": "pg1",
+             "job": "patroni", "severity": "warning"}},
+ {"annotations": {}, "startsAt": "2026-12-05T07:00:00+01:00",
+  "status": {"state": "suppressed"},
+  "labels": {"alertname": "PatroniNoLeader", "cluster": "shop", "severity": "critical"}},
+ {"labels": {}, "startsAt": "x"}
+])";
+
+const long long k_six = 1796450400000;  // 2026-12-05T06:00:00Z
+
+Alert alert(const std::string& name, long long starts_ms, const std::string& instance = "") {
+    Alert a;
+    a.name = name;
+    a.instance = instance;
+    a.starts_at_ms = starts_ms;
+    return a;
+}
+
+}  // namespace
+
+TEST_CASE("RFC 3339 times to milliseconds", "[monitoring][alerts]") {
+    CHECK(parse_rfc3339_ms("2026-12-05T06:00:00Z") == k_six);
+    CHECK(parse_rfc3339_ms("2026-12-05T06:00:04.512345678Z") == k_six + 4512);
+    CHECK(parse_rfc3339_ms("2026-12-05T07:00:00.5+01:00") == k_six + 500);
+    CHECK(parse_rfc3339_ms("2026-12-05T05:30:00-00:30") == k_six);
+    CHECK_FALSE(parse_rfc3339_ms("2026-12-05 06:00:00"));
+    CHECK(parse_rfc3339_ms("1970-01-01T00:00:01Z") == 1000);
+}
+
+TEST_CASE("Alertmanager's alert list", "[monitoring][alerts]") {
+    auto alerts = parse_alertmanager_alerts(k_body);
+    REQUIRE(alerts.size() == 2);  // the one without an alertname is dropped
+    CHECK(alerts[0].name == "PatroniMemberDown");
+    CHECK(alerts[0].instance == "pg1");
+    CHECK(alerts[0].severity == "warning");
+    CHECK(alerts[0].state == "active");
+    CHECK(alerts[0].starts_at_ms == k_six + 4512);
+    CHECK(alerts[0].summary == "shop: Patroni on pg1 does not answer");
+    CHECK(alerts[1].instance.empty());
+    CHECK(alerts[1].state == "suppressed");
+    CHECK(alerts[1].starts_at_ms == k_six);
+    CHECK(alerts_to_json(alerts)[0]["labels"]["job"] == "patroni");
+    CHECK_THROWS_AS(parse_alertmanager_alerts("{\"error\": 1}"), Error);
+    CHECK_THROWS_AS(parse_alertmanager_alerts("not json"), Error);
+}
+
+TEST_CASE("alert timing: server-side fire time, resolution at the first poll without it",
+          "[monitoring][alerts]") {
+    const long long fault = k_six;
+    // An old PatroniLeaderChanged still fires from a previous drill: not this fault's.
+    const Alert old_change = alert("PatroniLeaderChanged", fault - 60000);
+    std::vector<AlertPoll> polls{
+        {fault - 1000, {old_change}},
+        {fault + 5000, {old_change, alert("PatroniMemberDown", fault + 4200, "pg1")}},
+        {fault + 9000,
+         {old_change, alert("PatroniMemberDown", fault + 4200, "pg1"),
+          alert("PatroniNoLeader", fault + 7900), alert("PostgresDown", fault + 6100, "pg1")}},
+        {fault + 40000, {old_change, alert("PostgresDown", fault + 6100, "pg1")}},
+        {fault + 41000, {old_change}},
+    };
+    auto t = time_alerts(polls, fault, {"PatroniNoLeader", "PatroniMemberDown", "EtcdMemberDown"});
+    REQUIRE(t.size() == 4);
+    CHECK(t[0].name == "PatroniNoLeader");
+    CHECK(t[0].expected);
+    CHECK(t[0].fired_ms == 7900);
+    CHECK(t[0].resolved_ms == 40000);
+    CHECK(t[1].fired_ms == 4200);
+    CHECK(t[1].resolved_ms == 40000);
+    CHECK(t[2].name == "EtcdMemberDown");
+    CHECK_FALSE(t[2].fired_ms);
+    CHECK_FALSE(t[2].resolved_ms);
+    CHECK(t[3].name == "PostgresDown");
+    CHECK_FALSE(t[3].expected);
+    CHECK(t[3].resolved_ms == 41000);
+
+    CHECK_FALSE(all_fired_within(t, 15000));  // EtcdMemberDown never fired
+    t.erase(t.begin() + 2);
+    CHECK(all_fired_within(t, 15000));
+    CHECK_FALSE(all_fired_within(t, 5000));  // PatroniNoLeader took 7.9 s
+}
