@@ -193,6 +193,114 @@ void read_addresses(const json& instance, const std::string& network_id, HostSta
     }
 }
 
+// The project-wide SSH key (immutable): keep it when it holds the inventory's public key.
+void plan_ssh_key(const Inventory& inv, const Observed& o, ProvisionPlan& plan) {
+    const std::string key_name = ssh_key_name(inv);
+    std::string key_problem;
+    auto key = public_key(inv, key_problem);
+    if (auto r = Observed::by_name(o.ssh_keys, key_name)) {
+        Change c = existing(k_ssh, key_name, "", *r, plan);
+        if (key && trim(json_string(*r, "publicKey")) != *key) {
+            plan.blockers.push_back("SSH key " + key_name +
+                                    " exists with another public key than " +
+                                    inv.ovh.ssh_public_key_file +
+                                    ": delete it (pgdr destroy) or restore the original key file");
+        }
+        plan.changes.push_back(c);
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_ssh, key_name, "", "", ""});
+        if (!key) {
+            plan.blockers.push_back(key_problem);
+        }
+    }
+}
+
+// One region's network, subnet, security group, anti-affinity group and instances; counts the
+// instances to create per region.
+void plan_region(const Inventory& inv, Observed& o, const std::string& region, const json& rules,
+                 const std::map<std::string, std::string>& addresses, ProvisionPlan& plan,
+                 std::map<std::string, int>& creates_per_region) {
+    const auto net_name = regional_name(inv, "net", region);
+    const auto subnet_name = regional_name(inv, "subnet", region);
+    if (auto net = Observed::by_name(o.networks, net_name)) {
+        plan.changes.push_back(existing(k_net, net_name, region, *net, plan));
+        const auto& subnets = o.subnets[json_string(*net, "id")];
+        if (auto sub = Observed::by_name(subnets, subnet_name)) {
+            plan.changes.push_back(existing(k_subnet, subnet_name, region, *sub, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+        }
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_net, net_name, region, "", ""});
+        plan.changes.push_back(
+            {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+    }
+
+    const auto sg_name = regional_name(inv, "sg", region);
+    if (auto sg = Observed::by_name(o.security_groups, sg_name)) {
+        Change c = existing(k_sg, sg_name, region, *sg, plan);
+        json current =
+            sg->contains("targetSpec") ? (*sg)["targetSpec"].value("rules", json()) : json();
+        if (c.action == ChangeAction::keep && rule_keys(current) != rule_keys(rules)) {
+            c.action = ChangeAction::update;
+            c.detail = "rules differ from the inventory";
+        }
+        plan.changes.push_back(c);
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_sg, sg_name, region, "",
+                                std::to_string(rules.size()) + " ingress rules"});
+    }
+
+    const auto in_region = hosts_in_region(inv, region);
+    if (in_region.size() >= 2) {
+        const auto ag_name = regional_name(inv, "ag", region);
+        if (auto g = Observed::by_name(o.groups, ag_name)) {
+            plan.changes.push_back(existing(k_group, ag_name, region, *g, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_group, ag_name, region, "", "anti-affinity"});
+        }
+    }
+
+    for (const auto* h : in_region) {
+        const auto name = instance_name(inv, *h);
+        if (auto inst = Observed::by_name(o.instances, name)) {
+            plan.changes.push_back(existing(k_instance, name, region, *inst, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_instance, name, region, "",
+                 inv.ovh.flavor + ", " + inv.ovh.image + ", " + addresses.at(h->name)});
+            ++creates_per_region[region];
+        }
+    }
+}
+
+// Flavor, image and quota, where instances are to be created.
+void check_capacity(ProjectApi& api, const Inventory& inv,
+                    const std::map<std::string, int>& creates_per_region, ProvisionPlan& plan) {
+    for (const auto& [region, wanted] : creates_per_region) {
+        auto flavor = api.flavor(region, inv.ovh.flavor);
+        if (!flavor) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " does not exist in " + region +
+                                    ": pick another provider.ovh.flavor or region");
+        } else if (!flavor->available) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " is not available in " + region);
+        } else if (flavor->quota && *flavor->quota < wanted) {
+            plan.blockers.push_back(
+                "quota: " + std::to_string(wanted) + " new " + inv.ovh.flavor +
+                " instance(s) needed in " + region + ", the project's quota allows " +
+                std::to_string(*flavor->quota) +
+                " more; raise the quota (Control Panel > Public Cloud > Quota and Regions) or "
+                "use a smaller flavor; nothing was created");
+        }
+        if (!api.image_id(region, inv.ovh.image)) {
+            plan.blockers.push_back("image '" + inv.ovh.image + "' does not exist in " + region +
+                                    " (supported: Debian 13, Debian 12)");
+        }
+    }
+}
+
 // One apply(): what the project held when it started, the ids learnt per region, the counters;
 // one method per step, run top-down by steps().
 class ApplyRun {
@@ -500,110 +608,16 @@ ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state)
     Observed o = observe(m_api, inv);
     const auto regions = regions_in_use(inv);
     const auto addresses = private_addresses(inv);
-
-    // SSH key (project-wide, immutable).
-    const std::string key_name = ssh_key_name(inv);
-    std::string key_problem;
-    auto key = public_key(inv, key_problem);
-    if (auto r = Observed::by_name(o.ssh_keys, key_name)) {
-        Change c = existing(k_ssh, key_name, "", *r, plan);
-        if (key && trim(json_string(*r, "publicKey")) != *key) {
-            plan.blockers.push_back("SSH key " + key_name +
-                                    " exists with another public key than " +
-                                    inv.ovh.ssh_public_key_file +
-                                    ": delete it (pgdr destroy) or restore the original key file");
-        }
-        plan.changes.push_back(c);
-    } else {
-        plan.changes.push_back({ChangeAction::create, k_ssh, key_name, "", "", ""});
-        if (!key) {
-            plan.blockers.push_back(key_problem);
-        }
-    }
-
+    plan_ssh_key(inv, o, plan);
     const auto rules = security_group_rules(inv);
     if (inv.ssh_allowed_cidrs.empty()) {
         m_log.warn("network.ssh_allowed_cidrs is empty: no security-group rule lets SSH in");
     }
     std::map<std::string, int> creates_per_region;
     for (const auto& region : regions) {
-        const auto net_name = regional_name(inv, "net", region);
-        const auto subnet_name = regional_name(inv, "subnet", region);
-        if (auto net = Observed::by_name(o.networks, net_name)) {
-            plan.changes.push_back(existing(k_net, net_name, region, *net, plan));
-            const auto& subnets = o.subnets[json_string(*net, "id")];
-            if (auto sub = Observed::by_name(subnets, subnet_name)) {
-                plan.changes.push_back(existing(k_subnet, subnet_name, region, *sub, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
-            }
-        } else {
-            plan.changes.push_back({ChangeAction::create, k_net, net_name, region, "", ""});
-            plan.changes.push_back(
-                {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
-        }
-
-        const auto sg_name = regional_name(inv, "sg", region);
-        if (auto sg = Observed::by_name(o.security_groups, sg_name)) {
-            Change c = existing(k_sg, sg_name, region, *sg, plan);
-            json current =
-                sg->contains("targetSpec") ? (*sg)["targetSpec"].value("rules", json()) : json();
-            if (c.action == ChangeAction::keep && rule_keys(current) != rule_keys(rules)) {
-                c.action = ChangeAction::update;
-                c.detail = "rules differ from the inventory";
-            }
-            plan.changes.push_back(c);
-        } else {
-            plan.changes.push_back({ChangeAction::create, k_sg, sg_name, region, "",
-                                    std::to_string(rules.size()) + " ingress rules"});
-        }
-
-        const auto in_region = hosts_in_region(inv, region);
-        if (in_region.size() >= 2) {
-            const auto ag_name = regional_name(inv, "ag", region);
-            if (auto g = Observed::by_name(o.groups, ag_name)) {
-                plan.changes.push_back(existing(k_group, ag_name, region, *g, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_group, ag_name, region, "", "anti-affinity"});
-            }
-        }
-
-        for (const auto* h : in_region) {
-            const auto name = instance_name(inv, *h);
-            if (auto inst = Observed::by_name(o.instances, name)) {
-                plan.changes.push_back(existing(k_instance, name, region, *inst, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_instance, name, region, "",
-                     inv.ovh.flavor + ", " + inv.ovh.image + ", " + addresses.at(h->name)});
-                ++creates_per_region[region];
-            }
-        }
+        plan_region(inv, o, region, rules, addresses, plan, creates_per_region);
     }
-
-    // Flavor, image and quota, where instances are to be created.
-    for (const auto& [region, wanted] : creates_per_region) {
-        auto flavor = m_api.flavor(region, inv.ovh.flavor);
-        if (!flavor) {
-            plan.blockers.push_back("flavor " + inv.ovh.flavor + " does not exist in " + region +
-                                    ": pick another provider.ovh.flavor or region");
-        } else if (!flavor->available) {
-            plan.blockers.push_back("flavor " + inv.ovh.flavor + " is not available in " + region);
-        } else if (flavor->quota && *flavor->quota < wanted) {
-            plan.blockers.push_back(
-                "quota: " + std::to_string(wanted) + " new " + inv.ovh.flavor +
-                " instance(s) needed in " + region + ", the project's quota allows " +
-                std::to_string(*flavor->quota) +
-                " more; raise the quota (Control Panel > Public Cloud > Quota and Regions) or "
-                "use a smaller flavor; nothing was created");
-        }
-        if (!m_api.image_id(region, inv.ovh.image)) {
-            plan.blockers.push_back("image '" + inv.ovh.image + "' does not exist in " + region +
-                                    " (supported: Debian 13, Debian 12)");
-        }
-    }
+    check_capacity(m_api, inv, creates_per_region, plan);
 
     // Instances pgdr made for hosts no longer in the inventory (known from the state only):
     // deleted only with --prune, and only when named as pgdr names this cluster's hosts.
