@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/poll.hpp"
 #include "core/tcp.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
@@ -392,12 +393,12 @@ void Lab::boot_host(const LabHost& h) {
 }
 
 void Lab::wait_ssh(const LabHost& h, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    SystemClock clock;
+    const auto sshd_answers = [&] {
         std::string greeting;
         if (tcp_probe(h.address, 22, std::chrono::milliseconds(500), &greeting) &&
             greeting.rfind("SSH-", 0) == 0) {
-            return;
+            return true;
         }
         auto wrapper = read_pid_file(m_paths.wrapper_pid(h.name));
         if (!wrapper || !process_alive(*wrapper)) {
@@ -406,7 +407,11 @@ void Lab::wait_ssh(const LabHost& h, std::chrono::seconds timeout) {
                             tail_of(m_paths.console_log(h.name), 2000),
                         "see " + m_paths.console_log(h.name));
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return false;
+    };
+    if (poll_until(clock, timeout, std::chrono::milliseconds(100), nullptr, sshd_answers) ==
+        PollOutcome::holds) {
+        return;
     }
     throw Error(ExitCode::unreachable,
                 "lab host " + h.name + " did not accept SSH connections within " +

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/files.hpp"
+#include "core/poll.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
 
@@ -418,22 +419,25 @@ void LabTwinBackend::boot(const std::string& host) {
 void LabTwinBackend::wait_ready(const std::string& host, std::chrono::seconds timeout) {
     // Ready when sshd answers inside the host (over its loopback, so that a security group
     // without SSH does not keep the instance CREATING: OVH does not look at the groups either).
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    SystemClock clock;
+    const auto sshd_answers = [&] {
         auto wrapper = read_pid_file(m_paths.wrapper_pid(host));
         if (!wrapper || !process_alive(*wrapper)) {
             throw std::runtime_error("host " + host + " stopped while booting: " +
                                      tail_of(m_paths.console_log(host), 1500));
         }
-        if (auto init = container_init(*wrapper)) {
-            auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "bash", "-c",
-                          "exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3"},
-                         false, std::chrono::seconds(5));
-            if (r.ok() && r.out.rfind("SSH-", 0) == 0) {
-                return;
-            }
+        auto init = container_init(*wrapper);
+        if (!init) {
+            return false;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "bash", "-c",
+                      "exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3"},
+                     false, std::chrono::seconds(5));
+        return r.ok() && r.out.rfind("SSH-", 0) == 0;
+    };
+    if (poll_until(clock, timeout, std::chrono::milliseconds(200), nullptr, sshd_answers) ==
+        PollOutcome::holds) {
+        return;
     }
     throw std::runtime_error("host " + host + " did not start sshd within " +
                              std::to_string(timeout.count()) + " s");
