@@ -258,6 +258,17 @@ class Reader {
         return n.Scalar();
     }
 
+    // map[key] as a string; `missing` is reported at the map when it has no such key.
+    std::optional<std::string> required_string(const YAML::Node& map, const char* key,
+                                               const std::string& what,
+                                               const std::string& missing) {
+        if (!map[key]) {
+            error(map, missing);
+            return std::nullopt;
+        }
+        return string_value(map[key], what);
+    }
+
     std::optional<long long> int_value(const YAML::Node& n, const std::string& what, long long lo,
                                        long long hi) {
         if (!n.IsScalar()) {
@@ -463,11 +474,7 @@ void read_top_level(Reader& r, const YAML::Node& root, Inventory& inv) {
 // ---- network ----
 
 void read_network_cidr(Reader& r, const YAML::Node& net, Inventory& inv) {
-    if (!net["cidr"]) {
-        r.error(net, "network: missing required key 'cidr'");
-        return;
-    }
-    auto c = r.string_value(net["cidr"], "network.cidr");
+    auto c = r.required_string(net, "cidr", "network.cidr", "network: missing required key 'cidr'");
     if (!c) {
         return;
     }
@@ -822,11 +829,8 @@ void read_paths(Reader& r, const YAML::Node& root, Inventory& inv) {
 // ---- provider ----
 
 void read_provider_type(Reader& r, const YAML::Node& p, Inventory& inv) {
-    if (!p["type"]) {
-        r.error(p, "provider: missing required key 'type' (lab or ovh)");
-        return;
-    }
-    auto t = r.string_value(p["type"], "provider.type");
+    auto t = r.required_string(p, "type", "provider.type",
+                               "provider: missing required key 'type' (lab or ovh)");
     if (!t) {
         return;
     }
