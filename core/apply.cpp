@@ -341,8 +341,9 @@ class HostRunner {
         while (true) {
             auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - m_clock.steady_now());
-            // Each probe gets the time left (at least one second), so a hung probe cannot
-            // outlive the wait by more than that (lab.md P14).
+            // Each probe gets the time left (at least one second), so a hung probe (ssh, curl
+            // or etcdctl without a timeout of its own) cannot outlive the wait by more than
+            // that.
             auto budget = std::max<std::chrono::milliseconds>(remaining, std::chrono::seconds(1));
             auto res = run_argv(w.probe, w.sudo, budget);
             if (res.ok()) {

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -259,6 +260,17 @@ class Reader {
         return n.Scalar();
     }
 
+    // map[key] as a string; `missing` is reported at the map when it has no such key.
+    std::optional<std::string> required_string(const YAML::Node& map, const char* key,
+                                               const std::string& what,
+                                               const std::string& missing) {
+        if (!map[key]) {
+            error(map, missing);
+            return std::nullopt;
+        }
+        return string_value(map[key], what);
+    }
+
     std::optional<long long> int_value(const YAML::Node& n, const std::string& what, long long lo,
                                        long long hi) {
         if (!n.IsScalar()) {
@@ -344,6 +356,38 @@ std::string resolve_path(const std::string& base_file, const std::string& p) {
     return (dir / p).lexically_normal().string();
 }
 
+// A path from the inventory, relative to the inventory's folder.
+std::optional<std::string> path_value(Reader& r, const YAML::Node& v, const std::string& what,
+                                      const std::string& file) {
+    auto s = r.string_value(v, what);
+    return s ? std::optional<std::string>(resolve_path(file, *s)) : s;
+}
+
+// A list of CIDR blocks that lets clients in: `why_not` says why a value is not a CIDR, and
+// `wide_open` why 0.0.0.0/0 is refused.
+void read_cidr_list(Reader& r, const YAML::Node& list, const std::string& what,
+                    const std::function<std::string(const std::string&)>& why_not,
+                    const std::string& wide_open, std::vector<std::string>& out) {
+    if (!list.IsSequence()) {
+        r.error(list, what + ": expected a list");
+        return;
+    }
+    for (const auto& c : list) {
+        auto s = r.string_value(c, what);
+        if (!s) {
+            continue;
+        }
+        auto parsed = parse_cidr(*s);
+        if (!parsed) {
+            r.error(c, what + ": '" + Reader::printable(*s) + "' " + why_not(*s));
+        } else if (parsed->prefix == 0) {
+            r.error(c, what + ": 0.0.0.0/0 would open " + wide_open);
+        } else {
+            out.push_back(parsed->to_string());
+        }
+    }
+}
+
 void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettings& ssh,
               const std::string& file) {
     if (!r.check_map(n, what,
@@ -356,14 +400,10 @@ void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettin
     });
     read_opt(n, "port", ssh.port,
              [&](const YAML::Node& v) { return r.int_value(v, what + ".port", 1, 65535); });
-    read_opt(n, "identity_file", ssh.identity_file, [&](const YAML::Node& v) {
-        auto s = r.string_value(v, what + ".identity_file");
-        return s ? std::optional<std::string>(resolve_path(file, *s)) : s;
-    });
-    read_opt(n, "known_hosts", ssh.known_hosts, [&](const YAML::Node& v) {
-        auto s = r.string_value(v, what + ".known_hosts");
-        return s ? std::optional<std::string>(resolve_path(file, *s)) : s;
-    });
+    read_opt(n, "identity_file", ssh.identity_file,
+             [&](const YAML::Node& v) { return path_value(r, v, what + ".identity_file", file); });
+    read_opt(n, "known_hosts", ssh.known_hosts,
+             [&](const YAML::Node& v) { return path_value(r, v, what + ".known_hosts", file); });
     read_opt(n, "connect_timeout", ssh.connect_timeout_s, [&](const YAML::Node& v) {
         return r.int_value(v, what + ".connect_timeout (seconds)", 1, 600);
     });
@@ -379,13 +419,202 @@ void read_ssh(Reader& r, const YAML::Node& n, const std::string& what, SshSettin
     });
 }
 
+// ---- the top-level keys: cluster, production, release, postgres_version ----
+
+void read_cluster_name(Reader& r, const YAML::Node& root, Inventory& inv) {
+    if (!root["cluster"]) {
+        r.error(root, "missing required key 'cluster' (the cluster's name)");
+    } else if (auto c = r.matching(root["cluster"], "cluster", k_name_re,
+                                   "lower-case letters, digits and '-', starting with a letter, "
+                                   "at most 31 characters")) {
+        inv.cluster = *c;
+    }
+}
+
+// The Debian release; false when it is given but not one pgdr knows.
+bool read_release(Reader& r, const YAML::Node& root, Inventory& inv) {
+    if (!root["release"]) {
+        return true;
+    }
+    auto rel = r.string_value(root["release"], "release");
+    if (!rel) {
+        return false;
+    }
+    if (postgres_major_for_release(*rel) == 0) {
+        r.error(root["release"], "release: '" + Reader::printable(*rel) +
+                                     "' is not supported (expected trixie or bookworm)");
+        return false;
+    }
+    inv.release = *rel;
+    return true;
+}
+
+// postgres_version may only repeat what the release ships.
+void read_postgres_version(Reader& r, const YAML::Node& root, bool release_known, Inventory& inv) {
+    inv.postgres_version = postgres_major_for_release(inv.release);
+    if (!root["postgres_version"]) {
+        return;
+    }
+    // Compared only with a release we know; a bad release is already reported.
+    auto v = r.int_value(root["postgres_version"], "postgres_version", 10, 99);
+    if (v && release_known && *v != inv.postgres_version) {
+        r.error(root["postgres_version"],
+                "postgres_version: Debian " + inv.release + " ships PostgreSQL " +
+                    std::to_string(inv.postgres_version) + ", not " + std::to_string(*v) +
+                    " (set release, or drop postgres_version)");
+    }
+}
+
+void read_top_level(Reader& r, const YAML::Node& root, Inventory& inv) {
+    read_cluster_name(r, root, inv);
+    read_opt(root, "production", inv.production,
+             [&](const YAML::Node& v) { return r.bool_value(v, "production"); });
+    const bool release_known = read_release(r, root, inv);
+    read_postgres_version(r, root, release_known, inv);
+}
+
+// ---- network ----
+
+void read_network_cidr(Reader& r, const YAML::Node& net, Inventory& inv) {
+    auto c = r.required_string(net, "cidr", "network.cidr", "network: missing required key 'cidr'");
+    if (!c) {
+        return;
+    }
+    auto parsed = parse_cidr(*c);
+    if (!parsed) {
+        r.error(net["cidr"], "network.cidr: '" + Reader::printable(*c) + "' " + cidr_problem(*c));
+    } else if (parsed->prefix < 8) {
+        r.error(net["cidr"], "network.cidr: /" + std::to_string(parsed->prefix) +
+                                 " is wider than any cluster subnet should be");
+    } else {
+        inv.network_cidr = parsed->to_string();
+    }
+}
+
+void read_port_access(Reader& r, const YAML::Node& node, Inventory& inv) {
+    static const std::map<std::string, PortAccess> k_access{
+        {"auto", PortAccess::automatic}, {"ssh", PortAccess::ssh}, {"direct", PortAccess::direct}};
+    auto a = r.string_value(node, "network.port_access");
+    if (!a) {
+        return;
+    }
+    if (auto it = k_access.find(*a); it != k_access.end()) {
+        inv.port_access_setting = it->second;
+    } else {
+        r.error(node, "network.port_access: '" + Reader::printable(*a) +
+                          "' is not one of auto, ssh, direct");
+    }
+}
+
+void read_network(Reader& r, const YAML::Node& root, Inventory& inv) {
+    if (!root["network"]) {
+        r.error(root, "missing required key 'network' (with cidr: the cluster's subnet)");
+        return;
+    }
+    const auto& net = root["network"];
+    if (!r.check_map(net, "network", {"cidr", "ssh_allowed_cidrs", "port_access"})) {
+        return;
+    }
+    read_network_cidr(r, net, inv);
+    if (net["port_access"]) {
+        read_port_access(r, net["port_access"], inv);
+    }
+    if (net["ssh_allowed_cidrs"]) {
+        read_cidr_list(r, net["ssh_allowed_cidrs"], "network.ssh_allowed_cidrs", cidr_problem,
+                       "SSH to the whole Internet; name your bastion's or office's range",
+                       inv.ssh_allowed_cidrs);
+    }
+}
+
+// ---- hosts ----
+
+// Names and addresses seen so far, for the duplicate checks.
+struct HostsSeen {
+    std::map<std::string, int> name_lines;
+    std::map<std::string, std::string> address_owners;
+};
+
+void read_host_name(Reader& r, const YAML::Node& h, const std::string& what, HostSpec& host,
+                    HostsSeen& seen) {
+    if (!h["name"]) {
+        r.error(h, what + ": missing required key 'name'");
+        return;
+    }
+    auto name = r.matching(h["name"], what + ".name", k_name_re,
+                           "lower-case letters, digits and '-', starting with a letter, at most "
+                           "31 characters");
+    if (!name) {
+        return;
+    }
+    host.name = *name;
+    if (seen.name_lines.count(*name)) {
+        r.error(h["name"], what + ".name: duplicate host '" + *name + "' (first declared on line " +
+                               std::to_string(seen.name_lines[*name]) + ")");
+    } else {
+        seen.name_lines[*name] = h["name"].Mark().line + 1;
+    }
+}
+
+void read_host_address(Reader& r, const YAML::Node& node, const std::string& what, HostSpec& host,
+                       HostsSeen& seen) {
+    auto a = r.string_value(node, what + ".address");
+    if (!a) {
+        return;
+    }
+    // Digits and dots only is a mistyped address (198.18.0.300), never a host name.
+    const bool numeric = a->find_first_not_of("0123456789.") == std::string::npos;
+    if (numeric && !parse_ipv4(*a)) {
+        r.error(node, what + ".address: '" + Reader::printable(*a) +
+                          "' is not an IPv4 address such as 198.18.0.11");
+    } else if (!parse_ipv4(*a) && !std::regex_match(*a, k_hostname_re)) {
+        r.error(node, what + ".address: '" + Reader::printable(*a) +
+                          "' is neither an IPv4 address nor a host name");
+    } else if (seen.address_owners.count(*a)) {
+        r.error(node,
+                what + ".address: " + *a + " is also the address of " + seen.address_owners[*a]);
+    } else {
+        host.address = *a;
+        seen.address_owners[*a] = host.name;
+    }
+}
+
+void read_host_services(Reader& r, const YAML::Node& h, const std::string& what, HostSpec& host) {
+    if (!h["services"]) {
+        r.error(h, what + ": missing required key 'services' (postgres, etcd, haproxy)");
+        return;
+    }
+    if (!h["services"].IsSequence()) {
+        r.error(h["services"], what +
+                                   ".services: expected a list such as [postgres, etcd], found " +
+                                   Reader::describe(h["services"]));
+        return;
+    }
+    for (const auto& s : h["services"]) {
+        auto name = r.string_value(s, what + ".services");
+        if (!name) {
+            continue;
+        }
+        if (*name == "postgres" || *name == "postgresql") {
+            host.services.insert(Service::postgres);
+        } else if (*name == "etcd") {
+            host.services.insert(Service::etcd);
+        } else if (*name == "haproxy") {
+            host.services.insert(Service::haproxy);
+        } else if (*name == "monitor") {
+            host.services.insert(Service::monitor);
+        } else {
+            r.error(s, what + ".services: unknown service '" + Reader::printable(*name) +
+                           "' (expected postgres, etcd, haproxy or monitor)");
+        }
+    }
+}
+
 void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
     if (!n.IsSequence()) {
         r.error(n, "hosts: expected a list of hosts, found " + Reader::describe(n));
         return;
     }
-    std::map<std::string, int> names;
-    std::map<std::string, std::string> addresses;
+    HostsSeen seen;
     int index = 0;
     for (const auto& h : n) {
         const std::string what = "hosts[" + std::to_string(index++) + "]";
@@ -394,38 +623,9 @@ void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
         }
         HostSpec host;
         host.line = h.Mark().line + 1;
-        if (!h["name"]) {
-            r.error(h, what + ": missing required key 'name'");
-        } else if (auto name = r.matching(h["name"], what + ".name", k_name_re,
-                                          "lower-case letters, digits and '-', starting with a "
-                                          "letter, at most 31 characters")) {
-            host.name = *name;
-            if (names.count(*name)) {
-                r.error(h["name"], what + ".name: duplicate host '" + *name +
-                                       "' (first declared on line " + std::to_string(names[*name]) +
-                                       ")");
-            } else {
-                names[*name] = h["name"].Mark().line + 1;
-            }
-        }
+        read_host_name(r, h, what, host, seen);
         if (h["address"]) {
-            if (auto a = r.string_value(h["address"], what + ".address")) {
-                // Digits and dots only is a mistyped address (198.18.0.300), never a host name.
-                const bool numeric = a->find_first_not_of("0123456789.") == std::string::npos;
-                if (numeric && !parse_ipv4(*a)) {
-                    r.error(h["address"], what + ".address: '" + Reader::printable(*a) +
-                                              "' is not an IPv4 address such as 198.18.0.11");
-                } else if (!parse_ipv4(*a) && !std::regex_match(*a, k_hostname_re)) {
-                    r.error(h["address"], what + ".address: '" + Reader::printable(*a) +
-                                              "' is neither an IPv4 address nor a host name");
-                } else if (addresses.count(*a)) {
-                    r.error(h["address"],
-                            what + ".address: " + *a + " is also the address of " + addresses[*a]);
-                } else {
-                    host.address = *a;
-                    addresses[*a] = host.name;
-                }
-            }
+            read_host_address(r, h["address"], what, host, seen);
         }
         read_opt(h, "zone", host.zone, [&](const YAML::Node& v) {
             return r.matching(v, what + ".zone", k_region_re, "a zone name such as 'a'");
@@ -433,36 +633,182 @@ void read_hosts(Reader& r, const YAML::Node& n, Inventory& inv) {
         read_opt(h, "region", host.region, [&](const YAML::Node& v) {
             return r.matching(v, what + ".region", k_region_re, "a region name such as GRA11");
         });
-        if (!h["services"]) {
-            r.error(h, what + ": missing required key 'services' (postgres, etcd, haproxy)");
-        } else if (!h["services"].IsSequence()) {
-            r.error(h["services"], what +
-                                       ".services: expected a list such as "
-                                       "[postgres, etcd], found " +
-                                       Reader::describe(h["services"]));
-        } else {
-            for (const auto& s : h["services"]) {
-                auto name = r.string_value(s, what + ".services");
-                if (!name) {
-                    continue;
-                }
-                if (*name == "postgres" || *name == "postgresql") {
-                    host.services.insert(Service::postgres);
-                } else if (*name == "etcd") {
-                    host.services.insert(Service::etcd);
-                } else if (*name == "haproxy") {
-                    host.services.insert(Service::haproxy);
-                } else if (*name == "monitor") {
-                    host.services.insert(Service::monitor);
-                } else {
-                    r.error(s, what + ".services: unknown service '" + Reader::printable(*name) +
-                                   "' (expected postgres, etcd, haproxy or monitor)");
-                }
-            }
-        }
-        // Host-level SSH settings are applied over the defaults by the caller.
+        read_host_services(r, h, what, host);
+        // Host-level SSH settings are applied over the defaults by read_hosts_ssh.
         inv.hosts.push_back(host);
     }
+}
+
+// Host-level ssh overrides the top-level defaults key by key. inv.hosts holds the hosts that
+// are mappings, in order; the index in the message counts those.
+void read_hosts_ssh(Reader& r, const YAML::Node& hosts, const SshSettings& defaults,
+                    Inventory& inv) {
+    size_t i = 0;
+    for (const auto& h : hosts) {
+        if (i >= inv.hosts.size()) {
+            break;
+        }
+        if (!h.IsMap()) {
+            continue;
+        }
+        inv.hosts[i].ssh = defaults;
+        if (h["ssh"]) {
+            read_ssh(r, h["ssh"], "hosts[" + std::to_string(i) + "].ssh", inv.hosts[i].ssh,
+                     inv.source_path);
+        }
+        ++i;
+    }
+}
+
+void read_ssh_and_hosts(Reader& r, const YAML::Node& root, Inventory& inv) {
+    SshSettings defaults;
+    if (root["ssh"]) {
+        read_ssh(r, root["ssh"], "ssh", defaults, inv.source_path);
+    }
+    if (!root["hosts"]) {
+        r.error(root, "missing required key 'hosts'");
+        return;
+    }
+    read_hosts(r, root["hosts"], inv);
+    read_hosts_ssh(r, root["hosts"], defaults, inv);
+}
+
+// ---- patroni: the timing profile first, explicit values over it ----
+
+void read_timing_name(Reader& r, const YAML::Node& node, Inventory& inv) {
+    auto t = r.string_value(node, "patroni.timing");
+    if (!t) {
+        return;
+    }
+    if (!timing_profile(*t)) {
+        r.error(node, "patroni.timing: unknown profile '" + Reader::printable(*t) +
+                          "' (expected default, fast or safe)");
+    } else {
+        inv.patroni.timing = *t;
+    }
+}
+
+// The profile's values for Patroni's leases and HAProxy's health checks.
+void apply_timing_profile(Inventory& inv) {
+    const auto prof = *timing_profile(inv.patroni.timing);
+    inv.patroni.ttl = prof.ttl;
+    inv.patroni.loop_wait = prof.loop_wait;
+    inv.patroni.retry_timeout = prof.retry_timeout;
+    inv.haproxy.check_interval_ms = prof.check_interval_ms;
+    inv.haproxy.fast_check_interval_ms = prof.fast_check_interval_ms;
+    inv.haproxy.fall = prof.fall;
+    inv.haproxy.rise = prof.rise;
+}
+
+void read_patroni_values(Reader& r, const YAML::Node& p, PatroniSettings& ps) {
+    auto whole = [&r](const std::string& what, long long lo, long long hi) {
+        return [&r, what, lo, hi](const YAML::Node& v) { return r.int_value(v, what, lo, hi); };
+    };
+    auto flag = [&r](const std::string& what) {
+        return [&r, what](const YAML::Node& v) { return r.bool_value(v, what); };
+    };
+    read_opt(p, "ttl", ps.ttl, whole("patroni.ttl", 5, 3600));
+    read_opt(p, "loop_wait", ps.loop_wait, whole("patroni.loop_wait", 1, 600));
+    read_opt(p, "retry_timeout", ps.retry_timeout, whole("patroni.retry_timeout", 1, 600));
+    read_opt(p, "maximum_lag_on_failover", ps.maximum_lag_on_failover,
+             whole("patroni.maximum_lag_on_failover (bytes)", 0, 1LL << 40));
+    read_opt(p, "synchronous_mode", ps.synchronous_mode, flag("patroni.synchronous_mode"));
+    read_opt(p, "synchronous_mode_strict", ps.synchronous_mode_strict,
+             flag("patroni.synchronous_mode_strict"));
+    read_opt(p, "use_pg_rewind", ps.use_pg_rewind, flag("patroni.use_pg_rewind"));
+    read_opt(p, "use_slots", ps.use_slots, flag("patroni.use_slots"));
+    read_opt(p, "rest_port", ps.rest_port, whole("patroni.rest_port", 1, 65535));
+}
+
+// Patroni's own rules for the lease values.
+void check_patroni_timing(Reader& r, const YAML::Node& p, const Inventory& inv) {
+    const auto& ps = inv.patroni;
+    if (ps.loop_wait + 2 * ps.retry_timeout > ps.ttl) {
+        r.error(p, "patroni: loop_wait + 2 * retry_timeout (" +
+                       std::to_string(ps.loop_wait + 2 * ps.retry_timeout) +
+                       ") must not exceed ttl (" + std::to_string(ps.ttl) +
+                       "), or a leader can lose its lease while it is still healthy");
+    }
+    if (inv.release == "trixie" && ps.ttl < 20) {
+        r.error(p["ttl"] ? p["ttl"] : p,
+                "patroni.ttl: Patroni 4 (Debian trixie) raises any ttl below 20 to 20; "
+                "set ttl: 20 or more so that the deployed value is the one you wrote");
+    }
+}
+
+void read_patroni(Reader& r, const YAML::Node& root, Inventory& inv) {
+    const auto& p = root["patroni"];
+    const bool present =
+        p && r.check_map(p, "patroni",
+                         {"timing", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover",
+                          "synchronous_mode", "synchronous_mode_strict", "use_pg_rewind",
+                          "use_slots", "rest_port"});
+    if (present && p["timing"]) {
+        read_timing_name(r, p["timing"], inv);
+    }
+    apply_timing_profile(inv);
+    if (present) {
+        read_patroni_values(r, p, inv.patroni);
+        check_patroni_timing(r, p, inv);
+    }
+}
+
+// ---- haproxy, etcd, paths ----
+
+void read_haproxy_bind(Reader& r, const YAML::Node& node, HaproxySettings& hs) {
+    auto b = r.string_value(node, "haproxy.bind");
+    if (b && *b != "private" && *b != "any") {
+        r.error(node,
+                "haproxy.bind: expected private (the host's cluster address) "
+                "or any (every address of the host)");
+    } else if (b) {
+        hs.bind = *b;
+    }
+}
+
+void read_haproxy(Reader& r, const YAML::Node& root, Inventory& inv) {
+    const auto& h = root["haproxy"];
+    if (!h || !r.check_map(h, "haproxy",
+                           {"write_port", "read_port", "stats_port", "check_interval_ms",
+                            "fast_check_interval_ms", "fall", "rise", "client_cidrs", "bind"})) {
+        return;
+    }
+    auto& hs = inv.haproxy;
+    auto whole = [&r](const char* key, long long lo, long long hi) {
+        return [&r, key, lo, hi](const YAML::Node& v) {
+            return r.int_value(v, std::string("haproxy.") + key, lo, hi);
+        };
+    };
+    read_opt(h, "write_port", hs.write_port, whole("write_port", 1, 65535));
+    read_opt(h, "read_port", hs.read_port, whole("read_port", 1, 65535));
+    read_opt(h, "stats_port", hs.stats_port, whole("stats_port", 1, 65535));
+    read_opt(h, "check_interval_ms", hs.check_interval_ms, whole("check_interval_ms", 100, 60000));
+    read_opt(h, "fast_check_interval_ms", hs.fast_check_interval_ms,
+             whole("fast_check_interval_ms", 100, 60000));
+    read_opt(h, "fall", hs.fall, whole("fall", 1, 100));
+    read_opt(h, "rise", hs.rise, whole("rise", 1, 100));
+    if (h["bind"]) {
+        read_haproxy_bind(r, h["bind"], hs);
+    }
+    if (h["client_cidrs"]) {
+        read_cidr_list(
+            r, h["client_cidrs"], "haproxy.client_cidrs",
+            [](const std::string&) {
+                return std::string("is not a CIDR block such as 203.0.113.0/24");
+            },
+            "the database ports to the whole Internet; list your clients' ranges", hs.client_cidrs);
+    }
+}
+
+void read_etcd(Reader& r, const YAML::Node& root, Inventory& inv) {
+    const auto& e = root["etcd"];
+    if (!e || !r.check_map(e, "etcd", {"client_port", "peer_port"})) {
+        return;
+    }
+    read_opt(e, "client_port", inv.etcd.client_port,
+             [&](const YAML::Node& v) { return r.int_value(v, "etcd.client_port", 1, 65535); });
+    read_opt(e, "peer_port", inv.etcd.peer_port,
+             [&](const YAML::Node& v) { return r.int_value(v, "etcd.peer_port", 1, 65535); });
 }
 
 // The `monitoring` section (pgdr-inventory(5)).
@@ -507,13 +853,171 @@ void read_monitoring(Reader& r, const YAML::Node& m, MonitoringSettings& ms) {
     }
 }
 
-}  // namespace
+void read_paths(Reader& r, const YAML::Node& root, Inventory& inv) {
+    const auto& p = root["paths"];
+    if (p && r.check_map(p, "paths", {"state_dir", "archive_dir"})) {
+        read_opt(p, "state_dir", inv.paths.state_dir, [&](const YAML::Node& v) {
+            return path_value(r, v, "paths.state_dir", inv.source_path);
+        });
+        read_opt(p, "archive_dir", inv.paths.archive_dir, [&](const YAML::Node& v) {
+            static const std::regex k_abs("^/[A-Za-z0-9._/-]*$");
+            return r.matching(v, "paths.archive_dir", k_abs,
+                              "an absolute path of letters, digits, '.', '_', '-' and '/'");
+        });
+    }
+    if (inv.paths.state_dir.empty()) {
+        // <inventory name without extension>.state next to the inventory.
+        std::filesystem::path f(inv.source_path.empty() ? "pgdr-inventory" : inv.source_path);
+        inv.paths.state_dir = (f.parent_path() / (f.stem().string() + ".state")).string();
+    }
+}
 
-Inventory parse_inventory(const std::string& text, const std::string& file_name) {
-    Reader r(file_name.empty() ? "<inventory>" : file_name);
-    Inventory inv;
-    inv.source_path = file_name;
+// ---- provider ----
 
+void read_provider_type(Reader& r, const YAML::Node& p, Inventory& inv) {
+    auto t = r.required_string(p, "type", "provider.type",
+                               "provider: missing required key 'type' (lab or ovh)");
+    if (!t) {
+        return;
+    }
+    if (*t == "lab") {
+        inv.provider = ProviderKind::lab;
+    } else if (*t == "ovh") {
+        inv.provider = ProviderKind::ovh;
+    } else {
+        r.error(p["type"], "provider.type: unknown provider '" + Reader::printable(*t) +
+                               "' (expected lab or ovh)");
+    }
+}
+
+void read_ovh_regions(Reader& r, const YAML::Node& regions, OvhSettings& ovh) {
+    if (!regions.IsSequence()) {
+        r.error(regions, "provider.ovh.regions: expected a list");
+        return;
+    }
+    for (const auto& reg : regions) {
+        if (auto s = r.matching(reg, "provider.ovh.regions", k_region_re,
+                                "a region name such as GRA11")) {
+            ovh.regions.push_back(*s);
+        }
+    }
+}
+
+void read_ovh(Reader& r, const YAML::Node& o, Inventory& inv) {
+    auto& ovh = inv.ovh;
+    read_opt(o, "endpoint", ovh.endpoint,
+             [&](const YAML::Node& v) { return r.string_value(v, "provider.ovh.endpoint"); });
+    read_opt(o, "project_id", ovh.project_id, [&](const YAML::Node& v) {
+        return r.matching(v, "provider.ovh.project_id", k_ovh_id_re,
+                          "the Public Cloud project id (32 hex digits)");
+    });
+    read_opt(o, "flavor", ovh.flavor, [&](const YAML::Node& v) {
+        return r.matching(v, "provider.ovh.flavor", k_ovh_id_re, "a flavor name such as b3-8");
+    });
+    read_opt(o, "image", ovh.image, [&](const YAML::Node& v) {
+        static const std::regex k_img("^[A-Za-z0-9 ._-]{1,64}$");
+        return r.matching(v, "provider.ovh.image", k_img, "an image name such as 'Debian 13'");
+    });
+    read_opt(o, "ssh_public_key_file", ovh.ssh_public_key_file, [&](const YAML::Node& v) {
+        return path_value(r, v, "provider.ovh.ssh_public_key_file", inv.source_path);
+    });
+    if (o["regions"]) {
+        read_ovh_regions(r, o["regions"], ovh);
+    }
+    if (inv.provider == ProviderKind::ovh && ovh.project_id.empty()) {
+        r.error(o, "provider.ovh: missing required key 'project_id'");
+    }
+}
+
+void read_provider(Reader& r, const YAML::Node& root, Inventory& inv) {
+    const auto& p = root["provider"];
+    if (!p || !r.check_map(p, "provider", {"type", "lab", "ovh"})) {
+        return;
+    }
+    read_provider_type(r, p, inv);
+    if (p["lab"] && r.check_map(p["lab"], "provider.lab", {"dir"})) {
+        read_opt(p["lab"], "dir", inv.lab.dir, [&](const YAML::Node& v) {
+            return path_value(r, v, "provider.lab.dir", inv.source_path);
+        });
+    }
+    if (p["ovh"] && r.check_map(p["ovh"], "provider.ovh",
+                                {"endpoint", "project_id", "regions", "flavor", "image",
+                                 "ssh_public_key_file"})) {
+        read_ovh(r, p["ovh"], inv);
+    } else if (inv.provider == ProviderKind::ovh && !p["ovh"]) {
+        r.error(p, "provider: type ovh needs an 'ovh' section with project_id");
+    }
+}
+
+// ---- checks across sections, only when the parts they read are valid ----
+
+void check_host_addresses(Reader& r, const Inventory& inv) {
+    const auto cidr = parse_cidr(inv.network_cidr);
+    for (const auto& h : inv.hosts) {
+        if (h.address.empty() && inv.provider != ProviderKind::ovh) {
+            r.add(h.line, 1,
+                  "host " + h.name + ": missing 'address' (only the ovh provider fills it in)");
+        }
+        if (auto ip = parse_ipv4(h.address); ip && cidr && !cidr->contains(*ip)) {
+            r.add(h.line, 1,
+                  "host " + h.name + ": address " + h.address + " is outside network.cidr " +
+                      inv.network_cidr);
+        }
+    }
+}
+
+void check_service_counts(Reader& r, const Inventory& inv) {
+    const auto pg = inv.hosts_with(Service::postgres).size();
+    const auto etcd = inv.hosts_with(Service::etcd).size();
+    if (pg < 2) {
+        r.add(0, 0,
+              "the cluster needs at least 2 hosts with the postgres service (found " +
+                  std::to_string(pg) + ")");
+    }
+    if (etcd < 3 || etcd % 2 == 0) {
+        r.add(0, 0,
+              "etcd needs an odd number of members, at least 3 (found " + std::to_string(etcd) +
+                  "): a quorum must survive one loss");
+    }
+    if (inv.hosts_with(Service::haproxy).empty()) {
+        r.add(0, 0, "at least one host must run the haproxy service");
+    }
+}
+
+void check_haproxy_ports(Reader& r, const Inventory& inv) {
+    const std::set<int> ports{inv.haproxy.write_port, inv.haproxy.read_port,
+                              inv.haproxy.stats_port};
+    if (ports.size() != 3) {
+        r.add(0, 0, "haproxy: write_port, read_port and stats_port must differ");
+    }
+    const std::set<int> taken{5432, inv.patroni.rest_port, inv.etcd.client_port, inv.etcd.peer_port,
+                              22};
+    const bool lb_with_other =
+        std::any_of(inv.hosts.begin(), inv.hosts.end(), [](const HostSpec& h) {
+            return h.runs(Service::haproxy) && (h.runs(Service::postgres) || h.runs(Service::etcd));
+        });
+    for (int port : ports) {
+        if (taken.count(port) && (lb_with_other || port == 22)) {
+            r.add(0, 0,
+                  "haproxy: port " + std::to_string(port) +
+                      " clashes with PostgreSQL, Patroni, etcd or SSH on the same host");
+        }
+    }
+}
+
+void check_across_sections(Reader& r, const Inventory& inv) {
+    check_host_addresses(r, inv);
+    check_service_counts(r, inv);
+    check_haproxy_ports(r, inv);
+    if (inv.provider == ProviderKind::ovh && inv.ovh.regions.empty()) {
+        r.add(0, 0, "provider.ovh: list at least one region in 'regions'");
+    }
+}
+
+// ---- the document ----
+
+// The YAML root, a mapping with known keys; throws InventoryError when it is not.
+YAML::Node load_root(Reader& r, const std::string& text) {
     YAML::Node root;
     try {
         root = YAML::Load(text);
@@ -535,418 +1039,49 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
                       "hosts", "patroni", "haproxy", "etcd", "monitoring", "paths", "provider"})) {
         throw InventoryError(r.diagnostics());
     }
+    return root;
+}
 
-    if (!root["cluster"]) {
-        r.error(root, "missing required key 'cluster' (the cluster's name)");
-    } else if (auto c = r.matching(root["cluster"], "cluster", k_name_re,
-                                   "lower-case letters, digits and '-', starting with a letter, "
-                                   "at most 31 characters")) {
-        inv.cluster = *c;
+// Throws every diagnostic, in file order as an editor lists them; whole-file problems (line 0)
+// last.
+void throw_if_any(Reader& r) {
+    auto& diags = r.diagnostics();
+    if (diags.empty()) {
+        return;
     }
-    read_opt(root, "production", inv.production,
-             [&](const YAML::Node& v) { return r.bool_value(v, "production"); });
-    bool release_known = true;
-    if (root["release"]) {
-        release_known = false;
-        if (auto rel = r.string_value(root["release"], "release")) {
-            if (postgres_major_for_release(*rel) == 0) {
-                r.error(root["release"], "release: '" + Reader::printable(*rel) +
-                                             "' is not supported (expected trixie or bookworm)");
-            } else {
-                inv.release = *rel;
-                release_known = true;
-            }
-        }
-    }
-    inv.postgres_version = postgres_major_for_release(inv.release);
-    if (root["postgres_version"]) {
-        // Compared only with a release we know; a bad release is already reported.
-        if (auto v = r.int_value(root["postgres_version"], "postgres_version", 10, 99);
-            v && release_known) {
-            if (*v != inv.postgres_version) {
-                r.error(root["postgres_version"],
-                        "postgres_version: Debian " + inv.release + " ships PostgreSQL " +
-                            std::to_string(inv.postgres_version) + ", not " + std::to_string(*v) +
-                            " (set release, or drop postgres_version)");
-            }
-        }
-    }
+    auto key = [](const Diagnostic& d) {
+        return std::make_pair(d.line == 0 ? INT_MAX : d.line, d.column);
+    };
+    std::stable_sort(diags.begin(), diags.end(),
+                     [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
+    throw InventoryError(diags);
+}
 
-    // network
-    if (!root["network"]) {
-        r.error(root, "missing required key 'network' (with cidr: the cluster's subnet)");
-    } else if (r.check_map(root["network"], "network",
-                           {"cidr", "ssh_allowed_cidrs", "port_access"})) {
-        const auto& net = root["network"];
-        if (!net["cidr"]) {
-            r.error(net, "network: missing required key 'cidr'");
-        } else if (auto c = r.string_value(net["cidr"], "network.cidr")) {
-            if (auto parsed = parse_cidr(*c)) {
-                if (parsed->prefix < 8) {
-                    r.error(net["cidr"], "network.cidr: /" + std::to_string(parsed->prefix) +
-                                             " is wider than any cluster subnet should be");
-                } else {
-                    inv.network_cidr = parsed->to_string();
-                }
-            } else {
-                r.error(net["cidr"],
-                        "network.cidr: '" + Reader::printable(*c) + "' " + cidr_problem(*c));
-            }
-        }
-        if (net["port_access"]) {
-            static const std::map<std::string, PortAccess> k_access{{"auto", PortAccess::automatic},
-                                                                    {"ssh", PortAccess::ssh},
-                                                                    {"direct", PortAccess::direct}};
-            if (auto a = r.string_value(net["port_access"], "network.port_access")) {
-                if (auto it = k_access.find(*a); it != k_access.end()) {
-                    inv.port_access_setting = it->second;
-                } else {
-                    r.error(net["port_access"], "network.port_access: '" + Reader::printable(*a) +
-                                                    "' is not one of auto, ssh, direct");
-                }
-            }
-        }
-        if (net["ssh_allowed_cidrs"]) {
-            if (!net["ssh_allowed_cidrs"].IsSequence()) {
-                r.error(net["ssh_allowed_cidrs"], "network.ssh_allowed_cidrs: expected a list");
-            } else {
-                for (const auto& c : net["ssh_allowed_cidrs"]) {
-                    auto s = r.string_value(c, "network.ssh_allowed_cidrs");
-                    if (!s) {
-                        continue;
-                    }
-                    auto parsed = parse_cidr(*s);
-                    if (!parsed) {
-                        r.error(c, "network.ssh_allowed_cidrs: '" + Reader::printable(*s) + "' " +
-                                       cidr_problem(*s));
-                    } else if (parsed->prefix == 0) {
-                        r.error(c,
-                                "network.ssh_allowed_cidrs: 0.0.0.0/0 would open SSH to the "
-                                "whole Internet; name your bastion's or office's range");
-                    } else {
-                        inv.ssh_allowed_cidrs.push_back(parsed->to_string());
-                    }
-                }
-            }
-        }
-    }
+}  // namespace
 
-    SshSettings ssh_defaults;
-    if (root["ssh"]) {
-        read_ssh(r, root["ssh"], "ssh", ssh_defaults, file_name);
-    }
-
-    if (!root["hosts"]) {
-        r.error(root, "missing required key 'hosts'");
-    } else {
-        read_hosts(r, root["hosts"], inv);
-        // Host-level ssh overrides the top-level defaults key by key.
-        size_t i = 0;
-        for (const auto& h : root["hosts"]) {
-            if (i >= inv.hosts.size()) {
-                break;
-            }
-            if (!h.IsMap()) {
-                continue;
-            }
-            inv.hosts[i].ssh = ssh_defaults;
-            if (h["ssh"]) {
-                read_ssh(r, h["ssh"], "hosts[" + std::to_string(i) + "].ssh", inv.hosts[i].ssh,
-                         file_name);
-            }
-            ++i;
-        }
-    }
-
-    // patroni, with the timing profile applied first and explicit values over it.
-    if (root["patroni"] &&
-        r.check_map(root["patroni"], "patroni",
-                    {"timing", "ttl", "loop_wait", "retry_timeout", "maximum_lag_on_failover",
-                     "synchronous_mode", "synchronous_mode_strict", "use_pg_rewind", "use_slots",
-                     "rest_port"})) {
-        const auto& p = root["patroni"];
-        if (p["timing"]) {
-            if (auto t = r.string_value(p["timing"], "patroni.timing")) {
-                if (!timing_profile(*t)) {
-                    r.error(p["timing"], "patroni.timing: unknown profile '" +
-                                             Reader::printable(*t) +
-                                             "' (expected default, fast or safe)");
-                } else {
-                    inv.patroni.timing = *t;
-                }
-            }
-        }
-    }
-    {
-        auto prof = *timing_profile(inv.patroni.timing);
-        inv.patroni.ttl = prof.ttl;
-        inv.patroni.loop_wait = prof.loop_wait;
-        inv.patroni.retry_timeout = prof.retry_timeout;
-        inv.haproxy.check_interval_ms = prof.check_interval_ms;
-        inv.haproxy.fast_check_interval_ms = prof.fast_check_interval_ms;
-        inv.haproxy.fall = prof.fall;
-        inv.haproxy.rise = prof.rise;
-    }
-    if (root["patroni"] && root["patroni"].IsMap()) {
-        const auto& p = root["patroni"];
-        auto& ps = inv.patroni;
-        read_opt(p, "ttl", ps.ttl,
-                 [&](const YAML::Node& v) { return r.int_value(v, "patroni.ttl", 5, 3600); });
-        read_opt(p, "loop_wait", ps.loop_wait,
-                 [&](const YAML::Node& v) { return r.int_value(v, "patroni.loop_wait", 1, 600); });
-        read_opt(p, "retry_timeout", ps.retry_timeout, [&](const YAML::Node& v) {
-            return r.int_value(v, "patroni.retry_timeout", 1, 600);
-        });
-        read_opt(p, "maximum_lag_on_failover", ps.maximum_lag_on_failover,
-                 [&](const YAML::Node& v) {
-                     return r.int_value(v, "patroni.maximum_lag_on_failover (bytes)", 0, 1LL << 40);
-                 });
-        read_opt(p, "synchronous_mode", ps.synchronous_mode,
-                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.synchronous_mode"); });
-        read_opt(p, "synchronous_mode_strict", ps.synchronous_mode_strict,
-                 [&](const YAML::Node& v) {
-                     return r.bool_value(v, "patroni.synchronous_mode_strict");
-                 });
-        read_opt(p, "use_pg_rewind", ps.use_pg_rewind,
-                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.use_pg_rewind"); });
-        read_opt(p, "use_slots", ps.use_slots,
-                 [&](const YAML::Node& v) { return r.bool_value(v, "patroni.use_slots"); });
-        read_opt(p, "rest_port", ps.rest_port, [&](const YAML::Node& v) {
-            return r.int_value(v, "patroni.rest_port", 1, 65535);
-        });
-        if (ps.loop_wait + 2 * ps.retry_timeout > ps.ttl) {
-            r.error(p, "patroni: loop_wait + 2 * retry_timeout (" +
-                           std::to_string(ps.loop_wait + 2 * ps.retry_timeout) +
-                           ") must not exceed ttl (" + std::to_string(ps.ttl) +
-                           "), or a leader can lose its lease while it is still healthy");
-        }
-        if (inv.release == "trixie" && ps.ttl < 20) {
-            r.error(p["ttl"] ? p["ttl"] : p,
-                    "patroni.ttl: Patroni 4 (Debian trixie) raises any ttl below 20 to 20; "
-                    "set ttl: 20 or more so that the deployed value is the one you wrote");
-        }
-    }
-
-    if (root["haproxy"] &&
-        r.check_map(root["haproxy"], "haproxy",
-                    {"write_port", "read_port", "stats_port", "check_interval_ms",
-                     "fast_check_interval_ms", "fall", "rise", "client_cidrs", "bind"})) {
-        const auto& h = root["haproxy"];
-        auto& hs = inv.haproxy;
-        auto port = [&](const char* key) {
-            return [&r, key](const YAML::Node& v) {
-                return r.int_value(v, std::string("haproxy.") + key, 1, 65535);
-            };
-        };
-        read_opt(h, "write_port", hs.write_port, port("write_port"));
-        read_opt(h, "read_port", hs.read_port, port("read_port"));
-        read_opt(h, "stats_port", hs.stats_port, port("stats_port"));
-        read_opt(h, "check_interval_ms", hs.check_interval_ms, [&](const YAML::Node& v) {
-            return r.int_value(v, "haproxy.check_interval_ms", 100, 60000);
-        });
-        read_opt(h, "fast_check_interval_ms", hs.fast_check_interval_ms, [&](const YAML::Node& v) {
-            return r.int_value(v, "haproxy.fast_check_interval_ms", 100, 60000);
-        });
-        read_opt(h, "fall", hs.fall,
-                 [&](const YAML::Node& v) { return r.int_value(v, "haproxy.fall", 1, 100); });
-        read_opt(h, "rise", hs.rise,
-                 [&](const YAML::Node& v) { return r.int_value(v, "haproxy.rise", 1, 100); });
-        if (h["bind"]) {
-            auto b = r.string_value(h["bind"], "haproxy.bind");
-            if (b && *b != "private" && *b != "any") {
-                r.error(h["bind"],
-                        "haproxy.bind: expected private (the host's cluster address) "
-                        "or any (every address of the host)");
-            } else if (b) {
-                hs.bind = *b;
-            }
-        }
-        if (h["client_cidrs"]) {
-            if (!h["client_cidrs"].IsSequence()) {
-                r.error(h["client_cidrs"], "haproxy.client_cidrs: expected a list");
-            } else {
-                for (const auto& c : h["client_cidrs"]) {
-                    auto cidr = r.string_value(c, "haproxy.client_cidrs");
-                    if (!cidr) {
-                        continue;
-                    }
-                    auto parsed = parse_cidr(*cidr);
-                    if (!parsed) {
-                        r.error(c, "haproxy.client_cidrs: '" + Reader::printable(*cidr) +
-                                       "' is not a CIDR block such as 203.0.113.0/24");
-                    } else if (parsed->prefix == 0) {
-                        r.error(c,
-                                "haproxy.client_cidrs: 0.0.0.0/0 would open the database "
-                                "ports to the whole Internet; list your clients' ranges");
-                    } else {
-                        hs.client_cidrs.push_back(parsed->to_string());
-                    }
-                }
-            }
-        }
-    }
-
-    if (root["etcd"] && r.check_map(root["etcd"], "etcd", {"client_port", "peer_port"})) {
-        read_opt(root["etcd"], "client_port", inv.etcd.client_port,
-                 [&](const YAML::Node& v) { return r.int_value(v, "etcd.client_port", 1, 65535); });
-        read_opt(root["etcd"], "peer_port", inv.etcd.peer_port,
-                 [&](const YAML::Node& v) { return r.int_value(v, "etcd.peer_port", 1, 65535); });
-    }
-
+// One reader per section, in the order the sections depend on each other: hosts are checked
+// against the network, the timing profile sets HAProxy's checks before its own values, the
+// provider decides whether addresses are required.
+Inventory parse_inventory(const std::string& text, const std::string& file_name) {
+    Reader r(file_name.empty() ? "<inventory>" : file_name);
+    Inventory inv;
+    inv.source_path = file_name;
+    const YAML::Node root = load_root(r, text);
+    read_top_level(r, root, inv);
+    read_network(r, root, inv);
+    read_ssh_and_hosts(r, root, inv);
+    read_patroni(r, root, inv);
+    read_haproxy(r, root, inv);
+    read_etcd(r, root, inv);
     if (root["monitoring"]) {
         read_monitoring(r, root["monitoring"], inv.monitoring);
     }
-
-    if (root["paths"] && r.check_map(root["paths"], "paths", {"state_dir", "archive_dir"})) {
-        read_opt(root["paths"], "state_dir", inv.paths.state_dir, [&](const YAML::Node& v) {
-            auto s = r.string_value(v, "paths.state_dir");
-            return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
-        });
-        read_opt(root["paths"], "archive_dir", inv.paths.archive_dir, [&](const YAML::Node& v) {
-            static const std::regex k_abs("^/[A-Za-z0-9._/-]*$");
-            return r.matching(v, "paths.archive_dir", k_abs,
-                              "an absolute path of letters, digits, '.', '_', '-' and '/'");
-        });
-    }
-    if (inv.paths.state_dir.empty()) {
-        std::filesystem::path p(file_name.empty() ? "pgdr-inventory" : file_name);
-        inv.paths.state_dir = (p.parent_path() / (p.stem().string() + ".state")).string();
-    }
-
-    // provider
-    if (root["provider"]) {
-        const auto& p = root["provider"];
-        if (r.check_map(p, "provider", {"type", "lab", "ovh"})) {
-            std::string type;
-            if (!p["type"]) {
-                r.error(p, "provider: missing required key 'type' (lab or ovh)");
-            } else if (auto t = r.string_value(p["type"], "provider.type")) {
-                if (*t == "lab") {
-                    inv.provider = ProviderKind::lab;
-                } else if (*t == "ovh") {
-                    inv.provider = ProviderKind::ovh;
-                } else {
-                    r.error(p["type"], "provider.type: unknown provider '" + Reader::printable(*t) +
-                                           "' (expected lab or ovh)");
-                }
-            }
-            if (p["lab"] && r.check_map(p["lab"], "provider.lab", {"dir"})) {
-                read_opt(p["lab"], "dir", inv.lab.dir, [&](const YAML::Node& v) {
-                    auto s = r.string_value(v, "provider.lab.dir");
-                    return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
-                });
-            }
-            if (p["ovh"] && r.check_map(p["ovh"], "provider.ovh",
-                                        {"endpoint", "project_id", "regions", "flavor", "image",
-                                         "ssh_public_key_file"})) {
-                const auto& o = p["ovh"];
-                read_opt(o, "endpoint", inv.ovh.endpoint, [&](const YAML::Node& v) {
-                    return r.string_value(v, "provider.ovh.endpoint");
-                });
-                read_opt(o, "project_id", inv.ovh.project_id, [&](const YAML::Node& v) {
-                    return r.matching(v, "provider.ovh.project_id", k_ovh_id_re,
-                                      "the Public Cloud project id (32 hex digits)");
-                });
-                read_opt(o, "flavor", inv.ovh.flavor, [&](const YAML::Node& v) {
-                    return r.matching(v, "provider.ovh.flavor", k_ovh_id_re,
-                                      "a flavor name such as b3-8");
-                });
-                read_opt(o, "image", inv.ovh.image, [&](const YAML::Node& v) {
-                    static const std::regex k_img("^[A-Za-z0-9 ._-]{1,64}$");
-                    return r.matching(v, "provider.ovh.image", k_img,
-                                      "an image name such as 'Debian 13'");
-                });
-                read_opt(o, "ssh_public_key_file", inv.ovh.ssh_public_key_file,
-                         [&](const YAML::Node& v) {
-                             auto s = r.string_value(v, "provider.ovh.ssh_public_key_file");
-                             return s ? std::optional<std::string>(resolve_path(file_name, *s)) : s;
-                         });
-                if (o["regions"]) {
-                    if (!o["regions"].IsSequence()) {
-                        r.error(o["regions"], "provider.ovh.regions: expected a list");
-                    } else {
-                        for (const auto& reg : o["regions"]) {
-                            if (auto s = r.matching(reg, "provider.ovh.regions", k_region_re,
-                                                    "a region name such as GRA11")) {
-                                inv.ovh.regions.push_back(*s);
-                            }
-                        }
-                    }
-                }
-                if (inv.provider == ProviderKind::ovh && inv.ovh.project_id.empty()) {
-                    r.error(o, "provider.ovh: missing required key 'project_id'");
-                }
-            } else if (inv.provider == ProviderKind::ovh && !p["ovh"]) {
-                r.error(p, "provider: type ovh needs an 'ovh' section with project_id");
-            }
-        }
-    }
-
-    // Cross-field checks, only when the parts they read are valid.
+    read_paths(r, root, inv);
+    read_provider(r, root, inv);
     if (r.diagnostics().empty()) {
-        auto cidr = parse_cidr(inv.network_cidr);
-        int pg = 0, etcd = 0, lb = 0;
-        for (const auto& h : inv.hosts) {
-            pg += h.runs(Service::postgres);
-            etcd += h.runs(Service::etcd);
-            lb += h.runs(Service::haproxy);
-            if (h.address.empty() && inv.provider != ProviderKind::ovh) {
-                r.add(h.line, 1,
-                      "host " + h.name + ": missing 'address' (only the ovh provider fills it in)");
-            }
-            if (auto ip = parse_ipv4(h.address); ip && cidr && !cidr->contains(*ip)) {
-                r.add(h.line, 1,
-                      "host " + h.name + ": address " + h.address + " is outside network.cidr " +
-                          inv.network_cidr);
-            }
-        }
-        if (pg < 2) {
-            r.add(0, 0,
-                  "the cluster needs at least 2 hosts with the postgres service (found " +
-                      std::to_string(pg) + ")");
-        }
-        if (etcd < 3 || etcd % 2 == 0) {
-            r.add(0, 0,
-                  "etcd needs an odd number of members, at least 3 (found " + std::to_string(etcd) +
-                      "): a quorum must survive one loss");
-        }
-        if (lb < 1) {
-            r.add(0, 0, "at least one host must run the haproxy service");
-        }
-        std::set<int> ports{inv.haproxy.write_port, inv.haproxy.read_port, inv.haproxy.stats_port};
-        if (ports.size() != 3) {
-            r.add(0, 0, "haproxy: write_port, read_port and stats_port must differ");
-        }
-        const std::set<int> taken{5432, inv.patroni.rest_port, inv.etcd.client_port,
-                                  inv.etcd.peer_port, 22};
-        for (int port : ports) {
-            bool lb_with_other = false;
-            for (const auto& h : inv.hosts) {
-                if (h.runs(Service::haproxy) &&
-                    (h.runs(Service::postgres) || h.runs(Service::etcd))) {
-                    lb_with_other = true;
-                }
-            }
-            if (taken.count(port) && (lb_with_other || port == 22)) {
-                r.add(0, 0,
-                      "haproxy: port " + std::to_string(port) +
-                          " clashes with PostgreSQL, Patroni, etcd or SSH on the same host");
-            }
-        }
-        if (inv.provider == ProviderKind::ovh && inv.ovh.regions.empty()) {
-            r.add(0, 0, "provider.ovh: list at least one region in 'regions'");
-        }
+        check_across_sections(r, inv);
     }
-
-    if (!r.diagnostics().empty()) {
-        // In file order, as an editor lists them; whole-file problems (line 0) last.
-        auto key = [](const Diagnostic& d) {
-            return std::make_pair(d.line == 0 ? INT_MAX : d.line, d.column);
-        };
-        std::stable_sort(r.diagnostics().begin(), r.diagnostics().end(),
-                         [&](const Diagnostic& a, const Diagnostic& b) { return key(a) < key(b); });
-        throw InventoryError(r.diagnostics());
-    }
+    throw_if_any(r);
     return inv;
 }
 

@@ -94,23 +94,13 @@ std::vector<std::string> cached_images() {
     return out;
 }
 
-std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Progress& progress) {
-    const std::string final_path = recipe.path();
-    if (fs::exists(final_path + "/.pgdr-image-complete")) {
-        return final_path;
-    }
-    ensure_directory(std::string(k_cache_root) + "/images", 0755);
-    const std::string tmp = final_path + ".building-" + std::to_string(::getpid());
-    must(local, {"rm", "-rf", "--", tmp}, "removing an old partial build");
-    const std::string mirror = "http://deb.debian.org/debian";
-    const std::string proxy = "http://127.0.0.1:" + std::to_string(k_proxy_port);
+namespace {
 
-    progress("debootstrap " + recipe.release + " (about 30-40 s)");
-    must(local,
-         {"env", "http_proxy=" + proxy, "debootstrap", "--variant=minbase",
-          "--include=" + join(recipe.base_packages, ","), recipe.release, tmp, mirror},
-         "debootstrap");
+const char* const k_mirror = "http://deb.debian.org/debian";
 
+// APT sources, the lab's proxy, hosts and resolver, and no service starting during the build.
+void write_build_files(const ImageRecipe& recipe, const std::string& tmp) {
+    const std::string mirror = k_mirror;
     // debootstrap writes only "<release> main"; updates and security carry the fixes.
     const std::string& rel = recipe.release;
     write_file_atomic(tmp + "/etc/apt/sources.list",
@@ -125,9 +115,28 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     write_file_atomic(tmp + "/etc/resolv.conf", "options timeout:1 attempts:1\n");
     // No service may start inside the build container; removed again below.
     write_file_atomic(tmp + "/usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n", 0755);
+}
 
-    progress("installing PostgreSQL " + std::to_string(recipe.postgres_version) +
-             ", Patroni, etcd and HAProxy into the image (about 20 s)");
+// A oneshot unit that creates PostgreSQL <v>/main on the host's first boot, as the Debian
+// package does on install.
+void write_firstboot_unit(const std::string& tmp, const std::string& v) {
+    write_file_atomic(tmp + "/etc/systemd/system/pgdr-lab-firstboot.service",
+                      "[Unit]\nDescription=pgdr lab: create PostgreSQL " + v +
+                          "/main as the Debian package does on install\n"
+                          "ConditionPathExists=!/etc/postgresql/" +
+                          v +
+                          "/main\n\n[Service]\nType=oneshot\n"
+                          "ExecStart=/usr/bin/pg_createcluster " +
+                          v +
+                          " main\n"
+                          "ExecStartPost=/bin/systemctl start postgresql@" +
+                          v + "-main\n\n[Install]\nWantedBy=multi-user.target\n");
+}
+
+// The cluster packages installed in a container of the image (not booted, in a cgroup of its
+// own, removed afterwards); the package's cluster is dropped for a first-boot unit.
+void install_packages(const ImageRecipe& recipe, Transport& local, const std::string& tmp,
+                      const std::string& proxy) {
     // A non-booted nspawn leaves payload/supervisor cgroups in the caller's cgroup; running it
     // in a cgroup of its own lets pgdr remove them afterwards.
     static const std::string k_in_cgroup =
@@ -166,22 +175,14 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     // host creates its own on first boot, as the package does on a VM.
     const std::string v = std::to_string(recipe.postgres_version);
     must(local, in_image({"pg_dropcluster", v, "main"}), "dropping the image's cluster");
-    write_file_atomic(tmp + "/etc/systemd/system/pgdr-lab-firstboot.service",
-                      "[Unit]\nDescription=pgdr lab: create PostgreSQL " + v +
-                          "/main as the Debian package does on install\n"
-                          "ConditionPathExists=!/etc/postgresql/" +
-                          v +
-                          "/main\n\n[Service]\nType=oneshot\n"
-                          "ExecStart=/usr/bin/pg_createcluster " +
-                          v +
-                          " main\n"
-                          "ExecStartPost=/bin/systemctl start postgresql@" +
-                          v + "-main\n\n[Install]\nWantedBy=multi-user.target\n");
+    write_firstboot_unit(tmp, v);
     for (const auto& d : cg) {
         local.run({"find", d, "-depth", "-type", "d", "-exec", "rmdir", "{}", ";"}, RunOptions{});
     }
+}
 
-    progress("finishing the image");
+// Units enabled and masked, sshd's settings, and no per-host identity left in the image.
+void finish_image(Transport& local, const std::string& tmp) {
     fs::remove(tmp + "/usr/sbin/policy-rc.d");
     must(local, {"systemctl", "--root=" + tmp, "enable", "systemd-networkd"}, "enable networkd");
     must(local, {"systemctl", "--root=" + tmp, "enable", "pgdr-lab-firstboot.service"},
@@ -197,6 +198,33 @@ std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Prog
     write_file_atomic(tmp + "/etc/machine-id", "");
     must(local, {"sh", "-c", "rm -f \"$1\"/etc/ssh/ssh_host_*", "pgdr-image", tmp},
          "removing build host keys");
+}
+
+}  // namespace
+
+std::string ensure_image(const ImageRecipe& recipe, Transport& local, const Progress& progress) {
+    const std::string final_path = recipe.path();
+    if (fs::exists(final_path + "/.pgdr-image-complete")) {
+        return final_path;
+    }
+    ensure_directory(std::string(k_cache_root) + "/images", 0755);
+    const std::string tmp = final_path + ".building-" + std::to_string(::getpid());
+    must(local, {"rm", "-rf", "--", tmp}, "removing an old partial build");
+    const std::string proxy = "http://127.0.0.1:" + std::to_string(k_proxy_port);
+
+    progress("debootstrap " + recipe.release + " (about 30-40 s)");
+    must(local,
+         {"env", "http_proxy=" + proxy, "debootstrap", "--variant=minbase",
+          "--include=" + join(recipe.base_packages, ","), recipe.release, tmp, k_mirror},
+         "debootstrap");
+    write_build_files(recipe, tmp);
+
+    progress("installing PostgreSQL " + std::to_string(recipe.postgres_version) +
+             ", Patroni, etcd and HAProxy into the image (about 20 s)");
+    install_packages(recipe, local, tmp, proxy);
+
+    progress("finishing the image");
+    finish_image(local, tmp);
     write_file_atomic(tmp + "/.pgdr-image-complete", recipe.text());
     fs::rename(tmp, final_path);
     return final_path;

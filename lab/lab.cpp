@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/poll.hpp"
 #include "core/tcp.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
@@ -194,9 +195,13 @@ std::string Lab::partition_ruleset() {
 
 std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::string& host,
                                            const std::string& release) {
-    // The wrapper joins a cgroup of its own first (lab.md P2: containers sharing the caller's
-    // cgroup manage each other's units), then boots the container, again after a reboot
-    // request (nspawn exit 133, P16), removing a lingering veth before each boot (P20).
+    // The wrapper joins a cgroup of its own first (nspawn --keep-unit puts every container in
+    // the caller's cgroup, where their systemds manage each other's units: etcd fails with
+    // status=219/CGROUP on the second boot, kills cross containers), then boots the container,
+    // again after a reboot request (`systemctl reboot` inside makes nspawn exit with 133 and the
+    // host would stay down), removing a lingering veth before each boot (the kernel tears a
+    // hard-killed container's namespace down asynchronously, and nspawn then fails with "File
+    // exists" for vb-<host>).
     static const std::string k_script =
         "set -u; host=$1 root=$2 bridge=$3 cgs=$4 unified=$5\n"
         "IFS=:; for d in $cgs; do mkdir -p \"$d\" && echo $$ > \"$d/cgroup.procs\" || "
@@ -295,8 +300,9 @@ void Lab::ensure_proxy(const std::string& extra_bind) {
     const std::string cache = std::string(k_cache_root) + "/apt-cacher-ng";
     ensure_directory(dir + "/log", 0755);
     ensure_directory(cache, 0755);
-    // A minimal configuration: Debian's stock one remaps deb.debian.org to mirrors that
-    // answer "503 Host not found" here (lab.md P6).
+    // A minimal configuration: Debian's stock one remaps deb.debian.org (Remap-debrep) to
+    // mirrors that answer "503 Host not found" from a host without DNS, and apt inside then
+    // hangs at "Reading package lists".
     write_file_atomic(
         dir + "/acng.conf",
         "CacheDir: " + cache + "\nLogDir: " + dir +
@@ -393,12 +399,12 @@ void Lab::boot_host(const LabHost& h) {
 }
 
 void Lab::wait_ssh(const LabHost& h, std::chrono::seconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    SystemClock clock;
+    const auto sshd_answers = [&] {
         std::string greeting;
         if (tcp_probe(h.address, 22, std::chrono::milliseconds(500), &greeting) &&
             greeting.rfind("SSH-", 0) == 0) {
-            return;
+            return true;
         }
         auto wrapper = read_pid_file(m_paths.wrapper_pid(h.name));
         if (!wrapper || !process_alive(*wrapper)) {
@@ -407,7 +413,11 @@ void Lab::wait_ssh(const LabHost& h, std::chrono::seconds timeout) {
                             tail_of(m_paths.console_log(h.name), 2000),
                         "see " + m_paths.console_log(h.name));
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        return false;
+    };
+    if (poll_until(clock, timeout, std::chrono::milliseconds(100), nullptr, sshd_answers) ==
+        PollOutcome::holds) {
+        return;
     }
     throw Error(ExitCode::unreachable,
                 "lab host " + h.name + " did not accept SSH connections within " +

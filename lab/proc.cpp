@@ -10,10 +10,10 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <thread>
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/poll.hpp"
 
 namespace pgdr::lab {
 
@@ -172,13 +172,9 @@ bool signal_and_wait(pid_t pid, int sig, std::chrono::milliseconds wait) {
         return true;
     }
     ::kill(pid, sig);
-    const auto deadline = std::chrono::steady_clock::now() + wait;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (!process_alive(pid)) {
-            return true;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
+    SystemClock clock;
+    poll_until(clock, wait, std::chrono::milliseconds(50), nullptr,
+               [pid] { return !process_alive(pid); });
     return !process_alive(pid);
 }
 

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "core/files.hpp"
+#include "core/poll.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
 
@@ -276,32 +277,12 @@ void LabTwinBackend::link_networks(const std::string& a, const std::string& b, i
                " each way (user-space relay, pid " + std::to_string(pid) + ")");
 }
 
-void LabTwinBackend::create_host(const twin::HostSpec& spec) {
-    if (spec.release.empty()) {
-        throw std::runtime_error("instance " + spec.name + " has no known image");
-    }
-    std::string image;
-    {
-        // Debian 12 is built on its first use: the instance stays CREATING meanwhile.
-        std::lock_guard lock(m_image_mutex);
-        image = ensure_image(recipe_for(spec.release), m_local,
-                             [this](const std::string& m) { m_log.info("twin: " + m); });
-    }
-    std::string host;
-    std::vector<std::string> bridges;
-    for (const auto& nic : spec.private_nics) {
-        bridges.push_back(bridge_of(nic.network_id));
-    }
-    {
-        std::lock_guard lock(m_mutex);
-        host = "i" + std::to_string(m_next_host++);
-        m_hosts[spec.id] = host;
-    }
-    const std::string dir = m_paths.host_dir(host);
-    const std::string root = m_paths.root(host);
-    ensure_directory(m_paths.upper(host), 0755);
-    ensure_directory(m_paths.work(host), 0755);
-    ensure_directory(root, 0755);
+namespace {
+
+// The host's records beside its root: the instance (id, name, region, addresses), its NICs
+// (one per port, on the Ext-Net bridge and the private networks' bridges) and its limits.
+void write_host_records(const std::string& dir, const twin::HostSpec& spec,
+                        const std::vector<std::string>& bridges) {
     std::string privates;
     for (const auto& nic : spec.private_nics) {
         privates += (privates.empty() ? "" : " ") + nic.address;
@@ -329,12 +310,10 @@ void LabTwinBackend::create_host(const twin::HostSpec& spec) {
                       std::to_string(static_cast<long long>(spec.ram_gb) << 30) + " " +
                           std::to_string(spec.vcpus) + " " + spec.release + "\n",
                       0600);
-    run({"mount", "-t", "overlay", "overlay", "-o",
-         "lowerdir=" + image + ",upperdir=" + m_paths.upper(host) +
-             ",workdir=" + m_paths.work(host),
-         root});
-    // The machine an OVH image boots into: its name, the addresses of its ports, the login
-    // user with the project's key and passwordless sudo (cloud-init's doing on OVH).
+}
+
+// Name, addresses of its ports, resolver and apt proxy inside the instance's root.
+void write_guest_network(const std::string& root, const twin::HostSpec& spec) {
     write_file_atomic(root + "/etc/hostname", spec.name + "\n");
     write_file_atomic(root + "/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 " + spec.name +
                                                "\n::1 localhost ip6-localhost ip6-loopback\n");
@@ -355,6 +334,44 @@ void LabTwinBackend::create_host(const twin::HostSpec& spec) {
     write_file_atomic(root + "/etc/apt/apt.conf.d/01pgdr-lab-proxy",
                       "Acquire::http::Proxy \"http://" + std::string(k_ext_gateway) + ":" +
                           std::to_string(k_proxy_port) + "\";\n");
+}
+
+}  // namespace
+
+void LabTwinBackend::create_host(const twin::HostSpec& spec) {
+    if (spec.release.empty()) {
+        throw std::runtime_error("instance " + spec.name + " has no known image");
+    }
+    std::string image;
+    {
+        // Debian 12 is built on its first use: the instance stays CREATING meanwhile.
+        std::lock_guard lock(m_image_mutex);
+        image = ensure_image(recipe_for(spec.release), m_local,
+                             [this](const std::string& m) { m_log.info("twin: " + m); });
+    }
+    std::string host;
+    std::vector<std::string> bridges;
+    for (const auto& nic : spec.private_nics) {
+        bridges.push_back(bridge_of(nic.network_id));
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        host = "i" + std::to_string(m_next_host++);
+        m_hosts[spec.id] = host;
+    }
+    const std::string dir = m_paths.host_dir(host);
+    const std::string root = m_paths.root(host);
+    ensure_directory(m_paths.upper(host), 0755);
+    ensure_directory(m_paths.work(host), 0755);
+    ensure_directory(root, 0755);
+    write_host_records(dir, spec, bridges);
+    run({"mount", "-t", "overlay", "overlay", "-o",
+         "lowerdir=" + image + ",upperdir=" + m_paths.upper(host) +
+             ",workdir=" + m_paths.work(host),
+         root});
+    // The machine an OVH image boots into: its name, the addresses of its ports, the login
+    // user with the project's key and passwordless sudo (cloud-init's doing on OVH).
+    write_guest_network(root, spec);
     write_file_atomic(root + "/etc/machine-id", random_hex(32) + "\n", 0444);
     fs::remove(root + "/root/.ssh/authorized_keys");
     run({"chroot", root, "sh", "-c",
@@ -418,22 +435,25 @@ void LabTwinBackend::boot(const std::string& host) {
 void LabTwinBackend::wait_ready(const std::string& host, std::chrono::seconds timeout) {
     // Ready when sshd answers inside the host (over its loopback, so that a security group
     // without SSH does not keep the instance CREATING: OVH does not look at the groups either).
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
+    SystemClock clock;
+    const auto sshd_answers = [&] {
         auto wrapper = read_pid_file(m_paths.wrapper_pid(host));
         if (!wrapper || !process_alive(*wrapper)) {
             throw std::runtime_error("host " + host + " stopped while booting: " +
                                      tail_of(m_paths.console_log(host), 1500));
         }
-        if (auto init = container_init(*wrapper)) {
-            auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "bash", "-c",
-                          "exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3"},
-                         false, std::chrono::seconds(5));
-            if (r.ok() && r.out.rfind("SSH-", 0) == 0) {
-                return;
-            }
+        auto init = container_init(*wrapper);
+        if (!init) {
+            return false;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        auto r = run({"nsenter", "-t", std::to_string(*init), "-n", "bash", "-c",
+                      "exec 3<>/dev/tcp/127.0.0.1/22 && head -c 4 <&3"},
+                     false, std::chrono::seconds(5));
+        return r.ok() && r.out.rfind("SSH-", 0) == 0;
+    };
+    if (poll_until(clock, timeout, std::chrono::milliseconds(200), nullptr, sshd_answers) ==
+        PollOutcome::holds) {
+        return;
     }
     throw std::runtime_error("host " + host + " did not start sshd within " +
                              std::to_string(timeout.count()) + " s");

@@ -133,6 +133,53 @@ nlohmann::json Client::list(const std::string& path) {
     return all;
 }
 
+HttpRequest Client::request_for(const std::string& method, const std::string& url,
+                                const std::string& body_text, const std::string& cursor, bool sign,
+                                long long delta) {
+    HttpRequest req;
+    req.method = method;
+    req.url = url;
+    req.body = body_text;
+    req.timeout = m_options.timeout;
+    req.connect_timeout = m_options.connect_timeout;
+    req.headers["Accept"] = "application/json";
+    req.headers["User-Agent"] = m_options.user_agent;
+    if (!body_text.empty()) {
+        req.headers["Content-Type"] = "application/json";
+    }
+    if (!m_creds.application_key.empty()) {
+        req.headers["X-Ovh-Application"] = m_creds.application_key;
+    }
+    if (!cursor.empty()) {
+        req.headers["X-Pagination-Cursor"] = cursor;
+    }
+    if (sign) {
+        const long long ts = to_seconds(m_clock.wall_now()) + delta;
+        req.headers["X-Ovh-Consumer"] = m_creds.consumer_key;
+        req.headers["X-Ovh-Timestamp"] = std::to_string(ts);
+        req.headers["X-Ovh-Signature"] = sign_request(
+            m_creds.application_secret, m_creds.consumer_key, method, url, body_text, ts);
+    }
+    return req;
+}
+
+void Client::trace_request(const HttpRequest& req) const {
+    if (!m_log.enabled(LogLevel::trace)) {
+        return;
+    }
+    std::string line = "> " + req.method + " " + req.url;
+    for (const auto& [name, value] : req.headers) {
+        // Never print the signature; the keys are redacted by the Logger too.
+        bool hide =
+            name == "X-Ovh-Signature" || name == "X-Ovh-Consumer" || name == "X-Ovh-Application";
+        line += "\n    " + name + ": " + (hide ? std::string("[redacted]") : value);
+    }
+    if (!req.body.empty()) {
+        line += "\n    body: " + log_body(req.body);
+    }
+    m_log.trace(line);
+}
+
 Client::Answer Client::exchange(const std::string& method, const std::string& path,
                                 const std::optional<nlohmann::json>& body, bool sign,
                                 const std::string& cursor) {
@@ -148,43 +195,8 @@ Client::Answer Client::exchange(const std::string& method, const std::string& pa
 
     for (int attempt = 1;; ++attempt) {
         failure.attempts = attempt;
-        HttpRequest req;
-        req.method = method;
-        req.url = url;
-        req.body = body_text;
-        req.timeout = m_options.timeout;
-        req.connect_timeout = m_options.connect_timeout;
-        req.headers["Accept"] = "application/json";
-        req.headers["User-Agent"] = m_options.user_agent;
-        if (!body_text.empty()) {
-            req.headers["Content-Type"] = "application/json";
-        }
-        if (!m_creds.application_key.empty()) {
-            req.headers["X-Ovh-Application"] = m_creds.application_key;
-        }
-        if (!cursor.empty()) {
-            req.headers["X-Pagination-Cursor"] = cursor;
-        }
-        if (sign) {
-            const long long ts = to_seconds(m_clock.wall_now()) + delta;
-            req.headers["X-Ovh-Consumer"] = m_creds.consumer_key;
-            req.headers["X-Ovh-Timestamp"] = std::to_string(ts);
-            req.headers["X-Ovh-Signature"] = sign_request(
-                m_creds.application_secret, m_creds.consumer_key, method, url, body_text, ts);
-        }
-        if (m_log.enabled(LogLevel::trace)) {
-            std::string line = "> " + method + " " + url;
-            for (const auto& [name, value] : req.headers) {
-                // Never print the signature; the keys are redacted by the Logger too.
-                bool hide = name == "X-Ovh-Signature" || name == "X-Ovh-Consumer" ||
-                            name == "X-Ovh-Application";
-                line += "\n    " + name + ": " + (hide ? std::string("[redacted]") : value);
-            }
-            if (!body_text.empty()) {
-                line += "\n    body: " + log_body(body_text);
-            }
-            m_log.trace(line);
-        }
+        const HttpRequest req = request_for(method, url, body_text, cursor, sign, delta);
+        trace_request(req);
 
         const auto started = m_clock.steady_now();
         RetryDecision decision = RetryDecision::give_up;

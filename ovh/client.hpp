@@ -83,6 +83,11 @@ class Client {
                     const std::optional<nlohmann::json>& body, bool sign,
                     const std::string& cursor = {});
     std::string log_body(const std::string& body) const;
+    // The request as sent: headers, and the signature with the timestamp corrected by delta.
+    HttpRequest request_for(const std::string& method, const std::string& url,
+                            const std::string& body_text, const std::string& cursor, bool sign,
+                            long long delta);
+    void trace_request(const HttpRequest& req) const;
     double next_jitter();
 
     HttpClient& m_http;

@@ -10,6 +10,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/parallel.hpp"
+#include "core/strings.hpp"
 #include "ovh/layout.hpp"
 #include "ovh/prune.hpp"
 
@@ -51,16 +52,9 @@ const char* const k_sg = "security group";
 const char* const k_group = "instance group";
 const char* const k_instance = "instance";
 
-std::string str(const json& j, const char* key) {
-    if (j.is_object() && j.contains(key) && j[key].is_string()) {
-        return j[key].get<std::string>();
-    }
-    return {};
-}
-
 std::string id_of(const json& r) {
-    auto id = str(r, "id");
-    return id.empty() ? str(r, "name") : id;  // SSH keys are keyed by name
+    auto id = json_string(r, "id");
+    return id.empty() ? json_string(r, "name") : id;  // SSH keys are keyed by name
 }
 
 // What the project holds, read once per command.
@@ -78,7 +72,7 @@ struct Observed {
     }
     static std::optional<json> by_id(const json& list, const std::string& id) {
         for (const auto& r : list) {
-            if (str(r, "id") == id && resource_status(r) != "DELETING") {
+            if (json_string(r, "id") == id && resource_status(r) != "DELETING") {
                 return r;
             }
         }
@@ -96,16 +90,11 @@ Observed observe(ProjectApi& api, const Inventory& inv) {
     const std::string prefix = "pgdr-" + inv.cluster + "-net-";
     for (const auto& n : o.networks) {
         if (resource_name(n).rfind(prefix, 0) == 0 && resource_status(n) != "DELETING") {
-            o.subnets[str(n, "id")] = api.list("network/" + str(n, "id") + "/subnet");
+            o.subnets[json_string(n, "id")] =
+                api.list("network/" + json_string(n, "id") + "/subnet");
         }
     }
     return o;
-}
-
-std::string trim(const std::string& s) {
-    auto b = s.find_first_not_of(" \t\r\n");
-    auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
 // The public key text, or an explanation of why there is none.
@@ -187,8 +176,8 @@ void read_addresses(const json& instance, const std::string& network_id, HostSta
         std::string ip;
         if (n.contains("addresses") && n["addresses"].is_array()) {
             for (const auto& a : n["addresses"]) {
-                if (a.value("version", 4) == 4 && !str(a, "ip").empty()) {
-                    ip = str(a, "ip");
+                if (a.value("version", 4) == 4 && !json_string(a, "ip").empty()) {
+                    ip = json_string(a, "ip");
                     break;
                 }
             }
@@ -196,12 +185,410 @@ void read_addresses(const json& instance, const std::string& network_id, HostSta
         if (ip.empty()) {
             continue;
         }
-        if (str(n, "id") == network_id) {
+        if (json_string(n, "id") == network_id) {
             hs.address = ip;
         } else if (hs.public_address.empty()) {
             hs.public_address = ip;
         }
     }
+}
+
+// The project-wide SSH key (immutable): keep it when it holds the inventory's public key.
+void plan_ssh_key(const Inventory& inv, const Observed& o, ProvisionPlan& plan) {
+    const std::string key_name = ssh_key_name(inv);
+    std::string key_problem;
+    auto key = public_key(inv, key_problem);
+    if (auto r = Observed::by_name(o.ssh_keys, key_name)) {
+        Change c = existing(k_ssh, key_name, "", *r, plan);
+        if (key && trim(json_string(*r, "publicKey")) != *key) {
+            plan.blockers.push_back("SSH key " + key_name +
+                                    " exists with another public key than " +
+                                    inv.ovh.ssh_public_key_file +
+                                    ": delete it (pgdr destroy) or restore the original key file");
+        }
+        plan.changes.push_back(c);
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_ssh, key_name, "", "", ""});
+        if (!key) {
+            plan.blockers.push_back(key_problem);
+        }
+    }
+}
+
+// One region's network, subnet, security group, anti-affinity group and instances; counts the
+// instances to create per region.
+void plan_region(const Inventory& inv, Observed& o, const std::string& region, const json& rules,
+                 const std::map<std::string, std::string>& addresses, ProvisionPlan& plan,
+                 std::map<std::string, int>& creates_per_region) {
+    const auto net_name = regional_name(inv, "net", region);
+    const auto subnet_name = regional_name(inv, "subnet", region);
+    if (auto net = Observed::by_name(o.networks, net_name)) {
+        plan.changes.push_back(existing(k_net, net_name, region, *net, plan));
+        const auto& subnets = o.subnets[json_string(*net, "id")];
+        if (auto sub = Observed::by_name(subnets, subnet_name)) {
+            plan.changes.push_back(existing(k_subnet, subnet_name, region, *sub, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+        }
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_net, net_name, region, "", ""});
+        plan.changes.push_back(
+            {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
+    }
+
+    const auto sg_name = regional_name(inv, "sg", region);
+    if (auto sg = Observed::by_name(o.security_groups, sg_name)) {
+        Change c = existing(k_sg, sg_name, region, *sg, plan);
+        json current =
+            sg->contains("targetSpec") ? (*sg)["targetSpec"].value("rules", json()) : json();
+        if (c.action == ChangeAction::keep && rule_keys(current) != rule_keys(rules)) {
+            c.action = ChangeAction::update;
+            c.detail = "rules differ from the inventory";
+        }
+        plan.changes.push_back(c);
+    } else {
+        plan.changes.push_back({ChangeAction::create, k_sg, sg_name, region, "",
+                                std::to_string(rules.size()) + " ingress rules"});
+    }
+
+    const auto in_region = hosts_in_region(inv, region);
+    if (in_region.size() >= 2) {
+        const auto ag_name = regional_name(inv, "ag", region);
+        if (auto g = Observed::by_name(o.groups, ag_name)) {
+            plan.changes.push_back(existing(k_group, ag_name, region, *g, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_group, ag_name, region, "", "anti-affinity"});
+        }
+    }
+
+    for (const auto* h : in_region) {
+        const auto name = instance_name(inv, *h);
+        if (auto inst = Observed::by_name(o.instances, name)) {
+            plan.changes.push_back(existing(k_instance, name, region, *inst, plan));
+        } else {
+            plan.changes.push_back(
+                {ChangeAction::create, k_instance, name, region, "",
+                 inv.ovh.flavor + ", " + inv.ovh.image + ", " + addresses.at(h->name)});
+            ++creates_per_region[region];
+        }
+    }
+}
+
+// Flavor, image and quota, where instances are to be created.
+void check_capacity(ProjectApi& api, const Inventory& inv,
+                    const std::map<std::string, int>& creates_per_region, ProvisionPlan& plan) {
+    for (const auto& [region, wanted] : creates_per_region) {
+        auto flavor = api.flavor(region, inv.ovh.flavor);
+        if (!flavor) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " does not exist in " + region +
+                                    ": pick another provider.ovh.flavor or region");
+        } else if (!flavor->available) {
+            plan.blockers.push_back("flavor " + inv.ovh.flavor + " is not available in " + region);
+        } else if (flavor->quota && *flavor->quota < wanted) {
+            plan.blockers.push_back(
+                "quota: " + std::to_string(wanted) + " new " + inv.ovh.flavor +
+                " instance(s) needed in " + region + ", the project's quota allows " +
+                std::to_string(*flavor->quota) +
+                " more; raise the quota (Control Panel > Public Cloud > Quota and Regions) or "
+                "use a smaller flavor; nothing was created");
+        }
+        if (!api.image_id(region, inv.ovh.image)) {
+            plan.blockers.push_back("image '" + inv.ovh.image + "' does not exist in " + region +
+                                    " (supported: Debian 13, Debian 12)");
+        }
+    }
+}
+
+// One apply(): what the project held when it started, the ids learnt per region, the counters;
+// one method per step, run top-down by steps().
+class ApplyRun {
+  public:
+    ApplyRun(ProjectApi& api, Logger& log, const ProviderOptions& options,
+             std::function<void(const std::string&)> say, const Inventory& inv, ClusterState& state,
+             std::string state_dir, ApplyResult& result)
+        : m_api(api),
+          m_log(log),
+          m_options(options),
+          m_say(std::move(say)),
+          m_inv(inv),
+          m_state(state),
+          m_state_dir(std::move(state_dir)),
+          m_result(result),
+          m_observed(observe(api, inv)),
+          m_regions(regions_in_use(inv)),
+          m_addresses(private_addresses(inv)),
+          m_key_name(ssh_key_name(inv)),
+          m_rules(security_group_rules(inv)) {}
+
+    void steps() {
+        // Stage 1: everything instances need, independent chains in parallel.
+        run_all(network_jobs(), m_options.max_parallel, m_log);
+        // What bootstrap and destroy need later, recorded before instances exist.
+        record_regions();
+        // Stage 2: every instance in parallel (ids saved as soon as they are known), and the
+        // instances removed from the inventory.
+        auto jobs = instance_jobs();
+        auto removals = removal_jobs();
+        jobs.insert(jobs.end(), removals.begin(), removals.end());
+        try {
+            run_all(jobs, m_options.max_parallel, m_log);
+        } catch (...) {
+            save_state(m_state_dir, m_state);
+            throw;
+        }
+        save_state(m_state_dir, m_state);
+    }
+
+  private:
+    std::vector<std::function<void()>> network_jobs() {
+        std::vector<std::function<void()>> jobs;
+        if (!Observed::by_name(m_observed.ssh_keys, m_key_name)) {
+            jobs.push_back([this] { create_ssh_key(); });
+        }
+        for (std::size_t ri = 0; ri < m_regions.size(); ++ri) {
+            const std::string region = m_regions[ri];
+            jobs.push_back([this, region, ri] { ensure_network(region, ri); });
+            jobs.push_back([this, region] { ensure_security_group(region); });
+            if (hosts_in_region(m_inv, region).size() >= 2) {
+                jobs.push_back([this, region] { ensure_instance_group(region); });
+            }
+        }
+        return jobs;
+    }
+
+    std::vector<std::function<void()>> instance_jobs() {
+        std::vector<std::function<void()>> jobs;
+        for (const auto& host : m_inv.hosts) {
+            jobs.push_back([this, h = &host] { ensure_instance(*h); });
+        }
+        return jobs;
+    }
+
+    // Instances removed from the inventory, known from the state.
+    std::vector<std::function<void()>> removal_jobs() {
+        std::vector<std::function<void()>> jobs;
+        for (const auto& c : m_result.plan.changes) {
+            if (c.action == ChangeAction::remove) {
+                jobs.push_back([this, c] { remove_instance(c); });
+            }
+        }
+        return jobs;
+    }
+
+    void count(int ApplyResult::*counter) {
+        std::lock_guard lock(m_mutex);
+        ++(m_result.*counter);
+    }
+
+    // Existing resource: wait if needed. Missing: create, then wait.
+    json ensure(const char* what, const std::string& kind, const std::string& name,
+                const std::optional<json>& found, const json& body) {
+        if (found) {
+            if (resource_status(*found) == "READY") {
+                return *found;
+            }
+            m_say(std::string(what) + " " + name + ": waiting (" + resource_status(*found) + ")");
+            return m_api.wait_ready(kind, id_of(*found));
+        }
+        auto created = m_api.create(kind, name, body);
+        count(&ApplyResult::created);
+        m_say(std::string(what) + " " + name + ": created, waiting until READY");
+        auto ready = m_api.wait_ready(kind, id_of(created));
+        m_say(std::string(what) + " " + name + ": READY");
+        return ready;
+    }
+
+    void create_ssh_key() {
+        std::string problem;
+        auto key = public_key(m_inv, problem);
+        if (!key) {
+            throw config_error(problem);
+        }
+        m_api.create("sshKey", m_key_name, {{"name", m_key_name}, {"publicKey", *key}});
+        count(&ApplyResult::created);
+        m_say("ssh key " + m_key_name + ": created");
+    }
+
+    void ensure_network(const std::string& region, std::size_t ri) {
+        const auto net_name = regional_name(m_inv, "net", region);
+        auto net =
+            ensure(k_net, "network", net_name, Observed::by_name(m_observed.networks, net_name),
+                   {{"targetSpec",
+                     {{"name", net_name},
+                      {"description", "pgdr cluster " + m_inv.cluster},
+                      {"location", location(region)}}}});
+        const auto net_id = id_of(net);
+        const auto subnet_name = regional_name(m_inv, "subnet", region);
+        std::optional<json> found_subnet;
+        if (auto it = m_observed.subnets.find(net_id); it != m_observed.subnets.end()) {
+            found_subnet = Observed::by_name(it->second, subnet_name);
+        }
+        auto subnet = ensure(k_subnet, "network/" + net_id + "/subnet", subnet_name, found_subnet,
+                             {{"targetSpec",
+                               {{"name", subnet_name},
+                                {"cidr", m_inv.network_cidr},
+                                {"dhcpEnabled", true},
+                                {"allocationPools", allocation_pools(m_inv, ri, m_regions.size())},
+                                {"location", location(region)}}}});
+        std::lock_guard lock(m_mutex);
+        m_ids[region].network = net_id;
+        m_ids[region].subnet = id_of(subnet);
+    }
+
+    void ensure_security_group(const std::string& region) {
+        const auto sg_name = regional_name(m_inv, "sg", region);
+        json spec = {{"name", sg_name},
+                     {"description", "pgdr cluster " + m_inv.cluster},
+                     {"rules", m_rules}};
+        auto found = Observed::by_name(m_observed.security_groups, sg_name);
+        json sg;
+        if (found && resource_status(*found) == "READY" &&
+            rule_keys((*found)["targetSpec"].value("rules", json())) != rule_keys(m_rules)) {
+            m_api.update("securityGroup", id_of(*found), spec);
+            count(&ApplyResult::updated);
+            m_say("security group " + sg_name + ": rules updated, waiting until READY");
+            sg = m_api.wait_ready("securityGroup", id_of(*found));
+        } else {
+            json create_spec = spec;
+            create_spec["location"] = location(region);
+            sg = ensure(k_sg, "securityGroup", sg_name, found, {{"targetSpec", create_spec}});
+        }
+        std::lock_guard lock(m_mutex);
+        m_ids[region].security_group = id_of(sg);
+    }
+
+    void ensure_instance_group(const std::string& region) {
+        const auto ag_name = regional_name(m_inv, "ag", region);
+        auto g = ensure(
+            k_group, "compute/instanceGroup", ag_name,
+            Observed::by_name(m_observed.groups, ag_name),
+            {{"targetSpec",
+              {{"name", ag_name}, {"policy", "ANTI_AFFINITY"}, {"location", location(region)}}}});
+        std::lock_guard lock(m_mutex);
+        m_ids[region].group = id_of(g);
+    }
+
+    json instance_spec(const HostSpec& h, const std::string& region, const RegionIds& rid) {
+        auto flavor = m_api.flavor(region, m_inv.ovh.flavor);
+        auto image = m_api.image_id(region, m_inv.ovh.image);
+        if (!flavor || !image) {
+            throw Error(ExitCode::cloud_api, "flavor or image vanished in " + region);
+        }
+        json spec = {{"name", instance_name(m_inv, h)},
+                     {"flavor", {{"id", flavor->id}}},
+                     {"image", {{"id", *image}}},
+                     {"location", location(region, availability_zone(h))},
+                     {"networks", json::array({{{"autoAssignPublicIp", true}},
+                                               {{"id", rid.network},
+                                                {"subnetId", rid.subnet},
+                                                {"ip", m_addresses.at(h.name)}}})},
+                     {"sshKeyName", m_key_name},
+                     {"securityGroups", json::array({{{"id", rid.security_group}}})},
+                     {"powerState", "ACTIVE"},
+                     {"volumes", json::array()}};
+        if (!rid.group.empty()) {
+            spec["group"] = {{"id", rid.group}};
+        }
+        return spec;
+    }
+
+    // Creates the instance, records its id in the state file at once, waits until READY.
+    json create_instance(const HostSpec& h, const std::string& region, const RegionIds& rid) {
+        const auto name = instance_name(m_inv, h);
+        auto created =
+            m_api.create("compute/instance", name, {{"targetSpec", instance_spec(h, region, rid)}});
+        count(&ApplyResult::created);
+        {
+            std::lock_guard lock(m_mutex);
+            auto& hs = m_state.hosts[h.name];
+            hs.instance_id = id_of(created);
+            hs.region = region;
+            save_state(m_state_dir, m_state);
+        }
+        m_say("instance " + name + ": created, waiting until READY");
+        auto ready = m_api.wait_ready("compute/instance", id_of(created));
+        m_say("instance " + name + ": READY");
+        return ready;
+    }
+
+    void ensure_instance(const HostSpec& h) {
+        const auto region = host_region(m_inv, h);
+        const auto name = instance_name(m_inv, h);
+        RegionIds rid;
+        {
+            std::lock_guard lock(m_mutex);
+            rid = m_ids[region];
+        }
+        auto found = Observed::by_name(m_observed.instances, name);
+        const json ready = found ? ensure(k_instance, "compute/instance", name, found, json())
+                                 : create_instance(h, region, rid);
+        std::lock_guard lock(m_mutex);
+        auto& hs = m_state.hosts[h.name];
+        hs = HostState{};
+        hs.instance_id = id_of(ready);
+        hs.region = region;
+        read_addresses(ready, rid.network, hs);
+        if (hs.address.empty()) {
+            hs.address = m_addresses.at(h.name);
+        }
+    }
+
+    void remove_instance(const Change& c) {
+        m_api.remove("compute/instance", c.id);
+        m_api.wait_gone("compute/instance", c.id);
+        m_say("instance " + c.name + ": deleted (" + c.detail + ")");
+        std::lock_guard lock(m_mutex);
+        ++m_result.deleted;
+        for (auto it = m_state.hosts.begin(); it != m_state.hosts.end();) {
+            it = it->second.instance_id == c.id ? m_state.hosts.erase(it) : std::next(it);
+        }
+    }
+
+    void record_regions() {
+        m_state.provider = {{"type", "ovh"},
+                            {"project_id", m_api.project_id()},
+                            {"ssh_key", m_key_name},
+                            {"regions", json::object()}};
+        for (const auto& [region, r] : m_ids) {
+            m_state.provider["regions"][region] = {{"network_id", r.network},
+                                                   {"subnet_id", r.subnet},
+                                                   {"security_group_id", r.security_group},
+                                                   {"instance_group_id", r.group}};
+        }
+        save_state(m_state_dir, m_state);
+    }
+
+    ProjectApi& m_api;
+    Logger& m_log;
+    const ProviderOptions& m_options;
+    std::function<void(const std::string&)> m_say;
+    const Inventory& m_inv;
+    ClusterState& m_state;
+    const std::string m_state_dir;
+    ApplyResult& m_result;
+    const Observed m_observed;
+    const std::vector<std::string> m_regions;
+    const std::map<std::string, std::string> m_addresses;
+    const std::string m_key_name;
+    const json m_rules;
+    std::mutex m_mutex;  // guards m_ids, m_state, m_result
+    std::map<std::string, RegionIds> m_ids;
+};
+
+// The plan's blockers as one error; nothing has been changed yet.
+void refuse_blockers(const Inventory& inv, const ProvisionPlan& plan) {
+    if (plan.blockers.empty()) {
+        return;
+    }
+    std::string what = "cannot provision cluster " + inv.cluster + ":";
+    for (const auto& b : plan.blockers) {
+        what += "\n  - " + b;
+    }
+    throw Error(ExitCode::cloud_api, what,
+                "nothing was created or changed; fix the problems above and run `pgdr "
+                "provision --plan` again");
 }
 
 }  // namespace
@@ -221,110 +608,16 @@ ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state)
     Observed o = observe(m_api, inv);
     const auto regions = regions_in_use(inv);
     const auto addresses = private_addresses(inv);
-
-    // SSH key (project-wide, immutable).
-    const std::string key_name = ssh_key_name(inv);
-    std::string key_problem;
-    auto key = public_key(inv, key_problem);
-    if (auto r = Observed::by_name(o.ssh_keys, key_name)) {
-        Change c = existing(k_ssh, key_name, "", *r, plan);
-        if (key && trim(str(*r, "publicKey")) != *key) {
-            plan.blockers.push_back("SSH key " + key_name +
-                                    " exists with another public key than " +
-                                    inv.ovh.ssh_public_key_file +
-                                    ": delete it (pgdr destroy) or restore the original key file");
-        }
-        plan.changes.push_back(c);
-    } else {
-        plan.changes.push_back({ChangeAction::create, k_ssh, key_name, "", "", ""});
-        if (!key) {
-            plan.blockers.push_back(key_problem);
-        }
-    }
-
+    plan_ssh_key(inv, o, plan);
     const auto rules = security_group_rules(inv);
     if (inv.ssh_allowed_cidrs.empty()) {
         m_log.warn("network.ssh_allowed_cidrs is empty: no security-group rule lets SSH in");
     }
     std::map<std::string, int> creates_per_region;
     for (const auto& region : regions) {
-        const auto net_name = regional_name(inv, "net", region);
-        const auto subnet_name = regional_name(inv, "subnet", region);
-        if (auto net = Observed::by_name(o.networks, net_name)) {
-            plan.changes.push_back(existing(k_net, net_name, region, *net, plan));
-            const auto& subnets = o.subnets[str(*net, "id")];
-            if (auto sub = Observed::by_name(subnets, subnet_name)) {
-                plan.changes.push_back(existing(k_subnet, subnet_name, region, *sub, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
-            }
-        } else {
-            plan.changes.push_back({ChangeAction::create, k_net, net_name, region, "", ""});
-            plan.changes.push_back(
-                {ChangeAction::create, k_subnet, subnet_name, region, "", inv.network_cidr});
-        }
-
-        const auto sg_name = regional_name(inv, "sg", region);
-        if (auto sg = Observed::by_name(o.security_groups, sg_name)) {
-            Change c = existing(k_sg, sg_name, region, *sg, plan);
-            json current =
-                sg->contains("targetSpec") ? (*sg)["targetSpec"].value("rules", json()) : json();
-            if (c.action == ChangeAction::keep && rule_keys(current) != rule_keys(rules)) {
-                c.action = ChangeAction::update;
-                c.detail = "rules differ from the inventory";
-            }
-            plan.changes.push_back(c);
-        } else {
-            plan.changes.push_back({ChangeAction::create, k_sg, sg_name, region, "",
-                                    std::to_string(rules.size()) + " ingress rules"});
-        }
-
-        const auto in_region = hosts_in_region(inv, region);
-        if (in_region.size() >= 2) {
-            const auto ag_name = regional_name(inv, "ag", region);
-            if (auto g = Observed::by_name(o.groups, ag_name)) {
-                plan.changes.push_back(existing(k_group, ag_name, region, *g, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_group, ag_name, region, "", "anti-affinity"});
-            }
-        }
-
-        for (const auto* h : in_region) {
-            const auto name = instance_name(inv, *h);
-            if (auto inst = Observed::by_name(o.instances, name)) {
-                plan.changes.push_back(existing(k_instance, name, region, *inst, plan));
-            } else {
-                plan.changes.push_back(
-                    {ChangeAction::create, k_instance, name, region, "",
-                     inv.ovh.flavor + ", " + inv.ovh.image + ", " + addresses.at(h->name)});
-                ++creates_per_region[region];
-            }
-        }
+        plan_region(inv, o, region, rules, addresses, plan, creates_per_region);
     }
-
-    // Flavor, image and quota, where instances are to be created.
-    for (const auto& [region, wanted] : creates_per_region) {
-        auto flavor = m_api.flavor(region, inv.ovh.flavor);
-        if (!flavor) {
-            plan.blockers.push_back("flavor " + inv.ovh.flavor + " does not exist in " + region +
-                                    ": pick another provider.ovh.flavor or region");
-        } else if (!flavor->available) {
-            plan.blockers.push_back("flavor " + inv.ovh.flavor + " is not available in " + region);
-        } else if (flavor->quota && *flavor->quota < wanted) {
-            plan.blockers.push_back(
-                "quota: " + std::to_string(wanted) + " new " + inv.ovh.flavor +
-                " instance(s) needed in " + region + ", the project's quota allows " +
-                std::to_string(*flavor->quota) +
-                " more; raise the quota (Control Panel > Public Cloud > Quota and Regions) or "
-                "use a smaller flavor; nothing was created");
-        }
-        if (!m_api.image_id(region, inv.ovh.image)) {
-            plan.blockers.push_back("image '" + inv.ovh.image + "' does not exist in " + region +
-                                    " (supported: Debian 13, Debian 12)");
-        }
-    }
+    check_capacity(m_api, inv, creates_per_region, plan);
 
     // Instances pgdr made for hosts no longer in the inventory (known from the state only):
     // deleted only with --prune, and only when named as pgdr names this cluster's hosts.
@@ -338,224 +631,11 @@ ApplyResult OvhProvider::apply(const Inventory& inv, ClusterState& state,
                                const std::string& state_dir) {
     ApplyResult result;
     result.plan = plan(inv, state);
-    const auto& p = result.plan;
-    if (!p.blockers.empty()) {
-        std::string what = "cannot provision cluster " + inv.cluster + ":";
-        for (const auto& b : p.blockers) {
-            what += "\n  - " + b;
-        }
-        throw Error(ExitCode::cloud_api, what,
-                    "nothing was created or changed; fix the problems above and run `pgdr "
-                    "provision --plan` again");
-    }
-    Observed o = observe(m_api, inv);
-    const auto regions = regions_in_use(inv);
-    const auto addresses = private_addresses(inv);
-    std::mutex m;  // guards ids, state, counters
-    std::map<std::string, RegionIds> ids;
-    auto count_created = [&] {
-        std::lock_guard lock(m);
-        ++result.created;
-    };
-
-    // Existing resource: wait if needed. Missing: create, then wait.
-    auto ensure = [&](const char* what, const std::string& kind, const std::string& name,
-                      const std::optional<json>& found, const json& body) -> json {
-        if (found) {
-            if (resource_status(*found) == "READY") {
-                return *found;
-            }
-            say(std::string(what) + " " + name + ": waiting (" + resource_status(*found) + ")");
-            return m_api.wait_ready(kind, id_of(*found));
-        }
-        auto created = m_api.create(kind, name, body);
-        count_created();
-        say(std::string(what) + " " + name + ": created, waiting until READY");
-        auto ready = m_api.wait_ready(kind, id_of(created));
-        say(std::string(what) + " " + name + ": READY");
-        return ready;
-    };
-
-    // Stage 1: everything instances need, independent chains in parallel.
-    std::vector<std::function<void()>> jobs;
-    const std::string key_name = ssh_key_name(inv);
-    if (!Observed::by_name(o.ssh_keys, key_name)) {
-        jobs.push_back([&] {
-            std::string problem;
-            auto key = public_key(inv, problem);
-            if (!key) {
-                throw config_error(problem);
-            }
-            m_api.create("sshKey", key_name, {{"name", key_name}, {"publicKey", *key}});
-            count_created();
-            say("ssh key " + key_name + ": created");
-        });
-    }
-    const auto rules = security_group_rules(inv);
-    for (std::size_t ri = 0; ri < regions.size(); ++ri) {
-        const std::string region = regions[ri];
-        jobs.push_back([&, region, ri] {
-            const auto net_name = regional_name(inv, "net", region);
-            auto net = ensure(k_net, "network", net_name, Observed::by_name(o.networks, net_name),
-                              {{"targetSpec",
-                                {{"name", net_name},
-                                 {"description", "pgdr cluster " + inv.cluster},
-                                 {"location", location(region)}}}});
-            const auto net_id = id_of(net);
-            const auto subnet_name = regional_name(inv, "subnet", region);
-            std::optional<json> found_subnet;
-            if (auto it = o.subnets.find(net_id); it != o.subnets.end()) {
-                found_subnet = Observed::by_name(it->second, subnet_name);
-            }
-            auto subnet =
-                ensure(k_subnet, "network/" + net_id + "/subnet", subnet_name, found_subnet,
-                       {{"targetSpec",
-                         {{"name", subnet_name},
-                          {"cidr", inv.network_cidr},
-                          {"dhcpEnabled", true},
-                          {"allocationPools", allocation_pools(inv, ri, regions.size())},
-                          {"location", location(region)}}}});
-            std::lock_guard lock(m);
-            ids[region].network = net_id;
-            ids[region].subnet = id_of(subnet);
-        });
-        jobs.push_back([&, region] {
-            const auto sg_name = regional_name(inv, "sg", region);
-            json spec = {{"name", sg_name},
-                         {"description", "pgdr cluster " + inv.cluster},
-                         {"rules", rules}};
-            auto found = Observed::by_name(o.security_groups, sg_name);
-            json sg;
-            if (found && resource_status(*found) == "READY" &&
-                rule_keys((*found)["targetSpec"].value("rules", json())) != rule_keys(rules)) {
-                m_api.update("securityGroup", id_of(*found), spec);
-                {
-                    std::lock_guard lock(m);
-                    ++result.updated;
-                }
-                say("security group " + sg_name + ": rules updated, waiting until READY");
-                sg = m_api.wait_ready("securityGroup", id_of(*found));
-            } else {
-                json create_spec = spec;
-                create_spec["location"] = location(region);
-                sg = ensure(k_sg, "securityGroup", sg_name, found, {{"targetSpec", create_spec}});
-            }
-            std::lock_guard lock(m);
-            ids[region].security_group = id_of(sg);
-        });
-        if (hosts_in_region(inv, region).size() >= 2) {
-            jobs.push_back([&, region] {
-                const auto ag_name = regional_name(inv, "ag", region);
-                auto g = ensure(k_group, "compute/instanceGroup", ag_name,
-                                Observed::by_name(o.groups, ag_name),
-                                {{"targetSpec",
-                                  {{"name", ag_name},
-                                   {"policy", "ANTI_AFFINITY"},
-                                   {"location", location(region)}}}});
-                std::lock_guard lock(m);
-                ids[region].group = id_of(g);
-            });
-        }
-    }
-    run_all(jobs, m_options.max_parallel, m_log);
-
-    // What bootstrap and destroy need later, recorded before instances exist.
-    state.provider = {{"type", "ovh"},
-                      {"project_id", m_api.project_id()},
-                      {"ssh_key", key_name},
-                      {"regions", json::object()}};
-    for (const auto& [region, r] : ids) {
-        state.provider["regions"][region] = {{"network_id", r.network},
-                                             {"subnet_id", r.subnet},
-                                             {"security_group_id", r.security_group},
-                                             {"instance_group_id", r.group}};
-    }
-    save_state(state_dir, state);
-
-    // Stage 2: every instance in parallel; ids are saved as soon as they are known.
-    jobs.clear();
-    for (const auto& host : inv.hosts) {
-        jobs.push_back([&, hp = &host] {
-            const auto& h = *hp;
-            const auto region = host_region(inv, h);
-            const auto name = instance_name(inv, h);
-            RegionIds rid;
-            {
-                std::lock_guard lock(m);
-                rid = ids[region];
-            }
-            auto found = Observed::by_name(o.instances, name);
-            json ready;
-            if (found) {
-                ready = ensure(k_instance, "compute/instance", name, found, json());
-            } else {
-                auto flavor = m_api.flavor(region, inv.ovh.flavor);
-                auto image = m_api.image_id(region, inv.ovh.image);
-                if (!flavor || !image) {
-                    throw Error(ExitCode::cloud_api, "flavor or image vanished in " + region);
-                }
-                json spec = {{"name", name},
-                             {"flavor", {{"id", flavor->id}}},
-                             {"image", {{"id", *image}}},
-                             {"location", location(region, availability_zone(h))},
-                             {"networks", json::array({{{"autoAssignPublicIp", true}},
-                                                       {{"id", rid.network},
-                                                        {"subnetId", rid.subnet},
-                                                        {"ip", addresses.at(h.name)}}})},
-                             {"sshKeyName", key_name},
-                             {"securityGroups", json::array({{{"id", rid.security_group}}})},
-                             {"powerState", "ACTIVE"},
-                             {"volumes", json::array()}};
-                if (!rid.group.empty()) {
-                    spec["group"] = {{"id", rid.group}};
-                }
-                auto created = m_api.create("compute/instance", name, {{"targetSpec", spec}});
-                count_created();
-                {
-                    std::lock_guard lock(m);
-                    auto& hs = state.hosts[h.name];
-                    hs.instance_id = id_of(created);
-                    hs.region = region;
-                    save_state(state_dir, state);
-                }
-                say("instance " + name + ": created, waiting until READY");
-                ready = m_api.wait_ready("compute/instance", id_of(created));
-                say("instance " + name + ": READY");
-            }
-            std::lock_guard lock(m);
-            auto& hs = state.hosts[h.name];
-            hs = HostState{};
-            hs.instance_id = id_of(ready);
-            hs.region = region;
-            read_addresses(ready, rid.network, hs);
-            if (hs.address.empty()) {
-                hs.address = addresses.at(h.name);
-            }
-        });
-    }
-    // Instances removed from the inventory, known from the state.
-    for (const auto& c : p.changes) {
-        if (c.action != ChangeAction::remove) {
-            continue;
-        }
-        jobs.push_back([&, c] {
-            m_api.remove("compute/instance", c.id);
-            m_api.wait_gone("compute/instance", c.id);
-            say("instance " + c.name + ": deleted (" + c.detail + ")");
-            std::lock_guard lock(m);
-            ++result.deleted;
-            for (auto it = state.hosts.begin(); it != state.hosts.end();) {
-                it = it->second.instance_id == c.id ? state.hosts.erase(it) : std::next(it);
-            }
-        });
-    }
-    try {
-        run_all(jobs, m_options.max_parallel, m_log);
-    } catch (...) {
-        save_state(state_dir, state);
-        throw;
-    }
-    save_state(state_dir, state);
+    refuse_blockers(inv, result.plan);
+    ApplyRun run(
+        m_api, m_log, m_options, [this](const std::string& line) { say(line); }, inv, state,
+        state_dir, result);
+    run.steps();
     return result;
 }
 

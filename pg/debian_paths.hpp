@@ -2,7 +2,8 @@
 // the systemd units, and the packages each service needs.
 //
 // Every path is derived from the PostgreSQL major version (inventory postgres_version), in
-// Debian's layout for the cluster "main" (lab-debian13.md §3.1). pgdr never writes
+// Debian's layout for the cluster "main" (/etc/patroni/17-main.yml, patroni@17-main,
+// /var/lib/postgresql/17/main, /usr/lib/postgresql/17/bin on trixie). pgdr never writes
 // /etc/patroni/config.yml: Debian 13's patroni package ships a plain patroni.service that starts
 // a second Patroni as soon as that file exists.
 //
@@ -67,8 +68,8 @@ struct DebianRelease {
 const DebianRelease& debian_release(const std::string& codename);
 
 // The packages a host needs for its services, in install order. python3-etcd is named
-// explicitly: on trixie apt satisfies Patroni's DCS dependency with python3-consul otherwise
-// (lab-debian13.md §3.2).
+// explicitly: on trixie apt satisfies Patroni's DCS dependency (python3-etcd | python3-consul
+// | python3-kazoo | ...) with python3-consul otherwise, which it pulls in for another package.
 std::vector<std::string> packages_for(const DebianRelease& release, const HostSpec& host);
 
 }  // namespace pgdr::pg
