@@ -55,8 +55,8 @@ std::vector<Alert> parse_alertmanager_alerts(const std::string& body) {
     std::vector<Alert> out;
     for (const auto& a : doc) {
         Alert alert;
-        const auto labels = a.is_object() ? a.value("labels", nlohmann::json::object())
-                                          : nlohmann::json::object();
+        const auto labels =
+            a.is_object() ? a.value("labels", nlohmann::json::object()) : nlohmann::json::object();
         for (const auto& [k, v] : labels.items()) {
             if (v.is_string()) {
                 alert.labels[k] = v.get<std::string>();
@@ -65,8 +65,8 @@ std::vector<Alert> parse_alertmanager_alerts(const std::string& body) {
         alert.name = text_of(labels, "alertname");
         alert.severity = text_of(labels, "severity");
         alert.instance = text_of(labels, "instance");
-        alert.state = a.is_object() ? text_of(a.value("status", nlohmann::json::object()), "state")
-                                    : "";
+        alert.state =
+            a.is_object() ? text_of(a.value("status", nlohmann::json::object()), "state") : "";
         alert.starts_at = text_of(a, "startsAt");
         alert.starts_at_ms = parse_rfc3339_ms(alert.starts_at);
         alert.summary = a.is_object()
@@ -82,8 +82,8 @@ std::vector<Alert> parse_alertmanager_alerts(const std::string& body) {
 std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpClient& http) {
     const auto monitors = monitor_hosts(inv);
     if (monitors.empty()) {
-        throw Error(ExitCode::invalid_config, "no host of cluster " + inv.cluster +
-                                                  " runs the monitor service",
+        throw Error(ExitCode::invalid_config,
+                    "no host of cluster " + inv.cluster + " runs the monitor service",
                     "add `monitor` to a host's services and run `pgdr bootstrap`");
     }
     std::string failures;

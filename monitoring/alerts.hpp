@@ -2,11 +2,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/http.hpp"
 #include "core/inventory.hpp"
@@ -15,11 +14,11 @@
 namespace pgdr::monitoring {
 
 struct Alert {
-    std::string name;      // labels.alertname
-    std::string severity;  // labels.severity
-    std::string instance;  // labels.instance, "" for a cluster-wide alert
-    std::string state;     // active | suppressed | unprocessed
-    std::string starts_at;  // as Alertmanager wrote it (RFC 3339)
+    std::string name;                       // labels.alertname
+    std::string severity;                   // labels.severity
+    std::string instance;                   // labels.instance, "" for a cluster-wide alert
+    std::string state;                      // active | suppressed | unprocessed
+    std::string starts_at;                  // as Alertmanager wrote it (RFC 3339)
     std::optional<long long> starts_at_ms;  // milliseconds since the epoch
     std::string summary;                    // annotations.summary
     std::map<std::string, std::string> labels;

@@ -109,8 +109,7 @@ std::string render_alertmanager_config(const Inventory& inv) {
             e << YAML::BeginMap;
             e << YAML::Key << "to" << YAML::Value << YAML::DoubleQuoted << to;
             e << YAML::Key << "from" << YAML::Value << YAML::DoubleQuoted << m.email_from;
-            e << YAML::Key << "smarthost" << YAML::Value << YAML::DoubleQuoted
-              << m.email_smarthost;
+            e << YAML::Key << "smarthost" << YAML::Value << YAML::DoubleQuoted << m.email_smarthost;
             e << YAML::Key << "send_resolved" << YAML::Value << true;
             e << YAML::EndMap;
         }

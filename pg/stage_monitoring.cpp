@@ -120,20 +120,19 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
                     "/etc/default/prometheus-postgres-exporter");
         }
         if (h.runs(Service::monitor)) {
-            auto check = command({"promtool", "check", "config",
-                                  monitoring::k_prometheus_config},
+            auto check = command({"promtool", "check", "config", monitoring::k_prometheus_config},
                                  "promtool accepts the configuration and the rules");
             check.check_only = true;
             ha.actions.emplace_back(check);
             service(ha.actions, "prometheus", "/etc/default/prometheus");
-            ha.actions.emplace_back(when_changed(
-                command({"systemctl", "reload", "prometheus"}, "reload prometheus"),
-                {monitoring::k_prometheus_config, monitoring::k_alert_rules_path}));
+            ha.actions.emplace_back(
+                when_changed(command({"systemctl", "reload", "prometheus"}, "reload prometheus"),
+                             {monitoring::k_prometheus_config, monitoring::k_alert_rules_path}));
             service(ha.actions, "prometheus-alertmanager", "/etc/default/prometheus-alertmanager");
-            ha.actions.emplace_back(when_changed(
-                command({"systemctl", "reload", "prometheus-alertmanager"},
-                        "reload prometheus-alertmanager"),
-                {monitoring::k_alertmanager_config}));
+            ha.actions.emplace_back(
+                when_changed(command({"systemctl", "reload", "prometheus-alertmanager"},
+                                     "reload prometheus-alertmanager"),
+                             {monitoring::k_alertmanager_config}));
         }
         step.hosts.push_back(std::move(ha));
     }

@@ -1,9 +1,10 @@
 // Alertmanager's answer, RFC 3339 times, and the timing of alerts relative to a drill's fault.
+#include "monitoring/alerts.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
 #include "monitoring/alert_timing.hpp"
-#include "monitoring/alerts.hpp"
 
 using namespace pgdr;
 using namespace pgdr::monitoring;

@@ -2,15 +2,16 @@
 // targets and labels (what the alert rules group by), Alertmanager's receivers, and the
 // bootstrap stage that installs them. The rendered files themselves are goldens
 // (render_golden_test.cpp: inventories/ovh.yaml and the bookworm inventory have a monitor).
-#include <catch2/catch.hpp>
+#include "monitoring/config.hpp"
+
 #include <yaml-cpp/yaml.h>
 
+#include <catch2/catch.hpp>
 #include <fstream>
 #include <sstream>
 
 #include "core/inventory.hpp"
 #include "core/plan.hpp"
-#include "monitoring/config.hpp"
 #include "pg/stage_monitoring.hpp"
 
 using namespace pgdr;
@@ -79,9 +80,9 @@ TEST_CASE("inventory: the monitor service and the monitoring section", "[monitor
               "inv.yaml:8:47: monitoring.retention: 'forever' is not valid; expected a duration "
               "such as 7d, 36h or 2w"});
     CHECK(problems(k_cluster + "monitoring: {webhook_url: \"ftp://x\"}\n").size() == 1);
-    CHECK(problems(k_cluster + "monitoring: {email: {to: [a@b.c]}}\n") ==
-          std::vector<std::string>{
-              "inv.yaml:8:21: monitoring.email: needs to, from and smarthost"});
+    CHECK(
+        problems(k_cluster + "monitoring: {email: {to: [a@b.c]}}\n") ==
+        std::vector<std::string>{"inv.yaml:8:21: monitoring.email: needs to, from and smarthost"});
     CHECK(problems(k_cluster + "monitoring: {scrape_every: 2}\n").size() == 1);
     std::string other = k_cluster;
     other.replace(other.find("haproxy, monitor"), 16, "haproxy, prometheus");
@@ -90,14 +91,14 @@ TEST_CASE("inventory: the monitor service and the monitoring section", "[monitor
     CHECK(bad_service[0].find("expected postgres, etcd, haproxy or monitor") != std::string::npos);
 }
 
-TEST_CASE("prometheus.yml: every exporter of every host, labelled by host name",
-          "[monitoring]") {
+TEST_CASE("prometheus.yml: every exporter of every host, labelled by host name", "[monitoring]") {
     auto inv = parse_inventory(k_cluster, "inv.yaml");
     const auto yml = monitoring::render_prometheus_config(inv);
     auto t = targets(yml);
     using Map = std::map<std::string, std::string>;
-    CHECK(t["node"] ==
-          Map{{"pg1", "198.18.0.11:9100"}, {"pg2", "198.18.0.12:9100"}, {"pg3", "198.18.0.13:9100"}});
+    CHECK(t["node"] == Map{{"pg1", "198.18.0.11:9100"},
+                           {"pg2", "198.18.0.12:9100"},
+                           {"pg3", "198.18.0.13:9100"}});
     CHECK(t["postgres"].at("pg2") == "198.18.0.12:9187");
     CHECK(t["patroni"].at("pg1") == "198.18.0.11:8008");
     CHECK(t["etcd"].at("pg3") == "198.18.0.13:2379");
@@ -107,14 +108,15 @@ TEST_CASE("prometheus.yml: every exporter of every host, labelled by host name",
     CHECK(doc["global"]["scrape_interval"].as<std::string>() == "2s");
     CHECK(doc["global"]["evaluation_interval"].as<std::string>() == "2s");
     CHECK(doc["rule_files"][0].as<std::string>() == monitoring::k_alert_rules_path);
-    CHECK(doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0]
-              .as<std::string>() == "198.18.0.13:9093");
+    CHECK(
+        doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0].as<std::string>() ==
+        "198.18.0.13:9093");
 }
 
 TEST_CASE("alertmanager.yml: receivers from the inventory, alerts grouped per host",
           "[monitoring]") {
-    auto none = YAML::Load(
-        monitoring::render_alertmanager_config(parse_inventory(k_cluster, "inv.yaml")));
+    auto none =
+        YAML::Load(monitoring::render_alertmanager_config(parse_inventory(k_cluster, "inv.yaml")));
     CHECK(none["route"]["receiver"].as<std::string>() == "pgdr");
     CHECK(none["route"]["group_wait"].as<std::string>() == "1s");
     CHECK_FALSE(none["receivers"][0]["webhook_configs"]);
@@ -138,8 +140,8 @@ TEST_CASE("daemons listen on the host's cluster address only", "[monitoring]") {
     const auto& pg3 = *inv.find_host("pg3");
     CHECK(monitoring::node_exporter_defaults(pg3).find(
               "ARGS=\"--web.listen-address=198.18.0.13:9100\"") != std::string::npos);
-    CHECK(monitoring::postgres_exporter_defaults(pg3).find("--web.listen-address=198.18.0.13:9187") !=
-          std::string::npos);
+    CHECK(monitoring::postgres_exporter_defaults(pg3).find(
+              "--web.listen-address=198.18.0.13:9187") != std::string::npos);
     CHECK(monitoring::postgres_exporter_defaults(pg3).find("host=/run/postgresql") !=
           std::string::npos);
     const auto prom = monitoring::prometheus_defaults(inv, pg3);
