@@ -119,8 +119,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                               "use .md, .json, .xml (JUnit), .svg or .txt");
         }
     }
-    if (o.baseline_s < 1 || o.timeout_s < 10) {
-        throw usage_error("--baseline must be at least 1 s and --timeout at least 10 s");
+    if (o.baseline_s < 1 || o.timeout_s < 10 || o.baseline_s > 3600 || o.timeout_s > 3600) {
+        throw usage_error("--baseline must be 1 to 3600 s and --timeout 10 to 3600 s",
+                          "the fault stays in place up to 2 x --timeout; an hour is the most");
     }
 
     Inventory inv = resolved_inventory(ctx);

@@ -287,6 +287,8 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     std::unique_ptr<runbook::ClusterOps> ops;
     std::unique_ptr<ClusterLock> cluster_lock;
     if (!o.dry_run) {
+        // Every cluster password is redacted from the output and the transcript.
+        pg::register_stored_secrets(inv.paths.state_dir, *ctx.log);
         // Held for the whole runbook; its drill and bootstrap steps (child pgdr processes) join
         // it through PGDR_LOCK_LEASE.
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "core/files.hpp"
 #include "core/state.hpp"
 #include "drills/fault_journal.hpp"
 #include "net/ssh_forwarder.hpp"
@@ -18,6 +19,12 @@ namespace pgdr::cmd {
 
 Inventory resolved_inventory(Context& ctx) {
     Inventory inv = ctx.inventory();
+    // The state directory holds the cluster's passwords: never readable by other users.
+    for (const auto& dir : {inv.paths.state_dir, inv.paths.state_dir + "/secrets"}) {
+        if (restrict_directory(dir)) {
+            ctx.log->warn(dir + " was open to other users: its mode is now 0700");
+        }
+    }
     auto missing = apply_state(inv, load_state(inv.paths.state_dir));
     if (!missing.empty()) {
         std::string names;

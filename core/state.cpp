@@ -65,6 +65,7 @@ ClusterState load_state(const std::string& state_dir) {
 
 void save_state(const std::string& state_dir, const ClusterState& state) {
     ensure_directory(state_dir, 0700);
+    restrict_directory(state_dir);
     nlohmann::json hosts = nlohmann::json::object();
     for (const auto& [name, h] : state.hosts) {
         hosts[name] = {{"address", h.address},
@@ -166,6 +167,8 @@ std::string ensure_secret(const std::string& state_dir, const std::string& name)
     }
     ensure_directory(state_dir, 0700);
     ensure_directory(state_dir + "/secrets", 0700);
+    restrict_directory(state_dir);
+    restrict_directory(state_dir + "/secrets");
     write_file_atomic(state_dir + "/secrets/" + name, secret + "\n", 0600);
     return secret;
 }

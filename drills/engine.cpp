@@ -456,6 +456,10 @@ DrillOutcome DrillEngine::run() {
     if (m_options.repeat < 1) {
         throw usage_error("--repeat must be at least 1");
     }
+    if (m_options.timeout > k_max_drill_wait || m_options.baseline > k_max_drill_wait) {
+        throw usage_error("--timeout and --baseline are at most 3600 s",
+                          "the fault stays in place up to 2 x --timeout; an hour is the most");
+    }
     fault_target(m_options.fault, t, "");  // refuses what cannot be done before touching anything
     if ((m_options.fault == FaultKind::reboot_primary ||
          m_options.fault == FaultKind::lose_primary_host) &&

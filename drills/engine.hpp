@@ -59,6 +59,9 @@
 
 namespace pgdr::drills {
 
+// The longest --timeout and --baseline: a fault stays in place up to 2 x --timeout.
+inline constexpr std::chrono::hours k_max_drill_wait{1};
+
 struct DrillOptions {
     FaultKind fault = FaultKind::kill_primary;
     std::string candidate;  // switchover; "" = pg::pick_candidate()

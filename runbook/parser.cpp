@@ -175,6 +175,10 @@ class Parser {
         if (!d) {
             error(n, "invalid duration '" + n.as<std::string>() + "' for '" + what +
                          "' (use 500ms, 30s, 5m, 1h or a number of seconds)");
+        } else if (*d > k_max_runbook_duration) {
+            error(n, "duration '" + n.as<std::string>() + "' for '" + what +
+                         "' is longer than the 24h a runbook step may take");
+            return std::nullopt;
         }
         return d;
     }
