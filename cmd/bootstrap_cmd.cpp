@@ -29,11 +29,13 @@ struct BootstrapOptions {
     std::string break_lock;
 };
 
-// Whether an etcd member already runs: then the cluster lock can (and must) be taken before
-// the plan; on a first bootstrap it is taken once the etcd stage brought etcd up.
+// Whether the cluster's etcd already runs (a member that knows other members; Debian's
+// package alone starts a one-member etcd on localhost): then the cluster lock can (and must)
+// be taken before the plan; on a first bootstrap it is taken once the etcd stage brought the
+// cluster's etcd up.
 bool etcd_running(const pg::FactsMap& facts) {
     for (const auto& [name, f] : facts) {
-        if (f.etcd_active == "active") {
+        if (f.etcd_active == "active" && f.etcd_members > 1) {
             return true;
         }
     }
