@@ -256,9 +256,8 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     auto cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
     drills::DrillEngine engine(seams, opts);
     if (o.restore) {
-        if (!engine.restore_only()) {
-            std::cout << "nothing to restore\n";
-        }
+        const auto restored = engine.restore_only();
+        std::cout << (restored.empty() ? std::string("nothing to restore") : restored) << "\n";
         return 0;
     }
     drills::DrillOutcome outcome = engine.run();

@@ -103,12 +103,12 @@ FaultJournal DrillEngine::journal_for(const FaultPlan& plan) const {
     return j;
 }
 
-bool DrillEngine::restore_journaled_fault() {
+std::string DrillEngine::restore_journaled_fault() {
     // Called with the drill lock (and the cluster lock) held: the drill that wrote the journal
     // is gone.
     auto found = find_fault_journal(m_seams.lock_dir, m_seams.topology, m_seams.transport);
     if (!found) {
-        return false;
+        return {};
     }
     const auto& journal = found->journal;
     const auto& info = fault_info(journal.plan.kind);
@@ -127,7 +127,7 @@ bool DrillEngine::restore_journaled_fault() {
     everywhere.neighbour.clear();  // the copy found may be on another member than recorded
     clear_journals(everywhere);
     progress("restored: " + restored.detail);
-    return true;
+    return describe(journal) + " restored: " + restored.detail;
 }
 
 void DrillEngine::clear_journals(const FaultJournal& journal) {
@@ -159,7 +159,7 @@ void DrillEngine::record_journal(const FaultJournal& journal) {
     }
 }
 
-bool DrillEngine::restore_only() {
+std::string DrillEngine::restore_only() {
     std::optional<DrillLock> lock;
     if (!m_seams.lock_dir.empty()) {
         lock.emplace(m_seams.lock_dir);

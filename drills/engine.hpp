@@ -120,8 +120,9 @@ class DrillEngine {
     };
     PreCheck pre_checks();
     // `pgdr drill --restore`: the drill lock, then the fault a journal records (state
-    // directory or a member's copy) restored; false when there was none. Throws like run().
-    bool restore_only();
+    // directory or a member's copy) restored; what was restored, "" when there was none.
+    // Throws like run().
+    std::string restore_only();
     Report run_once(const PreCheck& pre, int index);
 
   private:
@@ -135,8 +136,9 @@ class DrillEngine {
     bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
     FaultSeams fault_seams() const;
     FaultJournal journal_for(const FaultPlan& plan) const;
-    // A fault journal left by a drill that did not restore: restore it now (true), or throw.
-    bool restore_journaled_fault();
+    // A fault journal left by a drill that did not restore: restore it now (returns what was
+    // restored; "" when there was none), or throw.
+    std::string restore_journaled_fault();
     void record_journal(const FaultJournal& journal);
     void clear_journals(const FaultJournal& journal);
 
