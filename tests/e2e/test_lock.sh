@@ -4,7 +4,7 @@
 #   - the drill killed with -9 in the middle of kill-primary leaves the journal in the state
 #     directory and on a neighbour member; the lock stays until its lease expires (<= 60 s),
 #     then a switchover is refused naming `pgdr drill --restore`, which restores the fault;
-#   - kill-etcd-member with its drill killed: the host's pgdr-fault-heal timer starts etcd again
+#   - stop-primary with its drill killed: the host's pgdr-fault-heal timer starts Patroni again
 #     by itself (2 x --timeout + 60 s).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
@@ -89,24 +89,28 @@ wait_healthy 120
 run_pgdr -i "$INV" drill --restore
 assert_contains "$OUT" "nothing to restore"
 
-log "kill-etcd-member with its drill killed: the host restarts etcd by itself"
-start_drill --kill-etcd-member --baseline 2 --timeout 10
-wait_for_stderr "kill-etcd-member on" 90
-TARGET=$(sed -n 's/.*kill-etcd-member on \([a-z0-9]*\).*/\1/p' "$WORK/drill.err" | head -1)
+log "stop-primary with its drill killed: the host starts Patroni again by itself"
+UNIT=patroni@17-main  # the lab's PostgreSQL 17 (Debian 13)
+start_drill --stop-primary --baseline 2 --timeout 10
+wait_for_stderr "stop-primary on" 90
+TARGET=$(sed -n 's/.*stop-primary on \([a-z0-9]*\).*/\1/p' "$WORK/drill.err" | head -1)
 sleep 3
 kill -9 "$DRILL_PID"
 wait "$DRILL_PID" 2>/dev/null || true
 ASSERTIONS=$((ASSERTIONS + 1))
-[ "$(on_host "$TARGET" systemctl is-active etcd | head -1)" != active ] || fail "etcd still runs on $TARGET"
+[ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" != active ] ||
+    fail "Patroni still runs on $TARGET"
 START=$(date +%s)
 for ((i = 0; i < 70; i++)); do
-    [ "$(on_host "$TARGET" systemctl is-active etcd | head -1)" = active ] && break
+    [ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" = active ] && break
     sleep 2
 done
 HEALED_AFTER=$(($(date +%s) - START))
-log "etcd on $TARGET active again after ${HEALED_AFTER} s (timer: 2 x 10 + 60 s)"
-assert_eq "$(on_host "$TARGET" systemctl is-active etcd | head -1)" active "etcd healed by the host"
+log "Patroni on $TARGET active again after ${HEALED_AFTER} s (timer: 2 x 10 + 60 s)"
+assert_eq "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" active \
+    "Patroni started by the host's pgdr-fault-heal timer"
 sleep 60  # the killed drill's lease
 run_pgdr -i "$INV" drill --restore
 assert_rc 0 "drill --restore after the self-heal"
+assert_contains "$OUT" "stop-primary on $TARGET"
 wait_healthy 120
