@@ -94,12 +94,18 @@ UNIT=patroni@17-main  # the lab's PostgreSQL 17 (Debian 13)
 start_drill --stop-primary --baseline 2 --timeout 10
 wait_for_stderr "stop-primary on" 90
 TARGET=$(sed -n 's/.*stop-primary on \([a-z0-9]*\).*/\1/p' "$WORK/drill.err" | head -1)
-sleep 3
+# Killed once Patroni is down (the drill waits for the new leader then).
+for ((i = 0; i < 30; i++)); do
+    [ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" != active ] && break
+    sleep 1
+done
 kill -9 "$DRILL_PID"
 wait "$DRILL_PID" 2>/dev/null || true
 ASSERTIONS=$((ASSERTIONS + 1))
-[ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" != active ] ||
+[ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" != active ] || {
+    cat "$WORK/drill.err" >&2
     fail "Patroni still runs on $TARGET"
+}
 START=$(date +%s)
 for ((i = 0; i < 70; i++)); do
     [ "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" = active ] && break
