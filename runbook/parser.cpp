@@ -218,7 +218,9 @@ class Parser {
                 error(it->first, "parameter '" + p.name + "' is built in; choose another name");
                 continue;
             }
-            const auto& v = it->second;
+            // A copy: yaml-cpp's iterator-> returns a proxy that dies with this statement, so a
+            // reference would dangle (found by fuzz_parsers under ASan).
+            const YAML::Node v = it->second;
             if (v.IsMap()) {
                 check_keys(v, {"description", "default"}, "parameter '" + p.name + "'");
                 if (v["description"]) {
