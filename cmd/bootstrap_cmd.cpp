@@ -26,7 +26,21 @@ struct BootstrapOptions {
     std::string stage;
     bool dry_run = false;
     bool adopt = false;  // take over a Patroni/etcd cluster pgdr did not build (or lost track of)
+    std::string break_lock;
 };
+
+// Whether the cluster's etcd already runs (a member that knows other members; Debian's
+// package alone starts a one-member etcd on localhost): then the cluster lock can (and must)
+// be taken before the plan; on a first bootstrap it is taken once the etcd stage brought the
+// cluster's etcd up.
+bool etcd_running(const pg::FactsMap& facts) {
+    for (const auto& [name, f] : facts) {
+        if (f.etcd_active == "active" && f.etcd_members > 1) {
+            return true;
+        }
+    }
+    return false;
+}
 
 pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
     std::vector<pg::HostFacts> facts(inv.hosts.size());
@@ -223,12 +237,20 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     ao.dry_run = o.dry_run;
     ao.out = o.dry_run && !ctx.json() ? &std::cout : nullptr;
     ao.clock = &clock;
+    std::unique_ptr<ClusterLock> cluster_lock;
+    if (!o.dry_run && etcd_running(facts)) {
+        cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+        refuse_left_fault(ctx, inv, conn.by_name);
+    }
     auto rep = apply(plan, conn.by_name, *ctx.log, ao);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     print_report(ctx, rep, secs);
     if (!rep.ok()) {
         return static_cast<int>(failure_code(rep));
+    }
+    if (!o.dry_run && !cluster_lock && (!only || *only >= Stage::etcd)) {
+        cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
     }
     if (!o.dry_run && (!only || *only == Stage::verify) && !verify_cluster(ctx, inv, clock)) {
         return static_cast<int>(ExitCode::verification_failed);
@@ -265,6 +287,7 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
     b->add_flag("--adopt", o->adopt,
                 "Take over a running Patroni/etcd cluster pgdr did not build or whose state "
                 "directory was lost (its etcd data is kept, never reset)");
+    add_break_lock_option(b, o->break_lock);
     b->callback([&ctx, o] { ctx.action = [&ctx, o] { return bootstrap(ctx, *o); }; });
 }
 

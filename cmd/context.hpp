@@ -27,6 +27,7 @@ struct Context {
     OutputFormat output = OutputFormat::text;
     bool no_color = false;  // --no-color / NO_COLOR
     bool accept_new_host_keys = false;
+    std::string command_line;  // argv joined, for the cluster lock's holder record
     std::unique_ptr<Logger> log;
     // Bastion sessions (ssh.jump_host), one per bastion, shared by the hosts behind it; they
     // go before the logger they write to.

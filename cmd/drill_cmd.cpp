@@ -76,6 +76,8 @@ struct DrillCmdOptions {
     std::string yes_really;
     double baseline_s = 5;
     double timeout_s = 180;
+    std::string break_lock;
+    bool restore = false;  // --restore: only restore a fault an interrupted drill left
 };
 
 drills::FaultKind chosen_fault(const DrillCmdOptions& o) {
@@ -107,7 +109,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         std::cout << drills::render_fault_list();
         return 0;
     }
-    const auto fault = chosen_fault(o);
+    auto fault = o.restore ? drills::FaultKind::kill_primary : chosen_fault(o);
     if (!o.candidate.empty() && fault != drills::FaultKind::switchover) {
         throw usage_error("--candidate goes with --switchover only");
     }
@@ -117,8 +119,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                               "use .md, .json, .xml (JUnit), .svg or .txt");
         }
     }
-    if (o.baseline_s < 1 || o.timeout_s < 10) {
-        throw usage_error("--baseline must be at least 1 s and --timeout at least 10 s");
+    if (o.baseline_s < 1 || o.timeout_s < 10 || o.baseline_s > 3600 || o.timeout_s > 3600) {
+        throw usage_error("--baseline must be 1 to 3600 s and --timeout 10 to 3600 s",
+                          "the fault stays in place up to 2 x --timeout; an hour is the most");
     }
 
     Inventory inv = resolved_inventory(ctx);
@@ -141,6 +144,17 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         }
         return *it->second;
     };
+    if (o.restore) {
+        // The fault to restore decides the wiring below (the lab or OVH for a whole host).
+        auto found = drills::find_fault_journal(inv.paths.state_dir, topology, transport_for);
+        if (!found) {
+            std::cout << "no fault journal (" << drills::fault_journal_path(inv.paths.state_dir)
+                      << ", " << drills::k_host_journal_path
+                      << " on the members): nothing to restore\n";
+            return 0;
+        }
+        fault = found->journal.plan.kind;
+    }
     net::CurlHttpClient http;
     SystemClock clock;
     auto progress = [&ctx](const std::string& m) {
@@ -237,7 +251,15 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              [run_reach] { return run_reach->vantage(); }};
 
     InterruptGuard guard;
+    // The cluster-wide lock first (any operator machine); the engine then takes the state
+    // directory's drill lock and restores a fault an interrupted drill left.
+    auto cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
     drills::DrillEngine engine(seams, opts);
+    if (o.restore) {
+        const auto restored = engine.restore_only();
+        std::cout << (restored.empty() ? std::string("nothing to restore") : restored) << "\n";
+        return 0;
+    }
     drills::DrillOutcome outcome = engine.run();
     if (outcome.reports.empty()) {
         std::cerr << "pgdr: drill interrupted before the first run\n";
@@ -289,6 +311,9 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
         cmd->add_flag(f.flag, o->faults[f.flag], f.summary);
     }
     cmd->add_flag("--list", o->list, "Print the fault catalogue and exit");
+    cmd->add_flag(
+        "--restore", o->restore,
+        "Only restore the fault an interrupted drill left (its fault journal), then exit");
     cmd->add_option("--candidate", o->candidate, "With --switchover: the replica to promote");
     cmd->add_option("--max-rto", o->max_rto_s, "Objective: RTO at most SECONDS")
         ->check(CLI::NonNegativeNumber);
@@ -304,6 +329,7 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
     cmd->add_option("--baseline", o->baseline_s,
                     "Seconds of probe writes before the fault (default 5)");
     cmd->add_option("--timeout", o->timeout_s, "Bound of each wait, in seconds (default 180)");
+    add_break_lock_option(cmd, o->break_lock);
     cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return drill(ctx, *o); }; });
 }
 

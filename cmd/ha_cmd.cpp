@@ -25,6 +25,7 @@ struct HaOptions {
     bool dry_run = false;
     bool force = false;  // failover only
     std::string timeout = "180s";
+    std::string break_lock;
 };
 
 std::string question(const Inventory& inv, const pg::HaResult& r) {
@@ -84,6 +85,11 @@ int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
     ClusterWiring cluster(ctx, inv);
     SystemClock clock;
     InterruptGuard guard;
+    std::unique_ptr<ClusterLock> cluster_lock;
+    if (!o.dry_run) {
+        cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+        refuse_left_fault(ctx, inv, cluster_lock->hosts.by_name);
+    }
 
     pg::HaRequest req;
     req.action = action;
@@ -145,6 +151,7 @@ void register_ha_commands(CLI::App& app, Context& ctx) {
                  "Do not ask for confirmation (needed when stdin is no terminal)");
     sw->add_flag("--dry-run", so->dry_run, "Run the pre-checks and show the call; change nothing");
     sw->add_option("--timeout", so->timeout, "Bound of each wait (default 180s)");
+    add_break_lock_option(sw, so->break_lock);
     sw->callback([&ctx, so] {
         ctx.action = [&ctx, so] { return run_action(ctx, pg::HaAction::switchover, *so); };
     });
@@ -161,6 +168,7 @@ void register_ha_commands(CLI::App& app, Context& ctx) {
                  "Promote although the candidate's lag is unknown or it is not the synchronous "
                  "standby (acknowledged writes may be lost)");
     fa->add_option("--timeout", fo->timeout, "Bound of each wait (default 180s)");
+    add_break_lock_option(fa, fo->break_lock);
     fa->callback([&ctx, fo] {
         ctx.action = [&ctx, fo] { return run_action(ctx, pg::HaAction::failover, *fo); };
     });
@@ -174,6 +182,7 @@ void register_ha_commands(CLI::App& app, Context& ctx) {
                  "Do not ask for confirmation (needed when stdin is no terminal)");
     re->add_flag("--dry-run", ro->dry_run, "Run the pre-checks and show the call; change nothing");
     re->add_option("--timeout", ro->timeout, "Bound of each wait (default 30m)");
+    add_break_lock_option(re, ro->break_lock);
     re->callback([&ctx, ro] {
         ctx.action = [&ctx, ro] { return run_action(ctx, pg::HaAction::reinit, *ro); };
     });

@@ -155,6 +155,9 @@ int run(int argc, char** argv) {
         return static_cast<int>(ExitCode::usage);
     }
 
+    for (int k = 0; k < argc; ++k) {
+        ctx.command_line += (k == 0 ? "pgdr" : " " + std::string(argv[k]));
+    }
     if (std::getenv("NO_COLOR") != nullptr && std::getenv("NO_COLOR")[0] != '\0') {
         ctx.no_color = true;
     }

@@ -41,6 +41,7 @@ struct RunOptions_ {
     bool yes = false;
     std::string yes_really;
     std::string transcript;
+    std::string break_lock;
 };
 
 // The answer typed on the terminal within `timeout`; std::nullopt when none came.
@@ -284,7 +285,14 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     HostTransports conn;
     ClusterWiring cluster(ctx, inv);
     std::unique_ptr<runbook::ClusterOps> ops;
+    std::unique_ptr<ClusterLock> cluster_lock;
     if (!o.dry_run) {
+        // Every cluster password is redacted from the output and the transcript.
+        pg::register_stored_secrets(inv.paths.state_dir, *ctx.log);
+        // Held for the whole runbook; its drill and bootstrap steps (child pgdr processes) join
+        // it through PGDR_LOCK_LEASE.
+        cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+        refuse_left_fault(ctx, inv, cluster_lock->hosts.by_name);
         conn = connect_hosts(ctx, inv);
         ops = std::make_unique<runbook::ClusterOps>(inv, conn.by_name, cluster.access(), values);
     }
@@ -376,6 +384,7 @@ void register_runbook_commands(CLI::App& app, Context& ctx) {
                   "Required for a drill step on a production cluster: its name");
     r->add_option("--transcript", ro->transcript,
                   "Write the transcript to DIR (default: STATE_DIR/runbooks/NAME-TIME)");
+    add_break_lock_option(r, ro->break_lock);
     r->callback([&ctx, ro] { ctx.action = [&ctx, ro] { return run_runbook(ctx, *ro); }; });
 }
 

@@ -72,6 +72,8 @@ void print_status(const Inventory& inv, const pg::ClusterStatus& st) {
 int status(Context& ctx, const StatusOptions& o) {
     auto inv = resolved_inventory(ctx);
     ClusterWiring cluster(ctx, inv);
+    // The fault journal's copies on the members (drills/fault_journal.hpp) are read over SSH.
+    HostTransports hosts = connect_hosts(ctx, inv);
     for (;;) {
         auto s = pg::collect_status(inv, cluster.access());
         if (ctx.json()) {
@@ -85,19 +87,18 @@ int status(Context& ctx, const StatusOptions& o) {
         }
         // A fault an interrupted drill left in place (drills/fault_journal.hpp): the cluster is
         // not as pgdr left it, whatever Patroni says.
-        std::optional<drills::FaultJournal> fault;
+        std::string fault;
         try {
-            fault = drills::read_fault_journal(inv.paths.state_dir);
+            fault = left_fault_notice(ctx, inv, hosts.by_name);
         } catch (const Error& e) {
-            std::cerr << "pgdr: " << e.what() << '\n';
+            fault = e.what();
         }
-        if (fault) {
-            std::cerr << "pgdr: an interrupted drill left " << drills::describe(*fault)
-                      << " in place; the next `pgdr drill` restores it first ("
-                      << drills::fault_journal_path(inv.paths.state_dir) << ")\n";
+        if (!fault.empty()) {
+            std::cerr << "pgdr: " << ctx.log->redact(fault) << "\n";
         }
         if (o.watch_s <= 0) {
-            return s.healthy() && !fault ? 0 : static_cast<int>(ExitCode::verification_failed);
+            return s.healthy() && fault.empty() ? 0
+                                                : static_cast<int>(ExitCode::verification_failed);
         }
         std::this_thread::sleep_for(std::chrono::seconds(o.watch_s));
     }

@@ -1,8 +1,14 @@
 #include "cmd/wiring.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <sstream>
 
+#include "core/files.hpp"
 #include "core/state.hpp"
+#include "drills/fault_journal.hpp"
 #include "net/ssh_forwarder.hpp"
 #include "net/ssh_reach.hpp"
 #include "net/ssh_transport.hpp"
@@ -13,6 +19,12 @@ namespace pgdr::cmd {
 
 Inventory resolved_inventory(Context& ctx) {
     Inventory inv = ctx.inventory();
+    // The state directory holds the cluster's passwords: never readable by other users.
+    for (const auto& dir : {inv.paths.state_dir, inv.paths.state_dir + "/secrets"}) {
+        if (restrict_directory(dir)) {
+            ctx.log->warn(dir + " was open to other users: its mode is now 0700");
+        }
+    }
     auto missing = apply_state(inv, load_state(inv.paths.state_dir));
     if (!missing.empty()) {
         std::string names;
@@ -172,6 +184,109 @@ OvhWiring::OvhWiring(Context& ctx, const std::string& inventory_endpoint,
     ovh::WaitOptions wo;
     wo.timeout = timeouts.wait;
     api = std::make_unique<ovh::ProjectApi>(*client, clock, *ctx.log, project, wo);
+}
+
+namespace {
+
+std::string machine_name() {
+    char host[256] = {};
+    return ::gethostname(host, sizeof host - 1) == 0 ? std::string(host) : std::string("?");
+}
+
+std::string user_name() {
+    const auto* pw = ::getpwuid(::getuid());
+    if (pw != nullptr && pw->pw_name != nullptr) {
+        return pw->pw_name;
+    }
+    const char* env = std::getenv("USER");
+    return env != nullptr ? env : "uid" + std::to_string(::getuid());
+}
+
+}  // namespace
+
+ClusterLock::~ClusterLock() {
+    if (lock && !lock->joined()) {
+        ::unsetenv(pg::k_lock_lease_env);
+    }
+}
+
+std::unique_ptr<ClusterLock> take_cluster_lock(Context& ctx, const Inventory& inv,
+                                               const std::string& break_lock) {
+    if (!break_lock.empty() && break_lock != inv.cluster) {
+        throw usage_error(
+            "--break-lock " + break_lock + ": the inventory's cluster is " + inv.cluster,
+            "type the cluster's name: --break-lock " + inv.cluster);
+    }
+    auto out = std::make_unique<ClusterLock>();
+    out->hosts = connect_hosts(ctx, inv);
+    out->etcd = std::make_unique<pg::EtcdCtl>(inv, out->hosts.by_name);
+    pg::LockHolder me;
+    me.host = machine_name();
+    me.holder = user_name() + "@" + me.host;
+    me.command = ctx.command_line;
+    me.pid = static_cast<long>(::getpid());
+    me.started_at = format_utc(std::chrono::system_clock::now());
+    pg::LockOptions o;
+    const char* parent = std::getenv(pg::k_lock_lease_env);
+    o.join_lease = parent != nullptr ? parent : "";
+    o.break_lock = !break_lock.empty();
+    out->lock = std::make_unique<pg::OperationLock>(
+        *out->etcd, inv.cluster, me, o, [&ctx](const std::string& m) { ctx.log->warn(m); });
+    if (!out->lock->joined()) {
+        ::setenv(pg::k_lock_lease_env, out->lock->lease().c_str(), 1);
+    }
+    ctx.log->info("cluster lock " + pg::operation_lock_key(inv.cluster) +
+                  (out->lock->joined() ? " joined (lease " : " taken (lease ") +
+                  out->lock->lease() + ")");
+    return out;
+}
+
+void add_break_lock_option(CLI::App* cmd, std::string& break_lock) {
+    cmd->add_option("--break-lock", break_lock,
+                    "Remove another command's cluster lock first (type the cluster's name); "
+                    "only when that command is gone for good");
+}
+
+namespace {
+
+std::optional<drills::FoundJournal> left_fault(const Inventory& inv,
+                                               const TransportMap& transports) {
+    const auto topology = drills::drill_topology(inv);
+    return drills::find_fault_journal(
+        inv.paths.state_dir, topology, [&transports](const std::string& host) -> Transport& {
+            auto it = transports.find(host);
+            if (it == transports.end() || it->second == nullptr) {
+                throw Error(ExitCode::internal, "no transport for host " + host);
+            }
+            return *it->second;
+        });
+}
+
+std::string restore_command(Context& ctx) {
+    return "pgdr -i " + ctx.inventory_path + " drill --restore";
+}
+
+}  // namespace
+
+void refuse_left_fault(Context& ctx, const Inventory& inv, const TransportMap& transports) {
+    auto found = left_fault(inv, transports);
+    if (!found) {
+        return;
+    }
+    throw Error(ExitCode::verification_failed,
+                "an interrupted drill left " + drills::describe(found->journal) + " in place (" +
+                    found->where + "); the cluster is not as pgdr left it",
+                "restore it first: " + restore_command(ctx));
+}
+
+std::string left_fault_notice(Context& ctx, const Inventory& inv, const TransportMap& transports) {
+    auto found = left_fault(inv, transports);
+    if (!found) {
+        return {};
+    }
+    return drills::describe(found->journal) + " is in place (" + found->where +
+           "): a drill still running, or one that was interrupted; `" + restore_command(ctx) +
+           "` restores it once no drill holds the cluster lock";
 }
 
 }  // namespace pgdr::cmd

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cmd/context.hpp"
+#include "core/apply.hpp"
 #include "core/clock.hpp"
 #include "core/reach.hpp"
 #include "core/transport.hpp"
@@ -17,6 +18,7 @@
 #include "ovh/client.hpp"
 #include "ovh/resources.hpp"
 #include "pg/cluster_snapshot.hpp"
+#include "pg/operation_lock.hpp"
 
 namespace pgdr::cmd {
 
@@ -61,6 +63,31 @@ struct ClusterWiring {
     ClusterWiring(Context& ctx, const Inventory& inv);
     pg::ClusterAccess access() { return {*reach, http, sql}; }
 };
+
+// The cluster-wide operation lock (pg/operation_lock.hpp) held for the command's lifetime, over
+// its own SSH sessions to the etcd members (a renewal never waits behind the command's own
+// commands on a host). While held, PGDR_LOCK_LEASE names its lease, so child pgdr commands (a
+// runbook's drill and bootstrap steps) join it.
+struct ClusterLock {
+    HostTransports hosts;
+    std::unique_ptr<pg::EtcdCtl> etcd;
+    std::unique_ptr<pg::OperationLock> lock;
+    ~ClusterLock();
+};
+// `break_lock`: the cluster name typed after --break-lock ("" = none); any other name is a
+// usage error. Throws like pg::OperationLock.
+std::unique_ptr<ClusterLock> take_cluster_lock(Context& ctx, const Inventory& inv,
+                                               const std::string& break_lock);
+// Adds --break-lock CLUSTER to a command that takes the lock.
+void add_break_lock_option(CLI::App* cmd, std::string& break_lock);
+
+// A fault an interrupted drill left in place (drills/fault_journal.hpp: the state directory's
+// journal or a member's copy): throws pgdr::Error (verification_failed) naming it and the
+// command that restores it (`pgdr -i INVENTORY drill --restore`). Call with the cluster lock
+// held, before changing anything.
+void refuse_left_fault(Context& ctx, const Inventory& inv, const TransportMap& transports);
+// The same journal as a sentence for `pgdr status`; "" when there is none.
+std::string left_fault_notice(Context& ctx, const Inventory& inv, const TransportMap& transports);
 
 struct OvhTimeouts {
     std::chrono::seconds api{30};     // per request

@@ -42,6 +42,21 @@ void ensure_directory(const std::string& path, unsigned mode) {
     }
 }
 
+bool restrict_directory(const std::string& path, unsigned mode) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (st.st_mode & 0777 & ~mode) == 0) {
+        return false;
+    }
+    if (::chmod(path.c_str(), mode) != 0) {
+        throw Error(
+            ExitCode::internal,
+            path + " is open to other users and cannot be restricted: " + std::strerror(errno),
+            "chmod 700 " + path);
+    }
+    return true;
+}
+
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode) {
     auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) {

@@ -15,5 +15,9 @@ void write_file_atomic(const std::string& path, const std::string& content, unsi
 
 // mkdir -p with the given mode for the directories it creates.
 void ensure_directory(const std::string& path, unsigned mode = 0755);
+// A directory that must stay private (the state directory, its secrets, transcripts): when it
+// exists with a mode that lets group or others in (beyond `mode`), it is chmod-ed to `mode`.
+// Returns true when it was too open (the caller warns). Throws pgdr::Error when the chmod fails.
+bool restrict_directory(const std::string& path, unsigned mode = 0700);
 
 }  // namespace pgdr

@@ -10,24 +10,28 @@
 namespace pgdr {
 
 ClusterState load_state(const std::string& state_dir) {
-    ClusterState st;
     auto text = read_text_file(state_dir + "/state.json");
     if (!text) {
-        return st;
+        return {};
     }
+    return parse_state(*text, state_dir + "/state.json");
+}
+
+ClusterState parse_state(const std::string& text, const std::string& path) {
+    ClusterState st;
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(*text);
+        j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw Error(ExitCode::invalid_config,
-                    "state file " + state_dir + "/state.json is not valid JSON: " + e.what(),
+                    "state file " + path + " is not valid JSON: " + e.what(),
                     "restore it from a backup or remove it and run `pgdr provision` again");
     }
     // Valid JSON of another shape (edited by hand, another tool's file) is refused the same
     // way; value() throws type_error for a field that is not a string.
     auto wrong_shape = [&](const std::string& why) {
         return Error(ExitCode::invalid_config,
-                     "state file " + state_dir + "/state.json is not a pgdr state file: " + why,
+                     "state file " + path + " is not a pgdr state file: " + why,
                      "restore it from a backup or remove it and run `pgdr provision` again");
     };
     if (!j.is_object()) {
@@ -65,6 +69,7 @@ ClusterState load_state(const std::string& state_dir) {
 
 void save_state(const std::string& state_dir, const ClusterState& state) {
     ensure_directory(state_dir, 0700);
+    restrict_directory(state_dir);
     nlohmann::json hosts = nlohmann::json::object();
     for (const auto& [name, h] : state.hosts) {
         hosts[name] = {{"address", h.address},
@@ -166,6 +171,8 @@ std::string ensure_secret(const std::string& state_dir, const std::string& name)
     }
     ensure_directory(state_dir, 0700);
     ensure_directory(state_dir + "/secrets", 0700);
+    restrict_directory(state_dir);
+    restrict_directory(state_dir + "/secrets");
     write_file_atomic(state_dir + "/secrets/" + name, secret + "\n", 0600);
     return secret;
 }

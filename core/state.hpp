@@ -31,6 +31,8 @@ struct ClusterState {
 
 // Reads <state_dir>/state.json; an empty state when it does not exist.
 ClusterState load_state(const std::string& state_dir);
+// The content of a state.json (`path` for messages); throws pgdr::Error (invalid_config).
+ClusterState parse_state(const std::string& text, const std::string& path);
 void save_state(const std::string& state_dir, const ClusterState& state);
 
 // Throws pgdr::Error (invalid_config) when the state records another cluster name or another

@@ -2,9 +2,21 @@
 
 #include <stdexcept>
 
+#include "core/error.hpp"
 #include "core/sha256.hpp"
 
 namespace pgdr {
+
+void append_capped(std::string& to, const char* data, std::size_t n, const std::string& host,
+                   const char* stream, std::size_t max) {
+    if (to.size() + n > max) {
+        throw Error(ExitCode::internal,
+                    host + ": the command's " + stream + " exceeds " +
+                        std::to_string(max / (1024 * 1024)) + " MiB; pgdr stopped reading it",
+                    "a command pgdr runs should print little; check what the host printed");
+    }
+    to.append(data, n);
+}
 
 std::vector<std::string> put_file_argv(const std::string& path, const FileSpec& spec,
                                        const std::string& content) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -69,6 +70,14 @@ class Transport {
     // Reads a file; std::nullopt when it does not exist or cannot be read.
     std::optional<std::string> read_file(const std::string& path, bool sudo = false);
 };
+
+// The most a command's stdout or stderr may hold in memory (64 MiB): more is an error, not an
+// out-of-memory pgdr (a runaway `cat`, a log dumped by mistake).
+inline constexpr std::size_t k_max_command_output = std::size_t{64} * 1024 * 1024;
+// Appends n bytes to `to`; throws pgdr::Error (internal) naming the host and the stream when
+// `to` would grow past `max`.
+void append_capped(std::string& to, const char* data, std::size_t n, const std::string& host,
+                   const char* stream, std::size_t max = k_max_command_output);
 
 // The argv that put_file runs; exposed so that fakes and tests can recognise it. The host
 // installs the file only when it received exactly content's byte count and sha256 (both are

@@ -99,28 +99,72 @@ FaultJournal DrillEngine::journal_for(const FaultPlan& plan) const {
         j.operator_host = host;
     }
     j.pid = static_cast<long>(::getpid());
+    j.neighbour = journal_neighbour(m_seams.topology, plan.target);
     return j;
 }
 
-void DrillEngine::restore_journaled_fault() {
-    // Called with the drill lock held: the drill that wrote the journal is gone.
-    auto journal = read_fault_journal(m_seams.lock_dir);
-    if (!journal) {
-        return;
+std::string DrillEngine::restore_journaled_fault() {
+    // Called with the drill lock (and the cluster lock) held: the drill that wrote the journal
+    // is gone.
+    auto found = find_fault_journal(m_seams.lock_dir, m_seams.topology, m_seams.transport);
+    if (!found) {
+        return {};
     }
-    const auto& info = fault_info(journal->plan.kind);
-    progress("an interrupted drill left " + describe(*journal) + " in place: " + info.restore);
+    const auto& journal = found->journal;
+    const auto& info = fault_info(journal.plan.kind);
+    progress("an interrupted drill left " + describe(journal) + " in place (" + found->where +
+             "): " + info.restore);
     FaultInjector injector(fault_seams());
-    FaultRestored restored = injector.restore(journal->plan);
+    FaultRestored restored = injector.restore(journal.plan);
     if (!restored.ok) {
         throw Error(ExitCode::verification_failed,
-                    "an interrupted drill left " + describe(*journal) +
+                    "an interrupted drill left " + describe(journal) +
                         " in place, and restoring it failed: " + restored.detail,
                     "restore it by hand (" + info.restore + "), check `pgdr status`, then delete " +
-                        fault_journal_path(m_seams.lock_dir));
+                        found->where);
     }
-    clear_fault_journal(m_seams.lock_dir);
+    FaultJournal everywhere = journal;
+    everywhere.neighbour.clear();  // the copy found may be on another member than recorded
+    clear_journals(everywhere);
     progress("restored: " + restored.detail);
+    return describe(journal) + " restored: " + restored.detail;
+}
+
+void DrillEngine::clear_journals(const FaultJournal& journal) {
+    if (!m_seams.lock_dir.empty()) {
+        clear_fault_journal(m_seams.lock_dir);
+    }
+    // The recorded neighbour; every member when none is recorded.
+    for (const auto& n : m_seams.topology.postgres) {
+        if (n.name == journal.neighbour || journal.neighbour.empty()) {
+            try {
+                clear_host_fault_journal(m_seams.transport(n.name));
+            } catch (const Error&) {
+                // No transport for it.
+            }
+        }
+    }
+}
+
+void DrillEngine::record_journal(const FaultJournal& journal) {
+    if (!m_seams.lock_dir.empty()) {
+        write_fault_journal(m_seams.lock_dir, journal);
+    }
+    if (journal.neighbour.empty()) {
+        return;
+    }
+    const auto why = copy_fault_journal(m_seams.transport(journal.neighbour), journal);
+    if (!why.empty()) {
+        progress("warning: no copy of the fault journal on " + journal.neighbour + ": " + why);
+    }
+}
+
+std::string DrillEngine::restore_only() {
+    std::optional<DrillLock> lock;
+    if (!m_seams.lock_dir.empty()) {
+        lock.emplace(m_seams.lock_dir);
+    }
+    return restore_journaled_fault();
 }
 
 DrillEngine::PreCheck DrillEngine::pre_checks() {
@@ -341,9 +385,8 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     FaultInjector injector(fault_seams());
     // Recorded before the fault, cleared after a successful restore: a drill killed between
     // the two leaves the journal, and the next drill restores from it (fault_journal.hpp).
-    if (!m_seams.lock_dir.empty()) {
-        write_fault_journal(m_seams.lock_dir, journal_for(plan));
-    }
+    const FaultJournal journal = journal_for(plan);
+    record_journal(journal);
     progress(info.flag + " on " + plan.target);
     const Millis fault_at =
         timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
@@ -366,8 +409,8 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
                             (m_seams.lock_dir.empty()
                                  ? std::string()
                                  : " (kept in " + fault_journal_path(m_seams.lock_dir) + ")"));
-    } else if (!m_seams.lock_dir.empty()) {
-        clear_fault_journal(m_seams.lock_dir);
+    } else {
+        clear_journals(journal);
     }
 
     if (interrupted()) {
@@ -412,6 +455,10 @@ DrillOutcome DrillEngine::run() {
     }
     if (m_options.repeat < 1) {
         throw usage_error("--repeat must be at least 1");
+    }
+    if (m_options.timeout > k_max_drill_wait || m_options.baseline > k_max_drill_wait) {
+        throw usage_error("--timeout and --baseline are at most 3600 s",
+                          "the fault stays in place up to 2 x --timeout; an hour is the most");
     }
     fault_target(m_options.fault, t, "");  // refuses what cannot be done before touching anything
     if ((m_options.fault == FaultKind::reboot_primary ||

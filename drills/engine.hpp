@@ -59,6 +59,9 @@
 
 namespace pgdr::drills {
 
+// The longest --timeout and --baseline: a fault stays in place up to 2 x --timeout.
+inline constexpr std::chrono::hours k_max_drill_wait{1};
+
 struct DrillOptions {
     FaultKind fault = FaultKind::kill_primary;
     std::string candidate;  // switchover; "" = pg::pick_candidate()
@@ -116,6 +119,10 @@ class DrillEngine {
         std::string candidate;
     };
     PreCheck pre_checks();
+    // `pgdr drill --restore`: the drill lock, then the fault a journal records (state
+    // directory or a member's copy) restored; what was restored, "" when there was none.
+    // Throws like run().
+    std::string restore_only();
     Report run_once(const PreCheck& pre, int index);
 
   private:
@@ -129,8 +136,11 @@ class DrillEngine {
     bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
     FaultSeams fault_seams() const;
     FaultJournal journal_for(const FaultPlan& plan) const;
-    // A fault journal left by a drill that did not restore: restore it now, or throw.
-    void restore_journaled_fault();
+    // A fault journal left by a drill that did not restore: restore it now (returns what was
+    // restored; "" when there was none), or throw.
+    std::string restore_journaled_fault();
+    void record_journal(const FaultJournal& journal);
+    void clear_journals(const FaultJournal& journal);
 
     DrillSeams m_seams;
     DrillOptions m_options;

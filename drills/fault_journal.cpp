@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/files.hpp"
+#include "core/strings.hpp"
 
 namespace pgdr::drills {
 
@@ -14,7 +15,7 @@ std::string fault_journal_path(const std::string& state_dir) {
     return state_dir + "/fault-journal.json";
 }
 
-void write_fault_journal(const std::string& state_dir, const FaultJournal& journal) {
+std::string render_fault_journal(const FaultJournal& journal) {
     const auto& info = fault_info(journal.plan.kind);
     nlohmann::json j = {{"fault", info.name},
                         {"target", journal.plan.target},
@@ -24,22 +25,12 @@ void write_fault_journal(const std::string& state_dir, const FaultJournal& journ
                         {"started", journal.started},
                         {"operator_host", journal.operator_host},
                         {"pid", journal.pid},
+                        {"neighbour", journal.neighbour},
                         {"restore", info.restore}};
-    try {
-        write_file_atomic(fault_journal_path(state_dir), j.dump(2) + "\n", 0600);
-    } catch (const std::exception& e) {
-        throw Error(ExitCode::internal, "cannot record the fault in " +
-                                            fault_journal_path(state_dir) + ": " + e.what() +
-                                            "; the fault was not injected");
-    }
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::optional<FaultJournal> read_fault_journal(const std::string& state_dir) {
-    const std::string path = fault_journal_path(state_dir);
-    auto text = read_text_file(path);
-    if (!text) {
-        return std::nullopt;
-    }
+FaultJournal parse_fault_journal(const std::string& text, const std::string& path) {
     auto unreadable = [&](const std::string& why) {
         return Error(ExitCode::invalid_config,
                      path + " records a fault in place but cannot be read: " + why,
@@ -48,7 +39,7 @@ std::optional<FaultJournal> read_fault_journal(const std::string& state_dir) {
     };
     nlohmann::json j;
     try {
-        j = nlohmann::json::parse(*text);
+        j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::exception& e) {
         throw unreadable(e.what());
     }
@@ -74,7 +65,90 @@ std::optional<FaultJournal> read_fault_journal(const std::string& state_dir) {
     out.started = str("started");
     out.operator_host = str("operator_host");
     out.pid = j.contains("pid") && j["pid"].is_number_integer() ? j["pid"].get<long>() : 0;
+    out.neighbour = str("neighbour");
     return out;
+}
+
+void write_fault_journal(const std::string& state_dir, const FaultJournal& journal) {
+    try {
+        write_file_atomic(fault_journal_path(state_dir), render_fault_journal(journal), 0600);
+    } catch (const std::exception& e) {
+        throw Error(ExitCode::internal, "cannot record the fault in " +
+                                            fault_journal_path(state_dir) + ": " + e.what() +
+                                            "; the fault was not injected");
+    }
+}
+
+std::optional<FaultJournal> read_fault_journal(const std::string& state_dir) {
+    const std::string path = fault_journal_path(state_dir);
+    auto text = read_text_file(path);
+    if (!text) {
+        return std::nullopt;
+    }
+    return parse_fault_journal(*text, path);
+}
+
+std::string journal_neighbour(const DrillTopology& topology, const std::string& target) {
+    for (const auto& n : topology.postgres) {
+        if (n.name != target) {
+            return n.name;
+        }
+    }
+    return {};
+}
+
+std::string copy_fault_journal(Transport& host, const FaultJournal& journal) {
+    RunOptions o;
+    o.sudo = true;
+    o.timeout = std::chrono::seconds(30);
+    try {
+        auto dir = host.run({"mkdir", "-p", "-m", "0700", k_host_journal_dir}, o);
+        if (!dir.ok()) {
+            return "mkdir " + std::string(k_host_journal_dir) + " failed: " + first_line(dir.err);
+        }
+        std::string err;
+        if (!host.put_file(k_host_journal_path, render_fault_journal(journal), {"0600", ""},
+                           &err)) {
+            return err;
+        }
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return {};
+}
+
+std::optional<FoundJournal> find_fault_journal(const std::string& state_dir,
+                                               const DrillTopology& topology,
+                                               const TransportFor& transport) {
+    if (!state_dir.empty()) {
+        if (auto local = read_fault_journal(state_dir)) {
+            return FoundJournal{*local, fault_journal_path(state_dir)};
+        }
+    }
+    for (const auto& n : topology.postgres) {
+        std::optional<std::string> text;
+        try {
+            text = transport(n.name).read_file(k_host_journal_path, true);
+        } catch (const Error&) {
+            continue;  // an unreachable member: the others may hold it
+        }
+        if (text && !trim(*text).empty()) {
+            const auto where = n.name + ":" + k_host_journal_path;
+            return FoundJournal{parse_fault_journal(*text, where), where};
+        }
+    }
+    return std::nullopt;
+}
+
+void clear_host_fault_journal(Transport& host) {
+    RunOptions o;
+    o.sudo = true;
+    o.timeout = std::chrono::seconds(30);
+    try {
+        host.run({"rm", "-f", k_host_journal_path}, o);
+    } catch (const Error&) {
+        // Unreachable: the next command finds it and sees the fault is gone after a restore.
+    }
 }
 
 void clear_fault_journal(const std::string& state_dir) {

@@ -52,15 +52,32 @@ std::string partition_ruleset(int ssh_port) {
 }
 
 std::vector<std::string> partition_safety_argv(std::chrono::seconds after) {
-    return {"systemd-run",
-            std::string("--unit=") + k_partition_heal_unit,
-            "--on-active=" + std::to_string(after.count()) + "s",
-            "--timer-property=AccuracySec=1s",
-            "/usr/sbin/nft",
-            "delete",
-            "table",
-            "inet",
-            k_partition_table};
+    return self_heal_argv(k_partition_heal_unit, after,
+                          {"/usr/sbin/nft", "delete", "table", "inet", k_partition_table});
+}
+
+std::vector<std::string> self_heal_argv(const std::string& unit, std::chrono::seconds after,
+                                        const std::vector<std::string>& command) {
+    std::vector<std::string> argv{"systemd-run", "--unit=" + unit,
+                                  "--on-active=" + std::to_string(after.count()) + "s",
+                                  "--timer-property=AccuracySec=1s"};
+    argv.insert(argv.end(), command.begin(), command.end());
+    return argv;
+}
+
+std::vector<std::string> fault_heal_command(FaultKind kind, const DrillTopology& topology) {
+    switch (kind) {
+        case FaultKind::kill_primary:
+        case FaultKind::kill_postmaster:
+        case FaultKind::stop_primary:
+            return {"/bin/systemctl", "start", topology.patroni_unit};
+        case FaultKind::kill_etcd_member:
+            return {"/bin/systemctl", "start", "etcd"};
+        case FaultKind::kill_haproxy:
+            return {"/bin/systemctl", "start", "haproxy"};
+        default:
+            return {};
+    }
 }
 
 std::vector<std::string> partition_heal_argv() {
@@ -121,6 +138,18 @@ std::string FaultInjector::must(const std::string& host, const std::vector<std::
     return host + ": " + join(argv, " ");
 }
 
+void FaultInjector::arm_self_heal(const std::string& host, const std::string& unit,
+                                  const std::vector<std::string>& argv) {
+    // A leftover timer from an earlier drill would make systemd-run refuse the unit name.
+    disarm_self_heal(host, unit);
+    run(host, {"systemctl", "reset-failed", unit + ".service"});
+    must(host, argv);
+}
+
+void FaultInjector::disarm_self_heal(const std::string& host, const std::string& unit) {
+    run(host, {"systemctl", "stop", unit + ".timer"});
+}
+
 std::string FaultInjector::kill_postmaster(const std::string& host) {
     const std::string pid_file = m_seams.topology.data_dir + "/postmaster.pid";
     auto content = m_seams.transport(host).read_file(pid_file, true);
@@ -138,15 +167,12 @@ std::string FaultInjector::partition(const FaultPlan& plan) {
         m_seams.host_control->partition_host(plan.target);
         return plan.target + ": lab link cut (HostControl::partition_host)";
     }
-    // A leftover timer from an earlier drill would make systemd-run refuse the unit name.
-    run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
-    run(plan.target,
-        {"systemctl", "reset-failed", std::string(k_partition_heal_unit) + ".service"});
-    must(plan.target, partition_safety_argv(m_seams.partition_safety));
+    arm_self_heal(plan.target, k_partition_heal_unit,
+                  partition_safety_argv(m_seams.partition_safety));
     try {
         must(plan.target, {"nft", "-f", "-"}, partition_ruleset(m_seams.topology.ssh_port));
     } catch (...) {
-        run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
+        disarm_self_heal(plan.target, k_partition_heal_unit);
         throw;
     }
     return plan.target + ": nft table inet " + k_partition_table +
@@ -168,7 +194,7 @@ std::string FaultInjector::heal(const FaultPlan& plan) {
                                                    k_partition_table + ": " + first_line(r.err));
         }
     }
-    run(plan.target, {"systemctl", "stop", std::string(k_partition_heal_unit) + ".timer"});
+    disarm_self_heal(plan.target, k_partition_heal_unit);
     return plan.target + ": nft table inet " + k_partition_table + " deleted";
 }
 
@@ -283,6 +309,24 @@ std::string FaultInjector::after_reboot(const FaultPlan& plan) {
 }
 
 std::string FaultInjector::inject(const FaultPlan& plan) {
+    const auto heal = fault_heal_command(plan.kind, m_seams.topology);
+    if (heal.empty()) {
+        return inject_fault(plan);
+    }
+    // Armed first: a drill that dies with the fault in place (kill -9, a lost machine) has the
+    // host undo it by itself after partition_safety.
+    arm_self_heal(plan.target, k_fault_heal_unit,
+                  self_heal_argv(k_fault_heal_unit, m_seams.partition_safety, heal));
+    try {
+        return inject_fault(plan) + " (self-heals after " +
+               std::to_string(m_seams.partition_safety.count()) + " s)";
+    } catch (...) {
+        disarm_self_heal(plan.target, k_fault_heal_unit);
+        throw;
+    }
+}
+
+std::string FaultInjector::inject_fault(const FaultPlan& plan) {
     const auto& unit = m_seams.topology.patroni_unit;
     switch (plan.kind) {
         case FaultKind::kill_primary:
@@ -361,6 +405,9 @@ FaultRestored FaultInjector::restore(const FaultPlan& plan) {
             case FaultKind::kill_haproxy:
                 out.detail = must(plan.target, start_unit_argv("haproxy"));
                 break;
+        }
+        if (!fault_heal_command(plan.kind, m_seams.topology).empty()) {
+            disarm_self_heal(plan.target, k_fault_heal_unit);
         }
         out.ok = true;
     } catch (const std::exception& e) {

@@ -65,7 +65,8 @@ struct FaultSeams {
     ClusterReach& reach;  // where to connect for the leader's REST API (switchover)
     std::string rest_user;
     std::string rest_password;
-    std::chrono::seconds partition_safety{600};  // nftables partition heals itself after this
+    // The host undoes the fault by itself after this (nftables partition, pgdr-fault-heal).
+    std::chrono::seconds partition_safety{600};
     std::chrono::milliseconds boot_timeout{std::chrono::minutes(3)};  // reboot-primary restore
     std::chrono::milliseconds boot_poll{std::chrono::seconds(1)};
 };
@@ -87,6 +88,18 @@ inline constexpr const char* k_partition_heal_unit = "pgdr-partition-heal";
 // and out except loopback and TCP port ssh_port (pgdr's SSH session).
 std::string partition_ruleset(int ssh_port);
 std::vector<std::string> partition_safety_argv(std::chrono::seconds after);
+// The host-side self-heal of the other faults (issue 13): a transient timer pgdr-fault-heal,
+// armed on the target before the fault and stopped by the restore, that runs the restore's
+// command after partition_safety (2 x the drill timeout + 60 s), so a fault whose drill died
+// is undone by the host itself: kill-primary, kill-postmaster, stop-primary -> start Patroni;
+// kill-etcd-member -> start etcd; kill-haproxy -> start HAProxy.
+inline constexpr const char* k_fault_heal_unit = "pgdr-fault-heal";
+// `systemd-run --unit=UNIT --on-active=Ns --timer-property=AccuracySec=1s COMMAND...`
+std::vector<std::string> self_heal_argv(const std::string& unit, std::chrono::seconds after,
+                                        const std::vector<std::string>& command);
+// The self-heal command of a fault; empty for the faults without one (switchover, the
+// partition's own timer, reboot-primary and lose-primary-host: undone from outside).
+std::vector<std::string> fault_heal_command(FaultKind kind, const DrillTopology& topology);
 std::vector<std::string> partition_heal_argv();
 
 class FaultInjector {
@@ -104,6 +117,10 @@ class FaultInjector {
                       const std::optional<std::string>& stdin_data = std::nullopt);
     std::string must(const std::string& host, const std::vector<std::string>& argv,
                      const std::optional<std::string>& stdin_data = std::nullopt);
+    std::string inject_fault(const FaultPlan& plan);
+    void arm_self_heal(const std::string& host, const std::string& unit,
+                       const std::vector<std::string>& argv);
+    void disarm_self_heal(const std::string& host, const std::string& unit);
     std::string kill_postmaster(const std::string& host);
     std::string partition(const FaultPlan& plan);
     std::string heal(const FaultPlan& plan);

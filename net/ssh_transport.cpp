@@ -100,6 +100,15 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
         CommandResult res;
         const auto deadline = start + opts.timeout;
         char buf[16384];
+        // Bounded buffers: past k_max_command_output the command is killed and pgdr errs.
+        auto append = [&](std::string& to, int n, const char* stream) {
+            try {
+                append_capped(to, buf, static_cast<size_t>(n), m_target.name, stream);
+            } catch (const Error&) {
+                ssh_channel_request_send_signal(ch.get(), "KILL");
+                throw;
+            }
+        };
         for (;;) {
             if (clock::now() >= deadline) {
                 res.timed_out = true;
@@ -109,11 +118,11 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
             }
             int n = ssh_channel_read_timeout(ch.get(), buf, sizeof buf, 0, 100);
             if (n > 0) {
-                res.out.append(buf, static_cast<size_t>(n));
+                append(res.out, n, "stdout");
             }
             int e;
             while ((e = ssh_channel_read_nonblocking(ch.get(), buf, sizeof buf, 1)) > 0) {
-                res.err.append(buf, static_cast<size_t>(e));
+                append(res.err, e, "stderr");
             }
             if (n == SSH_ERROR || e == SSH_ERROR) {
                 fail(std::string("connection lost while running a command: ") + ssh_get_error(s),
@@ -123,10 +132,10 @@ CommandResult SshTransport::run(const std::vector<std::string>& argv, const RunO
             if (ssh_channel_is_eof(ch.get()) != 0 && n <= 0) {
                 // Drain what is left on both streams.
                 while ((n = ssh_channel_read_nonblocking(ch.get(), buf, sizeof buf, 0)) > 0) {
-                    res.out.append(buf, static_cast<size_t>(n));
+                    append(res.out, n, "stdout");
                 }
                 while ((e = ssh_channel_read_nonblocking(ch.get(), buf, sizeof buf, 1)) > 0) {
-                    res.err.append(buf, static_cast<size_t>(e));
+                    append(res.err, e, "stderr");
                 }
                 break;
             }

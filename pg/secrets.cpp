@@ -60,4 +60,13 @@ void register_secrets(const Secrets& secrets, Logger& log) {
     log.add_secret(secrets.probe_password);
 }
 
+void register_stored_secrets(const std::string& state_dir, Logger& log) {
+    for (const char* name : {k_replication_secret, k_superuser_secret, k_rewind_secret,
+                             k_rest_api_secret, k_probe_secret}) {
+        if (auto s = read_secret(state_dir, name); s && !s->empty()) {
+            log.add_secret(*s);
+        }
+    }
+}
+
 }  // namespace pgdr::pg

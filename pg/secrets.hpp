@@ -51,5 +51,7 @@ std::string secrets_fingerprint_path();  // /etc/patroni/pgdr-secrets.fingerprin
 
 // Registers every password with the logger's redaction.
 void register_secrets(const Secrets& secrets, Logger& log);
+// Registers the passwords the state directory holds, generating none (runbooks, transcripts).
+void register_stored_secrets(const std::string& state_dir, Logger& log);
 
 }  // namespace pgdr::pg

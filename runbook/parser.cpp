@@ -175,6 +175,10 @@ class Parser {
         if (!d) {
             error(n, "invalid duration '" + n.as<std::string>() + "' for '" + what +
                          "' (use 500ms, 30s, 5m, 1h or a number of seconds)");
+        } else if (*d > k_max_runbook_duration) {
+            error(n, "duration '" + n.as<std::string>() + "' for '" + what +
+                         "' is longer than the 24h a runbook step may take");
+            return std::nullopt;
         }
         return d;
     }
@@ -214,7 +218,9 @@ class Parser {
                 error(it->first, "parameter '" + p.name + "' is built in; choose another name");
                 continue;
             }
-            const auto& v = it->second;
+            // A copy: yaml-cpp's iterator-> returns a proxy that dies with this statement, so a
+            // reference would dangle (found by fuzz_parsers under ASan).
+            const YAML::Node v = it->second;
             if (v.IsMap()) {
                 check_keys(v, {"description", "default"}, "parameter '" + p.name + "'");
                 if (v["description"]) {

@@ -2,6 +2,7 @@
 // file:line:column and what is expected; unknown keys and names get a did-you-mean.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,10 @@
 #include "runbook/model.hpp"
 
 namespace pgdr::runbook {
+
+// The longest duration a runbook may give (a wait, a timeout, a confirmation's): longer ones
+// are typos (999999h) that would hang a runbook for ever.
+inline constexpr std::chrono::hours k_max_runbook_duration{24};
 
 // Thrown with every diagnostic found; exit code 3.
 class RunbookError : public Error {

@@ -1,5 +1,9 @@
 #include "runbook/transcript.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <sstream>
 
 #include "core/error.hpp"
@@ -34,6 +38,13 @@ std::string cell(const std::string& text) {
 
 Transcript::Transcript(std::string dir, const Logger& log) : m_dir(std::move(dir)), m_log(log) {
     ensure_directory(m_dir, 0700);
+    restrict_directory(m_dir);
+    // Created 0600 (and made so when it existed): the transcript holds command output.
+    const int fd = ::open(jsonl_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        [[maybe_unused]] const int rc = ::fchmod(fd, 0600);
+        ::close(fd);
+    }
     m_out.open(jsonl_path(), std::ios::out | std::ios::app);
     if (!m_out) {
         throw Error(ExitCode::internal, "cannot write " + jsonl_path(),

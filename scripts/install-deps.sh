@@ -12,7 +12,12 @@ packages=(
   nftables util-linux ca-certificates
   # tests: a private sshd, python3 for the fake OVH API, bc, groff and man-db for the man pages
   openssh-server python3 bc groff-base man-db
+  # fuzz_parsers: clang and libFuzzer (tests/fuzz/run-fuzz.sh)
+  clang
 )
+# libFuzzer ships in libclang-rt-N-dev, only recommended by clang-N: N is Debian's default clang.
+clang_major=$(apt-cache depends clang 2>/dev/null | sed -n 's/.*Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -1)
+if [ -n "$clang_major" ]; then packages+=("libclang-rt-$clang_major-dev"); fi
 missing=()
 for p in "${packages[@]}"; do
   [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")

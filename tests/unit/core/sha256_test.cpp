@@ -20,3 +20,23 @@ TEST_CASE("sha256: FIPS 180-4 test vectors", "[sha256]") {
     CHECK(sha256_hex(std::string(64, 'a')) ==
           "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb");
 }
+
+#include "core/error.hpp"
+#include "core/transport.hpp"
+
+TEST_CASE("append_capped: command output past the cap is an error, not unbounded memory",
+          "[core][transport]") {
+    // Issue 13 (review): SSH output buffers are capped at k_max_command_output (64 MiB).
+    CHECK(pgdr::k_max_command_output == 64u * 1024 * 1024);
+    std::string out;
+    pgdr::append_capped(out, "abcd", 4, "pg1", "stdout", 8);
+    pgdr::append_capped(out, "efgh", 4, "pg1", "stdout", 8);
+    CHECK(out == "abcdefgh");
+    try {
+        pgdr::append_capped(out, "i", 1, "pg1", "stdout", 8);
+        FAIL("grew past the cap");
+    } catch (const pgdr::Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("pg1: the command's stdout exceeds"));
+    }
+    CHECK(out.size() == 8);
+}

@@ -247,3 +247,23 @@ TEST_CASE("files: write_file_atomic applies the mode and replaces whole files", 
     CHECK(mode_of(tmp.path() + "/p/q/r") == 0700);
     pgdr::ensure_directory(tmp.path() + "/p/q/r", 0755);  // exists: nothing to do
 }
+
+TEST_CASE("state: a state directory open to other users is restricted to 0700", "[state][mode]") {
+    // Issue 13 (review): pre-existing state directories with wider modes are fixed.
+    pgdr::test::TempDir tmp;
+    const std::string dir = tmp.path() + "/state";
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    REQUIRE(::chmod(dir.c_str(), 0755) == 0);
+    CHECK(pgdr::restrict_directory(dir));
+    struct stat st {};
+    REQUIRE(::stat(dir.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+    CHECK_FALSE(pgdr::restrict_directory(dir));  // already private
+    CHECK_FALSE(pgdr::restrict_directory(dir + "/missing"));
+    // ensure_secret fixes a secrets directory someone opened.
+    REQUIRE(::mkdir((dir + "/secrets").c_str(), 0777) == 0);
+    REQUIRE(::chmod((dir + "/secrets").c_str(), 0777) == 0);
+    pgdr::ensure_secret(dir, "probe-password");
+    REQUIRE(::stat((dir + "/secrets").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
+}

@@ -263,3 +263,45 @@ TEST_CASE("node sampler: timeline from a WAL file name", "[drills][sampler]") {
     CHECK_FALSE(timeline_from_walfile("").has_value());
     CHECK_FALSE(timeline_from_walfile("zz0000030000000000000004").has_value());
 }
+
+TEST_CASE(
+    "faults: the host-side self-heal timer is armed before the fault and stopped by the "
+    "restore",
+    "[drills][faults][self_heal]") {
+    // Issue 13: every fault pgdr can undo on the host heals itself when its drill died.
+    auto t = topology(3);
+    t.patroni_unit = "patroni@17-main";
+    CHECK(fault_heal_command(FaultKind::kill_primary, t) ==
+          std::vector<std::string>{"/bin/systemctl", "start", "patroni@17-main"});
+    CHECK(fault_heal_command(FaultKind::kill_postmaster, t) ==
+          fault_heal_command(FaultKind::stop_primary, t));
+    CHECK(fault_heal_command(FaultKind::kill_etcd_member, t) ==
+          std::vector<std::string>{"/bin/systemctl", "start", "etcd"});
+    CHECK(fault_heal_command(FaultKind::kill_haproxy, t) ==
+          std::vector<std::string>{"/bin/systemctl", "start", "haproxy"});
+    CHECK(fault_heal_command(FaultKind::switchover, t).empty());
+    CHECK(fault_heal_command(FaultKind::reboot_primary, t).empty());
+    CHECK(self_heal_argv("pgdr-fault-heal", std::chrono::seconds(420),
+                         {"/bin/systemctl", "start", "etcd"}) ==
+          std::vector<std::string>{"systemd-run", "--unit=pgdr-fault-heal", "--on-active=420s",
+                                   "--timer-property=AccuracySec=1s", "/bin/systemctl", "start",
+                                   "etcd"});
+
+    RebootRig rig;
+    rig.t.patroni_unit = "patroni@17-main";
+    auto injector = rig.injector(nullptr);
+    FaultPlan plan;
+    plan.kind = FaultKind::kill_primary;
+    plan.target = "pg1";
+    plan.leader = "pg1";
+    CHECK_THAT(injector.inject(plan), Catch::EndsWith("(self-heals after 600 s)"));
+    CHECK(injector.restore(plan).ok);
+    CHECK(rig.commands() ==
+          std::vector<std::string>{
+              "systemctl stop pgdr-fault-heal.timer",
+              "systemctl reset-failed pgdr-fault-heal.service",
+              "systemd-run --unit=pgdr-fault-heal --on-active=600s --timer-property=AccuracySec=1s "
+              "/bin/systemctl start patroni@17-main",
+              "systemctl kill -s SIGKILL patroni@17-main", "systemctl start patroni@17-main",
+              "systemctl stop pgdr-fault-heal.timer"});
+}

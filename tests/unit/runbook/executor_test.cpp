@@ -3,6 +3,8 @@
 // Ctrl-C, dry runs and the transcript.
 #include "runbook/executor.hpp"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <optional>
@@ -471,6 +473,12 @@ steps:
     }
     auto jsonl = pgdr::read_text_file(tmp.path() + "/t/transcript.jsonl");
     REQUIRE(jsonl.has_value());
+    // Issue 13 (review): private, whatever the umask.
+    struct stat st {};
+    REQUIRE(::stat((tmp.path() + "/t/transcript.jsonl").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(::stat((tmp.path() + "/t").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0700);
     CHECK(jsonl->find("Sup3rSecretValue") == std::string::npos);
     std::vector<nlohmann::json> events;
     std::istringstream in(*jsonl);

@@ -323,3 +323,24 @@ TEST_CASE("runbook durations", "[runbook]") {
     CHECK(format_duration_spec(std::chrono::minutes(3)) == "3m");
     CHECK(format_duration_spec(std::chrono::milliseconds(1500)) == "1500ms");
 }
+
+TEST_CASE("runbook parser: absurd durations are refused", "[runbook]") {
+    // Issue 13 (review): a step timeout of 999999h would hang a runbook (and its fault) for ever.
+    auto found = problems(R"(name: long
+description: too long
+steps:
+  - id: wait
+    timeout: 999999h
+    wait_until: {condition: healthy, timeout: 25h}
+)");
+    REQUIRE(found.size() == 2);
+    CHECK_THAT(found[0], Catch::Contains("longer than the 24h a runbook step may take"));
+    CHECK_NOTHROW(parse_runbook(R"(name: ok
+description: a day
+steps:
+  - id: wait
+    timeout: 24h
+    wait_until: {condition: healthy, timeout: 1h}
+)",
+                                "rb.yaml"));
+}
