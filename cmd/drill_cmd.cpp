@@ -235,6 +235,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              &InterruptGuard::flag(),
                              progress,
                              [run_reach] { return run_reach->vantage(); }};
+    seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
 
     InterruptGuard guard;
     drills::DrillEngine engine(seams, opts);

@@ -115,4 +115,27 @@ std::string xml_escape(const std::string& text) {
     return out;
 }
 
+std::vector<std::string> phase_row(const Phase& p) {
+    return {format_offset(p.at_ms), "±" + std::to_string(p.uncertainty_ms) + " ms",
+            phase_label(p.name), p.source, p.detail};
+}
+
+std::string evidence_note(const Report& r) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "samplers every %lld ms, lag %lld ms",
+                  static_cast<long long>(r.sampler.interval_ms),
+                  static_cast<long long>(r.sampler.lag_ms));
+    std::string out = buf;
+    if (r.clock_offsets.empty()) {
+        return out + "; no clock offsets measured (no server evidence)";
+    }
+    out += "; clock offsets:";
+    for (const auto& o : r.clock_offsets) {
+        std::snprintf(buf, sizeof buf, " %s %+.1f ms ±%.1f", o.host.c_str(), o.offset_ms,
+                      o.bound_ms);
+        out += buf;
+    }
+    return out;
+}
+
 }  // namespace pgdr::drills
