@@ -559,6 +559,11 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
             "no fault was injected (no fault marker); times are relative to the drill's start");
     }
 
+    for (const auto& note : facts.notes) {
+        if (note.rfind("fault: ", 0) == 0 && r.fault_action.empty()) {
+            r.fault_action = note.substr(7);
+        }
+    }
     analyze_writes(facts, input, r, phases);
     const LeaderFindings leader = analyze_leader(facts, input, r, phases);
     analyze_lag(facts, r.old_primary, leader.elected, r);

@@ -47,6 +47,9 @@ std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) 
     leader += r.leader_changed ? " -> " + r.new_primary
                                : (r.new_primary.empty() ? " -> none observed" : " (unchanged)");
     rows.emplace_back("leader", leader);
+    if (!r.fault_action.empty()) {
+        rows.emplace_back("fault", r.fault_action);
+    }
     std::string rto = or_dash(r.rto_ms);
     if (!r.rto_ms && !r.write_outage_recovered) {
         rto = "not recovered";

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
-
 #include <nlohmann/json.hpp>
 
 namespace pgdr::drills {
@@ -117,8 +116,8 @@ PatroniLine patroni_line(const JournalLine& line) {
     return {*local + zone, res, line.message.substr(std::min(end + 1, line.message.size()))};
 }
 
-ServerEvent event(const std::string& host, const char* source, const char* kind,
-                  WallMicros at_us, WallMicros resolution_us, std::string text) {
+ServerEvent event(const std::string& host, const char* source, const char* kind, WallMicros at_us,
+                  WallMicros resolution_us, std::string text) {
     ServerEvent e;
     e.host = host;
     e.source = source;
@@ -318,8 +317,9 @@ std::vector<ServerEvent> postgres_events(const std::string& host, std::string_vi
             continue;
         }
         auto bracket = line.find(" [");
-        out.push_back(event(host, source::postgres_log, kind, *at, res,
-                            trim(bracket == std::string_view::npos ? line : line.substr(bracket + 1))));
+        out.push_back(
+            event(host, source::postgres_log, kind, *at, res,
+                  trim(bracket == std::string_view::npos ? line : line.substr(bracket + 1))));
     }
     return out;
 }
@@ -331,15 +331,15 @@ std::optional<ClockOffset> clock_offset(const std::string& host,
         if (s.received_us < s.sent_us || s.remote_us <= 0) {
             continue;
         }
-        if (best == nullptr ||
-            s.received_us - s.sent_us < best->received_us - best->sent_us) {
+        if (best == nullptr || s.received_us - s.sent_us < best->received_us - best->sent_us) {
             best = &s;
         }
     }
     if (best == nullptr) {
         return std::nullopt;
     }
-    const double mid = (static_cast<double>(best->sent_us) + static_cast<double>(best->received_us)) / 2.0;
+    const double mid =
+        (static_cast<double>(best->sent_us) + static_cast<double>(best->received_us)) / 2.0;
     ClockOffset o;
     o.host = host;
     o.offset_ms = (static_cast<double>(best->remote_us) - mid) / 1000.0;
@@ -361,8 +361,9 @@ std::vector<AlignedEvent> align(const std::vector<ServerEvent>& events,
         a.uncertainty_ms = bound + static_cast<double>(e.resolution_us) / 1000.0;
         out.push_back(std::move(a));
     }
-    std::stable_sort(out.begin(), out.end(),
-                     [](const AlignedEvent& a, const AlignedEvent& b) { return a.at_ms < b.at_ms; });
+    std::stable_sort(out.begin(), out.end(), [](const AlignedEvent& a, const AlignedEvent& b) {
+        return a.at_ms < b.at_ms;
+    });
     return out;
 }
 

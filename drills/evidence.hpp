@@ -50,7 +50,7 @@ std::vector<JournalLine> parse_journal_json(std::string_view text);
 
 namespace evidence {
 inline constexpr const char* lock_acquired = "lock_acquired";
-inline constexpr const char* demoted = "demoted";      // or released the key
+inline constexpr const char* demoted = "demoted";        // or released the key
 inline constexpr const char* lock_owner = "lock_owner";  // subject holds the key (seen by host)
 inline constexpr const char* no_leader = "no_leader";    // host saw no leader key
 inline constexpr const char* promote_requested = "promote_requested";

@@ -51,17 +51,13 @@ std::optional<OffsetSample> offset_sample(Transport& t, Clock& clock) {
 
 std::vector<std::string> journal_argv(const std::string& patroni_unit, WallMicros since_us,
                                       bool with_grep) {
-    std::vector<std::string> argv{"journalctl",
-                                  "-o",
-                                  "json",
-                                  "--output-fields=MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER",
-                                  "-u",
-                                  patroni_unit,
-                                  "-u",
-                                  "haproxy",
-                                  "--since",
-                                  "@" + std::to_string(since_us / 1000000),
-                                  "--no-pager"};
+    std::vector<std::string> argv{
+        "journalctl", "-o",
+        "json",       "--output-fields=MESSAGE,_SYSTEMD_UNIT,SYSLOG_IDENTIFIER",
+        "-u",         patroni_unit,
+        "-u",         "haproxy",
+        "--since",    "@" + std::to_string(since_us / 1000000),
+        "--no-pager"};
     if (with_grep) {
         argv.push_back("--grep");
         argv.push_back(k_journal_pattern);

@@ -30,7 +30,9 @@ struct Found {
     std::string source;
 };
 
-Found from(const AlignedEvent& a) { return {a.at_ms, a.uncertainty_ms, a.event.source}; }
+Found from(const AlignedEvent& a) {
+    return {a.at_ms, a.uncertainty_ms, a.event.source};
+}
 
 bool on(const ServerEvent& e, const std::string& host, const char* source, const char* kind) {
     return e.host == host && e.source == source && e.kind == kind;
@@ -176,7 +178,14 @@ void apply_evidence(std::vector<Phase>& phases, const ServerEvidence& evidence,
                        ? source::pgdr
                        : source::sampler;
         p.uncertainty_ms = sampler_uncertainty(p.name, context, cadence);
-        if (auto f = server_time(p.name, events, evidence, context)) {
+        auto f = server_time(p.name, events, evidence, context);
+        // "Gone" is when someone first noticed: a log line later than the samplers' first
+        // sight is not better evidence (Patroni logs nothing when the key just expires).
+        if (f && p.name == phase::old_leader_gone &&
+            f->at_ms - f->uncertainty_ms > static_cast<double>(p.at_ms)) {
+            f.reset();
+        }
+        if (f) {
             p.sampler_at_ms = p.at_ms;
             p.at_ms = std::llround(f->at_ms);
             p.uncertainty_ms = static_cast<Millis>(std::ceil(f->uncertainty_ms));
@@ -221,11 +230,12 @@ Check causal_order(const std::vector<Phase>& phases, const PhaseContext& context
     Check c;
     c.name = "causal_order";
     c.passed = broken.empty();
-    c.detail = broken.empty()
-                   ? std::to_string(held) + " cause-effect pair(s) in order within their uncertainty"
-                   : "the report's evidence contradicts itself (a clock, a log or a sampler is "
-                     "wrong, not the cluster): " +
-                         join(broken, "; ");
+    c.detail =
+        broken.empty()
+            ? std::to_string(held) + " cause-effect pair(s) in order within their uncertainty"
+            : "the report's evidence contradicts itself (a clock, a log or a sampler is "
+              "wrong, not the cluster): " +
+                  join(broken, "; ");
     return c;
 }
 

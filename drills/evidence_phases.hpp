@@ -12,7 +12,8 @@
 //   haproxy_switched    haproxy_log  the probes' HAProxy: "Server primary/<elected> is UP"
 //   old_leader_gone     patroni_log  the old leader demoting itself or releasing the key, or a
 //                                    member seeing no key or another owner, or another
-//                                    member taking it (HAProxy marking it UP included)
+//                                    member taking it (HAProxy marking it UP included); only
+//                                    when no later than the samplers' first sight of it
 //   first_ack_after_outage  probe    the acknowledged row's pgdr_drill.at on the server
 //
 // Only events after the fault (within their uncertainty) count, the first of each. Sampler
@@ -54,19 +55,19 @@ struct ProbeCadence {
 struct ServerEvidence {
     std::vector<ServerEvent> events;
     std::vector<ClockOffset> offsets;
-    std::string haproxy_host;  // the probes' HAProxy: its log says when writes switched
+    std::string haproxy_host;         // the probes' HAProxy: its log says when writes switched
     std::vector<std::string> errors;  // hosts or logs that could not be read
 };
 
 // What the phases are about, from the sampler analysis.
 struct PhaseContext {
     std::string old_primary;
-    std::string elected;  // "" when no new leader
-    std::int64_t first_ack_seq = 0;       // the first acknowledged write after the outage; 0: none
-    std::string first_ack_backend;        // the node that acknowledged it
+    std::string elected;             // "" when no new leader
+    std::int64_t first_ack_seq = 0;  // the first acknowledged write after the outage; 0: none
+    std::string first_ack_backend;   // the node that acknowledged it
     Millis sampler_lag_ms = 0;
-    Millis sample_gap_ms = 0;  // the longest median spacing of one node's samples
-    WallMicros fault_wall_us = 0;         // the fault on the operator's clock
+    Millis sample_gap_ms = 0;      // the longest median spacing of one node's samples
+    WallMicros fault_wall_us = 0;  // the fault on the operator's clock
 };
 
 // Sets every phase's source and uncertainty: server evidence replaces the sampler's time

@@ -126,6 +126,9 @@ struct Report {
     std::string cluster;
     std::string started_at;  // ISO 8601 UTC of the drill's start
     std::string fault_at;    // ISO 8601 UTC of the fault; "" when none was recorded
+    // What the fault injector reported it did, e.g. "pg1: powered off (HostControl::kill_host),
+    // off after 5200 ms" (how long a provider took to stop the machine); "" when unknown.
+    std::string fault_action;
     std::string old_primary;
     std::string new_primary;  // the leader at the end; == old_primary when unchanged; "" unknown
     bool leader_changed = false;

@@ -32,6 +32,7 @@ nlohmann::ordered_json report_to_json(const Report& r) {
     j["cluster"] = r.cluster;
     j["started_at"] = r.started_at;
     j["fault_at"] = r.fault_at.empty() ? Json(nullptr) : Json(r.fault_at);
+    j["fault_action"] = r.fault_action;
     j["old_primary"] = r.old_primary;
     j["new_primary"] = r.new_primary;
     j["leader_changed"] = r.leader_changed;

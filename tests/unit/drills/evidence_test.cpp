@@ -2,12 +2,13 @@
 // 4.0.7, PostgreSQL 17, HAProxy 3.0; Debian 12: Patroni 3.0.2, PostgreSQL 15, HAProxy 2.6; see
 // tests/golden/drills/evidence/README.md), clock offsets, and the phases of those drills
 // re-derived from their evidence, plus scripted timelines with skewed clocks.
+#include "drills/evidence.hpp"
+
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "drills/evidence.hpp"
 #include "drills/evidence_phases.hpp"
 
 using namespace pgdr;
@@ -130,7 +131,8 @@ TEST_CASE("recorded Debian 13 logs: Patroni 4.0.7, PostgreSQL 17, HAProxy 3.0",
     const auto* lock = first(events, "pg2", evidence::lock_acquired);
     REQUIRE(lock != nullptr);
     CHECK(lock->source == "patroni_log");
-    CHECK(lock->at_us == utc("2026-12-05 05:18:25.022 UTC"));  // Patroni's own time, not the journal's
+    CHECK(lock->at_us ==
+          utc("2026-12-05 05:18:25.022 UTC"));  // Patroni's own time, not the journal's
     const auto* seen = first(events, "pg3", evidence::lock_owner, "pg2");
     REQUIRE(seen != nullptr);
     CHECK(seen->at_us < lock->at_us);  // a member logs the new holder first
@@ -230,8 +232,7 @@ std::vector<ServerEvent> skewed_failover(WallMicros fault) {
         ev("pg2", source::patroni_log, evidence::lock_acquired, fault + 10000000 + pg2),
         ev("pg2", source::postgres_log, evidence::recovery_ended, fault + 10040000 + pg2),
         ev("pg2", source::postgres_log, evidence::accepting_connections, fault + 10100000 + pg2),
-        ev("pg3", source::haproxy_log, evidence::server_up, fault + 10050000 + pg3, "pg2",
-           "write"),
+        ev("pg3", source::haproxy_log, evidence::server_up, fault + 10050000 + pg3, "pg2", "write"),
     };
 }
 
