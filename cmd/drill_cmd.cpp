@@ -249,6 +249,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              &InterruptGuard::flag(),
                              progress,
                              [run_reach] { return run_reach->vantage(); }};
+    seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
 
     InterruptGuard guard;
     // The cluster-wide lock first (any operator machine); the engine then takes the state

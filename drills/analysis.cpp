@@ -465,6 +465,61 @@ std::optional<double> median_write_latency(const std::vector<Event>& events,
                             2.0;
 }
 
+// The median time a node sample took (the samplers' lag behind what they report).
+Millis median_sample_lag(const Facts& f) {
+    std::vector<Millis> took;
+    for (const auto& [node, samples] : f.samples) {
+        for (const auto& s : samples) {
+            took.push_back(s.sample.took_ms);
+        }
+    }
+    if (took.empty()) {
+        return 0;
+    }
+    std::nth_element(took.begin(), took.begin() + static_cast<std::ptrdiff_t>(took.size() / 2),
+                     took.end());
+    return took[took.size() / 2];
+}
+
+// The longest of the nodes' median spacing between two samples.
+Millis sample_gap(const Facts& f) {
+    Millis longest = 0;
+    for (const auto& [node, samples] : f.samples) {
+        std::vector<Millis> gaps;
+        for (std::size_t i = 1; i < samples.size(); ++i) {
+            gaps.push_back(samples[i].at - samples[i - 1].at);
+        }
+        if (!gaps.empty()) {
+            auto mid = gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2);
+            std::nth_element(gaps.begin(), mid, gaps.end());
+            longest = std::max(longest, *mid);
+        }
+    }
+    return longest;
+}
+
+PhaseContext phase_context(const Facts& f, std::chrono::system_clock::time_point started,
+                           const Report& r, const std::string& elected) {
+    PhaseContext c;
+    c.old_primary = r.old_primary;
+    c.elected = elected == r.old_primary ? "" : elected;
+    if (r.rto_ms) {
+        for (const auto& a : f.acks) {
+            if (a.at == *r.rto_ms) {
+                c.first_ack_seq = a.seq;
+                c.first_ack_backend = a.backend;
+                break;
+            }
+        }
+    }
+    c.sampler_lag_ms = median_sample_lag(f);
+    c.sample_gap_ms = sample_gap(f);
+    const auto started_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(started.time_since_epoch()).count();
+    c.fault_wall_us = started_us + f.fault_at_abs.value_or(0) * 1000;
+    return c;
+}
+
 }  // namespace
 
 Report analyze(const Timeline& timeline, const AnalysisInput& input) {
@@ -504,6 +559,11 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
             "no fault was injected (no fault marker); times are relative to the drill's start");
     }
 
+    for (const auto& note : facts.notes) {
+        if (note.rfind("fault: ", 0) == 0 && r.fault_action.empty()) {
+            r.fault_action = note.substr(7);
+        }
+    }
     analyze_writes(facts, input, r, phases);
     const LeaderFindings leader = analyze_leader(facts, input, r, phases);
     analyze_lag(facts, r.old_primary, leader.elected, r);
@@ -517,6 +577,11 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
     r.split_brain = !sb.evidence.empty();
     r.warnings.insert(r.warnings.end(), sb.warnings.begin(), sb.warnings.end());
 
+    const PhaseContext context = phase_context(facts, started, r, leader.elected);
+    apply_evidence(phases, input.evidence, context, input.cadence);
+    r.clock_offsets = input.evidence.offsets;
+    r.sampler = {input.cadence.sample_interval_ms, context.sampler_lag_ms};
+    r.warnings.insert(r.warnings.end(), input.evidence.errors.begin(), input.evidence.errors.end());
     const auto& order = phase_names();
     auto rank = [&](const std::string& name) {
         return std::find(order.begin(), order.end(), name) - order.begin();
@@ -527,6 +592,7 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
     r.phases = std::move(phases);
 
     add_checks(facts, r);
+    r.checks.push_back(causal_order(r.phases, context));
     if (input.post_check) {
         const auto& pc = *input.post_check;
         r.checks.push_back({"cluster_whole",

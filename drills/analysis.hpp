@@ -17,7 +17,9 @@
 //    leader's last LSN at or before T0 (or, when the leader did not change, the largest such
 //    difference over the other members), clamped at 0. Samples are up to one sampling
 //    interval apart, so the figure carries that much noise.
-//  - Phases: see report.hpp; a phase absent from the timeline is absent from the report.
+//  - Phases: see report.hpp; a phase absent from the timeline is absent from the report. Their
+//    times come from the servers' own evidence where there is some, with a source and an
+//    uncertainty each, and the causal_order check (evidence_phases.hpp).
 //  - Split brain (conclusive, fails the verdict): two nodes not in recovery at the same time
 //    with writes acknowledged by both in that window; acknowledged writes that go back to a
 //    node after another took over; two nodes seen as primary on the same timeline after the
@@ -30,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "drills/evidence_phases.hpp"
 #include "drills/fault_catalogue.hpp"
 #include "drills/prediction.hpp"
 #include "drills/report.hpp"
@@ -62,6 +65,8 @@ struct AnalysisInput {
     Millis sample_validity_ms = 1000;
     // Where the probes connected from ("this machine", "via pg3 (198.18.0.13)").
     std::string probe_vantage;
+    ServerEvidence evidence;  // logs and rows collected after the drill, clock offsets
+    ProbeCadence cadence;
 };
 
 // Never throws on odd timelines: what cannot be determined is empty and explained in

@@ -154,21 +154,25 @@ PostCheck post_check(const ClusterSeams& seams, const std::string& leader,
     return pc;
 }
 
-std::optional<std::vector<std::int64_t>> read_drill_seqs(const ClusterSeams& seams,
-                                                         const std::string& leader,
-                                                         const std::string& run,
-                                                         std::string& error) {
+std::optional<std::vector<std::int64_t>> read_drill_seqs(
+    const ClusterSeams& seams, const std::string& leader, const std::string& run,
+    std::string& error, std::map<std::int64_t, std::int64_t>* stamps_us) {
     try {
-        auto r =
-            psql(seams, leader, "pgdr",
-                 "SELECT seq FROM pgdr_drill WHERE run = :'run' ORDER BY seq;\n", {{"run", run}});
+        auto r = psql(seams, leader, "pgdr",
+                      "SELECT seq, (extract(epoch FROM at) * 1000000)::bigint FROM pgdr_drill "
+                      "WHERE run = :'run' ORDER BY seq;\n",
+                      {{"run", run}});
         if (!r.ok()) {
             error = "cannot read the drill's rows on " + leader + ": " + failure(r);
             return std::nullopt;
         }
         std::vector<std::int64_t> seqs;
         for (const auto& l : lines(r.out)) {
-            seqs.push_back(std::stoll(l));
+            const auto bar = l.find('|');
+            seqs.push_back(std::stoll(l.substr(0, bar)));
+            if (stamps_us != nullptr && bar != std::string::npos) {
+                (*stamps_us)[seqs.back()] = std::stoll(l.substr(bar + 1));
+            }
         }
         return seqs;
     } catch (const std::exception& e) {

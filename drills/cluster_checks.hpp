@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,10 +66,10 @@ PostCheck post_check(const ClusterSeams& seams, const std::string& leader,
 std::vector<std::pair<int, std::string>> parse_history(const std::string& text);
 
 // This run's sequence numbers in pgdr_drill on `leader`; std::nullopt (and `error`) when they
-// cannot be read.
-std::optional<std::vector<std::int64_t>> read_drill_seqs(const ClusterSeams& seams,
-                                                         const std::string& leader,
-                                                         const std::string& run,
-                                                         std::string& error);
+// cannot be read. `stamps_us`, when given, receives each row's `at` (now() of the server that
+// committed it, microseconds since the epoch on that server's clock).
+std::optional<std::vector<std::int64_t>> read_drill_seqs(
+    const ClusterSeams& seams, const std::string& leader, const std::string& run,
+    std::string& error, std::map<std::int64_t, std::int64_t>* stamps_us = nullptr);
 
 }  // namespace pgdr::drills

@@ -47,6 +47,9 @@ std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) 
     leader += r.leader_changed ? " -> " + r.new_primary
                                : (r.new_primary.empty() ? " -> none observed" : " (unchanged)");
     rows.emplace_back("leader", leader);
+    if (!r.fault_action.empty()) {
+        rows.emplace_back("fault", r.fault_action);
+    }
     std::string rto = or_dash(r.rto_ms);
     if (!r.rto_ms && !r.write_outage_recovered) {
         rto = "not recovered";
@@ -111,6 +114,29 @@ std::string xml_escape(const std::string& text) {
                     out += c;
                 }
         }
+    }
+    return out;
+}
+
+std::vector<std::string> phase_row(const Phase& p) {
+    return {format_offset(p.at_ms), "±" + std::to_string(p.uncertainty_ms) + " ms",
+            phase_label(p.name), p.source, p.detail};
+}
+
+std::string evidence_note(const Report& r) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "samplers every %lld ms, lag %lld ms",
+                  static_cast<long long>(r.sampler.interval_ms),
+                  static_cast<long long>(r.sampler.lag_ms));
+    std::string out = buf;
+    if (r.clock_offsets.empty()) {
+        return out + "; no clock offsets measured (no server evidence)";
+    }
+    out += "; clock offsets:";
+    for (const auto& o : r.clock_offsets) {
+        std::snprintf(buf, sizeof buf, " %s %+.1f ms ±%.1f", o.host.c_str(), o.offset_ms,
+                      o.bound_ms);
+        out += buf;
     }
     return out;
 }

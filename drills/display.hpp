@@ -26,6 +26,11 @@ std::string or_dash_count(const std::optional<std::int64_t>& n);
 // renderers so both say the same thing.
 std::vector<std::pair<std::string, std::string>> headline_rows(const Report& report);
 
+// One phase as cells: offset, "±N ms", label, source, detail (text and Markdown tables).
+std::vector<std::string> phase_row(const Phase& phase);
+// One line on how exact the phases are: the samplers' cadence and each host's clock offset.
+std::string evidence_note(const Report& report);
+
 // Escapes &, <, >, " and ' for XML text and attribute values, and replaces control characters
 // that XML 1.0 forbids (every one below 0x20 except tab, newline and carriage return) by '?'.
 std::string xml_escape(const std::string& text);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <map>
 #include <optional>
 
 #include "core/error.hpp"
@@ -12,6 +13,7 @@
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "drills/etcd_quorum.hpp"
+#include "drills/evidence_collect.hpp"
 #include "drills/fault_journal.hpp"
 #include "pg/candidate.hpp"
 
@@ -437,14 +439,53 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     }
     progress("post-checks on leader " + leader);
     in.post_check = post_check(cs, leader, in.errors);
+    std::map<std::int64_t, std::int64_t> stamps;
     if (!leader.empty()) {
         std::string error;
-        in.seqs_on_new_primary = read_drill_seqs(cs, leader, run, error);
+        in.seqs_on_new_primary = read_drill_seqs(cs, leader, run, error, &stamps);
         if (!error.empty()) {
             in.errors.push_back(error);
         }
     }
+    in.cadence = m_seams.cadence;
+    if (m_seams.collect_evidence) {
+        progress("server evidence: clock offsets, logs");
+        in.evidence = collect_evidence(timeline, stamps);
+    }
     return analyze(timeline, in);
+}
+
+ServerEvidence DrillEngine::collect_evidence(const Timeline& timeline,
+                                             const std::map<std::int64_t, std::int64_t>& stamps) {
+    const auto& t = m_seams.topology;
+    ServerEvidence ev;
+    ev.haproxy_host = t.probe_haproxy().name;
+    ev.offsets =
+        measure_clock_offsets(evidence_hosts(t), m_seams.transport, m_seams.clock, ev.errors);
+    const auto since = std::chrono::duration_cast<std::chrono::microseconds>(
+                           timeline.started_wall().time_since_epoch())
+                           .count() -
+                       1000000;
+    ev.events = collect_log_events(t, m_seams.transport, since, ev.errors);
+    // The rows' stamps, each on the clock of the member that acknowledged it.
+    for (const auto& e : timeline.events()) {
+        const auto* a = std::get_if<WriteAcked>(&e.data);
+        auto it = a != nullptr ? stamps.find(a->seq) : stamps.end();
+        if (it == stamps.end() || a->backend.empty()) {
+            continue;
+        }
+        ServerEvent row;
+        row.host = a->backend;
+        row.source = source::probe;
+        row.kind = evidence::row_written;
+        row.subject = a->backend;
+        row.at_us = it->second;
+        row.resolution_us = 1;
+        row.seq = a->seq;
+        row.text = "pgdr_drill.at of seq " + std::to_string(a->seq);
+        ev.events.push_back(std::move(row));
+    }
+    return ev;
 }
 
 DrillOutcome DrillEngine::run() {

@@ -30,7 +30,10 @@
 //                replica on the leader's timeline, all streaming, etcd healthy, HAProxy on the
 //                leader) and the last write was acknowledged; skipped when interrupted
 //   post-checks  timelines, histories, streaming replicas; the run's rows read on the leader
-//   report       analyze()
+//                with their server-side stamps
+//   evidence     clock offsets of every host, the Patroni/HAProxy journal and PostgreSQL log
+//                lines since the run's start (evidence_collect.hpp)
+//   report       analyze(): phases from the best evidence, causal_order
 //
 // --repeat N runs this N times (pre-checks before each); all waits poll every 100 ms on the
 // Clock, so tests drive them with a manual clock. Interrupt (the flag set by a SIGINT, SIGTERM or
@@ -41,6 +44,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +101,8 @@ struct DrillSeams {
     std::function<void(const std::string&)> progress;  // step messages; may be empty
     // Where the probes connect from, for the report; empty: "this machine".
     std::function<std::string()> vantage;
+    ProbeCadence cadence = {};     // the probes' intervals, for the phases' uncertainty
+    bool collect_evidence = true;  // server logs, clock offsets and row stamps after each run
 };
 
 struct DrillOutcome {
@@ -141,6 +147,10 @@ class DrillEngine {
     std::string restore_journaled_fault();
     void record_journal(const FaultJournal& journal);
     void clear_journals(const FaultJournal& journal);
+    // Clock offsets, log lines and the rows' stamps (seq -> microseconds on the acknowledging
+    // member's clock) of the run that `timeline` recorded.
+    ServerEvidence collect_evidence(const Timeline& timeline,
+                                    const std::map<std::int64_t, std::int64_t>& stamps);
 
     DrillSeams m_seams;
     DrillOptions m_options;

@@ -6,6 +6,11 @@
 
 namespace pgdr::drills {
 
+ProbeCadence cadence_of(const LiveProbeSettings& settings) {
+    return {settings.write_interval.count(), settings.sample_interval.count(),
+            settings.stats_interval.count()};
+}
+
 std::vector<std::unique_ptr<Probe>> make_live_probes(
     const DrillTopology& topology, ClusterReach& reach, const ProbeCredentials& credentials,
     HttpClient& http, Clock& clock, const std::string& run, const LiveProbeSettings& settings) {

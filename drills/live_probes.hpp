@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/http.hpp"
 #include "core/reach.hpp"
+#include "drills/evidence_phases.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
 
@@ -24,6 +25,9 @@ struct LiveProbeSettings {
 
 // topology, http and clock must outlive the probes. Every port is asked of `reach` once, here,
 // before the probes' threads start.
+// The intervals of these probes, for the phases' uncertainty (evidence_phases.hpp).
+ProbeCadence cadence_of(const LiveProbeSettings& settings);
+
 std::vector<std::unique_ptr<Probe>> make_live_probes(
     const DrillTopology& topology, ClusterReach& reach, const ProbeCredentials& credentials,
     HttpClient& http, Clock& clock, const std::string& run, const LiveProbeSettings& settings = {});

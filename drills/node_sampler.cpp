@@ -111,11 +111,13 @@ std::unique_ptr<Probe> make_node_sampler(NodeSamplerOptions options, HttpClient&
     auto state = std::make_shared<SamplerState>(std::move(options), http);
     return std::make_unique<PollingProbe>(name, clock, interval, [state](Timeline& t) {
         NodeSample s;
+        const Millis started = t.now_ms();
         s.node = state->options.node.name;
         state->sample_rest(s);
         if (state->options.use_sql) {
             state->sample_sql(s);
         }
+        s.took_ms = t.now_ms() - started;
         t.record(std::move(s));
     });
 }

@@ -36,10 +36,39 @@ const std::vector<std::string>& phase_names();
 // A phrase for people ("old primary back as a replica"); the name itself when unknown.
 std::string phase_label(const std::string& name);
 
+// Where a phase's time comes from (JSON phases[].source): a server's own log or data, aligned
+// to the drill's clock through the host's measured clock offset, or pgdr's own observation.
+namespace source {
+inline constexpr const char* patroni_log = "patroni_log";
+inline constexpr const char* postgres_log = "postgres_log";
+inline constexpr const char* haproxy_log = "haproxy_log";
+inline constexpr const char* probe = "probe";      // the probe's row, stamped by the server
+inline constexpr const char* sampler = "sampler";  // first seen by pgdr's samplers or probes
+inline constexpr const char* pgdr = "pgdr";        // pgdr's own action (fault, restore)
+}  // namespace source
+
 struct Phase {
     std::string name;
     Millis at_ms = 0;    // relative to the fault
     std::string detail;  // e.g. the node concerned
+    std::string source = source::sampler;
+    Millis uncertainty_ms = 0;  // the true moment lies within at_ms ± this
+    // When server evidence gave the time: what the samplers saw, for the cross-check.
+    std::optional<Millis> sampler_at_ms = std::nullopt;
+};
+
+// A host's clock against the operator's, measured during the drill: host = operator + offset,
+// known to ± bound (half the round trip of the exchange).
+struct ClockOffset {
+    std::string host;
+    double offset_ms = 0;
+    double bound_ms = 0;
+};
+
+// The samplers' cadence: a change is seen up to interval + lag after it happened.
+struct SamplerInfo {
+    Millis interval_ms = 0;
+    Millis lag_ms = 0;  // median time a node sample took
 };
 
 // Objectives given on the command line. max_lost defaults to 0: losing an acknowledged write
@@ -51,7 +80,8 @@ struct Objectives {
 
 // One pass/fail item of the verdict; one JUnit testcase each. Names are stable:
 // fault_injected, leader_expectation, writes_recovered, no_split_brain, max_rto, max_lost,
-// restored, cluster_whole.
+// restored, cluster_whole, causal_order (the report's evidence contradicts itself: the report
+// fails, not the cluster).
 struct Check {
     std::string name;
     bool passed = false;
@@ -96,6 +126,9 @@ struct Report {
     std::string cluster;
     std::string started_at;  // ISO 8601 UTC of the drill's start
     std::string fault_at;    // ISO 8601 UTC of the fault; "" when none was recorded
+    // What the fault injector reported it did, e.g. "pg1: powered off (HostControl::kill_host),
+    // off after 5200 ms" (how long a provider took to stop the machine); "" when unknown.
+    std::string fault_action;
     std::string old_primary;
     std::string new_primary;  // the leader at the end; == old_primary when unchanged; "" unknown
     bool leader_changed = false;
@@ -113,6 +146,8 @@ struct Report {
     std::vector<std::int64_t> unacknowledged_applied_seqs;      // at most k_max_listed_seqs
 
     std::vector<Phase> phases;  // sorted by time, ties in canonical order
+    std::vector<ClockOffset> clock_offsets;
+    SamplerInfo sampler;
     std::vector<Outage> outages;
     WriteCounts writes;
 

@@ -1,5 +1,7 @@
 #include "drills/report_json.hpp"
 
+#include <cmath>
+
 namespace pgdr::drills {
 
 namespace {
@@ -30,6 +32,7 @@ nlohmann::ordered_json report_to_json(const Report& r) {
     j["cluster"] = r.cluster;
     j["started_at"] = r.started_at;
     j["fault_at"] = r.fault_at.empty() ? Json(nullptr) : Json(r.fault_at);
+    j["fault_action"] = r.fault_action;
     j["old_primary"] = r.old_primary;
     j["new_primary"] = r.new_primary;
     j["leader_changed"] = r.leader_changed;
@@ -47,9 +50,22 @@ nlohmann::ordered_json report_to_json(const Report& r) {
         r.probe_write_latency_ms ? Json(*r.probe_write_latency_ms) : Json(nullptr);
     Json phases = Json::array();
     for (const auto& p : r.phases) {
-        phases.push_back(Json{{"name", p.name}, {"at_ms", p.at_ms}, {"detail", p.detail}});
+        phases.push_back(Json{{"name", p.name},
+                              {"at_ms", p.at_ms},
+                              {"detail", p.detail},
+                              {"source", p.source},
+                              {"uncertainty_ms", p.uncertainty_ms},
+                              {"sampler_at_ms", or_null(p.sampler_at_ms)}});
     }
     j["phases"] = phases;
+    Json offsets = Json::array();
+    for (const auto& o : r.clock_offsets) {
+        offsets.push_back(Json{{"host", o.host},
+                               {"offset_ms", std::round(o.offset_ms * 1000.0) / 1000.0},
+                               {"bound_ms", std::round(o.bound_ms * 1000.0) / 1000.0}});
+    }
+    j["clock_offsets"] = offsets;
+    j["sampler"] = Json{{"interval_ms", r.sampler.interval_ms}, {"lag_ms", r.sampler.lag_ms}};
     j["verdict"] = to_string(r.verdict);
     j["restored"] = r.restored;
     j["split_brain"] = r.split_brain;

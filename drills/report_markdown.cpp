@@ -70,13 +70,14 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
     out << '\n' << level << " Phases\n\n";
     rows.clear();
     for (const auto& p : r.phases) {
-        rows.push_back({format_offset(p.at_ms), phase_label(p.name), p.detail});
+        rows.push_back(phase_row(p));
     }
     if (rows.empty()) {
         out << "None observed.\n";
     } else {
-        table(out, {"at (from the fault)", "phase", "detail"}, rows);
+        table(out, {"at (from the fault)", "±", "phase", "source", "detail"}, rows);
     }
+    out << '\n' << cell(evidence_note(r)) << '\n';
 
     out << '\n' << level << " Checks\n\n";
     rows.clear();

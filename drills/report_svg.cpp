@@ -55,8 +55,8 @@ std::string render_svg(const Report& r) {
     Millis from = std::min<Millis>(r.observed_from_ms, 0);
     Millis to = std::max<Millis>(r.observed_until_ms, 0);
     for (const auto& p : r.phases) {
-        from = std::min(from, p.at_ms);
-        to = std::max(to, p.at_ms);
+        from = std::min(from, p.at_ms - p.uncertainty_ms);
+        to = std::max(to, p.at_ms + p.uncertainty_ms);
     }
     if (to - from < 1000) {
         to = from + 1000;
@@ -127,7 +127,17 @@ std::string render_svg(const Report& r) {
             << "\" y2=\"" << axis_y << "\" stroke=\"" << (fault ? "#d62728" : "#555")
             << "\" stroke-width=\"" << (fault ? 2 : 1) << "\""
             << (fault ? "" : " stroke-dasharray=\"4 3\"") << "/>\n";
-        std::string label = phase_label(p.name) + " " + format_offset(p.at_ms);
+        if (p.uncertainty_ms > 0) {
+            // The error bar: the phase's time ± its uncertainty, with end caps.
+            const double lo = x_of(p.at_ms - p.uncertainty_ms);
+            const double hi = x_of(p.at_ms + p.uncertainty_ms);
+            const int y = label_y - 4;
+            out << "    <path class=\"uncertainty\" d=\"M" << num(lo) << ' ' << y - 3 << "v6M"
+                << num(lo) << ' ' << y << "H" << num(hi) << "M" << num(hi) << ' ' << y - 3
+                << "v6\" stroke=\"#1f77b4\" fill=\"none\"/>\n";
+        }
+        std::string label = phase_label(p.name) + " " + format_offset(p.at_ms) + " ±" +
+                            std::to_string(p.uncertainty_ms) + " ms " + p.source;
         if (!p.detail.empty() && p.name != phase::first_write_failure) {
             label += " (" + p.detail + ")";
         }

@@ -84,13 +84,14 @@ std::string render_text(const Report& r) {
     out << "\nphases (relative to the fault):\n";
     rows.clear();
     for (const auto& p : r.phases) {
-        rows.push_back({format_offset(p.at_ms), phase_label(p.name), p.detail});
+        rows.push_back(phase_row(p));
     }
     if (rows.empty()) {
         out << "  (none observed)\n";
     } else {
         print_table(out, rows, "  ");
     }
+    out << "  " << evidence_note(r) << '\n';
 
     out << "\nchecks:\n";
     rows.clear();

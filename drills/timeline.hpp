@@ -71,6 +71,7 @@ struct NodeSample {
     // Bytes: pg_current_wal_lsn() on a primary, pg_last_wal_replay_lsn() on a replica.
     std::optional<std::uint64_t> lsn;
     std::string error;
+    Millis took_ms = 0;  // from the start of the sample to its record
 
     bool answered() const { return role != NodeRole::unknown || in_recovery.has_value(); }
 };

@@ -71,6 +71,7 @@ DrillTopology drill_topology(const Inventory& inv) {
     auto paths = pg::debian_paths(inv);
     t.patroni_unit = paths.patroni_unit;
     t.data_dir = paths.data_dir;
+    t.postgres_log = paths.log_file;
     t.maximum_lag_on_failover = inv.patroni.maximum_lag_on_failover;
     return t;
 }

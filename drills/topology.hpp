@@ -37,6 +37,7 @@ struct DrillTopology {
     int ssh_port = 22;
     std::string patroni_unit;  // patroni@17-main
     std::string data_dir;      // /var/lib/postgresql/17/main
+    std::string postgres_log;  // /var/log/postgresql/postgresql-17-main.log
     long long maximum_lag_on_failover = 1048576;
 
     const DrillNode* find(const std::string& name) const;  // any service; nullptr if unknown

@@ -21,6 +21,7 @@ DebianPaths debian_paths(int postgres_version) {
     p.start_conf = p.config_dir + "/start.conf";
     p.patroni_config = "/etc/patroni/" + p.cluster + ".yml";
     p.patroni_unit = "patroni@" + p.cluster;
+    p.log_file = p.log_directory + "/postgresql-" + p.cluster + ".log";
     p.postgres_unit = "postgresql@" + p.cluster;
     p.patroni_pgpass = "/var/lib/postgresql/" + p.cluster + ".pgpass";
     p.replication_passfile = "/var/lib/postgresql/pgdr-replication.pgpass";

@@ -42,6 +42,8 @@ struct DebianPaths {
     std::string postgres_unit;         // postgresql@17-main
     std::string patroni_pgpass;        // /var/lib/postgresql/17-main.pgpass (Patroni writes it)
     std::string replication_passfile;  // /var/lib/postgresql/pgdr-replication.pgpass (0600)
+    std::string log_directory = "/var/log/postgresql";  // the logging collector's (Patroni's)
+    std::string log_file;  // /var/log/postgresql/postgresql-17-main.log
     std::string etcd_defaults = "/etc/default/etcd";
     std::string etcd_data_dir = "/var/lib/etcd/default";
     std::string haproxy_config = "/etc/haproxy/haproxy.cfg";

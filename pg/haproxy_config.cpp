@@ -22,11 +22,15 @@ const std::string& word(const std::string& value, const std::string& what) {
 }
 
 // Debian's global section (haproxy package, 2.6 and 3.0) without the TLS defaults, which pgdr
-// does not use.
+// does not use; plus the check state changes ("Server primary/pg2 is UP") on stdout, which
+// systemd's haproxy.service (-Ws: `daemon` is ignored) hands to the journal, in RFC 5424 with
+// HAProxy's own microsecond time: the drill's evidence of when writes switched
+// (drills/evidence.hpp). `notice` keeps the per-connection lines out.
 const char* const k_global =
     "global\n"
     "\tlog /dev/log\tlocal0\n"
     "\tlog /dev/log\tlocal1 notice\n"
+    "\tlog stdout format rfc5424 local0 notice\n"
     "\tchroot /var/lib/haproxy\n"
     "\tstats socket /run/haproxy/admin.sock mode 660 level admin\n"
     "\tstats timeout 30s\n"

@@ -135,8 +135,8 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
     str(e, "unix_socket_directories", "/var/run/postgresql");
     // Under Patroni nothing redirects stderr to Debian's log file; the collector writes it.
     str(e, "logging_collector", "on");
-    str(e, "log_directory", "/var/log/postgresql");
-    str(e, "log_filename", "postgresql-" + paths.cluster + ".log");
+    str(e, "log_directory", paths.log_directory);
+    str(e, "log_filename", paths.log_file.substr(paths.log_directory.size() + 1));
     e << YAML::EndMap;
     e << YAML::EndMap;  // postgresql
 

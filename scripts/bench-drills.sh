@@ -2,15 +2,18 @@
 # Benchmark (not a test): failover speed of the seed architecture's settings against pgdr's
 # timing profiles, on a lab of its own. For each setting, in one run: the cluster is
 # re-bootstrapped with it (pgdr PATCHes Patroni's DCS config and reloads HAProxy), then
-# `pgdr drill --kill-primary --repeat N` and `pgdr drill --switchover --repeat N`; the medians
-# are printed side by side.
+# `pgdr drill --kill-primary --repeat N`, `pgdr drill --lose-primary-host --repeat N` (the whole
+# machine off until the restore) and `pgdr drill --switchover --repeat N`; the medians are printed
+# side by side, then per phase the median difference between the samplers' time and the
+# servers' evidence (sampler_at_ms - at_ms, over every run of every drill of the setting).
 #
 #   scripts/bench-drills.sh [RELEASE] [RUNS]      RELEASE: trixie (default) or bookworm; RUNS: 5
 #
 # Figures: kill-primary RTO (fault -> first acknowledged write), the part of it after the
 # leader's lease expired (old_leader_gone: the replicas' Patroni no longer see a leader key ->
 # first acknowledged write), the predicted RTO, and the switchover's client-visible write
-# outage. Goals (issue 5): kill RTO within 1 s of the lease expiry, switchover outage <= 1 s,
+# outage; host-loss RTO (lose-primary-host: etcd member gone too, connections time out).
+# Goals (issue 5): kill RTO within 1 s of the lease expiry, switchover outage <= 1 s,
 # and at least 1.6x faster than the seed's settings (`safe` trades speed for long leases).
 # BENCH_KEEP=DIR keeps every JSON report and log. Needs root; its lab is taken down on exit.
 set -euo pipefail
@@ -56,7 +59,26 @@ print(" ".join(out))
 ' "$@"
 }
 
-declare -A row
+# Per phase, the median of sampler_at_ms - at_ms over every run of the given reports (how
+# much later the samplers saw what the servers logged), "phase=N/count" words.
+sampler_minus_evidence() {
+    python3 -c '
+import json, statistics, sys
+diffs = {}
+for path in sys.argv[1:]:
+    try:
+        runs = json.load(open(path))["runs"]
+    except (OSError, ValueError, KeyError):
+        continue
+    for r in runs:
+        for p in r["phases"]:
+            if p.get("sampler_at_ms") is not None:
+                diffs.setdefault(p["name"], []).append(p["sampler_at_ms"] - p["at_ms"])
+print(" ".join("%s=%.0f/%d" % (k, statistics.median(v), len(v)) for k, v in sorted(diffs.items())) or "-")
+' "$@"
+}
+
+declare -A row evidence
 for setting in $SETTINGS; do
     { cat "$dir/base.yaml"; section "$setting"; } >"$inv"
     echo "== $setting: bootstrap" >&2
@@ -65,27 +87,40 @@ for setting in $SETTINGS; do
     echo "== $setting: $RUNS x kill-primary" >&2
     "$PGDR" -i "$inv" drill --kill-primary --repeat "$RUNS" --output json \
         >"$dir/$setting.kill.json" 2>"$dir/$setting.kill.log" || true
+    # The power-off refuses a leader that runs the probes' HAProxy (the lab's pg3).
+    if "$PGDR" -i "$inv" --output json status 2>/dev/null | grep -q '"leader": "pg3"'; then
+        "$PGDR" -i "$inv" drill --switchover >/dev/null 2>&1 || true
+    fi
+    echo "== $setting: $RUNS x lose-primary-host" >&2
+    "$PGDR" -i "$inv" drill --lose-primary-host --timeout 300 --repeat "$RUNS" --output json \
+        >"$dir/$setting.lose.json" 2>"$dir/$setting.lose.log" || true
     echo "== $setting: $RUNS x switchover" >&2
     "$PGDR" -i "$inv" drill --switchover --repeat "$RUNS" --output json \
         >"$dir/$setting.switchover.json" 2>"$dir/$setting.switchover.log" || true
     read -r k_rto k_gone k_pred k_pass < <(summary rto_ms phase:old_leader_gone predicted_rto_ms \
         <"$dir/$setting.kill.json")
     read -r s_out s_rto s_pass < <(summary write_outage_ms rto_ms <"$dir/$setting.switchover.json")
+    read -r l_rto l_pass < <(summary rto_ms <"$dir/$setting.lose.json")
     after=-
     [[ $k_rto != - && $k_gone != - ]] && after=$((k_rto - k_gone))
-    row[$setting]="$k_rto $after $k_pred $k_pass $s_out $s_rto $s_pass"
+    row[$setting]="$k_rto $after $k_pred $k_pass $l_rto $l_pass $s_out $s_rto $s_pass"
+    evidence[$setting]=$(sampler_minus_evidence "$dir/$setting".{kill,lose,switchover}.json)
     if [[ -n ${BENCH_KEEP:-} ]]; then mkdir -p "$BENCH_KEEP" && cp "$dir/$setting".* "$BENCH_KEEP"/; fi
 done
 
 printf '\nrelease %s, %s runs each, medians in ms\n' "$RELEASE" "$RUNS"
-printf '%-8s %10s %12s %10s %6s | %12s %10s %6s | %s\n' setting kill-RTO after-lease \
-    predicted pass sw-outage sw-RTO pass "kill speed-up vs seed"
+printf '%-8s %10s %12s %10s %6s | %10s %6s | %12s %10s %6s | %s\n' setting kill-RTO \
+    after-lease predicted pass lose-RTO pass sw-outage sw-RTO pass "kill speed-up vs seed"
 seed_rto=$(cut -d' ' -f1 <<<"${row[seed]:--}")
 for setting in $SETTINGS; do
-    read -r k_rto after k_pred k_pass s_out s_rto s_pass <<<"${row[$setting]}"
+    read -r k_rto after k_pred k_pass l_rto l_pass s_out s_rto s_pass <<<"${row[$setting]}"
     speed=-
     [[ $seed_rto != - && $k_rto != - && $k_rto != 0 ]] &&
         speed=$(printf "%.2fx" "$(echo "scale=3; $seed_rto / $k_rto" | bc)")
-    printf '%-8s %10s %12s %10s %6s | %12s %10s %6s | %s\n' "$setting" "$k_rto" "$after" \
-        "$k_pred" "$k_pass" "$s_out" "$s_rto" "$s_pass" "$speed"
+    printf '%-8s %10s %12s %10s %6s | %10s %6s | %12s %10s %6s | %s\n' "$setting" "$k_rto" \
+        "$after" "$k_pred" "$k_pass" "$l_rto" "$l_pass" "$s_out" "$s_rto" "$s_pass" "$speed"
+done
+printf '\nsampler minus server evidence, median ms per phase (phase=median/runs)\n'
+for setting in $SETTINGS; do
+    printf '%-8s %s\n' "$setting" "${evidence[$setting]}"
 done

@@ -29,10 +29,31 @@ check_report() {  # JSON FAULT EXPECT_NEW_LEADER(yes|no|any)
     fi
 }
 
+# Phases from the servers' own logs (issue 19): every phase has a source and an uncertainty,
+# the election, promotion and HAProxy switch come from Patroni, PostgreSQL and HAProxy, the
+# evidence is in causal order, every host's clock offset is measured.
+check_evidence() {  # JSON FAULT
+    assert_eq "$(json_get "$1" '[c["passed"] for c in d["checks"] if c["name"] == "causal_order"]')" "[True]" \
+        "causal_order of $2: $(json_get "$1" '[c["detail"] for c in d["checks"] if c["name"] == "causal_order"]')"
+    assert_eq "$(json_get "$1" 'all(p["source"] and p["uncertainty_ms"] >= 0 for p in d["phases"])')" True \
+        "every phase of $2 has a source and an uncertainty"
+    assert_eq "$(json_get "$1" '{p["name"]: p["source"] for p in d["phases"]}.get("promoted")')" postgres_log \
+        "promotion of $2 from PostgreSQL's log"
+    assert_eq "$(json_get "$1" '{p["name"]: p["source"] for p in d["phases"]}.get("haproxy_switched")')" haproxy_log \
+        "HAProxy switch of $2 from HAProxy's log"
+    assert_eq "$(json_get "$1" '{p["name"]: p["source"] for p in d["phases"]}.get("new_leader_elected") in ("patroni_log", "haproxy_log")')" True \
+        "election of $2 from the servers' logs"
+    assert_eq "$(json_get "$1" 'len(d["clock_offsets"]) == 3 and all(o["bound_ms"] < 100 for o in d["clock_offsets"])')" True \
+        "clock offsets of $2"
+    assert_eq "$(json_get "$1" 'd["sampler"]["interval_ms"]')" 50 "sampler interval in $2"
+    log "$2: sampler minus evidence (ms): $(json_get "$1" '{p["name"]: p["sampler_at_ms"] - p["at_ms"] for p in d["phases"] if p["sampler_at_ms"] is not None}')"
+}
+
 log "kill-primary"
 run_pgdr -i "$INV" --output json drill --kill-primary --max-rto 90 --report "$WORK/kill.md" --report "$WORK/kill.svg"
 assert_rc 0 "kill-primary drill"
 check_report "$OUT" kill-primary yes
+check_evidence "$OUT" kill-primary
 assert_contains "$(cat "$WORK/kill.md")" "RTO"
 assert_contains "$(head -c 200 "$WORK/kill.svg")" "<svg"
 
@@ -40,6 +61,7 @@ log "switchover"
 run_pgdr -i "$INV" --output json drill --switchover
 assert_rc 0 "switchover drill"
 check_report "$OUT" switchover yes
+check_evidence "$OUT" switchover
 
 log "partition-primary (move the leader off the HAProxy host first)"
 run_pgdr -i "$INV" --output json status
@@ -50,6 +72,7 @@ fi
 run_pgdr -i "$INV" --output json drill --partition-primary --timeout 240
 assert_rc 0 "partition drill"
 check_report "$OUT" partition-primary yes
+check_evidence "$OUT" partition-primary
 
 log "reboot-primary: the leader's host is reset and boots again (leader off the HAProxy host first)"
 run_pgdr -i "$INV" --output json status
@@ -72,6 +95,7 @@ fi
 run_pgdr -i "$INV" --output json drill --lose-primary-host --timeout 240
 assert_rc 0 "lose-primary-host drill"
 check_report "$OUT" lose-primary-host yes
+check_evidence "$OUT" lose-primary-host
 # The host stayed off until the new leader took writes: restored only after that.
 assert_eq "$(json_get "$OUT" '[p["at_ms"] for p in d["phases"] if p["name"] == "fault_restored"][0] > d["rto_ms"]')" True \
     "restored after the new leader acknowledged writes"

@@ -173,11 +173,23 @@ assert_rc 0 "reboot-primary drill on the twin"
 reboot_rto=$(json_get "$(cat reboot.json)" 'd["rto_ms"]')
 assert_eq "$(json_get "$(cat reboot.json)" 'd["lost_acknowledged_writes"]')" 0 "reboot-primary: lost writes"
 
+log "drill --lose-primary-host: the instance stopped through OVH's v1 API until the restore"
+run_pgdr drill -i ovh-twin.yaml --lose-primary-host --timeout 300 --yes-really shop-db --report lose.json
+assert_rc 0 "lose-primary-host drill on the twin"
+lose_rto=$(json_get "$(cat lose.json)" 'd["rto_ms"]')
+assert_eq "$(json_get "$(cat lose.json)" 'd["lost_acknowledged_writes"]')" 0 "lose-primary-host: lost writes"
+assert_eq "$(json_get "$(cat lose.json)" 'd["new_primary"] != d["old_primary"]')" True "lose-primary-host: a new leader"
+assert_contains "$(json_get "$(cat lose.json)" 'd["fault_action"]')" "off after" \
+    "lose-primary-host: how long the v1 stop took"
+assert_eq "$(json_get "$(cat lose.json)" '[c["passed"] for c in d["checks"] if c["name"] == "causal_order"]')" "[True]" \
+    "lose-primary-host: causal order through SSH forwarding"
+log "lose-primary-host on the twin: $(json_get "$(cat lose.json)" 'd["fault_action"]')"
+
 log "switchover"
 run_pgdr switchover -i ovh-twin.yaml --yes
 assert_rc 0 "switchover on the twin"
 INV=ovh-twin.yaml wait_healthy 120  # the old leader back as a streaming replica
-log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms"
+log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms, lose-primary-host RTO ${lose_rto} ms"
 
 log "v1 power actions act on the host"
 ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)

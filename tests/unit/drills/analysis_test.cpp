@@ -108,7 +108,7 @@ TEST_CASE("kill-primary: headline figures and verdict", "[drills][analysis]") {
         INFO(c.name << ": " << c.detail);
         CHECK(c.passed);
     }
-    CHECK(r.checks.size() == 9);
+    CHECK(r.checks.size() == 10);  // causal_order included
     CHECK(r.verdict == Verdict::pass);
     CHECK(exit_code(r) == ExitCode::ok);
     CHECK(r.errors.empty());

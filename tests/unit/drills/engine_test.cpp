@@ -647,3 +647,54 @@ TEST_CASE("drill engine: an absurd --timeout or --baseline is refused before any
     CHECK_THROWS_AS(DrillEngine(c.seams(), o).run(), Error);
     CHECK_FALSE(injected_anything(c));
 }
+
+TEST_CASE("drill engine: server evidence after the run (offsets, journal, log)",
+          "[drills][engine][evidence]") {
+    FakeCluster c;
+    for (auto& [name, t] : c.hosts) {
+        t->on({"date"}, [&c](const std::vector<std::string>&, const RunOptions&) {
+            const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                c.clock.wall_now().time_since_epoch())
+                                .count();
+            CommandResult r;
+            r.exit_status = 0;
+            r.out = std::to_string(ns) + "\n";
+            return r;
+        });
+    }
+    DrillEngine engine(c.seams(), options(FaultKind::kill_primary));
+    auto out = engine.run();
+    REQUIRE(out.reports.size() == 1);
+    const auto& r = out.reports.front();
+    REQUIRE(r.clock_offsets.size() == c.topology.postgres.size());
+    for (const auto& o : r.clock_offsets) {
+        CHECK(o.offset_ms == Approx(0));
+    }
+    CHECK(r.sampler.interval_ms == 50);
+    CHECK(r.find_check("causal_order") != nullptr);
+    bool journal = false;
+    bool log = false;
+    for (const auto& call : c.log->calls()) {
+        if (call.argv.front() == "journalctl") {
+            journal = true;
+            CHECK(call.sudo);
+        }
+        log = log || (call.argv.front() == "grep" && call.argv.back() == c.topology.postgres_log);
+    }
+    CHECK(journal);
+    CHECK(log);
+    for (const auto& p : r.phases) {
+        CHECK_FALSE(p.source.empty());
+    }
+
+    SECTION("not collected when the seams say so") {
+        FakeCluster quiet;
+        auto seams = quiet.seams();
+        seams.collect_evidence = false;
+        auto o = DrillEngine(seams, options(FaultKind::kill_primary)).run();
+        CHECK(o.reports.front().clock_offsets.empty());
+        for (const auto& call : quiet.log->calls()) {
+            CHECK(call.argv.front() != "journalctl");
+        }
+    }
+}

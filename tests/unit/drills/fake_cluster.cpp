@@ -30,6 +30,7 @@ FakeCluster::FakeCluster() {
     topology.etcd = topology.postgres;
     topology.haproxy = {{"pg3", "10.0.0.3"}};
     topology.patroni_unit = "patroni@17-main";
+    topology.postgres_log = "/var/log/postgresql/postgresql-17-main.log";
     topology.data_dir = "/var/lib/postgresql/17/main";
     for (const auto& n : topology.postgres) {
         hosts[n.name] = std::make_unique<RecordingTransport>(n.name, log);

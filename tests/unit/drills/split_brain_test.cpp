@@ -156,5 +156,9 @@ TEST_CASE("two primaries without writes on both is a warning, not split brain",
     CHECK(std::find(r.warnings.begin(), r.warnings.end(),
                     "pg1 and pg2 were both not in recovery for 0.40 s from +1.00 s (no write "
                     "acknowledged by both)") != r.warnings.end());
+    for (const auto& c : r.checks) {
+        INFO(c.name << ": " << c.detail);
+        CHECK(c.passed);
+    }
     CHECK(r.verdict == Verdict::pass);
 }
