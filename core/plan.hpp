@@ -25,7 +25,7 @@
 
 namespace pgdr {
 
-enum class Stage { packages, etcd, replication, patroni, haproxy, verify };
+enum class Stage { packages, certificates, etcd, replication, patroni, haproxy, verify };
 
 std::string to_string(Stage stage);
 // "packages", ... ; std::nullopt for an unknown name.

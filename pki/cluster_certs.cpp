@@ -32,6 +32,16 @@ CertSpec host_spec(const Inventory& inv, const HostSpec& h, const std::string& s
     if (h.address != "127.0.0.1") {
         s.request.ip_addresses.push_back("127.0.0.1");
     }
+    // PostgreSQL's clients also connect through HAProxy (a TCP proxy): its hosts' names and
+    // addresses are on every PostgreSQL certificate, so that verify-full holds there too.
+    if (service == k_postgres_service) {
+        for (const auto& lb : inv.hosts) {
+            if (lb.runs(Service::haproxy) && lb.name != h.name && !lb.address.empty()) {
+                s.request.dns_names.push_back(lb.name);
+                s.request.ip_addresses.push_back(lb.address);
+            }
+        }
+    }
     s.request.usage = Usage::server_and_client;
     s.request.validity = k_leaf_validity;
     return s;

@@ -9,7 +9,8 @@
 //                                    machine, libpq probes)
 // Every host certificate names the host (inventory name, "localhost") and its addresses
 // (cluster address, 127.0.0.1) as subjectAltNames: local clients connect to 127.0.0.1, and
-// pgdr's connections through an SSH forward land on 127.0.0.1 too.
+// pgdr's connections through an SSH forward land on 127.0.0.1 too. A PostgreSQL certificate
+// also names the HAProxy hosts (clients reach PostgreSQL through them).
 //
 // ensure_cluster_pki() is idempotent: a certificate is reused while it chains to the CA, its key
 // matches, its subjectAltNames are the wanted ones and it has more than 30 days left; otherwise

@@ -48,8 +48,12 @@ TEST_CASE("cluster certs: one per host and service, and the operator's", "[pki]"
     const auto specs = cluster_cert_specs(inv);
     CHECK(stems(specs) == std::vector<std::string>{"pg1.etcd", "pg1.postgres", "pg2.etcd",
                                                    "pg2.postgres", "pg3.etcd", "operator"});
-    CHECK(specs[1].request.dns_names == std::vector<std::string>{"pg1", "localhost"});
-    CHECK(specs[1].request.ip_addresses == std::vector<std::string>{"198.18.0.11", "127.0.0.1"});
+    CHECK(specs[0].request.dns_names == std::vector<std::string>{"pg1", "localhost"});
+    CHECK(specs[0].request.ip_addresses == std::vector<std::string>{"198.18.0.11", "127.0.0.1"});
+    // PostgreSQL's certificate also names the HAProxy host clients connect through.
+    CHECK(specs[1].request.dns_names == std::vector<std::string>{"pg1", "localhost", "lb1"});
+    CHECK(specs[1].request.ip_addresses ==
+          std::vector<std::string>{"198.18.0.11", "127.0.0.1", "198.18.0.21"});
     CHECK(specs[1].request.usage == Usage::server_and_client);
     CHECK(specs.back().request.usage == Usage::client);
 }
@@ -72,7 +76,7 @@ TEST_CASE("cluster certs: written 0600 in a 0700 directory, chained to the CA", 
         CHECK(key_matches(pair.cert_pem, pair.key_pem));
     }
     const CertInfo pg2 = inspect(pki.of("pg2", k_postgres_service).cert_pem);
-    CHECK(pg2.ip_addresses == std::vector<std::string>{"198.18.0.12", "127.0.0.1"});
+    CHECK(pg2.ip_addresses == std::vector<std::string>{"198.18.0.12", "127.0.0.1", "198.18.0.21"});
     CHECK_THROWS_AS(pki.of("lb1", k_postgres_service), pgdr::Error);
 }
 
