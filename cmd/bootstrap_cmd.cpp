@@ -15,6 +15,7 @@
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
+#include "pki/cluster_certs.hpp"
 
 namespace pgdr::cmd {
 
@@ -197,8 +198,9 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     if (!o.stage.empty()) {
         only = parse_stage(o.stage);
         if (!only) {
-            throw usage_error("unknown stage '" + o.stage + "'",
-                              "stages: packages, etcd, replication, patroni, haproxy, verify");
+            throw usage_error(
+                "unknown stage '" + o.stage + "'",
+                "stages: packages, certificates, etcd, replication, patroni, haproxy, verify");
         }
     }
     auto secrets = pg::load_secrets(inv.paths.state_dir);
@@ -226,6 +228,19 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
                         pg::secrets_fingerprint_path() + " on every PostgreSQL host");
     }
     pg::check_secrets_match(inv, facts, fingerprint);
+    secrets.tls =
+        pki::ensure_cluster_pki(inv.paths.state_dir, inv, std::chrono::system_clock::now());
+    if (!secrets.tls.issued.empty()) {
+        ctx.log->info("bootstrap: issued certificates " + join(secrets.tls.issued, ", ") + " in " +
+                      pki::pki_dir(inv.paths.state_dir));
+    }
+    if (o.dry_run && !pg::plain_http_members(inv, facts).empty()) {
+        std::cout << "this cluster runs without TLS: bootstrap would move it to TLS (etcd, "
+                     "Patroni's REST API, PostgreSQL, replication, HAProxy's checks); the real run "
+                     "refuses until pgdr can move a running cluster without an outage\n";
+    } else {
+        pg::check_tls_move(inv, facts);
+    }
     ctx.log->info("bootstrap: " + primary + " leads");
 
     Plan plan = pg::plan_bootstrap(inv, facts, secrets, primary);
@@ -280,8 +295,9 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<BootstrapOptions>();
     auto* b = app.add_subcommand("bootstrap",
                                  "Turn the inventory's hosts into a running HA cluster over SSH");
-    b->add_option("--stage", o->stage,
-                  "Run one stage only: packages, etcd, replication, patroni, haproxy, verify");
+    b->add_option(
+        "--stage", o->stage,
+        "Run one stage only: packages, certificates, etcd, replication, patroni, haproxy, verify");
     b->add_flag("--dry-run", o->dry_run,
                 "Print every file diff and command of the plan; change nothing");
     b->add_flag("--adopt", o->adopt,

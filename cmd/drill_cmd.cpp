@@ -52,6 +52,13 @@ class RunReach final : public ClusterReach {
         }
         return m_current->endpoint(address, port);
     }
+    Endpoint inside(const std::string& address, int port) override {
+        std::lock_guard lock(m_mutex);
+        if (!m_current) {
+            m_current = cluster_reach(m_ctx, m_inv);
+        }
+        return m_current->inside(address, port);
+    }
     std::string vantage() const override {
         std::lock_guard lock(m_mutex);
         return m_current ? m_current->vantage() : "this machine";
@@ -156,6 +163,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         fault = found->journal.plan.kind;
     }
     net::CurlHttpClient http;
+    use_cluster_tls(http, inv);
+    drills::LiveProbeSettings live_settings;
+    live_settings.haproxy_authorization = haproxy_authorization(ctx, inv);
     SystemClock clock;
     auto progress = [&ctx](const std::string& m) {
         if (::isatty(STDERR_FILENO) != 0) {
@@ -241,7 +251,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              [&](const std::string& run, const std::string& target) {
                                  run_reach->avoid(target);
                                  return drills::make_live_probes(topology, *run_reach, probe, http,
-                                                                 clock, run);
+                                                                 clock, run, live_settings);
                              },
                              pg::k_rest_api_user,
                              rest_password,

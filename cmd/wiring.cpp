@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 
 #include "core/files.hpp"
@@ -13,7 +14,10 @@
 #include "net/ssh_reach.hpp"
 #include "net/ssh_transport.hpp"
 #include "ovh/credentials.hpp"
+#include "pg/libpq.hpp"
+#include "pg/patroni_api.hpp"
 #include "pg/secrets.hpp"
+#include "pki/cluster_certs.hpp"
 
 namespace pgdr::cmd {
 
@@ -37,7 +41,28 @@ Inventory resolved_inventory(Context& ctx) {
     return inv;
 }
 
+void use_cluster_tls(net::CurlHttpClient& http, const Inventory& inv) {
+    const std::string dir = pki::pki_dir(inv.paths.state_dir);
+    if (!std::filesystem::exists(dir + "/ca.crt")) {
+        return;
+    }
+    http.use_tls({dir + "/ca.crt", dir + "/" + pki::k_operator_name + ".crt",
+                  dir + "/" + pki::k_operator_name + ".key"});
+    pg::use_cluster_ca(dir + "/ca.crt");
+}
+
+std::string haproxy_authorization(Context& ctx, const Inventory& inv) {
+    auto password = read_secret(inv.paths.state_dir, pg::k_haproxy_stats_secret);
+    if (!password) {
+        return {};
+    }
+    ctx.log->add_secret(*password);
+    return "Basic " + pg::base64(std::string(pg::k_haproxy_stats_user) + ":" + *password);
+}
+
 ClusterWiring::ClusterWiring(Context& ctx, const Inventory& inv) : reach(cluster_reach(ctx, inv)) {
+    use_cluster_tls(http, inv);
+    haproxy_auth = haproxy_authorization(ctx, inv);
     auto password = read_secret(inv.paths.state_dir, pg::k_superuser_secret);
     if (!password) {
         // The snapshot still reads Patroni, etcd and HAProxy; the assessment names the gap.

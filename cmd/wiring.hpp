@@ -45,6 +45,14 @@ std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
                                             const std::set<std::string>& avoid = {},
                                             std::optional<PortAccess> access = std::nullopt);
 
+// The operator's side of the cluster's TLS (pki/cluster_certs.hpp): https calls verify the
+// cluster CA and present the operator's certificate; every libpq connection requires TLS and
+// verifies the server (verify-full). Nothing when the state directory has no CA yet.
+void use_cluster_tls(net::CurlHttpClient& http, const Inventory& inv);
+// "Basic ..." for HAProxy's statistics page ("" before bootstrap made its password); the
+// password is registered with the log's redaction.
+std::string haproxy_authorization(Context& ctx, const Inventory& inv);
+
 // One SSH transport per inventory host (connected lazily), owned, and looked up by name.
 struct HostTransports {
     std::vector<std::unique_ptr<Transport>> owned;
@@ -60,8 +68,10 @@ struct ClusterWiring {
     net::CurlHttpClient http;
     pg::SqlRunner sql;
 
+    std::string haproxy_auth;
+
     ClusterWiring(Context& ctx, const Inventory& inv);
-    pg::ClusterAccess access() { return {*reach, http, sql}; }
+    pg::ClusterAccess access() { return {*reach, http, sql, haproxy_auth}; }
 };
 
 // The cluster-wide operation lock (pg/operation_lock.hpp) held for the command's lifetime, over

@@ -90,7 +90,10 @@ bool mentions_password(const std::string& line) {
     std::string lower(line);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return lower.find("password") != std::string::npos || lower.find("passwd") != std::string::npos;
+    // "stats auth user:password" is HAProxy's.
+    return lower.find("password") != std::string::npos ||
+           lower.find("passwd") != std::string::npos ||
+           lower.find("stats auth") != std::string::npos;
 }
 
 // The diff as the operator may see it, given the file's secrecy.

@@ -11,6 +11,8 @@ std::string to_string(Stage stage) {
     switch (stage) {
         case Stage::packages:
             return "packages";
+        case Stage::certificates:
+            return "certificates";
         case Stage::etcd:
             return "etcd";
         case Stage::replication:
@@ -28,9 +30,9 @@ std::string to_string(Stage stage) {
 }
 
 const std::vector<Stage>& all_stages() {
-    static const std::vector<Stage> k_stages{Stage::packages, Stage::etcd,    Stage::replication,
-                                             Stage::patroni,  Stage::haproxy, Stage::monitoring,
-                                             Stage::verify};
+    static const std::vector<Stage> k_stages{
+        Stage::packages, Stage::certificates, Stage::etcd,       Stage::replication,
+        Stage::patroni,  Stage::haproxy,      Stage::monitoring, Stage::verify};
     return k_stages;
 }
 

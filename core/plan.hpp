@@ -25,7 +25,16 @@
 
 namespace pgdr {
 
-enum class Stage { packages, etcd, replication, patroni, haproxy, monitoring, verify };
+enum class Stage {
+    packages,
+    certificates,
+    etcd,
+    replication,
+    patroni,
+    haproxy,
+    monitoring,
+    verify
+};
 
 std::string to_string(Stage stage);
 // "packages", ... ; std::nullopt for an unknown name.

@@ -33,6 +33,13 @@ class ClusterReach {
 
     // Where connections start from, for reports: "this machine" or "via HOST (address)".
     virtual std::string vantage() const = 0;
+
+    // An endpoint whose connections come from a host inside the cluster (forwarded over SSH):
+    // for Patroni's unsafe endpoints, which accept only the members' and HAProxy hosts'
+    // addresses (restapi.allowlist). The default connects as endpoint() does.
+    virtual Endpoint inside(const std::string& address, int port) {
+        return endpoint(address, port);
+    }
 };
 
 // Connects directly, always (tests, and a machine inside the cluster's network).

@@ -1,6 +1,7 @@
 #include "drills/etcd_quorum.hpp"
 
 #include "core/error.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::drills {
 
@@ -13,9 +14,8 @@ std::vector<EtcdMemberHealth> etcd_member_health(
         o.timeout = std::chrono::seconds(15);
         try {
             auto r = transport(n.name).run(
-                {"etcdctl",
-                 "--endpoints=http://127.0.0.1:" + std::to_string(topology.etcd_client_port),
-                 "--dial-timeout=2s", "--command-timeout=3s", "endpoint", "health"},
+                pg::etcdctl_argv(pg::local_etcd_endpoint(topology.etcd_client_port),
+                                 {"endpoint", "health"}),
                 o);
             m.healthy = r.ok();
             if (!m.healthy) {

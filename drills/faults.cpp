@@ -342,7 +342,7 @@ std::string FaultInjector::inject_fault(const FaultPlan& plan) {
                 throw Error(ExitCode::internal, "no member " + plan.leader);
             }
             const auto url =
-                m_seams.reach.endpoint(leader->address, m_seams.topology.rest_port).url();
+                m_seams.reach.inside(leader->address, m_seams.topology.rest_port).url("https");
             auto r = api.switchover(url, plan.leader, plan.candidate, m_seams.rest_user,
                                     m_seams.rest_password);
             if (!r.ok) {

@@ -33,6 +33,9 @@ std::unique_ptr<Probe> make_haproxy_stats_probe(HaproxyStatsOptions options, Htt
         [state, options = std::move(options), &http](Timeline& t) {
             HttpRequest req;
             req.url = options.url;
+            if (!options.authorization.empty()) {
+                req.headers["Authorization"] = options.authorization;
+            }
             req.timeout = options.timeout;
             req.connect_timeout = options.timeout;
             std::string problem;

@@ -22,7 +22,8 @@ namespace pgdr::drills {
 std::vector<HaproxyServerState> parse_haproxy_csv(const std::string& csv);
 
 struct HaproxyStatsOptions {
-    std::string url;  // "http://ADDR:7000/;csv"
+    std::string url;            // "http://ADDR:7000/;csv"
+    std::string authorization;  // "Basic ...": the stats page's password (pg/secrets.hpp)
     std::chrono::milliseconds interval{100};
     std::chrono::milliseconds timeout{1000};
 };

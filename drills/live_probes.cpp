@@ -27,7 +27,7 @@ std::vector<std::unique_ptr<Probe>> make_live_probes(
     for (const auto& n : topology.postgres) {
         NodeSamplerOptions o;
         o.node = n;
-        o.rest_url = reach.endpoint(n.address, topology.rest_port).url();
+        o.rest_url = reach.endpoint(n.address, topology.rest_port).url("https");
         const Endpoint pg = reach.endpoint(n.address, topology.pg_port);
         o.pg_host = pg.host;
         o.pg_port = pg.port;
@@ -40,6 +40,7 @@ std::vector<std::unique_ptr<Probe>> make_live_probes(
     HaproxyStatsOptions s;
     const Endpoint stats = reach.endpoint(hp.address, topology.stats_port);
     s.url = haproxy_stats_url(stats.host, stats.port);
+    s.authorization = settings.haproxy_authorization;
     s.interval = settings.stats_interval;
     s.timeout = settings.client_timeout;
     out.push_back(make_haproxy_stats_probe(s, http, clock));

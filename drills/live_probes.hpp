@@ -21,6 +21,7 @@ struct LiveProbeSettings {
     std::chrono::milliseconds sample_interval{50};
     std::chrono::milliseconds stats_interval{100};
     std::chrono::milliseconds client_timeout{1000};  // connect and statement, each probe
+    std::string haproxy_authorization;               // the stats page's "Basic ..." header
 };
 
 // topology, http and clock must outlive the probes. Every port is asked of `reach` once, here,

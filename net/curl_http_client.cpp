@@ -179,6 +179,13 @@ HttpResponse CurlHttpClient::send(const HttpRequest& request) {
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &transfer);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+    if (!m_tls.ca_file.empty()) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, m_tls.ca_file.c_str());
+    }
+    if (!m_tls.cert_file.empty()) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, m_tls.cert_file.c_str());
+        curl_easy_setopt(h, CURLOPT_SSLKEY, m_tls.key_file.c_str());
+    }
 
     const CURLcode code = curl_easy_perform(h);
     if (code != CURLE_OK) {

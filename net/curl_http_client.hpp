@@ -14,19 +14,32 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 #include "core/http.hpp"
 
 namespace pgdr::net {
+
+// The cluster's TLS for https:// URLs: servers verified against ca_file (instead of the system's
+// store), and this client's certificate presented (etcd and Patroni's unsafe endpoints ask for
+// one). Empty fields: curl's defaults.
+struct ClientTls {
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+};
 
 class CurlHttpClient final : public HttpClient {
   public:
     // max_response_bytes bounds the body kept in memory; a larger answer is a protocol error.
     explicit CurlHttpClient(std::size_t max_response_bytes = 64u * 1024u * 1024u);
     HttpResponse send(const HttpRequest& request) override;
+    // Set before the client is shared with other threads.
+    void use_tls(ClientTls tls) { m_tls = std::move(tls); }
 
   private:
     std::size_t m_max_response_bytes;
+    ClientTls m_tls;
 };
 
 }  // namespace pgdr::net

@@ -60,9 +60,15 @@ Endpoint SshReach::endpoint(const std::string& address, int port) {
     return e;
 }
 
+Endpoint SshReach::inside(const std::string& address, int port) {
+    std::lock_guard lock(m_mutex);
+    return Endpoint{"127.0.0.1", forwarder_locked().local_port(address, port)};
+}
+
 std::string SshReach::vantage() const {
     std::lock_guard lock(m_mutex);
-    if (!m_forwarder) {
+    // A forwarder made only for inside() (Patroni's allowlist) leaves the rest direct.
+    if (!m_forwarder || (m_options.access == PortAccess::automatic && !m_closed)) {
         return "this machine";
     }
     return "via " + m_forwarder->host_name() + " (" + m_forwarder->address() + ")";

@@ -31,6 +31,7 @@ class SshReach final : public ClusterReach {
 
     Endpoint endpoint(const std::string& address, int port) override;
     std::string vantage() const override;
+    Endpoint inside(const std::string& address, int port) override;
 
     // The forwarder in use (connecting one now if none is); throws when no vantage answers.
     SshForwarder& forwarder();

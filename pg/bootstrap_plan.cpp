@@ -10,6 +10,7 @@
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_files.hpp"
 #include "pg/stage_monitoring.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -18,9 +19,15 @@ namespace {
 using std::chrono::seconds;
 using Argv = std::vector<std::string>;
 
+// Patroni's REST API over HTTPS, trusting the cluster CA (pg/tls.hpp); with the host's client
+// certificate for the unsafe calls.
+std::string python_https(const std::string& body, bool client_cert = false) {
+    return python_tls_preamble(client_cert) + body;
+}
+
 const std::string k_python_get = R"PY(
 import sys, urllib.request
-urllib.request.urlopen(sys.argv[1], timeout=3)
+urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX)
 )PY";
 
 // SQL as the postgres OS user over the local socket (peer authentication).
@@ -35,8 +42,12 @@ Argv sql_true(const std::string& sql) {
             "[ \"$out\" = t ]",
             "pgdr-sql", sql};
 }
-Argv http_ok(const std::string& url) {
-    return {"python3", "-c", k_python_get, url};
+Argv https_ok(const std::string& url) {
+    return {"python3", "-c", python_https(k_python_get), url};
+}
+
+std::string rest_url(const Inventory& inv, const HostSpec& h, const std::string& path) {
+    return "https://" + h.address + ":" + std::to_string(inv.patroni.rest_port) + path;
 }
 
 std::string sql_literal(const std::string& s) {
@@ -168,6 +179,36 @@ void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::s
     }
 }
 
+std::vector<std::string> plain_http_members(const Inventory& inv, const FactsMap& facts) {
+    std::vector<std::string> out;
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        auto it = facts.find(h->name);
+        if (it != facts.end() && it->second.patroni_running() &&
+            it->second.patroni_scheme == "http") {
+            out.push_back(h->name);
+        }
+    }
+    return out;
+}
+
+void check_tls_move(const Inventory& inv, const FactsMap& facts) {
+    const auto plain = plain_http_members(inv, facts);
+    if (plain.empty()) {
+        return;
+    }
+    std::string names;
+    for (const auto& n : plain) {
+        names += (names.empty() ? "" : ", ") + n;
+    }
+    throw Error(ExitCode::invalid_config,
+                "the cluster runs without TLS (Patroni on " + names +
+                    " answers over plain HTTP): this bootstrap would move it to TLS (etcd peers "
+                    "and clients, Patroni's REST API, PostgreSQL and replication), and pgdr "
+                    "cannot yet do that on a running cluster without an outage",
+                "`pgdr bootstrap --dry-run` shows the files it would change; until the live "
+                "move exists, keep running the pgdr version that bootstrapped this cluster");
+}
+
 Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
                     const std::string& primary_name) {
     Plan plan;
@@ -209,12 +250,21 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
         }
     }
 
+    // --- certificates -------------------------------------------------------------------
+    {
+        auto& step = plan.add_step(Stage::certificates, "the cluster CA and host certificates");
+        for (const auto& h : inv.hosts) {
+            HostActions ha{h.name, {}};
+            add_files(ha.actions, stage_files(inv, h, primary, secrets, Stage::certificates));
+            step.hosts.push_back(std::move(ha));
+        }
+    }
+
     // --- etcd ---------------------------------------------------------------------------
     const auto etcd_hosts = inv.hosts_with(Service::etcd);
     const std::string endpoints = etcd_client_endpoints(inv);
-    const Argv etcd_health{"etcdctl",           "--endpoints=" + endpoints,
-                           "--dial-timeout=1s", "--command-timeout=2s",
-                           "endpoint",          "health"};
+    const Argv etcd_health = etcdctl_argv(endpoints, {"endpoint", "health"});
+    const auto& tls = tls_paths();
     {
         // Built locally, then appended: add_step() may move the steps added before.
         Step files{"configure members", HostOrder::parallel, {}};
@@ -238,7 +288,7 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             // A Type=notify unit blocks until quorum: start without waiting, all at once.
             auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
                                "restart etcd with the new configuration");
-            restart.when_changed = {"/etc/default/etcd"};
+            restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
             start.hosts.push_back({h->name,
                                    {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
                                         Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
@@ -277,7 +327,7 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
         add_files(pa.actions, stage_files(inv, primary, primary, secrets, Stage::replication));
         auto restart = cmd({"pg_ctlcluster", v, "main", "restart"},
                            "restart PostgreSQL for the replication settings");
-        restart.when_changed = {include};
+        restart.when_changed = {include, tls.postgres_cert, tls.ca};
         auto reload = cmd({"pg_ctlcluster", v, "main", "reload"}, "reload pg_hba.conf");
         reload.when_changed = {hba};
         pa.actions.emplace_back(restart);
@@ -358,7 +408,8 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             const std::string conninfo =
                 "host=" + primary.address +
                 " port=5432 user=replicator passfile=" + paths.replication_passfile +
-                " application_name=" + slot_name(r->name);
+                " application_name=" + slot_name(r->name) +
+                " sslmode=verify-full sslrootcert=" + tls.ca;
             ra.actions.emplace_back(cmd(
                 {"sh", "-c",
                  "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
@@ -440,12 +491,11 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
                                   Argv{"systemctl", "is-enabled", "--quiet", unit}));
             auto reload = cmd({"systemctl", "try-reload-or-restart", unit},
                               "reload Patroni's configuration (when it runs)");
-            reload.when_changed = {paths.patroni_config};
+            reload.when_changed = {paths.patroni_config, tls.postgres_cert, tls.ca};
             acts.emplace_back(reload);
             acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
                                   Argv{"systemctl", "is-active", "--quiet", unit}));
-            acts.emplace_back(wait(http_ok("http://" + h.address + ":" +
-                                           std::to_string(inv.patroni.rest_port) + endpoint),
+            acts.emplace_back(wait(https_ok(rest_url(inv, h, endpoint)),
                                    std::string("Patroni answers GET ") + endpoint, seconds(180)));
             return acts;
         };
@@ -467,14 +517,12 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
             // then commits are unprotected and a switchover is refused (HTTP 412).
             static const std::string k_has_sync = R"PY(
 import json, sys, urllib.request
-d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3).read())
+d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX).read())
 sys.exit(0 if any(m.get("role") in ("sync_standby", "quorum_standby") for m in d.get("members", [])) else 1)
 )PY";
-            streaming.hosts.back().actions.emplace_back(
-                wait({"python3", "-c", k_has_sync,
-                      "http://" + primary.address + ":" + std::to_string(inv.patroni.rest_port) +
-                          "/cluster"},
-                     "Patroni names a synchronous standby", seconds(120)));
+            streaming.hosts.back().actions.emplace_back(wait(
+                {"python3", "-c", python_https(k_has_sync), rest_url(inv, primary, "/cluster")},
+                "Patroni names a synchronous standby", seconds(120)));
         }
         // bootstrap.dcs applies only when the cluster is first registered; later changes to
         // the inventory's DCS settings (another timing profile, say) reach Patroni through its
@@ -482,7 +530,7 @@ sys.exit(0 if any(m.get("role") in ("sync_standby", "quorum_standby") for m in d
         static const std::string k_dcs_matches = R"PY(
 import json, sys, urllib.request
 want = json.loads(sys.argv[2])
-have = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3).read())
+have = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX).read())
 def same(w, h):
     if isinstance(w, dict):
         return isinstance(h, dict) and all(same(v, h.get(k)) for k, v in w.items())
@@ -491,11 +539,12 @@ sys.exit(0 if same(want, have) else 1)
 )PY";
         static const std::string k_dcs_patch = R"PY(
 import base64, json, sys, urllib.request
-password = sys.stdin.readline().rstrip("\n")
+# The statistics password from the configuration itself (root reads it): never in argv.
+auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
 req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="PATCH")
 req.add_header("Content-Type", "application/json")
 req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
-urllib.request.urlopen(req, timeout=10)
+urllib.request.urlopen(req, timeout=10, context=CTX)
 )PY";
         const nlohmann::json dcs = {
             {"ttl", inv.patroni.ttl},
@@ -504,13 +553,14 @@ urllib.request.urlopen(req, timeout=10)
             {"maximum_lag_on_failover", inv.patroni.maximum_lag_on_failover},
             {"synchronous_mode", inv.patroni.synchronous_mode},
             {"synchronous_mode_strict", inv.patroni.synchronous_mode_strict},
+            {"failsafe_mode", true},
             {"postgresql",
              {{"use_pg_rewind", inv.patroni.use_pg_rewind}, {"use_slots", inv.patroni.use_slots}}}};
-        const std::string config_url =
-            "http://" + primary.address + ":" + std::to_string(inv.patroni.rest_port) + "/config";
-        RunCommand patch = cmd({"python3", "-c", k_dcs_patch, config_url, dcs.dump()},
-                               "apply the inventory's DCS settings (PATCH /config)",
-                               Argv{"python3", "-c", k_dcs_matches, config_url, dcs.dump()});
+        const std::string config_url = rest_url(inv, primary, "/config");
+        RunCommand patch =
+            cmd({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
+                "apply the inventory's DCS settings (PATCH /config)",
+                Argv{"python3", "-c", python_https(k_dcs_matches), config_url, dcs.dump()});
         patch.stdin_data = secrets.rest_api_password + "\n";
         auto& dcs_step = plan.add_step(Stage::patroni, "DCS settings");
         dcs_step.hosts.push_back({primary.name, {patch}});
@@ -519,8 +569,12 @@ urllib.request.urlopen(req, timeout=10)
     // --- haproxy ------------------------------------------------------------------------
     {
         static const std::string k_only_leader_up = R"PY(
-import csv, io, sys, urllib.request
-body = urllib.request.urlopen("http://127.0.0.1:%s/;csv" % sys.argv[1], timeout=3).read().decode()
+import base64, csv, io, sys, urllib.request
+# The statistics password from the configuration itself (root reads it): never in argv.
+auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
+req = urllib.request.Request("http://127.0.0.1:%s/;csv" % sys.argv[1])
+req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
+body = urllib.request.urlopen(req, timeout=3).read().decode()
 up = [r["svname"] for r in csv.DictReader(io.StringIO(body.lstrip("# ")))
       if r["pxname"] == "primary" and r["svname"] not in ("FRONTEND", "BACKEND")
       and r["status"].startswith("UP")]
@@ -543,9 +597,10 @@ sys.exit(0 if up == [sys.argv[2]] else 1)
             ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
                                         Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
             // After a reload every server counts as UP until its checks fail (P11).
-            ha.actions.emplace_back(wait({"python3", "-c", k_only_leader_up,
-                                          std::to_string(inv.haproxy.stats_port), primary.name},
-                                         "only the leader UP behind the write port", seconds(60)));
+            ha.actions.emplace_back(
+                wait({"python3", "-c", k_only_leader_up, std::to_string(inv.haproxy.stats_port),
+                      primary.name, paths.haproxy_config},
+                     "only the leader UP behind the write port", seconds(60)));
             step.hosts.push_back(std::move(ha));
         }
     }
@@ -580,7 +635,7 @@ sys.exit(0 if up == [sys.argv[2]] else 1)
         on_leader.emplace_back(passfile);
         static const std::string k_client = R"SH(
 set -e
-out=$(runuser -u postgres -- env PGPASSFILE="$1" PGCONNECT_TIMEOUT=5 psql -XAtq -h "$2" -p "$3" -U pgdr_probe -d pgdr -c "$4")
+out=$(runuser -u postgres -- env PGPASSFILE="$1" PGCONNECT_TIMEOUT=5 PGSSLMODE=verify-full PGSSLROOTCERT=/etc/pgdr/tls/ca.crt psql -XAtq -h "$2" -p "$3" -U pgdr_probe -d pgdr -c "$4")
 echo "$out"
 [ "$out" = "$5" ]
 )SH";

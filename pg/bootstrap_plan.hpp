@@ -45,6 +45,12 @@ void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::s
                        const std::string& expected_sysid, bool adopt = false,
                        const std::string& inventory_path = "INVENTORY");
 
+// The members whose Patroni answers over plain HTTP: a cluster bootstrapped before pgdr used
+// TLS. pgdr does not move a running cluster to TLS yet; check_tls_move throws
+// (invalid_config) naming them and what to do.
+std::vector<std::string> plain_http_members(const Inventory& inv, const FactsMap& facts);
+void check_tls_move(const Inventory& inv, const FactsMap& facts);
+
 Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
                     const std::string& primary);
 

@@ -35,11 +35,17 @@ HttpRequest get_request(const std::string& url, std::chrono::milliseconds timeou
 // none came (the callers name the member).
 std::optional<HttpResponse> http_get(const ClusterAccess& access, const std::string& address,
                                      int port, const std::string& path,
-                                     std::chrono::milliseconds timeout, std::string& error) {
+                                     std::chrono::milliseconds timeout, std::string& error,
+                                     const std::string& scheme = "https",
+                                     const std::string& authorization = "") {
     try {
-        const std::string url = access.reach.endpoint(address, port).url() + path;
+        const std::string url = access.reach.endpoint(address, port).url(scheme) + path;
         try {
-            return access.http.send(get_request(url, timeout));
+            HttpRequest req = get_request(url, timeout);
+            if (!authorization.empty()) {
+                req.headers["Authorization"] = authorization;
+            }
+            return access.http.send(req);
         } catch (const HttpTransportError& e) {
             // CurlHttpClient's messages already name the URL; others may not.
             const std::string what = e.what();
@@ -66,7 +72,7 @@ void read_patroni(const ClusterTargets& t, const ClusterAccess& access, const Sn
     std::vector<std::string> errors;
     for (const auto* n : order) {
         try {
-            auto r = api.cluster(access.reach.endpoint(n->address, t.rest_port).url());
+            auto r = api.cluster(access.reach.endpoint(n->address, t.rest_port).url("https"));
             if (r.ok()) {
                 s.patroni_answered = true;
                 s.patroni_source = n->name;
@@ -101,7 +107,7 @@ void read_etcd(const ClusterTargets& t, const ClusterAccess& access, const Snaps
     for (const auto& n : t.etcd) {
         EtcdMemberHealth h;
         h.name = n.name;
-        h.endpoint = Endpoint{n.address, t.etcd_client_port}.url();
+        h.endpoint = Endpoint{n.address, t.etcd_client_port}.url("https");
         std::string error;
         auto resp = http_get(access, n.address, t.etcd_client_port, "/health", o.timeout, error);
         if (!resp) {
@@ -122,7 +128,8 @@ void read_haproxy(const ClusterTargets& t, const ClusterAccess& access, const Sn
     for (const auto& n : t.haproxy) {
         HaproxyRouting h;
         h.name = n.name;
-        auto resp = http_get(access, n.address, t.stats_port, "/;csv", o.timeout, h.error);
+        auto resp = http_get(access, n.address, t.stats_port, "/;csv", o.timeout, h.error, "http",
+                             access.haproxy_authorization);
         if (resp && resp->status == 200) {
             h.answered = true;
             h.servers = parse_haproxy_csv(resp->body);
@@ -265,7 +272,7 @@ ReplicationRead read_replication(const ClusterTargets& t, const ClusterAccess& a
         return out;
     }
     try {
-        const Endpoint at = access.reach.endpoint(node->address, t.pg_port);
+        const Endpoint at = access.reach.inside(node->address, t.pg_port);
         const QueryResult r = access.sql(at, k_replication_sql, timeout);
         if (!r.ok) {
             out.error = "pg_stat_replication on " + member + ": " + r.error.describe();

@@ -111,6 +111,8 @@ struct ClusterAccess {
     ClusterReach& reach;
     HttpClient& http;
     SqlRunner sql;
+    // "Basic ..." for HAProxy's statistics page (pg/secrets.hpp); "" sends none.
+    std::string haproxy_authorization = {};
 };
 
 // How long one read of one part may take (connect and answer).

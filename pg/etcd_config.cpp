@@ -3,6 +3,7 @@
 #include "core/error.hpp"
 #include "core/net_address.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -30,21 +31,29 @@ const std::string& member_address(const HostSpec& h) {
     return h.address;
 }
 
-std::string url(const std::string& address, int port) {
-    return "http://" + address + ":" + std::to_string(port);
+std::string url(const std::string& address, int port, const char* scheme = "https") {
+    return std::string(scheme) + "://" + address + ":" + std::to_string(port);
 }
 
-}  // namespace
-
-std::string etcd_initial_cluster(const Inventory& inv) {
+std::string initial_cluster(const Inventory& inv, const char* scheme) {
     std::string out;
     for (const auto* h : inv.hosts_with(Service::etcd)) {
         if (!out.empty()) {
             out += ',';
         }
-        out += h->name + "=" + url(member_address(*h), inv.etcd.peer_port);
+        out += h->name + "=" + url(member_address(*h), inv.etcd.peer_port, scheme);
     }
     return out;
+}
+
+}  // namespace
+
+std::string etcd_initial_cluster(const Inventory& inv) {
+    return initial_cluster(inv, "https");
+}
+
+std::string etcd_membership(const Inventory& inv) {
+    return initial_cluster(inv, "http");
 }
 
 std::string etcd_cluster_token(const Inventory& inv) {
@@ -75,6 +84,16 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
     out += line("ETCD_INITIAL_CLUSTER", etcd_initial_cluster(inv));
     out += line("ETCD_INITIAL_CLUSTER_STATE", "new");
     out += line("ETCD_INITIAL_CLUSTER_TOKEN", etcd_cluster_token(inv));
+    // TLS for clients and peers, and only certificates of the cluster CA get in (pg/tls.hpp).
+    const auto& tls = tls_paths();
+    out += line("ETCD_CERT_FILE", tls.etcd_cert);
+    out += line("ETCD_KEY_FILE", tls.etcd_key);
+    out += line("ETCD_TRUSTED_CA_FILE", tls.ca);
+    out += line("ETCD_CLIENT_CERT_AUTH", "true");
+    out += line("ETCD_PEER_CERT_FILE", tls.etcd_cert);
+    out += line("ETCD_PEER_KEY_FILE", tls.etcd_key);
+    out += line("ETCD_PEER_TRUSTED_CA_FILE", tls.ca);
+    out += line("ETCD_PEER_CLIENT_CERT_AUTH", "true");
     if (release.etcd_v2_needed) {
         out += line("ETCD_ENABLE_V2", "true");
     }
@@ -84,8 +103,7 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
 std::string etcd_client_endpoints(const Inventory& inv) {
     std::string endpoints;
     for (const auto* h : inv.hosts_with(Service::etcd)) {
-        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
-                     std::to_string(inv.etcd.client_port);
+        endpoints += (endpoints.empty() ? "" : ",") + url(h->address, inv.etcd.client_port);
     }
     return endpoints;
 }

@@ -1,7 +1,8 @@
 // /etc/default/etcd for one etcd member, read by Debian's etcd.service (EnvironmentFile=).
 //
 // Static bootstrap of every etcd host of the inventory: ETCD_INITIAL_CLUSTER lists all members,
-// the member listens on its own address and on 127.0.0.1 (local etcdctl and Patroni), the
+// the member listens on its own address and on 127.0.0.1 (local etcdctl and Patroni), over
+// TLS for clients and peers with client-certificate authentication (pg/tls.hpp), the
 // cluster token is derived from the cluster name so two clusters' members never join each other.
 // ETCD_ENABLE_V2 is written only when the release's Patroni needs etcd's v2 API (it does not on
 // Debian 12 or 13: Patroni uses the etcd3 DCS).
@@ -16,8 +17,11 @@
 
 namespace pgdr::pg {
 
-// "pg1=http://198.18.0.11:2380,pg2=..." for every etcd host, in inventory order.
+// "pg1=https://198.18.0.11:2380,pg2=..." for every etcd host, in inventory order.
 std::string etcd_initial_cluster(const Inventory& inv);
+// The same with http:// URLs, as pgdr recorded the membership in its etcd marker before
+// TLS (pg/facts.hpp): kept so that a member formed then is still recognised.
+std::string etcd_membership(const Inventory& inv);
 // "pgdr-<cluster>".
 std::string etcd_cluster_token(const Inventory& inv);
 // Every member's client URL, comma-separated, as etcdctl --endpoints takes them.

@@ -17,13 +17,7 @@ bool cannot_reach_etcd(const CommandResult& r) {
 
 }  // namespace
 
-std::vector<std::string> etcdctl_argv(const std::string& endpoints,
-                                      const std::vector<std::string>& args) {
-    std::vector<std::string> argv{"etcdctl", "--endpoints=" + endpoints, "--dial-timeout=2s",
-                                  "--command-timeout=5s"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-}
+// etcdctl_argv (with the client certificate) lives in pg/tls.cpp.
 
 EtcdCtl::EtcdCtl(std::vector<std::string> hosts, std::string endpoints, TransportMap transports)
     : m_hosts(std::move(hosts)),

@@ -10,12 +10,11 @@
 #include "core/apply.hpp"
 #include "core/inventory.hpp"
 #include "core/transport.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
-// `etcdctl --endpoints=ENDPOINTS --dial-timeout=2s --command-timeout=5s ARGS...` (API v3).
-std::vector<std::string> etcdctl_argv(const std::string& endpoints,
-                                      const std::vector<std::string>& args);
+// etcdctl_argv: pg/tls.hpp (the CA and the host's client certificate).
 
 class EtcdCtl {
   public:

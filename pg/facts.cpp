@@ -2,8 +2,10 @@
 
 #include <sstream>
 
+#include "core/quote.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -27,7 +29,7 @@ std::string etcd_marker_path() {
 
 std::string etcd_marker_content(const Inventory& inv, const HostSpec& host) {
     return "name=" + host.name + " token=" + etcd_cluster_token(inv) +
-           " cluster=" + etcd_initial_cluster(inv);
+           " cluster=" + etcd_membership(inv);
 }
 
 std::string basebackup_marker_path(int postgres_version) {
@@ -39,7 +41,7 @@ std::vector<std::string> facts_argv(const Inventory& inv, const HostSpec& host) 
     // lines. The user-object count tells Debian's auto-created (empty) cluster from one that
     // holds data: only the former may ever be replaced.
     static const std::string k_script = R"SH(
-v=$1 addr=$2 rest=$3 marker=$4 bbmarker=$5; shift 5
+v=$1 addr=$2 rest=$3 marker=$4 bbmarker=$5 etcdctl_tls=$6; shift 6
 # A host still booting (a fresh VM: cloud-init, the package's first cluster starting) is
 # looked at once its start-up jobs are done, at most 5 minutes.
 timeout 300 systemctl is-system-running --wait >/dev/null 2>&1
@@ -71,13 +73,20 @@ for u in "patroni@$v-main" "postgresql@$v-main" etcd haproxy; do
 done
 if systemctl is-active --quiet "patroni@$v-main" && command -v python3 >/dev/null 2>&1; then
   python3 -c '
-import json, sys, urllib.request, urllib.error
-try:
-    r = urllib.request.urlopen("http://%s:%s/patroni" % (sys.argv[1], sys.argv[2]), timeout=3)
-    body = r.read()
-except urllib.error.HTTPError as e:
-    body = e.read()
-except Exception:
+import json, ssl, sys, urllib.request, urllib.error
+body = None
+for scheme in ("https", "http"):
+    try:
+        ctx = ssl.create_default_context(cafile="/etc/pgdr/tls/ca.crt") if scheme == "https" else None
+        r = urllib.request.urlopen("%s://%s:%s/patroni" % (scheme, sys.argv[1], sys.argv[2]), timeout=3, context=ctx)
+        body = r.read()
+    except urllib.error.HTTPError as e:
+        body = e.read()
+    except Exception:
+        continue
+    print("patroni_scheme=" + scheme)
+    break
+if body is None:
     sys.exit(0)
 d = json.loads(body)
 print("patroni_role=" + str(d.get("role", "")))
@@ -90,22 +99,27 @@ fi
 if [ ! -f "$marker" ] && [ -d /var/lib/etcd/default/member ]; then
   echo etcd_data=1
   if systemctl is-active --quiet etcd && command -v etcdctl >/dev/null 2>&1; then
+    # Debian's own member speaks plain HTTP; one pgdr configured (a run cut off before the
+    # marker) only TLS with a client certificate.
     e="etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=2s --command-timeout=3s"
+    grep -q '^ETCD_CLIENT_CERT_AUTH=' /etc/default/etcd 2>/dev/null && e=$etcdctl_tls
     out=$(ETCDCTL_API=3 $e member list 2>/dev/null) && echo "etcd_members=$(printf '%s\n' "$out" | grep -c .)" && echo "etcd_member_names=$(printf '%s\n' "$out" | cut -d, -f3 | tr -d ' ' | sort | paste -sd, -)"
     out=$(ETCDCTL_API=3 $e get "" --prefix --keys-only --limit=1 2>/dev/null) && echo "etcd_keys=$(printf '%s\n' "$out" | grep -c .)"
   fi
 fi
 true
 )SH";
-    std::vector<std::string> argv{"sh",
-                                  "-c",
-                                  k_script,
-                                  "pgdr-facts",
-                                  std::to_string(inv.postgres_version),
-                                  host.address,
-                                  std::to_string(inv.patroni.rest_port),
-                                  etcd_marker_path(),
-                                  basebackup_marker_path(inv.postgres_version)};
+    std::vector<std::string> argv{
+        "sh",
+        "-c",
+        k_script,
+        "pgdr-facts",
+        std::to_string(inv.postgres_version),
+        host.address,
+        std::to_string(inv.patroni.rest_port),
+        etcd_marker_path(),
+        basebackup_marker_path(inv.postgres_version),
+        shell_join(etcdctl_argv(local_etcd_endpoint(inv.etcd.client_port), {}))};
     const auto& release = debian_release(inv.release);
     for (const auto& p : packages_for(release, host)) {
         argv.push_back(p);
@@ -172,6 +186,8 @@ HostFacts parse_facts(const std::string& host, const std::string& output) {
             f.patroni_role = value;
         } else if (key == "patroni_state") {
             f.patroni_state = value;
+        } else if (key == "patroni_scheme") {
+            f.patroni_scheme = value;
         } else if (key == "etcd_marker") {
             f.etcd_marker = value;
         } else if (key == "patroni_header") {

@@ -27,7 +27,8 @@ struct HostFacts {
     std::string patroni_active, postgresql_active, etcd_active, haproxy_active;  // systemctl
     std::string patroni_role;  // from the local REST API: primary/master/replica/...
     std::string patroni_state;
-    std::string etcd_marker;  // content of pgdr's etcd membership marker
+    std::string patroni_scheme;  // "https" or "http": how its REST API answered ("" when not)
+    std::string etcd_marker;     // content of pgdr's etcd membership marker
     // Without pgdr's marker: an etcd data directory (/var/lib/etcd/default/member) exists, and
     // what the running local member says about it (-1: not running or did not answer). Only
     // Debian's pristine single-node member (1 member, 0 keys) is ever reset.

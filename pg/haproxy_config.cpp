@@ -3,6 +3,8 @@
 #include "core/error.hpp"
 #include "monitoring/config.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/secrets.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -15,8 +17,9 @@ const std::string& word(const std::string& value, const std::string& what) {
                     c == '.' || c == '-' || c == '_');
     }
     if (!ok) {
-        throw config_error("haproxy.cfg: " + what + " '" + value +
-                           "' is not a plain host name or address");
+        throw config_error("haproxy.cfg: " + what +
+                           (what == "the stats password" ? "" : " '" + value + "'") +
+                           " is not a plain word");
     }
     return value;
 }
@@ -56,7 +59,8 @@ const char* const k_defaults =
 
 }  // namespace
 
-std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
+std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
+                               const std::string& stats_password) {
     if (!host.runs(Service::haproxy)) {
         throw config_error("host " + host.name + " does not run haproxy");
     }
@@ -69,7 +73,9 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
     std::string default_server = "\tdefault-server inter " + std::to_string(hp.check_interval_ms) +
                                  "ms fastinter " + fast + " downinter " + fast + " fall " +
                                  std::to_string(hp.fall) + " rise " + std::to_string(hp.rise) +
-                                 " on-marked-down shutdown-sessions\n";
+                                 " on-marked-down shutdown-sessions check-ssl verify required"
+                                 " ca-file " +
+                                 tls_paths().ca + "\n";
     std::string servers;
     for (const auto* pg : inv.hosts_with(Service::postgres)) {
         servers += "\tserver " + word(pg->name, "server name") + " " +
@@ -83,12 +89,15 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host) {
     out += "\n";
     out += k_defaults;
     out += "\n";
-    // The stats page only on this host's own address and loopback.
+    // The stats page only on this host's own address and loopback, behind a password
+    // (read-only: no `stats admin`).
     out += "listen stats\n\tmode http\n";
     out += "\tbind " + word(host.address, "address of " + host.name) + ":" +
            std::to_string(hp.stats_port) + "\n";
     out += "\tbind 127.0.0.1:" + std::to_string(hp.stats_port) + "\n";
     out += "\tstats enable\n\tstats uri /\n\tstats refresh 5s\n";
+    out += "\tstats auth " + std::string(k_haproxy_stats_user) + ":" +
+           word(stats_password, "the stats password") + "\n";
     out += "\n";
     // HAProxy's built-in Prometheus exporter, for the cluster's monitor hosts.
     if (!inv.hosts_with(Service::monitor).empty()) {

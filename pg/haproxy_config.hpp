@@ -16,8 +16,12 @@
 
 namespace pgdr::pg {
 
-// Throws pgdr::Error (invalid_config) when `host` does not run haproxy or a name or address is
-// not a plain word.
-std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host);
+// The health checks speak TLS to Patroni's REST API and verify its certificate against the
+// cluster CA (pg/tls.hpp); the stats page asks for a password (user k_haproxy_stats_user).
+//
+// Throws pgdr::Error (invalid_config) when `host` does not run haproxy or a name, address or
+// the stats password is not a plain word.
+std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
+                               const std::string& stats_password);
 
 }  // namespace pgdr::pg

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <mutex>
 
 namespace pgdr::pg {
 
@@ -100,6 +101,16 @@ bool Connection::alive() const {
     return m_conn && PQstatus(m_conn.get()) == CONNECTION_OK;
 }
 
+namespace {
+std::mutex g_tls_mutex;
+std::string g_cluster_ca;  // guarded by g_tls_mutex
+}  // namespace
+
+void use_cluster_ca(const std::string& ca_file) {
+    std::lock_guard lock(g_tls_mutex);
+    g_cluster_ca = ca_file;
+}
+
 ConnectResult Connection::connect(const ConnParams& p) {
     const auto deadline = Steady::now() + p.connect_timeout;
     const std::string port = std::to_string(p.port);
@@ -127,6 +138,17 @@ ConnectResult Connection::connect(const ConnParams& p) {
     if (!options.empty()) {
         keys.push_back("options");
         values.push_back(options.c_str());
+    }
+    std::string ca;
+    {
+        std::lock_guard lock(g_tls_mutex);
+        ca = g_cluster_ca;
+    }
+    if (!ca.empty()) {
+        keys.push_back("sslmode");
+        values.push_back("verify-full");
+        keys.push_back("sslrootcert");
+        values.push_back(ca.c_str());
     }
     keys.push_back(nullptr);
     values.push_back(nullptr);

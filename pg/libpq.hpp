@@ -23,6 +23,11 @@ struct pg_conn;
 
 namespace pgdr::pg {
 
+// From now on every connection of this process requires TLS and verifies the server's
+// certificate and address against `ca_file` (sslmode=verify-full): the cluster CA in the state
+// directory (pki/cluster_certs.hpp). Called once by the wiring; "" turns it off (tests).
+void use_cluster_ca(const std::string& ca_file);
+
 struct ConnParams {
     std::string host;  // name or address
     int port = 5432;

@@ -70,7 +70,7 @@ std::vector<std::string> leaders_of(const std::vector<ClusterMember>& members) {
 
 std::string patroni_url(const std::string& address, int port) {
     bool v6 = address.find(':') != std::string::npos;
-    return "http://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+    return "https://" + (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
 std::string base64(const std::string& data) {

@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/postgres_conf.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -19,16 +20,79 @@ template <typename T>
 void val(YAML::Emitter& e, const std::string& key, T value) {
     e << YAML::Key << key << YAML::Value << value;
 }
-void credentials(YAML::Emitter& e, const std::string& key, const std::string& user,
-                 const std::string& password) {
+std::string host_port(const std::string& host, int port) {
+    return host + ":" + std::to_string(port);
+}
+
+void credentials_plain(YAML::Emitter& e, const std::string& key, const std::string& user,
+                       const std::string& password) {
     e << YAML::Key << key << YAML::Value << YAML::BeginMap;
     str(e, "username", user);
     str(e, "password", password);
     e << YAML::EndMap;
 }
 
-std::string host_port(const std::string& host, int port) {
-    return host + ":" + std::to_string(port);
+// A role's connection settings: every network connection verifies the server's certificate
+// against the cluster CA and its address (replication, pg_rewind; the superuser connects over
+// the local socket).
+void credentials(YAML::Emitter& e, const std::string& key, const std::string& user,
+                 const std::string& password) {
+    e << YAML::Key << key << YAML::Value << YAML::BeginMap;
+    str(e, "username", user);
+    str(e, "password", password);
+    str(e, "sslmode", "verify-full");
+    str(e, "sslrootcert", tls_paths().ca);
+    e << YAML::EndMap;
+}
+
+// The DCS over TLS with this host's certificate (etcd requires a client certificate).
+void etcd3_section(YAML::Emitter& e, const Inventory& inv) {
+    const auto& tls = tls_paths();
+    e << YAML::Key << "etcd3" << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
+    for (const auto* member : inv.hosts_with(Service::etcd)) {
+        e << YAML::DoubleQuoted << host_port(member->address, inv.etcd.client_port);
+    }
+    e << YAML::EndSeq;
+    str(e, "protocol", "https");
+    str(e, "cacert", tls.ca);
+    str(e, "cert", tls.postgres_cert);
+    str(e, "key", tls.postgres_key);
+    e << YAML::EndMap;
+}
+
+// HTTPS with the cluster CA. Safe GETs (HAProxy's /primary and /replica checks) need no
+// client certificate; the unsafe endpoints (switchover, restart, reinit, PATCH /config) need
+// one of the cluster CA (verify_client: optional), the password, and a source address among
+// the members and HAProxy hosts.
+void restapi_section(YAML::Emitter& e, const Inventory& inv, const HostSpec& host,
+                     const Secrets& secrets) {
+    const auto& tls = tls_paths();
+    const auto& p = inv.patroni;
+    e << YAML::Key << "restapi" << YAML::Value << YAML::BeginMap;
+    str(e, "listen", host_port(host.address, p.rest_port));
+    str(e, "connect_address", host_port(host.address, p.rest_port));
+    credentials_plain(e, "authentication", k_rest_api_user, secrets.rest_api_password);
+    str(e, "certfile", tls.postgres_cert);
+    str(e, "keyfile", tls.postgres_key);
+    str(e, "cafile", tls.ca);
+    str(e, "verify_client", "optional");
+    e << YAML::Key << "allowlist" << YAML::Value << YAML::BeginSeq;
+    for (const auto& h : inv.hosts) {
+        if (h.runs(Service::postgres) || h.runs(Service::haproxy)) {
+            e << YAML::DoubleQuoted << h.address;
+        }
+    }
+    e << YAML::EndSeq;
+    val(e, "allowlist_include_members", true);
+    e << YAML::EndMap;
+    // patronictl on this host (and Patroni's own calls to other members) present the same
+    // certificate.
+    e << YAML::Key << "ctl" << YAML::Value << YAML::BeginMap;
+    str(e, "cacert", tls.ca);
+    str(e, "certfile", tls.postgres_cert);
+    str(e, "keyfile", tls.postgres_key);
+    e << YAML::EndMap;
 }
 
 }  // namespace
@@ -56,20 +120,8 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
     str(e, "namespace", "/postgresql-common/");
     str(e, "name", host.name);
 
-    e << YAML::Key << "etcd3" << YAML::Value << YAML::BeginMap;
-    e << YAML::Key << "hosts" << YAML::Value << YAML::BeginSeq;
-    for (const auto* member : inv.hosts_with(Service::etcd)) {
-        e << YAML::DoubleQuoted << host_port(member->address, inv.etcd.client_port);
-    }
-    e << YAML::EndSeq << YAML::EndMap;
-
-    // GET endpoints (HAProxy's /primary and /replica checks) stay open; authentication guards
-    // the unsafe ones (switchover, restart, reinit, PATCH /config).
-    e << YAML::Key << "restapi" << YAML::Value << YAML::BeginMap;
-    str(e, "listen", host_port(host.address, p.rest_port));
-    str(e, "connect_address", host_port(host.address, p.rest_port));
-    credentials(e, "authentication", k_rest_api_user, secrets.rest_api_password);
-    e << YAML::EndMap;
+    etcd3_section(e, inv);
+    restapi_section(e, inv, host, secrets);
 
     e << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
     str(e, "method", k_refuse_bootstrap_method);
@@ -87,26 +139,28 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
     val(e, "synchronous_mode", p.synchronous_mode);
     val(e, "synchronous_mode_strict", p.synchronous_mode_strict);
     val(e, "check_timeline", true);
+    // A leader that loses etcd keeps leading while every member still answers it (POST
+    // /failsafe), instead of demoting the whole cluster during an etcd outage.
+    val(e, "failsafe_mode", true);
     e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
     val(e, "use_pg_rewind", p.use_pg_rewind);
     val(e, "use_slots", p.use_slots);
     // No remove_data_directory_on_*: a member whose rewind fails or whose timeline diverged
     // keeps its data (it may hold the only copy of acknowledged writes) until an operator
     // decides (`patronictl reinit`).
+    // Not archive_command (a shell command) nor pg_hba: they live in the local section below,
+    // so that a write to the DCS cannot run code on the members or open PostgreSQL.
     e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
     for (const auto& param : replication_parameters(inv)) {
-        if (param.number) {
+        if (param.name == "archive_command") {
+            continue;
+        } else if (param.number) {
             val(e, param.name, std::stoll(param.value));
         } else {
             str(e, param.name, param.value);
         }
     }
     e << YAML::EndMap;
-    e << YAML::Key << "pg_hba" << YAML::Value << YAML::BeginSeq;
-    for (const auto& rule : hba_rules(inv)) {
-        e << YAML::DoubleQuoted << rule;
-    }
-    e << YAML::EndSeq;
     e << YAML::EndMap;  // dcs.postgresql
     e << YAML::EndMap;  // dcs
     e << YAML::EndMap;  // bootstrap
@@ -131,7 +185,16 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
     credentials(e, "superuser", k_superuser, secrets.superuser_password);
     credentials(e, "rewind", k_rewind_user, secrets.rewind_password);
     e << YAML::EndMap;
+    e << YAML::Key << "pg_hba" << YAML::Value << YAML::BeginSeq;
+    for (const auto& rule : hba_rules(inv)) {
+        e << YAML::DoubleQuoted << rule;
+    }
+    e << YAML::EndSeq;
     e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+    str(e, "archive_command", archive_command(inv.paths.archive_dir));
+    for (const auto& param : ssl_parameters()) {
+        str(e, param.name, param.value);
+    }
     str(e, "unix_socket_directories", "/var/run/postgresql");
     // Under Patroni nothing redirects stderr to Debian's log file; the collector writes it.
     str(e, "logging_collector", "on");

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/pgpass.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -99,6 +100,15 @@ std::string archive_command(const std::string& dir) {
            "/|\" | xargs -r rm -f --; true; }";
 }
 
+std::vector<Parameter> ssl_parameters() {
+    const auto& tls = tls_paths();
+    return {{"ssl", "on", false},
+            {"ssl_cert_file", tls.postgres_cert, false},
+            {"ssl_key_file", tls.postgres_key, false},
+            {"ssl_ca_file", tls.ca, false},
+            {"ssl_min_protocol_version", "TLSv1.2", false}};
+}
+
 std::string render_postgres_include(const Inventory& inv, const HostSpec& host) {
     require_address(host);
     std::string out = header(inv);
@@ -106,6 +116,9 @@ std::string render_postgres_include(const Inventory& inv, const HostSpec& host) 
     out += "listen_addresses = " + conf_quote(host.address + ",localhost") + "\n";
     for (const auto& p : replication_parameters(inv)) {
         out += p.name + " = " + (p.number ? p.value : conf_quote(p.value)) + "\n";
+    }
+    for (const auto& p : ssl_parameters()) {
+        out += p.name + " = " + conf_quote(p.value) + "\n";
     }
     return out;
 }
@@ -125,25 +138,41 @@ std::vector<std::string> hba_rules(const Inventory& inv) {
     };
     const std::string scram = "scram-sha-256";
     const std::string repl = k_replication_user;
-    return {
+    const std::string su = k_superuser;
+    std::vector<std::string> members;
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        require_address(*h);
+        members.push_back(h->address +
+                          (h->address.find(':') == std::string::npos ? "/32" : "/128"));
+    }
+    std::vector<std::string> out{
         line("local", "all", "all", "", "peer"),
         line("host", "all", "all", "127.0.0.1/32", scram),
         line("host", "all", "all", "::1/128", scram),
-        line("host", "all", "all", inv.network_cidr, scram),
         line("local", "replication", "all", "", "peer"),
         line("host", "replication", repl, "127.0.0.1/32", scram),
         // Patroni 3.0.2 reads the local timeline over a replication connection to localhost,
         // which resolves to ::1; without this line it crashes in the leader race (lab.md P8).
         line("host", "replication", repl, "::1/128", scram),
-        line("host", "replication", repl, inv.network_cidr, scram),
     };
+    for (const auto& m : members) {
+        out.push_back(line("hostssl", "replication", repl, m, scram));
+    }
+    for (const auto& m : members) {
+        out.push_back(line("hostssl", "all", su, m, scram));
+    }
+    out.push_back(line("host", "all", su, "all", "reject"));
+    out.push_back(line("hostssl", "all", "all", inv.network_cidr, scram));
+    return out;
 }
 
 std::string render_pg_hba(const Inventory& inv) {
     std::string out = header(inv);
     out +=
-        "# Local connections by peer identity; every network connection with scram-sha-256,\n"
-        "# from this host or the cluster's subnet only.\n";
+        "# Local connections by peer identity; every network connection with scram-sha-256, from\n"
+        "# this host, or over TLS from the cluster's subnet (replication and the superuser from "
+        "the\n"
+        "# members only).\n";
     out += "# TYPE  DATABASE     USER         ADDRESS            METHOD\n";
     for (const auto& l : hba_rules(inv)) {
         out += l + "\n";
@@ -181,7 +210,8 @@ std::string primary_conninfo(const Inventory& inv, const HostSpec& primary,
     return "host=" + conninfo_value(primary.address) + " port=" + std::to_string(k_postgres_port) +
            " user=" + k_replication_user +
            " passfile=" + conninfo_value(paths.replication_passfile) +
-           " application_name=" + conninfo_value(replica.name) + " sslmode=prefer";
+           " application_name=" + conninfo_value(replica.name) +
+           " sslmode=verify-full sslrootcert=" + conninfo_value(tls_paths().ca);
 }
 
 std::string render_standby_conf(const Inventory& inv, const HostSpec& primary,

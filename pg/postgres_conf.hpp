@@ -38,12 +38,16 @@ inline constexpr int k_archive_keep_segments = 64;
 // The archive_command for archive directory dir.
 std::string archive_command(const std::string& dir);
 
+// ssl = on with the host's certificate and key and the cluster CA (pg/tls.hpp).
+std::vector<Parameter> ssl_parameters();
+
 // The include file conf.d/pgdr.conf for `host` (listen_addresses is per host).
 std::string render_postgres_include(const Inventory& inv, const HostSpec& host);
 
-// pg_hba rules, one formatted line each: local peer; host all / replication from 127.0.0.1/32,
-// ::1/128 (lab.md P8) and inv.network_cidr, all scram-sha-256. Replication lines name the
-// replication role only.
+// pg_hba rules, one formatted line each, all scram-sha-256 but the local socket (peer): from
+// 127.0.0.1/32 and ::1/128 (lab.md P8) any role; from the network only over TLS (hostssl):
+// replication from the members' addresses only, the superuser from the members only (else
+// rejected), every other role from inv.network_cidr.
 std::vector<std::string> hba_rules(const Inventory& inv);
 std::string render_pg_hba(const Inventory& inv);
 

@@ -13,6 +13,7 @@ Secrets load_secrets(const std::string& state_dir) {
     s.rewind_password = ensure_secret(state_dir, k_rewind_secret);
     s.rest_api_password = ensure_secret(state_dir, k_rest_api_secret);
     s.probe_password = ensure_secret(state_dir, k_probe_secret);
+    s.haproxy_stats_password = ensure_secret(state_dir, k_haproxy_stats_secret);
     check_secrets(s);
     return s;
 }
@@ -58,6 +59,9 @@ void register_secrets(const Secrets& secrets, Logger& log) {
     log.add_secret(secrets.rewind_password);
     log.add_secret(secrets.rest_api_password);
     log.add_secret(secrets.probe_password);
+    if (!secrets.haproxy_stats_password.empty()) {
+        log.add_secret(secrets.haproxy_stats_password);
+    }
 }
 
 void register_stored_secrets(const std::string& state_dir, Logger& log) {

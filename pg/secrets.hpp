@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "pki/cluster_certs.hpp"
 
 namespace pgdr::pg {
 
@@ -26,6 +27,8 @@ inline constexpr const char* k_superuser_secret = "superuser-password";
 inline constexpr const char* k_rewind_secret = "rewind-password";
 inline constexpr const char* k_rest_api_secret = "rest-api-password";
 inline constexpr const char* k_probe_secret = "probe-password";
+inline constexpr const char* k_haproxy_stats_secret = "haproxy-stats-password";
+inline constexpr const char* k_haproxy_stats_user = "pgdr";
 
 struct Secrets {
     std::string replication_password;
@@ -33,9 +36,14 @@ struct Secrets {
     std::string rewind_password;
     std::string rest_api_password;
     std::string probe_password;
+    // HAProxy's statistics page (basic auth): not in the fingerprint, which predates it.
+    std::string haproxy_stats_password;
+    // The cluster CA and every host's certificates (pki/cluster_certs.hpp), filled by the
+    // caller that knows the inventory (bootstrap); the certificates stage needs them.
+    pki::ClusterPki tls;
 };
 
-// Reads (or generates) the four secrets from the state directory, then check_secrets().
+// Reads (or generates) the passwords from the state directory, then check_secrets().
 Secrets load_secrets(const std::string& state_dir);
 
 // Throws pgdr::Error (invalid_config) when a password is empty or holds a control character

@@ -6,6 +6,7 @@
 #include "pg/haproxy_config.hpp"
 #include "pg/patroni_config.hpp"
 #include "pg/postgres_conf.hpp"
+#include "pg/tls.hpp"
 
 namespace pgdr::pg {
 
@@ -55,6 +56,25 @@ std::vector<PutFile> monitoring_files(const Inventory& inv, const HostSpec& host
     }
     return out;
 }
+
+// The CA on every host; each service's key pair readable by its user only.
+void certificate_files(std::vector<PutFile>& out, const HostSpec& host, const Secrets& secrets) {
+    const auto& tls = tls_paths();
+    out.push_back(file(tls.ca, secrets.tls.ca.cert_pem, "0644", "", "the cluster CA"));
+    auto pair = [&](const char* service, const std::string& cert, const std::string& key,
+                    const std::string& owner) {
+        const auto& p = secrets.tls.of(host.name, service);
+        out.push_back(file(key, p.key_pem, "0600", owner, std::string(service) + " private key",
+                           Secrecy::whole_file));
+        out.push_back(file(cert, p.cert_pem, "0644", owner, std::string(service) + " certificate"));
+    };
+    if (host.runs(Service::etcd)) {
+        pair(pki::k_etcd_service, tls.etcd_cert, tls.etcd_key, "etcd:etcd");
+    }
+    if (host.runs(Service::postgres)) {
+        pair(pki::k_postgres_service, tls.postgres_cert, tls.postgres_key, k_postgres_owner);
+    }
+}
 }  // namespace
 
 std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
@@ -64,6 +84,9 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
     switch (stage) {
         case Stage::packages:
         case Stage::verify:
+            break;
+        case Stage::certificates:
+            certificate_files(out, host, secrets);
             break;
         case Stage::etcd:
             if (host.runs(Service::etcd)) {
@@ -107,8 +130,11 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
             break;
         case Stage::haproxy:
             if (host.runs(Service::haproxy)) {
-                out.push_back(file(paths.haproxy_config, render_haproxy_cfg(inv, host), "0644", "",
-                                   "HAProxy routing"));
+                // 0640 root:haproxy: it holds the stats password.
+                out.push_back(file(paths.haproxy_config,
+                                   render_haproxy_cfg(inv, host, secrets.haproxy_stats_password),
+                                   "0640", "root:haproxy", "HAProxy routing",
+                                   Secrecy::password_lines));
             }
             break;
     }

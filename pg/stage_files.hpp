@@ -3,6 +3,9 @@
 // member is the primary, what the data directory holds, what is installed and running) adds
 // the commands and waits around these; it does not render anything itself.
 //
+//   certificates /etc/pgdr/tls/ca.crt                       0644 root (every host)
+//                /etc/pgdr/tls/etcd.{crt,key}               0644/0600 etcd:etcd (secret key)
+//                /etc/pgdr/tls/postgres.{crt,key}           0644/0600 postgres:postgres (secret)
 //   etcd         /etc/default/etcd                          0644 root
 //   replication  conf.d/pgdr.conf                           0644 postgres:postgres
 //                pg_hba.conf                                0640 postgres:postgres
@@ -10,7 +13,7 @@
 //                on a replica: conf.d/pgdr-standby.conf     0644 postgres:postgres
 //   patroni      /etc/patroni/V-main.yml                    0600 postgres:postgres (secret)
 //                start.conf ("manual")                      0644 postgres:postgres
-//   haproxy      /etc/haproxy/haproxy.cfg                   0644 root
+//   haproxy      /etc/haproxy/haproxy.cfg                   0640 root:haproxy (stats password)
 //   packages, verify: none.
 #pragma once
 

@@ -35,8 +35,8 @@ std::string base_url(const Inventory& inv, const std::string& member) {
 // Where this process connects for a member's REST API `path` (through the reach).
 std::string reached_url(const HaSeams& s, const std::string& member, const std::string& path) {
     const auto* h = s.inv.find_host(member);
-    return s.access.reach.endpoint(h != nullptr ? h->address : member, s.inv.patroni.rest_port)
-               .url() +
+    return s.access.reach.inside(h != nullptr ? h->address : member, s.inv.patroni.rest_port)
+               .url("https") +
            path;
 }
 

@@ -73,6 +73,68 @@ assert_contains "$OUT" "198.18.0.0/24"
 run_pgdr -i "$INV" exec --hosts pg1 -- systemctl is-enabled postgresql@17-main patroni@17-main
 assert_contains "$OUT" "enabled"
 
+log "closed control plane (issue 12): nothing without a certificate or a password over TLS"
+CA=$STATE/pki/ca.crt
+# etcd: no client certificate, no answer (plain or TLS), from this machine and from a member.
+if etcdctl --endpoints=https://198.18.0.11:2379 --cacert="$CA" --dial-timeout=2s \
+    --command-timeout=3s put /pgdr-e2e x >/dev/null 2>&1; then
+    fail "an anonymous etcdctl put was accepted"
+fi
+if etcdctl --endpoints=https://198.18.0.11:2379 --cacert="$CA" --dial-timeout=2s \
+    --command-timeout=3s get --prefix /postgresql-common >/dev/null 2>&1; then
+    fail "an anonymous etcdctl get was accepted"
+fi
+if etcdctl --endpoints=http://198.18.0.11:2379 --dial-timeout=2s --command-timeout=3s \
+    get --prefix / >/dev/null 2>&1; then
+    fail "etcd answered plain HTTP"
+fi
+run_pgdr -i "$INV" exec --hosts pg2 -- etcdctl --endpoints=https://198.18.0.11:2379 \
+    --cacert=/etc/pgdr/tls/ca.crt --dial-timeout=2s --command-timeout=3s get --prefix /
+[ "$RC" -ne 0 ] || fail "etcdctl get without a client certificate on a member was accepted"
+# Patroni: an unsafe endpoint without a client certificate is refused, from a member too.
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$CA" -X POST \
+    -d '{"leader":"pg1"}' https://198.18.0.11:8008/switchover || true)
+assert_eq "$code" 403 "POST /switchover without a client certificate"
+post='import ssl, urllib.request, urllib.error
+ctx = ssl.create_default_context(cafile="/etc/pgdr/tls/ca.crt")
+req = urllib.request.Request("https://198.18.0.11:8008/switchover", data=b"{}", method="POST")
+try:
+    urllib.request.urlopen(req, context=ctx, timeout=5)
+    print(200)
+except urllib.error.HTTPError as e:
+    print(e.code)'
+run_pgdr -i "$INV" exec --hosts pg2 -- python3 -c "$post"
+assert_contains "$OUT" 403 "POST /switchover without a client certificate from a member"
+# PostgreSQL: no connection without TLS; no replication without TLS even from a member.
+export PGPASSWORD
+PGPASSWORD=$(cat "$STATE/secrets/probe-password")
+if psql "host=198.18.0.11 port=5432 user=pgdr_probe dbname=pgdr sslmode=disable connect_timeout=5" \
+    -XAtqc "select 1" >/dev/null 2>&1; then
+    fail "psql with sslmode=disable was accepted"
+fi
+n=$(psql "host=198.18.0.11 port=5432 user=pgdr_probe dbname=pgdr sslmode=verify-full sslrootcert=$CA" -XAtqc "select 1")
+assert_eq "$n" 1 "psql with verify-full against the cluster CA"
+unset PGPASSWORD
+repl="host=198.18.0.11 user=replicator dbname=replication replication=true connect_timeout=5"
+run_pgdr -i "$INV" exec --hosts pg2 -- runuser -u postgres -- env \
+    PGPASSFILE=/var/lib/postgresql/pgdr-replication.pgpass psql "$repl sslmode=disable" -XAtc IDENTIFY_SYSTEM
+[ "$RC" -ne 0 ] || fail "replication without TLS from a member was accepted"
+run_pgdr -i "$INV" exec --hosts pg2 -- runuser -u postgres -- env \
+    PGPASSFILE=/var/lib/postgresql/pgdr-replication.pgpass psql \
+    "$repl sslmode=verify-full sslrootcert=/etc/pgdr/tls/ca.crt" -XAtc IDENTIFY_SYSTEM
+assert_rc 0 "replication over TLS from a member"
+# HAProxy's statistics: a password.
+code=$(curl -s -o /dev/null -w '%{http_code}' http://198.18.0.13:7000/ || true)
+assert_eq "$code" 401 "HAProxy's stats page without the password"
+# The CA and keys: 0600 in a 0700 directory.
+assert_eq "$(stat -c %a "$STATE/pki")" 700 "pki directory mode"
+for f in "$STATE"/pki/*; do
+    assert_eq "$(stat -c %a "$f")" 600 "mode of $(basename "$f")"
+done
+run_pgdr -i "$INV" exec --hosts pg1 -- stat -c '%a %U' /etc/pgdr/tls/etcd.key /etc/pgdr/tls/postgres.key
+assert_contains "$OUT" "600 etcd"
+assert_contains "$OUT" "600 postgres"
+
 log "pgdr psql reaches the write port with the generated credentials"
 run_pgdr -i "$INV" psql -- -XAtc "select current_user || '@' || host(inet_server_addr())"
 assert_rc 0 "pgdr psql"

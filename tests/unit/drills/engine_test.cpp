@@ -126,7 +126,7 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
             }
         }
         REQUIRE(posts.size() == 1);
-        CHECK(posts[0].url == "http://10.0.0.1:8008/switchover");
+        CHECK(posts[0].url == "https://10.0.0.1:8008/switchover");
         CHECK(posts[0].body == R"({"candidate":"pg3","leader":"pg1"})");
         // base64("patroni:rest-secret")
         CHECK(posts[0].headers.at("Authorization") == "Basic cGF0cm9uaTpyZXN0LXNlY3JldA==");

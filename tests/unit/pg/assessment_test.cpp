@@ -63,8 +63,8 @@ TEST_CASE("assess: no member answers, and the reason is kept", "[pg][assess]") {
     REQUIRE(!f.empty());
     CHECK(f[0].code == "patroni_unreachable");
     CHECK(f[0].severity == Severity::critical);
-    CHECK(f[0].message.find("pg1: GET http://198.18.0.11:8008/cluster") != std::string::npos);
-    CHECK(f[0].message.find("pg3: GET http://198.18.0.13:8008/cluster") != std::string::npos);
+    CHECK(f[0].message.find("pg1: GET https://198.18.0.11:8008/cluster") != std::string::npos);
+    CHECK(f[0].message.find("pg3: GET https://198.18.0.13:8008/cluster") != std::string::npos);
 }
 
 TEST_CASE("assess: the first member that answers is asked, a partitioned one last",

@@ -11,9 +11,12 @@
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
+#include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
+
+using pgdr::testing::with_test_tls;
 
 namespace {
 
@@ -21,7 +24,7 @@ Inventory lab_inventory() {
     return load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
 }
 
-const Secrets k_secrets{"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw"};
+const Secrets k_secrets{"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw", "stats-pw", {}};
 
 // Facts of a fresh Debian host after `apt install`: an empty auto-created cluster of its own.
 FactsMap fresh_facts(const Inventory& inv) {
@@ -87,7 +90,7 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
           "[pg][bootstrap]") {
     auto inv = lab_inventory();
     auto facts = fresh_facts(inv);
-    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+    auto plan = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
 
     std::vector<Stage> order;
     for (const auto& sp : plan.stages) {
@@ -117,7 +120,7 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
 
 TEST_CASE("bootstrap plan: no secret in any argv", "[pg][bootstrap]") {
     auto inv = lab_inventory();
-    auto plan = plan_bootstrap(inv, fresh_facts(inv), k_secrets, "pg1");
+    auto plan = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");
     for (const auto& sp : plan.stages) {
         for (const auto& st : sp.steps) {
             for (const auto& ha : st.hosts) {
@@ -148,7 +151,7 @@ TEST_CASE("bootstrap plan: every sh -c script parses", "[pg][bootstrap]") {
     // A quote out of place in a script literal broke every first bootstrap (found on the lab:
     // the etcd reset's message had an apostrophe inside single quotes).
     auto inv = lab_inventory();
-    auto plan = plan_bootstrap(inv, fresh_facts(inv), k_secrets, "pg1");
+    auto plan = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");
     int scripts = 0;
     for (const auto& sp : plan.stages) {
         for (const auto& st : sp.steps) {
@@ -181,7 +184,7 @@ TEST_CASE("bootstrap plan: once Patroni runs, the replication stage is gone", "[
         f.patroni_role = name == "pg2" ? "primary" : "replica";
     }
     CHECK(choose_primary(inv, facts) == "pg2");
-    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg2");
+    auto plan = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg2");
     CHECK(step_names(plan, Stage::replication).empty());
     CHECK(find_step(plan, Stage::patroni, "leader")->hosts[0].host == "pg2");
 }
@@ -203,7 +206,7 @@ TEST_CASE("bootstrap plan: a host added to a running cluster gets an empty data 
         f.patroni_role = name == "pg1" ? "primary" : "replica";
     }
     REQUIRE_NOTHROW(check_data_safety(inv, facts, "pg1", "7000000000000000001"));
-    auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+    auto plan = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
     CHECK(step_names(plan, Stage::replication) == std::vector<std::string>{"new members"});
     const auto* step = find_step(plan, Stage::replication, "new members");
     REQUIRE(step->hosts.size() == 1);
@@ -212,7 +215,7 @@ TEST_CASE("bootstrap plan: a host added to a running cluster gets an empty data 
     // synchronous_mode (lab.yaml): bootstrap ends once Patroni named a synchronous standby.
     CHECK(mentions(plan, "Patroni names a synchronous standby"));
     inv.patroni.synchronous_mode = false;
-    CHECK_FALSE(mentions(plan_bootstrap(inv, facts, k_secrets, "pg1"),
+    CHECK_FALSE(mentions(plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1"),
                          "Patroni names a synchronous standby"));
 
     // A new host whose cluster holds data is refused before anything is planned.
@@ -317,7 +320,7 @@ TEST_CASE("data safety: a foreign etcd or Patroni cluster needs --adopt", "[pg][
         facts["pg2"].etcd_keys = 1;
         refused(facts, "", "3 member(s) and keys");
         // With --adopt it is kept: the plan has no reset for pg2, still one for the others.
-        const auto plan = plan_bootstrap(inv, facts, k_secrets, "pg1");
+        const auto plan = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
         const auto* reset = find_step(plan, Stage::etcd, "take over Debian's single-node member");
         REQUIRE(reset != nullptr);
         for (const auto& h : reset->hosts) {
@@ -408,8 +411,8 @@ TEST_CASE("data safety: other passwords than the cluster's are refused", "[pg][b
     }
     // The record is part of what bootstrap writes to every PostgreSQL host.
     bool written = false;
-    for (const auto& f : stage_files(inv, *inv.find_host("pg2"), *inv.find_host("pg1"), k_secrets,
-                                     Stage::patroni)) {
+    for (const auto& f : stage_files(inv, *inv.find_host("pg2"), *inv.find_host("pg1"),
+                                     with_test_tls(k_secrets, inv), Stage::patroni)) {
         if (f.path == secrets_fingerprint_path()) {
             written = f.content == secrets_record(inv, ours) + "\n";
         }
@@ -452,4 +455,37 @@ TEST_CASE("host facts: the script takes every value as a parameter", "[pg][boots
     CHECK(argv[2].find("198.18") == std::string::npos);  // the script itself is constant
     CHECK(std::find(argv.begin(), argv.end(), "python3-etcd") != argv.end());
     CHECK(std::find(argv.begin(), argv.end(), "haproxy") != argv.end());
+}
+
+TEST_CASE("bootstrap: a cluster running without TLS is named and refused", "[pg][bootstrap]") {
+    const Inventory inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    CHECK(plain_http_members(inv, facts).empty());
+    CHECK_NOTHROW(check_tls_move(inv, facts));
+    for (const char* name : {"pg1", "pg2"}) {
+        facts[name].patroni_active = "active";
+        facts[name].patroni_scheme = "https";
+    }
+    CHECK_NOTHROW(check_tls_move(inv, facts));  // already on TLS: nothing to move
+    facts["pg2"].patroni_scheme = "http";
+    CHECK(plain_http_members(inv, facts) == std::vector<std::string>{"pg2"});
+    try {
+        check_tls_move(inv, facts);
+        FAIL("a plain-HTTP cluster was accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::invalid_config);
+        CHECK(std::string(e.what()).find("pg2") != std::string::npos);
+    }
+}
+
+TEST_CASE("bootstrap plan: certificates before etcd, etcd health over TLS", "[pg][bootstrap]") {
+    const Inventory inv = lab_inventory();
+    const auto plan = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");
+    REQUIRE(plan.stages.size() >= 3);
+    CHECK(plan.stages[1].stage == Stage::certificates);
+    const auto* health = find_step(plan, Stage::etcd, "cluster health");
+    REQUIRE(health != nullptr);
+    const auto& probe = std::get<WaitFor>(health->hosts[0].actions[0]).probe;
+    CHECK(std::find(probe.begin(), probe.end(), "--cert=/etc/pgdr/tls/etcd.crt") != probe.end());
+    CHECK(probe[1].find("--endpoints=https://") == 0);
 }

@@ -77,7 +77,7 @@ class RecordedCluster {
   private:
     fakes::RecordingHttpClient::Outcome answer(const HttpRequest& r) {
         for (const auto& m : members) {
-            const std::string base = "http://" + m.address;
+            const std::string base = "https://" + m.address;
             if (r.url == base + ":8008/cluster") {
                 if (rest_down.count(m.address) != 0) {
                     return HttpFailure::connect;
@@ -90,7 +90,7 @@ class RecordedCluster {
                 }
                 return fakes::RecordingHttpClient::make(200, R"({"health":"true","reason":""})");
             }
-            if (r.url == base + ":7000/;csv") {
+            if (r.url == "http://" + m.address + ":7000/;csv") {
                 if (haproxy_down) {
                     return HttpFailure::timeout;
                 }

@@ -6,22 +6,34 @@
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
 #include "unit/pg/golden.hpp"
+#include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
 using pgdr::testing::check_golden;
+using pgdr::testing::with_test_tls;
 
 namespace {
 
 // Fixed test secrets; the bookworm ones are hostile on purpose (quotes, ':', '#', '\', a line
 // break in the REST API password, which no passfile holds).
 Secrets plain_secrets() {
-    return {"test-replication-pw", "test-superuser-pw", "test-rewind-pw", "test-rest-api-pw",
-            "test-probe-pw"};
+    return {"test-replication-pw",
+            "test-superuser-pw",
+            "test-rewind-pw",
+            "test-rest-api-pw",
+            "test-probe-pw",
+            "test-stats-pw",
+            {}};
 }
 Secrets hostile_secrets() {
-    return {"rep'l:\"pw\"#1\\", "su \"quoted\" #not-a-comment",
-            "re:wi\\nd:", "line1\nline2: 'x' # y", "pr:obe#"};
+    return {"rep'l:\"pw\"#1\\",
+            "su \"quoted\" #not-a-comment",
+            "re:wi\\nd:",
+            "line1\nline2: 'x' # y",
+            "pr:obe#",
+            "test-stats-pw",
+            {}};
 }
 
 Inventory ovh_inventory() {
@@ -48,7 +60,7 @@ int check_inventory(const std::string& name, const Inventory& inv, const Secrets
     int files = 0;
     for (const auto& h : inv.hosts) {
         for (Stage stage : all_stages()) {
-            for (const auto& f : stage_files(inv, h, primary, secrets, stage)) {
+            for (const auto& f : stage_files(inv, h, primary, with_test_tls(secrets, inv), stage)) {
                 check_golden(name + "/" + h.name + f.path, f.content);
                 ++files;
             }
@@ -65,18 +77,20 @@ TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
     // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
     // + monitoring: node and PostgreSQL exporters on each member, Prometheus (defaults,
     // config, rules) and Alertmanager (defaults, config) on pg3
-    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 2 + 5);
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 5 + 3 * 2 + 5);
 }
 
 TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
     Inventory inv = ovh_inventory();
     // + monitoring: 2 exporters per member, the node exporter and Prometheus + Alertmanager
     // (5 files) on lb1, the node exporter on lb2
-    CHECK(check_inventory("ovh", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 2 + 3 * 2 + 6 + 1);
+    CHECK(check_inventory("ovh", inv, plain_secrets()) ==
+          3 * 6 + 2 * 2 + 2 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
 }
 
 TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
     REQUIRE(inv.postgres_version == 15);
-    CHECK(check_inventory("bookworm", inv, hostile_secrets()) == 3 * 6 + 2 * 2 + 2 + 3 * 2 + 5);
+    CHECK(check_inventory("bookworm", inv, hostile_secrets()) ==
+          3 * 6 + 2 * 2 + 2 + 3 * 5 + 3 * 2 + 5);
 }

@@ -68,7 +68,7 @@ TEST_CASE("patroni.yml: every password parses back to itself", "[pg][hostile]") 
     const HostSpec& pg1 = *inv.find_host("pg1");
     for (const auto& value : hostile_values()) {
         INFO("password " << value);
-        Secrets s{value + "-r", value + "-s", "w-" + value, value, "p-" + value};
+        Secrets s{value + "-r", value + "-s", "w-" + value, value, "p-" + value, "stats-pw", {}};
         YAML::Node doc = YAML::Load(render_patroni_yml(inv, pg1, s));
         CHECK(auth_password(doc, "replication") == s.replication_password);
         CHECK(auth_password(doc, "superuser") == s.superuser_password);
@@ -88,7 +88,7 @@ TEST_CASE("patroni.yml: adopts, never creates, and keeps the inventory's setting
     inv.patroni.synchronous_mode_strict = true;
     inv.patroni.use_slots = false;
     inv.patroni.maximum_lag_on_failover = 777;
-    const Secrets s{"r", "s", "w", "a", "p"};
+    const Secrets s{"r", "s", "w", "a", "p", "stats-pw", {}};
     const std::string text = render_patroni_yml(inv, *inv.find_host("pg2"), s);
     YAML::Node doc = YAML::Load(text);
     CHECK(doc["scope"].as<std::string>() == "17-main");
@@ -110,15 +110,34 @@ TEST_CASE("patroni.yml: adopts, never creates, and keeps the inventory's setting
     CHECK(dcs["maximum_lag_on_failover"].as<long long>() == 777);
     CHECK_FALSE(dcs["postgresql"]["use_slots"].as<bool>());
     CHECK(dcs["postgresql"]["use_pg_rewind"].as<bool>());
-    // The replication stage's parameters and pg_hba, carried over verbatim.
+    // The replication stage's parameters carried over verbatim; archive_command and pg_hba
+    // only in the local section: a write to the DCS runs no code and opens nothing.
     for (const auto& p : replication_parameters(inv)) {
-        CHECK(dcs["postgresql"]["parameters"][p.name].as<std::string>() == p.value);
+        if (p.name == "archive_command") {
+            CHECK_FALSE(dcs["postgresql"]["parameters"][p.name]);
+            CHECK(doc["postgresql"]["parameters"][p.name].as<std::string>() == p.value);
+        } else {
+            CHECK(dcs["postgresql"]["parameters"][p.name].as<std::string>() == p.value);
+        }
     }
+    CHECK_FALSE(dcs["postgresql"]["pg_hba"]);
+    CHECK(dcs["failsafe_mode"].as<bool>());
     const auto rules = hba_rules(inv);
-    REQUIRE(dcs["postgresql"]["pg_hba"].size() == rules.size());
+    REQUIRE(doc["postgresql"]["pg_hba"].size() == rules.size());
     for (std::size_t i = 0; i < rules.size(); ++i) {
-        CHECK(dcs["postgresql"]["pg_hba"][i].as<std::string>() == rules[i]);
+        CHECK(doc["postgresql"]["pg_hba"][i].as<std::string>() == rules[i]);
     }
+    // TLS everywhere: etcd with the host's certificate, the REST API with client certificates
+    // for unsafe endpoints and an allowlist, replication verifying the server.
+    CHECK(doc["etcd3"]["protocol"].as<std::string>() == "https");
+    CHECK(doc["etcd3"]["cert"].as<std::string>() == "/etc/pgdr/tls/postgres.crt");
+    CHECK(doc["restapi"]["verify_client"].as<std::string>() == "optional");
+    CHECK(doc["restapi"]["certfile"].as<std::string>() == "/etc/pgdr/tls/postgres.crt");
+    CHECK(doc["restapi"]["allowlist"].size() == 3);
+    CHECK(doc["restapi"]["allowlist_include_members"].as<bool>());
+    CHECK(doc["postgresql"]["authentication"]["replication"]["sslmode"].as<std::string>() ==
+          "verify-full");
+    CHECK(doc["postgresql"]["parameters"]["ssl"].as<std::string>() == "on");
     CHECK(doc["postgresql"]["pgpass"].as<std::string>() == "/var/lib/postgresql/17-main.pgpass");
     CHECK(doc["postgresql"]["connect_address"].as<std::string>() == "198.18.0.12:5432");
     CHECK(text.find("config.yml") == std::string::npos);
@@ -134,7 +153,8 @@ TEST_CASE("patroni.yml: only for a PostgreSQL host with an address", "[pg][patro
     CHECK_THROWS_AS(render_patroni_yml(inv, no_address, {}), Error);
 }
 
-TEST_CASE("pg_hba: scram-sha-256 from loopback (v4 and v6) and the subnet only", "[pg][hba]") {
+TEST_CASE("pg_hba: scram-sha-256 from loopback (v4 and v6), TLS only from the network",
+          "[pg][hba]") {
     const Inventory inv = lab();
     const std::string hba = render_pg_hba(inv);
     CHECK(hba.find("md5") == std::string::npos);
@@ -153,14 +173,28 @@ TEST_CASE("pg_hba: scram-sha-256 from loopback (v4 and v6) and the subnet only",
         }
         in >> address >> method;
         ++host_lines;
+        const bool loopback = address == "127.0.0.1/32" || address == "::1/128";
+        const bool member = address == "198.18.0.11/32" || address == "198.18.0.12/32" ||
+                            address == "198.18.0.13/32";
+        if (method == "reject") {
+            // The superuser from anywhere else is refused, with or without TLS.
+            CHECK(user == "postgres");
+            CHECK(address == "all");
+            continue;
+        }
         CHECK(method == "scram-sha-256");
-        CHECK((address == "127.0.0.1/32" || address == "::1/128" || address == inv.network_cidr));
+        CHECK((loopback || member || address == inv.network_cidr));
+        CHECK((loopback || type == "hostssl"));
         if (db == "replication") {
             CHECK(user == "replicator");
+            CHECK((loopback || member));
             replication_v6 += address == "::1/128";
         }
+        if (user == "postgres") {
+            CHECK((loopback || member));
+        }
     }
-    CHECK(host_lines == 6);
+    CHECK(host_lines == 4 + 3 + 3 + 1 + 1);
     CHECK(replication_v6 == 1);  // lab.md P8
 }
 
@@ -180,7 +214,7 @@ TEST_CASE("standby settings: the password stays in the passfile", "[pg][conf]") 
     const Inventory inv = lab();
     const auto& pg1 = *inv.find_host("pg1");
     const auto& pg3 = *inv.find_host("pg3");
-    const Secrets s{"repl-secret-value", "x", "y", "z", "q"};
+    const Secrets s{"repl-secret-value", "x", "y", "z", "q", "stats-pw", {}};
     const std::string standby = render_standby_conf(inv, pg1, pg3);
     CHECK(standby.find("repl-secret-value") == std::string::npos);
     CHECK(standby.find("password") == std::string::npos);
@@ -238,23 +272,29 @@ TEST_CASE("pgpass escapes ':' and '\\' and refuses line breaks", "[pg][pgpass]")
 }
 
 TEST_CASE("secrets: control characters are refused without echoing the secret", "[pg][secrets]") {
-    CHECK_NOTHROW(check_secrets({"a'b:\"c#\\", "x", "y", "z", "w"}));
+    CHECK_NOTHROW(check_secrets({"a'b:\"c#\\", "x", "y", "z", "w", "stats-pw", {}}));
     try {
-        check_secrets({"ok", "ok", "ok", "hunter2\nhunter3", "ok"});
+        check_secrets({"ok", "ok", "ok", "hunter2\nhunter3", "ok", "stats-pw", {}});
         FAIL("accepted a line break");
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("rest-api-password") != std::string::npos);
         CHECK(std::string(e.what()).find("hunter") == std::string::npos);
     }
-    CHECK_THROWS_AS(check_secrets({"", "x", "y", "z", "w"}), Error);
+    CHECK_THROWS_AS(check_secrets({"", "x", "y", "z", "w", "stats-pw", {}}), Error);
 }
 
 TEST_CASE("etcd defaults refuse what the environment file cannot carry", "[pg][etcd]") {
     Inventory inv = lab();
     const std::string text = render_etcd_defaults(inv, *inv.find_host("pg2"));
     CHECK(text.find("ETCD_NAME=\"pg2\"\n") != std::string::npos);
-    CHECK(text.find("ETCD_LISTEN_CLIENT_URLS=\"http://198.18.0.12:2379,http://127.0.0.1:2379\"") !=
-          std::string::npos);
+    CHECK(
+        text.find("ETCD_LISTEN_CLIENT_URLS=\"https://198.18.0.12:2379,https://127.0.0.1:2379\"") !=
+        std::string::npos);
+    // Clients and peers over TLS, and only with a certificate of the cluster CA.
+    CHECK(text.find("ETCD_CLIENT_CERT_AUTH=\"true\"\n") != std::string::npos);
+    CHECK(text.find("ETCD_PEER_CLIENT_CERT_AUTH=\"true\"\n") != std::string::npos);
+    CHECK(text.find("ETCD_TRUSTED_CA_FILE=\"/etc/pgdr/tls/ca.crt\"\n") != std::string::npos);
+    CHECK(text.find("http://") == std::string::npos);
     CHECK(text.find("ETCD_INITIAL_CLUSTER_TOKEN=\"pgdr-lab\"") != std::string::npos);
     CHECK(text.find("ENABLE_V2") == std::string::npos);
 
@@ -276,14 +316,16 @@ TEST_CASE("etcd defaults refuse what the environment file cannot carry", "[pg][e
 TEST_CASE("haproxy.cfg: checks, servers, and refusal of non-words", "[pg][haproxy]") {
     Inventory inv = lab();
     const auto& pg3 = *inv.find_host("pg3");
-    const std::string cfg = render_haproxy_cfg(inv, pg3);
+    const std::string cfg = render_haproxy_cfg(inv, pg3, "stats-pw");
     CHECK(cfg.find("\tstats socket /run/haproxy/admin.sock mode 660 level admin\n") !=
           std::string::npos);
     CHECK(
         cfg.find(
             "listen primary\n\tbind 198.18.0.13:5000\n\toption httpchk GET /primary\n\thttp-check "
             "expect status 200\n\tdefault-server inter 1000ms fastinter 250ms downinter "
-            "250ms fall 2 rise 1 on-marked-down shutdown-sessions\n") != std::string::npos);
+            "250ms fall 2 rise 1 on-marked-down shutdown-sessions check-ssl verify required "
+            "ca-file "
+            "/etc/pgdr/tls/ca.crt\n") != std::string::npos);
     CHECK(
         cfg.find(
             "listen replicas\n\tbind 198.18.0.13:5001\n\tbalance roundrobin\n\toption httpchk GET "
@@ -292,7 +334,7 @@ TEST_CASE("haproxy.cfg: checks, servers, and refusal of non-words", "[pg][haprox
     // haproxy.bind: any listens on every address of the host.
     Inventory any = inv;
     any.haproxy.bind = "any";
-    const std::string any_cfg = render_haproxy_cfg(any, pg3);
+    const std::string any_cfg = render_haproxy_cfg(any, pg3, "stats-pw");
     CHECK(any_cfg.find("listen primary\n\tbind *:5000\n") != std::string::npos);
     CHECK(any_cfg.find("listen replicas\n\tbind *:5001\n") != std::string::npos);
     for (const char* server : {"\tserver pg1 198.18.0.11:5432 maxconn 100 check port 8008\n",
@@ -305,9 +347,9 @@ TEST_CASE("haproxy.cfg: checks, servers, and refusal of non-words", "[pg][haprox
 
     Inventory hostile = inv;
     hostile.hosts[0].address = "198.18.0.11 backup #";
-    CHECK_THROWS_AS(render_haproxy_cfg(hostile, hostile.hosts[2]), Error);
+    CHECK_THROWS_AS(render_haproxy_cfg(hostile, hostile.hosts[2], "stats-pw"), Error);
     hostile = inv;
     hostile.hosts[1].name = "pg2\n\tserver evil 203.0.113.1:5432";
-    CHECK_THROWS_AS(render_haproxy_cfg(hostile, hostile.hosts[2]), Error);
-    CHECK_THROWS_AS(render_haproxy_cfg(inv, *inv.find_host("pg1")), Error);
+    CHECK_THROWS_AS(render_haproxy_cfg(hostile, hostile.hosts[2], "stats-pw"), Error);
+    CHECK_THROWS_AS(render_haproxy_cfg(inv, *inv.find_host("pg1"), "stats-pw"), Error);
 }

@@ -8,11 +8,14 @@
 #include "core/apply.hpp"
 #include "core/inventory.hpp"
 #include "fakes/recording_transport.hpp"
+#include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
 using pgdr::testing::CallLog;
 using pgdr::testing::RecordingTransport;
+
+using pgdr::testing::with_test_tls;
 
 namespace {
 
@@ -41,7 +44,8 @@ Plan files_plan(const Inventory& inv, const Secrets& secrets) {
 
 TEST_CASE("stage files: modes, owners and secrecy", "[pg][stage]") {
     const Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-    const Secrets s{"r-secret", "s-secret", "w-secret", "a-secret", "p-secret"};
+    const Secrets s = with_test_tls(
+        Secrets{"r-secret", "s-secret", "w-secret", "a-secret", "p-secret", "stats-pw", {}}, inv);
     const auto& pg1 = *inv.find_host("pg1");
     const auto& pg2 = *inv.find_host("pg2");
     CHECK(stage_files(inv, pg1, pg1, s, Stage::packages).empty());
@@ -66,35 +70,42 @@ TEST_CASE("stage files: modes, owners and secrecy", "[pg][stage]") {
 TEST_CASE("stage files converge on fake hosts; the dry run then shows nothing",
           "[pg][stage][apply]") {
     const Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-    const Secrets s{"r-secret-123", "s-secret-123", "w-secret-123", "a-secret-123", "p-secret-123"};
+    const Secrets s = with_test_tls(Secrets{"r-secret-123",
+                                            "s-secret-123",
+                                            "w-secret-123",
+                                            "a-secret-123",
+                                            "p-secret-123",
+                                            "stats-pw",
+                                            {}},
+                                    inv);
     auto log = std::make_shared<CallLog>();
     RecordingTransport pg1("pg1", log), pg2("pg2", log), pg3("pg3", log);
     TransportMap transports{{"pg1", &pg1}, {"pg2", &pg2}, {"pg3", &pg3}};
     std::ostringstream sink;
     Logger logger(sink, 1);
     const Plan plan = files_plan(inv, s);
-    // etcd 3, replication 2 + 4 + 4, patroni 9, haproxy 1, monitoring 2 + 2 + 7
-    REQUIRE(plan.action_count() == 34);
+    // etcd 3, replication 2 + 4 + 4, patroni 9, haproxy 1, monitoring 2 + 2 + 7, certificates 3 * 5
+    REQUIRE(plan.action_count() == 49);
 
     std::ostringstream preview;
     ApplyOptions dry;
     dry.dry_run = true;
     dry.out = &preview;
     auto first_dry = apply(plan, transports, logger, dry);
-    CHECK(first_dry.count(Outcome::changed) == 34);
+    CHECK(first_dry.count(Outcome::changed) == 49);
     CHECK(pg1.files().empty());
     CHECK(preview.str().find("+ETCD_NAME=\"pg1\"") != std::string::npos);
     CHECK(preview.str().find("secret-123") == std::string::npos);
 
     auto first = apply(plan, transports, logger);
     REQUIRE(first.ok());
-    CHECK(first.count(Outcome::changed) == 34);
+    CHECK(first.count(Outcome::changed) == 49);
     CHECK(pg2.file("/etc/patroni/17-main.yml")->owner == "postgres:postgres");
     CHECK(pg2.file("/var/lib/postgresql/pgdr-replication.pgpass")->mode == "600");
 
     auto second = apply(plan, transports, logger);
     CHECK(second.count(Outcome::changed) == 0);
-    CHECK(second.count(Outcome::unchanged) == 34);
+    CHECK(second.count(Outcome::unchanged) == 49);
 
     std::ostringstream again;
     dry.out = &again;

@@ -26,7 +26,7 @@ TEST_CASE("status: JSON keeps its fields and adds the findings", "[pg][status]")
     CHECK(j["members"][1]["sync_state"] == "sync");
     CHECK(j["members"][1]["replay_lsn"] == "0/5000060");
     CHECK(j["members"][0]["lag_bytes"] == -1);  // the leader has no lag
-    CHECK(j["etcd"][0] == nlohmann::json{{"endpoint", "http://198.18.0.11:2379"},
+    CHECK(j["etcd"][0] == nlohmann::json{{"endpoint", "https://198.18.0.11:2379"},
                                          {"healthy", true},
                                          {"detail", ""}});
     CHECK(j["haproxy"][0] ==

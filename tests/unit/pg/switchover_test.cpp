@@ -98,7 +98,7 @@ TEST_CASE("switchover: the request goes to the leader, the password only in its 
     REQUIRE(h.cluster.posts.size() == 1);
     const auto& post = h.cluster.posts.front();
     CHECK(post.host == "pg1");
-    CHECK(post.url == "http://198.18.0.11:8008/switchover");
+    CHECK(post.url == "https://198.18.0.11:8008/switchover");
     CHECK(nlohmann::json::parse(post.body) ==
           nlohmann::json{{"leader", "pg1"}, {"candidate", "pg2"}});
     CHECK(post.authorization == "Basic " + pgdr::pg::base64("patroni:" + k_password));
@@ -214,7 +214,7 @@ TEST_CASE("switchover: --dry-run checks and shows the call but sends nothing", "
     auto r = h.run(req);
     CHECK(r.ok());
     REQUIRE(r.call.has_value());
-    CHECK(r.call->url == "http://198.18.0.11:8008/switchover");
+    CHECK(r.call->url == "https://198.18.0.11:8008/switchover");
     CHECK(h.cluster.posts.empty());
     CHECK(h.confirmations == 0);
     CHECK(pgdr::pg::render_ha_text(r).find("dry run: pre-checks passed; nothing was sent") !=
@@ -301,7 +301,7 @@ TEST_CASE("failover: with the leader gone, 'auto' promotes the best replica on i
     CHECK(r.target == "pg3");
     REQUIRE(h.cluster.posts.size() == 1);
     CHECK(h.cluster.posts[0].host == "pg3");
-    CHECK(h.cluster.posts[0].url == "http://198.18.0.13:8008/failover");
+    CHECK(h.cluster.posts[0].url == "https://198.18.0.13:8008/failover");
     CHECK(nlohmann::json::parse(h.cluster.posts[0].body) == nlohmann::json{{"candidate", "pg3"}});
     CHECK(r.phases.size() == 4);  // promoted, HAProxy, pg2 streams, timelines
     CHECK(r.phases[2].name == "pg2 stream from pg3");
@@ -374,7 +374,7 @@ TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again",
     REQUIRE(r.ok());
     REQUIRE(h.cluster.posts.size() == 1);
     CHECK(h.cluster.posts[0].host == "pg3");
-    CHECK(h.cluster.posts[0].url == "http://198.18.0.13:8008/reinitialize");
+    CHECK(h.cluster.posts[0].url == "https://198.18.0.13:8008/reinitialize");
     CHECK(r.phases.front().name == "pg3 streams from pg1");
 
     Harness leader;

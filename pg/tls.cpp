@@ -1,0 +1,37 @@
+#include "pg/tls.hpp"
+
+namespace pgdr::pg {
+
+const TlsPaths& tls_paths() {
+    static const TlsPaths k_paths;
+    return k_paths;
+}
+
+std::vector<std::string> etcdctl_argv(const std::string& endpoints,
+                                      const std::vector<std::string>& args) {
+    const auto& p = tls_paths();
+    std::vector<std::string> argv{"etcdctl",
+                                  "--endpoints=" + endpoints,
+                                  "--cacert=" + p.ca,
+                                  "--cert=" + p.etcd_cert,
+                                  "--key=" + p.etcd_key,
+                                  "--dial-timeout=2s",
+                                  "--command-timeout=3s"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+}
+
+std::string local_etcd_endpoint(int client_port) {
+    return "https://127.0.0.1:" + std::to_string(client_port);
+}
+
+std::string python_tls_preamble(bool client_cert) {
+    const auto& p = tls_paths();
+    std::string out = "import ssl\nCTX = ssl.create_default_context(cafile=\"" + p.ca + "\")\n";
+    if (client_cert) {
+        out += "CTX.load_cert_chain(\"" + p.postgres_cert + "\", \"" + p.postgres_key + "\")\n";
+    }
+    return out;
+}
+
+}  // namespace pgdr::pg

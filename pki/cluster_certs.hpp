@@ -1,0 +1,67 @@
+// The cluster's CA and one certificate per host and service, kept in the state directory.
+//
+// Layout of <state_dir>/pki/ (directory 0700, every file 0600):
+//   ca.crt, ca.key                   the cluster CA (EC P-256, 10 years), made once
+//   <host>.etcd.crt, .key            etcd member: server + client (peer TLS needs both)
+//   <host>.postgres.crt, .key        Patroni REST, PostgreSQL and Patroni's own etcd and REST
+//                                    client: server + client
+//   operator.crt, .key               pgdr's own client certificate (REST calls from this
+//                                    machine, libpq probes)
+// Every host certificate names the host (inventory name, "localhost") and its addresses
+// (cluster address, 127.0.0.1) as subjectAltNames: local clients connect to 127.0.0.1, and
+// pgdr's connections through an SSH forward land on 127.0.0.1 too. A PostgreSQL certificate
+// also names the HAProxy hosts (clients reach PostgreSQL through them).
+//
+// ensure_cluster_pki() is idempotent: a certificate is reused while it chains to the CA, its key
+// matches, its subjectAltNames are the wanted ones and it has more than 30 days left; otherwise
+// (or for every leaf with Renew::all, `pgdr certs rotate`) it is issued again.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/inventory.hpp"
+#include "pki/certificate.hpp"
+
+namespace pgdr::pki {
+
+inline constexpr const char* k_etcd_service = "etcd";
+inline constexpr const char* k_postgres_service = "postgres";
+inline constexpr const char* k_operator_name = "operator";
+
+// One certificate the cluster needs: its file stem ("pg1.etcd", "operator") and its request.
+struct CertSpec {
+    std::string host;     // inventory host name; "" for the operator's
+    std::string service;  // k_etcd_service, k_postgres_service or "" for the operator's
+    std::string stem;
+    CertRequest request;
+};
+
+// Every certificate the inventory's hosts need, in inventory order, then the operator's.
+std::vector<CertSpec> cluster_cert_specs(const Inventory& inv);
+
+struct ClusterPki {
+    KeyPair ca;
+    std::map<std::string, KeyPair> certs;  // by stem
+    std::vector<std::string> issued;       // stems issued by this call (new or renewed)
+
+    // The pair of `host` for `service`; throws pgdr::Error (internal) when it is missing.
+    const KeyPair& of(const std::string& host, const std::string& service) const;
+};
+
+enum class Renew { when_needed, all };
+
+// <state_dir>/pki
+std::string pki_dir(const std::string& state_dir);
+
+// Reads, makes or renews the CA and every certificate of cluster_cert_specs().
+ClusterPki ensure_cluster_pki(const std::string& state_dir, const Inventory& inv,
+                              std::chrono::system_clock::time_point now,
+                              Renew renew = Renew::when_needed);
+
+// A certificate is renewed when it has less than this left.
+inline constexpr std::chrono::hours k_renew_before{24 * 30};
+
+}  // namespace pgdr::pki
