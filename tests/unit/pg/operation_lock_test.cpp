@@ -136,8 +136,10 @@ TEST_CASE("operation lock: the value and the txn script", "[pg][lock]") {
     CHECK(pg::parse_lease_grant("Error: context deadline exceeded\n").empty());
     CHECK_FALSE(pg::parse_lock_value("not json"));
     CHECK(pg::etcdctl_argv("http://a:2379", {"get", "k"}) ==
-          std::vector<std::string>{"etcdctl", "--endpoints=http://a:2379", "--dial-timeout=2s",
-                                   "--command-timeout=5s", "get", "k"});
+          std::vector<std::string>{
+              "etcdctl", "--endpoints=http://a:2379", "--cacert=" + pg::tls_paths().ca,
+              "--cert=" + pg::tls_paths().etcd_cert, "--key=" + pg::tls_paths().etcd_key,
+              "--dial-timeout=2s", "--command-timeout=3s", "get", "k"});
 }
 
 TEST_CASE("operation lock: a second command is refused, naming the holder and --break-lock",
