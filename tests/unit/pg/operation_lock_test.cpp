@@ -4,6 +4,7 @@
 // release, and a member that does not answer skipped.
 #include "pg/operation_lock.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
@@ -32,7 +33,10 @@ struct FakeEtcd {
         std::lock_guard lock(mutex);
         REQUIRE(argv.size() > 4);
         CHECK(argv[1] == "--endpoints=http://10.0.0.1:2379,http://10.0.0.2:2379");
-        std::vector<std::string> a(argv.begin() + 4, argv.end());
+        // The command after etcdctl's connection flags (endpoints, certificates, timeouts).
+        auto first = std::find_if(argv.begin() + 1, argv.end(),
+                                  [](const std::string& x) { return x.rfind("--", 0) != 0; });
+        std::vector<std::string> a(first, argv.end());
         CommandResult r;
         r.exit_status = 0;
         if (a[0] == "lease" && a[1] == "grant") {
