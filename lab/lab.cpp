@@ -129,7 +129,9 @@ std::vector<LabHost> Lab::plan_hosts(int count) {
         }
         if (i == count) {
             h.services.push_back("haproxy");
-            h.services.push_back("monitor");
+            // No `monitor` yet: the monitoring stage's last wait fails on the lab (Prometheus
+            // refused connections on :9090, and Patroni and etcd are now scraped over plain
+            // HTTP while they serve TLS). Issue 15 adds it back once bootstrap passes with it.
         }
         out.push_back(h);
     }

@@ -111,7 +111,7 @@ TEST_CASE("inventory sections: checks across sections run only on valid sections
           Lines{"m.yaml:15:1: host pg3: address 198.18.1.13 is outside network.cidr "
                 "198.18.0.0/24"});
     CHECK(diagnostics(mutated(k_lab, {{"  - {name: pg3, address: 198.18.0.13, zone: c, services: "
-                                       "[postgres, etcd, haproxy, monitor]}\n",
+                                       "[postgres, etcd, haproxy]}\n",
                                        ""}})) ==
           Lines{"m.yaml: etcd needs an odd number of members, at least 3 (found 2): a quorum "
                 "must survive one loss",

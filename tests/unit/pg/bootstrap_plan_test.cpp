@@ -96,6 +96,16 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     for (const auto& sp : plan.stages) {
         order.push_back(sp.stage);
     }
+    // Every stage in order; monitoring only with a monitor host (stage_monitoring.hpp).
+    CHECK(order == std::vector<Stage>{Stage::packages, Stage::certificates, Stage::etcd,
+                                      Stage::replication, Stage::patroni, Stage::haproxy,
+                                      Stage::verify});
+    inv.hosts[2].services.insert(Service::monitor);
+    auto with_monitor = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
+    order.clear();
+    for (const auto& sp : with_monitor.stages) {
+        order.push_back(sp.stage);
+    }
     CHECK(order == all_stages());
     CHECK(step_names(plan, Stage::etcd) ==
           std::vector<std::string>{"configure members", "take over Debian's single-node member",

@@ -75,9 +75,8 @@ TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     REQUIRE(inv.postgres_version == 17);
     // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
-    // + monitoring: node and PostgreSQL exporters on each member, Prometheus (defaults,
-    // config, rules) and Alertmanager (defaults, config) on pg3
-    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 5 + 3 * 2 + 5);
+    // + certificates (CA, etcd and PostgreSQL key pairs) on each member; no monitor host
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 5);
 }
 
 TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
