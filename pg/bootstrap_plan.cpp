@@ -7,6 +7,7 @@
 #include "pg/etcd_config.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/pgpass.hpp"
+#include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_files.hpp"
 #include "pg/stage_monitoring.hpp"
@@ -63,12 +64,7 @@ std::string sql_literal(const std::string& s) {
 
 RunCommand cmd(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
                seconds timeout = seconds(120)) {
-    RunCommand c;
-    c.argv = std::move(argv);
-    c.description = std::move(description);
-    c.unless = std::move(unless);
-    c.timeout = timeout;
-    return c;
+    return plan_command(std::move(argv), std::move(description), std::move(unless), timeout);
 }
 
 WaitFor wait(Argv probe, std::string description, seconds timeout, bool sudo = true) {

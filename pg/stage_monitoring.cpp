@@ -1,6 +1,7 @@
 #include "pg/stage_monitoring.hpp"
 
 #include "monitoring/config.hpp"
+#include "pg/plan_actions.hpp"
 #include "pg/stage_files.hpp"
 
 namespace pgdr::pg {
@@ -12,12 +13,7 @@ using Argv = std::vector<std::string>;
 
 RunCommand command(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
                    seconds timeout = seconds(120)) {
-    RunCommand c;
-    c.argv = std::move(argv);
-    c.description = std::move(description);
-    c.unless = std::move(unless);
-    c.timeout = timeout;
-    return c;
+    return plan_command(std::move(argv), std::move(description), std::move(unless), timeout);
 }
 
 RunCommand when_changed(RunCommand c, std::vector<std::string> paths) {

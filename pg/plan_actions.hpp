@@ -1,0 +1,26 @@
+// Building blocks of the bootstrap plan's actions, shared by its stages (bootstrap_plan.cpp,
+// stage_monitoring.cpp).
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/plan.hpp"
+
+namespace pgdr::pg {
+
+// A command with its description, an optional read-only `unless` check, and a timeout.
+inline RunCommand plan_command(std::vector<std::string> argv, std::string description,
+                               std::optional<std::vector<std::string>> unless = std::nullopt,
+                               std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    RunCommand c;
+    c.argv = std::move(argv);
+    c.description = std::move(description);
+    c.unless = std::move(unless);
+    c.timeout = timeout;
+    return c;
+}
+
+}  // namespace pgdr::pg
