@@ -177,15 +177,18 @@ std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
         return std::make_unique<DirectReach>();
     }
     std::vector<net::SshTarget> vantages;
+    net::SshReachOptions o;
+    o.access = how;
     for (const bool postgres : {false, true}) {
         for (const auto& h : inv.hosts) {
             if (h.runs(Service::postgres) == postgres && avoid.count(h.name) == 0) {
                 vantages.push_back(ssh_target(ctx, h));
+                if (postgres) {
+                    o.members.push_back(h.name);
+                }
             }
         }
     }
-    net::SshReachOptions o;
-    o.access = how;
     return std::make_unique<net::SshReach>(std::move(vantages), o, *ctx.log);
 }
 

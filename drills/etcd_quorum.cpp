@@ -12,6 +12,7 @@ std::vector<EtcdMemberHealth> etcd_member_health(
         EtcdMemberHealth m{n.name, false, ""};
         RunOptions o;
         o.timeout = std::chrono::seconds(15);
+        o.sudo = true;  // the client key is readable by root and etcd only
         try {
             auto r = transport(n.name).run(
                 pg::etcdctl_argv(pg::local_etcd_endpoint(topology.etcd_client_port),

@@ -1,5 +1,7 @@
 #include "net/ssh_reach.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/tcp.hpp"
 
@@ -14,11 +16,37 @@ SshForwarder& SshReach::forwarder() {
 }
 
 SshForwarder& SshReach::forwarder_locked() {
-    if (m_forwarder) {
+    if (!m_forwarder) {
+        m_forwarder = connect_first(m_vantages, "cluster ports");
+    }
+    return *m_forwarder;
+}
+
+bool SshReach::is_member(const std::string& name) const {
+    return std::find(m_options.members.begin(), m_options.members.end(), name) !=
+           m_options.members.end();
+}
+
+SshForwarder& SshReach::member_forwarder_locked() {
+    if (m_forwarder && is_member(m_forwarder->host_name())) {
         return *m_forwarder;
     }
+    if (!m_member_forwarder) {
+        std::vector<SshTarget> members;
+        for (const auto& v : m_vantages) {
+            if (is_member(v.name)) {
+                members.push_back(v);
+            }
+        }
+        m_member_forwarder = connect_first(members, "members' ports");
+    }
+    return *m_member_forwarder;
+}
+
+std::unique_ptr<SshForwarder> SshReach::connect_first(const std::vector<SshTarget>& vantages,
+                                                      const std::string& what) {
     std::string tried;
-    for (const auto& v : m_vantages) {
+    for (const auto& v : vantages) {
         auto f = std::make_unique<SshForwarder>(v, m_log);
         try {
             f->connect();
@@ -27,12 +55,11 @@ SshForwarder& SshReach::forwarder_locked() {
             tried += (tried.empty() ? "" : ", ") + v.name;
             continue;
         }
-        m_log.debug("reach: cluster ports through " + v.name + " (" + v.address + ")");
-        m_forwarder = std::move(f);
-        return *m_forwarder;
+        m_log.debug("reach: " + what + " through " + v.name + " (" + v.address + ")");
+        return f;
     }
     throw Error(ExitCode::unreachable,
-                "no host to forward cluster ports from: SSH failed on " +
+                "no host to forward " + what + " from: SSH failed on " +
                     (tried.empty() ? std::string("every candidate (none left)") : tried),
                 "check SSH to the hosts with `pgdr check`");
 }
@@ -62,7 +89,8 @@ Endpoint SshReach::endpoint(const std::string& address, int port) {
 
 Endpoint SshReach::inside(const std::string& address, int port) {
     std::lock_guard lock(m_mutex);
-    return Endpoint{"127.0.0.1", forwarder_locked().local_port(address, port)};
+    auto& f = m_options.members.empty() ? forwarder_locked() : member_forwarder_locked();
+    return Endpoint{"127.0.0.1", f.local_port(address, port)};
 }
 
 std::string SshReach::vantage() const {

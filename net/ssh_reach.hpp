@@ -21,6 +21,10 @@ struct SshReachOptions {
     // With automatic access: how long a direct connection may take before the port counts as
     // closed to this machine (a security group drops packets: no quick refusal).
     std::chrono::milliseconds probe_timeout{1000};
+    // The vantages (by name) that are PostgreSQL members: inside() forwards from one of them,
+    // since pg_hba admits the superuser only from loopback and the members' addresses, and
+    // Patroni's allowlist admits members (a HAProxy-only host is not enough for SQL).
+    std::vector<std::string> members;
 };
 
 class SshReach final : public ClusterReach {
@@ -38,13 +42,20 @@ class SshReach final : public ClusterReach {
 
   private:
     SshForwarder& forwarder_locked();
+    SshForwarder& member_forwarder_locked();
+    bool is_member(const std::string& name) const;
+    // The first of `vantages` that accepts an SSH session; throws when none does.
+    std::unique_ptr<SshForwarder> connect_first(const std::vector<SshTarget>& vantages,
+                                                const std::string& what);
 
     std::vector<SshTarget> m_vantages;
     SshReachOptions m_options;
     Logger& m_log;
     mutable std::mutex m_mutex;
     std::unique_ptr<SshForwarder> m_forwarder;
-    bool m_closed = false;  // a port did not answer directly: forward everything from then on
+    std::unique_ptr<SshForwarder>
+        m_member_forwarder;  // for inside(), when m_forwarder is no member
+    bool m_closed = false;   // a port did not answer directly: forward everything from then on
     std::map<std::pair<std::string, int>, Endpoint> m_cache;
 };
 

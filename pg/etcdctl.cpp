@@ -36,6 +36,7 @@ CommandResult EtcdCtl::run(const std::vector<std::string>& args,
     RunOptions o;
     o.timeout = std::chrono::seconds(15);
     o.stdin_data = stdin_data;
+    o.sudo = true;  // the client key is readable by root and etcd only (0600 etcd:etcd)
     std::vector<std::string> failures;
     for (const auto& host : m_hosts) {
         auto it = m_transports.find(host);

@@ -242,3 +242,18 @@ TEST_CASE("operation lock: a member that does not answer is skipped; none answer
         CHECK_THAT(e.what(), Catch::Contains("pg2: Error: context deadline exceeded"));
     }
 }
+
+// Hosts reached as a non-root user (OVH images log in as `debian`): the client key is 0600
+// etcd:etcd, so etcdctl must run through sudo or every call fails with "permission denied".
+TEST_CASE("operation lock: etcdctl runs as root (the client key is not readable otherwise)",
+          "[pg][lock]") {
+    Rig rig;
+    auto ctl = rig.ctl();
+    auto lock = rig.take(ctl, "pgdr switchover --yes");
+    const auto calls = rig.pg1.calls();
+    REQUIRE_FALSE(calls.empty());
+    for (const auto& c : calls) {
+        INFO(c.argv.front());
+        CHECK(c.sudo);
+    }
+}
