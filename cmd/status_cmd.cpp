@@ -110,36 +110,69 @@ struct PsqlOptions {
     std::vector<std::string> args;
 };
 
+// The member the superuser lands on for `--target write|read`: pg_hba admits the superuser only
+// from loopback and the members, so it never goes through a HAProxy host (which may be no
+// member); the leader for write, a running replica (else the leader) for read, per Patroni.
+const HostSpec& superuser_member(Context& ctx, const Inventory& inv, const std::string& target) {
+    ClusterWiring wiring(ctx, inv);
+    pg::SnapshotOptions so;
+    so.replication = false;
+    so.etcd = false;
+    so.haproxy = false;
+    const auto snap = pg::take_snapshot(pg::cluster_targets(inv), wiring.access(), so);
+    std::string name = snap.leader;
+    if (target == "read") {
+        for (const auto& m : snap.members) {
+            if (!m.is_leader() && m.running()) {
+                name = m.name;
+                break;
+            }
+        }
+    }
+    const HostSpec* h = name.empty() ? nullptr : inv.find_host(name);
+    if (h == nullptr) {
+        throw Error(ExitCode::verification_failed,
+                    "no member to connect to as " + std::string(pg::k_superuser) + " (" + target +
+                        "): the cluster has no leader now" +
+                        (snap.patroni_error.empty() ? "" : " (" + snap.patroni_error + ")"),
+                    "`pgdr status` shows the members; `--target HOST` picks one");
+    }
+    return *h;
+}
+
 int psql(Context& ctx, const PsqlOptions& o) {
     auto inv = resolved_inventory(ctx);
-    auto lbs = inv.hosts_with(Service::haproxy);
+    const bool superuser = o.user == pg::k_superuser;
+    if (!superuser && o.user != pg::k_probe_user) {
+        throw usage_error("pgdr knows the passwords of postgres and pgdr_probe only");
+    }
     std::string host;
     int port = 0;
-    if (o.target == "write" || o.target == "read") {
-        host = lbs.front()->address;
+    bool member = false;  // a PostgreSQL member itself (not HAProxy)
+    if ((o.target == "write" || o.target == "read") && !superuser) {
+        host = inv.hosts_with(Service::haproxy).front()->address;
         port = o.target == "write" ? inv.haproxy.write_port : inv.haproxy.read_port;
+    } else if (o.target == "write" || o.target == "read") {
+        host = superuser_member(ctx, inv, o.target).address;
+        member = true;
     } else if (const auto* h = inv.find_host(o.target);
                h != nullptr && h->runs(Service::postgres)) {
         host = h->address;
-        port = 5432;
+        member = true;
     } else {
         throw usage_error("unknown target '" + o.target + "'",
                           "use write, read or the name of a postgres host");
     }
-    auto secrets = pg::load_secrets(inv.paths.state_dir);
-    std::string password, database;
-    if (o.user == pg::k_superuser) {
-        password = secrets.superuser_password;
-        database = "postgres";
-    } else if (o.user == pg::k_probe_user) {
-        password = secrets.probe_password;
-        database = pg::k_probe_database;
-    } else {
-        throw usage_error("pgdr knows the passwords of postgres and pgdr_probe only");
+    if (member) {
+        port = 5432;
     }
-    // The port directly, or a local port forwarded over SSH from inside the network.
+    auto secrets = pg::load_secrets(inv.paths.state_dir);
+    const std::string password = superuser ? secrets.superuser_password : secrets.probe_password;
+    const std::string database = superuser ? "postgres" : pg::k_probe_database;
+    // The port directly, or a local port forwarded over SSH from inside the network (from a
+    // member for the superuser, whom pg_hba admits from the members only).
     auto reach = cluster_reach(ctx, inv);
-    const Endpoint via = reach->endpoint(host, port);
+    const Endpoint via = superuser ? reach->inside(host, port) : reach->endpoint(host, port);
     const bool forwarded = via.host != host || via.port != port;
     // The password reaches psql through a 0600 passfile in the state directory, never argv.
     const std::string passfile = inv.paths.state_dir + "/psql.pgpass";

@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 ./scripts/build.sh
 ./scripts/check-format.sh
 cd build
-ctest --output-on-failure --timeout 1800
+# Two at a time: the lab tests hold a resource lock (one lab at a time, in a fixed order), and
+# the unit tests, the fuzzer and the other checks run beside them.
+ctest --output-on-failure --timeout 1800 -j2

@@ -1,7 +1,72 @@
-# Lab helpers for end-to-end tests: a lab in the test's own directory, always removed at exit.
-# lab_up [ARGS...] → sets LAB_DIR and INV (the lab's inventory).
+# Lab helpers for end-to-end tests. Only one lab runs at a time on a machine.
+# lab_up [ARGS...]: a lab in the test's own directory, always removed at exit (a shared lab is
+#   removed first). Sets LAB_DIR and INV (the lab's inventory).
+# fresh_shared_cluster / shared_cluster: the shared bootstrapped 3-host lab (see below).
+
+# The shared lab: e2e_bootstrap builds it and leaves it behind when it passes; e2e_ha,
+# e2e_drill, e2e_lock and e2e_closed_ports reuse it when it is healthy (or build a new one), and
+# remove it when they fail, so that the next test never starts on a broken cluster. The ctest
+# fixture cleanup `e2e_shared_lab_down` removes it at the end of the run (tests/CMakeLists.txt).
+SHARED_LAB_DIR=${PGDR_SHARED_LAB_DIR:-/var/tmp/pgdr-e2e-shared-lab}
+
+shared_lab_down() {
+    if [ -e "$SHARED_LAB_DIR/lab.json" ]; then
+        "$PGDR" lab down --dir "$SHARED_LAB_DIR" >/dev/null 2>&1 || true
+    fi
+    rm -rf "$SHARED_LAB_DIR"
+}
+# Registered with on_exit: removes the shared lab unless the test passed.
+_shared_lab_keep_if_passed() {
+    [ "${_E2E_RC:-1}" -eq 0 ] || shared_lab_down
+}
+_shared_lab_vars() {
+    LAB_DIR=$SHARED_LAB_DIR
+    INV=$LAB_DIR/inventory.yaml
+    on_exit _shared_lab_keep_if_passed
+}
+# A new shared lab, bootstrapped by the caller (e2e_bootstrap tests bootstrap itself).
+fresh_shared_lab() {
+    shared_lab_down
+    _shared_lab_vars
+    run_pgdr lab up --dir "$LAB_DIR"
+    assert_rc 0 "pgdr lab up (shared)"
+}
+# The shared lab, bootstrapped and healthy: reused when it is, built anew otherwise.
+shared_cluster() {
+    if [ -e "$SHARED_LAB_DIR/bootstrapped" ] &&
+        "$PGDR" -i "$SHARED_LAB_DIR/inventory.yaml" status >/dev/null 2>&1; then
+        _shared_lab_vars
+        log "reusing the shared lab in $LAB_DIR"
+        _shared_lab_leader_pg1
+        return 0
+    fi
+    fresh_shared_lab
+    run_pgdr -i "$INV" bootstrap
+    assert_rc 0 "bootstrap (shared lab)"
+    mark_shared_lab_bootstrapped
+}
+# The tests start from a fresh bootstrap's shape: pg1 leads (a switchover when it does not).
+_shared_lab_leader_pg1() {
+    run_pgdr -i "$INV" --output json status
+    local l
+    l=$(json_get "$OUT" 'd["leader"]')
+    [ "$l" = pg1 ] && return 0
+    log "the shared lab's leader is $l: switchover to pg1"
+    run_pgdr -i "$INV" switchover --to pg1 --yes
+    assert_rc 0 "switchover to pg1 (shared lab)"
+    local i
+    for ((i = 0; i < 60; i += 2)); do
+        "$PGDR" -i "$INV" status >/dev/null 2>&1 && return 0
+        sleep 2
+    done
+    fail "the shared lab is not healthy 60 s after the switchover to pg1"
+}
+mark_shared_lab_bootstrapped() {
+    touch "$SHARED_LAB_DIR/bootstrapped"
+}
 
 lab_up() {
+    shared_lab_down
     LAB_DIR=$WORK/lab
     on_exit "\"$PGDR\" lab down --dir \"$LAB_DIR\" >/dev/null 2>&1"
     run_pgdr lab up --dir "$LAB_DIR" "$@"

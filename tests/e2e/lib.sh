@@ -15,6 +15,7 @@ on_exit() { _cleanups+=("$*"); }
 _run_cleanups() {
     local rc=$?
     local i
+    _E2E_RC=$rc  # for cleanups that depend on the outcome
     for ((i = ${#_cleanups[@]} - 1; i >= 0; i--)); do
         eval "${_cleanups[$i]}" || true
     done

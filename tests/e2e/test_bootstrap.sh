@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
 set -e
 
-lab_up
+fresh_shared_lab
 STATE=$LAB_DIR/inventory.state
 
 log "dry run: a plan, no change"
@@ -157,3 +157,4 @@ run_pgdr -i "$INV" bootstrap
 assert_rc 0 "bootstrap repairs it"
 run_pgdr -i "$INV" status
 assert_rc 0 "healthy again"
+mark_shared_lab_bootstrapped  # e2e_ha, e2e_drill, e2e_lock and e2e_closed_ports reuse it

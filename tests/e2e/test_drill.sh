@@ -6,9 +6,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
 set -e
 
-lab_up
-run_pgdr -i "$INV" bootstrap
-assert_rc 0 "bootstrap"
+shared_cluster
 
 check_report() {  # JSON FAULT EXPECT_NEW_LEADER(yes|no|any)
     for field in drill cluster started_at old_primary new_primary rto_ms write_outage_ms \

@@ -7,9 +7,7 @@ source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/cluster.sh"
 set -e
 
-lab_up
-run_pgdr -i "$INV" bootstrap
-assert_rc 0 "bootstrap"
+shared_cluster
 STATE=$LAB_DIR/inventory.state
 export PGPASSWORD
 PGPASSWORD=$(cat "$STATE/secrets/probe-password")

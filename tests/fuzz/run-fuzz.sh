@@ -18,7 +18,8 @@ cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWi
     -DPGDR_FUZZ=ON "${launcher[@]}" \
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
     >/dev/null
-cmake --build "$build" --target pgdr_fuzz_parsers -j "$(nproc)" >/dev/null
+# Niced: ctest runs this beside the lab tests, whose timings must not suffer.
+nice -n 15 cmake --build "$build" --target pgdr_fuzz_parsers -j "$(nproc)" >/dev/null
 corpus=$build/fuzz-corpus
 mkdir -p "$corpus"
 cp -n "$src"/tests/fuzz/corpus-parsers/* "$corpus"/ 2>/dev/null || true
@@ -30,6 +31,6 @@ for f in "$src"/runbooks/*.yaml; do
     { printf '\x01'; cat "$f"; } >"$corpus/runbook-$(basename "$f")"
 done
 cd "$build"
-UBSAN_OPTIONS=halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+UBSAN_OPTIONS=halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 nice -n 15 \
     "$build"/tests/fuzz/pgdr_fuzz_parsers -max_total_time="$seconds" -max_len=16384 \
     -timeout=10 -print_final_stats=1 "$corpus"

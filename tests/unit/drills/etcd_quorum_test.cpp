@@ -1,7 +1,8 @@
+#include "drills/etcd_quorum.hpp"
+
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
-#include "drills/etcd_quorum.hpp"
 #include "fakes/recording_transport.hpp"
 
 using namespace pgdr;
