@@ -84,7 +84,7 @@ struct DrillCmdOptions {
     double baseline_s = 5;
     double timeout_s = 180;
     std::string break_lock;
-    bool restore = false;  // --restore: only restore a fault an interrupted drill left
+    bool restore = false;  // --heal: only restore a fault an interrupted drill left
 };
 
 drills::FaultKind chosen_fault(const DrillCmdOptions& o) {
@@ -323,7 +323,7 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
     }
     cmd->add_flag("--list", o->list, "Print the fault catalogue and exit");
     cmd->add_flag(
-        "--restore", o->restore,
+        "--heal", o->restore,
         "Only restore the fault an interrupted drill left (its fault journal), then exit");
     cmd->add_option("--candidate", o->candidate, "With --switchover: the replica to promote");
     cmd->add_option("--max-rto", o->max_rto_s, "Objective: RTO at most SECONDS")

@@ -291,7 +291,7 @@ std::optional<drills::FoundJournal> left_fault(const Inventory& inv,
 }
 
 std::string restore_command(Context& ctx) {
-    return "pgdr -i " + ctx.inventory_path + " drill --restore";
+    return "pgdr -i " + ctx.inventory_path + " drill --heal";
 }
 
 }  // namespace

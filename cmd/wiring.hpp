@@ -93,7 +93,7 @@ void add_break_lock_option(CLI::App* cmd, std::string& break_lock);
 
 // A fault an interrupted drill left in place (drills/fault_journal.hpp: the state directory's
 // journal or a member's copy): throws pgdr::Error (verification_failed) naming it and the
-// command that restores it (`pgdr -i INVENTORY drill --restore`). Call with the cluster lock
+// command that restores it (`pgdr -i INVENTORY drill --heal`). Call with the cluster lock
 // held, before changing anything.
 void refuse_left_fault(Context& ctx, const Inventory& inv, const TransportMap& transports);
 // The same journal as a sentence for `pgdr status`; "" when there is none.

@@ -125,7 +125,7 @@ class DrillEngine {
         std::string candidate;
     };
     PreCheck pre_checks();
-    // `pgdr drill --restore`: the drill lock, then the fault a journal records (state
+    // `pgdr drill --heal`: the drill lock, then the fault a journal records (state
     // directory or a member's copy) restored; what was restored, "" when there was none.
     // Throws like run().
     std::string restore_only();

@@ -1,7 +1,7 @@
 // The fault journal (issue 13 item 5): <state_dir>/fault-journal.json says which fault a drill
 // has in place. It is written before the fault is injected and removed once the restore
 // succeeded, so a drill killed in between (SIGKILL, a lost bastion session, a crash) leaves a
-// record; the next `pgdr drill` (or `pgdr drill --restore`) restores from it before anything
+// record; the next `pgdr drill` (or `pgdr drill --heal`) restores from it before anything
 // else, switchover/failover/reinit, bootstrap and `runbook run` refuse with that command, and
 // `pgdr status` shows it. A copy is kept on a neighbour member (k_host_journal_path), found by
 // the next command from any operator machine. A restore that fails keeps the journal.

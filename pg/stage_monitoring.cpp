@@ -40,12 +40,15 @@ RunCommand install(const std::vector<std::string>& packages) {
                    check, seconds(1200));
 }
 
-// enable + start, restart when `defaults` changed in this run.
-void service(std::vector<Action>& actions, const std::string& unit, const std::string& defaults) {
+// enable + start, restart when one of `files` changed in this run. A restart, never a reload:
+// `systemctl reload` sends SIGHUP, and a Go daemon that has not yet installed its handler (one
+// apt or the restart just started) dies of it, cleanly in systemd's eyes, so it stays down.
+void service(std::vector<Action>& actions, const std::string& unit,
+             std::vector<std::string> files) {
     actions.emplace_back(command({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
                                  Argv{"systemctl", "is-enabled", "--quiet", unit}));
     actions.emplace_back(
-        when_changed(command({"systemctl", "restart", unit}, "restart " + unit), {defaults}));
+        when_changed(command({"systemctl", "restart", unit}, "restart " + unit), std::move(files)));
     actions.emplace_back(command({"systemctl", "start", unit}, "start " + unit,
                                  Argv{"systemctl", "is-active", "--quiet", unit}));
 }
@@ -110,25 +113,21 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
             ha.actions.emplace_back(std::move(f));
         }
         ha.actions.emplace_back(install(monitoring_packages(inv, h)));
-        service(ha.actions, "prometheus-node-exporter", "/etc/default/prometheus-node-exporter");
+        service(ha.actions, "prometheus-node-exporter", {"/etc/default/prometheus-node-exporter"});
         if (h.runs(Service::postgres)) {
             service(ha.actions, "prometheus-postgres-exporter",
-                    "/etc/default/prometheus-postgres-exporter");
+                    {"/etc/default/prometheus-postgres-exporter"});
         }
         if (h.runs(Service::monitor)) {
             auto check = command({"promtool", "check", "config", monitoring::k_prometheus_config},
                                  "promtool accepts the configuration and the rules");
             check.check_only = true;
             ha.actions.emplace_back(check);
-            service(ha.actions, "prometheus", "/etc/default/prometheus");
-            ha.actions.emplace_back(
-                when_changed(command({"systemctl", "reload", "prometheus"}, "reload prometheus"),
-                             {monitoring::k_prometheus_config, monitoring::k_alert_rules_path}));
-            service(ha.actions, "prometheus-alertmanager", "/etc/default/prometheus-alertmanager");
-            ha.actions.emplace_back(
-                when_changed(command({"systemctl", "reload", "prometheus-alertmanager"},
-                                     "reload prometheus-alertmanager"),
-                             {monitoring::k_alertmanager_config}));
+            service(ha.actions, "prometheus",
+                    {"/etc/default/prometheus", monitoring::k_prometheus_config,
+                     monitoring::k_alert_rules_path});
+            service(ha.actions, "prometheus-alertmanager",
+                    {"/etc/default/prometheus-alertmanager", monitoring::k_alertmanager_config});
         }
         step.hosts.push_back(std::move(ha));
     }

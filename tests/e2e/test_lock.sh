@@ -3,7 +3,7 @@
 #   - a drill holds /pgdr/<cluster>/lock in etcd: a switchover meanwhile is refused naming it;
 #   - the drill killed with -9 in the middle of kill-primary leaves the journal in the state
 #     directory and on a neighbour member; the lock stays until its lease expires (<= 60 s),
-#     then a switchover is refused naming `pgdr drill --restore`, which restores the fault;
+#     then a switchover is refused naming `pgdr drill --heal`, which restores the fault;
 #   - stop-primary with its drill killed: the host's pgdr-fault-heal timer starts Patroni again
 #     by itself (2 x --timeout + 60 s).
 source "$(dirname "$0")/lib.sh"
@@ -71,12 +71,12 @@ EXPIRED_AFTER=$(($(date +%s) - START))
 log "lock gone after ${EXPIRED_AFTER} s"
 assert_le "$EXPIRED_AFTER" 75 "the lock expires within its 60 s lease"
 assert_contains "$ERR" "an interrupted drill left kill-primary on pg1"
-assert_contains "$ERR" "drill --restore"
+assert_contains "$ERR" "drill --heal"
 
-log "pgdr drill --restore restores it from another operator machine (the neighbour's copy)"
+log "pgdr drill --heal restores it from another operator machine (the neighbour's copy)"
 mv "$STATE/fault-journal.json" "$WORK/journal.moved"
-run_pgdr -i "$INV" drill --restore
-assert_rc 0 "drill --restore"
+run_pgdr -i "$INV" drill --heal
+assert_rc 0 "drill --heal"
 assert_contains "$ERR$OUT" "restored"
 [ ! -e "$STATE/fault-journal.json" ] || fail "the journal is still there"
 assert_eq "$(on_host "$NEIGHBOUR" sh -c 'test -e /var/lib/pgdr/fault-journal.json && echo yes || echo no' | head -1)" "no" \
@@ -84,7 +84,7 @@ assert_eq "$(on_host "$NEIGHBOUR" sh -c 'test -e /var/lib/pgdr/fault-journal.jso
 assert_not_contains "$(on_host pg1 systemctl list-timers --all pgdr-fault-heal.timer)" "pgdr-fault-heal.timer " \
     "the self-heal timer stopped"
 wait_healthy 120
-run_pgdr -i "$INV" drill --restore
+run_pgdr -i "$INV" drill --heal
 assert_contains "$OUT" "nothing to restore"
 
 log "stop-primary with its drill killed: the host starts Patroni again by itself"
@@ -114,7 +114,7 @@ log "Patroni on $TARGET active again after ${HEALED_AFTER} s (timer: 2 x 10 + 60
 assert_eq "$(on_host "$TARGET" systemctl is-active "$UNIT" | head -1)" active \
     "Patroni started by the host's pgdr-fault-heal timer"
 sleep 60  # the killed drill's lease
-run_pgdr -i "$INV" drill --restore
-assert_rc 0 "drill --restore after the self-heal"
+run_pgdr -i "$INV" drill --heal
+assert_rc 0 "drill --heal after the self-heal"
 assert_contains "$OUT" "stop-primary on $TARGET"
 wait_healthy 120
