@@ -21,8 +21,12 @@ using pgdr::testing::with_test_tls;
 
 namespace {
 
-const Secrets k_plain{"test-replication-pw", "test-superuser-pw", "test-rewind-pw",
-                      "test-rest-api-pw",    "test-probe-pw",     "test-stats-pw",
+const Secrets k_plain{"test-replication-pw",
+                      "test-superuser-pw",
+                      "test-rewind-pw",
+                      "test-rest-api-pw",
+                      "test-probe-pw",
+                      "test-stats-pw",
                       {}};
 
 std::string redact(std::string text, const Secrets& s) {
@@ -59,8 +63,8 @@ struct ActionPrinter {
     std::string operator()(const RunCommand& c) const {
         std::string out = "run: " + c.description + "\n";
         out += "  argv: " + shell_join(c.argv) + "\n";
-        out += std::string("  sudo: ") + (c.sudo ? "yes" : "no") + ", timeout: " +
-               millis(c.timeout) + (c.check_only ? ", check only" : "") + "\n";
+        out += std::string("  sudo: ") + (c.sudo ? "yes" : "no") +
+               ", timeout: " + millis(c.timeout) + (c.check_only ? ", check only" : "") + "\n";
         if (c.unless) {
             out += "  unless: " + shell_join(*c.unless) + "\n";
         }
@@ -74,10 +78,9 @@ struct ActionPrinter {
     }
     std::string operator()(const PutFile& f) const {
         static const char* const secrecy[] = {"none", "password lines", "whole file"};
-        return "put: " + f.path + " (" + f.description + ")\n  mode " + f.spec.mode +
-               ", owner '" + f.spec.owner + "', secrecy " +
-               secrecy[static_cast<int>(f.secrecy)] + ", " + std::to_string(f.content.size()) +
-               " bytes, sha256 " + sha256_hex(f.content) + "\n";
+        return "put: " + f.path + " (" + f.description + ")\n  mode " + f.spec.mode + ", owner '" +
+               f.spec.owner + "', secrecy " + secrecy[static_cast<int>(f.secrecy)] + ", " +
+               std::to_string(f.content.size()) + " bytes, sha256 " + sha256_hex(f.content) + "\n";
     }
     std::string operator()(const WaitFor& w) const {
         return "wait: " + w.description + "\n  probe: " + shell_join(w.probe) +
@@ -89,9 +92,10 @@ struct ActionPrinter {
 std::string render_stage(const StagePlan& stage, const Secrets& secrets) {
     std::string out;
     for (const auto& step : stage.steps) {
-        out += "step: " + step.name +
-               (step.order == HostOrder::sequential ? " (hosts in order)" : " (hosts in parallel)") +
-               "\n";
+        out +=
+            "step: " + step.name +
+            (step.order == HostOrder::sequential ? " (hosts in order)" : " (hosts in parallel)") +
+            "\n";
         for (const auto& ha : step.hosts) {
             out += "host " + ha.host + ":\n";
             for (const auto& a : ha.actions) {
