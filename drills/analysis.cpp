@@ -249,7 +249,7 @@ LeaderFindings analyze_leader(const Facts& f, const AnalysisInput& in, Report& r
             }
             auto leader_tl = timeline_of(f, out.elected, s.at);
             if (leader_tl && x.timeline && *leader_tl != *x.timeline) {
-                continue;  // still on the old timeline (reference/lab.md P12)
+                continue;  // still on the old timeline: not yet a replica of the new leader
             }
             phases.push_back({phase::old_primary_rejoined, s.at, old});
             break;

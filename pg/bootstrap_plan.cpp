@@ -285,9 +285,9 @@ void plan_certificates(Plan& plan, const BootstrapInputs& b) {
 // --- etcd -------------------------------------------------------------------------------
 
 // The member Debian started on install (a one-node cluster) must go once, or the new initial
-// cluster is ignored (P13). Never again once pgdr formed the cluster, never a member that is not
-// Debian's pristine one (kept as it is under --adopt), and the host checks again, at the moment
-// of deleting, that it holds no key.
+// cluster (ETCD_INITIAL_CLUSTER) is ignored. Never again once pgdr formed the cluster, never a
+// member that is not Debian's pristine one (kept as it is under --adopt), and the host checks
+// again, at the moment of deleting, that it holds no key.
 bool etcd_needs_reset(const FactsMap& facts, const std::string& host) {
     const auto fit = facts.find(host);
     return fit == facts.end() || fit->second.etcd_pristine();
@@ -590,7 +590,8 @@ HostActions start_patroni(const BootstrapInputs& b, const HostSpec& h, const cha
     return {h.name, std::move(acts)};
 }
 
-// Patroni can say "running" for a replica that does not stream (P9): ask the leader.
+// Patroni says "running" (and GET /replica answers 200) for a replica that does not stream,
+// e.g. before the leader created its slot on its next HA loop: ask the leader.
 HostActions patroni_streaming(const BootstrapInputs& b) {
     HostActions on_leader{
         b.primary.name,
@@ -671,7 +672,8 @@ HostActions configure_haproxy(const BootstrapInputs& b, const HostSpec& h) {
     ha.actions.emplace_back(reload);
     ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
                                 Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
-    // After a reload every server counts as UP until its checks fail (P11).
+    // After a reload every server counts as UP until its checks fail: writes may reach a
+    // replica for seconds.
     ha.actions.emplace_back(wait({"python3", "-c", k_only_leader_up,
                                   std::to_string(b.inv.haproxy.stats_port), b.primary.name, config},
                                  "only the leader UP behind the write port", seconds(60)));

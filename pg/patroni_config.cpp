@@ -167,7 +167,7 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
 
     e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
     // The host's own address for the cluster, localhost for local tools (and Patroni 3.0.2's
-    // replication connection, P8); not '*': an OVH instance also has a public interface.
+    // replication connection to ::1); not '*': an OVH instance also has a public interface.
     str(e, "listen", host.address + ",localhost:" + std::to_string(k_postgres_port));
     str(e, "connect_address", host_port(host.address, k_postgres_port));
     val(e, "use_unix_socket", true);

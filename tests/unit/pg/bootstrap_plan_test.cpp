@@ -121,7 +121,7 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     REQUIRE(replicas->hosts.size() == 2);
     CHECK(replicas->hosts[0].host == "pg2");
     CHECK(replicas->hosts[1].host == "pg3");
-    // Replicas are cloned with their own slots, and streaming is checked on the leader (P9).
+    // Replicas are cloned with their own slots, and streaming is checked on the leader.
     CHECK(mentions(plan, "slot pg2"));
     CHECK(mentions(plan, "slot pg3"));
     CHECK(mentions(plan, "every replica streaming (pg_stat_replication)"));
