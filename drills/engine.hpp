@@ -133,6 +133,15 @@ class DrillEngine {
     Report run_once(const PreCheck& pre, int index);
 
   private:
+    // run_once's steps: the fault and the analysis' input from the pre-checks; the baseline
+    // writes (false when interrupted); the fault injected, reacted to and restored; then the
+    // post-checks, the rows on the new leader and the server evidence.
+    FaultPlan plan_fault(const PreCheck& pre) const;
+    AnalysisInput analysis_input(const PreCheck& pre) const;
+    bool baseline(Timeline& timeline, ProbeSet& probes, const std::string& run, AnalysisInput& in);
+    void inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in);
+    void after_the_run(const Timeline& timeline, const std::string& run, AnalysisInput& in);
+
     bool interrupted() const;
     void progress(const std::string& message) const;
     // Polls `done` every options.poll until it is true, the timeout passes or an interrupt;
