@@ -12,11 +12,14 @@
 #include "pg/bootstrap_plan.hpp"
 #include "pg/foreign_guard.hpp"
 #include "unit/pg/golden.hpp"
+#include "unit/pg/plan_fixtures.hpp"
 #include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
 using pgdr::testing::check_golden;
+using pgdr::testing::fresh_facts;
+using pgdr::testing::with_ovh_addresses;
 using pgdr::testing::with_test_tls;
 
 namespace {
@@ -120,37 +123,6 @@ std::size_t check_plan(const std::string& name, const Plan& plan, const Secrets&
     return plan.action_count();
 }
 
-Inventory with_addresses(Inventory inv) {
-    ClusterState state;
-    const std::pair<const char*, const char*> addresses[] = {{"pg1", "198.18.64.11"},
-                                                             {"pg2", "198.18.64.12"},
-                                                             {"pg3", "198.18.64.13"},
-                                                             {"lb1", "198.18.64.21"},
-                                                             {"lb2", "198.18.64.22"}};
-    for (const auto& [host, address] : addresses) {
-        state.hosts[host].address = address;
-    }
-    REQUIRE(apply_state(inv, state).empty());
-    return inv;
-}
-
-// Fresh Debian hosts after `apt install`: an empty auto-created cluster of their own.
-FactsMap fresh_facts(const Inventory& inv) {
-    FactsMap m;
-    int n = 0;
-    for (const auto& h : inv.hosts) {
-        HostFacts f;
-        f.host = h.name;
-        f.os_codename = inv.release;
-        f.data = "cluster";
-        f.sysid = "70000000000000000" + std::to_string(++n);
-        f.pg_status = "online";
-        f.user_objects = 0;
-        m[h.name] = f;
-    }
-    return m;
-}
-
 // A running cluster led by the second PostgreSQL host, its etcd formed by pgdr, and the last
 // PostgreSQL host new (Debian's empty cluster, no Patroni yet).
 FactsMap running_facts(const Inventory& inv) {
@@ -206,13 +178,13 @@ TEST_CASE("golden plan: lab inventory", "[pg][golden][bootstrap]") {
 }
 
 TEST_CASE("golden plan: ovh inventory", "[pg][golden][bootstrap]") {
-    CHECK(check_inventory("ovh", with_addresses(load_inventory(source("inventories/ovh.yaml")))) >
-          0);
+    CHECK(check_inventory("ovh",
+                          with_ovh_addresses(load_inventory(source("inventories/ovh.yaml")))) > 0);
 }
 
 TEST_CASE("golden plan: ovh-twin inventory", "[pg][golden][bootstrap]") {
-    CHECK(check_inventory("ovh-twin",
-                          with_addresses(load_inventory(source("inventories/ovh-twin.yaml")))) > 0);
+    CHECK(check_inventory("ovh-twin", with_ovh_addresses(load_inventory(
+                                          source("inventories/ovh-twin.yaml")))) > 0);
 }
 
 TEST_CASE("golden plan: bookworm inventory", "[pg][golden][bootstrap]") {
