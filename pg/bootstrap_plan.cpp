@@ -249,11 +249,6 @@ HostActions stage_file_actions(const BootstrapInputs& b, const HostSpec& h, Stag
 // --- packages ---------------------------------------------------------------------------
 
 RunCommand install_packages(const std::vector<std::string>& pkgs) {
-    Argv check{"sh", "-c",
-               "for p; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
-               "grep -q 'ok installed' || exit 1; done",
-               "pgdr-installed"};
-    check.insert(check.end(), pkgs.begin(), pkgs.end());
     // apt-get update only when the first try fails (a fresh VM has no package lists).
     Argv install{"sh", "-c",
                  "export DEBIAN_FRONTEND=noninteractive; "
@@ -262,7 +257,7 @@ RunCommand install_packages(const std::vector<std::string>& pkgs) {
                  "\"$@\"; }",
                  "pgdr-install"};
     install.insert(install.end(), pkgs.begin(), pkgs.end());
-    return cmd(install, "install packages", check, seconds(1200));
+    return cmd(install, "install packages", packages_installed(pkgs), seconds(1200));
 }
 
 void plan_packages(Plan& plan, const BootstrapInputs& b) {
