@@ -319,22 +319,58 @@ TwinApi::Reply TwinApi::route(const HttpRequest& request, const std::string& pat
 
 // ------------------------------------------------------------------------------------- v1
 
+namespace {
+
+// GET /auth/currentCredential: a validated credential allowed everything.
+json current_credential(const std::string& creation, const std::string& last_use) {
+    return {{"credentialId", 1},
+            {"applicationId", 1},
+            {"status", "validated"},
+            {"rules", json::array({{{"method", "GET"}, {"path", "/*"}},
+                                   {{"method", "POST"}, {"path", "/*"}},
+                                   {{"method", "PUT"}, {"path", "/*"}},
+                                   {{"method", "DELETE"}, {"path", "/*"}}})},
+            {"creation", creation},
+            {"expiration", nullptr},
+            {"lastUse", last_use},
+            {"allowedIPs", nullptr},
+            {"ovhSupport", false}};
+}
+
+json project_info(const std::string& project) {
+    return {{"project_id", project},
+            {"projectName", "pgdr OVH twin"},
+            {"description", "pgdr OVH twin"},
+            {"status", "ok"},
+            {"access", "full"},
+            {"planCode", "project.2018"}};
+}
+
+json image_list(const std::vector<std::string>& regions) {
+    json out = json::array();
+    for (const auto& region : regions) {
+        for (const auto& name : k_images) {
+            out.push_back({{"id", image_id(region, name)},
+                           {"name", name},
+                           {"region", region},
+                           {"status", "active"},
+                           {"type", "linux"},
+                           {"user", "debian"},
+                           {"flavorType", nullptr},
+                           {"visibility", "public"}});
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
                            const std::string& query, const json& body, Jobs& jobs) {
     if (path == "/auth/currentCredential" && method == "GET") {
-        return {200,
-                {{"credentialId", 1},
-                 {"applicationId", 1},
-                 {"status", "validated"},
-                 {"rules", json::array({{{"method", "GET"}, {"path", "/*"}},
-                                        {{"method", "POST"}, {"path", "/*"}},
-                                        {{"method", "PUT"}, {"path", "/*"}},
-                                        {{"method", "DELETE"}, {"path", "/*"}}})},
-                 {"creation", now_iso()},
-                 {"expiration", nullptr},
-                 {"lastUse", now_iso()},
-                 {"allowedIPs", nullptr},
-                 {"ovhSupport", false}}};
+        const std::string creation = now_iso();
+        const std::string last_use = now_iso();
+        return {200, current_credential(creation, last_use)};
     }
     const std::string prefix = "/cloud/project/";
     if (path.rfind(prefix, 0) != 0) {
@@ -347,27 +383,11 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
     }
     parts.erase(parts.begin());
     if (parts.empty() && method == "GET") {
-        return {200,
-                {{"project_id", project},
-                 {"projectName", "pgdr OVH twin"},
-                 {"description", "pgdr OVH twin"},
-                 {"status", "ok"},
-                 {"access", "full"},
-                 {"planCode", "project.2018"}}};
+        return {200, project_info(project)};
     }
     if (parts.empty()) {
         throw k_method;
     }
-    auto regions_of_query = [&] {
-        const std::string region = query_value(query, "region");
-        if (region.empty()) {
-            return m_config.regions;
-        }
-        if (!known_region(region)) {
-            throw not_found("Region " + region + " does not exist or is not enabled");
-        }
-        return std::vector<std::string>{region};
-    };
     if (parts.size() == 1 && parts[0] == "region" && method == "GET") {
         return {200, m_config.regions};
     }
@@ -381,43 +401,10 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
         return storage(method, parts, body);
     }
     if (parts.size() == 1 && parts[0] == "flavor" && method == "GET") {
-        json out = json::array();
-        for (const auto& region : regions_of_query()) {
-            const auto used = static_cast<int>(
-                std::count_if(m_resources.begin(), m_resources.end(), [&](const auto& kv) {
-                    return kv.second.kind == "compute/instance" && kv.second.project == project &&
-                           kv.second.region == region && kv.second.status != "DELETING";
-                }));
-            for (const auto& f : flavors()) {
-                out.push_back({{"id", flavor_id(region, f.name)},
-                               {"name", f.name},
-                               {"region", region},
-                               {"vcpus", f.vcpus},
-                               {"ram", f.ram_gb * 1024},
-                               {"disk", f.disk_gb},
-                               {"osType", "linux"},
-                               {"type", "ovh.ssd.cpu"},
-                               {"available", true},
-                               {"quota", std::max(0, m_config.quota_per_region - used)}});
-            }
-        }
-        return {200, out};
+        return {200, flavor_list(project, regions_of_query(query))};
     }
     if (parts.size() == 1 && parts[0] == "image" && method == "GET") {
-        json out = json::array();
-        for (const auto& region : regions_of_query()) {
-            for (const auto& name : k_images) {
-                out.push_back({{"id", image_id(region, name)},
-                               {"name", name},
-                               {"region", region},
-                               {"status", "active"},
-                               {"type", "linux"},
-                               {"user", "debian"},
-                               {"flavorType", nullptr},
-                               {"visibility", "public"}});
-            }
-        }
-        return {200, out};
+        return {200, image_list(regions_of_query(query))};
     }
     if (parts[0] == "instance" && parts.size() >= 2) {
         Resource* r = find(parts[1], "compute/instance", project);
@@ -425,32 +412,7 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
             throw not_found("Instance " + parts[1] + " not found");
         }
         if (parts.size() == 2 && method == "GET") {
-            // cloud.instance.Instance: the addresses as v1 lists them (the public one and one
-            // per private network, each with the network's id).
-            json ips = json::array();
-            if (!r->public_address.empty()) {
-                ips.push_back({{"ip", r->public_address},
-                               {"type", "public"},
-                               {"version", 4},
-                               {"networkId", nullptr},
-                               {"gatewayIp", nullptr}});
-            }
-            for (const auto& nic : r->private_nics) {
-                ips.push_back({{"ip", nic.address},
-                               {"type", "private"},
-                               {"version", 4},
-                               {"networkId", nic.network_id},
-                               {"gatewayIp", nullptr}});
-            }
-            return {200,
-                    {{"id", r->id},
-                     {"name", str(r->target_spec, "name")},
-                     {"status", r->power},
-                     {"region", r->region},
-                     {"created", r->created_at},
-                     {"ipAddresses", ips},
-                     {"flavorId", str(r->target_spec.value("flavor", json::object()), "id")},
-                     {"imageId", str(r->target_spec.value("image", json::object()), "id")}}};
+            return {200, instance_v1(*r)};
         }
         if (parts.size() == 3 && method == "POST") {
             return power(*r, parts[2], body, jobs);
@@ -458,6 +420,72 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
         throw k_bad_url;
     }
     throw k_bad_url;
+}
+
+// ?region=R: that region alone (404 when unknown); without it every region of the twin.
+std::vector<std::string> TwinApi::regions_of_query(const std::string& query) const {
+    const std::string region = query_value(query, "region");
+    if (region.empty()) {
+        return m_config.regions;
+    }
+    if (!known_region(region)) {
+        throw not_found("Region " + region + " does not exist or is not enabled");
+    }
+    return std::vector<std::string>{region};
+}
+
+// Every flavor in each region, with the quota the project's instances there leave.
+json TwinApi::flavor_list(const std::string& project,
+                          const std::vector<std::string>& regions) const {
+    json out = json::array();
+    for (const auto& region : regions) {
+        const auto used = static_cast<int>(
+            std::count_if(m_resources.begin(), m_resources.end(), [&](const auto& kv) {
+                return kv.second.kind == "compute/instance" && kv.second.project == project &&
+                       kv.second.region == region && kv.second.status != "DELETING";
+            }));
+        for (const auto& f : flavors()) {
+            out.push_back({{"id", flavor_id(region, f.name)},
+                           {"name", f.name},
+                           {"region", region},
+                           {"vcpus", f.vcpus},
+                           {"ram", f.ram_gb * 1024},
+                           {"disk", f.disk_gb},
+                           {"osType", "linux"},
+                           {"type", "ovh.ssd.cpu"},
+                           {"available", true},
+                           {"quota", std::max(0, m_config.quota_per_region - used)}});
+        }
+    }
+    return out;
+}
+
+// cloud.instance.Instance: the addresses as v1 lists them (the public one and one per private
+// network, each with the network's id).
+json TwinApi::instance_v1(const Resource& r) const {
+    json ips = json::array();
+    if (!r.public_address.empty()) {
+        ips.push_back({{"ip", r.public_address},
+                       {"type", "public"},
+                       {"version", 4},
+                       {"networkId", nullptr},
+                       {"gatewayIp", nullptr}});
+    }
+    for (const auto& nic : r.private_nics) {
+        ips.push_back({{"ip", nic.address},
+                       {"type", "private"},
+                       {"version", 4},
+                       {"networkId", nic.network_id},
+                       {"gatewayIp", nullptr}});
+    }
+    return {{"id", r.id},
+            {"name", str(r.target_spec, "name")},
+            {"status", r.power},
+            {"region", r.region},
+            {"created", r.created_at},
+            {"ipAddresses", ips},
+            {"flavorId", str(r.target_spec.value("flavor", json::object()), "id")},
+            {"imageId", str(r.target_spec.value("image", json::object()), "id")}};
 }
 
 // ------------------------------------------------------------------------ Object Storage

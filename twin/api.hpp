@@ -116,6 +116,10 @@ class TwinApi {
     void authenticate(const HttpRequest& request, bool signed_call) const;
     Reply v1(const std::string& method, const std::string& path, const std::string& query,
              const nlohmann::json& body, Jobs& jobs);
+    std::vector<std::string> regions_of_query(const std::string& query) const;
+    nlohmann::json flavor_list(const std::string& project,
+                               const std::vector<std::string>& regions) const;
+    nlohmann::json instance_v1(const Resource& r) const;
     Reply v2(const std::string& method, const std::string& project, const std::string& rest,
              const nlohmann::json& body, Jobs& jobs);
     Reply ssh_keys(const std::string& method, const std::string& project,
