@@ -541,47 +541,70 @@ TwinApi::Reply TwinApi::storage(const std::string& method, const std::vector<std
     throw k_bad_url;
 }
 
+namespace {
+
+// The buckets a policy's Allow statements name (arn:aws:s3:::BUCKET[/*]); the twin grants those
+// buckets whole.
+std::vector<std::string> policy_buckets(const json& body) {
+    std::vector<std::string> buckets;
+    try {
+        const auto doc = json::parse(str(body, "policy"));
+        for (const auto& st : doc.value("Statement", json::array())) {
+            if (st.value("Effect", "") != "Allow") {
+                continue;
+            }
+            auto resources = st.value("Resource", json::array());
+            if (resources.is_string()) {
+                resources = json::array({resources});
+            }
+            for (const auto& r : resources) {
+                std::string arn = r.is_string() ? r.get<std::string>() : "";
+                const std::string prefix = "arn:aws:s3:::";
+                if (arn.rfind(prefix, 0) != 0) {
+                    continue;
+                }
+                arn = arn.substr(prefix.size(), arn.find('/', prefix.size()) - prefix.size());
+                if (std::find(buckets.begin(), buckets.end(), arn) == buckets.end()) {
+                    buckets.push_back(arn);
+                }
+            }
+        }
+    } catch (const json::exception&) {
+        throw bad_request("Invalid policy: not a JSON document");
+    }
+    return buckets;
+}
+
+}  // namespace
+
+json TwinApi::user_json(const S3User& u) {
+    return json{{"id", u.id},
+                {"username", u.username},
+                {"description", u.description},
+                {"status", "ok"},
+                {"roles", json::array({{{"name", u.role}}})},
+                {"creationDate", nullptr}};
+}
+
+std::string TwinApi::token(std::size_t n) {
+    std::string t;
+    while (t.size() < n) {
+        for (char c : new_id()) {
+            if (c != '-' && t.size() < n) {
+                t += c;
+            }
+        }
+    }
+    return t;
+}
+
 TwinApi::Reply TwinApi::users(const std::string& method, const std::vector<std::string>& parts,
                               const json& body) {
     if (m_storage == nullptr) {
         throw k_bad_url;
     }
-    auto user_json = [](const S3User& u) {
-        return json{{"id", u.id},
-                    {"username", u.username},
-                    {"description", u.description},
-                    {"status", "ok"},
-                    {"roles", json::array({{{"name", u.role}}})},
-                    {"creationDate", nullptr}};
-    };
-    // (route() holds m_mutex)
-    auto token = [this](std::size_t n) {
-        std::string t;
-        while (t.size() < n) {
-            for (char c : new_id()) {
-                if (c != '-' && t.size() < n) {
-                    t += c;
-                }
-            }
-        }
-        return t;
-    };
     if (parts.size() == 1 && method == "POST") {
-        const std::string role = str(body, "role");
-        if (role != "objectstore_operator" && role != "administrator") {
-            throw bad_request(
-                "Invalid value(s) received: role: pgdr's twin knows "
-                "objectstore_operator and administrator");
-        }
-        S3User u;
-        u.id = static_cast<long long>(++m_counter);
-        u.username = "user-" + token(12);
-        u.description = str(body, "description");
-        u.role = role;
-        auto j = user_json(u);
-        j["password"] = token(32);  // returned once, as OVH does; the twin never checks it
-        m_users[u.id] = u;
-        return {200, j};
+        return create_user(body);
     }
     if (parts.size() == 1 && method == "GET") {
         json out = json::array();
@@ -612,81 +635,82 @@ TwinApi::Reply TwinApi::users(const std::string& method, const std::vector<std::
         return {200, nullptr};
     }
     if (parts.size() == 3 && parts[2] == "policy") {
-        if (method == "GET") {
-            return {200, {{"policy", u.policy}}};
-        }
-        if (method != "POST") {
-            throw k_method;
-        }
-        // The buckets its Allow statements name (arn:aws:s3:::BUCKET[/*]); the twin grants those
-        // buckets whole.
-        std::vector<std::string> buckets;
-        try {
-            const auto doc = json::parse(str(body, "policy"));
-            for (const auto& st : doc.value("Statement", json::array())) {
-                if (st.value("Effect", "") != "Allow") {
-                    continue;
-                }
-                auto resources = st.value("Resource", json::array());
-                if (resources.is_string()) {
-                    resources = json::array({resources});
-                }
-                for (const auto& r : resources) {
-                    std::string arn = r.is_string() ? r.get<std::string>() : "";
-                    const std::string prefix = "arn:aws:s3:::";
-                    if (arn.rfind(prefix, 0) != 0) {
-                        continue;
-                    }
-                    arn = arn.substr(prefix.size(), arn.find('/', prefix.size()) - prefix.size());
-                    if (std::find(buckets.begin(), buckets.end(), arn) == buckets.end()) {
-                        buckets.push_back(arn);
-                    }
-                }
-            }
-        } catch (const json::exception&) {
-            throw bad_request("Invalid policy: not a JSON document");
-        }
-        u.policy = str(body, "policy");
-        for (const auto& [access, secret] : u.credentials) {
-            m_storage->set_buckets(access, buckets);
-        }
-        return {200, nullptr};
+        return user_policy(u, method, body);
     }
     if (parts.size() >= 3 && parts[2] == "s3Credentials") {
-        auto credential = [&](const std::string& access) {
-            return json{{"access", access}, {"userId", std::to_string(u.id)}, {"tenantId", "twin"}};
-        };
-        if (parts.size() == 3 && method == "POST") {
-            const std::string access = token(32);
-            const std::string secret = token(32);
-            u.credentials[access] = secret;
-            m_storage->add_credential({access, secret, {}, false});
-            auto j = credential(access);
-            j["secret"] = secret;
-            return {200, j};
+        return user_credentials(u, method, parts);
+    }
+    throw k_bad_url;
+}
+
+TwinApi::Reply TwinApi::create_user(const json& body) {
+    const std::string role = str(body, "role");
+    if (role != "objectstore_operator" && role != "administrator") {
+        throw bad_request(
+            "Invalid value(s) received: role: pgdr's twin knows "
+            "objectstore_operator and administrator");
+    }
+    S3User u;
+    u.id = static_cast<long long>(++m_counter);
+    u.username = "user-" + token(12);
+    u.description = str(body, "description");
+    u.role = role;
+    auto j = user_json(u);
+    j["password"] = token(32);  // returned once, as OVH does; the twin never checks it
+    m_users[u.id] = u;
+    return {200, j};
+}
+
+TwinApi::Reply TwinApi::user_policy(S3User& u, const std::string& method, const json& body) {
+    if (method == "GET") {
+        return {200, {{"policy", u.policy}}};
+    }
+    if (method != "POST") {
+        throw k_method;
+    }
+    const auto buckets = policy_buckets(body);
+    u.policy = str(body, "policy");
+    for (const auto& [access, secret] : u.credentials) {
+        m_storage->set_buckets(access, buckets);
+    }
+    return {200, nullptr};
+}
+
+TwinApi::Reply TwinApi::user_credentials(S3User& u, const std::string& method,
+                                         const std::vector<std::string>& parts) {
+    auto credential = [&](const std::string& access) {
+        return json{{"access", access}, {"userId", std::to_string(u.id)}, {"tenantId", "twin"}};
+    };
+    if (parts.size() == 3 && method == "POST") {
+        const std::string access = token(32);
+        const std::string secret = token(32);
+        u.credentials[access] = secret;
+        m_storage->add_credential({access, secret, {}, false});
+        auto j = credential(access);
+        j["secret"] = secret;
+        return {200, j};
+    }
+    if (parts.size() == 3 && method == "GET") {
+        json out = json::array();
+        for (const auto& [access, secret] : u.credentials) {
+            out.push_back(credential(access));
         }
-        if (parts.size() == 3 && method == "GET") {
-            json out = json::array();
-            for (const auto& [access, secret] : u.credentials) {
-                out.push_back(credential(access));
-            }
-            return {200, out};
-        }
-        auto c = parts.size() >= 4 ? u.credentials.find(parts[3]) : u.credentials.end();
-        if (c == u.credentials.end()) {
-            throw not_found("Credential not found");
-        }
-        if (parts.size() == 4 && method == "GET") {
-            return {200, credential(c->first)};
-        }
-        if (parts.size() == 4 && method == "DELETE") {
-            m_storage->remove_credential(c->first);
-            u.credentials.erase(c);
-            return {200, nullptr};
-        }
-        if (parts.size() == 5 && parts[4] == "secret" && method == "POST") {
-            return {200, {{"secret", c->second}}};
-        }
+        return {200, out};
+    }
+    auto c = parts.size() >= 4 ? u.credentials.find(parts[3]) : u.credentials.end();
+    if (c == u.credentials.end()) {
+        throw not_found("Credential not found");
+    }
+    if (parts.size() == 4 && method == "GET") {
+        return {200, credential(c->first)};
+    }
+    if (parts.size() == 4 && method == "DELETE") {
+        m_storage->remove_credential(c->first);
+        u.credentials.erase(c);
+        return {200, nullptr};
+    }
+    if (parts.size() == 5 && parts[4] == "secret" && method == "POST") {
+        return {200, {{"secret", c->second}}};
     }
     throw k_bad_url;
 }

@@ -183,6 +183,14 @@ class TwinApi {
     };
     S3Regions* m_storage = nullptr;
     std::map<long long, S3User> m_users;
+
+    // users()' routes: a user's creation, its bucket policy and its S3 credentials.
+    static nlohmann::json user_json(const S3User& u);
+    std::string token(std::size_t n);  // n characters of new ids (route() holds m_mutex)
+    Reply create_user(const nlohmann::json& body);
+    Reply user_policy(S3User& u, const std::string& method, const nlohmann::json& body);
+    Reply user_credentials(S3User& u, const std::string& method,
+                           const std::vector<std::string>& parts);
 };
 
 // HTTP error bodies as OVH sends them: {"class": ..., "message": ...} plus errorCode/httpCode
