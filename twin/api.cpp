@@ -1121,6 +1121,35 @@ std::string TwinApi::allocate_private_address(const Resource& subnet) const {
     throw Fault{409, "Client::Conflict", "No address left in subnet " + subnet.id, {}};
 }
 
+namespace {
+
+// A security group's rules: direction, ethernet type and protocol known; a remote prefix or a
+// remote group, not both; an IPv4 prefix that parses.
+void check_security_rules(const json& spec) {
+    for (const auto& rule : spec.value("rules", json::array())) {
+        const std::string dir = str(rule, "direction");
+        const std::string eth = str(rule, "ethernetType");
+        if ((dir != "INGRESS" && dir != "EGRESS") || (eth != "IPV4" && eth != "IPV6") ||
+            (rule.contains("protocol") && !rule["protocol"].is_null() &&
+             k_protocols.count(str(rule, "protocol")) == 0)) {
+            throw bad_request("Invalid value(s) received: rules: " + rule.dump());
+        }
+        if (!str(rule, "remoteIpPrefix").empty() && rule.contains("remoteGroup") &&
+            !rule["remoteGroup"].is_null()) {
+            throw bad_request(
+                "Invalid value(s) received: remoteIpPrefix and remoteGroup "
+                "are exclusive");
+        }
+        if (!str(rule, "remoteIpPrefix").empty() && eth == "IPV4" &&
+            !parse_cidr(str(rule, "remoteIpPrefix"))) {
+            throw bad_request("Invalid value(s) received: remoteIpPrefix " +
+                              str(rule, "remoteIpPrefix"));
+        }
+    }
+}
+
+}  // namespace
+
 TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& project,
                                const std::string& parent, const json& body, Jobs& jobs) {
     if (!body.is_object() || !body.contains("targetSpec") || !body["targetSpec"].is_object()) {
@@ -1147,47 +1176,7 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
     const std::string id = r.id;
 
     if (kind == "subnet") {
-        Resource* net = find(parent, "network", project);
-        if (net->status != "READY") {
-            throw conflict("Network " + parent + " is " + net->status,
-                           "Client::Conflict::ResourceInInvalidState");
-        }
-        if (net->region != region) {
-            throw bad_request(
-                "Invalid value(s) received: the subnet's region differs from "
-                "its network's");
-        }
-        const auto cidr = parse_cidr(str(spec, "cidr"));
-        if (!cidr) {
-            throw bad_request("Invalid value(s) received: cidr '" + str(spec, "cidr") + "'");
-        }
-        if (!allowed_private_cidr(*cidr)) {
-            throw bad_request("Invalid value(s) received: cidr " + str(spec, "cidr") +
-                              ": the OVH twin's private networks must lie in 198.18.0.0/16 "
-                              "(prefix /16 to /29)");
-        }
-        // OVH's vRack: a network of another region with a subnet of the same range is the same
-        // segment, with the latency between the regions. Joined to the first such network only:
-        // a star, never a loop of bridges (no spanning tree here).
-        std::vector<std::string> peers;
-        for (auto* other : live("subnet", project)) {
-            Resource* other_net = find(other->parent, "network", project);
-            if (other_net != nullptr && other_net->id != parent && peers.empty() &&
-                str(other->target_spec, "cidr") == str(spec, "cidr")) {
-                peers.push_back(other_net->id);
-            }
-        }
-        const int latency = m_config.region_latency_ms;
-        jobs.push_back([this, id, parent, peers, latency] {
-            try {
-                for (const auto& peer : peers) {
-                    m_backend.link_networks(parent, peer, latency);
-                }
-                mark_ready(id);
-            } catch (const std::exception& e) {
-                mark_error(id, e.what());
-            }
-        });
+        create_subnet(r, spec, jobs);
     } else if (kind == "network") {
         jobs.push_back([this, id, region] {
             try {
@@ -1198,26 +1187,7 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
             }
         });
     } else if (kind == "securityGroup") {
-        for (const auto& rule : spec.value("rules", json::array())) {
-            const std::string dir = str(rule, "direction");
-            const std::string eth = str(rule, "ethernetType");
-            if ((dir != "INGRESS" && dir != "EGRESS") || (eth != "IPV4" && eth != "IPV6") ||
-                (rule.contains("protocol") && !rule["protocol"].is_null() &&
-                 k_protocols.count(str(rule, "protocol")) == 0)) {
-                throw bad_request("Invalid value(s) received: rules: " + rule.dump());
-            }
-            if (!str(rule, "remoteIpPrefix").empty() && rule.contains("remoteGroup") &&
-                !rule["remoteGroup"].is_null()) {
-                throw bad_request(
-                    "Invalid value(s) received: remoteIpPrefix and remoteGroup "
-                    "are exclusive");
-            }
-            if (!str(rule, "remoteIpPrefix").empty() && eth == "IPV4" &&
-                !parse_cidr(str(rule, "remoteIpPrefix"))) {
-                throw bad_request("Invalid value(s) received: remoteIpPrefix " +
-                                  str(rule, "remoteIpPrefix"));
-            }
-        }
+        check_security_rules(spec);
         jobs.push_back([this, id] { mark_ready(id); });
     } else if (kind == "compute/instanceGroup") {
         const std::string policy = str(spec, "policy");
@@ -1226,46 +1196,104 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
         }
         jobs.push_back([this, id] { mark_ready(id); });
     } else if (kind == "compute/instance") {
-        validate_instance(project, spec, region);
-        r.power = "BUILD";
-        for (const auto& n : spec.value("networks", json::array())) {
-            if (n.value("autoAssignPublicIp", false)) {
-                r.public_address = allocate_public_address(region);
-                continue;
-            }
-            Resource* sub = find(str(n, "subnetId"), "subnet", project);
-            PrivateNic nic;
-            nic.network_id = str(n, "id");
-            nic.address = str(n, "ip").empty() ? allocate_private_address(*sub) : str(n, "ip");
-            nic.prefix = parse_cidr(str(sub->target_spec, "cidr"))->prefix;
-            r.private_nics.push_back(nic);
-        }
-        m_resources[id] = r;
-        HostSpec host = host_spec(r);
-        m_applied[id] = host.firewall;
-        jobs.push_back([this, id, host] {
-            try {
-                {
-                    auto op = lock_machine(id);
-                    m_backend.create_host(host);
-                }
-                {
-                    std::lock_guard lock(m_mutex);
-                    if (auto it = m_resources.find(id); it != m_resources.end()) {
-                        it->second.power = "ACTIVE";
-                    }
-                }
-                mark_ready(id);
-            } catch (const std::exception& e) {
-                mark_error(id, e.what());
-            }
-        });
-        refresh_firewalls(jobs);
-        return {200, envelope(r)};
+        return create_instance(std::move(r), spec, jobs);
     } else {
         throw k_bad_url;
     }
     m_resources[id] = r;
+    return {200, envelope(r)};
+}
+
+// A subnet of a READY network in its region, in the twin's private range; joined (vRack) to a
+// network of another region that has a subnet of the same range.
+void TwinApi::create_subnet(const Resource& r, const json& spec, Jobs& jobs) {
+    const std::string& id = r.id;
+    const std::string& parent = r.parent;
+    const std::string& project = r.project;
+    const std::string& region = r.region;
+    Resource* net = find(parent, "network", project);
+    if (net->status != "READY") {
+        throw conflict("Network " + parent + " is " + net->status,
+                       "Client::Conflict::ResourceInInvalidState");
+    }
+    if (net->region != region) {
+        throw bad_request(
+            "Invalid value(s) received: the subnet's region differs from "
+            "its network's");
+    }
+    const auto cidr = parse_cidr(str(spec, "cidr"));
+    if (!cidr) {
+        throw bad_request("Invalid value(s) received: cidr '" + str(spec, "cidr") + "'");
+    }
+    if (!allowed_private_cidr(*cidr)) {
+        throw bad_request("Invalid value(s) received: cidr " + str(spec, "cidr") +
+                          ": the OVH twin's private networks must lie in 198.18.0.0/16 "
+                          "(prefix /16 to /29)");
+    }
+    // OVH's vRack: a network of another region with a subnet of the same range is the same
+    // segment, with the latency between the regions. Joined to the first such network only:
+    // a star, never a loop of bridges (no spanning tree here).
+    std::vector<std::string> peers;
+    for (auto* other : live("subnet", project)) {
+        Resource* other_net = find(other->parent, "network", project);
+        if (other_net != nullptr && other_net->id != parent && peers.empty() &&
+            str(other->target_spec, "cidr") == str(spec, "cidr")) {
+            peers.push_back(other_net->id);
+        }
+    }
+    const int latency = m_config.region_latency_ms;
+    jobs.push_back([this, id, parent, peers, latency] {
+        try {
+            for (const auto& peer : peers) {
+                m_backend.link_networks(parent, peer, latency);
+            }
+            mark_ready(id);
+        } catch (const std::exception& e) {
+            mark_error(id, e.what());
+        }
+    });
+}
+
+// Starts the instance's host (its addresses allocated now), then re-applies the firewalls.
+TwinApi::Reply TwinApi::create_instance(Resource r, const json& spec, Jobs& jobs) {
+    const std::string id = r.id;
+    const std::string& project = r.project;
+    const std::string region = r.region;
+    validate_instance(project, spec, region);
+    r.power = "BUILD";
+    for (const auto& n : spec.value("networks", json::array())) {
+        if (n.value("autoAssignPublicIp", false)) {
+            r.public_address = allocate_public_address(region);
+            continue;
+        }
+        Resource* sub = find(str(n, "subnetId"), "subnet", project);
+        PrivateNic nic;
+        nic.network_id = str(n, "id");
+        nic.address = str(n, "ip").empty() ? allocate_private_address(*sub) : str(n, "ip");
+        nic.prefix = parse_cidr(str(sub->target_spec, "cidr"))->prefix;
+        r.private_nics.push_back(nic);
+    }
+    m_resources[id] = r;
+    HostSpec host = host_spec(r);
+    m_applied[id] = host.firewall;
+    jobs.push_back([this, id, host] {
+        try {
+            {
+                auto op = lock_machine(id);
+                m_backend.create_host(host);
+            }
+            {
+                std::lock_guard lock(m_mutex);
+                if (auto it = m_resources.find(id); it != m_resources.end()) {
+                    it->second.power = "ACTIVE";
+                }
+            }
+            mark_ready(id);
+        } catch (const std::exception& e) {
+            mark_error(id, e.what());
+        }
+    });
+    refresh_firewalls(jobs);
     return {200, envelope(r)};
 }
 

@@ -126,6 +126,8 @@ class TwinApi {
                    const std::vector<std::string>& rest, const nlohmann::json& body);
     Reply create(const std::string& kind, const std::string& project, const std::string& parent,
                  const nlohmann::json& body, Jobs& jobs);
+    void create_subnet(const Resource& r, const nlohmann::json& spec, Jobs& jobs);
+    Reply create_instance(Resource r, const nlohmann::json& spec, Jobs& jobs);
     Reply remove(Resource& r, Jobs& jobs);
     Reply update(Resource& r, const nlohmann::json& body, Jobs& jobs);
     Reply power(Resource& r, const std::string& action, const nlohmann::json& body, Jobs& jobs);
