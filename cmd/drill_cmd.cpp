@@ -111,12 +111,9 @@ std::string secret(const std::string& state_dir, const char* name) {
     return *s;
 }
 
-int drill(Context& ctx, const DrillCmdOptions& o) {
-    if (o.list) {
-        std::cout << drills::render_fault_list();
-        return 0;
-    }
-    auto fault = o.restore ? drills::FaultKind::kill_primary : chosen_fault(o);
+// --- options --------------------------------------------------------------------------------
+
+void check_drill_options(const DrillCmdOptions& o, drills::FaultKind fault) {
     if (!o.candidate.empty() && fault != drills::FaultKind::switchover) {
         throw usage_error("--candidate goes with --switchover only");
     }
@@ -130,99 +127,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         throw usage_error("--baseline must be 1 to 3600 s and --timeout 10 to 3600 s",
                           "the fault stays in place up to 2 x --timeout; an hour is the most");
     }
+}
 
-    Inventory inv = resolved_inventory(ctx);
-    const auto topology = drills::drill_topology(inv);
-    const auto settings = drills::deployed_settings(inv);
-    for (const auto& w : drills::settings_warnings(settings)) {
-        ctx.log->warn("drill: " + w);
-    }
-    const std::string rest_password = secret(inv.paths.state_dir, pg::k_rest_api_secret);
-    const drills::ProbeCredentials probe{
-        pg::k_probe_user, secret(inv.paths.state_dir, pg::k_probe_secret), pg::k_probe_database};
-    ctx.log->add_secret(rest_password);
-    ctx.log->add_secret(probe.password);
-
-    HostTransports hosts = connect_hosts(ctx, inv);
-    auto transport_for = [&hosts](const std::string& name) -> Transport& {
-        auto it = hosts.by_name.find(name);
-        if (it == hosts.by_name.end()) {
-            throw Error(ExitCode::internal, "no transport for host " + name);
-        }
-        return *it->second;
-    };
-    if (o.restore) {
-        // The fault to restore decides the wiring below (the lab or OVH for a whole host).
-        auto found = drills::find_fault_journal(inv.paths.state_dir, topology, transport_for);
-        if (!found) {
-            std::cout << "no fault journal (" << drills::fault_journal_path(inv.paths.state_dir)
-                      << ", " << drills::k_host_journal_path
-                      << " on the members): nothing to restore\n";
-            return 0;
-        }
-        fault = found->journal.plan.kind;
-    }
-    net::CurlHttpClient http;
-    use_cluster_tls(http, inv);
-    drills::LiveProbeSettings live_settings;
-    live_settings.haproxy_authorization = haproxy_authorization(ctx, inv);
-    SystemClock clock;
-    auto progress = [&ctx](const std::string& m) {
-        if (::isatty(STDERR_FILENO) != 0) {
-            std::cerr << "pgdr drill: " << ctx.log->redact(m) << "\n";
-        } else {
-            ctx.log->info("drill: " + m);
-        }
-    };
-
-    // Whole-host faults go through the provider, from outside the host, as a hypervisor or a
-    // cloud API would: the lab cuts a host's link (its network namespace) and resets its
-    // container; OVH resets the instance through its API. A partition on OVH is nftables on
-    // the host, without the provider.
-    LocalTransport local;
-    std::unique_ptr<lab::Lab> lab_control;
-    std::unique_ptr<OvhWiring> ovh_api;
-    std::unique_ptr<ovh::OvhHostControl> ovh_control;
-    HostControl* host_control = nullptr;
-    const auto& info = drills::fault_info(fault);
-    const bool whole_host =
-        fault == drills::FaultKind::reboot_primary || fault == drills::FaultKind::lose_primary_host;
-    if (inv.provider == ProviderKind::lab &&
-        (fault == drills::FaultKind::partition_primary || whole_host)) {
-        if (inv.lab.dir.empty()) {
-            throw config_error("the inventory's lab provider names no lab directory (lab.dir)");
-        }
-        if (::geteuid() != 0) {
-            throw usage_error(info.flag +
-                                  " on the lab acts on the host's container from outside: "
-                                  "it needs root",
-                              "run pgdr drill as root, e.g. with sudo");
-        }
-        lab_control = std::make_unique<lab::Lab>(
-            lab::LabPaths(inv.lab.dir), local, *ctx.log,
-            [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
-        host_control = lab_control.get();
-    } else if (inv.provider == ProviderKind::ovh && whole_host) {
-        ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
-        ovh::OvhHostControlOptions oo;
-        oo.expected = ovh::expected_machines(inv);  // name + private address before the POST
-        oo.ssh_ready = [&transport_for](const std::string& host) {
-            RunOptions ro;
-            ro.timeout = std::chrono::seconds(10);
-            try {
-                return transport_for(host).run({"true"}, ro).ok();
-            } catch (const Error&) {
-                return false;
-            }
-        };
-        ovh_control = std::make_unique<ovh::OvhHostControl>(
-            *ovh_api->api, ovh_api->clock, ovh::instance_ids(load_state(inv.paths.state_dir)), oo);
-        for (const auto& n : topology.postgres) {
-            ovh_control->instance_id(n.name);  // every member must have one: fail before the drill
-        }
-        host_control = ovh_control.get();
-    }
-
+drills::DrillOptions engine_options(const DrillCmdOptions& o, drills::FaultKind fault) {
     drills::DrillOptions opts;
     opts.fault = fault;
     opts.candidate = o.candidate;
@@ -234,49 +141,132 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     opts.baseline = std::chrono::milliseconds(static_cast<long long>(o.baseline_s * 1000));
     opts.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
     opts.yes_really = o.yes_really;
+    return opts;
+}
 
-    // One reach for the checks and the probes, its vantage host chosen anew for each run's
-    // target.
-    ClusterWiring cluster(ctx, inv);
-    auto owned_reach = std::make_unique<RunReach>(ctx, inv);
-    RunReach* run_reach = owned_reach.get();
-    cluster.reach = std::move(owned_reach);
-    drills::DrillSeams seams{topology,
-                             settings,
-                             clock,
-                             http,
-                             cluster.access(),
-                             transport_for,
-                             host_control,
-                             [&](const std::string& run, const std::string& target) {
-                                 run_reach->avoid(target);
-                                 return drills::make_live_probes(topology, *run_reach, probe, http,
-                                                                 clock, run, live_settings);
-                             },
-                             pg::k_rest_api_user,
-                             rest_password,
-                             inv.paths.state_dir,
-                             &InterruptGuard::flag(),
-                             progress,
-                             [run_reach] { return run_reach->vantage(); }};
-    seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
+// --- wiring ---------------------------------------------------------------------------------
 
-    InterruptGuard guard;
-    // The cluster-wide lock first (any operator machine); the engine then takes the state
-    // directory's drill lock and restores a fault an interrupted drill left.
-    auto cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
-    drills::DrillEngine engine(seams, opts);
-    if (o.restore) {
-        const auto restored = engine.restore_only();
-        std::cout << (restored.empty() ? std::string("nothing to restore") : restored) << "\n";
-        return 0;
+// The REST API password (switchover, restore) and the probe role's credentials, both
+// registered with the log's redaction.
+struct DrillSecrets {
+    std::string rest_password;
+    drills::ProbeCredentials probe;
+};
+
+DrillSecrets drill_secrets(Context& ctx, const Inventory& inv) {
+    DrillSecrets s{
+        secret(inv.paths.state_dir, pg::k_rest_api_secret),
+        {pg::k_probe_user, secret(inv.paths.state_dir, pg::k_probe_secret), pg::k_probe_database}};
+    ctx.log->add_secret(s.rest_password);
+    ctx.log->add_secret(s.probe.password);
+    return s;
+}
+
+drills::TransportFor transport_lookup(HostTransports& hosts) {
+    return [&hosts](const std::string& name) -> Transport& {
+        auto it = hosts.by_name.find(name);
+        if (it == hosts.by_name.end()) {
+            throw Error(ExitCode::internal, "no transport for host " + name);
+        }
+        return *it->second;
+    };
+}
+
+// --restore: the fault an interrupted drill's journal records (it decides the wiring: the lab or
+// OVH for a whole host); std::nullopt, after saying so, when there is none.
+std::optional<drills::FaultKind> fault_to_restore(const Inventory& inv,
+                                                  const drills::DrillTopology& topology,
+                                                  const drills::TransportFor& transport_for) {
+    auto found = drills::find_fault_journal(inv.paths.state_dir, topology, transport_for);
+    if (!found) {
+        std::cout << "no fault journal (" << drills::fault_journal_path(inv.paths.state_dir) << ", "
+                  << drills::k_host_journal_path << " on the members): nothing to restore\n";
+        return std::nullopt;
     }
-    drills::DrillOutcome outcome = engine.run();
-    if (outcome.reports.empty()) {
-        std::cerr << "pgdr: drill interrupted before the first run\n";
-        return static_cast<int>(ExitCode::interrupted);
+    return found->journal.plan.kind;
+}
+
+std::function<void(const std::string&)> drill_progress(Context& ctx) {
+    return [&ctx](const std::string& m) {
+        if (::isatty(STDERR_FILENO) != 0) {
+            std::cerr << "pgdr drill: " << ctx.log->redact(m) << "\n";
+        } else {
+            ctx.log->info("drill: " + m);
+        }
+    };
+}
+
+// Whole-host faults go through the provider, from outside the host, as a hypervisor or a cloud
+// API would: the lab cuts a host's link (its network namespace) and resets its container; OVH
+// resets the instance through its API. A partition on OVH is nftables on the host, without the
+// provider. get() is null when the fault needs no provider.
+class FaultHostControl {
+  public:
+    FaultHostControl(Context& ctx, const Inventory& inv, drills::FaultKind fault,
+                     const drills::DrillTopology& topology,
+                     const drills::TransportFor& transport_for) {
+        const bool whole_host = fault == drills::FaultKind::reboot_primary ||
+                                fault == drills::FaultKind::lose_primary_host;
+        if (inv.provider == ProviderKind::lab &&
+            (fault == drills::FaultKind::partition_primary || whole_host)) {
+            wire_lab(ctx, inv, drills::fault_info(fault));
+        } else if (inv.provider == ProviderKind::ovh && whole_host) {
+            wire_ovh(ctx, inv, topology, transport_for);
+        }
+    }
+    HostControl* get() const { return m_control; }
+
+  private:
+    void wire_lab(Context& ctx, const Inventory& inv, const drills::FaultInfo& info) {
+        if (inv.lab.dir.empty()) {
+            throw config_error("the inventory's lab provider names no lab directory (lab.dir)");
+        }
+        if (::geteuid() != 0) {
+            throw usage_error(info.flag +
+                                  " on the lab acts on the host's container from outside: "
+                                  "it needs root",
+                              "run pgdr drill as root, e.g. with sudo");
+        }
+        m_lab = std::make_unique<lab::Lab>(
+            lab::LabPaths(inv.lab.dir), m_local, *ctx.log,
+            [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
+        m_control = m_lab.get();
+    }
+    void wire_ovh(Context& ctx, const Inventory& inv, const drills::DrillTopology& topology,
+                  const drills::TransportFor& transport_for) {
+        m_ovh_api = std::make_unique<OvhWiring>(ctx, inv.ovh.endpoint, inv.ovh.project_id);
+        ovh::OvhHostControlOptions oo;
+        oo.expected = ovh::expected_machines(inv);  // name + private address before the POST
+        oo.ssh_ready = [transport_for](const std::string& host) {
+            RunOptions ro;
+            ro.timeout = std::chrono::seconds(10);
+            try {
+                return transport_for(host).run({"true"}, ro).ok();
+            } catch (const Error&) {
+                return false;
+            }
+        };
+        m_ovh = std::make_unique<ovh::OvhHostControl>(
+            *m_ovh_api->api, m_ovh_api->clock, ovh::instance_ids(load_state(inv.paths.state_dir)),
+            oo);
+        for (const auto& n : topology.postgres) {
+            m_ovh->instance_id(n.name);  // every member must have one: fail before the drill
+        }
+        m_control = m_ovh.get();
     }
 
+    LocalTransport m_local;
+    std::unique_ptr<lab::Lab> m_lab;
+    std::unique_ptr<OvhWiring> m_ovh_api;
+    std::unique_ptr<ovh::OvhHostControl> m_ovh;
+    HostControl* m_control = nullptr;
+};
+
+// --- report ---------------------------------------------------------------------------------
+
+// Writes the --report files and prints the report (text or JSON); the exit code says whether
+// every run met the objectives.
+int report_outcome(Context& ctx, const DrillCmdOptions& o, const drills::DrillOutcome& outcome) {
     const bool repeated = o.repeat > 1;
     std::optional<drills::RepeatSummary> summary;
     if (repeated) {
@@ -310,6 +300,84 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         passed = passed && r.verdict == drills::Verdict::pass;
     }
     return static_cast<int>(passed ? ExitCode::ok : ExitCode::objectives_missed);
+}
+
+// --- the command ----------------------------------------------------------------------------
+
+int drill(Context& ctx, const DrillCmdOptions& o) {
+    if (o.list) {
+        std::cout << drills::render_fault_list();
+        return 0;
+    }
+    auto fault = o.restore ? drills::FaultKind::kill_primary : chosen_fault(o);
+    check_drill_options(o, fault);
+
+    Inventory inv = resolved_inventory(ctx);
+    const auto topology = drills::drill_topology(inv);
+    const auto settings = drills::deployed_settings(inv);
+    for (const auto& w : drills::settings_warnings(settings)) {
+        ctx.log->warn("drill: " + w);
+    }
+    const DrillSecrets secrets = drill_secrets(ctx, inv);
+    HostTransports hosts = connect_hosts(ctx, inv);
+    const drills::TransportFor transport_for = transport_lookup(hosts);
+    if (o.restore) {
+        const auto journal_fault = fault_to_restore(inv, topology, transport_for);
+        if (!journal_fault) {
+            return 0;
+        }
+        fault = *journal_fault;
+    }
+    net::CurlHttpClient http;
+    use_cluster_tls(http, inv);
+    drills::LiveProbeSettings live_settings;
+    live_settings.haproxy_authorization = haproxy_authorization(ctx, inv);
+    SystemClock clock;
+    const FaultHostControl host_control(ctx, inv, fault, topology, transport_for);
+
+    // One reach for the checks and the probes, its vantage host chosen anew for each run's
+    // target.
+    ClusterWiring cluster(ctx, inv);
+    auto owned_reach = std::make_unique<RunReach>(ctx, inv);
+    RunReach* run_reach = owned_reach.get();
+    cluster.reach = std::move(owned_reach);
+    drills::DrillSeams seams{topology,
+                             settings,
+                             clock,
+                             http,
+                             cluster.access(),
+                             transport_for,
+                             host_control.get(),
+                             [&](const std::string& run, const std::string& target) {
+                                 run_reach->avoid(target);
+                                 return drills::make_live_probes(topology, *run_reach,
+                                                                 secrets.probe, http, clock, run,
+                                                                 live_settings);
+                             },
+                             pg::k_rest_api_user,
+                             secrets.rest_password,
+                             inv.paths.state_dir,
+                             &InterruptGuard::flag(),
+                             drill_progress(ctx),
+                             [run_reach] { return run_reach->vantage(); }};
+    seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
+
+    InterruptGuard guard;
+    // The cluster-wide lock first (any operator machine); the engine then takes the state
+    // directory's drill lock and restores a fault an interrupted drill left.
+    auto cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+    drills::DrillEngine engine(seams, engine_options(o, fault));
+    if (o.restore) {
+        const auto restored = engine.restore_only();
+        std::cout << (restored.empty() ? std::string("nothing to restore") : restored) << "\n";
+        return 0;
+    }
+    drills::DrillOutcome outcome = engine.run();
+    if (outcome.reports.empty()) {
+        std::cerr << "pgdr: drill interrupted before the first run\n";
+        return static_cast<int>(ExitCode::interrupted);
+    }
+    return report_outcome(ctx, o, outcome);
 }
 
 }  // namespace

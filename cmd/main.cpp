@@ -77,6 +77,68 @@ std::string suggest_subcommand(const CLI::App& app, const std::string& word) {
     return best;
 }
 
+// A command line CLI11 refused: an unknown subcommand (with the closest known one), or CLI11's
+// message. Exit code 2.
+int parse_error(const CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+    std::string msg = e.what();
+    // The first word that is neither an option nor an option's value names the subcommand.
+    std::string word;
+    for (int k = 1; k < argc; ++k) {
+        std::string a = argv[k];
+        if (a == "-i" || a == "--inventory" || a == "--output") {
+            ++k;
+        } else if (!a.empty() && a[0] != '-') {
+            word = a;
+            break;
+        }
+    }
+    bool known = false;
+    for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        known = known || sub->get_name() == word;
+    }
+    if (!word.empty() && !known) {
+        std::cerr << "pgdr: error: unknown subcommand '" << word << "'\n";
+        auto guess = suggest_subcommand(app, word);
+        if (!guess.empty()) {
+            std::cerr << "  did you mean `pgdr " << guess << "`?\n";
+        }
+    } else {
+        std::cerr << "pgdr: error: " << msg << '\n';
+    }
+    std::cerr << "  run `pgdr --help` (or `pgdr help SUBCOMMAND`) for usage\n";
+    return static_cast<int>(ExitCode::usage);
+}
+
+// The parsed command's action, with the logger set up; a pgdr::Error becomes its message, hint
+// and exit code.
+int run_action(Context& ctx, const CLI::App& app, int argc, char** argv) {
+    for (int k = 0; k < argc; ++k) {
+        ctx.command_line += (k == 0 ? "pgdr" : " " + std::string(argv[k]));
+    }
+    if (std::getenv("NO_COLOR") != nullptr && std::getenv("NO_COLOR")[0] != '\0') {
+        ctx.no_color = true;
+    }
+    bool err_color = !ctx.no_color && ::isatty(STDERR_FILENO) != 0;
+    ctx.log = std::make_unique<Logger>(std::cerr, ctx.verbosity, err_color);
+
+    if (!ctx.action) {
+        std::cerr << app.help();
+        return static_cast<int>(ExitCode::usage);
+    }
+    try {
+        return ctx.action();
+    } catch (const Error& e) {
+        std::cerr << "pgdr: error: " << ctx.log->redact(e.what()) << '\n';
+        if (!e.hint().empty()) {
+            std::cerr << "  hint: " << ctx.log->redact(e.hint()) << '\n';
+        }
+        return static_cast<int>(e.code());
+    } catch (const std::exception& e) {
+        std::cerr << "pgdr: internal error: " << ctx.log->redact(e.what()) << '\n';
+        return static_cast<int>(ExitCode::internal);
+    }
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -126,60 +188,10 @@ int run(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::string msg = e.what();
-        // The first word that is neither an option nor an option's value names the subcommand.
-        std::string word;
-        for (int k = 1; k < argc; ++k) {
-            std::string a = argv[k];
-            if (a == "-i" || a == "--inventory" || a == "--output") {
-                ++k;
-            } else if (!a.empty() && a[0] != '-') {
-                word = a;
-                break;
-            }
-        }
-        bool known = false;
-        for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-            known = known || sub->get_name() == word;
-        }
-        if (!word.empty() && !known) {
-            std::cerr << "pgdr: error: unknown subcommand '" << word << "'\n";
-            auto guess = suggest_subcommand(app, word);
-            if (!guess.empty()) {
-                std::cerr << "  did you mean `pgdr " << guess << "`?\n";
-            }
-        } else {
-            std::cerr << "pgdr: error: " << msg << '\n';
-        }
-        std::cerr << "  run `pgdr --help` (or `pgdr help SUBCOMMAND`) for usage\n";
-        return static_cast<int>(ExitCode::usage);
+        return parse_error(app, e, argc, argv);
     }
 
-    for (int k = 0; k < argc; ++k) {
-        ctx.command_line += (k == 0 ? "pgdr" : " " + std::string(argv[k]));
-    }
-    if (std::getenv("NO_COLOR") != nullptr && std::getenv("NO_COLOR")[0] != '\0') {
-        ctx.no_color = true;
-    }
-    bool err_color = !ctx.no_color && ::isatty(STDERR_FILENO) != 0;
-    ctx.log = std::make_unique<Logger>(std::cerr, ctx.verbosity, err_color);
-
-    if (!ctx.action) {
-        std::cerr << app.help();
-        return static_cast<int>(ExitCode::usage);
-    }
-    try {
-        return ctx.action();
-    } catch (const Error& e) {
-        std::cerr << "pgdr: error: " << ctx.log->redact(e.what()) << '\n';
-        if (!e.hint().empty()) {
-            std::cerr << "  hint: " << ctx.log->redact(e.hint()) << '\n';
-        }
-        return static_cast<int>(e.code());
-    } catch (const std::exception& e) {
-        std::cerr << "pgdr: internal error: " << ctx.log->redact(e.what()) << '\n';
-        return static_cast<int>(ExitCode::internal);
-    }
+    return run_action(ctx, app, argc, argv);
 }
 
 }  // namespace pgdr::cmd

@@ -231,21 +231,18 @@ std::string stamp(Clock& clock) {
     return s + "Z";
 }
 
-int run_runbook(Context& ctx, const RunOptions_& o) {
-    const auto rb = runbook::load_runbook(o.file);
+// --param NAME=VALUE, the last one of a name winning.
+std::map<std::string, std::string> given_params(const RunOptions_& o) {
     std::map<std::string, std::string> given;
     for (const auto& p : o.params) {
         given.insert_or_assign(runbook::parse_param_assignment(p).first,
                                runbook::parse_param_assignment(p).second);
     }
-    const Inventory inv = o.dry_run ? ctx.inventory() : resolved_inventory(ctx);
-    const auto values =
-        runbook::resolve_parameters(rb, given,
-                                    {{runbook::k_builtin_cluster, inv.cluster},
-                                     {runbook::k_builtin_inventory, ctx.inventory_path}});
-    const auto resolved = runbook::instantiate(rb, values);
-    runbook::check_production_gate(resolved, inv, o.yes_really,
-                                   "pgdr -i " + ctx.inventory_path + " runbook run " + o.file);
+    return given;
+}
+
+void check_from(const RunOptions_& o, const runbook::Runbook& rb,
+                const runbook::Runbook& resolved) {
     if (!o.from.empty() && resolved.index_of(o.from) < 0) {
         std::string ids;
         for (const auto& st : resolved.steps) {
@@ -254,17 +251,20 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
         throw usage_error("--from " + o.from + ": runbook " + rb.name + " has no such step",
                           "its steps: " + ids);
     }
+}
 
-    SystemClock clock;
-    std::unique_ptr<runbook::Transcript> transcript;
-    std::string dir = o.transcript;
-    if (dir.empty() && !o.dry_run) {
-        dir = inv.paths.state_dir + "/runbooks/" + rb.name + "-" + stamp(clock);
+// --transcript, else (not under --dry-run) a new directory in the state directory; "" = none.
+std::string transcript_dir(const RunOptions_& o, const Inventory& inv, const runbook::Runbook& rb,
+                           Clock& clock) {
+    if (!o.transcript.empty() || o.dry_run) {
+        return o.transcript;
     }
-    if (!dir.empty()) {
-        transcript = std::make_unique<runbook::Transcript>(dir, *ctx.log);
-    }
+    return inv.paths.state_dir + "/runbooks/" + rb.name + "-" + stamp(clock);
+}
 
+// The command that resumes this run (the executor adds --from STEP).
+std::vector<std::string> resume_argv(Context& ctx, const RunOptions_& o,
+                                     const std::map<std::string, std::string>& given) {
     std::vector<std::string> resume{"pgdr", "-i", ctx.inventory_path, "runbook", "run", o.file};
     for (const auto& [k, v] : given) {
         resume.push_back("--param");
@@ -280,6 +280,73 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     if (!o.transcript.empty()) {
         resume.push_back("--transcript");
         resume.push_back(o.transcript);
+    }
+    return resume;
+}
+
+void print_summary_json(Context& ctx, const RunOptions_& o, const runbook::Runbook& rb,
+                        const runbook::RunSummary& sum, const std::string& dir) {
+    nlohmann::json steps = nlohmann::json::array();
+    for (const auto& s : sum.steps) {
+        steps.push_back({{"step", s.id},
+                         {"kind", s.kind},
+                         {"result", runbook::to_string(s.result)},
+                         {"duration_ms", s.duration_ms},
+                         {"error", s.error}});
+    }
+    std::cout << ctx.log->redact(nlohmann::json{
+                     {"runbook", rb.name},
+                     {"result", runbook::to_string(sum.result)},
+                     {"dry_run", o.dry_run},
+                     {"steps", steps},
+                     {"last_completed_step", sum.last_completed},
+                     {"stopped_at", sum.stopped_at},
+                     {"resume_command", sum.resume_command},
+                     {"duration_ms", sum.duration_ms},
+                     {"transcript",
+                      dir}}.dump(2))
+              << '\n';
+}
+
+void print_summary_text(const runbook::Runbook& rb, const runbook::RunSummary& sum,
+                        const std::string& dir) {
+    char secs[32];
+    std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(sum.duration_ms) / 1000.0);
+    std::cout << "\nrunbook " << rb.name << ": " << runbook::to_string(sum.result) << " in "
+              << secs;
+    if (!sum.stopped_at.empty()) {
+        std::cout << " (stopped at " << sum.stopped_at << ")";
+    }
+    if (sum.continued_failures > 0) {
+        std::cout << ", " << sum.continued_failures << " failed step(s) continued past";
+    }
+    std::cout << "\n";
+    if (!dir.empty()) {
+        std::cout << "transcript: " << dir << "/transcript.jsonl, " << dir << "/summary.md\n";
+    }
+    if (!sum.resume_command.empty()) {
+        std::cout << "resume with: " << sum.resume_command << "\n";
+    }
+}
+
+int run_runbook(Context& ctx, const RunOptions_& o) {
+    const auto rb = runbook::load_runbook(o.file);
+    const auto given = given_params(o);
+    const Inventory inv = o.dry_run ? ctx.inventory() : resolved_inventory(ctx);
+    const auto values =
+        runbook::resolve_parameters(rb, given,
+                                    {{runbook::k_builtin_cluster, inv.cluster},
+                                     {runbook::k_builtin_inventory, ctx.inventory_path}});
+    const auto resolved = runbook::instantiate(rb, values);
+    runbook::check_production_gate(resolved, inv, o.yes_really,
+                                   "pgdr -i " + ctx.inventory_path + " runbook run " + o.file);
+    check_from(o, rb, resolved);
+
+    SystemClock clock;
+    const std::string dir = transcript_dir(o, inv, rb, clock);
+    std::unique_ptr<runbook::Transcript> transcript;
+    if (!dir.empty()) {
+        transcript = std::make_unique<runbook::Transcript>(dir, *ctx.log);
     }
 
     HostTransports conn;
@@ -304,7 +371,7 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
     eo.yes = o.yes;
     eo.interactive = ::isatty(STDIN_FILENO) != 0;
     eo.from = o.from;
-    eo.resume_argv = resume;
+    eo.resume_argv = resume_argv(ctx, o, given);
     eo.params = values;
     eo.ask = ask_terminal;
     eo.progress = ctx.json() ? &std::cerr : &std::cout;
@@ -315,46 +382,10 @@ int run_runbook(Context& ctx, const RunOptions_& o) {
                   << inv.cluster << ": " << rb.steps.size() << " steps\n";
     }
     const auto sum = runbook::execute(resolved, seams, eo);
-
     if (ctx.json()) {
-        nlohmann::json steps = nlohmann::json::array();
-        for (const auto& s : sum.steps) {
-            steps.push_back({{"step", s.id},
-                             {"kind", s.kind},
-                             {"result", runbook::to_string(s.result)},
-                             {"duration_ms", s.duration_ms},
-                             {"error", s.error}});
-        }
-        std::cout << ctx.log->redact(nlohmann::json{
-                         {"runbook", rb.name},
-                         {"result", runbook::to_string(sum.result)},
-                         {"dry_run", o.dry_run},
-                         {"steps", steps},
-                         {"last_completed_step", sum.last_completed},
-                         {"stopped_at", sum.stopped_at},
-                         {"resume_command", sum.resume_command},
-                         {"duration_ms", sum.duration_ms},
-                         {"transcript",
-                          dir}}.dump(2))
-                  << '\n';
+        print_summary_json(ctx, o, rb, sum, dir);
     } else {
-        char secs[32];
-        std::snprintf(secs, sizeof secs, "%.1f s", static_cast<double>(sum.duration_ms) / 1000.0);
-        std::cout << "\nrunbook " << rb.name << ": " << runbook::to_string(sum.result) << " in "
-                  << secs;
-        if (!sum.stopped_at.empty()) {
-            std::cout << " (stopped at " << sum.stopped_at << ")";
-        }
-        if (sum.continued_failures > 0) {
-            std::cout << ", " << sum.continued_failures << " failed step(s) continued past";
-        }
-        std::cout << "\n";
-        if (!dir.empty()) {
-            std::cout << "transcript: " << dir << "/transcript.jsonl, " << dir << "/summary.md\n";
-        }
-        if (!sum.resume_command.empty()) {
-            std::cout << "resume with: " << sum.resume_command << "\n";
-        }
+        print_summary_text(rb, sum, dir);
     }
     return sum.exit_code();
 }

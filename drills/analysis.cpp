@@ -157,17 +157,16 @@ std::optional<int> timeline_of(const Facts& f, const std::string& node, Millis a
     return tl;
 }
 
-LeaderFindings analyze_leader(const Facts& f, const AnalysisInput& in, Report& r,
-                              std::vector<Phase>& phases) {
-    LeaderFindings out;
-    const std::string old = in.old_primary.empty() ? primary_before(f, 0) : in.old_primary;
-    r.old_primary = old;
-    if (old.empty()) {
-        r.errors.push_back("no leader known before the fault (no pre-check leader, no sample)");
-    }
+// What the samples after the fault say about leadership: when the old leader was first seen
+// gone, who was first seen elected, and who was last seen primary.
+struct LeaderEvents {
     std::optional<Millis> gone;
     std::optional<std::pair<Millis, std::string>> elected;
     std::optional<std::pair<Millis, std::string>> last_primary;
+};
+
+LeaderEvents leader_events(const Facts& f, const std::string& old) {
+    LeaderEvents e;
     for (const auto& [node, samples] : f.samples) {
         for (const auto& s : samples) {
             if (s.at < 0) {
@@ -178,8 +177,8 @@ LeaderFindings analyze_leader(const Facts& f, const AnalysisInput& in, Report& r
                                  ? ((x.role != NodeRole::unknown && x.role != NodeRole::primary) ||
                                     (x.in_recovery && *x.in_recovery))
                                  : (x.leader_seen && *x.leader_seen != old);
-            if (says_gone && (!gone || s.at < *gone)) {
-                gone = s.at;
+            if (says_gone && (!e.gone || s.at < *e.gone)) {
+                e.gone = s.at;
             }
             std::string candidate;
             if (node != old && x.role == NodeRole::primary) {
@@ -187,87 +186,121 @@ LeaderFindings analyze_leader(const Facts& f, const AnalysisInput& in, Report& r
             } else if (x.leader_seen && !x.leader_seen->empty() && *x.leader_seen != old) {
                 candidate = *x.leader_seen;
             }
-            if (!candidate.empty() && (!elected || s.at < elected->first)) {
-                elected = {s.at, candidate};
+            if (!candidate.empty() && (!e.elected || s.at < e.elected->first)) {
+                e.elected = {s.at, candidate};
             }
-            if (x.role == NodeRole::primary && (!last_primary || s.at >= last_primary->first)) {
-                last_primary = {s.at, node};
+            if (x.role == NodeRole::primary && (!e.last_primary || s.at >= e.last_primary->first)) {
+                e.last_primary = {s.at, node};
             }
         }
     }
-    if (gone && !old.empty()) {
-        phases.push_back({phase::old_leader_gone, *gone, old});
-    }
-    if (elected) {
-        out.elected = elected->second;
-        phases.push_back({phase::new_leader_elected, elected->first, out.elected});
-    }
+    return e;
+}
+
+// The leader at the end: the post-check's, else the last one sampled, else the elected one.
+void conclude_new_primary(const AnalysisInput& in, const LeaderEvents& e,
+                          const std::string& elected, const std::string& old, Report& r) {
     if (in.post_check && !in.post_check->leader.empty()) {
         r.new_primary = in.post_check->leader;
-    } else if (last_primary) {
-        r.new_primary = last_primary->second;
+    } else if (e.last_primary) {
+        r.new_primary = e.last_primary->second;
     } else {
-        r.new_primary = out.elected;
+        r.new_primary = elected;
     }
     r.leader_changed = !r.new_primary.empty() && !old.empty() && r.new_primary != old;
-    if (!out.elected.empty() && !r.new_primary.empty() && out.elected != r.new_primary) {
-        r.warnings.push_back("leadership moved again after the election: " + out.elected +
+    if (!elected.empty() && !r.new_primary.empty() && elected != r.new_primary) {
+        r.warnings.push_back("leadership moved again after the election: " + elected +
                              " was elected, " + r.new_primary + " leads at the end");
     }
+}
 
-    if (!out.elected.empty()) {
-        auto it = f.samples.find(out.elected);
-        if (it != f.samples.end()) {
-            for (const auto& s : it->second) {
-                if (s.at >= 0 && s.sample.in_recovery && !*s.sample.in_recovery) {
-                    out.promoted_at = s.at;
-                    phases.push_back({phase::promoted, s.at, out.elected});
-                    break;
-                }
-            }
-        }
-        for (const auto& h : f.haproxy) {
-            if (h.at >= 0 && h.state.port == HaproxyPort::write && h.state.server == out.elected &&
-                h.state.up()) {
-                phases.push_back({phase::haproxy_switched, h.at, out.elected});
+// The elected node's promotion (out of recovery) and HAProxy's first UP for it on the write
+// port.
+void elected_phases(const Facts& f, LeaderFindings& out, std::vector<Phase>& phases) {
+    auto it = f.samples.find(out.elected);
+    if (it != f.samples.end()) {
+        for (const auto& s : it->second) {
+            if (s.at >= 0 && s.sample.in_recovery && !*s.sample.in_recovery) {
+                out.promoted_at = s.at;
+                phases.push_back({phase::promoted, s.at, out.elected});
                 break;
             }
         }
     }
+    for (const auto& h : f.haproxy) {
+        if (h.at >= 0 && h.state.port == HaproxyPort::write && h.state.server == out.elected &&
+            h.state.up()) {
+            phases.push_back({phase::haproxy_switched, h.at, out.elected});
+            break;
+        }
+    }
+}
 
+// The old leader back as a running or streaming replica on the new leader's timeline.
+void old_primary_rejoined(const Facts& f, const LeaderFindings& out, const std::string& old,
+                          const std::vector<SampleFact>& old_samples, std::vector<Phase>& phases) {
+    Millis from = out.promoted_at.value_or(0);
+    for (const auto& s : old_samples) {
+        const auto& x = s.sample;
+        if (s.at < from || !x.in_recovery || !*x.in_recovery || x.role != NodeRole::replica ||
+            (x.patroni_state != "running" && x.patroni_state != "streaming")) {
+            continue;
+        }
+        auto leader_tl = timeline_of(f, out.elected, s.at);
+        if (leader_tl && x.timeline && *leader_tl != *x.timeline) {
+            continue;  // still on the old timeline: not yet a replica of the new leader
+        }
+        phases.push_back({phase::old_primary_rejoined, s.at, old});
+        break;
+    }
+}
+
+// No election: the old leader writable again after it was seen down.
+void primary_back(const std::string& old, const std::vector<SampleFact>& old_samples,
+                  std::vector<Phase>& phases) {
+    bool was_down = false;
+    for (const auto& s : old_samples) {
+        if (s.at < 0) {
+            continue;
+        }
+        bool writable = is_primary_sample(s.sample) && s.sample.in_recovery.has_value();
+        if (!writable) {
+            was_down = true;
+        } else if (was_down) {
+            phases.push_back({phase::primary_back, s.at, old});
+            break;
+        }
+    }
+}
+
+LeaderFindings analyze_leader(const Facts& f, const AnalysisInput& in, Report& r,
+                              std::vector<Phase>& phases) {
+    LeaderFindings out;
+    const std::string old = in.old_primary.empty() ? primary_before(f, 0) : in.old_primary;
+    r.old_primary = old;
+    if (old.empty()) {
+        r.errors.push_back("no leader known before the fault (no pre-check leader, no sample)");
+    }
+    const LeaderEvents events = leader_events(f, old);
+    if (events.gone && !old.empty()) {
+        phases.push_back({phase::old_leader_gone, *events.gone, old});
+    }
+    if (events.elected) {
+        out.elected = events.elected->second;
+        phases.push_back({phase::new_leader_elected, events.elected->first, out.elected});
+    }
+    conclude_new_primary(in, events, out.elected, old, r);
+    if (!out.elected.empty()) {
+        elected_phases(f, out, phases);
+    }
     auto old_samples = f.samples.find(old);
     if (old.empty() || old_samples == f.samples.end()) {
         return out;
     }
     if (!out.elected.empty() && out.elected != old) {
-        Millis from = out.promoted_at.value_or(0);
-        for (const auto& s : old_samples->second) {
-            const auto& x = s.sample;
-            if (s.at < from || !x.in_recovery || !*x.in_recovery || x.role != NodeRole::replica ||
-                (x.patroni_state != "running" && x.patroni_state != "streaming")) {
-                continue;
-            }
-            auto leader_tl = timeline_of(f, out.elected, s.at);
-            if (leader_tl && x.timeline && *leader_tl != *x.timeline) {
-                continue;  // still on the old timeline (reference/lab.md P12)
-            }
-            phases.push_back({phase::old_primary_rejoined, s.at, old});
-            break;
-        }
+        old_primary_rejoined(f, out, old, old_samples->second, phases);
     } else if (!r.leader_changed) {
-        bool was_down = false;
-        for (const auto& s : old_samples->second) {
-            if (s.at < 0) {
-                continue;
-            }
-            bool writable = is_primary_sample(s.sample) && s.sample.in_recovery.has_value();
-            if (!writable) {
-                was_down = true;
-            } else if (was_down) {
-                phases.push_back({phase::primary_back, s.at, old});
-                break;
-            }
-        }
+        primary_back(old, old_samples->second, phases);
     }
     return out;
 }

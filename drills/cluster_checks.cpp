@@ -130,7 +130,8 @@ PostCheck post_check(const ClusterSeams& seams, const std::string& leader,
                 }
                 // A member on timeline tl carries the history up to tl; it must be the same
                 // branch points as the leader's (both promoted to one number from different
-                // positions is the split brain of reference/lab.md P10).
+                // positions is a split brain: Patroni 3.0.2's old leader retaking the key after a
+                // partition heals, Patroni PR #2689).
                 auto mine = parse_history(*text);
                 bool prefix = mine.size() <= reference.size() &&
                               std::equal(mine.begin(), mine.end(), reference.begin());

@@ -36,7 +36,7 @@ std::vector<std::string> psql_argv(const std::string& database,
 struct HealthCriteria {
     std::optional<std::int64_t> max_lag_bytes;  // empty: not checked
     std::string ask_last;       // a member whose view may be stale (the partitioned one)
-    bool check_haproxy = true;  // only the leader UP on HAProxy's write port (reference P11)
+    bool check_haproxy = true;  // only the leader UP on HAProxy's write port
     // With synchronous_mode, Patroni names a synchronous standby one HA loop after a leader
     // change; until then a switchover is refused (HTTP 412) and commits are unprotected.
     bool require_sync_standby = false;

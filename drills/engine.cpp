@@ -343,29 +343,57 @@ bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, s
 }
 
 Report DrillEngine::run_once(const PreCheck& pre, int index) {
-    const auto& t = m_seams.topology;
-    const auto& info = fault_info(m_options.fault);
-    const std::string run = make_run_id(t.cluster, m_seams.clock.wall_now(), index);
+    const std::string run = make_run_id(m_seams.topology.cluster, m_seams.clock.wall_now(), index);
     Timeline timeline(m_seams.clock);
-    FaultPlan plan;
-    plan.kind = m_options.fault;
-    plan.leader = pre.leader;
-    plan.candidate = pre.candidate;
-    plan.target = fault_target(plan.kind, t, pre.leader);
-    plan.use_host_control =
-        plan.kind == FaultKind::partition_primary && m_seams.host_control != nullptr;
+    const FaultPlan plan = plan_fault(pre);
     ProbeSet probes;
     for (auto& p : m_seams.probes(run, plan.target)) {
         probes.add(std::move(p));
     }
+    AnalysisInput in = analysis_input(pre);
+    if (!baseline(timeline, probes, run, in)) {
+        return analyze(timeline, in);
+    }
+    inject_and_restore(timeline, plan, in);
+    if (interrupted()) {
+        probes.stop();
+        in.errors.push_back("interrupted: the fault was restored; post-checks skipped");
+        return analyze(timeline, in);
+    }
+    std::string why;
+    if (!wait_health(timeline, plan, why) && !interrupted()) {
+        in.errors.push_back("the cluster was not whole again within " +
+                            std::to_string(m_options.timeout.count() / 1000) + " s: " + why);
+    }
+    sleep_interruptible(m_options.tail);
+    probes.stop();
+    after_the_run(timeline, run, in);
+    return analyze(timeline, in);
+}
 
+FaultPlan DrillEngine::plan_fault(const PreCheck& pre) const {
+    FaultPlan plan;
+    plan.kind = m_options.fault;
+    plan.leader = pre.leader;
+    plan.candidate = pre.candidate;
+    plan.target = fault_target(plan.kind, m_seams.topology, pre.leader);
+    plan.use_host_control =
+        plan.kind == FaultKind::partition_primary && m_seams.host_control != nullptr;
+    return plan;
+}
+
+AnalysisInput DrillEngine::analysis_input(const PreCheck& pre) const {
     AnalysisInput in;
-    in.fault = plan.kind;
-    in.cluster = t.cluster;
+    in.fault = m_options.fault;
+    in.cluster = m_seams.topology.cluster;
     in.old_primary = pre.leader;
     in.settings = m_seams.settings;
     in.objectives = m_options.objectives;
+    return in;
+}
 
+bool DrillEngine::baseline(Timeline& timeline, ProbeSet& probes, const std::string& run,
+                           AnalysisInput& in) {
     progress("run " + run + ": probes, " + std::to_string(m_options.baseline.count()) +
              " ms of baseline writes");
     probes.start(timeline);
@@ -375,15 +403,20 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     if (interrupted()) {
         probes.stop();
         in.errors.push_back("interrupted before the fault: nothing was injected");
-        return analyze(timeline, in);
+        return false;
     }
     if (!acked_since(timeline.events(), 0)) {
         throw Error(ExitCode::verification_failed,
                     "no write was acknowledged through HAProxy during the baseline; the fault "
                     "was not injected",
-                    "check the write port of " + t.probe_haproxy().name + " (`pgdr status`)");
+                    "check the write port of " + m_seams.topology.probe_haproxy().name +
+                        " (`pgdr status`)");
     }
+    return true;
+}
 
+void DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in) {
+    const auto& info = fault_info(m_options.fault);
     FaultInjector injector(fault_seams());
     // Recorded before the fault, cleared after a successful restore: a drill killed between
     // the two leaves the journal, and the next drill restores from it (fault_journal.hpp).
@@ -414,21 +447,11 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     } else {
         clear_journals(journal);
     }
+}
 
-    if (interrupted()) {
-        probes.stop();
-        in.errors.push_back("interrupted: the fault was restored; post-checks skipped");
-        return analyze(timeline, in);
-    }
-    std::string why;
-    if (!wait_health(timeline, plan, why) && !interrupted()) {
-        in.errors.push_back("the cluster was not whole again within " +
-                            std::to_string(m_options.timeout.count() / 1000) + " s: " + why);
-    }
-    sleep_interruptible(m_options.tail);
-    probes.stop();
-
-    ClusterSeams cs{t, m_seams.cluster, m_seams.transport};
+void DrillEngine::after_the_run(const Timeline& timeline, const std::string& run,
+                                AnalysisInput& in) {
+    ClusterSeams cs{m_seams.topology, m_seams.cluster, m_seams.transport};
     std::string leader;
     try {
         HealthCriteria criteria;
@@ -452,7 +475,6 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
         progress("server evidence: clock offsets, logs");
         in.evidence = collect_evidence(timeline, stamps);
     }
-    return analyze(timeline, in);
 }
 
 ServerEvidence DrillEngine::collect_evidence(const Timeline& timeline,

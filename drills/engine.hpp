@@ -6,10 +6,11 @@
 //                fault journal left by an interrupted drill is restored (fault_journal.hpp)
 //   pre-checks   no finding of pg::assess on the cluster snapshot (pg/assessment.hpp: exactly
 //                one leader; every member a member, running or streaming, on the leader's
-//                timeline; every replica streaming in the leader's pg_stat_replication (P9)
+//                timeline; every replica streaming in the leader's pg_stat_replication (not
+//                Patroni's "running")
 //                with lag under the bound (default maximum_lag_on_failover); a synchronous
 //                standby under synchronous_mode; etcd healthy; HAProxy routing writes to the
-//                leader only (P11)); a switchover candidate pg::pick_candidate accepts; for
+//                leader only); a switchover candidate pg::pick_candidate accepts; for
 //                partition-primary and reboot-primary, a leader that does not also run the
 //                probes' HAProxy; etcd keeps a quorum through the fault (etcd_quorum.hpp).
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
@@ -132,6 +133,15 @@ class DrillEngine {
     Report run_once(const PreCheck& pre, int index);
 
   private:
+    // run_once's steps: the fault and the analysis' input from the pre-checks; the baseline
+    // writes (false when interrupted); the fault injected, reacted to and restored; then the
+    // post-checks, the rows on the new leader and the server evidence.
+    FaultPlan plan_fault(const PreCheck& pre) const;
+    AnalysisInput analysis_input(const PreCheck& pre) const;
+    bool baseline(Timeline& timeline, ProbeSet& probes, const std::string& run, AnalysisInput& in);
+    void inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in);
+    void after_the_run(const Timeline& timeline, const std::string& run, AnalysisInput& in);
+
     bool interrupted() const;
     void progress(const std::string& message) const;
     // Polls `done` every options.poll until it is true, the timeout passes or an interrupt;

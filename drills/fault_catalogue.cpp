@@ -8,9 +8,10 @@ namespace pgdr::drills {
 
 namespace {
 
-// Texts follow what was measured on the lab (reference/lab.md §2.5, §3.1): a killed leader's key
+// What the texts rely on, as measured on three-member Debian clusters: a killed leader's key
 // lives until its ttl expires; a partitioned leader demotes itself after about
-// loop_wait + retry_timeout; a switchover hands over in about 1.6 s.
+// loop_wait + retry_timeout (about 14-19 s with Patroni's defaults, about 5 s with ttl 10,
+// loop_wait 2, retry_timeout 4); a switchover hands over in about 1.6 s.
 std::vector<FaultInfo> make_catalogue() {
     return {
         {FaultKind::kill_primary, "kill-primary", "--kill-primary",

@@ -8,7 +8,8 @@ namespace {
 
 constexpr Millis k_handover_ms = 2000;
 constexpr Millis k_restart_ms = 2000;
-// Patroni 4 refuses a ttl below this value and uses it instead (reference/lab-debian13.md).
+// Patroni 4 refuses a ttl below this value and uses it instead (it logs "ttl=10 can't be
+// smaller than 20, adjusting..." and GET /config then shows ttl 20).
 constexpr int k_patroni4_min_ttl_s = 20;
 
 std::string ms(Millis value) {

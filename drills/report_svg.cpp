@@ -47,32 +47,41 @@ std::string axis_label(Millis ms) {
     return buf;
 }
 
-}  // namespace
+// The drawing's geometry: the time range covers the observation and every phase, padded so
+// that markers at the edges stay visible.
+struct Chart {
+    Millis from = 0;
+    Millis to = 0;
+    double plot = k_width - k_left - k_right;  // the plot's width in pixels
+    int axis_y = 0;
+    int height = 0;
 
-std::string render_svg(const Report& r) {
-    // The time range covers the observation and every phase, padded so that markers at the
-    // edges stay visible.
-    Millis from = std::min<Millis>(r.observed_from_ms, 0);
-    Millis to = std::max<Millis>(r.observed_until_ms, 0);
+    double x_of(Millis t) const {
+        return k_left + (static_cast<double>(t - from) / static_cast<double>(to - from)) * plot;
+    }
+};
+
+Chart chart_for(const Report& r) {
+    Chart c;
+    c.from = std::min<Millis>(r.observed_from_ms, 0);
+    c.to = std::max<Millis>(r.observed_until_ms, 0);
     for (const auto& p : r.phases) {
-        from = std::min(from, p.at_ms - p.uncertainty_ms);
-        to = std::max(to, p.at_ms + p.uncertainty_ms);
+        c.from = std::min(c.from, p.at_ms - p.uncertainty_ms);
+        c.to = std::max(c.to, p.at_ms + p.uncertainty_ms);
     }
-    if (to - from < 1000) {
-        to = from + 1000;
+    if (c.to - c.from < 1000) {
+        c.to = c.from + 1000;
     }
-    const double plot = k_width - k_left - k_right;
-    const double span = static_cast<double>(to - from);
-    auto x_of = [&](Millis t) { return k_left + (static_cast<double>(t - from) / span) * plot; };
-
     const int label_rows = static_cast<int>(r.phases.size());
-    const int axis_y = k_label_top + std::max(1, label_rows) * k_label_step + 10;
-    const int height = axis_y + 40;
+    c.axis_y = k_label_top + std::max(1, label_rows) * k_label_step + 10;
+    c.height = c.axis_y + 40;
+    return c;
+}
 
-    std::ostringstream out;
+void header(std::ostream& out, const Report& r, const Chart& c) {
     out << "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
     out << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << k_width << "\" height=\""
-        << height << "\" viewBox=\"0 0 " << k_width << ' ' << height
+        << c.height << "\" viewBox=\"0 0 " << k_width << ' ' << c.height
         << "\" font-family=\"sans-serif\" font-size=\"12\">\n";
     out << "  <title>" << xml_escape("pgdr drill " + r.drill + " on " + r.cluster) << "</title>\n";
     out << "  <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
@@ -82,20 +91,24 @@ std::string render_svg(const Report& r) {
         or_dash_count(r.lost_acknowledged_writes) + (r.split_brain ? ", SPLIT BRAIN" : "");
     out << "  <text x=\"10\" y=\"24\" font-size=\"14\" font-weight=\"bold\">"
         << xml_escape(headline) << "</text>\n";
+}
 
-    // Outages behind everything else.
+// Outages behind everything else.
+void outages(std::ostream& out, const Report& r, const Chart& c) {
     for (const auto& o : r.outages) {
-        Millis end = o.end_ms.value_or(to);
-        out << "  <rect class=\"outage\" x=\"" << num(x_of(o.start_ms)) << "\" y=\""
-            << k_strip_top - 6 << "\" width=\"" << num(x_of(end) - x_of(o.start_ms))
-            << "\" height=\"" << axis_y - k_strip_top + 6 << "\" fill=\"#fde2e2\"/>\n";
+        Millis end = o.end_ms.value_or(c.to);
+        out << "  <rect class=\"outage\" x=\"" << num(c.x_of(o.start_ms)) << "\" y=\""
+            << k_strip_top - 6 << "\" width=\"" << num(c.x_of(end) - c.x_of(o.start_ms))
+            << "\" height=\"" << c.axis_y - k_strip_top + 6 << "\" fill=\"#fde2e2\"/>\n";
     }
+}
 
-    // The write strip: one column per pixel, red when any write in it failed.
+// The write strip: one column per pixel, red when any write in it failed.
+void write_strip(std::ostream& out, const Report& r, const Chart& ch) {
     out << "  <text x=\"10\" y=\"" << k_strip_top + 18 << "\">writes</text>\n";
-    std::vector<int> column(static_cast<std::size_t>(plot) + 1, 0);  // 0 none, 1 ok, 2 failed
+    std::vector<int> column(static_cast<std::size_t>(ch.plot) + 1, 0);  // 0 none, 1 ok, 2 failed
     for (const auto& t : r.write_ticks) {
-        auto c = static_cast<std::size_t>(std::max(0.0, x_of(t.at_ms) - k_left));
+        auto c = static_cast<std::size_t>(std::max(0.0, ch.x_of(t.at_ms) - k_left));
         c = std::min(c, column.size() - 1);
         column[c] = std::max(column[c], t.ok ? 1 : 2);
     }
@@ -115,58 +128,73 @@ std::string render_svg(const Report& r) {
         c = run;
     }
     out << "  </g>\n";
+}
 
-    // Phases: a vertical marker each, labels on their own rows below the strip.
-    out << "  <g class=\"phases\">\n";
-    for (std::size_t i = 0; i < r.phases.size(); ++i) {
-        const auto& p = r.phases[i];
-        const double x = x_of(p.at_ms);
-        const int label_y = k_label_top + static_cast<int>(i) * k_label_step;
-        const bool fault = p.name == phase::fault_injected;
-        out << "    <line x1=\"" << num(x) << "\" y1=\"" << k_strip_top - 8 << "\" x2=\"" << num(x)
-            << "\" y2=\"" << axis_y << "\" stroke=\"" << (fault ? "#d62728" : "#555")
-            << "\" stroke-width=\"" << (fault ? 2 : 1) << "\""
-            << (fault ? "" : " stroke-dasharray=\"4 3\"") << "/>\n";
-        if (p.uncertainty_ms > 0) {
-            // The error bar: the phase's time ± its uncertainty, with end caps.
-            const double lo = x_of(p.at_ms - p.uncertainty_ms);
-            const double hi = x_of(p.at_ms + p.uncertainty_ms);
-            const int y = label_y - 4;
-            out << "    <path class=\"uncertainty\" d=\"M" << num(lo) << ' ' << y - 3 << "v6M"
-                << num(lo) << ' ' << y << "H" << num(hi) << "M" << num(hi) << ' ' << y - 3
-                << "v6\" stroke=\"#1f77b4\" fill=\"none\"/>\n";
-        }
-        std::string label = phase_label(p.name) + " " + format_offset(p.at_ms) + " ±" +
-                            std::to_string(p.uncertainty_ms) + " ms " + p.source;
-        if (!p.detail.empty() && p.name != phase::first_write_failure) {
-            label += " (" + p.detail + ")";
-        }
-        const bool right_half = x > k_left + plot / 2;
-        out << "    <text x=\"" << num(right_half ? x - 4 : x + 4) << "\" y=\"" << label_y
-            << "\" text-anchor=\"" << (right_half ? "end" : "start") << "\">" << xml_escape(label)
-            << "</text>\n";
+// A phase: a vertical marker, its error bar, and its label on row `row` below the strip.
+void phase_marker(std::ostream& out, const Phase& p, int row, const Chart& c) {
+    const double x = c.x_of(p.at_ms);
+    const int label_y = k_label_top + row * k_label_step;
+    const bool fault = p.name == phase::fault_injected;
+    out << "    <line x1=\"" << num(x) << "\" y1=\"" << k_strip_top - 8 << "\" x2=\"" << num(x)
+        << "\" y2=\"" << c.axis_y << "\" stroke=\"" << (fault ? "#d62728" : "#555")
+        << "\" stroke-width=\"" << (fault ? 2 : 1) << "\""
+        << (fault ? "" : " stroke-dasharray=\"4 3\"") << "/>\n";
+    if (p.uncertainty_ms > 0) {
+        // The error bar: the phase's time ± its uncertainty, with end caps.
+        const double lo = c.x_of(p.at_ms - p.uncertainty_ms);
+        const double hi = c.x_of(p.at_ms + p.uncertainty_ms);
+        const int y = label_y - 4;
+        out << "    <path class=\"uncertainty\" d=\"M" << num(lo) << ' ' << y - 3 << "v6M"
+            << num(lo) << ' ' << y << "H" << num(hi) << "M" << num(hi) << ' ' << y - 3
+            << "v6\" stroke=\"#1f77b4\" fill=\"none\"/>\n";
     }
-    out << "  </g>\n";
+    std::string label = phase_label(p.name) + " " + format_offset(p.at_ms) + " ±" +
+                        std::to_string(p.uncertainty_ms) + " ms " + p.source;
+    if (!p.detail.empty() && p.name != phase::first_write_failure) {
+        label += " (" + p.detail + ")";
+    }
+    const bool right_half = x > k_left + c.plot / 2;
+    out << "    <text x=\"" << num(right_half ? x - 4 : x + 4) << "\" y=\"" << label_y
+        << "\" text-anchor=\"" << (right_half ? "end" : "start") << "\">" << xml_escape(label)
+        << "</text>\n";
+}
 
-    // Time axis in seconds from the fault.
+// Time axis in seconds from the fault.
+void time_axis(std::ostream& out, const Chart& c) {
     out << "  <g class=\"axis\">\n";
-    out << "    <line x1=\"" << k_left << "\" y1=\"" << axis_y << "\" x2=\"" << k_width - k_right
-        << "\" y2=\"" << axis_y << "\" stroke=\"black\"/>\n";
-    const Millis step = axis_step(to - from);
-    Millis first_tick = (from / step) * step;
-    if (first_tick < from) {
+    out << "    <line x1=\"" << k_left << "\" y1=\"" << c.axis_y << "\" x2=\"" << k_width - k_right
+        << "\" y2=\"" << c.axis_y << "\" stroke=\"black\"/>\n";
+    const Millis step = axis_step(c.to - c.from);
+    Millis first_tick = (c.from / step) * step;
+    if (first_tick < c.from) {
         first_tick += step;
     }
-    for (Millis t = first_tick; t <= to; t += step) {
-        const double x = x_of(t);
-        out << "    <line x1=\"" << num(x) << "\" y1=\"" << axis_y << "\" x2=\"" << num(x)
-            << "\" y2=\"" << axis_y + 5 << "\" stroke=\"black\"/>\n";
-        out << "    <text x=\"" << num(x) << "\" y=\"" << axis_y + 18
+    for (Millis t = first_tick; t <= c.to; t += step) {
+        const double x = c.x_of(t);
+        out << "    <line x1=\"" << num(x) << "\" y1=\"" << c.axis_y << "\" x2=\"" << num(x)
+            << "\" y2=\"" << c.axis_y + 5 << "\" stroke=\"black\"/>\n";
+        out << "    <text x=\"" << num(x) << "\" y=\"" << c.axis_y + 18
             << "\" text-anchor=\"middle\">" << axis_label(t) << "</text>\n";
     }
-    out << "    <text x=\"" << k_width - k_right << "\" y=\"" << axis_y + 34
+    out << "    <text x=\"" << k_width - k_right << "\" y=\"" << c.axis_y + 34
         << "\" text-anchor=\"end\">seconds from the fault</text>\n";
     out << "  </g>\n";
+}
+
+}  // namespace
+
+std::string render_svg(const Report& r) {
+    const Chart chart = chart_for(r);
+    std::ostringstream out;
+    header(out, r, chart);
+    outages(out, r, chart);
+    write_strip(out, r, chart);
+    out << "  <g class=\"phases\">\n";
+    for (std::size_t i = 0; i < r.phases.size(); ++i) {
+        phase_marker(out, r.phases[i], static_cast<int>(i), chart);
+    }
+    out << "  </g>\n";
+    time_axis(out, chart);
     out << "</svg>\n";
     return out.str();
 }

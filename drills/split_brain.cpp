@@ -1,5 +1,8 @@
-// Split-brain detection (issue 5 §4, reference/lab.md §4 P10): the drill exists to catch a
-// second primary that accepted writes, so every kind of evidence is looked for and reported.
+// Split-brain detection (issue 5 §4): the drill exists to catch a second primary that accepted
+// writes, so every kind of evidence is looked for and reported. The case it was built for: after
+// a partition heals, Patroni 3.0.2 (Debian 12) may let the old leader overwrite the new leader's
+// key (fixed upstream by Patroni PR #2689); both then promoted to the same timeline number from
+// different positions, no rewind runs, and the writes the interim leader acknowledged are lost.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -109,7 +112,8 @@ void find_alternating_backends(const Facts& facts, SplitBrainFindings& out) {
 
 void find_shared_timeline(const Facts& facts, Millis promoted_at, SplitBrainFindings& out) {
     // After the promotion only the new leader may be a primary; two primaries on one timeline
-    // id is the P10 signature (both promoted to the same number from different WAL positions).
+    // id is the flip-back's signature (both promoted to the same number from different WAL
+    // positions).
     std::map<int, std::map<std::string, Millis>> primaries_by_timeline;
     for (const auto& [node, samples] : facts.samples) {
         for (const auto& s : samples) {

@@ -205,325 +205,331 @@ void check_tls_move(const Inventory& inv, const FactsMap& facts) {
                 "move exists, keep running the pgdr version that bootstrapped this cluster");
 }
 
-Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
-                    const std::string& primary_name) {
-    Plan plan;
-    const auto paths = debian_paths(inv);
-    const auto& release = debian_release(inv.release);
-    const std::string v = std::to_string(inv.postgres_version);
-    const HostSpec& primary = host_of(inv, primary_name);
-    std::vector<const HostSpec*> replicas;
+namespace {
+
+// What every stage of the plan is built from.
+struct BootstrapInputs {
+    const Inventory& inv;
+    const FactsMap& facts;
+    const Secrets& secrets;
+    const HostSpec& primary;
+    std::vector<const HostSpec*> replicas;  // the other postgres hosts, in inventory order
+    DebianPaths paths;
+    std::string v;                  // the PostgreSQL major version, as pg_ctlcluster takes it
+    bool patroni_anywhere = false;  // Patroni already manages the cluster
+};
+
+BootstrapInputs bootstrap_inputs(const Inventory& inv, const FactsMap& facts,
+                                 const Secrets& secrets, const std::string& primary_name) {
+    BootstrapInputs b{inv,
+                      facts,
+                      secrets,
+                      host_of(inv, primary_name),
+                      {},
+                      debian_paths(inv),
+                      std::to_string(inv.postgres_version)};
     for (const auto* h : inv.hosts_with(Service::postgres)) {
         if (h->name != primary_name) {
-            replicas.push_back(h);
+            b.replicas.push_back(h);
         }
     }
-    bool patroni_anywhere = false;
     for (const auto& [name, f] : facts) {
-        patroni_anywhere = patroni_anywhere || f.patroni_running();
+        b.patroni_anywhere = b.patroni_anywhere || f.patroni_running();
     }
+    return b;
+}
 
-    // --- packages -----------------------------------------------------------------------
-    {
-        auto& step = plan.add_step(Stage::packages, "install packages");
-        for (const auto& h : inv.hosts) {
-            auto pkgs = packages_for(release, h);
-            Argv check{"sh", "-c",
-                       "for p; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
-                       "grep -q 'ok installed' || exit 1; done",
-                       "pgdr-installed"};
-            check.insert(check.end(), pkgs.begin(), pkgs.end());
-            // apt-get update only when the first try fails (a fresh VM has no package lists).
-            Argv install{"sh", "-c",
-                         "export DEBIAN_FRONTEND=noninteractive; "
-                         "apt-get install -y -q --no-install-recommends \"$@\" || "
-                         "{ apt-get update -q && apt-get install -y -q --no-install-recommends "
-                         "\"$@\"; }",
-                         "pgdr-install"};
-            install.insert(install.end(), pkgs.begin(), pkgs.end());
-            step.hosts.push_back(
-                {h.name, {cmd(install, "install packages", check, seconds(1200))}});
-        }
+// The host's files of one stage (pg/stage_files.hpp), as its first actions.
+HostActions stage_file_actions(const BootstrapInputs& b, const HostSpec& h, Stage stage) {
+    HostActions ha{h.name, {}};
+    add_files(ha.actions, stage_files(b.inv, h, b.primary, b.secrets, stage));
+    return ha;
+}
+
+// --- packages ---------------------------------------------------------------------------
+
+RunCommand install_packages(const std::vector<std::string>& pkgs) {
+    // apt-get update only when the first try fails (a fresh VM has no package lists).
+    Argv install{"sh", "-c",
+                 "export DEBIAN_FRONTEND=noninteractive; "
+                 "apt-get install -y -q --no-install-recommends \"$@\" || "
+                 "{ apt-get update -q && apt-get install -y -q --no-install-recommends "
+                 "\"$@\"; }",
+                 "pgdr-install"};
+    install.insert(install.end(), pkgs.begin(), pkgs.end());
+    return cmd(install, "install packages", packages_installed(pkgs), seconds(1200));
+}
+
+void plan_packages(Plan& plan, const BootstrapInputs& b) {
+    const auto& release = debian_release(b.inv.release);
+    auto& step = plan.add_step(Stage::packages, "install packages");
+    for (const auto& h : b.inv.hosts) {
+        step.hosts.push_back({h.name, {install_packages(packages_for(release, h))}});
     }
+}
 
-    // --- certificates -------------------------------------------------------------------
-    {
-        auto& step = plan.add_step(Stage::certificates, "the cluster CA and host certificates");
-        for (const auto& h : inv.hosts) {
-            HostActions ha{h.name, {}};
-            add_files(ha.actions, stage_files(inv, h, primary, secrets, Stage::certificates));
-            step.hosts.push_back(std::move(ha));
-        }
+// --- certificates -----------------------------------------------------------------------
+
+void plan_certificates(Plan& plan, const BootstrapInputs& b) {
+    auto& step = plan.add_step(Stage::certificates, "the cluster CA and host certificates");
+    for (const auto& h : b.inv.hosts) {
+        step.hosts.push_back(stage_file_actions(b, h, Stage::certificates));
     }
+}
 
-    // --- etcd ---------------------------------------------------------------------------
-    const auto etcd_hosts = inv.hosts_with(Service::etcd);
-    const std::string endpoints = etcd_client_endpoints(inv);
-    const Argv etcd_health = etcdctl_argv(endpoints, {"endpoint", "health"});
+// --- etcd -------------------------------------------------------------------------------
+
+// The member Debian started on install (a one-node cluster) must go once, or the new initial
+// cluster (ETCD_INITIAL_CLUSTER) is ignored. Never again once pgdr formed the cluster, never a
+// member that is not Debian's pristine one (kept as it is under --adopt), and the host checks
+// again, at the moment of deleting, that it holds no key.
+bool etcd_needs_reset(const FactsMap& facts, const std::string& host) {
+    const auto fit = facts.find(host);
+    return fit == facts.end() || fit->second.etcd_pristine();
+}
+
+RunCommand etcd_reset() {
+    return cmd({"sh", "-c", k_etcd_reset_script, "pgdr-etcd-reset"},
+               "reset Debian's single-node etcd member", Argv{"test", "-f", etcd_marker_path()});
+}
+
+// A Type=notify unit blocks until quorum: start without waiting, all at once.
+std::vector<Action> etcd_start() {
     const auto& tls = tls_paths();
-    {
-        // Built locally, then appended: add_step() may move the steps added before.
-        Step files{"configure members", HostOrder::parallel, {}};
-        Step reset{"take over Debian's single-node member", HostOrder::parallel, {}};
-        Step start{"start members together", HostOrder::parallel, {}};
-        for (const auto* h : etcd_hosts) {
-            HostActions fa{h->name, {}};
-            add_files(fa.actions, stage_files(inv, *h, primary, secrets, Stage::etcd));
-            files.hosts.push_back(std::move(fa));
-            // The member Debian started on install (a one-node cluster) must go once, or the
-            // new initial cluster is ignored (P13). Never again once pgdr formed the cluster,
-            // never a member that is not Debian's pristine one (kept as it is under --adopt),
-            // and the host checks again, at the moment of deleting, that it holds no key.
-            const auto fit = facts.find(h->name);
-            if (fit == facts.end() || fit->second.etcd_pristine()) {
-                reset.hosts.push_back({h->name,
-                                       {cmd({"sh", "-c", k_etcd_reset_script, "pgdr-etcd-reset"},
-                                            "reset Debian's single-node etcd member",
-                                            Argv{"test", "-f", etcd_marker_path()})}});
-            }
-            // A Type=notify unit blocks until quorum: start without waiting, all at once.
-            auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
-                               "restart etcd with the new configuration");
-            restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
-            start.hosts.push_back({h->name,
-                                   {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
-                                        Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
-                                    restart,
-                                    cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
-                                        Argv{"systemctl", "is-active", "--quiet", "etcd"})}});
+    auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
+                       "restart etcd with the new configuration");
+    restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
+    return {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
+            restart,
+            cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                Argv{"systemctl", "is-active", "--quiet", "etcd"})};
+}
+
+PutFile etcd_formed_marker(const Inventory& inv, const HostSpec& h) {
+    PutFile marker;
+    marker.path = etcd_marker_path();
+    marker.content = etcd_marker_content(inv, h) + "\n";
+    marker.description = "mark the etcd member as formed by pgdr";
+    return marker;
+}
+
+void plan_etcd(Plan& plan, const BootstrapInputs& b) {
+    const auto etcd_hosts = b.inv.hosts_with(Service::etcd);
+    // Built locally, then appended: add_step() may move the steps added before.
+    Step files{"configure members", HostOrder::parallel, {}};
+    Step reset{"take over Debian's single-node member", HostOrder::parallel, {}};
+    Step start{"start members together", HostOrder::parallel, {}};
+    for (const auto* h : etcd_hosts) {
+        files.hosts.push_back(stage_file_actions(b, *h, Stage::etcd));
+        if (etcd_needs_reset(b.facts, h->name)) {
+            reset.hosts.push_back({h->name, {etcd_reset()}});
         }
-        auto& steps = plan.stage(Stage::etcd).steps;
-        steps.push_back(std::move(files));
-        steps.push_back(std::move(reset));
-        steps.push_back(std::move(start));
-        auto& health = plan.add_step(Stage::etcd, "cluster health");
-        health.hosts.push_back({etcd_hosts.front()->name,
-                                {wait(etcd_health, "etcd: every member healthy", seconds(120))}});
-        auto& mark = plan.add_step(Stage::etcd, "mark members formed");
-        for (const auto* h : etcd_hosts) {
-            PutFile marker;
-            marker.path = etcd_marker_path();
-            marker.content = etcd_marker_content(inv, *h) + "\n";
-            marker.description = "mark the etcd member as formed by pgdr";
-            mark.hosts.push_back({h->name, {marker}});
+        start.hosts.push_back({h->name, etcd_start()});
+    }
+    auto& steps = plan.stage(Stage::etcd).steps;
+    steps.push_back(std::move(files));
+    steps.push_back(std::move(reset));
+    steps.push_back(std::move(start));
+    const Argv etcd_health = etcdctl_argv(etcd_client_endpoints(b.inv), {"endpoint", "health"});
+    auto& health = plan.add_step(Stage::etcd, "cluster health");
+    health.hosts.push_back({etcd_hosts.front()->name,
+                            {wait(etcd_health, "etcd: every member healthy", seconds(120))}});
+    auto& mark = plan.add_step(Stage::etcd, "mark members formed");
+    for (const auto* h : etcd_hosts) {
+        mark.hosts.push_back({h->name, {etcd_formed_marker(b.inv, *h)}});
+    }
+}
+
+// --- replication (until Patroni manages the cluster) -------------------------------------
+
+RunCommand create_archive_dir(const Inventory& inv) {
+    return cmd(
+        {"install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", inv.paths.archive_dir},
+        "create the WAL archive directory", Argv{"test", "-d", inv.paths.archive_dir});
+}
+
+RunCommand start_postgres(const std::string& v) {
+    return cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL",
+               Argv{"pg_ctlcluster", v, "main", "status"});
+}
+
+// Roles with generated passwords, through stdin: never in argv.
+std::string roles_sql(const Secrets& secrets) {
+    return "DO $$ BEGIN\n"
+           "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'replicator') THEN "
+           "CREATE ROLE replicator WITH REPLICATION LOGIN; END IF;\n"
+           "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rewind') THEN "
+           "CREATE ROLE rewind WITH LOGIN; END IF;\n"
+           "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgdr_probe') THEN "
+           "CREATE ROLE pgdr_probe WITH LOGIN; END IF;\n"
+           "END $$;\n"
+           "SET password_encryption = 'scram-sha-256';\n"
+           "ALTER ROLE replicator WITH PASSWORD " +
+           sql_literal(secrets.replication_password) +
+           ";\n"
+           "ALTER ROLE rewind WITH PASSWORD " +
+           sql_literal(secrets.rewind_password) +
+           ";\n"
+           "ALTER ROLE pgdr_probe WITH PASSWORD " +
+           sql_literal(secrets.probe_password) +
+           ";\n"
+           "ALTER ROLE postgres WITH PASSWORD " +
+           sql_literal(secrets.superuser_password) +
+           ";\n"
+           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO rewind;\n"
+           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO rewind;\n"
+           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO rewind;\n"
+           "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, "
+           "boolean) TO rewind;\n"
+           "SELECT 'CREATE DATABASE pgdr OWNER pgdr_probe' WHERE NOT EXISTS "
+           "(SELECT 1 FROM pg_database WHERE datname = 'pgdr')\\gexec\n";
+}
+
+RunCommand create_roles(const Secrets& secrets) {
+    RunCommand roles = cmd({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
+                            "ON_ERROR_STOP=1", "-d", "postgres"},
+                           "create the replication, rewind and probe roles",
+                           sql_true("select (select count(*) from pg_roles where rolname in "
+                                    "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
+                                    "(select 1 from pg_database where datname = 'pgdr')"));
+    roles.stdin_data = roles_sql(secrets);
+    return roles;
+}
+
+RunCommand create_slot(const HostSpec& replica) {
+    const std::string slot = slot_name(replica.name);
+    return cmd(psql("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
+               "create the replication slot " + slot,
+               sql_true("select exists (select 1 from pg_replication_slots where "
+                        "slot_name = " +
+                        sql_literal(slot) + ")"));
+}
+
+// The seed: replication settings, roles and one slot per replica on the first primary.
+HostActions seed_primary(const BootstrapInputs& b) {
+    const auto& tls = tls_paths();
+    HostActions pa{b.primary.name, {}};
+    pa.actions.emplace_back(create_archive_dir(b.inv));
+    add_files(pa.actions, stage_files(b.inv, b.primary, b.primary, b.secrets, Stage::replication));
+    auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
+                       "restart PostgreSQL for the replication settings");
+    restart.when_changed = {b.paths.include_file, tls.postgres_cert, tls.ca};
+    auto reload = cmd({"pg_ctlcluster", b.v, "main", "reload"}, "reload pg_hba.conf");
+    reload.when_changed = {b.paths.pg_hba};
+    pa.actions.emplace_back(restart);
+    pa.actions.emplace_back(start_postgres(b.v));
+    pa.actions.emplace_back(reload);
+    pa.actions.emplace_back(create_roles(b.secrets));
+    for (const auto* r : b.replicas) {
+        pa.actions.emplace_back(create_slot(*r));
+    }
+    return pa;
+}
+
+// The clone replaces only what check_data_safety allowed: nothing, Debian's empty auto-created
+// cluster, or pgdr's own interrupted clone (marker).
+RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
+    const auto& pf = b.facts.at(b.primary.name);
+    const auto marker = basebackup_marker_path(b.inv.postgres_version);
+    Argv same_cluster{"sh",
+                      "-c",
+                      "\"/usr/lib/postgresql/$1/bin/pg_controldata\" "
+                      "\"/var/lib/postgresql/$1/main\" 2>/dev/null | "
+                      "grep -q \"^Database system identifier: *$2\\$\" && "
+                      "[ ! -e \"$3\" ] && [ -f \"/var/lib/postgresql/$1/main/standby.signal\" ]",
+                      "pgdr-same-cluster",
+                      b.v,
+                      pf.sysid.empty() ? "unknown" : pf.sysid,
+                      marker};
+    const std::string slot = slot_name(replica.name);
+    const std::string conninfo =
+        "host=" + b.primary.address +
+        " port=5432 user=replicator passfile=" + b.paths.replication_passfile +
+        " application_name=" + slot + " sslmode=verify-full sslrootcert=" + tls_paths().ca;
+    return cmd({"sh", "-c",
+                "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
+                "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
+                "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
+                "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
+                "-D \"$d\" -S \"$4\" -X stream -c fast; "
+                "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
+                "pgdr-clone", b.v, marker, conninfo, slot},
+               "clone the primary with pg_basebackup (slot " + slot + ")", same_cluster,
+               seconds(3600));
+}
+
+HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
+    HostActions ra{replica.name, {}};
+    ra.actions.emplace_back(create_archive_dir(b.inv));
+    add_files(ra.actions, stage_files(b.inv, replica, b.primary, b.secrets, Stage::replication));
+    ra.actions.emplace_back(clone_primary(b, replica));
+    auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
+                       "restart PostgreSQL with the standby settings");
+    restart.when_changed = {b.paths.include_file, b.paths.standby_file, b.paths.pg_hba};
+    ra.actions.emplace_back(restart);
+    ra.actions.emplace_back(start_postgres(b.v));
+    return ra;
+}
+
+// A host added to a running cluster: Patroni clones it from the leader itself, but only into an
+// empty data directory; it refuses Debian's auto-created cluster ("system ID mismatch"). That
+// cluster holds nothing (check_data_safety made sure), so it goes.
+RunCommand empty_new_member(const std::string& v, const HostFacts& f) {
+    return cmd(
+        {"sh", "-c",
+         "set -e; v=$1 d=/var/lib/postgresql/$1/main; "
+         "systemctl stop \"postgresql@$v-main\" 2>/dev/null || true; "
+         "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
+         "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"",
+         "pgdr-empty-new-member", v},
+        "empty the auto-created cluster " + f.sysid + " so that Patroni clones the leader into it",
+        Argv{"sh", "-c", "[ -z \"$(ls -A \"/var/lib/postgresql/$1/main\")\" ]", "pgdr-empty", v});
+}
+
+void plan_new_members(Plan& plan, const BootstrapInputs& b) {
+    const auto& pf = b.facts.at(b.primary.name);
+    std::vector<HostActions> joining;
+    for (const auto* r : b.replicas) {
+        const auto& f = b.facts.at(r->name);
+        if (!f.patroni_running() && f.pristine() && f.sysid != pf.sysid) {
+            joining.push_back({r->name, {empty_new_member(b.v, f)}});
         }
     }
-
-    // --- replication (until Patroni manages the cluster) ---------------------------------
-    const std::string include = paths.include_file;
-    const std::string hba = paths.pg_hba;
-    const Argv pg_running{"pg_ctlcluster", v, "main", "status"};
-    if (!patroni_anywhere) {
-        auto& prim = plan.add_step(Stage::replication, "primary", HostOrder::sequential);
-        HostActions pa{primary.name, {}};
-        pa.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres", "-m",
-                                     "0700", inv.paths.archive_dir},
-                                    "create the WAL archive directory",
-                                    Argv{"test", "-d", inv.paths.archive_dir}));
-        add_files(pa.actions, stage_files(inv, primary, primary, secrets, Stage::replication));
-        auto restart = cmd({"pg_ctlcluster", v, "main", "restart"},
-                           "restart PostgreSQL for the replication settings");
-        restart.when_changed = {include, tls.postgres_cert, tls.ca};
-        auto reload = cmd({"pg_ctlcluster", v, "main", "reload"}, "reload pg_hba.conf");
-        reload.when_changed = {hba};
-        pa.actions.emplace_back(restart);
-        pa.actions.emplace_back(
-            cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL", pg_running));
-        pa.actions.emplace_back(reload);
-        // Roles with generated passwords, through stdin: never in argv.
-        std::string roles_sql =
-            "DO $$ BEGIN\n"
-            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'replicator') THEN "
-            "CREATE ROLE replicator WITH REPLICATION LOGIN; END IF;\n"
-            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rewind') THEN "
-            "CREATE ROLE rewind WITH LOGIN; END IF;\n"
-            "  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pgdr_probe') THEN "
-            "CREATE ROLE pgdr_probe WITH LOGIN; END IF;\n"
-            "END $$;\n"
-            "SET password_encryption = 'scram-sha-256';\n"
-            "ALTER ROLE replicator WITH PASSWORD " +
-            sql_literal(secrets.replication_password) +
-            ";\n"
-            "ALTER ROLE rewind WITH PASSWORD " +
-            sql_literal(secrets.rewind_password) +
-            ";\n"
-            "ALTER ROLE pgdr_probe WITH PASSWORD " +
-            sql_literal(secrets.probe_password) +
-            ";\n"
-            "ALTER ROLE postgres WITH PASSWORD " +
-            sql_literal(secrets.superuser_password) +
-            ";\n"
-            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_ls_dir(text, boolean, boolean) TO rewind;\n"
-            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_stat_file(text, boolean) TO rewind;\n"
-            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO rewind;\n"
-            "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text, bigint, bigint, "
-            "boolean) TO rewind;\n"
-            "SELECT 'CREATE DATABASE pgdr OWNER pgdr_probe' WHERE NOT EXISTS "
-            "(SELECT 1 FROM pg_database WHERE datname = 'pgdr')\\gexec\n";
-        RunCommand roles = cmd({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
-                                "ON_ERROR_STOP=1", "-d", "postgres"},
-                               "create the replication, rewind and probe roles",
-                               sql_true("select (select count(*) from pg_roles where rolname in "
-                                        "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
-                                        "(select 1 from pg_database where datname = 'pgdr')"));
-        roles.stdin_data = roles_sql;
-        pa.actions.emplace_back(roles);
-        for (const auto* r : replicas) {
-            const std::string slot = slot_name(r->name);
-            pa.actions.emplace_back(
-                cmd(psql("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
-                    "create the replication slot " + slot,
-                    sql_true("select exists (select 1 from pg_replication_slots where "
-                             "slot_name = " +
-                             sql_literal(slot) + ")")));
-        }
-        prim.hosts.push_back(std::move(pa));
-
-        auto& reps = plan.add_step(Stage::replication, "replicas");
-        for (const auto* r : replicas) {
-            HostActions ra{r->name, {}};
-            ra.actions.emplace_back(cmd({"install", "-d", "-o", "postgres", "-g", "postgres", "-m",
-                                         "0700", inv.paths.archive_dir},
-                                        "create the WAL archive directory",
-                                        Argv{"test", "-d", inv.paths.archive_dir}));
-            add_files(ra.actions, stage_files(inv, *r, primary, secrets, Stage::replication));
-            // The clone replaces only what check_data_safety allowed: nothing, Debian's empty
-            // auto-created cluster, or pgdr's own interrupted clone (marker).
-            const auto& pf = facts.at(primary.name);
-            Argv same_cluster{
-                "sh",
-                "-c",
-                "\"/usr/lib/postgresql/$1/bin/pg_controldata\" "
-                "\"/var/lib/postgresql/$1/main\" 2>/dev/null | "
-                "grep -q \"^Database system identifier: *$2\\$\" && "
-                "[ ! -e \"$3\" ] && [ -f \"/var/lib/postgresql/$1/main/standby.signal\" ]",
-                "pgdr-same-cluster",
-                v,
-                pf.sysid.empty() ? "unknown" : pf.sysid,
-                basebackup_marker_path(inv.postgres_version)};
-            const std::string conninfo =
-                "host=" + primary.address +
-                " port=5432 user=replicator passfile=" + paths.replication_passfile +
-                " application_name=" + slot_name(r->name) +
-                " sslmode=verify-full sslrootcert=" + tls.ca;
-            ra.actions.emplace_back(cmd(
-                {"sh", "-c",
-                 "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
-                 "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
-                 "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
-                 "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
-                 "-D \"$d\" -S \"$4\" -X stream -c fast; "
-                 "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
-                 "pgdr-clone", v, basebackup_marker_path(inv.postgres_version), conninfo,
-                 slot_name(r->name)},
-                "clone the primary with pg_basebackup (slot " + slot_name(r->name) + ")",
-                same_cluster, seconds(3600)));
-            auto rrestart = cmd({"pg_ctlcluster", v, "main", "restart"},
-                                "restart PostgreSQL with the standby settings");
-            rrestart.when_changed = {include, paths.standby_file, hba};
-            ra.actions.emplace_back(rrestart);
-            ra.actions.emplace_back(
-                cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL", pg_running));
-            reps.hosts.push_back(std::move(ra));
-        }
-        auto& streaming = plan.add_step(Stage::replication, "replicas streaming");
-        streaming.hosts.push_back(
-            {primary.name,
-             {wait(sql_true(count_streaming_sql(replicas.size())),
-                   "every replica streaming (pg_stat_replication)", seconds(120))}});
-    } else {
-        // A host added to a running cluster: Patroni clones it from the leader itself, but only
-        // into an empty data directory; it refuses Debian's auto-created cluster ("system ID
-        // mismatch"). That cluster holds nothing (check_data_safety made sure), so it goes.
-        const auto& pf = facts.at(primary.name);
-        std::vector<HostActions> joining;
-        for (const auto* r : replicas) {
-            const auto& f = facts.at(r->name);
-            if (f.patroni_running() || !f.pristine() || f.sysid == pf.sysid) {
-                continue;
-            }
-            joining.push_back(
-                {r->name,
-                 {cmd({"sh", "-c",
-                       "set -e; v=$1 d=/var/lib/postgresql/$1/main; "
-                       "systemctl stop \"postgresql@$v-main\" 2>/dev/null || true; "
-                       "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
-                       "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"",
-                       "pgdr-empty-new-member", v},
-                      "empty the auto-created cluster " + f.sysid +
-                          " so that Patroni clones the leader into it",
-                      Argv{"sh", "-c", "[ -z \"$(ls -A \"/var/lib/postgresql/$1/main\")\" ]",
-                           "pgdr-empty", v})}});
-        }
-        if (!joining.empty()) {
-            plan.add_step(Stage::replication, "new members").hosts = std::move(joining);
-        }
+    if (!joining.empty()) {
+        plan.add_step(Stage::replication, "new members").hosts = std::move(joining);
     }
+}
 
-    // --- patroni ------------------------------------------------------------------------
-    {
-        auto& files = plan.add_step(Stage::patroni, "configure Patroni");
-        for (const auto* h : inv.hosts_with(Service::postgres)) {
-            HostActions ha{h->name, {}};
-            add_files(ha.actions, stage_files(inv, *h, primary, secrets, Stage::patroni));
-            // Patroni writes primary_conninfo itself; pgdr's bootstrap-time file would fight it.
-            ha.actions.emplace_back(cmd({"rm", "-f", paths.standby_file},
-                                        "remove pgdr's bootstrap-time standby settings",
-                                        Argv{"test", "!", "-e", paths.standby_file}));
-            files.hosts.push_back(std::move(ha));
-        }
-        auto start_patroni = [&](const HostSpec& h, const char* endpoint) {
-            const std::string unit = paths.patroni_unit;
-            std::vector<Action> acts;
-            // PostgreSQL's own unit hands the running cluster over: Patroni starts it itself,
-            // in its own unit, so that stopping or killing patroni@ covers PostgreSQL too.
-            acts.emplace_back(cmd({"systemctl", "stop", paths.postgres_unit},
-                                  "stop " + paths.postgres_unit + " (Patroni takes over)",
-                                  Argv{"sh", "-c",
-                                       "systemctl is-active --quiet \"$1\" || "
-                                       "! systemctl is-active --quiet \"$2\"",
-                                       "pgdr-handover", unit, paths.postgres_unit}));
-            acts.emplace_back(cmd({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
-                                  Argv{"systemctl", "is-enabled", "--quiet", unit}));
-            auto reload = cmd({"systemctl", "try-reload-or-restart", unit},
-                              "reload Patroni's configuration (when it runs)");
-            reload.when_changed = {paths.patroni_config, tls.postgres_cert, tls.ca};
-            acts.emplace_back(reload);
-            acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
-                                  Argv{"systemctl", "is-active", "--quiet", unit}));
-            acts.emplace_back(wait(https_ok(rest_url(inv, h, endpoint)),
-                                   std::string("Patroni answers GET ") + endpoint, seconds(180)));
-            return acts;
-        };
-        auto& leader = plan.add_step(Stage::patroni, "leader", HostOrder::sequential);
-        leader.hosts.push_back({primary.name, start_patroni(primary, "/primary")});
-        auto& reps = plan.add_step(Stage::patroni, "replicas", HostOrder::sequential);
-        for (const auto* r : replicas) {
-            reps.hosts.push_back({r->name, start_patroni(*r, "/replica")});
-        }
-        // Patroni can say "running" for a replica that does not stream (P9): ask the leader.
-        auto& streaming = plan.add_step(Stage::patroni, "replicas streaming");
-        streaming.hosts.push_back(
-            {primary.name,
-             {wait(sql_true(count_streaming_sql(replicas.size())),
-                   "every replica streaming from the leader (pg_stat_replication)",
-                   seconds(180))}});
-        if (inv.patroni.synchronous_mode && !replicas.empty()) {
-            // Patroni names the synchronous standby one HA loop after a replica streams; until
-            // then commits are unprotected and a switchover is refused (HTTP 412).
-            static const std::string k_has_sync = R"PY(
+void plan_replication(Plan& plan, const BootstrapInputs& b) {
+    if (b.patroni_anywhere) {
+        plan_new_members(plan, b);
+        return;
+    }
+    plan.add_step(Stage::replication, "primary", HostOrder::sequential)
+        .hosts.push_back(seed_primary(b));
+    auto& reps = plan.add_step(Stage::replication, "replicas");
+    for (const auto* r : b.replicas) {
+        reps.hosts.push_back(clone_replica(b, *r));
+    }
+    auto& streaming = plan.add_step(Stage::replication, "replicas streaming");
+    streaming.hosts.push_back(
+        {b.primary.name,
+         {wait(sql_true(count_streaming_sql(b.replicas.size())),
+               "every replica streaming (pg_stat_replication)", seconds(120))}});
+}
+
+// --- patroni ----------------------------------------------------------------------------
+
+// Patroni names the synchronous standby one HA loop after a replica streams; until then commits
+// are unprotected and a switchover is refused (HTTP 412).
+const std::string k_has_sync = R"PY(
 import json, sys, urllib.request
 d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX).read())
 sys.exit(0 if any(m.get("role") in ("sync_standby", "quorum_standby") for m in d.get("members", [])) else 1)
 )PY";
-            streaming.hosts.back().actions.emplace_back(wait(
-                {"python3", "-c", python_https(k_has_sync), rest_url(inv, primary, "/cluster")},
-                "Patroni names a synchronous standby", seconds(120)));
-        }
-        // bootstrap.dcs applies only when the cluster is first registered; later changes to
-        // the inventory's DCS settings (another timing profile, say) reach Patroni through its
-        // REST API. The password goes on stdin; the desired values are no secret.
-        static const std::string k_dcs_matches = R"PY(
+
+const std::string k_dcs_matches = R"PY(
 import json, sys, urllib.request
 want = json.loads(sys.argv[2])
 have = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX).read())
@@ -533,7 +539,8 @@ def same(w, h):
     return w == h
 sys.exit(0 if same(want, have) else 1)
 )PY";
-        static const std::string k_dcs_patch = R"PY(
+
+const std::string k_dcs_patch = R"PY(
 import base64, json, sys, urllib.request
 # The statistics password from the configuration itself (root reads it): never in argv.
 auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
@@ -542,29 +549,99 @@ req.add_header("Content-Type", "application/json")
 req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
 urllib.request.urlopen(req, timeout=10, context=CTX)
 )PY";
-        const nlohmann::json dcs = {
-            {"ttl", inv.patroni.ttl},
-            {"loop_wait", inv.patroni.loop_wait},
-            {"retry_timeout", inv.patroni.retry_timeout},
-            {"maximum_lag_on_failover", inv.patroni.maximum_lag_on_failover},
-            {"synchronous_mode", inv.patroni.synchronous_mode},
-            {"synchronous_mode_strict", inv.patroni.synchronous_mode_strict},
-            {"failsafe_mode", true},
-            {"postgresql",
-             {{"use_pg_rewind", inv.patroni.use_pg_rewind}, {"use_slots", inv.patroni.use_slots}}}};
-        const std::string config_url = rest_url(inv, primary, "/config");
-        RunCommand patch =
-            cmd({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
-                "apply the inventory's DCS settings (PATCH /config)",
-                Argv{"python3", "-c", python_https(k_dcs_matches), config_url, dcs.dump()});
-        patch.stdin_data = secrets.rest_api_password + "\n";
-        auto& dcs_step = plan.add_step(Stage::patroni, "DCS settings");
-        dcs_step.hosts.push_back({primary.name, {patch}});
-    }
 
-    // --- haproxy ------------------------------------------------------------------------
-    {
-        static const std::string k_only_leader_up = R"PY(
+HostActions configure_patroni(const BootstrapInputs& b, const HostSpec& h) {
+    auto ha = stage_file_actions(b, h, Stage::patroni);
+    // Patroni writes primary_conninfo itself; pgdr's bootstrap-time file would fight it.
+    ha.actions.emplace_back(cmd({"rm", "-f", b.paths.standby_file},
+                                "remove pgdr's bootstrap-time standby settings",
+                                Argv{"test", "!", "-e", b.paths.standby_file}));
+    return ha;
+}
+
+HostActions start_patroni(const BootstrapInputs& b, const HostSpec& h, const char* endpoint) {
+    const auto& paths = b.paths;
+    const auto& tls = tls_paths();
+    const std::string unit = paths.patroni_unit;
+    std::vector<Action> acts;
+    // PostgreSQL's own unit hands the running cluster over: Patroni starts it itself, in its
+    // own unit, so that stopping or killing patroni@ covers PostgreSQL too.
+    acts.emplace_back(cmd({"systemctl", "stop", paths.postgres_unit},
+                          "stop " + paths.postgres_unit + " (Patroni takes over)",
+                          Argv{"sh", "-c",
+                               "systemctl is-active --quiet \"$1\" || "
+                               "! systemctl is-active --quiet \"$2\"",
+                               "pgdr-handover", unit, paths.postgres_unit}));
+    acts.emplace_back(cmd({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
+                          Argv{"systemctl", "is-enabled", "--quiet", unit}));
+    auto reload = cmd({"systemctl", "try-reload-or-restart", unit},
+                      "reload Patroni's configuration (when it runs)");
+    reload.when_changed = {paths.patroni_config, tls.postgres_cert, tls.ca};
+    acts.emplace_back(reload);
+    acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
+                          Argv{"systemctl", "is-active", "--quiet", unit}));
+    acts.emplace_back(wait(https_ok(rest_url(b.inv, h, endpoint)),
+                           std::string("Patroni answers GET ") + endpoint, seconds(180)));
+    return {h.name, std::move(acts)};
+}
+
+// Patroni says "running" (and GET /replica answers 200) for a replica that does not stream,
+// e.g. before the leader created its slot on its next HA loop: ask the leader.
+HostActions patroni_streaming(const BootstrapInputs& b) {
+    HostActions on_leader{
+        b.primary.name,
+        {wait(sql_true(count_streaming_sql(b.replicas.size())),
+              "every replica streaming from the leader (pg_stat_replication)", seconds(180))}};
+    if (b.inv.patroni.synchronous_mode && !b.replicas.empty()) {
+        on_leader.actions.emplace_back(wait(
+            {"python3", "-c", python_https(k_has_sync), rest_url(b.inv, b.primary, "/cluster")},
+            "Patroni names a synchronous standby", seconds(120)));
+    }
+    return on_leader;
+}
+
+// bootstrap.dcs applies only when the cluster is first registered; later changes to the
+// inventory's DCS settings (another timing profile, say) reach Patroni through its REST API. The
+// password goes on stdin; the desired values are no secret.
+RunCommand apply_dcs_settings(const BootstrapInputs& b) {
+    const auto& p = b.inv.patroni;
+    const nlohmann::json dcs = {
+        {"ttl", p.ttl},
+        {"loop_wait", p.loop_wait},
+        {"retry_timeout", p.retry_timeout},
+        {"maximum_lag_on_failover", p.maximum_lag_on_failover},
+        {"synchronous_mode", p.synchronous_mode},
+        {"synchronous_mode_strict", p.synchronous_mode_strict},
+        {"failsafe_mode", true},
+        {"postgresql", {{"use_pg_rewind", p.use_pg_rewind}, {"use_slots", p.use_slots}}}};
+    const std::string config_url = rest_url(b.inv, b.primary, "/config");
+    RunCommand patch =
+        cmd({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
+            "apply the inventory's DCS settings (PATCH /config)",
+            Argv{"python3", "-c", python_https(k_dcs_matches), config_url, dcs.dump()});
+    patch.stdin_data = b.secrets.rest_api_password + "\n";
+    return patch;
+}
+
+void plan_patroni(Plan& plan, const BootstrapInputs& b) {
+    auto& files = plan.add_step(Stage::patroni, "configure Patroni");
+    for (const auto* h : b.inv.hosts_with(Service::postgres)) {
+        files.hosts.push_back(configure_patroni(b, *h));
+    }
+    plan.add_step(Stage::patroni, "leader", HostOrder::sequential)
+        .hosts.push_back(start_patroni(b, b.primary, "/primary"));
+    auto& reps = plan.add_step(Stage::patroni, "replicas", HostOrder::sequential);
+    for (const auto* r : b.replicas) {
+        reps.hosts.push_back(start_patroni(b, *r, "/replica"));
+    }
+    plan.add_step(Stage::patroni, "replicas streaming").hosts.push_back(patroni_streaming(b));
+    plan.add_step(Stage::patroni, "DCS settings")
+        .hosts.push_back({b.primary.name, {apply_dcs_settings(b)}});
+}
+
+// --- haproxy ----------------------------------------------------------------------------
+
+const std::string k_only_leader_up = R"PY(
 import base64, csv, io, sys, urllib.request
 # The statistics password from the configuration itself (root reads it): never in argv.
 auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
@@ -576,85 +653,111 @@ up = [r["svname"] for r in csv.DictReader(io.StringIO(body.lstrip("# ")))
       and r["status"].startswith("UP")]
 sys.exit(0 if up == [sys.argv[2]] else 1)
 )PY";
-        auto& step = plan.add_step(Stage::haproxy, "configure HAProxy");
-        for (const auto* h : inv.hosts_with(Service::haproxy)) {
-            HostActions ha{h->name, {}};
-            add_files(ha.actions, stage_files(inv, *h, primary, secrets, Stage::haproxy));
-            auto check = cmd({"haproxy", "-c", "-q", "-f", paths.haproxy_config},
-                             "haproxy -c accepts the configuration");
-            check.check_only = true;
-            ha.actions.emplace_back(check);
-            ha.actions.emplace_back(cmd({"systemctl", "enable", "--quiet", "haproxy"},
-                                        "enable haproxy",
-                                        Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
-            auto reload = cmd({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
-            reload.when_changed = {paths.haproxy_config};
-            ha.actions.emplace_back(reload);
-            ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
-                                        Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
-            // After a reload every server counts as UP until its checks fail (P11).
-            ha.actions.emplace_back(
-                wait({"python3", "-c", k_only_leader_up, std::to_string(inv.haproxy.stats_port),
-                      primary.name, paths.haproxy_config},
-                     "only the leader UP behind the write port", seconds(60)));
-            step.hosts.push_back(std::move(ha));
-        }
+
+HostActions configure_haproxy(const BootstrapInputs& b, const HostSpec& h) {
+    const std::string& config = b.paths.haproxy_config;
+    auto ha = stage_file_actions(b, h, Stage::haproxy);
+    auto check = cmd({"haproxy", "-c", "-q", "-f", config}, "haproxy -c accepts the configuration");
+    check.check_only = true;
+    ha.actions.emplace_back(check);
+    ha.actions.emplace_back(cmd({"systemctl", "enable", "--quiet", "haproxy"}, "enable haproxy",
+                                Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
+    auto reload = cmd({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
+    reload.when_changed = {config};
+    ha.actions.emplace_back(reload);
+    ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
+                                Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
+    // After a reload every server counts as UP until its checks fail: writes may reach a
+    // replica for seconds.
+    ha.actions.emplace_back(wait({"python3", "-c", k_only_leader_up,
+                                  std::to_string(b.inv.haproxy.stats_port), b.primary.name, config},
+                                 "only the leader UP behind the write port", seconds(60)));
+    return ha;
+}
+
+void plan_haproxy(Plan& plan, const BootstrapInputs& b) {
+    auto& step = plan.add_step(Stage::haproxy, "configure HAProxy");
+    for (const auto* h : b.inv.hosts_with(Service::haproxy)) {
+        step.hosts.push_back(configure_haproxy(b, *h));
     }
+}
 
-    plan_monitoring(plan, inv, primary, secrets);
+// --- verify -----------------------------------------------------------------------------
 
-    // --- verify -------------------------------------------------------------------------
-    {
-        auto& step = plan.add_step(Stage::verify, "cluster checks");
-        auto check = [](Argv argv, std::string description) {
-            RunCommand c = cmd(std::move(argv), std::move(description));
-            c.check_only = true;
-            c.timeout = seconds(30);
-            return c;
-        };
-        // The cluster's health (one leader, replicas streaming, etcd, HAProxy's routing) is
-        // judged after apply by pg::assess on the cluster snapshot (cmd/bootstrap_cmd.cpp);
-        // the plan checks what only a client sees.
-        std::vector<Action> on_leader;
-        // Writes and reads through HAProxy, as a client: the probe role's passfile is 0600.
-        PutFile passfile;
-        passfile.path = probe_passfile_path();
-        passfile.spec = FileSpec{"0600", "postgres:postgres"};
-        passfile.secrecy = Secrecy::whole_file;
-        passfile.description = "the probe role's passfile";
-        std::vector<PgpassEntry> entries;
-        for (const auto* lb : inv.hosts_with(Service::haproxy)) {
-            entries.push_back(
-                {lb->address, "*", k_probe_database, k_probe_user, secrets.probe_password});
-        }
-        passfile.content = render_pgpass(entries);
-        on_leader.emplace_back(passfile);
-        static const std::string k_client = R"SH(
+const std::string k_client = R"SH(
 set -e
 out=$(runuser -u postgres -- env PGPASSFILE="$1" PGCONNECT_TIMEOUT=5 PGSSLMODE=verify-full PGSSLROOTCERT=/etc/pgdr/tls/ca.crt psql -XAtq -h "$2" -p "$3" -U pgdr_probe -d pgdr -c "$4")
 echo "$out"
 [ "$out" = "$5" ]
 )SH";
-        for (const auto* lb : inv.hosts_with(Service::haproxy)) {
-            on_leader.emplace_back(
-                check({"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
-                       std::to_string(inv.haproxy.write_port),
-                       "create table if not exists pgdr_verify (at timestamptz primary key default "
-                       "now()); insert into pgdr_verify default values; select "
-                       "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
-                       primary.address + " false"},
-                      "a write through " + lb->name + ":" + std::to_string(inv.haproxy.write_port) +
-                          " lands on the leader"));
-            if (!replicas.empty()) {
-                on_leader.emplace_back(check(
-                    {"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb->address,
-                     std::to_string(inv.haproxy.read_port), "select pg_is_in_recovery()", "t"},
-                    "a read through " + lb->name + ":" + std::to_string(inv.haproxy.read_port) +
-                        " is served by a replica"));
-            }
-        }
-        step.hosts.push_back({primary.name, std::move(on_leader)});
+
+// Writes and reads through HAProxy, as a client: the probe role's passfile is 0600.
+PutFile probe_passfile(const BootstrapInputs& b) {
+    PutFile passfile;
+    passfile.path = probe_passfile_path();
+    passfile.spec = FileSpec{"0600", "postgres:postgres"};
+    passfile.secrecy = Secrecy::whole_file;
+    passfile.description = "the probe role's passfile";
+    std::vector<PgpassEntry> entries;
+    for (const auto* lb : b.inv.hosts_with(Service::haproxy)) {
+        entries.push_back(
+            {lb->address, "*", k_probe_database, k_probe_user, b.secrets.probe_password});
     }
+    passfile.content = render_pgpass(entries);
+    return passfile;
+}
+
+// Runs `sql` as the probe role through HAProxy on lb:port; succeeds when it prints `expected`.
+RunCommand client_check(const HostSpec& lb, int port, const std::string& sql,
+                        const std::string& expected, std::string description) {
+    RunCommand c = cmd({"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb.address,
+                        std::to_string(port), sql, expected},
+                       std::move(description));
+    c.check_only = true;
+    c.timeout = seconds(30);
+    return c;
+}
+
+// The cluster's health (one leader, replicas streaming, etcd, HAProxy's routing) is judged after
+// apply by pg::assess on the cluster snapshot (cmd/bootstrap_cmd.cpp); the plan checks what only
+// a client sees.
+void plan_verify(Plan& plan, const BootstrapInputs& b) {
+    const auto& hp = b.inv.haproxy;
+    std::vector<Action> on_leader{probe_passfile(b)};
+    for (const auto* lb : b.inv.hosts_with(Service::haproxy)) {
+        on_leader.emplace_back(client_check(
+            *lb, hp.write_port,
+            "create table if not exists pgdr_verify (at timestamptz primary key default now()); "
+            "insert into pgdr_verify default values; select "
+            "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+            b.primary.address + " false",
+            "a write through " + lb->name + ":" + std::to_string(hp.write_port) +
+                " lands on the leader"));
+        if (!b.replicas.empty()) {
+            on_leader.emplace_back(
+                client_check(*lb, hp.read_port, "select pg_is_in_recovery()", "t",
+                             "a read through " + lb->name + ":" + std::to_string(hp.read_port) +
+                                 " is served by a replica"));
+        }
+    }
+    plan.add_step(Stage::verify, "cluster checks")
+        .hosts.push_back({b.primary.name, std::move(on_leader)});
+}
+
+}  // namespace
+
+Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
+                    const std::string& primary_name) {
+    const BootstrapInputs b = bootstrap_inputs(inv, facts, secrets, primary_name);
+    Plan plan;
+    plan_packages(plan, b);
+    plan_certificates(plan, b);
+    plan_etcd(plan, b);
+    plan_replication(plan, b);
+    plan_patroni(plan, b);
+    plan_haproxy(plan, b);
+    plan_monitoring(plan, inv, b.primary, secrets);
+    plan_verify(plan, b);
     return plan;
 }
 

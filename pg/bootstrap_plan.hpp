@@ -12,9 +12,11 @@
 //                standby.signal; then every replica must stream (pg_stat_replication). Skipped
 //                once Patroni manages the cluster (it then owns these files);
 //   patroni      patroni.yml, PostgreSQL's own unit kept out of the way, Patroni started on the
-//                leader first, then on each replica; every replica must stream again (P9);
+//                leader first, then on each replica; every replica must stream again (Patroni
+//                says "running" for a replica whose slot does not exist yet);
 //   haproxy      haproxy.cfg checked with `haproxy -c`, then reloaded; until only the leader is
-//                UP in the write backend (P11);
+//                UP in the write backend (after a reload HAProxy counts every
+//                server UP until its checks fail);
 //   verify       a write through HAProxy's write port lands on the leader, a read through the
 //                read port on a replica; then (cmd/bootstrap_cmd.cpp) the cluster snapshot must
 //                have no finding (pg/assessment.hpp: one leader, replicas streaming, etcd

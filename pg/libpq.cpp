@@ -184,6 +184,88 @@ ConnectResult Connection::connect(const ConnParams& p) {
     return out;
 }
 
+namespace {
+
+// Sends the statement and flushes it, without blocking past the deadline; the error, if any.
+std::optional<PgError> send_query(PGconn* conn, const std::string& sql,
+                                  const std::vector<std::optional<std::string>>& params,
+                                  Steady::time_point deadline) {
+    std::vector<const char*> values;
+    for (const auto& v : params) {
+        values.push_back(v ? v->c_str() : nullptr);
+    }
+    if (PQsetnonblocking(conn, 1) != 0 ||
+        PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                          values.data(), nullptr, nullptr, 0) == 0) {
+        return client_error(trimmed(PQerrorMessage(conn)));
+    }
+    for (int f = PQflush(conn); f != 0; f = PQflush(conn)) {
+        if (f < 0) {
+            return client_error(trimmed(PQerrorMessage(conn)));
+        }
+        if (!wait_socket(PQsocket(conn), POLLIN | POLLOUT, deadline)) {
+            return client_error("query timed out (client side)", true);
+        }
+        if (PQconsumeInput(conn) == 0) {
+            return client_error(trimmed(PQerrorMessage(conn)));
+        }
+    }
+    return std::nullopt;
+}
+
+// Reads the server's answer until a result (or the end of results) is ready; the error, if any.
+std::optional<PgError> await_result(PGconn* conn, Steady::time_point deadline,
+                                    std::chrono::milliseconds timeout) {
+    while (PQisBusy(conn) != 0) {
+        if (!wait_socket(PQsocket(conn), POLLIN, deadline)) {
+            return client_error(
+                "query timed out after " + std::to_string(timeout.count()) + " ms (client side)",
+                true);
+        }
+        if (PQconsumeInput(conn) == 0) {
+            return client_error(trimmed(PQerrorMessage(conn)));
+        }
+    }
+    return std::nullopt;
+}
+
+// One result into `out`: its error, or its columns, rows (NULL as std::nullopt) and the number
+// of rows the command affected.
+void take_result(PGconn* conn, PGresult* res, QueryResult& out) {
+    auto status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        out.ok = false;
+        out.error = result_error(conn, res);
+        return;
+    }
+    out.ok = true;
+    out.columns.clear();
+    out.rows.clear();
+    int ncols = PQnfields(res);
+    for (int c = 0; c < ncols; ++c) {
+        out.columns.emplace_back(PQfname(res, c));
+    }
+    int nrows = PQntuples(res);
+    out.rows.reserve(static_cast<std::size_t>(nrows));
+    for (int r = 0; r < nrows; ++r) {
+        std::vector<std::optional<std::string>> row;
+        row.reserve(static_cast<std::size_t>(ncols));
+        for (int c = 0; c < ncols; ++c) {
+            if (PQgetisnull(res, r, c) != 0) {
+                row.emplace_back(std::nullopt);
+            } else {
+                row.emplace_back(std::string(PQgetvalue(res, r, c),
+                                             static_cast<std::size_t>(PQgetlength(res, r, c))));
+            }
+        }
+        out.rows.push_back(std::move(row));
+    }
+    const char* tuples = PQcmdTuples(res);
+    out.affected = tuples != nullptr && tuples[0] != '\0' ? std::atoll(tuples) : 0;
+}
+
+}  // namespace
+
 QueryResult Connection::exec(const std::string& sql,
                              const std::vector<std::optional<std::string>>& params,
                              std::chrono::milliseconds timeout) {
@@ -202,39 +284,13 @@ QueryResult Connection::exec(const std::string& sql,
         out.error = std::move(e);
         return out;
     };
-
-    std::vector<const char*> values;
-    for (const auto& v : params) {
-        values.push_back(v ? v->c_str() : nullptr);
+    if (auto error = send_query(conn, sql, params, deadline)) {
+        return fail(std::move(*error));
     }
-    if (PQsetnonblocking(conn, 1) != 0 ||
-        PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                          values.data(), nullptr, nullptr, 0) == 0) {
-        return fail(client_error(trimmed(PQerrorMessage(conn))));
-    }
-    for (int f = PQflush(conn); f != 0; f = PQflush(conn)) {
-        if (f < 0) {
-            return fail(client_error(trimmed(PQerrorMessage(conn))));
-        }
-        if (!wait_socket(PQsocket(conn), POLLIN | POLLOUT, deadline)) {
-            return fail(client_error("query timed out (client side)", true));
-        }
-        if (PQconsumeInput(conn) == 0) {
-            return fail(client_error(trimmed(PQerrorMessage(conn))));
-        }
-    }
-
     bool have = false;
     for (;;) {
-        while (PQisBusy(conn) != 0) {
-            if (!wait_socket(PQsocket(conn), POLLIN, deadline)) {
-                return fail(client_error("query timed out after " +
-                                             std::to_string(timeout.count()) + " ms (client side)",
-                                         true));
-            }
-            if (PQconsumeInput(conn) == 0) {
-                return fail(client_error(trimmed(PQerrorMessage(conn))));
-            }
+        if (auto error = await_result(conn, deadline, timeout)) {
+            return fail(std::move(*error));
         }
         std::unique_ptr<PGresult, void (*)(PGresult*)> res(PQgetResult(conn), PQclear);
         if (!res) {
@@ -245,37 +301,7 @@ QueryResult Connection::exec(const std::string& sql,
             continue;
         }
         have = true;
-        auto status = PQresultStatus(res.get());
-        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-            out.ok = false;
-            out.error = result_error(conn, res.get());
-            continue;
-        }
-        out.ok = true;
-        out.columns.clear();
-        out.rows.clear();
-        int ncols = PQnfields(res.get());
-        for (int c = 0; c < ncols; ++c) {
-            out.columns.emplace_back(PQfname(res.get(), c));
-        }
-        int nrows = PQntuples(res.get());
-        out.rows.reserve(static_cast<std::size_t>(nrows));
-        for (int r = 0; r < nrows; ++r) {
-            std::vector<std::optional<std::string>> row;
-            row.reserve(static_cast<std::size_t>(ncols));
-            for (int c = 0; c < ncols; ++c) {
-                if (PQgetisnull(res.get(), r, c) != 0) {
-                    row.emplace_back(std::nullopt);
-                } else {
-                    row.emplace_back(
-                        std::string(PQgetvalue(res.get(), r, c),
-                                    static_cast<std::size_t>(PQgetlength(res.get(), r, c))));
-                }
-            }
-            out.rows.push_back(std::move(row));
-        }
-        const char* tuples = PQcmdTuples(res.get());
-        out.affected = tuples != nullptr && tuples[0] != '\0' ? std::atoll(tuples) : 0;
+        take_result(conn, res.get(), out);
     }
     if (!have) {
         return fail(client_error("no result: " + trimmed(PQerrorMessage(conn))));

@@ -95,56 +95,11 @@ void restapi_section(YAML::Emitter& e, const Inventory& inv, const HostSpec& hos
     e << YAML::EndMap;
 }
 
-}  // namespace
-
-std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const Secrets& secrets) {
-    if (!host.runs(Service::postgres)) {
-        throw config_error("host " + host.name + " does not run postgres: no patroni.yml");
-    }
-    if (host.address.empty()) {
-        throw config_error("host " + host.name + " has no address yet",
-                           "run `pgdr provision` first, or set its address in the inventory");
-    }
-    const auto paths = debian_paths(inv);
-    const auto& p = inv.patroni;
-
-    YAML::Emitter e;
-    e.SetIndent(2);
-    e << YAML::Comment("Managed by pgdr (cluster " + inv.cluster +
-                       "): `pgdr bootstrap` rewrites this file.");
-    e << YAML::Newline;
-    e << YAML::BeginMap;
-    // Debian's layout: scope and namespace as pg_createconfig_patroni writes them, so Debian's
-    // tools (patronictl with this file) find the cluster.
-    str(e, "scope", paths.cluster);
-    str(e, "namespace", "/postgresql-common/");
-    str(e, "name", host.name);
-
-    etcd3_section(e, inv);
-    restapi_section(e, inv, host, secrets);
-
-    e << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
-    str(e, "method", k_refuse_bootstrap_method);
-    e << YAML::Key << k_refuse_bootstrap_method << YAML::Value << YAML::BeginMap;
-    str(e, "command", "/bin/false");
-    val(e, "no_params", true);
-    e << YAML::EndMap;
-    // Written to the DCS once, when Patroni adopts the cluster; later changes go through
-    // PATCH /config.
-    e << YAML::Key << "dcs" << YAML::Value << YAML::BeginMap;
-    val(e, "ttl", p.ttl);
-    val(e, "loop_wait", p.loop_wait);
-    val(e, "retry_timeout", p.retry_timeout);
-    val(e, "maximum_lag_on_failover", p.maximum_lag_on_failover);
-    val(e, "synchronous_mode", p.synchronous_mode);
-    val(e, "synchronous_mode_strict", p.synchronous_mode_strict);
-    val(e, "check_timeline", true);
-    // A leader that loses etcd keeps leading while every member still answers it (POST
-    // /failsafe), instead of demoting the whole cluster during an etcd outage.
-    val(e, "failsafe_mode", true);
+// bootstrap.dcs.postgresql.
+void dcs_postgresql_section(YAML::Emitter& e, const Inventory& inv) {
     e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
-    val(e, "use_pg_rewind", p.use_pg_rewind);
-    val(e, "use_slots", p.use_slots);
+    val(e, "use_pg_rewind", inv.patroni.use_pg_rewind);
+    val(e, "use_slots", inv.patroni.use_slots);
     // No remove_data_directory_on_*: a member whose rewind fails or whose timeline diverged
     // keeps its data (it may hold the only copy of acknowledged writes) until an operator
     // decides (`patronictl reinit`).
@@ -162,12 +117,57 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
     }
     e << YAML::EndMap;
     e << YAML::EndMap;  // dcs.postgresql
+}
+
+// The bootstrap section: Patroni never initialises a cluster itself (pgdr's seed does), and the
+// DCS settings it writes once, when it adopts the cluster; later changes go through PATCH /config.
+void bootstrap_section(YAML::Emitter& e, const Inventory& inv) {
+    const auto& p = inv.patroni;
+    e << YAML::Key << "bootstrap" << YAML::Value << YAML::BeginMap;
+    str(e, "method", k_refuse_bootstrap_method);
+    e << YAML::Key << k_refuse_bootstrap_method << YAML::Value << YAML::BeginMap;
+    str(e, "command", "/bin/false");
+    val(e, "no_params", true);
+    e << YAML::EndMap;
+    e << YAML::Key << "dcs" << YAML::Value << YAML::BeginMap;
+    val(e, "ttl", p.ttl);
+    val(e, "loop_wait", p.loop_wait);
+    val(e, "retry_timeout", p.retry_timeout);
+    val(e, "maximum_lag_on_failover", p.maximum_lag_on_failover);
+    val(e, "synchronous_mode", p.synchronous_mode);
+    val(e, "synchronous_mode_strict", p.synchronous_mode_strict);
+    val(e, "check_timeline", true);
+    // A leader that loses etcd keeps leading while every member still answers it (POST
+    // /failsafe), instead of demoting the whole cluster during an etcd outage.
+    val(e, "failsafe_mode", true);
+    dcs_postgresql_section(e, inv);
     e << YAML::EndMap;  // dcs
     e << YAML::EndMap;  // bootstrap
+}
 
+// postgresql.parameters: archiving, TLS, the socket and the logging collector.
+void local_parameters(YAML::Emitter& e, const Inventory& inv, const DebianPaths& paths) {
+    e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
+    str(e, "archive_command", archive_command(inv.paths.archive_dir));
+    for (const auto& param : ssl_parameters()) {
+        str(e, param.name, param.value);
+    }
+    str(e, "unix_socket_directories", "/var/run/postgresql");
+    // Under Patroni nothing redirects stderr to Debian's log file; the collector writes it.
+    str(e, "logging_collector", "on");
+    str(e, "log_directory", paths.log_directory);
+    str(e, "log_filename", paths.log_file.substr(paths.log_directory.size() + 1));
+    e << YAML::EndMap;
+}
+
+// The local postgresql section: where the cluster lives, its credentials, pg_hba and the
+// parameters no DCS write may change.
+void postgresql_section(YAML::Emitter& e, const Inventory& inv, const HostSpec& host,
+                        const Secrets& secrets) {
+    const auto paths = debian_paths(inv);
     e << YAML::Key << "postgresql" << YAML::Value << YAML::BeginMap;
     // The host's own address for the cluster, localhost for local tools (and Patroni 3.0.2's
-    // replication connection, P8); not '*': an OVH instance also has a public interface.
+    // replication connection to ::1); not '*': an OVH instance also has a public interface.
     str(e, "listen", host.address + ",localhost:" + std::to_string(k_postgres_port));
     str(e, "connect_address", host_port(host.address, k_postgres_port));
     val(e, "use_unix_socket", true);
@@ -190,19 +190,35 @@ std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const
         e << YAML::DoubleQuoted << rule;
     }
     e << YAML::EndSeq;
-    e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
-    str(e, "archive_command", archive_command(inv.paths.archive_dir));
-    for (const auto& param : ssl_parameters()) {
-        str(e, param.name, param.value);
-    }
-    str(e, "unix_socket_directories", "/var/run/postgresql");
-    // Under Patroni nothing redirects stderr to Debian's log file; the collector writes it.
-    str(e, "logging_collector", "on");
-    str(e, "log_directory", paths.log_directory);
-    str(e, "log_filename", paths.log_file.substr(paths.log_directory.size() + 1));
-    e << YAML::EndMap;
+    local_parameters(e, inv, paths);
     e << YAML::EndMap;  // postgresql
+}
 
+}  // namespace
+
+std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const Secrets& secrets) {
+    if (!host.runs(Service::postgres)) {
+        throw config_error("host " + host.name + " does not run postgres: no patroni.yml");
+    }
+    if (host.address.empty()) {
+        throw config_error("host " + host.name + " has no address yet",
+                           "run `pgdr provision` first, or set its address in the inventory");
+    }
+    YAML::Emitter e;
+    e.SetIndent(2);
+    e << YAML::Comment("Managed by pgdr (cluster " + inv.cluster +
+                       "): `pgdr bootstrap` rewrites this file.");
+    e << YAML::Newline;
+    e << YAML::BeginMap;
+    // Debian's layout: scope and namespace as pg_createconfig_patroni writes them, so Debian's
+    // tools (patronictl with this file) find the cluster.
+    str(e, "scope", debian_paths(inv).cluster);
+    str(e, "namespace", "/postgresql-common/");
+    str(e, "name", host.name);
+    etcd3_section(e, inv);
+    restapi_section(e, inv, host, secrets);
+    bootstrap_section(e, inv);
+    postgresql_section(e, inv, host, secrets);
     e << YAML::EndMap;
     if (!e.good()) {
         throw Error(ExitCode::internal, "patroni.yml: YAML emitter error: " + e.GetLastError());

@@ -23,4 +23,14 @@ inline RunCommand plan_command(std::vector<std::string> argv, std::string descri
     return c;
 }
 
+// Succeeds when every package is installed (dpkg-query): the `unless` of an installation.
+inline std::vector<std::string> packages_installed(const std::vector<std::string>& packages) {
+    std::vector<std::string> check{"sh", "-c",
+                                   "for p; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
+                                   "grep -q 'ok installed' || exit 1; done",
+                                   "pgdr-installed"};
+    check.insert(check.end(), packages.begin(), packages.end());
+    return check;
+}
+
 }  // namespace pgdr::pg

@@ -152,7 +152,8 @@ std::vector<std::string> hba_rules(const Inventory& inv) {
         line("local", "replication", "all", "", "peer"),
         line("host", "replication", repl, "127.0.0.1/32", scram),
         // Patroni 3.0.2 reads the local timeline over a replication connection to localhost,
-        // which resolves to ::1; without this line it crashes in the leader race (lab.md P8).
+        // which resolves to ::1; without this line every replica fails its health comparison
+        // in the leader race (a TypeError in ha.py) and the cluster stays leaderless.
         line("host", "replication", repl, "::1/128", scram),
     };
     for (const auto& m : members) {

@@ -45,7 +45,8 @@ std::vector<Parameter> ssl_parameters();
 std::string render_postgres_include(const Inventory& inv, const HostSpec& host);
 
 // pg_hba rules, one formatted line each, all scram-sha-256 but the local socket (peer): from
-// 127.0.0.1/32 and ::1/128 (lab.md P8) any role; from the network only over TLS (hostssl):
+// 127.0.0.1/32 and ::1/128 any role (Patroni 3.0.2 reads the local timeline over a replication
+// connection to localhost = ::1); from the network only over TLS (hostssl):
 // replication from the members' addresses only, the superuser from the members only (else
 // rejected), every other role from inv.network_cidr.
 std::vector<std::string> hba_rules(const Inventory& inv);

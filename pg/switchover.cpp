@@ -413,47 +413,29 @@ std::vector<HaCheck> ha_prechecks(const Inventory& inv, const ClusterSnapshot& s
     return checks;
 }
 
-HaResult run_ha(const HaSeams& s, const HaRequest& request) {
-    const auto t0 = s.clock.steady_now();
-    HaResult r;
-    r.action = request.action;
-    r.dry_run = request.dry_run;
-    auto finish = [&]() -> HaResult {
-        r.total_ms = std::chrono::duration_cast<milliseconds>(s.clock.steady_now() - t0).count();
-        return r;
-    };
-    auto say = [&s](const std::string& m) {
-        if (s.progress) {
-            s.progress(m);
-        }
-    };
+namespace {
 
-    say("reading the cluster's state");
-    const ClusterSnapshot snap = patroni_snapshot(s, true);
-    r.old_leader = snap.leader;
-    r.checks = ha_prechecks(s.inv, snap, request, r.target);
-    if (!r.checks_passed()) {
-        std::vector<std::string> failed;
-        for (const auto& c : r.checks) {
-            if (!c.ok && c.required) {
-                failed.push_back(c.name + " (" + c.detail + ")");
-            }
-        }
-        r.failure = "pre-checks failed: " + join(failed, "; ");
-        return finish();
+void say(const HaSeams& s, const std::string& m) {
+    if (s.progress) {
+        s.progress(m);
     }
-    r.call = build_rest_call(s.inv, request.action, r.old_leader, r.target, request.scheduled_at);
-    if (request.dry_run) {
-        return finish();
-    }
-    if (s.confirm && !s.confirm(r)) {
-        r.declined = true;
-        r.failure = "not confirmed: nothing was sent";
-        return finish();
-    }
+}
 
-    say("POST " + r.call->url);
-    const auto sent = s.clock.steady_now();
+// "pre-checks failed: NAME (DETAIL); ..." for the required checks that failed.
+std::string failed_checks(const std::vector<HaCheck>& checks) {
+    std::vector<std::string> failed;
+    for (const auto& c : checks) {
+        if (!c.ok && c.required) {
+            failed.push_back(c.name + " (" + c.detail + ")");
+        }
+    }
+    return "pre-checks failed: " + join(failed, "; ");
+}
+
+// POSTs r.call and records Patroni's answer; true when the change is under way (200, or 503
+// "unknown": it may have happened) and the result must be waited for. A 202 (scheduled) or a
+// refusal ends the run (r.scheduled, r.failure).
+bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
     SwitchoverResult answer;
     try {
         const std::string path = r.call->url.substr(base_url(s.inv, r.call->run_on).size());
@@ -462,11 +444,11 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
                            s.rest_password, k_call_timeout);
     } catch (const Error& e) {
         r.failure = std::string("cannot send the request: ") + e.what();
-        return finish();
+        return false;
     }
     if (answer.status == 0) {
         r.failure = "the request to " + r.call->run_on + " failed: " + answer.message;
-        return finish();
+        return false;
     }
     r.http_status = answer.status;
     r.http_answer = answer.message;
@@ -476,37 +458,45 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
     if (!accepted && !unknown) {
         r.failure = "Patroni refused: HTTP " + std::to_string(r.http_status) + " " +
                     (r.http_answer.empty() ? "(no answer)" : r.http_answer);
-        return finish();
+        return false;
     }
     if (r.http_status == 202) {
         r.scheduled = true;
-        return finish();
+        return false;
     }
+    return true;
+}
 
-    Waiter w(s, request, r, sent);
+// reinit: the target streams from the leader again, then every member is on its timeline.
+void wait_reinit(const HaSeams& s, const HaResult& r, Waiter& w) {
     const std::string target = r.target;
-    if (request.action == HaAction::reinit) {
-        const std::string leader = r.old_leader;
-        if (w.phase(target + " streams from " + leader,
-                    [&](std::string& d) { return probe_streams(s, leader, {target}, d); })) {
-            w.phase("every member on the leader's timeline",
-                    [&](std::string& d) { return probe_timelines(s, leader, d); });
-        }
-        return finish();
+    const std::string leader = r.old_leader;
+    if (w.phase(target + " streams from " + leader,
+                [&](std::string& d) { return probe_streams(s, leader, {target}, d); })) {
+        w.phase("every member on the leader's timeline",
+                [&](std::string& d) { return probe_timelines(s, leader, d); });
     }
+}
+
+// switchover and failover: the target promoted, HAProxy routing to it alone, the old leader
+// (switchover) or every replica still running (failover) streaming from it, then every member
+// on its timeline. Stops at the first phase that does not come.
+void wait_new_leader(const HaSeams& s, const HaRequest& request, const ClusterSnapshot& snap,
+                     const HaResult& r, Waiter& w) {
+    const std::string target = r.target;
     if (!w.phase(target + " promoted (GET /primary 200)",
                  [&](std::string& d) { return probe_primary(s, target, d); })) {
-        return finish();
+        return;
     }
     if (!w.phase("HAProxy routes writes to " + target + " alone",
                  [&](std::string& d) { return probe_haproxy(s, target, d); })) {
-        return finish();
+        return;
     }
     if (request.action == HaAction::switchover) {
         const std::string old = r.old_leader;
         if (!w.phase(old + " streams from " + target,
                      [&](std::string& d) { return probe_streams(s, target, {old}, d); })) {
-            return finish();
+            return;
         }
     } else {
         // The old leader is gone; every replica Patroni still runs must follow the new leader.
@@ -519,12 +509,55 @@ HaResult run_ha(const HaSeams& s, const HaRequest& request) {
         if (!running.empty() &&
             !w.phase(join(running) + " stream from " + target,
                      [&](std::string& d) { return probe_streams(s, target, running, d); })) {
-            return finish();
+            return;
         }
     }
     w.phase("every member on the new leader's timeline",
             [&](std::string& d) { return probe_timelines(s, target, d); });
-    return finish();
+}
+
+// The pre-checks, the REST call (unless a dry run or declined) and the wait for its result.
+void run_ha_steps(const HaSeams& s, const HaRequest& request, HaResult& r) {
+    say(s, "reading the cluster's state");
+    const ClusterSnapshot snap = patroni_snapshot(s, true);
+    r.old_leader = snap.leader;
+    r.checks = ha_prechecks(s.inv, snap, request, r.target);
+    if (!r.checks_passed()) {
+        r.failure = failed_checks(r.checks);
+        return;
+    }
+    r.call = build_rest_call(s.inv, request.action, r.old_leader, r.target, request.scheduled_at);
+    if (request.dry_run) {
+        return;
+    }
+    if (s.confirm && !s.confirm(r)) {
+        r.declined = true;
+        r.failure = "not confirmed: nothing was sent";
+        return;
+    }
+    say(s, "POST " + r.call->url);
+    const auto sent = s.clock.steady_now();
+    if (!send_call(s, request, r)) {
+        return;
+    }
+    Waiter w(s, request, r, sent);
+    if (request.action == HaAction::reinit) {
+        wait_reinit(s, r, w);
+    } else {
+        wait_new_leader(s, request, snap, r, w);
+    }
+}
+
+}  // namespace
+
+HaResult run_ha(const HaSeams& s, const HaRequest& request) {
+    const auto t0 = s.clock.steady_now();
+    HaResult r;
+    r.action = request.action;
+    r.dry_run = request.dry_run;
+    run_ha_steps(s, request, r);
+    r.total_ms = std::chrono::duration_cast<milliseconds>(s.clock.steady_now() - t0).count();
+    return r;
 }
 
 nlohmann::json ha_to_json(const HaResult& r) {

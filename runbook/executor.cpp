@@ -62,30 +62,9 @@ class Runner {
 
     RunSummary run() {
         RunSummary sum;
-        size_t index = 0;
-        if (!m_o.from.empty()) {
-            int i = m_rb.index_of(m_o.from);
-            if (i < 0) {
-                std::string ids;
-                for (const auto& st : m_rb.steps) {
-                    ids += (ids.empty() ? "" : ", ") + st.id;
-                }
-                throw usage_error(
-                    "--from " + m_o.from + ": runbook " + m_rb.name + " has no such step",
-                    "its steps: " + ids);
-            }
-            index = static_cast<size_t>(i);
-        }
+        size_t index = start_index();
         const auto t0 = m_s.clock.steady_now();
-        emit({{"event", "run_start"},
-              {"time", now()},
-              {"runbook", m_rb.name},
-              {"file", m_rb.file},
-              {"params", m_o.params},
-              {"from", m_o.from},
-              {"dry_run", m_o.dry_run},
-              {"steps", m_rb.steps.size()}});
-        std::map<std::string, int> runs;
+        emit_run_start();
         // --from skips the steps before it, but not their last confirmation: the operator
         // answers it again before the run resumes (a resume command must not bypass it).
         std::optional<size_t> reask = last_confirm_before(index);
@@ -96,52 +75,10 @@ class Runner {
                 sum.stopped_at = step.id;
                 break;
             }
-            StepRecord rec;
-            rec.id = step.id;
-            rec.kind = kind_name(step.body);
-            rec.description = step.description;
-            progress("[" + std::to_string(index + 1) + "/" + std::to_string(m_rb.steps.size()) +
-                     "] " + step.id + " (" + rec.kind + ")" +
-                     (step.description.empty() ? "" : ": " + step.description));
-            emit({{"event", "step_start"},
-                  {"time", now()},
-                  {"step", step.id},
-                  {"index", index + 1},
-                  {"kind", rec.kind},
-                  {"description", step.description}});
-            rec.started = now();
-            const auto s0 = m_s.clock.steady_now();
-            StepOutcome out;
-            if (++runs[step.id] > k_max_step_runs) {
-                out.error = "step ran " + std::to_string(k_max_step_runs) +
-                            " times in this run: a goto loop? stopping";
-            } else {
-                out = execute_step(step);
-            }
-            rec.ended = now();
-            rec.duration_ms = duration_cast<milliseconds>(m_s.clock.steady_now() - s0).count();
-            rec.result = out.result;
-            rec.output = m_s.log.redact(excerpt(out.output));
-            rec.error = m_s.log.redact(out.error);
-            emit({{"event", "step_end"},
-                  {"time", rec.ended},
-                  {"step", step.id},
-                  {"kind", rec.kind},
-                  {"result", to_string(rec.result)},
-                  {"duration_ms", rec.duration_ms},
-                  {"output", rec.output},
-                  {"error", rec.error}});
-            if (rec.result == StepResult::dry_run) {
-                progress("      " + rec.output);
-            } else {
-                progress("      " + to_string(rec.result) + " in " + seconds_text(rec.duration_ms) +
-                         (rec.error.empty() ? "" : ": " + rec.error));
-            }
-            sum.steps.push_back(rec);
-
+            const StepOutcome out = run_step(step, index, sum);
             if (reask) {
                 reask.reset();
-                if (out.result == StepResult::ok || out.result == StepResult::dry_run) {
+                if (succeeded(out)) {
                     continue;  // confirmed again: now the step --from named
                 }
                 sum.result = out.result == StepResult::interrupted ? RunResult::interrupted
@@ -151,36 +88,136 @@ class Runner {
                 sum.stopped_at = m_rb.steps[index].id;
                 break;
             }
-            if (out.result == StepResult::ok || out.result == StepResult::dry_run) {
-                sum.last_completed = step.id;
-                ++index;
-                continue;
-            }
-            if (out.result == StepResult::needs_confirmation) {
-                sum.result = RunResult::needs_confirmation;
-                sum.stopped_at = step.id;
+            if (!advance(step, out, index, sum)) {
                 break;
             }
-            if (out.result == StepResult::interrupted || interrupted(m_o)) {
-                sum.result = RunResult::interrupted;
-                sum.stopped_at = step.id;
-                break;
-            }
-            const bool looped = runs[step.id] > k_max_step_runs;
-            if (step.on_failure.policy == FailurePolicy::continue_run && !looped) {
-                ++sum.continued_failures;
-                ++index;
-                continue;
-            }
-            if (step.on_failure.policy == FailurePolicy::go_to && !looped) {
-                progress("      on_failure: goto " + step.on_failure.target);
-                index = static_cast<size_t>(m_rb.index_of(step.on_failure.target));
-                continue;
-            }
-            sum.result = RunResult::failed;
-            sum.stopped_at = step.id;
-            break;
         }
+        finish(sum, index, t0);
+        return sum;
+    }
+
+  private:
+    static bool succeeded(const StepOutcome& out) {
+        return out.result == StepResult::ok || out.result == StepResult::dry_run;
+    }
+
+    // The step --from names (0 without it).
+    size_t start_index() const {
+        if (m_o.from.empty()) {
+            return 0;
+        }
+        int i = m_rb.index_of(m_o.from);
+        if (i < 0) {
+            std::string ids;
+            for (const auto& st : m_rb.steps) {
+                ids += (ids.empty() ? "" : ", ") + st.id;
+            }
+            throw usage_error("--from " + m_o.from + ": runbook " + m_rb.name + " has no such step",
+                              "its steps: " + ids);
+        }
+        return static_cast<size_t>(i);
+    }
+
+    void emit_run_start() {
+        emit({{"event", "run_start"},
+              {"time", now()},
+              {"runbook", m_rb.name},
+              {"file", m_rb.file},
+              {"params", m_o.params},
+              {"from", m_o.from},
+              {"dry_run", m_o.dry_run},
+              {"steps", m_rb.steps.size()}});
+    }
+
+    // Runs one step (unless it ran too often: a goto loop), reports it (progress, transcript)
+    // and records it in the summary.
+    StepOutcome run_step(const Step& step, size_t index, RunSummary& sum) {
+        StepRecord rec;
+        rec.id = step.id;
+        rec.kind = kind_name(step.body);
+        rec.description = step.description;
+        progress("[" + std::to_string(index + 1) + "/" + std::to_string(m_rb.steps.size()) + "] " +
+                 step.id + " (" + rec.kind + ")" +
+                 (step.description.empty() ? "" : ": " + step.description));
+        emit({{"event", "step_start"},
+              {"time", now()},
+              {"step", step.id},
+              {"index", index + 1},
+              {"kind", rec.kind},
+              {"description", step.description}});
+        rec.started = now();
+        const auto s0 = m_s.clock.steady_now();
+        StepOutcome out;
+        if (++m_runs[step.id] > k_max_step_runs) {
+            out.error = "step ran " + std::to_string(k_max_step_runs) +
+                        " times in this run: a goto loop? stopping";
+        } else {
+            out = execute_step(step);
+        }
+        rec.ended = now();
+        rec.duration_ms = duration_cast<milliseconds>(m_s.clock.steady_now() - s0).count();
+        rec.result = out.result;
+        rec.output = m_s.log.redact(excerpt(out.output));
+        rec.error = m_s.log.redact(out.error);
+        emit_step_end(rec);
+        sum.steps.push_back(rec);
+        return out;
+    }
+
+    void emit_step_end(const StepRecord& rec) {
+        emit({{"event", "step_end"},
+              {"time", rec.ended},
+              {"step", rec.id},
+              {"kind", rec.kind},
+              {"result", to_string(rec.result)},
+              {"duration_ms", rec.duration_ms},
+              {"output", rec.output},
+              {"error", rec.error}});
+        if (rec.result == StepResult::dry_run) {
+            progress("      " + rec.output);
+        } else {
+            progress("      " + to_string(rec.result) + " in " + seconds_text(rec.duration_ms) +
+                     (rec.error.empty() ? "" : ": " + rec.error));
+        }
+    }
+
+    // Moves `index` to the step after `step` (the next one, or on_failure's goto target); false
+    // when the run stops there (sum says why).
+    bool advance(const Step& step, const StepOutcome& out, size_t& index, RunSummary& sum) {
+        if (succeeded(out)) {
+            sum.last_completed = step.id;
+            ++index;
+            return true;
+        }
+        if (out.result == StepResult::needs_confirmation) {
+            sum.result = RunResult::needs_confirmation;
+            sum.stopped_at = step.id;
+            return false;
+        }
+        if (out.result == StepResult::interrupted || interrupted(m_o)) {
+            sum.result = RunResult::interrupted;
+            sum.stopped_at = step.id;
+            return false;
+        }
+        const bool looped = m_runs[step.id] > k_max_step_runs;
+        if (step.on_failure.policy == FailurePolicy::continue_run && !looped) {
+            ++sum.continued_failures;
+            ++index;
+            return true;
+        }
+        if (step.on_failure.policy == FailurePolicy::go_to && !looped) {
+            progress("      on_failure: goto " + step.on_failure.target);
+            index = static_cast<size_t>(m_rb.index_of(step.on_failure.target));
+            return true;
+        }
+        sum.result = RunResult::failed;
+        sum.stopped_at = step.id;
+        return false;
+    }
+
+    // Where the run stopped, the command that resumes it, its duration; the run_end event and
+    // the transcript's summary.
+    void finish(RunSummary& sum, size_t index, std::chrono::steady_clock::time_point t0) {
         if (sum.result == RunResult::interrupted && sum.stopped_at.empty() &&
             index < m_rb.steps.size()) {
             sum.stopped_at = m_rb.steps[index].id;
@@ -203,10 +240,8 @@ class Runner {
         if (m_s.transcript != nullptr) {
             m_s.transcript->write_summary(m_rb, m_o.params, sum);
         }
-        return sum;
     }
 
-  private:
     std::string now() { return format_utc(m_s.clock.wall_now()); }
 
     void emit(const nlohmann::json& e) {
@@ -335,6 +370,7 @@ class Runner {
     const Runbook& m_rb;
     const ExecSeams& m_s;
     const ExecOptions& m_o;
+    std::map<std::string, int> m_runs;  // how often each step ran (goto loops)
 };
 
 }  // namespace

@@ -488,31 +488,56 @@ class Parser {
         }
         Step step;
         step.where = {s.Mark().line + 1, s.Mark().column + 1};
-        std::string label = "step " + std::to_string(rb.steps.size() + 1);
-        if (!s["id"]) {
-            error(s, label + " has no 'id'");
-        } else {
-            step.id = s["id"].IsScalar() ? s["id"].as<std::string>() : "";
-            static const std::string k_id_chars = "abcdefghijklmnopqrstuvwxyz0123456789-_";
-            if (step.id.empty() || step.id.find_first_not_of(k_id_chars) != std::string::npos ||
-                step.id[0] == '-' || step.id[0] == '_') {
-                error(s["id"], "step id '" + step.id +
-                                   "' must be lower case letters, digits, '-' and '_', starting "
-                                   "with a letter or digit");
-            } else if (auto prev = m_ids.find(step.id); prev != m_ids.end()) {
-                error(s["id"], "duplicate step id '" + step.id + "' (first at line " +
-                                   std::to_string(prev->second) + ")");
-            } else {
-                m_ids[step.id] = s["id"].Mark().line + 1;
-                label = "step '" + step.id + "'";
-            }
-        }
+        const std::string label = step_id(s, rb, step);
         std::vector<std::string> allowed = {"id", "description", "timeout", "on_failure"};
         allowed.insert(allowed.end(), k_kinds.begin(), k_kinds.end());
         check_keys(s, allowed, label);
         if (s["description"]) {
             step.description = scalar(s["description"], "description");
         }
+        const auto kind = step_kind(s, label);
+        if (!kind) {
+            return;
+        }
+        step.timeout = default_timeout(*kind);
+        if (s["timeout"]) {
+            step.timeout = duration(s["timeout"], "timeout").value_or(step.timeout);
+        }
+        step.body = step_body(*kind, s[*kind], label, step.timeout);
+        if (s["on_failure"]) {
+            step.on_failure = on_failure(s["on_failure"], label, rb.steps.size());
+        }
+        rb.steps.push_back(step);
+    }
+
+    // Reads and checks the step's id (well formed, unique) into step.id; the step's label for
+    // messages: "step 'ID'", or "step N" without a valid id.
+    std::string step_id(const YAML::Node& s, const Runbook& rb, Step& step) {
+        const std::string label = "step " + std::to_string(rb.steps.size() + 1);
+        if (!s["id"]) {
+            error(s, label + " has no 'id'");
+            return label;
+        }
+        step.id = s["id"].IsScalar() ? s["id"].as<std::string>() : "";
+        static const std::string k_id_chars = "abcdefghijklmnopqrstuvwxyz0123456789-_";
+        if (step.id.empty() || step.id.find_first_not_of(k_id_chars) != std::string::npos ||
+            step.id[0] == '-' || step.id[0] == '_') {
+            error(s["id"], "step id '" + step.id +
+                               "' must be lower case letters, digits, '-' and '_', starting "
+                               "with a letter or digit");
+            return label;
+        }
+        if (auto prev = m_ids.find(step.id); prev != m_ids.end()) {
+            error(s["id"], "duplicate step id '" + step.id + "' (first at line " +
+                               std::to_string(prev->second) + ")");
+            return label;
+        }
+        m_ids[step.id] = s["id"].Mark().line + 1;
+        return "step '" + step.id + "'";
+    }
+
+    // The step's one kind of action (k_kinds); std::nullopt, after an error, for none or two.
+    std::optional<std::string> step_kind(const YAML::Node& s, const std::string& label) {
         std::vector<std::string> kinds;
         for (const auto& k : k_kinds) {
             if (s[k]) {
@@ -521,93 +546,111 @@ class Parser {
         }
         if (kinds.empty()) {
             error(s, label + " has no action: give exactly one of " + list(k_kinds));
-            return;
+            return std::nullopt;
         }
         if (kinds.size() > 1) {
             error(s[kinds[1]], label + " has both '" + kinds[0] + "' and '" + kinds[1] +
                                    "': a step has exactly one of " + list(k_kinds));
-            return;
+            return std::nullopt;
         }
-        const auto& kind = kinds.front();
-        const auto& b = s[kind];
-        step.timeout = default_timeout(kind);
-        if (s["timeout"]) {
-            step.timeout = duration(s["timeout"], "timeout").value_or(step.timeout);
-        }
+        return kinds.front();
+    }
+
+    // The action of kind `kind` from its node b; a wait_until's own timeout replaces `timeout`.
+    StepBody step_body(const std::string& kind, const YAML::Node& b, const std::string& label,
+                       std::chrono::milliseconds& timeout) {
         if (kind == "pgdr") {
-            step.body = pgdr_body(b, label + " pgdr");
-        } else if (kind == "run") {
+            return pgdr_body(b, label + " pgdr");
+        }
+        if (kind == "run") {
             if (b.IsMap()) {
                 check_keys(b, {"hosts", "service", "role", "command", "sudo"}, label + " run");
             }
-            step.body = run_body(b, label + " run", false);
-        } else if (kind == "sql") {
+            return run_body(b, label + " run", false);
+        }
+        if (kind == "sql") {
             if (b.IsMap()) {
                 check_keys(b, {"role", "database", "query", "expect"}, label + " sql");
             }
-            step.body = sql_body(b, label + " sql", "query", false);
-        } else if (kind == "wait_until") {
-            WaitStep w;
-            if (!b.IsMap()) {
-                error(b, label + " wait_until must be a mapping {condition, timeout}");
-            } else {
-                check_keys(b, {"condition", "timeout", "interval"}, label + " wait_until");
-                if (!b["condition"]) {
-                    error(b, label + " wait_until needs 'condition'");
-                } else {
-                    w.condition = condition(b["condition"], label + " wait_until");
-                }
-                if (b["timeout"]) {
-                    step.timeout = duration(b["timeout"], "timeout").value_or(step.timeout);
-                }
-                if (b["interval"]) {
-                    w.interval = duration(b["interval"], "interval").value_or(w.interval);
-                }
-            }
-            step.body = w;
-        } else if (kind == "confirm") {
-            ConfirmStep c;
-            if (!b.IsScalar() || b.as<std::string>().empty()) {
-                error(b, label + " confirm must be the question to ask, as a string");
-            } else {
-                c.text = scalar(b, "confirm");
-            }
-            step.body = c;
+            return sql_body(b, label + " sql", "query", false);
+        }
+        if (kind == "wait_until") {
+            return wait_body(b, label, timeout);
+        }
+        if (kind == "confirm") {
+            return confirm_body(b, label);
+        }
+        return assert_body(b, label);
+    }
+
+    WaitStep wait_body(const YAML::Node& b, const std::string& label,
+                       std::chrono::milliseconds& timeout) {
+        WaitStep w;
+        if (!b.IsMap()) {
+            error(b, label + " wait_until must be a mapping {condition, timeout}");
+            return w;
+        }
+        check_keys(b, {"condition", "timeout", "interval"}, label + " wait_until");
+        if (!b["condition"]) {
+            error(b, label + " wait_until needs 'condition'");
         } else {
-            AssertStep a;
-            if (!b.IsMap()) {
-                error(b, label + " assert must be a mapping {condition, message}");
-            } else {
-                check_keys(b, {"condition", "message"}, label + " assert");
-                if (!b["condition"]) {
-                    error(b, label + " assert needs 'condition'");
-                } else {
-                    a.condition = condition(b["condition"], label + " assert");
-                }
-                if (b["message"]) {
-                    a.message = scalar(b["message"], "message");
-                }
-            }
-            step.body = a;
+            w.condition = condition(b["condition"], label + " wait_until");
         }
-        if (s["on_failure"]) {
-            const auto& f = s["on_failure"];
-            const auto text = f.IsScalar() ? f.as<std::string>() : "";
-            if (text == "abort") {
-                step.on_failure.policy = FailurePolicy::abort;
-            } else if (text == "continue") {
-                step.on_failure.policy = FailurePolicy::continue_run;
-            } else if (text.rfind("goto ", 0) == 0 &&
-                       text.find_first_not_of(' ', 5) != std::string::npos) {
-                step.on_failure.policy = FailurePolicy::go_to;
-                step.on_failure.target = text.substr(text.find_first_not_of(' ', 5));
-                m_gotos.push_back({rb.steps.size(), f.Mark()});
-            } else {
-                error(f, label + ": on_failure must be abort, continue or 'goto STEP', not '" +
-                             text + "'");
-            }
+        if (b["timeout"]) {
+            timeout = duration(b["timeout"], "timeout").value_or(timeout);
         }
-        rb.steps.push_back(step);
+        if (b["interval"]) {
+            w.interval = duration(b["interval"], "interval").value_or(w.interval);
+        }
+        return w;
+    }
+
+    ConfirmStep confirm_body(const YAML::Node& b, const std::string& label) {
+        ConfirmStep c;
+        if (!b.IsScalar() || b.as<std::string>().empty()) {
+            error(b, label + " confirm must be the question to ask, as a string");
+        } else {
+            c.text = scalar(b, "confirm");
+        }
+        return c;
+    }
+
+    AssertStep assert_body(const YAML::Node& b, const std::string& label) {
+        AssertStep a;
+        if (!b.IsMap()) {
+            error(b, label + " assert must be a mapping {condition, message}");
+            return a;
+        }
+        check_keys(b, {"condition", "message"}, label + " assert");
+        if (!b["condition"]) {
+            error(b, label + " assert needs 'condition'");
+        } else {
+            a.condition = condition(b["condition"], label + " assert");
+        }
+        if (b["message"]) {
+            a.message = scalar(b["message"], "message");
+        }
+        return a;
+    }
+
+    // on_failure: abort, continue or "goto STEP" (checked once every step is known, check_gotos).
+    OnFailure on_failure(const YAML::Node& f, const std::string& label, size_t index) {
+        OnFailure out;
+        const auto text = f.IsScalar() ? f.as<std::string>() : "";
+        if (text == "abort") {
+            out.policy = FailurePolicy::abort;
+        } else if (text == "continue") {
+            out.policy = FailurePolicy::continue_run;
+        } else if (text.rfind("goto ", 0) == 0 &&
+                   text.find_first_not_of(' ', 5) != std::string::npos) {
+            out.policy = FailurePolicy::go_to;
+            out.target = text.substr(text.find_first_not_of(' ', 5));
+            m_gotos.push_back({index, f.Mark()});
+        } else {
+            error(f, label + ": on_failure must be abort, continue or 'goto STEP', not '" + text +
+                         "'");
+        }
+        return out;
     }
 
     void check_gotos(const Runbook& rb) {

@@ -319,22 +319,58 @@ TwinApi::Reply TwinApi::route(const HttpRequest& request, const std::string& pat
 
 // ------------------------------------------------------------------------------------- v1
 
+namespace {
+
+// GET /auth/currentCredential: a validated credential allowed everything.
+json current_credential(const std::string& creation, const std::string& last_use) {
+    return {{"credentialId", 1},
+            {"applicationId", 1},
+            {"status", "validated"},
+            {"rules", json::array({{{"method", "GET"}, {"path", "/*"}},
+                                   {{"method", "POST"}, {"path", "/*"}},
+                                   {{"method", "PUT"}, {"path", "/*"}},
+                                   {{"method", "DELETE"}, {"path", "/*"}}})},
+            {"creation", creation},
+            {"expiration", nullptr},
+            {"lastUse", last_use},
+            {"allowedIPs", nullptr},
+            {"ovhSupport", false}};
+}
+
+json project_info(const std::string& project) {
+    return {{"project_id", project},
+            {"projectName", "pgdr OVH twin"},
+            {"description", "pgdr OVH twin"},
+            {"status", "ok"},
+            {"access", "full"},
+            {"planCode", "project.2018"}};
+}
+
+json image_list(const std::vector<std::string>& regions) {
+    json out = json::array();
+    for (const auto& region : regions) {
+        for (const auto& name : k_images) {
+            out.push_back({{"id", image_id(region, name)},
+                           {"name", name},
+                           {"region", region},
+                           {"status", "active"},
+                           {"type", "linux"},
+                           {"user", "debian"},
+                           {"flavorType", nullptr},
+                           {"visibility", "public"}});
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
 TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
                            const std::string& query, const json& body, Jobs& jobs) {
     if (path == "/auth/currentCredential" && method == "GET") {
-        return {200,
-                {{"credentialId", 1},
-                 {"applicationId", 1},
-                 {"status", "validated"},
-                 {"rules", json::array({{{"method", "GET"}, {"path", "/*"}},
-                                        {{"method", "POST"}, {"path", "/*"}},
-                                        {{"method", "PUT"}, {"path", "/*"}},
-                                        {{"method", "DELETE"}, {"path", "/*"}}})},
-                 {"creation", now_iso()},
-                 {"expiration", nullptr},
-                 {"lastUse", now_iso()},
-                 {"allowedIPs", nullptr},
-                 {"ovhSupport", false}}};
+        const std::string creation = now_iso();
+        const std::string last_use = now_iso();
+        return {200, current_credential(creation, last_use)};
     }
     const std::string prefix = "/cloud/project/";
     if (path.rfind(prefix, 0) != 0) {
@@ -347,27 +383,11 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
     }
     parts.erase(parts.begin());
     if (parts.empty() && method == "GET") {
-        return {200,
-                {{"project_id", project},
-                 {"projectName", "pgdr OVH twin"},
-                 {"description", "pgdr OVH twin"},
-                 {"status", "ok"},
-                 {"access", "full"},
-                 {"planCode", "project.2018"}}};
+        return {200, project_info(project)};
     }
     if (parts.empty()) {
         throw k_method;
     }
-    auto regions_of_query = [&] {
-        const std::string region = query_value(query, "region");
-        if (region.empty()) {
-            return m_config.regions;
-        }
-        if (!known_region(region)) {
-            throw not_found("Region " + region + " does not exist or is not enabled");
-        }
-        return std::vector<std::string>{region};
-    };
     if (parts.size() == 1 && parts[0] == "region" && method == "GET") {
         return {200, m_config.regions};
     }
@@ -381,43 +401,10 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
         return storage(method, parts, body);
     }
     if (parts.size() == 1 && parts[0] == "flavor" && method == "GET") {
-        json out = json::array();
-        for (const auto& region : regions_of_query()) {
-            const auto used = static_cast<int>(
-                std::count_if(m_resources.begin(), m_resources.end(), [&](const auto& kv) {
-                    return kv.second.kind == "compute/instance" && kv.second.project == project &&
-                           kv.second.region == region && kv.second.status != "DELETING";
-                }));
-            for (const auto& f : flavors()) {
-                out.push_back({{"id", flavor_id(region, f.name)},
-                               {"name", f.name},
-                               {"region", region},
-                               {"vcpus", f.vcpus},
-                               {"ram", f.ram_gb * 1024},
-                               {"disk", f.disk_gb},
-                               {"osType", "linux"},
-                               {"type", "ovh.ssd.cpu"},
-                               {"available", true},
-                               {"quota", std::max(0, m_config.quota_per_region - used)}});
-            }
-        }
-        return {200, out};
+        return {200, flavor_list(project, regions_of_query(query))};
     }
     if (parts.size() == 1 && parts[0] == "image" && method == "GET") {
-        json out = json::array();
-        for (const auto& region : regions_of_query()) {
-            for (const auto& name : k_images) {
-                out.push_back({{"id", image_id(region, name)},
-                               {"name", name},
-                               {"region", region},
-                               {"status", "active"},
-                               {"type", "linux"},
-                               {"user", "debian"},
-                               {"flavorType", nullptr},
-                               {"visibility", "public"}});
-            }
-        }
-        return {200, out};
+        return {200, image_list(regions_of_query(query))};
     }
     if (parts[0] == "instance" && parts.size() >= 2) {
         Resource* r = find(parts[1], "compute/instance", project);
@@ -425,32 +412,7 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
             throw not_found("Instance " + parts[1] + " not found");
         }
         if (parts.size() == 2 && method == "GET") {
-            // cloud.instance.Instance: the addresses as v1 lists them (the public one and one
-            // per private network, each with the network's id).
-            json ips = json::array();
-            if (!r->public_address.empty()) {
-                ips.push_back({{"ip", r->public_address},
-                               {"type", "public"},
-                               {"version", 4},
-                               {"networkId", nullptr},
-                               {"gatewayIp", nullptr}});
-            }
-            for (const auto& nic : r->private_nics) {
-                ips.push_back({{"ip", nic.address},
-                               {"type", "private"},
-                               {"version", 4},
-                               {"networkId", nic.network_id},
-                               {"gatewayIp", nullptr}});
-            }
-            return {200,
-                    {{"id", r->id},
-                     {"name", str(r->target_spec, "name")},
-                     {"status", r->power},
-                     {"region", r->region},
-                     {"created", r->created_at},
-                     {"ipAddresses", ips},
-                     {"flavorId", str(r->target_spec.value("flavor", json::object()), "id")},
-                     {"imageId", str(r->target_spec.value("image", json::object()), "id")}}};
+            return {200, instance_v1(*r)};
         }
         if (parts.size() == 3 && method == "POST") {
             return power(*r, parts[2], body, jobs);
@@ -458,6 +420,72 @@ TwinApi::Reply TwinApi::v1(const std::string& method, const std::string& path,
         throw k_bad_url;
     }
     throw k_bad_url;
+}
+
+// ?region=R: that region alone (404 when unknown); without it every region of the twin.
+std::vector<std::string> TwinApi::regions_of_query(const std::string& query) const {
+    const std::string region = query_value(query, "region");
+    if (region.empty()) {
+        return m_config.regions;
+    }
+    if (!known_region(region)) {
+        throw not_found("Region " + region + " does not exist or is not enabled");
+    }
+    return std::vector<std::string>{region};
+}
+
+// Every flavor in each region, with the quota the project's instances there leave.
+json TwinApi::flavor_list(const std::string& project,
+                          const std::vector<std::string>& regions) const {
+    json out = json::array();
+    for (const auto& region : regions) {
+        const auto used = static_cast<int>(
+            std::count_if(m_resources.begin(), m_resources.end(), [&](const auto& kv) {
+                return kv.second.kind == "compute/instance" && kv.second.project == project &&
+                       kv.second.region == region && kv.second.status != "DELETING";
+            }));
+        for (const auto& f : flavors()) {
+            out.push_back({{"id", flavor_id(region, f.name)},
+                           {"name", f.name},
+                           {"region", region},
+                           {"vcpus", f.vcpus},
+                           {"ram", f.ram_gb * 1024},
+                           {"disk", f.disk_gb},
+                           {"osType", "linux"},
+                           {"type", "ovh.ssd.cpu"},
+                           {"available", true},
+                           {"quota", std::max(0, m_config.quota_per_region - used)}});
+        }
+    }
+    return out;
+}
+
+// cloud.instance.Instance: the addresses as v1 lists them (the public one and one per private
+// network, each with the network's id).
+json TwinApi::instance_v1(const Resource& r) const {
+    json ips = json::array();
+    if (!r.public_address.empty()) {
+        ips.push_back({{"ip", r.public_address},
+                       {"type", "public"},
+                       {"version", 4},
+                       {"networkId", nullptr},
+                       {"gatewayIp", nullptr}});
+    }
+    for (const auto& nic : r.private_nics) {
+        ips.push_back({{"ip", nic.address},
+                       {"type", "private"},
+                       {"version", 4},
+                       {"networkId", nic.network_id},
+                       {"gatewayIp", nullptr}});
+    }
+    return {{"id", r.id},
+            {"name", str(r.target_spec, "name")},
+            {"status", r.power},
+            {"region", r.region},
+            {"created", r.created_at},
+            {"ipAddresses", ips},
+            {"flavorId", str(r.target_spec.value("flavor", json::object()), "id")},
+            {"imageId", str(r.target_spec.value("image", json::object()), "id")}};
 }
 
 // ------------------------------------------------------------------------ Object Storage
@@ -513,47 +541,70 @@ TwinApi::Reply TwinApi::storage(const std::string& method, const std::vector<std
     throw k_bad_url;
 }
 
+namespace {
+
+// The buckets a policy's Allow statements name (arn:aws:s3:::BUCKET[/*]); the twin grants those
+// buckets whole.
+std::vector<std::string> policy_buckets(const json& body) {
+    std::vector<std::string> buckets;
+    try {
+        const auto doc = json::parse(str(body, "policy"));
+        for (const auto& st : doc.value("Statement", json::array())) {
+            if (st.value("Effect", "") != "Allow") {
+                continue;
+            }
+            auto resources = st.value("Resource", json::array());
+            if (resources.is_string()) {
+                resources = json::array({resources});
+            }
+            for (const auto& r : resources) {
+                std::string arn = r.is_string() ? r.get<std::string>() : "";
+                const std::string prefix = "arn:aws:s3:::";
+                if (arn.rfind(prefix, 0) != 0) {
+                    continue;
+                }
+                arn = arn.substr(prefix.size(), arn.find('/', prefix.size()) - prefix.size());
+                if (std::find(buckets.begin(), buckets.end(), arn) == buckets.end()) {
+                    buckets.push_back(arn);
+                }
+            }
+        }
+    } catch (const json::exception&) {
+        throw bad_request("Invalid policy: not a JSON document");
+    }
+    return buckets;
+}
+
+}  // namespace
+
+json TwinApi::user_json(const S3User& u) {
+    return json{{"id", u.id},
+                {"username", u.username},
+                {"description", u.description},
+                {"status", "ok"},
+                {"roles", json::array({{{"name", u.role}}})},
+                {"creationDate", nullptr}};
+}
+
+std::string TwinApi::token(std::size_t n) {
+    std::string t;
+    while (t.size() < n) {
+        for (char c : new_id()) {
+            if (c != '-' && t.size() < n) {
+                t += c;
+            }
+        }
+    }
+    return t;
+}
+
 TwinApi::Reply TwinApi::users(const std::string& method, const std::vector<std::string>& parts,
                               const json& body) {
     if (m_storage == nullptr) {
         throw k_bad_url;
     }
-    auto user_json = [](const S3User& u) {
-        return json{{"id", u.id},
-                    {"username", u.username},
-                    {"description", u.description},
-                    {"status", "ok"},
-                    {"roles", json::array({{{"name", u.role}}})},
-                    {"creationDate", nullptr}};
-    };
-    // (route() holds m_mutex)
-    auto token = [this](std::size_t n) {
-        std::string t;
-        while (t.size() < n) {
-            for (char c : new_id()) {
-                if (c != '-' && t.size() < n) {
-                    t += c;
-                }
-            }
-        }
-        return t;
-    };
     if (parts.size() == 1 && method == "POST") {
-        const std::string role = str(body, "role");
-        if (role != "objectstore_operator" && role != "administrator") {
-            throw bad_request(
-                "Invalid value(s) received: role: pgdr's twin knows "
-                "objectstore_operator and administrator");
-        }
-        S3User u;
-        u.id = static_cast<long long>(++m_counter);
-        u.username = "user-" + token(12);
-        u.description = str(body, "description");
-        u.role = role;
-        auto j = user_json(u);
-        j["password"] = token(32);  // returned once, as OVH does; the twin never checks it
-        m_users[u.id] = u;
-        return {200, j};
+        return create_user(body);
     }
     if (parts.size() == 1 && method == "GET") {
         json out = json::array();
@@ -584,81 +635,82 @@ TwinApi::Reply TwinApi::users(const std::string& method, const std::vector<std::
         return {200, nullptr};
     }
     if (parts.size() == 3 && parts[2] == "policy") {
-        if (method == "GET") {
-            return {200, {{"policy", u.policy}}};
-        }
-        if (method != "POST") {
-            throw k_method;
-        }
-        // The buckets its Allow statements name (arn:aws:s3:::BUCKET[/*]); the twin grants those
-        // buckets whole.
-        std::vector<std::string> buckets;
-        try {
-            const auto doc = json::parse(str(body, "policy"));
-            for (const auto& st : doc.value("Statement", json::array())) {
-                if (st.value("Effect", "") != "Allow") {
-                    continue;
-                }
-                auto resources = st.value("Resource", json::array());
-                if (resources.is_string()) {
-                    resources = json::array({resources});
-                }
-                for (const auto& r : resources) {
-                    std::string arn = r.is_string() ? r.get<std::string>() : "";
-                    const std::string prefix = "arn:aws:s3:::";
-                    if (arn.rfind(prefix, 0) != 0) {
-                        continue;
-                    }
-                    arn = arn.substr(prefix.size(), arn.find('/', prefix.size()) - prefix.size());
-                    if (std::find(buckets.begin(), buckets.end(), arn) == buckets.end()) {
-                        buckets.push_back(arn);
-                    }
-                }
-            }
-        } catch (const json::exception&) {
-            throw bad_request("Invalid policy: not a JSON document");
-        }
-        u.policy = str(body, "policy");
-        for (const auto& [access, secret] : u.credentials) {
-            m_storage->set_buckets(access, buckets);
-        }
-        return {200, nullptr};
+        return user_policy(u, method, body);
     }
     if (parts.size() >= 3 && parts[2] == "s3Credentials") {
-        auto credential = [&](const std::string& access) {
-            return json{{"access", access}, {"userId", std::to_string(u.id)}, {"tenantId", "twin"}};
-        };
-        if (parts.size() == 3 && method == "POST") {
-            const std::string access = token(32);
-            const std::string secret = token(32);
-            u.credentials[access] = secret;
-            m_storage->add_credential({access, secret, {}, false});
-            auto j = credential(access);
-            j["secret"] = secret;
-            return {200, j};
+        return user_credentials(u, method, parts);
+    }
+    throw k_bad_url;
+}
+
+TwinApi::Reply TwinApi::create_user(const json& body) {
+    const std::string role = str(body, "role");
+    if (role != "objectstore_operator" && role != "administrator") {
+        throw bad_request(
+            "Invalid value(s) received: role: pgdr's twin knows "
+            "objectstore_operator and administrator");
+    }
+    S3User u;
+    u.id = static_cast<long long>(++m_counter);
+    u.username = "user-" + token(12);
+    u.description = str(body, "description");
+    u.role = role;
+    auto j = user_json(u);
+    j["password"] = token(32);  // returned once, as OVH does; the twin never checks it
+    m_users[u.id] = u;
+    return {200, j};
+}
+
+TwinApi::Reply TwinApi::user_policy(S3User& u, const std::string& method, const json& body) {
+    if (method == "GET") {
+        return {200, {{"policy", u.policy}}};
+    }
+    if (method != "POST") {
+        throw k_method;
+    }
+    const auto buckets = policy_buckets(body);
+    u.policy = str(body, "policy");
+    for (const auto& [access, secret] : u.credentials) {
+        m_storage->set_buckets(access, buckets);
+    }
+    return {200, nullptr};
+}
+
+TwinApi::Reply TwinApi::user_credentials(S3User& u, const std::string& method,
+                                         const std::vector<std::string>& parts) {
+    auto credential = [&](const std::string& access) {
+        return json{{"access", access}, {"userId", std::to_string(u.id)}, {"tenantId", "twin"}};
+    };
+    if (parts.size() == 3 && method == "POST") {
+        const std::string access = token(32);
+        const std::string secret = token(32);
+        u.credentials[access] = secret;
+        m_storage->add_credential({access, secret, {}, false});
+        auto j = credential(access);
+        j["secret"] = secret;
+        return {200, j};
+    }
+    if (parts.size() == 3 && method == "GET") {
+        json out = json::array();
+        for (const auto& [access, secret] : u.credentials) {
+            out.push_back(credential(access));
         }
-        if (parts.size() == 3 && method == "GET") {
-            json out = json::array();
-            for (const auto& [access, secret] : u.credentials) {
-                out.push_back(credential(access));
-            }
-            return {200, out};
-        }
-        auto c = parts.size() >= 4 ? u.credentials.find(parts[3]) : u.credentials.end();
-        if (c == u.credentials.end()) {
-            throw not_found("Credential not found");
-        }
-        if (parts.size() == 4 && method == "GET") {
-            return {200, credential(c->first)};
-        }
-        if (parts.size() == 4 && method == "DELETE") {
-            m_storage->remove_credential(c->first);
-            u.credentials.erase(c);
-            return {200, nullptr};
-        }
-        if (parts.size() == 5 && parts[4] == "secret" && method == "POST") {
-            return {200, {{"secret", c->second}}};
-        }
+        return {200, out};
+    }
+    auto c = parts.size() >= 4 ? u.credentials.find(parts[3]) : u.credentials.end();
+    if (c == u.credentials.end()) {
+        throw not_found("Credential not found");
+    }
+    if (parts.size() == 4 && method == "GET") {
+        return {200, credential(c->first)};
+    }
+    if (parts.size() == 4 && method == "DELETE") {
+        m_storage->remove_credential(c->first);
+        u.credentials.erase(c);
+        return {200, nullptr};
+    }
+    if (parts.size() == 5 && parts[4] == "secret" && method == "POST") {
+        return {200, {{"secret", c->second}}};
     }
     throw k_bad_url;
 }
@@ -1069,6 +1121,35 @@ std::string TwinApi::allocate_private_address(const Resource& subnet) const {
     throw Fault{409, "Client::Conflict", "No address left in subnet " + subnet.id, {}};
 }
 
+namespace {
+
+// A security group's rules: direction, ethernet type and protocol known; a remote prefix or a
+// remote group, not both; an IPv4 prefix that parses.
+void check_security_rules(const json& spec) {
+    for (const auto& rule : spec.value("rules", json::array())) {
+        const std::string dir = str(rule, "direction");
+        const std::string eth = str(rule, "ethernetType");
+        if ((dir != "INGRESS" && dir != "EGRESS") || (eth != "IPV4" && eth != "IPV6") ||
+            (rule.contains("protocol") && !rule["protocol"].is_null() &&
+             k_protocols.count(str(rule, "protocol")) == 0)) {
+            throw bad_request("Invalid value(s) received: rules: " + rule.dump());
+        }
+        if (!str(rule, "remoteIpPrefix").empty() && rule.contains("remoteGroup") &&
+            !rule["remoteGroup"].is_null()) {
+            throw bad_request(
+                "Invalid value(s) received: remoteIpPrefix and remoteGroup "
+                "are exclusive");
+        }
+        if (!str(rule, "remoteIpPrefix").empty() && eth == "IPV4" &&
+            !parse_cidr(str(rule, "remoteIpPrefix"))) {
+            throw bad_request("Invalid value(s) received: remoteIpPrefix " +
+                              str(rule, "remoteIpPrefix"));
+        }
+    }
+}
+
+}  // namespace
+
 TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& project,
                                const std::string& parent, const json& body, Jobs& jobs) {
     if (!body.is_object() || !body.contains("targetSpec") || !body["targetSpec"].is_object()) {
@@ -1095,47 +1176,7 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
     const std::string id = r.id;
 
     if (kind == "subnet") {
-        Resource* net = find(parent, "network", project);
-        if (net->status != "READY") {
-            throw conflict("Network " + parent + " is " + net->status,
-                           "Client::Conflict::ResourceInInvalidState");
-        }
-        if (net->region != region) {
-            throw bad_request(
-                "Invalid value(s) received: the subnet's region differs from "
-                "its network's");
-        }
-        const auto cidr = parse_cidr(str(spec, "cidr"));
-        if (!cidr) {
-            throw bad_request("Invalid value(s) received: cidr '" + str(spec, "cidr") + "'");
-        }
-        if (!allowed_private_cidr(*cidr)) {
-            throw bad_request("Invalid value(s) received: cidr " + str(spec, "cidr") +
-                              ": the OVH twin's private networks must lie in 198.18.0.0/16 "
-                              "(prefix /16 to /29)");
-        }
-        // OVH's vRack: a network of another region with a subnet of the same range is the same
-        // segment, with the latency between the regions. Joined to the first such network only:
-        // a star, never a loop of bridges (no spanning tree here).
-        std::vector<std::string> peers;
-        for (auto* other : live("subnet", project)) {
-            Resource* other_net = find(other->parent, "network", project);
-            if (other_net != nullptr && other_net->id != parent && peers.empty() &&
-                str(other->target_spec, "cidr") == str(spec, "cidr")) {
-                peers.push_back(other_net->id);
-            }
-        }
-        const int latency = m_config.region_latency_ms;
-        jobs.push_back([this, id, parent, peers, latency] {
-            try {
-                for (const auto& peer : peers) {
-                    m_backend.link_networks(parent, peer, latency);
-                }
-                mark_ready(id);
-            } catch (const std::exception& e) {
-                mark_error(id, e.what());
-            }
-        });
+        create_subnet(r, spec, jobs);
     } else if (kind == "network") {
         jobs.push_back([this, id, region] {
             try {
@@ -1146,26 +1187,7 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
             }
         });
     } else if (kind == "securityGroup") {
-        for (const auto& rule : spec.value("rules", json::array())) {
-            const std::string dir = str(rule, "direction");
-            const std::string eth = str(rule, "ethernetType");
-            if ((dir != "INGRESS" && dir != "EGRESS") || (eth != "IPV4" && eth != "IPV6") ||
-                (rule.contains("protocol") && !rule["protocol"].is_null() &&
-                 k_protocols.count(str(rule, "protocol")) == 0)) {
-                throw bad_request("Invalid value(s) received: rules: " + rule.dump());
-            }
-            if (!str(rule, "remoteIpPrefix").empty() && rule.contains("remoteGroup") &&
-                !rule["remoteGroup"].is_null()) {
-                throw bad_request(
-                    "Invalid value(s) received: remoteIpPrefix and remoteGroup "
-                    "are exclusive");
-            }
-            if (!str(rule, "remoteIpPrefix").empty() && eth == "IPV4" &&
-                !parse_cidr(str(rule, "remoteIpPrefix"))) {
-                throw bad_request("Invalid value(s) received: remoteIpPrefix " +
-                                  str(rule, "remoteIpPrefix"));
-            }
-        }
+        check_security_rules(spec);
         jobs.push_back([this, id] { mark_ready(id); });
     } else if (kind == "compute/instanceGroup") {
         const std::string policy = str(spec, "policy");
@@ -1174,46 +1196,104 @@ TwinApi::Reply TwinApi::create(const std::string& kind, const std::string& proje
         }
         jobs.push_back([this, id] { mark_ready(id); });
     } else if (kind == "compute/instance") {
-        validate_instance(project, spec, region);
-        r.power = "BUILD";
-        for (const auto& n : spec.value("networks", json::array())) {
-            if (n.value("autoAssignPublicIp", false)) {
-                r.public_address = allocate_public_address(region);
-                continue;
-            }
-            Resource* sub = find(str(n, "subnetId"), "subnet", project);
-            PrivateNic nic;
-            nic.network_id = str(n, "id");
-            nic.address = str(n, "ip").empty() ? allocate_private_address(*sub) : str(n, "ip");
-            nic.prefix = parse_cidr(str(sub->target_spec, "cidr"))->prefix;
-            r.private_nics.push_back(nic);
-        }
-        m_resources[id] = r;
-        HostSpec host = host_spec(r);
-        m_applied[id] = host.firewall;
-        jobs.push_back([this, id, host] {
-            try {
-                {
-                    auto op = lock_machine(id);
-                    m_backend.create_host(host);
-                }
-                {
-                    std::lock_guard lock(m_mutex);
-                    if (auto it = m_resources.find(id); it != m_resources.end()) {
-                        it->second.power = "ACTIVE";
-                    }
-                }
-                mark_ready(id);
-            } catch (const std::exception& e) {
-                mark_error(id, e.what());
-            }
-        });
-        refresh_firewalls(jobs);
-        return {200, envelope(r)};
+        return create_instance(std::move(r), spec, jobs);
     } else {
         throw k_bad_url;
     }
     m_resources[id] = r;
+    return {200, envelope(r)};
+}
+
+// A subnet of a READY network in its region, in the twin's private range; joined (vRack) to a
+// network of another region that has a subnet of the same range.
+void TwinApi::create_subnet(const Resource& r, const json& spec, Jobs& jobs) {
+    const std::string& id = r.id;
+    const std::string& parent = r.parent;
+    const std::string& project = r.project;
+    const std::string& region = r.region;
+    Resource* net = find(parent, "network", project);
+    if (net->status != "READY") {
+        throw conflict("Network " + parent + " is " + net->status,
+                       "Client::Conflict::ResourceInInvalidState");
+    }
+    if (net->region != region) {
+        throw bad_request(
+            "Invalid value(s) received: the subnet's region differs from "
+            "its network's");
+    }
+    const auto cidr = parse_cidr(str(spec, "cidr"));
+    if (!cidr) {
+        throw bad_request("Invalid value(s) received: cidr '" + str(spec, "cidr") + "'");
+    }
+    if (!allowed_private_cidr(*cidr)) {
+        throw bad_request("Invalid value(s) received: cidr " + str(spec, "cidr") +
+                          ": the OVH twin's private networks must lie in 198.18.0.0/16 "
+                          "(prefix /16 to /29)");
+    }
+    // OVH's vRack: a network of another region with a subnet of the same range is the same
+    // segment, with the latency between the regions. Joined to the first such network only:
+    // a star, never a loop of bridges (no spanning tree here).
+    std::vector<std::string> peers;
+    for (auto* other : live("subnet", project)) {
+        Resource* other_net = find(other->parent, "network", project);
+        if (other_net != nullptr && other_net->id != parent && peers.empty() &&
+            str(other->target_spec, "cidr") == str(spec, "cidr")) {
+            peers.push_back(other_net->id);
+        }
+    }
+    const int latency = m_config.region_latency_ms;
+    jobs.push_back([this, id, parent, peers, latency] {
+        try {
+            for (const auto& peer : peers) {
+                m_backend.link_networks(parent, peer, latency);
+            }
+            mark_ready(id);
+        } catch (const std::exception& e) {
+            mark_error(id, e.what());
+        }
+    });
+}
+
+// Starts the instance's host (its addresses allocated now), then re-applies the firewalls.
+TwinApi::Reply TwinApi::create_instance(Resource r, const json& spec, Jobs& jobs) {
+    const std::string id = r.id;
+    const std::string& project = r.project;
+    const std::string region = r.region;
+    validate_instance(project, spec, region);
+    r.power = "BUILD";
+    for (const auto& n : spec.value("networks", json::array())) {
+        if (n.value("autoAssignPublicIp", false)) {
+            r.public_address = allocate_public_address(region);
+            continue;
+        }
+        Resource* sub = find(str(n, "subnetId"), "subnet", project);
+        PrivateNic nic;
+        nic.network_id = str(n, "id");
+        nic.address = str(n, "ip").empty() ? allocate_private_address(*sub) : str(n, "ip");
+        nic.prefix = parse_cidr(str(sub->target_spec, "cidr"))->prefix;
+        r.private_nics.push_back(nic);
+    }
+    m_resources[id] = r;
+    HostSpec host = host_spec(r);
+    m_applied[id] = host.firewall;
+    jobs.push_back([this, id, host] {
+        try {
+            {
+                auto op = lock_machine(id);
+                m_backend.create_host(host);
+            }
+            {
+                std::lock_guard lock(m_mutex);
+                if (auto it = m_resources.find(id); it != m_resources.end()) {
+                    it->second.power = "ACTIVE";
+                }
+            }
+            mark_ready(id);
+        } catch (const std::exception& e) {
+            mark_error(id, e.what());
+        }
+    });
+    refresh_firewalls(jobs);
     return {200, envelope(r)};
 }
 

@@ -116,12 +116,18 @@ class TwinApi {
     void authenticate(const HttpRequest& request, bool signed_call) const;
     Reply v1(const std::string& method, const std::string& path, const std::string& query,
              const nlohmann::json& body, Jobs& jobs);
+    std::vector<std::string> regions_of_query(const std::string& query) const;
+    nlohmann::json flavor_list(const std::string& project,
+                               const std::vector<std::string>& regions) const;
+    nlohmann::json instance_v1(const Resource& r) const;
     Reply v2(const std::string& method, const std::string& project, const std::string& rest,
              const nlohmann::json& body, Jobs& jobs);
     Reply ssh_keys(const std::string& method, const std::string& project,
                    const std::vector<std::string>& rest, const nlohmann::json& body);
     Reply create(const std::string& kind, const std::string& project, const std::string& parent,
                  const nlohmann::json& body, Jobs& jobs);
+    void create_subnet(const Resource& r, const nlohmann::json& spec, Jobs& jobs);
+    Reply create_instance(Resource r, const nlohmann::json& spec, Jobs& jobs);
     Reply remove(Resource& r, Jobs& jobs);
     Reply update(Resource& r, const nlohmann::json& body, Jobs& jobs);
     Reply power(Resource& r, const std::string& action, const nlohmann::json& body, Jobs& jobs);
@@ -179,6 +185,14 @@ class TwinApi {
     };
     S3Regions* m_storage = nullptr;
     std::map<long long, S3User> m_users;
+
+    // users()' routes: a user's creation, its bucket policy and its S3 credentials.
+    static nlohmann::json user_json(const S3User& u);
+    std::string token(std::size_t n);  // n characters of new ids (route() holds m_mutex)
+    Reply create_user(const nlohmann::json& body);
+    Reply user_policy(S3User& u, const std::string& method, const nlohmann::json& body);
+    Reply user_credentials(S3User& u, const std::string& method,
+                           const std::vector<std::string>& parts);
 };
 
 // HTTP error bodies as OVH sends them: {"class": ..., "message": ...} plus errorCode/httpCode

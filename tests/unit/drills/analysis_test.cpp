@@ -65,7 +65,7 @@ TEST_CASE("kill-primary: phases relative to the fault, in time order", "[drills]
     CHECK(phase_at(r, phase::haproxy_switched) == 11180);
     CHECK(phase_at(r, phase::first_ack_after_outage) == 11203);
     CHECK(phase_at(r, phase::fault_restored) == 20000);
-    // 21500 is on the old timeline (lab.md P12): rejoined only once on the leader's timeline.
+    // 21500 is on the old timeline: rejoined only once on the leader's timeline.
     CHECK(phase_at(r, phase::old_primary_rejoined) == 23000);
     CHECK(r.find_phase(phase::primary_back) == nullptr);
     REQUIRE(r.phases.size() == 10);

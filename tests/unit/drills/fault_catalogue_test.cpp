@@ -133,7 +133,7 @@ TEST_CASE("deployed settings: Patroni 4 raises a ttl below 20", "[drills][predic
     CHECK(trixie.haproxy_inter_ms == 1000);
     CHECK(trixie.haproxy_down_inter_ms == 1000);
     CHECK(trixie.haproxy_rise == 1);
-    // reference/lab-debian13.md: 18.9 s measured with ttl raised to 20.
+    // Patroni 4 raises ttl 10 to 20; a kill then took 18.9 s on Debian 13.
     CHECK(predict_rto(FaultKind::kill_primary, trixie).rto_ms == std::optional<Millis>(21000));
     inv.release = "bookworm";
     CHECK(deployed_settings(inv).ttl_s == 10);

@@ -8,8 +8,8 @@
 
 namespace pgdr::drills::test {
 
-// The tuned lab profile (reference/lab.md §3.1): ttl 10, loop_wait 2, retry_timeout 4, HAProxy
-// inter 1 s, fall 2, rise 1.
+// The tuned timing profile (Debian 12, Patroni 3.0.2 accepts it as is): ttl 10, loop_wait 2,
+// retry_timeout 4, HAProxy inter 1 s, fall 2, rise 1.
 inline ClusterSettings tuned_settings() {
     ClusterSettings s;
     s.ttl_s = 10;

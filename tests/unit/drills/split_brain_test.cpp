@@ -16,9 +16,10 @@ bool has_evidence(const Report& r, const std::string& kind) {
                        [&](const SplitBrainEvidence& e) { return e.kind == kind; });
 }
 
-// reference/lab.md §4 P10: pg1 partitioned; pg2 promoted to timeline 2 at 11000 and accepts
-// writes; the partition heals at 20000; pg1 takes the key back, promotes itself to the same
-// timeline number at 20300 and HAProxy sends writes to it from 20500; pg2 demotes at 20600.
+// Patroni 3.0.2's flip-back after a healed partition (fixed upstream by PR #2689): pg1 partitioned;
+// pg2 promoted to timeline 2 at 11000 and accepts writes; the partition heals at 20000; pg1 takes
+// the key back, promotes itself to the same timeline number at 20300 and HAProxy sends writes to it
+// from 20500; pg2 demotes at 20600.
 struct FlipBackDrill {
     Script script;
 
@@ -52,7 +53,8 @@ struct FlipBackDrill {
 
 }  // namespace
 
-TEST_CASE("split brain: P10 flip-back is caught by every signal", "[drills][split_brain]") {
+TEST_CASE("split brain: the flip-back after a healed partition is caught by every signal",
+          "[drills][split_brain]") {
     FlipBackDrill drill;
     FakeClock clock;
     Timeline timeline(clock);

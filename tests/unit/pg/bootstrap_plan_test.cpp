@@ -11,11 +11,13 @@
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
+#include "unit/pg/plan_fixtures.hpp"
 #include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
 
+using pgdr::testing::fresh_facts;
 using pgdr::testing::with_test_tls;
 
 namespace {
@@ -25,23 +27,6 @@ Inventory lab_inventory() {
 }
 
 const Secrets k_secrets{"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw", "stats-pw", {}};
-
-// Facts of a fresh Debian host after `apt install`: an empty auto-created cluster of its own.
-FactsMap fresh_facts(const Inventory& inv) {
-    FactsMap m;
-    int n = 0;
-    for (const auto& h : inv.hosts) {
-        HostFacts f;
-        f.host = h.name;
-        f.os_codename = inv.release;
-        f.data = "cluster";
-        f.sysid = "70000000000000000" + std::to_string(++n);
-        f.pg_status = "online";
-        f.user_objects = 0;
-        m[h.name] = f;
-    }
-    return m;
-}
 
 std::vector<std::string> step_names(const Plan& plan, Stage stage) {
     std::vector<std::string> out;
@@ -121,7 +106,7 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     REQUIRE(replicas->hosts.size() == 2);
     CHECK(replicas->hosts[0].host == "pg2");
     CHECK(replicas->hosts[1].host == "pg3");
-    // Replicas are cloned with their own slots, and streaming is checked on the leader (P9).
+    // Replicas are cloned with their own slots, and streaming is checked on the leader.
     CHECK(mentions(plan, "slot pg2"));
     CHECK(mentions(plan, "slot pg3"));
     CHECK(mentions(plan, "every replica streaming (pg_stat_replication)"));

@@ -6,11 +6,13 @@
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
 #include "unit/pg/golden.hpp"
+#include "unit/pg/plan_fixtures.hpp"
 #include "unit/pg/test_tls.hpp"
 
 using namespace pgdr;
 using namespace pgdr::pg;
 using pgdr::testing::check_golden;
+using pgdr::testing::with_ovh_addresses;
 using pgdr::testing::with_test_tls;
 
 namespace {
@@ -37,18 +39,8 @@ Secrets hostile_secrets() {
 }
 
 Inventory ovh_inventory() {
-    Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/ovh.yaml");
-    ClusterState state;
-    const std::pair<const char*, const char*> addresses[] = {{"pg1", "198.18.64.11"},
-                                                             {"pg2", "198.18.64.12"},
-                                                             {"pg3", "198.18.64.13"},
-                                                             {"lb1", "198.18.64.21"},
-                                                             {"lb2", "198.18.64.22"}};
-    for (const auto& [name, address] : addresses) {
-        state.hosts[name].address = address;
-    }
-    REQUIRE(apply_state(inv, state).empty());
-    return inv;
+    return with_ovh_addresses(
+        load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/ovh.yaml"));
 }
 
 // Renders every file of every host of `inv`, stage by stage, into

@@ -195,7 +195,7 @@ TEST_CASE("pg_hba: scram-sha-256 from loopback (v4 and v6), TLS only from the ne
         }
     }
     CHECK(host_lines == 4 + 3 + 3 + 1 + 1);
-    CHECK(replication_v6 == 1);  // lab.md P8
+    CHECK(replication_v6 == 1);  // Patroni reads the timeline over replication to ::1
 }
 
 TEST_CASE("postgresql include: safe archive_command and quoting", "[pg][conf]") {

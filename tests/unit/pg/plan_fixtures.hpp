@@ -1,0 +1,47 @@
+// Host facts and host addresses the planner and renderer tests share.
+#pragma once
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <utility>
+
+#include "core/inventory.hpp"
+#include "core/state.hpp"
+#include "pg/bootstrap_plan.hpp"
+
+namespace pgdr::testing {
+
+// Facts of fresh Debian hosts after `apt install`: an empty auto-created cluster of their own
+// (system identifiers 700000000000000001, ...2, ... in inventory order).
+inline pg::FactsMap fresh_facts(const Inventory& inv) {
+    pg::FactsMap m;
+    int n = 0;
+    for (const auto& h : inv.hosts) {
+        pg::HostFacts f;
+        f.host = h.name;
+        f.os_codename = inv.release;
+        f.data = "cluster";
+        f.sysid = "70000000000000000" + std::to_string(++n);
+        f.pg_status = "online";
+        f.user_objects = 0;
+        m[h.name] = f;
+    }
+    return m;
+}
+
+// The OVH inventories' hosts with the private addresses a fixed state records.
+inline Inventory with_ovh_addresses(Inventory inv) {
+    ClusterState state;
+    const std::pair<const char*, const char*> addresses[] = {{"pg1", "198.18.64.11"},
+                                                             {"pg2", "198.18.64.12"},
+                                                             {"pg3", "198.18.64.13"},
+                                                             {"lb1", "198.18.64.21"},
+                                                             {"lb2", "198.18.64.22"}};
+    for (const auto& [name, address] : addresses) {
+        state.hosts[name].address = address;
+    }
+    REQUIRE(apply_state(inv, state).empty());
+    return inv;
+}
+
+}  // namespace pgdr::testing
