@@ -18,6 +18,7 @@ enum class TlsStart { immediate, postgres };
 // a TLS handshake presenting `client` when given (etcd requires a client certificate; every
 // cluster certificate chains to the CA), and returns the server's certificate as PEM. The
 // server is not verified here: the caller compares the certificate with the one it installed.
+// The process must ignore SIGPIPE (pgdr's main does): OpenSSL writes to the socket itself.
 // std::nullopt, with `error` filled, when the connection, the SSLRequest or the handshake fails.
 std::optional<std::string> served_certificate(const std::string& host, int port, TlsStart start,
                                               const KeyPair* client,
