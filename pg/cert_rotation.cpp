@@ -84,8 +84,11 @@ void add_postgres(Plan& plan, const Inventory& inv, const std::string& leader) {
     for (const auto* h : hosts) {
         step.hosts.push_back(
             {h->name,
-             {plan_command({"systemctl", "reload", paths.patroni_unit},
-                           "Patroni re-reads its REST certificate (SIGHUP)"),
+             // SIGHUP to Patroni itself (the unit's main process), whether or not the unit
+             // defines ExecReload; never a restart: stopping Patroni stops PostgreSQL.
+             {plan_command(
+                  {"systemctl", "kill", "--signal=HUP", "--kill-whom=main", paths.patroni_unit},
+                  "Patroni re-reads its REST certificate (SIGHUP)"),
               plan_command({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
                             "ON_ERROR_STOP=1", "-d", "postgres", "-c", "SELECT pg_reload_conf()"},
                            "PostgreSQL re-reads ssl_cert_file (pg_reload_conf)")}});

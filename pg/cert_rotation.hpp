@@ -7,8 +7,10 @@
 //   2 etcd        one member at a time: restart it, wait until it answers `endpoint health`
 //                 (a quorum read), then until every member does, before the next member
 //   3 postgres    one host at a time, replicas first and the leader last: SIGHUP to Patroni
-//                 (`systemctl reload`; Patroni 3.0.2 and 4.0.7 alike re-read restapi.certfile
-//                 when its serial changed on disk and reload PostgreSQL on SIGHUP), then
+//                 (`systemctl kill --signal=HUP --kill-whom=main`; Patroni 3.0.2 and 4.0.7
+//                 alike re-read restapi.certfile when its serial changed on disk, see
+//                 reload_local_certificate() in patroni/api.py, and reload PostgreSQL on
+//                 SIGHUP), then
 //                 `SELECT pg_reload_conf()` (PostgreSQL re-reads ssl_cert_file on reload);
 //                 neither restarts PostgreSQL, so no connection or replication stream drops
 //   4 haproxy     one host at a time: `haproxy -c`, then `systemctl reload haproxy` (seamless)

@@ -91,9 +91,12 @@ TEST_CASE("certs rotate: etcd one member at a time, the leader's reload last", "
               "pg1 etcdctl health all", "pg1 systemctl restart etcd", "pg1 etcdctl health local",
               "pg1 etcdctl health all", "pg2 systemctl restart etcd", "pg2 etcdctl health local",
               "pg2 etcdctl health all", "pg3 systemctl restart etcd", "pg3 etcdctl health local",
-              "pg3 etcdctl health all", "pg1 systemctl reload patroni@17-main",
-              "pg1 psql SELECT pg_reload_conf()", "pg3 systemctl reload patroni@17-main",
-              "pg3 psql SELECT pg_reload_conf()", "pg2 systemctl reload patroni@17-main",
+              "pg3 etcdctl health all",
+              "pg1 systemctl kill --signal=HUP --kill-whom=main patroni@17-main",
+              "pg1 psql SELECT pg_reload_conf()",
+              "pg3 systemctl kill --signal=HUP --kill-whom=main patroni@17-main",
+              "pg3 psql SELECT pg_reload_conf()",
+              "pg2 systemctl kill --signal=HUP --kill-whom=main patroni@17-main",
               "pg2 psql SELECT pg_reload_conf()", "pg3 haproxy -c -q -f /etc/haproxy/haproxy.cfg",
               "pg3 systemctl reload haproxy"});
     // etcd's health waits run as root: its key is 0600 etcd:etcd.
