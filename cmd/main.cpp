@@ -176,6 +176,7 @@ int run(int argc, char** argv) {
     register_status_commands(app, ctx);
     register_ha_commands(app, ctx);
     register_runbook_commands(app, ctx);
+    register_certs_commands(app, ctx);
     register_completion_commands(app, ctx);
     add_help_command(app, ctx);
 

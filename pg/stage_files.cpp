@@ -59,20 +59,16 @@ std::vector<PutFile> monitoring_files(const Inventory& inv, const HostSpec& host
 
 // The CA on every host; each service's key pair readable by its user only.
 void certificate_files(std::vector<PutFile>& out, const HostSpec& host, const Secrets& secrets) {
-    const auto& tls = tls_paths();
-    out.push_back(file(tls.ca, secrets.tls.ca.cert_pem, "0644", "", "the cluster CA"));
-    auto pair = [&](const char* service, const std::string& cert, const std::string& key,
-                    const std::string& owner) {
-        const auto& p = secrets.tls.of(host.name, service);
-        out.push_back(file(key, p.key_pem, "0600", owner, std::string(service) + " private key",
+    for (const auto& c : host_certificates(host)) {
+        if (c.service == k_ca_service) {
+            out.push_back(
+                file(c.cert_path, secrets.tls.ca.cert_pem, "0644", c.owner, "the cluster CA"));
+            continue;
+        }
+        const auto& p = secrets.tls.of(host.name, c.service);
+        out.push_back(file(c.key_path, p.key_pem, "0600", c.owner, c.service + " private key",
                            Secrecy::whole_file));
-        out.push_back(file(cert, p.cert_pem, "0644", owner, std::string(service) + " certificate"));
-    };
-    if (host.runs(Service::etcd)) {
-        pair(pki::k_etcd_service, tls.etcd_cert, tls.etcd_key, "etcd:etcd");
-    }
-    if (host.runs(Service::postgres)) {
-        pair(pki::k_postgres_service, tls.postgres_cert, tls.postgres_key, k_postgres_owner);
+        out.push_back(file(c.cert_path, p.cert_pem, "0644", c.owner, c.service + " certificate"));
     }
 }
 }  // namespace

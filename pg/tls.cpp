@@ -1,10 +1,25 @@
 #include "pg/tls.hpp"
 
+#include "pki/cluster_certs.hpp"
+
 namespace pgdr::pg {
 
 const TlsPaths& tls_paths() {
     static const TlsPaths k_paths;
     return k_paths;
+}
+
+std::vector<HostCertificate> host_certificates(const HostSpec& host) {
+    const auto& p = tls_paths();
+    std::vector<HostCertificate> out{{k_ca_service, p.ca, "", ""}};
+    if (host.runs(Service::etcd)) {
+        out.push_back({pki::k_etcd_service, p.etcd_cert, p.etcd_key, "etcd:etcd"});
+    }
+    if (host.runs(Service::postgres)) {
+        out.push_back(
+            {pki::k_postgres_service, p.postgres_cert, p.postgres_key, "postgres:postgres"});
+    }
+    return out;
 }
 
 std::vector<std::string> etcdctl_argv(const std::string& endpoints,

@@ -25,6 +25,18 @@ struct TlsPaths {
 };
 const TlsPaths& tls_paths();
 
+// One certificate the certificates stage installs on a host, with its key when it has one.
+inline constexpr const char* k_ca_service = "ca";
+struct HostCertificate {
+    std::string service;    // k_ca_service, pki::k_etcd_service or pki::k_postgres_service
+    std::string cert_path;  // 0644
+    std::string key_path;   // 0600; "" for the CA
+    std::string owner;      // "user:group"; "" = root
+};
+// What `host` holds, in the order the stage writes it: the CA (every host), etcd's pair (etcd
+// members), the postgres pair (PostgreSQL hosts). `pgdr certs status` reads the same list.
+std::vector<HostCertificate> host_certificates(const HostSpec& host);
+
 // etcdctl on an etcd member, as root, over TLS with the member's own client certificate:
 // `etcdctl --endpoints=ENDPOINTS --cacert=... --cert=... --key=... --dial-timeout=2s
 // --command-timeout=3s` followed by `args`. The one place that builds an etcdctl command line.

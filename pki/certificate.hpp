@@ -60,6 +60,16 @@ CertInfo inspect(const std::string& cert_pem);
 // receives OpenSSL's verdict otherwise.
 bool verify(const std::string& ca_pem, const std::string& cert_pem, std::string* reason = nullptr);
 
+// The SHA-256 of the certificate's DER encoding, lower-case hex: two PEM texts hold the same
+// certificate when their fingerprints are equal (whatever their line endings). Throws like
+// inspect().
+std::string fingerprint(const std::string& cert_pem);
+
+// True when `cert_pem` is signed by `ca_pem` (its chain), whatever the time: status reports
+// tell a certificate of another CA from an expired one.
+bool chains_to(const std::string& ca_pem, const std::string& cert_pem,
+               std::string* reason = nullptr);
+
 // True when the private key belongs to the certificate.
 bool key_matches(const std::string& cert_pem, const std::string& key_pem);
 

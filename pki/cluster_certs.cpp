@@ -12,11 +12,6 @@ namespace pgdr::pki {
 
 namespace {
 
-using std::chrono::hours;
-
-const hours k_ca_validity{24 * 3650};
-const hours k_leaf_validity{24 * 825};
-
 CertSpec host_spec(const Inventory& inv, const HostSpec& h, const std::string& service) {
     if (h.address.empty()) {
         throw config_error("host " + h.name + " has no address yet: no certificate for it",
@@ -132,6 +127,45 @@ const KeyPair& ClusterPki::of(const std::string& host, const std::string& servic
 
 std::string pki_dir(const std::string& state_dir) {
     return state_dir + "/pki";
+}
+
+ClusterPki read_cluster_pki(const std::string& state_dir, const Inventory& inv) {
+    const std::string dir = pki_dir(state_dir);
+    auto ca = read_pair(dir, "ca");
+    if (!ca) {
+        throw config_error("no cluster CA in " + dir,
+                           "run `pgdr bootstrap` first: its certificates stage makes the CA");
+    }
+    if (!key_matches(ca->cert_pem, ca->key_pem)) {
+        throw config_error(dir + "/ca.key does not belong to " + dir + "/ca.crt",
+                           "restore both files from the same backup");
+    }
+    ClusterPki pki;
+    pki.ca = *ca;
+    for (const auto& spec : cluster_cert_specs(inv)) {
+        if (auto pair = read_pair(dir, spec.stem)) {
+            pki.certs[spec.stem] = *pair;
+        }
+    }
+    return pki;
+}
+
+ClusterPki issue_cluster_certs(const KeyPair& ca, const Inventory& inv) {
+    ClusterPki pki;
+    pki.ca = ca;
+    for (const auto& spec : cluster_cert_specs(inv)) {
+        pki.certs[spec.stem] = issue(ca, spec.request);
+        pki.issued.push_back(spec.stem);
+    }
+    return pki;
+}
+
+void store_cluster_certs(const std::string& state_dir, const ClusterPki& pki) {
+    const std::string dir = pki_dir(state_dir);
+    ensure_directory(dir, 0700);
+    for (const auto& [stem, pair] : pki.certs) {
+        write_pair(dir, stem, pair);
+    }
 }
 
 ClusterPki ensure_cluster_pki(const std::string& state_dir, const Inventory& inv,

@@ -61,7 +61,22 @@ ClusterPki ensure_cluster_pki(const std::string& state_dir, const Inventory& inv
                               std::chrono::system_clock::time_point now,
                               Renew renew = Renew::when_needed);
 
+// Reads what the state directory holds: the CA and every certificate of cluster_cert_specs()
+// that is there (a missing one is absent from certs). Changes nothing. Throws pgdr::Error
+// (invalid_config) when there is no CA or its key does not belong to it.
+ClusterPki read_cluster_pki(const std::string& state_dir, const Inventory& inv);
+
+// New keys and certificates for every spec of cluster_cert_specs(), signed by `ca`, in memory
+// (every stem in `issued`): `pgdr certs rotate`, whose --dry-run writes nothing.
+ClusterPki issue_cluster_certs(const KeyPair& ca, const Inventory& inv);
+
+// Writes every pair of pki.certs to <state_dir>/pki (0600 files, the key first).
+void store_cluster_certs(const std::string& state_dir, const ClusterPki& pki);
+
 // A certificate is renewed when it has less than this left.
 inline constexpr std::chrono::hours k_renew_before{24 * 30};
+// Lifetimes: the CA (made once, never replaced by pgdr) and every leaf.
+inline constexpr std::chrono::hours k_ca_validity{24 * 3650};
+inline constexpr std::chrono::hours k_leaf_validity{24 * 825};
 
 }  // namespace pgdr::pki

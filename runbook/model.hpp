@@ -37,7 +37,9 @@ struct HostSelector {
 };
 
 struct PgdrStep {
-    std::string action;  // switchover | failover | reinit | status | verify | drill | bootstrap
+    // switchover | failover | reinit | status | verify | drill | bootstrap | certs_status |
+    // certs_rotate
+    std::string action;
     std::map<std::string, std::string> args;
 };
 

@@ -695,6 +695,8 @@ const std::vector<ActionSpec>& action_specs() {
          {"fault", "candidate", "max_rto", "max_lost", "repeat", "report", "baseline", "timeout"},
          {"fault"}},
         {"bootstrap", {"stage"}, {}},
+        {"certs_status", {"warn_days"}, {}},
+        {"certs_rotate", {}, {}},
     };
     return k_specs;
 }

@@ -13,6 +13,20 @@ std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOpti
         argv.push_back("--accept-new-host-keys");
     }
     argv.push_back("--no-color");
+    if (step.action == "certs_status" || step.action == "certs_rotate") {
+        // `pgdr certs status|rotate`; the runbook's own confirm step stands for rotate's
+        // question (a child process has no terminal to ask on).
+        argv.push_back("certs");
+        argv.push_back(step.action == "certs_status" ? "status" : "rotate");
+        if (auto it = step.args.find("warn_days"); it != step.args.end() && !it->second.empty()) {
+            argv.push_back("--warn-days");
+            argv.push_back(it->second);
+        }
+        if (step.action == "certs_rotate") {
+            argv.push_back("--yes");
+        }
+        return argv;
+    }
     argv.push_back(step.action);
     if (step.action == "drill") {
         static const std::map<std::string, std::string> k_flags = {

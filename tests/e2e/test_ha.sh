@@ -104,3 +104,95 @@ assert_eq "$(sql "${ADDR[$replica]}" 5432 "select count(*) from e2e_ha")" 4 "$re
 wait_healthy 60
 run_pgdr -i "$INV" status
 assert_rc 0 "status at the end"
+
+# ---- pgdr certs status / rotate (issue 12) --------------------------------------------------
+# The serial a TLS port serves, read from this machine with Python's ssl (an independent client:
+# it verifies the server against the cluster CA and presents the operator's certificate).
+served_serial() {  # ADDRESS PORT
+    /usr/bin/python3 - "$1" "$2" "$STATE/pki" <<'PY'
+import socket, ssl, sys
+host, port, pki = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ctx = ssl.create_default_context(cafile=pki + "/ca.crt")
+ctx.load_cert_chain(pki + "/operator.crt", pki + "/operator.key")
+with socket.create_connection((host, port), timeout=5) as raw:
+    with ctx.wrap_socket(raw, server_hostname=host) as s:
+        print(s.getpeercert()["serialNumber"].lstrip("0").upper())
+PY
+}
+# host.service=SERIAL for every etcd and postgres certificate of `certs status --output json`.
+cert_serials() {
+    json_get "$OUT" '" ".join(sorted(c["host"]+"."+c["service"]+"="+c["serial"].lstrip("0") for c in d["certificates"] if c["service"] in ("etcd","postgres")))'
+}
+
+log "certs status: every host holds the state's certificates, chained to the CA"
+run_pgdr -i "$INV" --output json certs status
+assert_rc 0 "certs status"
+assert_eq "$(json_get "$OUT" 'len(d["certificates"])')" 10 "CA, etcd and postgres on 3 hosts, the operator's"
+assert_eq "$(json_get "$OUT" '[c["host"]+"."+c["service"] for c in d["certificates"] if c["state"] != "ok"]')" "[]" \
+    "every certificate ok"
+assert_eq "$(json_get "$OUT" 'all(c["matches_state"] and c["chains_to_ca"] for c in d["certificates"] if c["host"] != "(operator)")')" True
+assert_eq "$(json_get "$OUT" 'd["ca"]["days_left"] > 3600')" True "the CA has ~10 years"
+BEFORE=$(cert_serials)
+assert_eq "$(served_serial "${ADDR[pg2]}" 2379)" \
+    "$(json_get "$OUT" '[c["serial"].lstrip("0") for c in d["certificates"] if c["host"] == "pg2" and c["service"] == "etcd"][0]')" \
+    "pg2's etcd serves the certificate certs status read"
+
+log "certs rotate --dry-run: the plan, no key shown, nothing changed"
+run_pgdr -i "$INV" certs rotate --dry-run
+assert_rc 0 "certs rotate --dry-run"
+assert_contains "$OUT" "systemctl restart etcd"
+assert_not_contains "$OUT" "PRIVATE KEY" "the dry run's output"
+run_pgdr -i "$INV" --output json certs status
+assert_eq "$(cert_serials)" "$BEFORE" "the dry run changed no certificate"
+
+log "certs rotate --yes while a writer inserts through HAProxy every 0.2 s"
+psql -XAtq -h $HAPROXY -p 5000 -U pgdr_probe -d pgdr -c "create table e2e_rotate(id int primary key)"
+(
+    ok=0 failed=0
+    for ((i = 1; ; i++)); do
+        [ -e "$WORK/stop-writer" ] && break
+        if PGCONNECT_TIMEOUT=2 psql -XAtq -h $HAPROXY -p 5000 -U pgdr_probe -d pgdr \
+            -c "insert into e2e_rotate values ($i)" >/dev/null 2>&1; then
+            ok=$((ok + 1))
+        else
+            failed=$((failed + 1))
+        fi
+        sleep 0.2
+    done
+    echo "$ok $failed" >"$WORK/writer"
+) &
+writer=$!
+run_pgdr -i "$INV" --output json certs rotate --yes
+touch "$WORK/stop-writer"
+wait $writer
+assert_rc 0 "certs rotate --yes"
+assert_eq "$(json_get "$OUT" 'd["ok"] and d["healthy"]')" True "rotated, verified, healthy"
+assert_eq "$(json_get "$OUT" 'len(d["served"])')" 9 "etcd, Patroni and PostgreSQL ports of 3 hosts"
+assert_eq "$(json_get "$OUT" '[s["host"]+" "+s["service"] for s in d["served"] if not s["ok"]]')" "[]" \
+    "every port serves its new serial"
+read -r writes_ok writes_failed <"$WORK/writer"
+log "writer during the rotation: $writes_ok ok, $writes_failed failed"
+assert_eq "$writes_failed" 0 "no write through HAProxy failed during the rotation"
+assert_eq "$(sql $HAPROXY 5000 "select count(*) from e2e_rotate")" "$writes_ok" \
+    "every acknowledged write is there"
+
+log "after the rotation: new serials on every host, served, the cluster healthy and writable"
+run_pgdr -i "$INV" --output json certs status
+assert_rc 0 "certs status after the rotation"
+AFTER=$(cert_serials)
+assert_eq "$(python3 -c 'import sys; a=dict(x.split("=") for x in sys.argv[1].split()); b=dict(x.split("=") for x in sys.argv[2].split()); print(sorted(k for k in a if a[k] == b.get(k)))' "$BEFORE" "$AFTER")" "[]" \
+    "every etcd and postgres certificate has a new serial"
+for h in pg1 pg2 pg3; do
+    assert_eq "$(served_serial "${ADDR[$h]}" 2379)" \
+        "$(json_get "$OUT" "[c['serial'].lstrip('0') for c in d['certificates'] if c['host'] == '$h' and c['service'] == 'etcd'][0]")" \
+        "$h's etcd serves its new certificate"
+    assert_eq "$(served_serial "${ADDR[$h]}" 8008)" \
+        "$(json_get "$OUT" "[c['serial'].lstrip('0') for c in d['certificates'] if c['host'] == '$h' and c['service'] == 'postgres'][0]")" \
+        "$h's Patroni serves its new certificate"
+done
+wait_healthy 60
+run_pgdr -i "$INV" status
+assert_rc 0 "status after the rotation"
+leader_now=$(leader)
+assert_eq "$(write_through_haproxy 5)" "${ADDR[$leader_now]}" "a write through HAProxy lands on $leader_now"
+assert_eq "$(streaming_on "$leader_now")" 2 "both replicas stream from $leader_now"

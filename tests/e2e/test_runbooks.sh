@@ -146,3 +146,17 @@ assert_eq "$(sql "${ADDR[pg4]}" 5432 "select pg_is_in_recovery()")" t "pg4 is a 
 assert_eq "$(sql "${ADDR[pg4]}" 5432 "select count(*) from e2e_rb")" 1 "pg4 has the data"
 assert_eq "$(streaming_on "$new")" 3 \
     "three replicas stream from the leader"
+
+log "rotate-certificates: new certificates on every host (pg4 too), checked before and after"
+run_pgdr -i "$INV" --output json certs status
+assert_rc 0 "certs status before the runbook"
+serials_before=$(json_get "$OUT" '" ".join(sorted(c["serial"] for c in d["certificates"] if c["service"] in ("etcd", "postgres")))')
+run_pgdr -i "$INV" runbook run "$RUNBOOKS/rotate-certificates.yaml" --yes --transcript "$WORK/rc"
+assert_rc 0 "rotate-certificates"
+assert_eq "$(transcript_end "$WORK/rc" 'd["result"]')" ok
+assert_eq "$(grep '"step_end"' "$WORK/rc/transcript.jsonl" | grep -vc '"result":"ok"' || true)" 0 "every step ok"
+assert_not_contains "$(cat "$WORK/rc/transcript.jsonl" "$WORK/rc/summary.md")" "PRIVATE KEY" "the transcript"
+run_pgdr -i "$INV" --output json certs status
+assert_rc 0 "certs status after the runbook"
+assert_eq "$(json_get "$OUT" "len(set(c['serial'] for c in d['certificates'] if c['service'] in ('etcd', 'postgres')) & set('$serials_before'.split()))")" 0 \
+    "no etcd or postgres certificate kept its serial"

@@ -65,3 +65,22 @@ TEST_CASE("runbook run: a production drill needs --yes-really CLUSTER", "[runboo
         "name: calm\nsteps:\n  - id: s\n    pgdr: {action: status}\n", "calm.yaml");
     CHECK_NOTHROW(check_production_gate(calm, inventory(true), "", cmd));
 }
+
+TEST_CASE("runbook certs steps: pgdr certs status and rotate --yes", "[runbook]") {
+    auto rb = pgdr::runbook::load_runbook(std::string(PGDR_SOURCE_DIR) +
+                                          "/runbooks/rotate-certificates.yaml");
+    pgdr::runbook::PgdrArgvOptions o;
+    o.inventory_path = "lab.yaml";
+    std::vector<std::vector<std::string>> argvs;
+    for (const auto& step : rb.steps) {
+        if (const auto* p = std::get_if<pgdr::runbook::PgdrStep>(&step.body);
+            p != nullptr && p->action.rfind("certs_", 0) == 0) {
+            auto argv = pgdr::runbook::pgdr_step_argv(*p, o);
+            argvs.emplace_back(argv.begin() + 4, argv.end());  // after exe -i FILE --no-color
+        }
+    }
+    using V = std::vector<std::string>;
+    CHECK(argvs == std::vector<V>{V{"certs", "status", "--warn-days", "${warn_days}"},
+                                  V{"certs", "rotate", "--yes"},
+                                  V{"certs", "status", "--warn-days", "${warn_days}"}});
+}
