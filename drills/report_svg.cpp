@@ -47,6 +47,37 @@ std::string axis_label(Millis ms) {
     return buf;
 }
 
+// The alerts Alertmanager listed (a monitor host): one row each below the phase labels, a bar
+// from firing to resolution (to the end of the observation when still firing), the expected
+// ones orange.
+template <class XOf>
+void alert_rows(std::ostringstream& out, const Report& r, const XOf& x_of, Millis to, int top) {
+    if (r.alerts.empty()) {
+        return;
+    }
+    out << "  <g class=\"alerts\">\n";
+    for (std::size_t i = 0; i < r.alerts.size(); ++i) {
+        const auto& a = r.alerts[i];
+        const int y = top + static_cast<int>(i) * k_label_step;
+        std::string label = a.name + (a.expected ? " (expected)" : "");
+        if (a.fired_ms) {
+            const double x0 = x_of(*a.fired_ms);
+            const double x1 = x_of(static_cast<Millis>(a.resolved_ms.value_or(to)));
+            out << "    <rect x=\"" << num(x0) << "\" y=\"" << y - 10 << "\" width=\""
+                << num(std::max(1.0, x1 - x0)) << "\" height=\"12\" fill=\""
+                << (a.expected ? "#ff7f0e" : "#bbb") << "\"/>\n";
+            label += " fired " + format_offset(*a.fired_ms) +
+                     (a.resolved_ms ? ", resolved " + format_offset(*a.resolved_ms) : "");
+        } else {
+            label += ": did not fire";
+        }
+        out << "    <text x=\"10\" y=\"" << y << "\" fill=\""
+            << (a.expected && !a.fired_ms ? "#d62728" : "black") << "\">" << xml_escape(label)
+            << "</text>\n";
+    }
+    out << "  </g>\n";
+}
+
 }  // namespace
 
 std::string render_svg(const Report& r) {
@@ -58,6 +89,10 @@ std::string render_svg(const Report& r) {
         from = std::min(from, p.at_ms - p.uncertainty_ms);
         to = std::max(to, p.at_ms + p.uncertainty_ms);
     }
+    for (const auto& a : r.alerts) {
+        to = std::max({to, static_cast<Millis>(a.fired_ms.value_or(to)),
+                       static_cast<Millis>(a.resolved_ms.value_or(to))});
+    }
     if (to - from < 1000) {
         to = from + 1000;
     }
@@ -66,7 +101,8 @@ std::string render_svg(const Report& r) {
     auto x_of = [&](Millis t) { return k_left + (static_cast<double>(t - from) / span) * plot; };
 
     const int label_rows = static_cast<int>(r.phases.size());
-    const int axis_y = k_label_top + std::max(1, label_rows) * k_label_step + 10;
+    const int alerts_top = k_label_top + std::max(1, label_rows) * k_label_step + 6;
+    const int axis_y = alerts_top + static_cast<int>(r.alerts.size()) * k_label_step + 4;
     const int height = axis_y + 40;
 
     std::ostringstream out;
@@ -147,6 +183,7 @@ std::string render_svg(const Report& r) {
             << "</text>\n";
     }
     out << "  </g>\n";
+    alert_rows(out, r, x_of, to, alerts_top + 10);
 
     // Time axis in seconds from the fault.
     out << "  <g class=\"axis\">\n";
