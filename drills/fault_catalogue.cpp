@@ -201,6 +201,13 @@ std::string render_fault_list() {
         wrap(out, f.summary + ".", "    ", k_width);
         wrap(out, "Expected: " + f.expected, "    ", k_width);
         wrap(out, "Restore: " + f.restore, "    ", k_width);
+        if (!f.alerts.empty()) {
+            std::string alerts;
+            for (const auto& a : f.alerts) {
+                alerts += (alerts.empty() ? "" : ", ") + a;
+            }
+            wrap(out, "Alerts (with a monitor host): " + alerts + ".", "    ", k_width);
+        }
     }
     return out.str();
 }
