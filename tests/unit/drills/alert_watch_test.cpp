@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "drills/engine.hpp"
 #include "drills/report_json.hpp"
+#include "drills/report_markdown.hpp"
 #include "drills/report_svg.hpp"
 #include "drills/report_text.hpp"
 #include "fakes/manual_clock.hpp"
@@ -106,6 +107,8 @@ TEST_CASE("alerts: fired and resolved relative to the fault, the expected ones f
     CHECK(text.find("PatroniLeaderChanged  expected  fired +12.00 s  not resolved while watched") !=
           std::string::npos);
     CHECK(text.find("time to alert (first expected alert)") != std::string::npos);
+    CHECK(render_markdown(r).find("| PatroniMemberDown | yes | +4.20 s | +22.00 s |") !=
+          std::string::npos);
     const auto svg = render_svg(r);
     CHECK(svg.find("<g class=\"alerts\">") != std::string::npos);
     CHECK(svg.find("PatroniMemberDown (expected) fired +4.20 s, resolved +22.00 s") !=
