@@ -9,15 +9,19 @@
 
 #include "cmd/context.hpp"
 #include "cmd/wiring.hpp"
+#include "core/duration.hpp"
 #include "core/interrupt.hpp"
 #include "core/local_transport.hpp"
 #include "core/state.hpp"
+#include "drills/alert_watch.hpp"
 #include "drills/engine.hpp"
 #include "drills/live_probes.hpp"
 #include "drills/report_file.hpp"
 #include "drills/report_json.hpp"
 #include "drills/report_text.hpp"
 #include "lab/lab.hpp"
+#include "monitoring/alerts.hpp"
+#include "monitoring/config.hpp"
 #include "net/curl_http_client.hpp"
 #include "ovh/host_control.hpp"
 #include "pg/secrets.hpp"
@@ -78,6 +82,7 @@ struct DrillCmdOptions {
     std::string candidate;
     double max_rto_s = -1;
     std::int64_t max_lost = 0;
+    std::string max_time_to_alert;  // DURATION; "" = none
     int repeat = 1;
     std::vector<std::string> reports;
     std::string yes_really;
@@ -100,6 +105,27 @@ drills::FaultKind chosen_fault(const DrillCmdOptions& o) {
                           "give exactly one fault flag; `pgdr drill --list` shows them");
     }
     return chosen.front()->kind;
+}
+
+// With a monitor host, every run's probes also poll Alertmanager through the run's reach
+// (drills/alert_watch.hpp); empty without one.
+drills::AlertFetch alert_fetch(const Inventory& inv, ClusterReach& reach, HttpClient& http) {
+    if (monitoring::monitor_hosts(inv).empty()) {
+        return {};
+    }
+    return [&inv, &reach, &http] { return monitoring::fetch_alerts(inv, reach, http); };
+}
+
+std::optional<drills::Millis> max_time_to_alert(const DrillCmdOptions& o) {
+    if (o.max_time_to_alert.empty()) {
+        return std::nullopt;
+    }
+    const auto d = parse_duration(o.max_time_to_alert);
+    if (!d) {
+        throw usage_error("--max-time-to-alert " + o.max_time_to_alert + ": not a duration",
+                          "give e.g. 15s, 1m or 15 (seconds)");
+    }
+    return d->count();
 }
 
 std::string secret(const std::string& state_dir, const char* name) {
@@ -137,6 +163,7 @@ drills::DrillOptions engine_options(const DrillCmdOptions& o, drills::FaultKind 
         opts.objectives.max_rto_ms = static_cast<drills::Millis>(o.max_rto_s * 1000);
     }
     opts.objectives.max_lost = o.max_lost;
+    opts.objectives.max_time_to_alert_ms = max_time_to_alert(o);
     opts.repeat = o.repeat;
     opts.baseline = std::chrono::milliseconds(static_cast<long long>(o.baseline_s * 1000));
     opts.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
@@ -341,6 +368,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     auto owned_reach = std::make_unique<RunReach>(ctx, inv);
     RunReach* run_reach = owned_reach.get();
     cluster.reach = std::move(owned_reach);
+    const drills::AlertFetch alerts = alert_fetch(inv, *run_reach, http);
     drills::DrillSeams seams{topology,
                              settings,
                              clock,
@@ -350,9 +378,13 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              host_control.get(),
                              [&](const std::string& run, const std::string& target) {
                                  run_reach->avoid(target);
-                                 return drills::make_live_probes(topology, *run_reach,
-                                                                 secrets.probe, http, clock, run,
-                                                                 live_settings);
+                                 auto probes =
+                                     drills::make_live_probes(topology, *run_reach, secrets.probe,
+                                                              http, clock, run, live_settings);
+                                 if (alerts) {
+                                     probes.push_back(drills::make_alert_probe(alerts, clock));
+                                 }
+                                 return probes;
                              },
                              pg::k_rest_api_user,
                              secrets.rest_password,
@@ -361,6 +393,7 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              drill_progress(ctx),
                              [run_reach] { return run_reach->vantage(); }};
     seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
+    seams.watch_alerts = static_cast<bool>(alerts);
 
     InterruptGuard guard;
     // The cluster-wide lock first (any operator machine); the engine then takes the state
@@ -399,6 +432,9 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
     cmd->add_option("--max-lost", o->max_lost,
                     "Objective: at most N acknowledged writes lost (default 0)")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--max-time-to-alert", o->max_time_to_alert,
+                    "Objective: every alert the fault must raise fires within DURATION (needs a "
+                    "monitor host)");
     cmd->add_option("--repeat", o->repeat, "Run the drill N times and summarise")
         ->check(CLI::Range(1, 100));
     cmd->add_option("--report", o->reports,

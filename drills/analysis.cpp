@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "drills/alert_watch.hpp"
 #include "drills/analysis_facts.hpp"
 #include "drills/display.hpp"
 
@@ -531,6 +532,27 @@ Millis sample_gap(const Facts& f) {
     return longest;
 }
 
+// The report's alerts and the check alerts_fired (drills/alert_watch.hpp).
+void analyze_alerts(const std::vector<Event>& events, std::chrono::system_clock::time_point started,
+                    const Facts& f, const FaultInfo& info, Report& r) {
+    r.alerts_watched = true;
+    if (!f.fault_at_abs) {
+        r.checks.push_back({"alerts_fired", info.alerts.empty(), "no fault, no alert to time"});
+        return;
+    }
+    const AlertFindings found = find_alerts(events, started, *f.fault_at_abs, info.alerts);
+    r.alerts = found.timings;
+    for (const auto& a : r.alerts) {
+        if (a.expected && a.fired_ms &&
+            (!r.time_to_alert_ms || *a.fired_ms < *r.time_to_alert_ms)) {
+            r.time_to_alert_ms = *a.fired_ms;
+        }
+    }
+    r.checks.push_back(alerts_check(found, info.name, r.objectives.max_time_to_alert_ms));
+    const auto warnings = alert_warnings(found);
+    r.warnings.insert(r.warnings.end(), warnings.begin(), warnings.end());
+}
+
 PhaseContext phase_context(const Facts& f, std::chrono::system_clock::time_point started,
                            const Report& r, const std::string& elected) {
     PhaseContext c;
@@ -625,6 +647,9 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
     r.phases = std::move(phases);
 
     add_checks(facts, r);
+    if (input.alerts_watched) {
+        analyze_alerts(events, started, facts, info, r);
+    }
     r.checks.push_back(causal_order(r.phases, context));
     if (input.post_check) {
         const auto& pc = *input.post_check;

@@ -67,6 +67,9 @@ struct AnalysisInput {
     std::string probe_vantage;
     ServerEvidence evidence;  // logs and rows collected after the drill, clock offsets
     ProbeCadence cadence;
+    // An alert probe polled Alertmanager (a monitor host): the report gets `alerts` and the
+    // check alerts_fired for the alerts the catalogue names for the fault.
+    bool alerts_watched = false;
 };
 
 // Never throws on odd timelines: what cannot be determined is empty and explained in

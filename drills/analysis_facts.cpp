@@ -52,6 +52,7 @@ Facts collect_facts(const std::vector<Event>& events) {
                            facts.restores.push_back({at, r});
                        },
                        [&](const Note& n) { facts.notes.push_back(n.text); },
+                       [&](const AlertsPolled&) {},  // alert_watch.cpp reads them
                    },
                    e.data);
     }

@@ -55,6 +55,10 @@ std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) 
         rto = "not recovered";
     }
     rows.emplace_back("RTO (fault to first acknowledged write)", rto);
+    if (r.alerts_watched) {
+        rows.emplace_back("time to alert (first expected alert)",
+                          r.time_to_alert_ms ? format_offset(*r.time_to_alert_ms) : "-");
+    }
     rows.emplace_back("predicted RTO", r.predicted_rto_ms ? format_duration(*r.predicted_rto_ms) +
                                                                 " (" + r.prediction_formula + ")"
                                                           : "- (" + r.prediction_formula + ")");

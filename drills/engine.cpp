@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -10,6 +11,7 @@
 #include "core/poll.hpp"
 #include "core/strings.hpp"
 #include "core/timeouts.hpp"
+#include "drills/alert_watch.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/drill_lock.hpp"
 #include "drills/etcd_quorum.hpp"
@@ -317,6 +319,50 @@ bool DrillEngine::react(const Timeline& timeline, const FaultPlan& plan, Millis 
     }
 }
 
+void DrillEngine::wait_alerts_quiet(const Timeline& timeline) {
+    const auto& expected = fault_info(m_options.fault).alerts;
+    if (!m_seams.watch_alerts || expected.empty()) {
+        return;
+    }
+    const auto active = expected_alerts_active(timeline.events(), expected);
+    if (active.empty()) {
+        return;
+    }
+    progress("waiting until alerts of an earlier fault resolve: " + join(active, ", "));
+    wait_until(m_options.timeout,
+               [&] { return expected_alerts_active(timeline.events(), expected).empty(); });
+}
+
+void DrillEngine::hold_for_alerts(const Timeline& timeline, Millis fault_at) {
+    const auto& expected = fault_info(m_options.fault).alerts;
+    if (!m_seams.watch_alerts || expected.empty() || interrupted()) {
+        return;
+    }
+    // The objective, plus two polls: Alertmanager's startsAt is when Prometheus fired it, the
+    // probe sees it up to a poll later.
+    auto bound = m_options.objectives.max_time_to_alert_ms
+                     ? std::chrono::milliseconds(*m_options.objectives.max_time_to_alert_ms) +
+                           2 * k_alert_poll_interval
+                     : k_default_alert_hold;
+    bound = std::min(bound, m_options.timeout);
+    const auto waited = std::chrono::milliseconds(timeline.now_ms() - fault_at);
+    if (waited >= bound) {
+        return;
+    }
+    auto all_fired = [&] {
+        const auto found =
+            find_alerts(timeline.events(), timeline.started_wall(), fault_at, expected);
+        return std::all_of(
+            found.timings.begin(), found.timings.end(),
+            [](const monitoring::AlertTiming& t) { return !t.expected || t.fired_ms.has_value(); });
+    };
+    if (all_fired()) {
+        return;
+    }
+    progress("fault held until its alerts fire: " + join(expected, ", "));
+    wait_until(bound - waited, all_fired);
+}
+
 bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why) {
     progress("waiting for the cluster to be whole again");
     ClusterSeams cs{m_seams.topology, m_seams.cluster, m_seams.transport};
@@ -389,6 +435,7 @@ AnalysisInput DrillEngine::analysis_input(const PreCheck& pre) const {
     in.old_primary = pre.leader;
     in.settings = m_seams.settings;
     in.objectives = m_options.objectives;
+    in.alerts_watched = m_seams.watch_alerts;
     return in;
 }
 
@@ -417,6 +464,7 @@ bool DrillEngine::baseline(Timeline& timeline, ProbeSet& probes, const std::stri
 
 void DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in) {
     const auto& info = fault_info(m_options.fault);
+    wait_alerts_quiet(timeline);
     FaultInjector injector(fault_seams());
     // Recorded before the fault, cleared after a successful restore: a drill killed between
     // the two leaves the journal, and the next drill restores from it (fault_journal.hpp).
@@ -431,6 +479,7 @@ void DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan, 
             in.errors.push_back("the cluster did not react as expected within " +
                                 std::to_string(m_options.timeout.count() / 1000) + " s");
         }
+        hold_for_alerts(timeline, fault_at);
     } catch (const std::exception& e) {
         in.errors.push_back(std::string("fault: ") + e.what());
     }
@@ -522,6 +571,11 @@ DrillOutcome DrillEngine::run() {
     if (m_options.timeout > k_max_drill_wait || m_options.baseline > k_max_drill_wait) {
         throw usage_error("--timeout and --baseline are at most 3600 s",
                           "the fault stays in place up to 2 x --timeout; an hour is the most");
+    }
+    if (m_options.objectives.max_time_to_alert_ms && !m_seams.watch_alerts) {
+        throw usage_error("--max-time-to-alert: no host of cluster " + t.cluster +
+                              " runs the monitor service, so no alert can be timed",
+                          "add `monitor` to a host's services and run `pgdr bootstrap`");
     }
     fault_target(m_options.fault, t, "");  // refuses what cannot be done before touching anything
     if ((m_options.fault == FaultKind::reboot_primary ||

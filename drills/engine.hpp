@@ -16,13 +16,19 @@
 //                Unhealthy: pgdr::Error verification_failed (exit 7); no REST API answered:
 //                ExitCode::unreachable (5).
 //   probes       the probes from the ProbeFactory start; `baseline` of writes; no acknowledged
-//                write in the baseline stops the drill before the fault (exit 7)
+//                write in the baseline stops the drill before the fault (exit 7); when alerts
+//                are watched, an expected alert still firing from an earlier fault (the
+//                2-minute PatroniLeaderChanged of a previous run) is waited out, bounded by
+//                `timeout` (else the report warns: this fault cannot raise it again)
 //   fault        the fault journal is written, FaultInjected is recorded, then the
 //                FaultInjector acts
 //   react        bounded by `timeout`: a new leader expected -> until a write is acknowledged by
 //                another member than the old leader; kill-postmaster -> until writes fail and
 //                come back (or a settle time of loop_wait + 10 s passes without a failure);
-//                kill-etcd-member -> a settle time of one ttl; kill-haproxy -> 3 s
+//                kill-etcd-member -> a settle time of one ttl; kill-haproxy -> 3 s; then, when
+//                the probes watch Alertmanager (watch_alerts), until every alert the catalogue
+//                names for the fault fired (bounded by --max-time-to-alert, or 60 s, and
+//                `timeout`): the fault stays in place long enough to be alerted on
 //   restore      always: also after a failed step and on interrupt; FaultRestored recorded;
 //                the journal is removed when the restore succeeded.
 //                reboot-primary's waits until the host is back (bounded by `timeout`, not cut
@@ -104,6 +110,9 @@ struct DrillSeams {
     std::function<std::string()> vantage;
     ProbeCadence cadence = {};     // the probes' intervals, for the phases' uncertainty
     bool collect_evidence = true;  // server logs, clock offsets and row stamps after each run
+    // The probes include an alert probe (drills/alert_watch.hpp): the inventory has a monitor
+    // host. The report then times the fault's expected alerts.
+    bool watch_alerts = false;
 };
 
 struct DrillOutcome {
@@ -149,6 +158,10 @@ class DrillEngine {
     bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& done);
     void sleep_interruptible(std::chrono::milliseconds duration);
     bool react(const Timeline& timeline, const FaultPlan& plan, Millis fault_at);
+    // With watch_alerts: before the fault, until no expected alert is still firing; after
+    // react, until every expected alert fired (drills/alert_watch.hpp).
+    void wait_alerts_quiet(const Timeline& timeline);
+    void hold_for_alerts(const Timeline& timeline, Millis fault_at);
     bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
     FaultSeams fault_seams() const;
     FaultJournal journal_for(const FaultPlan& plan) const;

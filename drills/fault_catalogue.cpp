@@ -14,15 +14,22 @@ namespace {
 // loop_wait 2, retry_timeout 4); a switchover hands over in about 1.6 s.
 std::vector<FaultInfo> make_catalogue() {
     return {
-        {FaultKind::kill_primary, "kill-primary", "--kill-primary",
+        {FaultKind::kill_primary,
+         "kill-primary",
+         "--kill-primary",
          "SIGKILL Patroni and PostgreSQL on the leader host, as a crashed machine",
          "Sends SIGKILL to every process of the Patroni unit on the leader host (Patroni and all "
          "PostgreSQL processes, `systemctl kill -s SIGKILL`). The leader key is not released.",
          "The leader key expires after at most ttl; a replica is promoted; HAProxy marks it UP "
          "after rise checks. Writes fail meanwhile.",
          "Start Patroni again on the old leader; it rejoins as a replica (pg_rewind if needed).",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
-        {FaultKind::kill_postmaster, "kill-postmaster", "--kill-postmaster",
+         LeaderExpectation::new_leader,
+         FaultTarget::leader_host,
+         false,
+         {"PatroniMemberDown", "PatroniLeaderChanged"}},
+        {FaultKind::kill_postmaster,
+         "kill-postmaster",
+         "--kill-postmaster",
          "SIGKILL the PostgreSQL postmaster on the leader; Patroni stays up",
          "Sends SIGKILL to the postmaster of the leader's PostgreSQL only (its PID from "
          "postmaster.pid). Patroni keeps running and keeps the leader key.",
@@ -30,24 +37,39 @@ std::vector<FaultInfo> make_catalogue() {
          "recovery). Writes fail until it is back and HAProxy sees it UP again.",
          "None needed when Patroni restarted PostgreSQL; otherwise `patronictl restart` of the "
          "member.",
-         LeaderExpectation::same_leader, FaultTarget::leader_host, false},
-        {FaultKind::stop_primary, "stop-primary", "--stop-primary",
+         LeaderExpectation::same_leader,
+         FaultTarget::leader_host,
+         false,
+         {}},
+        {FaultKind::stop_primary,
+         "stop-primary",
+         "--stop-primary",
          "Gracefully stop Patroni on the leader host",
          "Runs `systemctl stop` on the leader's Patroni unit: Patroni stops PostgreSQL cleanly "
          "and deletes the leader key.",
          "A replica takes the released key at once and is promoted; HAProxy follows after rise "
          "checks. Short outage, no lost acknowledged writes.",
          "Start Patroni again on the old leader; it rejoins as a replica.",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
-        {FaultKind::switchover, "switchover", "--switchover",
+         LeaderExpectation::new_leader,
+         FaultTarget::leader_host,
+         false,
+         {"PatroniMemberDown", "PatroniLeaderChanged"}},
+        {FaultKind::switchover,
+         "switchover",
+         "--switchover",
          "Planned switchover through the Patroni REST API",
          "POST /switchover to the leader's Patroni REST API (authenticated), to the chosen "
          "candidate (--candidate) or the healthiest replica.",
          "The leader demotes, the candidate is promoted (about 1.6 s on the lab), the old "
          "leader follows it. Outage of a few seconds at most.",
          "None: the old leader is already a replica. pgdr does not switch back.",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
-        {FaultKind::partition_primary, "partition-primary", "--partition-primary",
+         LeaderExpectation::new_leader,
+         FaultTarget::leader_host,
+         false,
+         {"PatroniLeaderChanged"}},
+        {FaultKind::partition_primary,
+         "partition-primary",
+         "--partition-primary",
          "Cut the leader host off the network (silent drops)",
          "Drops every packet in and out of the leader host's cluster interface: nftables rules "
          "on the host (SSH from pgdr is kept), or the lab's link. Drops, not rejects, so peers "
@@ -56,21 +78,36 @@ std::vector<FaultInfo> make_catalogue() {
          "expires after ttl and a replica is promoted. No second writable primary.",
          "Heal the partition (delete the rules / restore the link); the old leader rejoins as a "
          "replica, rewound if needed.",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, false},
-        {FaultKind::kill_etcd_member, "kill-etcd-member", "--kill-etcd-member",
+         LeaderExpectation::new_leader,
+         FaultTarget::leader_host,
+         false,
+         {"PatroniMemberDown", "PatroniLeaderChanged"}},
+        {FaultKind::kill_etcd_member,
+         "kill-etcd-member",
+         "--kill-etcd-member",
          "SIGKILL one etcd member (not on the leader host when there is a choice)",
          "Sends SIGKILL to the etcd service of one member; the other two keep the quorum.",
          "No failover and no write outage: the DCS keeps a quorum and the leader keeps its key.",
          "Start etcd again on that host and wait until the member is healthy.",
-         LeaderExpectation::same_leader, FaultTarget::etcd_member, false},
-        {FaultKind::kill_haproxy, "kill-haproxy", "--kill-haproxy",
+         LeaderExpectation::same_leader,
+         FaultTarget::etcd_member,
+         false,
+         {"EtcdMemberDown"}},
+        {FaultKind::kill_haproxy,
+         "kill-haproxy",
+         "--kill-haproxy",
          "SIGKILL HAProxy on the host the probes connect through",
          "Sends SIGKILL to the HAProxy service on the host whose write port the probes use.",
          "No failover: PostgreSQL is untouched, but clients of that HAProxy lose every "
          "connection until it is back (or until they switch to another HAProxy).",
          "Start HAProxy again and wait until its stats show the leader UP on the write port.",
-         LeaderExpectation::same_leader, FaultTarget::haproxy_host, false},
-        {FaultKind::reboot_primary, "reboot-primary", "--reboot-primary",
+         LeaderExpectation::same_leader,
+         FaultTarget::haproxy_host,
+         false,
+         {"HAProxyDown"}},
+        {FaultKind::reboot_primary,
+         "reboot-primary",
+         "--reboot-primary",
          "Hard reset of the leader's host: a host crash followed by a boot",
          "Resets the leader's host with no clean shutdown. On OVH: POST "
          "/cloud/project/{id}/instance/{instance}/reboot with type hard. On the lab: every "
@@ -80,8 +117,13 @@ std::vector<FaultInfo> make_catalogue() {
          "boots in seconds) still holds the key: Patroni recovers PostgreSQL and leads again.",
          "Wait until the host answers SSH again with a new boot id, then start Patroni if it is "
          "not running; it rejoins as a replica.",
-         LeaderExpectation::any_leader, FaultTarget::leader_host, true},
-        {FaultKind::lose_primary_host, "lose-primary-host", "--lose-primary-host",
+         LeaderExpectation::any_leader,
+         FaultTarget::leader_host,
+         true,
+         {}},
+        {FaultKind::lose_primary_host,
+         "lose-primary-host",
+         "--lose-primary-host",
          "The leader's whole machine is lost: powered off until the restore step",
          "Powers the leader's host off with no clean shutdown and keeps it off: every process "
          "(PostgreSQL, Patroni, its etcd member, sshd) stops and its address falls silent "
@@ -94,7 +136,10 @@ std::vector<FaultInfo> make_catalogue() {
          "--kill-primary leaves the host, its etcd member and its network up.",
          "Power the host on, wait until it answers SSH with a new boot id, start Patroni if it "
          "is not running; it rejoins as a replica.",
-         LeaderExpectation::new_leader, FaultTarget::leader_host, true},
+         LeaderExpectation::new_leader,
+         FaultTarget::leader_host,
+         true,
+         {"PatroniMemberDown", "PatroniLeaderChanged"}},
     };
 }
 
@@ -157,6 +202,13 @@ std::string render_fault_list() {
         wrap(out, f.summary + ".", "    ", k_width);
         wrap(out, "Expected: " + f.expected, "    ", k_width);
         wrap(out, "Restore: " + f.restore, "    ", k_width);
+        if (!f.alerts.empty()) {
+            std::string alerts;
+            for (const auto& a : f.alerts) {
+                alerts += (alerts.empty() ? "" : ", ") + a;
+            }
+            wrap(out, "Alerts (with a monitor host): " + alerts + ".", "    ", k_width);
+        }
     }
     return out.str();
 }

@@ -46,6 +46,10 @@ struct FaultInfo {
     LeaderExpectation leader;
     FaultTarget target;
     bool needs_provider;  // acts on the whole host through the lab or OVH (a HostControl)
+    // The alerts of monitoring/pgdr-alerts.yml this fault must raise when the cluster is
+    // monitored (issue 15): the drill checks each fired (alerts_fired). Empty: none is certain
+    // (a fault Patroni repairs in seconds may be over before a rule's `for:` window).
+    std::vector<std::string> alerts;
 };
 
 // Every fault, in the order of the man page and --list.

@@ -56,6 +56,7 @@ RepeatSummary aggregate(const std::vector<Report>& reports) {
         s.passed += r.verdict == Verdict::pass ? 1 : 0;
         s.split_brain_runs += r.split_brain ? 1 : 0;
         s.unrecovered_runs += r.rto_ms ? 0 : 1;
+        s.alerts_watched = s.alerts_watched || r.alerts_watched;
     }
     s.rto_ms = stats_of<Millis>(
         reports, [](const Report& r) -> auto& { return r.rto_ms; });
@@ -69,6 +70,8 @@ RepeatSummary aggregate(const std::vector<Report>& reports) {
         reports, [](const Report& r) -> auto& { return r.unacknowledged_applied_writes; });
     s.lag_at_fault_bytes = stats_of<std::int64_t>(
         reports, [](const Report& r) -> auto& { return r.lag_at_fault_bytes; });
+    s.time_to_alert_ms = stats_of<Millis>(
+        reports, [](const Report& r) -> auto& { return r.time_to_alert_ms; });
     for (const auto& name : phase_names()) {
         std::vector<double> values;
         for (const auto& r : reports) {

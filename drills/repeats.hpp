@@ -37,6 +37,8 @@ struct RepeatSummary {
     std::optional<Stats> lost_acknowledged_writes;
     std::optional<Stats> unacknowledged_applied_writes;
     std::optional<Stats> lag_at_fault_bytes;
+    bool alerts_watched = false;            // any run polled Alertmanager
+    std::optional<Stats> time_to_alert_ms;  // the first expected alert of each run
     // Per phase (relative to the fault), in canonical phase order, for phases seen in any run.
     std::vector<std::pair<std::string, Stats>> phases;
     Verdict verdict = Verdict::fail;  // pass only when every run passed

@@ -13,6 +13,7 @@
 
 #include "core/error.hpp"
 #include "drills/timeline.hpp"
+#include "monitoring/alert_timing.hpp"
 
 namespace pgdr::drills {
 
@@ -76,12 +77,15 @@ struct SamplerInfo {
 struct Objectives {
     std::optional<Millis> max_rto_ms;
     std::optional<std::int64_t> max_lost = 0;
+    // --max-time-to-alert: every alert the fault must raise fired within this of the fault.
+    std::optional<Millis> max_time_to_alert_ms;
 };
 
 // One pass/fail item of the verdict; one JUnit testcase each. Names are stable:
 // fault_injected, leader_expectation, writes_recovered, no_split_brain, max_rto, max_lost,
 // restored, cluster_whole, causal_order (the report's evidence contradicts itself: the report
-// fails, not the cluster).
+// fails, not the cluster), alerts_fired (with a monitor host: every alert the fault catalogue
+// names for the fault fired, within max_time_to_alert_ms when given; drills/alert_watch.hpp).
 struct Check {
     std::string name;
     bool passed = false;
@@ -165,6 +169,13 @@ struct Report {
     // acknowledgement before the fault (what the access path adds shows here).
     std::string probe_vantage;
     std::optional<double> probe_write_latency_ms;
+
+    // Alertmanager as the drill polled it (drills/alert_watch.hpp); alerts_watched is false
+    // when the inventory has no monitor host (then `alerts` is empty and not reported).
+    bool alerts_watched = false;
+    std::vector<monitoring::AlertTiming> alerts;  // expected ones first
+    // The first expected alert to fire, relative to the fault: when the on-call person knew.
+    std::optional<Millis> time_to_alert_ms;
 
     std::vector<WriteTick> write_ticks;
     Millis observed_from_ms = 0;   // first event, relative to the fault

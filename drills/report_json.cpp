@@ -76,12 +76,24 @@ nlohmann::ordered_json report_to_json(const Report& r) {
     }
     j["split_brain_evidence"] = evidence;
     j["objectives"] = Json{{"max_rto_ms", or_null(r.objectives.max_rto_ms)},
-                           {"max_lost", or_null(r.objectives.max_lost)}};
+                           {"max_lost", or_null(r.objectives.max_lost)},
+                           {"max_time_to_alert_ms", or_null(r.objectives.max_time_to_alert_ms)}};
     Json checks = Json::array();
     for (const auto& c : r.checks) {
         checks.push_back(Json{{"name", c.name}, {"passed", c.passed}, {"detail", c.detail}});
     }
     j["checks"] = checks;
+    if (r.alerts_watched) {  // a monitor host: the alerts Alertmanager listed, by name
+        Json alerts = Json::array();
+        for (const auto& a : r.alerts) {
+            alerts.push_back(Json{{"name", a.name},
+                                  {"expected", a.expected},
+                                  {"fired_ms", or_null(a.fired_ms)},
+                                  {"resolved_ms", or_null(a.resolved_ms)}});
+        }
+        j["alerts"] = alerts;
+        j["time_to_alert_ms"] = or_null(r.time_to_alert_ms);
+    }
     Json outages = Json::array();
     for (const auto& o : r.outages) {
         outages.push_back(Json{{"start_ms", o.start_ms},
@@ -117,6 +129,9 @@ nlohmann::ordered_json summary_to_json(const RepeatSummary& s) {
     j["lost_acknowledged_writes"] = stats_json(s.lost_acknowledged_writes);
     j["unacknowledged_applied_writes"] = stats_json(s.unacknowledged_applied_writes);
     j["lag_at_fault_bytes"] = stats_json(s.lag_at_fault_bytes);
+    if (s.alerts_watched) {
+        j["time_to_alert_ms"] = stats_json(s.time_to_alert_ms);
+    }
     Json phases = Json::array();
     for (const auto& [name, st] : s.phases) {
         Json p = stats_json(st);

@@ -46,6 +46,25 @@ void table(std::ostringstream& out, const std::vector<std::string>& header,
     }
 }
 
+// With a monitor host: what Alertmanager listed, relative to the fault (alert_watch.hpp).
+void alerts_table(std::ostringstream& out, const Report& r, const std::string& level) {
+    if (!r.alerts_watched) {
+        return;
+    }
+    out << '\n' << level << " Alerts\n\n";
+    if (r.alerts.empty()) {
+        out << "None fired, none expected.\n";
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& a : r.alerts) {
+        rows.push_back({a.name, a.expected ? "yes" : "no",
+                        a.fired_ms ? format_offset(*a.fired_ms) : "did not fire",
+                        a.resolved_ms ? format_offset(*a.resolved_ms) : "-"});
+    }
+    table(out, {"alert", "expected", "fired", "resolved"}, rows);
+}
+
 void body(std::ostringstream& out, const Report& r, const std::string& level) {
     out << "Started " << cell(r.started_at);
     if (!r.fault_at.empty()) {
@@ -78,6 +97,7 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
         table(out, {"at (from the fault)", "±", "phase", "source", "detail"}, rows);
     }
     out << '\n' << cell(evidence_note(r)) << '\n';
+    alerts_table(out, r, level);
 
     out << '\n' << level << " Checks\n\n";
     rows.clear();

@@ -55,6 +55,7 @@ struct Chart {
     double plot = k_width - k_left - k_right;  // the plot's width in pixels
     int axis_y = 0;
     int height = 0;
+    int alerts_top = 0;  // the first alert row's baseline
 
     double x_of(Millis t) const {
         return k_left + (static_cast<double>(t - from) / static_cast<double>(to - from)) * plot;
@@ -69,11 +70,16 @@ Chart chart_for(const Report& r) {
         c.from = std::min(c.from, p.at_ms - p.uncertainty_ms);
         c.to = std::max(c.to, p.at_ms + p.uncertainty_ms);
     }
+    for (const auto& a : r.alerts) {
+        c.to = std::max({c.to, static_cast<Millis>(a.fired_ms.value_or(c.to)),
+                         static_cast<Millis>(a.resolved_ms.value_or(c.to))});
+    }
     if (c.to - c.from < 1000) {
         c.to = c.from + 1000;
     }
     const int label_rows = static_cast<int>(r.phases.size());
-    c.axis_y = k_label_top + std::max(1, label_rows) * k_label_step + 10;
+    c.alerts_top = k_label_top + std::max(1, label_rows) * k_label_step + 16;
+    c.axis_y = c.alerts_top - 10 + static_cast<int>(r.alerts.size()) * k_label_step + 4;
     c.height = c.axis_y + 40;
     return c;
 }
@@ -181,6 +187,36 @@ void time_axis(std::ostream& out, const Chart& c) {
     out << "  </g>\n";
 }
 
+// The alerts Alertmanager listed (a monitor host): one row each below the phase labels, a bar
+// from firing to resolution (to the end of the observation when still firing), the expected
+// ones orange.
+void alert_rows(std::ostream& out, const Report& r, const Chart& c) {
+    if (r.alerts.empty()) {
+        return;
+    }
+    out << "  <g class=\"alerts\">\n";
+    for (std::size_t i = 0; i < r.alerts.size(); ++i) {
+        const auto& a = r.alerts[i];
+        const int y = c.alerts_top + static_cast<int>(i) * k_label_step;
+        std::string label = a.name + (a.expected ? " (expected)" : "");
+        if (a.fired_ms) {
+            const double x0 = c.x_of(*a.fired_ms);
+            const double x1 = c.x_of(static_cast<Millis>(a.resolved_ms.value_or(c.to)));
+            out << "    <rect x=\"" << num(x0) << "\" y=\"" << y - 10 << "\" width=\""
+                << num(std::max(1.0, x1 - x0)) << "\" height=\"12\" fill=\""
+                << (a.expected ? "#ff7f0e" : "#bbb") << "\"/>\n";
+            label += " fired " + format_offset(*a.fired_ms) +
+                     (a.resolved_ms ? ", resolved " + format_offset(*a.resolved_ms) : "");
+        } else {
+            label += ": did not fire";
+        }
+        out << "    <text x=\"10\" y=\"" << y << "\" fill=\""
+            << (a.expected && !a.fired_ms ? "#d62728" : "black") << "\">" << xml_escape(label)
+            << "</text>\n";
+    }
+    out << "  </g>\n";
+}
+
 }  // namespace
 
 std::string render_svg(const Report& r) {
@@ -194,6 +230,7 @@ std::string render_svg(const Report& r) {
         phase_marker(out, r.phases[i], static_cast<int>(i), chart);
     }
     out << "  </g>\n";
+    alert_rows(out, r, chart);
     time_axis(out, chart);
     out << "</svg>\n";
     return out.str();

@@ -44,6 +44,27 @@ void print_list(std::ostringstream& out, const std::string& title,
     }
 }
 
+// What Alertmanager listed during the drill (a monitor host), the fault's expected alerts first.
+void print_alerts(std::ostringstream& out, const Report& r) {
+    if (!r.alerts_watched) {
+        return;
+    }
+    out << "\nalerts (Alertmanager, relative to the fault):\n";
+    std::vector<Row> rows;
+    for (const auto& a : r.alerts) {
+        rows.push_back({a.name, a.expected ? "expected" : "",
+                        a.fired_ms ? "fired " + format_offset(*a.fired_ms) : "did not fire",
+                        a.resolved_ms ? "resolved " + format_offset(*a.resolved_ms)
+                        : a.fired_ms  ? "not resolved while watched"
+                                      : ""});
+    }
+    if (rows.empty()) {
+        out << "  (none fired, none expected)\n";
+    } else {
+        print_table(out, rows, "  ");
+    }
+}
+
 std::string seconds(double ms) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f s", ms / 1000.0);
@@ -92,6 +113,7 @@ std::string render_text(const Report& r) {
         print_table(out, rows, "  ");
     }
     out << "  " << evidence_note(r) << '\n';
+    print_alerts(out, r);
 
     out << "\nchecks:\n";
     rows.clear();
@@ -129,6 +151,9 @@ std::string render_text(const std::vector<Report>& reports, const RepeatSummary&
     add("lost acknowledged writes", s.lost_acknowledged_writes, false);
     add("unacknowledged applied writes", s.unacknowledged_applied_writes, false);
     add("lag at fault (bytes)", s.lag_at_fault_bytes, false);
+    if (s.alerts_watched) {
+        add("time to alert", s.time_to_alert_ms, true);
+    }
     for (const auto& [name, st] : s.phases) {
         add(phase_label(name), st, true);
     }

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "monitoring/alerts.hpp"
 
 namespace pgdr::drills {
 
@@ -104,8 +105,16 @@ struct Note {
     std::string text;
 };
 
-using EventData = std::variant<WriteSent, WriteAcked, WriteFailed, ReadResult, NodeSample,
-                               HaproxyServerState, FaultInjected, FaultRestored, Note>;
+// One poll of Alertmanager by the drill's alert probe (drills/alert_watch.hpp): the cluster's
+// active alerts, or why no Alertmanager answered (then `alerts` is empty).
+struct AlertsPolled {
+    std::vector<monitoring::Alert> alerts;
+    std::string error;
+};
+
+using EventData =
+    std::variant<WriteSent, WriteAcked, WriteFailed, ReadResult, NodeSample, HaproxyServerState,
+                 FaultInjected, FaultRestored, Note, AlertsPolled>;
 
 struct Event {
     Millis at_ms = 0;                            // since the drill's start (steady clock)

@@ -13,12 +13,18 @@ std::string target(const HostSpec& h, int port) {
 }
 
 // One static config per target, so that `instance` is the host's name, not its address.
+// tls: https, the server's certificate checked against the cluster CA (no client certificate).
 void scrape_job(YAML::Emitter& e, const Inventory& inv, const std::string& job,
-                const std::vector<const HostSpec*>& hosts, int port,
-                const std::string& metrics_path = "/metrics") {
+                const std::vector<const HostSpec*>& hosts, int port, bool tls = false) {
     e << YAML::BeginMap;
     e << YAML::Key << "job_name" << YAML::Value << YAML::DoubleQuoted << job;
-    e << YAML::Key << "metrics_path" << YAML::Value << YAML::DoubleQuoted << metrics_path;
+    e << YAML::Key << "metrics_path" << YAML::Value << YAML::DoubleQuoted << "/metrics";
+    if (tls) {
+        e << YAML::Key << "scheme" << YAML::Value << "https";
+        e << YAML::Key << "tls_config" << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << "ca_file" << YAML::Value << YAML::DoubleQuoted << k_cluster_ca;
+        e << YAML::EndMap;
+    }
     e << YAML::Key << "static_configs" << YAML::Value << YAML::BeginSeq;
     for (const auto* h : hosts) {
         e << YAML::BeginMap;
@@ -74,8 +80,8 @@ std::string render_prometheus_config(const Inventory& inv) {
     e << YAML::Key << "scrape_configs" << YAML::Value << YAML::BeginSeq;
     scrape_job(e, inv, "node", all_hosts(inv), k_node_exporter_port);
     scrape_job(e, inv, "postgres", inv.hosts_with(Service::postgres), k_postgres_exporter_port);
-    scrape_job(e, inv, "patroni", inv.hosts_with(Service::postgres), inv.patroni.rest_port);
-    scrape_job(e, inv, "etcd", inv.hosts_with(Service::etcd), inv.etcd.client_port);
+    scrape_job(e, inv, "patroni", inv.hosts_with(Service::postgres), inv.patroni.rest_port, true);
+    scrape_job(e, inv, "etcd", inv.hosts_with(Service::etcd), k_etcd_metrics_port);
     scrape_job(e, inv, "haproxy", inv.hosts_with(Service::haproxy), k_haproxy_exporter_port);
     e << YAML::EndSeq << YAML::EndMap;
     return std::string("# Written by pgdr bootstrap for cluster ") + inv.cluster +

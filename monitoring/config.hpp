@@ -6,11 +6,17 @@
 // and `job`, the labels the alert rules group by:
 //   node      prometheus-node-exporter on every host            (<address>:9100)
 //   postgres  prometheus-postgres-exporter on every member      (<address>:9187)
-//   patroni   Patroni's GET /metrics on every member            (<address>:<rest_port>)
-//   etcd      etcd's /metrics on every etcd member              (<address>:<client_port>)
+//   patroni   Patroni's GET /metrics on every member            (https://<address>:<rest_port>)
+//   etcd      etcd's metrics-only listener on every etcd member (http://<address>:2381)
 //   haproxy   HAProxy's built-in exporter on every HAProxy host (<address>:8405)
 // Every exporter listens on the host's cluster address only, behind the same network rules as
-// the cluster's other ports.
+// the cluster's other ports. Patroni's REST API serves TLS (verify_client: optional, so a GET
+// needs no client certificate): Prometheus checks it against the cluster CA, which the
+// certificates stage puts on every host, the monitor hosts included (pg/tls.hpp). etcd's client
+// port wants a client certificate, and without etcd RBAC any certificate of the CA may read and
+// write every key, so Prometheus gets none: each member also serves /metrics (and /health) on a
+// plain-HTTP metrics-only listener, --listen-metrics-urls (etcd 3.3 and later: Debian 12 ships
+// 3.4, Debian 13 3.5), on its cluster address.
 #pragma once
 
 #include <string>
@@ -23,6 +29,7 @@ namespace pgdr::monitoring {
 constexpr int k_node_exporter_port = 9100;
 constexpr int k_postgres_exporter_port = 9187;
 constexpr int k_haproxy_exporter_port = 8405;
+constexpr int k_etcd_metrics_port = 2381;  // etcd's own default for --listen-metrics-urls
 constexpr int k_prometheus_port = 9090;
 constexpr int k_alertmanager_port = 9093;
 
@@ -30,6 +37,9 @@ constexpr int k_alertmanager_port = 9093;
 constexpr const char* k_prometheus_config = "/etc/prometheus/prometheus.yml";
 constexpr const char* k_alert_rules_path = "/etc/prometheus/pgdr-alerts.yml";
 constexpr const char* k_alertmanager_config = "/etc/prometheus/alertmanager.yml";
+// The CA Prometheus checks Patroni's certificate with (= pg::tls_paths().ca; a unit test keeps
+// the two equal, monitoring does not depend on pg).
+constexpr const char* k_cluster_ca = "/etc/pgdr/tls/ca.crt";
 
 // The hosts that run Prometheus and Alertmanager (empty: no monitoring).
 std::vector<const HostSpec*> monitor_hosts(const Inventory& inv);

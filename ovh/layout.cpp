@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/net_address.hpp"
+#include "monitoring/config.hpp"
 
 namespace pgdr::ovh {
 
@@ -132,6 +133,19 @@ nlohmann::json security_group_rules(const Inventory& inv) {
     } else {
         cluster.push_back({inv.etcd.client_port, inv.etcd.client_port, "etcd client"});
         cluster.push_back({inv.etcd.peer_port, inv.etcd.peer_port, "etcd peer"});
+    }
+    // Monitoring (monitoring/config.hpp): Prometheus scrapes every host's exporters and etcd's
+    // metrics listener, pgdr and Prometheus reach Alertmanager; only from the members too.
+    if (!monitoring::monitor_hosts(inv).empty()) {
+        for (const auto& [port, what] : std::vector<std::pair<int, const char*>>{
+                 {monitoring::k_node_exporter_port, "node exporter"},
+                 {monitoring::k_postgres_exporter_port, "PostgreSQL exporter"},
+                 {monitoring::k_haproxy_exporter_port, "HAProxy exporter"},
+                 {monitoring::k_etcd_metrics_port, "etcd metrics"},
+                 {monitoring::k_prometheus_port, "Prometheus"},
+                 {monitoring::k_alertmanager_port, "Alertmanager"}}) {
+            cluster.push_back({port, port, what});
+        }
     }
     // HAProxy's ports serve the applications: the subnet and haproxy.client_cidrs.
     std::vector<Range> clients;

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "core/net_address.hpp"
+#include "monitoring/config.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/tls.hpp"
 
@@ -81,6 +82,11 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
                 url(address, inv.etcd.client_port) + "," + url("127.0.0.1", inv.etcd.client_port));
     out += line("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(address, inv.etcd.peer_port));
     out += line("ETCD_ADVERTISE_CLIENT_URLS", url(address, inv.etcd.client_port));
+    // /metrics and /health without a client certificate, for Prometheus (monitoring/config.hpp).
+    if (!monitoring::monitor_hosts(inv).empty()) {
+        out +=
+            line("ETCD_LISTEN_METRICS_URLS", url(address, monitoring::k_etcd_metrics_port, "http"));
+    }
     out += line("ETCD_INITIAL_CLUSTER", etcd_initial_cluster(inv));
     out += line("ETCD_INITIAL_CLUSTER_STATE", "new");
     out += line("ETCD_INITIAL_CLUSTER_TOKEN", etcd_cluster_token(inv));

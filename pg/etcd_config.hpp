@@ -4,6 +4,8 @@
 // the member listens on its own address and on 127.0.0.1 (local etcdctl and Patroni), over
 // TLS for clients and peers with client-certificate authentication (pg/tls.hpp), the
 // cluster token is derived from the cluster name so two clusters' members never join each other.
+// With a monitor host in the inventory, each member also serves /metrics on a plain-HTTP
+// metrics-only listener on its own address (ETCD_LISTEN_METRICS_URLS, monitoring/config.hpp).
 // ETCD_ENABLE_V2 is written only when the release's Patroni needs etcd's v2 API (it does not on
 // Debian 12 or 13: Patroni uses the etcd3 DCS).
 //

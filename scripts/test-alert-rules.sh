@@ -26,3 +26,22 @@ fi
 "$promtool" check rules monitoring/pgdr-alerts.yml
 cd monitoring/tests
 "$promtool" test rules ./*.test.yml
+# The Grafana dashboard (monitoring/grafana/pgdr-cluster.json): valid JSON, and every panel's
+# query parses as PromQL: each becomes a recording rule that `promtool check rules` parses
+# ($cluster, Grafana's variable, replaced by a value).
+cd ../..
+rules=$(mktemp --suffix=.yml)
+trap 'rm -f "$rules"; rm -rf "${tmp:-}"' EXIT
+python3 - monitoring/grafana/pgdr-cluster.json "$rules" <<'PY'
+import json, sys
+dash = json.load(open(sys.argv[1]))
+exprs = [t["expr"] for p in dash["panels"] for t in p.get("targets", [])]
+assert exprs and all(p.get("targets") for p in dash["panels"]), "a panel without a query"
+with open(sys.argv[2], "w") as out:
+    out.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, e in enumerate(exprs):
+        out.write("      - record: dashboard:expr%d\n        expr: %s\n"
+                  % (i, json.dumps(e.replace("$cluster", "shop"))))
+print("dashboard: %d queries" % len(exprs))
+PY
+"$promtool" check rules "$rules"

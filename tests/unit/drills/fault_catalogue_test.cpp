@@ -70,6 +70,9 @@ TEST_CASE("fault list: every flag, wrapped at 100 columns", "[drills][faults]") 
     CHECK(text.find("--reboot-primary  (lab and OVH only)\n    Hard reset of the leader's host") !=
           std::string::npos);
     CHECK(text.find("not available") == std::string::npos);
+    CHECK(text.find("    Alerts (with a monitor host): EtcdMemberDown.\n") != std::string::npos);
+    CHECK(text.find("    Alerts (with a monitor host): PatroniMemberDown, "
+                    "PatroniLeaderChanged.\n") != std::string::npos);
 }
 
 TEST_CASE("predicted RTO per fault", "[drills][prediction]") {

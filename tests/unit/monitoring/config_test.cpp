@@ -8,11 +8,14 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "core/inventory.hpp"
 #include "core/plan.hpp"
+#include "pg/etcd_config.hpp"
 #include "pg/stage_monitoring.hpp"
+#include "pg/tls.hpp"
 
 using namespace pgdr;
 
@@ -101,7 +104,7 @@ TEST_CASE("prometheus.yml: every exporter of every host, labelled by host name",
                            {"pg3", "198.18.0.13:9100"}});
     CHECK(t["postgres"].at("pg2") == "198.18.0.12:9187");
     CHECK(t["patroni"].at("pg1") == "198.18.0.11:8008");
-    CHECK(t["etcd"].at("pg3") == "198.18.0.13:2379");
+    CHECK(t["etcd"].at("pg3") == "198.18.0.13:2381");
     CHECK(t["haproxy"] == Map{{"pg3", "198.18.0.13:8405"}});
     CHECK(t.size() == 5);
     auto doc = YAML::Load(yml);
@@ -111,6 +114,39 @@ TEST_CASE("prometheus.yml: every exporter of every host, labelled by host name",
     CHECK(
         doc["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"][0].as<std::string>() ==
         "198.18.0.13:9093");
+}
+
+TEST_CASE(
+    "prometheus.yml: Patroni over https checked with the cluster CA, etcd on its metrics "
+    "listener without a client certificate",
+    "[monitoring]") {
+    auto inv = parse_inventory(k_cluster, "inv.yaml");
+    auto doc = YAML::Load(monitoring::render_prometheus_config(inv));
+    std::map<std::string, YAML::Node> jobs;
+    for (std::size_t i = 0; i < doc["scrape_configs"].size(); ++i) {
+        const YAML::Node job = doc["scrape_configs"][i];
+        jobs[job["job_name"].as<std::string>()] = job;
+    }
+    REQUIRE(jobs.count("patroni") == 1);
+    CHECK(jobs["patroni"]["scheme"].as<std::string>() == "https");
+    CHECK(jobs["patroni"]["tls_config"]["ca_file"].as<std::string>() == pg::tls_paths().ca);
+    // No client certificate anywhere: Prometheus holds no key of the cluster CA.
+    CHECK_FALSE(jobs["patroni"]["tls_config"]["cert_file"]);
+    CHECK_FALSE(jobs["patroni"]["tls_config"]["key_file"]);
+    for (const char* plain : {"node", "postgres", "etcd", "haproxy"}) {
+        INFO(plain);
+        CHECK_FALSE(jobs[plain]["scheme"]);
+        CHECK_FALSE(jobs[plain]["tls_config"]);
+    }
+    // etcd serves that port on its metrics-only listener, over plain HTTP.
+    const auto etcd = pg::render_etcd_defaults(inv, inv.hosts[2]);
+    CHECK(etcd.find("ETCD_LISTEN_METRICS_URLS=\"http://198.18.0.13:" +
+                    std::to_string(monitoring::k_etcd_metrics_port) + "\"\n") != std::string::npos);
+    // Without a monitor host, etcd opens no metrics listener.
+    std::string bare = k_cluster;
+    bare.replace(bare.find(", monitor"), 9, "");
+    CHECK(pg::render_etcd_defaults(parse_inventory(bare, "inv.yaml"), inv.hosts[2])
+              .find("ETCD_LISTEN_METRICS_URLS") == std::string::npos);
 }
 
 TEST_CASE("alertmanager.yml: receivers from the inventory, alerts grouped per host",

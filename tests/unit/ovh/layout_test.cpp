@@ -83,6 +83,28 @@ TEST_CASE("layout: security-group rules open only the cluster's ports", "[ovh][l
     CHECK(pgdr::ovh::rule_keys(renamed) == pgdr::ovh::rule_keys(rules));
 }
 
+TEST_CASE("layout: with a monitor host, the monitoring ports are open between the members only",
+          "[ovh][layout]") {
+    auto inv = inventory();
+    const auto before = pgdr::ovh::rule_keys(pgdr::ovh::security_group_rules(inv));
+    CHECK(std::find(before.begin(), before.end(), "INGRESS IPV4 TCP 9100-9100 10.1.0.10/32") ==
+          before.end());
+    inv.hosts.back().services.insert(pgdr::Service::monitor);
+    const auto keys = pgdr::ovh::rule_keys(pgdr::ovh::security_group_rules(inv));
+    for (const char* ports :
+         {"9100-9100", "9187-9187", "8405-8405", "2381-2381", "9090-9090", "9093-9093"}) {
+        for (int i = 10; i <= 13; ++i) {
+            const std::string k =
+                std::string("INGRESS IPV4 TCP ") + ports + " 10.1.0." + std::to_string(i) + "/32";
+            INFO(k);
+            CHECK(std::find(keys.begin(), keys.end(), k) != keys.end());
+        }
+        const std::string subnet = std::string("INGRESS IPV4 TCP ") + ports + " 10.1.0.0/24";
+        CHECK(std::find(keys.begin(), keys.end(), subnet) == keys.end());
+    }
+    CHECK(keys.size() == before.size() + 6 * 4);
+}
+
 TEST_CASE("layout: haproxy.client_cidrs may reach HAProxy's ports, not the cluster's",
           "[ovh][layout]") {
     auto inv = inventory();
