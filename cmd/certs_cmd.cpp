@@ -53,16 +53,6 @@ int certs_status(Context& ctx, const StatusOptions& o) {
     return report.exit_code();
 }
 
-bool ask_terminal(const std::string& q) {
-    std::cerr << q << " [y/N] " << std::flush;
-    std::string answer;
-    if (!std::getline(std::cin, answer)) {
-        std::cerr << "\n";
-        return false;
-    }
-    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
-}
-
 nlohmann::json results_json(const ApplyReport& rep) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : rep.results) {

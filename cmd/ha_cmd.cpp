@@ -43,17 +43,6 @@ std::string question(const Inventory& inv, const pg::HaResult& r) {
     return "Proceed?";
 }
 
-// Asks on the terminal; anything but y/yes (or Ctrl-C) is no.
-bool ask_terminal(const std::string& q) {
-    std::cerr << q << " [y/N] " << std::flush;
-    std::string answer;
-    if (!std::getline(std::cin, answer)) {
-        std::cerr << "\n";
-        return false;
-    }
-    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
-}
-
 int run_action(Context& ctx, pg::HaAction action, const HaOptions& o) {
     const std::string name = pg::to_string(action);
     if (action != pg::HaAction::switchover && !o.at.empty()) {

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <sstream>
 
 #include "core/files.hpp"
@@ -190,6 +191,16 @@ std::unique_ptr<ClusterReach> cluster_reach(Context& ctx, const Inventory& inv,
         }
     }
     return std::make_unique<net::SshReach>(std::move(vantages), o, *ctx.log);
+}
+
+bool ask_terminal(const std::string& q) {
+    std::cerr << q << " [y/N] " << std::flush;
+    std::string answer;
+    if (!std::getline(std::cin, answer)) {
+        std::cerr << "\n";
+        return false;
+    }
+    return answer == "y" || answer == "Y" || answer == "yes" || answer == "YES";
 }
 
 HostTransports connect_hosts(Context& ctx, const Inventory& inv) {

@@ -53,6 +53,9 @@ void use_cluster_tls(net::CurlHttpClient& http, const Inventory& inv);
 // password is registered with the log's redaction.
 std::string haproxy_authorization(Context& ctx, const Inventory& inv);
 
+// Asks on the terminal (stderr, answer on stdin); anything but y/yes (or EOF) is no.
+bool ask_terminal(const std::string& question);
+
 // One SSH transport per inventory host (connected lazily), owned, and looked up by name.
 struct HostTransports {
     std::vector<std::unique_ptr<Transport>> owned;
