@@ -542,8 +542,8 @@ sys.exit(0 if same(want, have) else 1)
 
 const std::string k_dcs_patch = R"PY(
 import base64, json, sys, urllib.request
-# The statistics password from the configuration itself (root reads it): never in argv.
-auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
+# The REST API password arrives on stdin: never in argv.
+password = sys.stdin.readline().rstrip("\n")
 req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="PATCH")
 req.add_header("Content-Type", "application/json")
 req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
