@@ -24,11 +24,7 @@ RunCommand when_changed(RunCommand c, std::vector<std::string> paths) {
 // Installs the packages keeping pgdr's /etc/default files (written before): Debian starts each
 // daemon at installation, and it must start listening where pgdr says.
 RunCommand install(const std::vector<std::string>& packages) {
-    Argv check{"sh", "-c",
-               "for p; do dpkg-query -W -f='${Status}' \"$p\" 2>/dev/null | "
-               "grep -q 'ok installed' || exit 1; done",
-               "pgdr-installed"};
-    check.insert(check.end(), packages.begin(), packages.end());
+    const Argv check = packages_installed(packages);
     Argv argv{"sh", "-c",
               "export DEBIAN_FRONTEND=noninteractive; "
               "o='-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold'; "
