@@ -113,8 +113,8 @@ struct PsqlOptions {
 // The member the superuser lands on for `--target write|read`: pg_hba admits the superuser only
 // from loopback and the members, so it never goes through a HAProxy host (which may be no
 // member); the leader for write, a running replica (else the leader) for read, per Patroni.
-const HostSpec& superuser_member(Context& ctx, const Inventory& inv, const std::string& target) {
-    ClusterWiring wiring(ctx, inv);
+const HostSpec& superuser_member(ClusterWiring& wiring, const Inventory& inv,
+                                 const std::string& target) {
     pg::SnapshotOptions so;
     so.replication = false;
     so.etcd = false;
@@ -146,6 +146,8 @@ int psql(Context& ctx, const PsqlOptions& o) {
     if (!superuser && o.user != pg::k_probe_user) {
         throw usage_error("pgdr knows the passwords of postgres and pgdr_probe only");
     }
+    // One reach (its SSH sessions) for finding the member and for psql's connection.
+    ClusterWiring wiring(ctx, inv);
     std::string host;
     int port = 0;
     bool member = false;  // a PostgreSQL member itself (not HAProxy)
@@ -153,7 +155,7 @@ int psql(Context& ctx, const PsqlOptions& o) {
         host = inv.hosts_with(Service::haproxy).front()->address;
         port = o.target == "write" ? inv.haproxy.write_port : inv.haproxy.read_port;
     } else if (o.target == "write" || o.target == "read") {
-        host = superuser_member(ctx, inv, o.target).address;
+        host = superuser_member(wiring, inv, o.target).address;
         member = true;
     } else if (const auto* h = inv.find_host(o.target);
                h != nullptr && h->runs(Service::postgres)) {
@@ -171,8 +173,8 @@ int psql(Context& ctx, const PsqlOptions& o) {
     const std::string database = superuser ? "postgres" : pg::k_probe_database;
     // The port directly, or a local port forwarded over SSH from inside the network (from a
     // member for the superuser, whom pg_hba admits from the members only).
-    auto reach = cluster_reach(ctx, inv);
-    const Endpoint via = superuser ? reach->inside(host, port) : reach->endpoint(host, port);
+    auto& reach = *wiring.reach;
+    const Endpoint via = superuser ? reach.inside(host, port) : reach.endpoint(host, port);
     const bool forwarded = via.host != host || via.port != port;
     // The password reaches psql through a 0600 passfile in the state directory, never argv.
     const std::string passfile = inv.paths.state_dir + "/psql.pgpass";
