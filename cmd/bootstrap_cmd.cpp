@@ -200,10 +200,12 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         if (!only) {
             throw usage_error(
                 "unknown stage '" + o.stage + "'",
-                "stages: packages, certificates, etcd, replication, patroni, haproxy, verify");
+                "stages: packages, certificates, etcd, replication, backup, patroni, haproxy, "
+                "monitoring, verify");
         }
     }
     auto secrets = pg::load_secrets(inv.paths.state_dir);
+    secrets.backup = pg::load_backup_secrets(inv);
     pg::register_secrets(secrets, *ctx.log);
     auto conn = connect_hosts(ctx, inv);
     ctx.log->info("bootstrap: inspecting " + std::to_string(inv.hosts.size()) + " hosts");
@@ -297,7 +299,8 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
                                  "Turn the inventory's hosts into a running HA cluster over SSH");
     b->add_option(
         "--stage", o->stage,
-        "Run one stage only: packages, certificates, etcd, replication, patroni, haproxy, verify");
+        "Run one stage only: packages, certificates, etcd, replication, backup, patroni, haproxy, "
+        "monitoring, verify");
     b->add_flag("--dry-run", o->dry_run,
                 "Print every file diff and command of the plan; change nothing");
     b->add_flag("--adopt", o->adopt,

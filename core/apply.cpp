@@ -90,9 +90,11 @@ bool mentions_password(const std::string& line) {
     std::string lower(line);
     std::transform(lower.begin(), lower.end(), lower.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    // "stats auth user:password" is HAProxy's.
+    // "stats auth user:password" is HAProxy's; cipher-pass and s3-key(-secret) pgBackRest's.
     return lower.find("password") != std::string::npos ||
            lower.find("passwd") != std::string::npos ||
+           lower.find("cipher-pass") != std::string::npos ||
+           lower.find("s3-key") != std::string::npos ||
            lower.find("stats auth") != std::string::npos;
 }
 

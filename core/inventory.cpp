@@ -853,6 +853,132 @@ void read_monitoring(Reader& r, const YAML::Node& m, MonitoringSettings& ms) {
     }
 }
 
+// ---- backup ----
+
+void read_backup_s3(Reader& r, const YAML::Node& repo, BackupRepo& br) {
+    static const std::regex k_endpoint(
+        "^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(:[0-9]{1,5})?$");
+    static const std::regex k_bucket("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$");
+    static const std::regex k_s3_region("^[a-z0-9-]{1,32}$");
+    const std::pair<const char*, const char*> required[] = {
+        {"endpoint", "the object storage's host[:port]"},
+        {"region", "the S3 region"},
+        {"bucket", "the bucket's name"}};
+    for (const auto& [key, what] : required) {
+        if (!repo[key]) {
+            r.error(repo, std::string("backup.repo: type s3 needs '") + key + "' (" + what + ")");
+        }
+    }
+    read_opt(repo, "endpoint", br.endpoint, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.endpoint", k_endpoint,
+                          "host[:port] such as s3.gra.io.cloud.ovh.net (no scheme: always https)");
+    });
+    read_opt(repo, "region", br.region, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.region", k_s3_region, "an S3 region such as gra");
+    });
+    read_opt(repo, "bucket", br.bucket, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.bucket", k_bucket,
+                          "a bucket name: 3 to 63 lower-case letters, digits, '.' and '-'");
+    });
+    read_opt(repo, "uri_style", br.uri_style, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.uri_style", std::regex("host|path"),
+                          "host (bucket.endpoint) or path (endpoint/bucket)");
+    });
+    if (repo["host"]) {
+        r.error(repo["host"], "backup.repo.host: only for type posix (a repository host)");
+    }
+}
+
+void read_backup_repo(Reader& r, const YAML::Node& repo, const Inventory& inv, BackupRepo& br) {
+    if (!r.check_map(repo, "backup.repo",
+                     {"type", "endpoint", "region", "bucket", "uri_style", "ca_file",
+                      "credentials_file", "path", "host"})) {
+        return;
+    }
+    read_opt(repo, "type", br.type, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.type", std::regex("s3|posix"),
+                          "s3 (object storage) or posix (a directory on a repository host)");
+    });
+    read_opt(repo, "ca_file", br.ca_file, [&](const YAML::Node& v) {
+        return path_value(r, v, "backup.repo.ca_file", inv.source_path);
+    });
+    read_opt(repo, "credentials_file", br.credentials_file, [&](const YAML::Node& v) {
+        return path_value(r, v, "backup.repo.credentials_file", inv.source_path);
+    });
+    read_opt(repo, "path", br.path, [&](const YAML::Node& v) {
+        static const std::regex k_abs("^/[A-Za-z0-9._/-]*$");
+        return r.matching(v, "backup.repo.path", k_abs,
+                          "an absolute path of letters, digits, '.', '_', '-' and '/'");
+    });
+    if (br.type == "s3") {
+        read_backup_s3(r, repo, br);
+        return;
+    }
+    for (const char* key :
+         {"endpoint", "region", "bucket", "uri_style", "ca_file", "credentials_file"}) {
+        if (repo[key]) {
+            r.error(repo[key], std::string("backup.repo.") + key + ": only for type s3");
+        }
+    }
+    if (!repo["host"]) {
+        r.error(repo, "backup.repo: type posix needs 'host' (the inventory host holding it)");
+    }
+    read_opt(repo, "host", br.host, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.repo.host", k_name_re, "an inventory host's name");
+    });
+}
+
+void read_backup_schedule(Reader& r, const YAML::Node& s, BackupSchedule& bs) {
+    if (!r.check_map(s, "backup.schedule", {"full", "diff"})) {
+        return;
+    }
+    // A systemd OnCalendar expression (checked by systemd-analyze on the hosts); "" for none.
+    static const std::regex k_calendar("^[A-Za-z0-9 .,:*/~-]{0,64}$");
+    read_opt(s, "full", bs.full, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.schedule.full", k_calendar,
+                          "a systemd calendar expression such as 'Sun 01:00', or \"\" for none");
+    });
+    read_opt(s, "diff", bs.diff, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.schedule.diff", k_calendar,
+                          "a systemd calendar expression such as 'Mon..Sat 01:00', or \"\" for "
+                          "none");
+    });
+}
+
+// The `backup` section (pgdr-inventory(5)); absent: no pgBackRest.
+void read_backup(Reader& r, const YAML::Node& b, Inventory& inv) {
+    if (!r.check_map(
+            b, "backup",
+            {"repo", "retention_full", "retention_diff", "compress", "cipher", "schedule"})) {
+        return;
+    }
+    BackupSettings bs;
+    if (!b["repo"]) {
+        r.error(b, "backup: missing required key 'repo' (where the backups go)");
+    } else {
+        read_backup_repo(r, b["repo"], inv, bs.repo);
+    }
+    read_opt(b, "retention_full", bs.retention_full, [&](const YAML::Node& v) {
+        return r.int_value(v, "backup.retention_full (full backups kept)", 1, 9999);
+    });
+    read_opt(b, "retention_diff", bs.retention_diff, [&](const YAML::Node& v) {
+        return r.int_value(v, "backup.retention_diff (differential backups kept)", 1, 9999);
+    });
+    read_opt(b, "compress", bs.compress, [&](const YAML::Node& v) {
+        return r.matching(v, "backup.compress", std::regex("none|gz|bz2|lz4|zst"),
+                          "one of none, gz, bz2, lz4, zst");
+    });
+    read_opt(b, "cipher", bs.cipher,
+             [&](const YAML::Node& v) { return r.bool_value(v, "backup.cipher"); });
+    if (b["schedule"]) {
+        read_backup_schedule(r, b["schedule"], bs.schedule);
+    }
+    if (bs.repo.path.empty()) {
+        bs.repo.path = "/pgbackrest/" + (inv.cluster.empty() ? "cluster" : inv.cluster);
+    }
+    inv.backup = bs;
+}
+
 void read_paths(Reader& r, const YAML::Node& root, Inventory& inv) {
     const auto& p = root["paths"];
     if (p && r.check_map(p, "paths", {"state_dir", "archive_dir"})) {
@@ -1005,8 +1131,25 @@ void check_haproxy_ports(Reader& r, const Inventory& inv) {
     }
 }
 
+// A posix repository lives on an inventory host that is not a PostgreSQL member (it must
+// survive the loss of any of them).
+void check_backup_host(Reader& r, const Inventory& inv) {
+    if (!inv.backup || inv.backup->repo.type != "posix" || inv.backup->repo.host.empty()) {
+        return;
+    }
+    const auto* h = inv.find_host(inv.backup->repo.host);
+    if (h == nullptr) {
+        r.add(0, 0, "backup.repo.host: no host named '" + inv.backup->repo.host + "'");
+    } else if (h->runs(Service::postgres)) {
+        r.add(h->line, 1,
+              "backup.repo.host: " + h->name +
+                  " runs postgres; the repository must be on a host that is not a member");
+    }
+}
+
 void check_across_sections(Reader& r, const Inventory& inv) {
     check_host_addresses(r, inv);
+    check_backup_host(r, inv);
     check_service_counts(r, inv);
     check_haproxy_ports(r, inv);
     if (inv.provider == ProviderKind::ovh && inv.ovh.regions.empty()) {
@@ -1034,9 +1177,10 @@ YAML::Node load_root(Reader& r, const std::string& text) {
         r.add(0, 0, "the inventory is empty (see pgdr-inventory(5) and inventories/)");
         throw InventoryError(r.diagnostics());
     }
-    if (!r.check_map(root, "inventory",
-                     {"cluster", "production", "release", "postgres_version", "network", "ssh",
-                      "hosts", "patroni", "haproxy", "etcd", "monitoring", "paths", "provider"})) {
+    if (!r.check_map(
+            root, "inventory",
+            {"cluster", "production", "release", "postgres_version", "network", "ssh", "hosts",
+             "patroni", "haproxy", "etcd", "monitoring", "backup", "paths", "provider"})) {
         throw InventoryError(r.diagnostics());
     }
     return root;
@@ -1075,6 +1219,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     read_etcd(r, root, inv);
     if (root["monitoring"]) {
         read_monitoring(r, root["monitoring"], inv.monitoring);
+    }
+    if (root["backup"]) {
+        read_backup(r, root["backup"], inv);
     }
     read_paths(r, root, inv);
     read_provider(r, root, inv);

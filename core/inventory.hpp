@@ -125,6 +125,34 @@ struct PathSettings {
     std::string archive_dir = "/var/lib/postgresql/wal_archive";
 };
 
+// The `backup` section (issue 14): pgBackRest with a repository in object storage (s3) or on a
+// filesystem (posix); absent: the cluster archives WAL into paths.archive_dir as before.
+struct BackupRepo {
+    std::string type = "s3";         // s3 | posix
+    std::string endpoint;            // s3: host[:port]
+    std::string region;              // s3
+    std::string bucket;              // s3
+    std::string uri_style = "host";  // s3: host | path
+    std::string ca_file;             // operator-side PEM to trust for the endpoint; "": system CAs
+    std::string credentials_file;    // operator-side 0600 file; "": <state>/secrets/s3-credentials
+    std::string path;                // repository path; "": /pgbackrest/<cluster>
+    std::string host;                // posix: the inventory host holding the repository
+};
+
+struct BackupSchedule {
+    std::string full = "Sun 01:00";       // systemd OnCalendar
+    std::string diff = "Mon..Sat 01:00";  // systemd OnCalendar; "" for none
+};
+
+struct BackupSettings {
+    BackupRepo repo;
+    int retention_full = 2;
+    int retention_diff = 6;
+    std::string compress = "lz4";  // pgbackrest compress-type
+    bool cipher = true;            // aes-256-cbc, passphrase in <state>/secrets/pgbackrest-cipher
+    BackupSchedule schedule;
+};
+
 enum class ProviderKind { lab, ovh, none };
 
 struct LabSettings {
@@ -163,6 +191,7 @@ struct Inventory {
     HaproxySettings haproxy;
     EtcdSettings etcd;
     MonitoringSettings monitoring;
+    std::optional<BackupSettings> backup;  // the `backup` section; none: the local cp archive
     PathSettings paths;
     ProviderKind provider = ProviderKind::none;
     LabSettings lab;

@@ -69,6 +69,24 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
             {"regions", inv.ovh.regions},   {"flavor", inv.ovh.flavor},
             {"image", inv.ovh.image},       {"ssh_public_key_file", inv.ovh.ssh_public_key_file}};
     }
+    if (inv.backup) {
+        const auto& b = *inv.backup;
+        out["backup"] = {{"repo",
+                          {{"type", b.repo.type},
+                           {"endpoint", b.repo.endpoint},
+                           {"region", b.repo.region},
+                           {"bucket", b.repo.bucket},
+                           {"uri_style", b.repo.uri_style},
+                           {"ca_file", b.repo.ca_file},
+                           {"credentials_file", b.repo.credentials_file},
+                           {"path", b.repo.path},
+                           {"host", b.repo.host}}},
+                         {"retention_full", b.retention_full},
+                         {"retention_diff", b.retention_diff},
+                         {"compress", b.compress},
+                         {"cipher", b.cipher},
+                         {"schedule", {{"full", b.schedule.full}, {"diff", b.schedule.diff}}}};
+    }
     return out;
 }
 

@@ -17,6 +17,8 @@ std::string to_string(Stage stage) {
             return "etcd";
         case Stage::replication:
             return "replication";
+        case Stage::backup:
+            return "backup";
         case Stage::patroni:
             return "patroni";
         case Stage::haproxy:
@@ -31,7 +33,7 @@ std::string to_string(Stage stage) {
 
 const std::vector<Stage>& all_stages() {
     static const std::vector<Stage> k_stages{
-        Stage::packages, Stage::certificates, Stage::etcd,       Stage::replication,
+        Stage::packages, Stage::certificates, Stage::etcd,       Stage::replication, Stage::backup,
         Stage::patroni,  Stage::haproxy,      Stage::monitoring, Stage::verify};
     return k_stages;
 }

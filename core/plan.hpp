@@ -30,6 +30,7 @@ enum class Stage {
     certificates,
     etcd,
     replication,
+    backup,
     patroni,
     haproxy,
     monitoring,

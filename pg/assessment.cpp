@@ -23,6 +23,7 @@ class Judge {
             members();
             sync_standby();
             replication();
+            archiver();
         }
         if (m_c.etcd) {
             etcd();
@@ -124,6 +125,24 @@ class Judge {
             }
         }
     }
+
+    // The leader's archive_command fails now (its last failure is newer than its last success):
+    // WAL piles up in pg_wal and the backups' recovery window stops growing.
+    void archiver() {
+        if (!m_s.archiver_read || !m_s.archiver.failing()) {
+            return;
+        }
+        const auto& a = m_s.archiver;
+        add("archive_failing", Severity::warning, m_s.leader,
+            "archiving WAL fails on the leader " + m_s.leader + ": " +
+                std::to_string(a.failed_count) + " failures, last on " +
+                or_none_wal(a.last_failed_wal) +
+                (a.last_archived_wal.empty()
+                     ? std::string(", nothing archived since the server started")
+                     : ", last success " + a.last_archived_wal) +
+                " (the PostgreSQL log on " + m_s.leader + " says why; `pgdr backup check`)");
+    }
+    static std::string or_none_wal(const std::string& wal) { return wal.empty() ? "?" : wal; }
 
     void etcd() {
         if (m_s.etcd.empty()) {

@@ -16,6 +16,8 @@
 //                                       "streaming" there (Patroni's state is not the proof)
 //   lag_unknown               critical  a lag bound is set and the replica's lag is unknown
 //   lag_over_limit            critical  the replica's replay lag exceeds the bound
+//   archive_failing           warning   the leader's pg_stat_archiver: a failure newer than the
+//                                       last success (archive_command fails now)
 //   etcd_member_down          warning   an etcd member does not answer healthy
 //   etcd_no_quorum            critical  fewer than a majority of etcd members are healthy
 //   haproxy_unreachable       critical  a HAProxy's statistics page did not answer

@@ -9,6 +9,7 @@
 #include "pg/pgpass.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
+#include "pg/stage_backup.hpp"
 #include "pg/stage_files.hpp"
 #include "pg/stage_monitoring.hpp"
 #include "pg/tls.hpp"
@@ -410,7 +411,9 @@ RunCommand create_slot(const HostSpec& replica) {
 HostActions seed_primary(const BootstrapInputs& b) {
     const auto& tls = tls_paths();
     HostActions pa{b.primary.name, {}};
-    pa.actions.emplace_back(create_archive_dir(b.inv));
+    if (!b.inv.backup) {
+        pa.actions.emplace_back(create_archive_dir(b.inv));
+    }
     add_files(pa.actions, stage_files(b.inv, b.primary, b.primary, b.secrets, Stage::replication));
     auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
                        "restart PostgreSQL for the replication settings");
@@ -461,7 +464,9 @@ RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
 
 HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
     HostActions ra{replica.name, {}};
-    ra.actions.emplace_back(create_archive_dir(b.inv));
+    if (!b.inv.backup) {
+        ra.actions.emplace_back(create_archive_dir(b.inv));
+    }
     add_files(ra.actions, stage_files(b.inv, replica, b.primary, b.secrets, Stage::replication));
     ra.actions.emplace_back(clone_primary(b, replica));
     auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
@@ -740,6 +745,9 @@ void plan_verify(Plan& plan, const BootstrapInputs& b) {
                                  " is served by a replica"));
         }
     }
+    if (auto check = backup_check_action(b.inv)) {
+        on_leader.emplace_back(std::move(*check));
+    }
     plan.add_step(Stage::verify, "cluster checks")
         .hosts.push_back({b.primary.name, std::move(on_leader)});
 }
@@ -754,6 +762,7 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
     plan_certificates(plan, b);
     plan_etcd(plan, b);
     plan_replication(plan, b);
+    plan_backup(plan, inv, b.primary, secrets);
     plan_patroni(plan, b);
     plan_haproxy(plan, b);
     plan_monitoring(plan, inv, b.primary, secrets);

@@ -11,6 +11,9 @@
 //                pg_basebackup with its slot, primary_conninfo through a 0600 passfile,
 //                standby.signal; then every replica must stream (pg_stat_replication). Skipped
 //                once Patroni manages the cluster (it then owns these files);
+//   backup       with the inventory's backup section: pgBackRest on every member, its TLS
+//                server and timers, the stanza on the leader (pg/stage_backup.hpp); verify
+//                then runs `pgbackrest check`;
 //   patroni      patroni.yml, PostgreSQL's own unit kept out of the way, Patroni started on the
 //                leader first, then on each replica; every replica must stream again (Patroni
 //                says "running" for a replica whose slot does not exist yet);

@@ -102,6 +102,28 @@ void read_leader_replication(const ClusterTargets& t, const ClusterAccess& acces
     s.replication = std::move(r.rows);
 }
 
+void read_leader_archiver(const ClusterTargets& t, const ClusterAccess& access,
+                          const SnapshotOptions& o, ClusterSnapshot& s) {
+    const auto* node = t.postgres_node(s.leader);
+    if (node == nullptr || !access.sql) {
+        s.archiver_error = "no SQL access to the leader " + s.leader;
+        return;
+    }
+    try {
+        const QueryResult r =
+            access.sql(access.reach.inside(node->address, t.pg_port), k_archiver_sql, o.timeout);
+        if (!r.ok) {
+            s.archiver_error = "pg_stat_archiver on " + s.leader + ": " + r.error.describe();
+        } else if (!parse_archiver(r, s.archiver)) {
+            s.archiver_error = "pg_stat_archiver on " + s.leader + ": unexpected answer";
+        } else {
+            s.archiver_read = true;
+        }
+    } catch (const Error& e) {
+        s.archiver_error = "pg_stat_archiver on " + s.leader + ": " + e.what();
+    }
+}
+
 void read_etcd(const ClusterTargets& t, const ClusterAccess& access, const SnapshotOptions& o,
                ClusterSnapshot& s) {
     for (const auto& n : t.etcd) {
@@ -152,6 +174,43 @@ const char* const k_replication_sql =
     "coalesce(replay_lsn::text, ''), "
     "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
     "FROM pg_stat_replication ORDER BY 1";
+
+const char* const k_archiver_sql =
+    "SELECT archived_count, coalesce(last_archived_wal, ''), "
+    "extract(epoch from last_archived_time)::float8, failed_count, "
+    "coalesce(last_failed_wal, ''), extract(epoch from last_failed_time)::float8 "
+    "FROM pg_stat_archiver";
+
+bool parse_archiver(const QueryResult& result, ArchiverState& out) {
+    if (!result.ok || result.rows.size() != 1 || result.rows[0].size() != 6) {
+        return false;
+    }
+    try {
+        auto number = [&](std::size_t col) -> std::optional<double> {
+            auto v = result.value(0, col);
+            if (!v || v->empty()) {
+                return std::nullopt;
+            }
+            std::size_t used = 0;
+            double d = std::stod(*v, &used);
+            if (used != v->size()) {
+                throw std::invalid_argument(*v);
+            }
+            return d;
+        };
+        ArchiverState a;
+        a.archived_count = static_cast<std::int64_t>(number(0).value_or(0));
+        a.last_archived_wal = result.value(0, 1).value_or("");
+        a.last_archived_time = number(2);
+        a.failed_count = static_cast<std::int64_t>(number(3).value_or(0));
+        a.last_failed_wal = result.value(0, 4).value_or("");
+        a.last_failed_time = number(5);
+        out = a;
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
 
 const ClusterNode* ClusterTargets::postgres_node(const std::string& name) const {
     for (const auto& n : postgres) {
@@ -313,6 +372,9 @@ ClusterSnapshot take_snapshot(const ClusterTargets& targets, const ClusterAccess
     read_patroni(targets, access, options, s);
     if (options.replication && !s.leader.empty()) {
         read_leader_replication(targets, access, options, s);
+    }
+    if (options.archiver && !s.leader.empty()) {
+        read_leader_archiver(targets, access, options, s);
     }
     if (options.etcd) {
         read_etcd(targets, access, options, s);

@@ -76,6 +76,22 @@ struct HaproxyRouting {
     std::vector<std::string> up_servers(const std::string& backend) const;
 };
 
+// The leader's pg_stat_archiver: whether archive_command keeps failing (issue 14).
+struct ArchiverState {
+    std::int64_t archived_count = 0;
+    std::string last_archived_wal;
+    std::optional<double> last_archived_time;  // epoch seconds; none when nothing archived
+    std::int64_t failed_count = 0;
+    std::string last_failed_wal;
+    std::optional<double> last_failed_time;
+
+    // A failure newer than the last success: archive_command fails now.
+    bool failing() const {
+        return failed_count > 0 && last_failed_time &&
+               (!last_archived_time || *last_failed_time > *last_archived_time);
+    }
+};
+
 struct ClusterSnapshot {
     // Patroni: GET /cluster of the first member that answers.
     bool patroni_answered = false;
@@ -89,6 +105,11 @@ struct ClusterSnapshot {
     bool replication_read = false;
     std::string replication_error;
     std::vector<ReplicationRow> replication;
+
+    // The leader's pg_stat_archiver (read only with SnapshotOptions::archiver and one leader).
+    bool archiver_read = false;
+    std::string archiver_error;
+    ArchiverState archiver;
 
     std::vector<EtcdMemberHealth> etcd;   // one per etcd host, when read
     std::vector<HaproxyRouting> haproxy;  // one per HAProxy host, when read
@@ -123,6 +144,7 @@ struct SnapshotOptions {
     bool replication = true;
     bool etcd = true;
     bool haproxy = true;
+    bool archiver = false;  // the leader's pg_stat_archiver (pgdr status)
     std::chrono::milliseconds timeout = k_snapshot_read_timeout;
 };
 
@@ -147,6 +169,9 @@ extern const char* const k_replication_sql;
 // matched to `members`.
 std::vector<ReplicationRow> replication_rows(const QueryResult& result,
                                              const std::vector<ClusterMember>& members);
+extern const char* const k_archiver_sql;
+// The one row of k_archiver_sql; false when it is not that row.
+bool parse_archiver(const QueryResult& result, ArchiverState& out);
 // etcd's GET /health body: {"health":"true","reason":""}; detail gets the reason.
 bool parse_etcd_health(const std::string& body, std::string& detail);
 

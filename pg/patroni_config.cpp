@@ -4,6 +4,7 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/tls.hpp"
 
@@ -148,7 +149,8 @@ void bootstrap_section(YAML::Emitter& e, const Inventory& inv) {
 // postgresql.parameters: archiving, TLS, the socket and the logging collector.
 void local_parameters(YAML::Emitter& e, const Inventory& inv, const DebianPaths& paths) {
     e << YAML::Key << "parameters" << YAML::Value << YAML::BeginMap;
-    str(e, "archive_command", archive_command(inv.paths.archive_dir));
+    str(e, "archive_command",
+        inv.backup ? pgbackrest_archive_command(inv) : archive_command(inv.paths.archive_dir));
     for (const auto& param : ssl_parameters()) {
         str(e, param.name, param.value);
     }
@@ -175,8 +177,24 @@ void postgresql_section(YAML::Emitter& e, const Inventory& inv, const HostSpec& 
     str(e, "bin_dir", paths.bin_dir);
     str(e, "config_dir", paths.config_dir);
     str(e, "pgpass", paths.patroni_pgpass);
-    e << YAML::Key << "create_replica_methods" << YAML::Value << YAML::BeginSeq << "basebackup"
-      << YAML::EndSeq;
+    e << YAML::Key << "create_replica_methods" << YAML::Value << YAML::BeginSeq;
+    if (inv.backup) {
+        // A rebuilt replica comes from the repository (its WAL from the archive), not from the
+        // leader; basebackup when the repository has no backup yet.
+        e << "pgbackrest";
+    }
+    e << "basebackup" << YAML::EndSeq;
+    if (inv.backup) {
+        e << YAML::Key << "pgbackrest" << YAML::Value << YAML::BeginMap;
+        str(e, "command", pgbackrest_replica_command(inv));
+        val(e, "keep_data", true);
+        val(e, "no_params", true);
+        e << YAML::EndMap;
+        // Replicas fetch from the archive what streaming no longer has.
+        e << YAML::Key << "recovery_conf" << YAML::Value << YAML::BeginMap;
+        str(e, "restore_command", pgbackrest_restore_command(inv));
+        e << YAML::EndMap;
+    }
     e << YAML::Key << "basebackup" << YAML::Value << YAML::BeginMap;
     str(e, "checkpoint", "fast");
     e << YAML::EndMap;

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/tls.hpp"
 
@@ -82,7 +83,10 @@ std::vector<Parameter> replication_parameters(const Inventory& inv) {
         // would set it too, but only with a restart after adoption: set it before.
         {"wal_log_hints", "on", false},
         {"archive_mode", "on", false},
-        {"archive_command", archive_command(dir), false},
+        // With a backup section, pgBackRest archives (the local cp archive and its pruning
+        // otherwise).
+        {"archive_command", inv.backup ? pgbackrest_archive_command(inv) : archive_command(dir),
+         false},
         {"password_encryption", "scram-sha-256", false},
     };
 }

@@ -1,6 +1,9 @@
 #include "pg/secrets.hpp"
 
+#include <sys/stat.h>
+
 #include "core/error.hpp"
+#include "core/files.hpp"
 #include "core/sha256.hpp"
 #include "core/state.hpp"
 
@@ -53,6 +56,86 @@ std::string secrets_fingerprint_path() {
     return "/etc/patroni/pgdr-secrets.fingerprint";
 }
 
+void parse_s3_credentials(const std::string& text, const std::string& file, BackupSecrets& out) {
+    std::size_t at = 0;
+    int line_no = 0;
+    while (at < text.size()) {
+        auto end = text.find('\n', at);
+        std::string line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        at = end == std::string::npos ? text.size() : end + 1;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') {
+            line.pop_back();
+        }
+        if (line.empty() || line[0] == '#') {
+            continue;
+        }
+        const auto eq = line.find('=');
+        const std::string key = line.substr(0, eq);
+        if (eq == std::string::npos || (key != "access_key" && key != "secret_key")) {
+            throw config_error(file + ":" + std::to_string(line_no) +
+                                   ": expected access_key=... or secret_key=...",
+                               "the S3 credentials file holds two lines: access_key=KEY and "
+                               "secret_key=SECRET");
+        }
+        const std::string value = line.substr(eq + 1);
+        for (unsigned char c : value) {
+            if (c < 0x21 || c == 0x7f) {
+                throw config_error(file + ":" + std::to_string(line_no) + ": the " + key +
+                                   " holds a space or a control character");
+            }
+        }
+        (key == "access_key" ? out.s3_key : out.s3_secret) = value;
+    }
+    if (out.s3_key.empty() || out.s3_secret.empty()) {
+        throw config_error(file + ": needs both access_key=... and secret_key=...",
+                           "`pgdr provision` writes it for OVH and the lab; else write it 0600");
+    }
+}
+
+BackupSecrets load_backup_secrets(const Inventory& inv) {
+    BackupSecrets out;
+    if (!inv.backup) {
+        return out;
+    }
+    const auto& b = *inv.backup;
+    if (b.cipher) {
+        out.cipher_pass = ensure_secret(inv.paths.state_dir, k_pgbackrest_cipher_secret);
+    }
+    if (b.repo.type == "s3") {
+        const std::string file = b.repo.credentials_file.empty()
+                                     ? inv.paths.state_dir + "/secrets/" + k_s3_credentials_secret
+                                     : b.repo.credentials_file;
+        struct stat st {};
+        if (::stat(file.c_str(), &st) != 0) {
+            throw config_error("cannot read the S3 credentials " + file,
+                               "`pgdr provision` writes it for OVH and the lab; else write "
+                               "access_key=... and secret_key=... into it, mode 0600");
+        }
+        if ((st.st_mode & 077) != 0) {
+            throw config_error("the S3 credentials " + file + " may be read by others (mode " +
+                                   std::to_string((st.st_mode >> 6) & 7) +
+                                   std::to_string((st.st_mode >> 3) & 7) +
+                                   std::to_string(st.st_mode & 7) + ")",
+                               "chmod 600 " + file);
+        }
+        auto text = read_text_file(file);
+        if (!text) {
+            throw config_error("cannot read the S3 credentials " + file);
+        }
+        parse_s3_credentials(*text, file, out);
+    }
+    if (!b.repo.ca_file.empty()) {
+        auto pem = read_text_file(b.repo.ca_file);
+        if (!pem || pem->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+            throw config_error("backup.repo.ca_file " + b.repo.ca_file +
+                               " is not a readable PEM certificate");
+        }
+        out.repo_ca_pem = *pem;
+    }
+    return out;
+}
+
 void register_secrets(const Secrets& secrets, Logger& log) {
     log.add_secret(secrets.replication_password);
     log.add_secret(secrets.superuser_password);
@@ -62,11 +145,17 @@ void register_secrets(const Secrets& secrets, Logger& log) {
     if (!secrets.haproxy_stats_password.empty()) {
         log.add_secret(secrets.haproxy_stats_password);
     }
+    for (const auto* s :
+         {&secrets.backup.cipher_pass, &secrets.backup.s3_key, &secrets.backup.s3_secret}) {
+        if (!s->empty()) {
+            log.add_secret(*s);
+        }
+    }
 }
 
 void register_stored_secrets(const std::string& state_dir, Logger& log) {
     for (const char* name : {k_replication_secret, k_superuser_secret, k_rewind_secret,
-                             k_rest_api_secret, k_probe_secret}) {
+                             k_rest_api_secret, k_probe_secret, k_pgbackrest_cipher_secret}) {
         if (auto s = read_secret(state_dir, name); s && !s->empty()) {
             log.add_secret(*s);
         }

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "core/inventory.hpp"
 #include "core/log.hpp"
 #include "pki/cluster_certs.hpp"
 
@@ -29,6 +30,18 @@ inline constexpr const char* k_rest_api_secret = "rest-api-password";
 inline constexpr const char* k_probe_secret = "probe-password";
 inline constexpr const char* k_haproxy_stats_secret = "haproxy-stats-password";
 inline constexpr const char* k_haproxy_stats_user = "pgdr";
+// pgBackRest (the inventory's backup section): the repository's cipher passphrase, generated, and
+// the S3 credentials the operator (or `pgdr provision`) put there.
+inline constexpr const char* k_pgbackrest_cipher_secret = "pgbackrest-cipher";
+inline constexpr const char* k_s3_credentials_secret = "s3-credentials";
+
+// What pgBackRest's configuration needs from the operator's side; empty without a backup section.
+struct BackupSecrets {
+    std::string cipher_pass;  // backup.cipher
+    std::string s3_key;       // backup.repo.type s3
+    std::string s3_secret;
+    std::string repo_ca_pem;  // backup.repo.ca_file's content (no secret)
+};
 
 struct Secrets {
     std::string replication_password;
@@ -41,6 +54,8 @@ struct Secrets {
     // The cluster CA and every host's certificates (pki/cluster_certs.hpp), filled by the
     // caller that knows the inventory (bootstrap); the certificates stage needs them.
     pki::ClusterPki tls;
+    // pgBackRest's, filled by load_backup_secrets() for an inventory with a backup section.
+    BackupSecrets backup;
 };
 
 // Reads (or generates) the passwords from the state directory, then check_secrets().
@@ -56,6 +71,14 @@ void check_secrets(const Secrets& secrets);
 // regenerated state directory is noticed before its new passwords reach a running cluster.
 std::string secrets_fingerprint(const Secrets& secrets);
 std::string secrets_fingerprint_path();  // /etc/patroni/pgdr-secrets.fingerprint
+
+// The backup section's secrets: the cipher passphrase (generated into the state directory), the
+// S3 credentials from backup.repo.credentials_file (default <state>/secrets/s3-credentials: lines
+// access_key=... and secret_key=...; refused when group or others may read it) and the CA file.
+// Throws pgdr::Error (invalid_config) naming the file, never a value. Empty without a section.
+BackupSecrets load_backup_secrets(const Inventory& inv);
+// The S3 credentials file's content; throws like load_backup_secrets (`file` names it).
+void parse_s3_credentials(const std::string& text, const std::string& file, BackupSecrets& out);
 
 // Registers every password with the logger's redaction.
 void register_secrets(const Secrets& secrets, Logger& log);

@@ -5,6 +5,7 @@
 #include "pg/etcd_config.hpp"
 #include "pg/haproxy_config.hpp"
 #include "pg/patroni_config.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/tls.hpp"
 
@@ -53,6 +54,41 @@ std::vector<PutFile> monitoring_files(const Inventory& inv, const HostSpec& host
         out.push_back(file(monitoring::k_alertmanager_config,
                            monitoring::render_alertmanager_config(inv), "0644", "",
                            "Alertmanager routes"));
+    }
+    return out;
+}
+
+// pgBackRest on the members (pg/pgbackrest_conf.hpp); nothing without a backup section.
+std::vector<PutFile> backup_files(const Inventory& inv, const HostSpec& host,
+                                  const Secrets& secrets) {
+    std::vector<PutFile> out;
+    if (!inv.backup || !host.runs(Service::postgres)) {
+        return out;
+    }
+    if (!secrets.backup.repo_ca_pem.empty()) {
+        out.push_back(file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
+                           "the CA the backup repository's certificate is checked against"));
+    }
+    // 0640 root:postgres: it holds the S3 secret and the cipher passphrase.
+    out.push_back(file(k_pgbackrest_conf, render_pgbackrest_conf(inv, host, secrets), "0640",
+                       "root:postgres", "pgBackRest configuration", Secrecy::password_lines));
+    out.push_back(file(std::string("/etc/systemd/system/") + k_pgbackrest_server_unit,
+                       render_pgbackrest_server_unit(inv), "0644", "",
+                       "the pgBackRest TLS server (backups from a standby)"));
+    out.push_back(file(k_backup_script, render_backup_script(inv), "0755", "",
+                       "the backup script of the timers and `pgdr backup run`"));
+    const std::pair<const char*, const std::string*> schedule[] = {
+        {"full", &inv.backup->schedule.full}, {"diff", &inv.backup->schedule.diff}};
+    for (const auto& [type, calendar] : schedule) {
+        if (calendar->empty()) {
+            continue;
+        }
+        out.push_back(file("/etc/systemd/system/" + backup_unit_name(type, "service"),
+                           render_backup_service(inv, type), "0644", "",
+                           std::string(type) + " backup service"));
+        out.push_back(file("/etc/systemd/system/" + backup_unit_name(type, "timer"),
+                           render_backup_timer(inv, type, *calendar), "0644", "",
+                           std::string(type) + " backup schedule (" + *calendar + ")"));
     }
     return out;
 }
@@ -123,6 +159,9 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
             break;
         case Stage::monitoring:
             out = monitoring_files(inv, host);
+            break;
+        case Stage::backup:
+            out = backup_files(inv, host, secrets);
             break;
         case Stage::haproxy:
             if (host.runs(Service::haproxy)) {

@@ -14,6 +14,9 @@
 //   patroni      /etc/patroni/V-main.yml                    0600 postgres:postgres (secret)
 //                start.conf ("manual")                      0644 postgres:postgres
 //   haproxy      /etc/haproxy/haproxy.cfg                   0640 root:haproxy (stats password)
+//   backup       with a backup section, on members: /etc/pgbackrest/pgbackrest.conf 0640
+//                root:postgres (S3 secret, cipher pass), the repository's CA, the pgBackRest TLS
+//                server's unit, /usr/local/sbin/pgdr-backup and the timers (pgbackrest_conf.hpp)
 //   packages, verify: none.
 #pragma once
 

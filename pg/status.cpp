@@ -7,7 +7,9 @@ namespace pgdr::pg {
 ClusterStatus collect_status(const Inventory& inv, const ClusterAccess& access) {
     ClusterStatus s;
     const auto targets = cluster_targets(inv);
-    s.snapshot = take_snapshot(targets, access);
+    SnapshotOptions o;
+    o.archiver = true;
+    s.snapshot = take_snapshot(targets, access, o);
     s.findings = assess(targets, s.snapshot, criteria_for(inv));
     return s;
 }
@@ -51,10 +53,21 @@ nlohmann::json status_to_json(const ClusterStatus& st) {
                             {"member", f.member},
                             {"message", f.message}});
     }
-    return {{"healthy", st.healthy()}, {"leader", s.leader},
-            {"members", members},      {"etcd", etcd},
-            {"haproxy", lb},           {"problems", st.problems()},
-            {"findings", findings}};
+    nlohmann::json out = {{"healthy", st.healthy()}, {"leader", s.leader},
+                          {"members", members},      {"etcd", etcd},
+                          {"haproxy", lb},           {"problems", st.problems()},
+                          {"findings", findings}};
+    if (s.archiver_read) {
+        const auto& a = s.archiver;
+        out["archiver"] = {{"archived_count", a.archived_count},
+                           {"last_archived_wal", a.last_archived_wal},
+                           {"last_archived_time", a.last_archived_time.value_or(0)},
+                           {"failed_count", a.failed_count},
+                           {"last_failed_wal", a.last_failed_wal},
+                           {"last_failed_time", a.last_failed_time.value_or(0)},
+                           {"failing", a.failing()}};
+    }
+    return out;
 }
 
 }  // namespace pgdr::pg

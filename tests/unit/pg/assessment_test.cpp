@@ -214,3 +214,40 @@ TEST_CASE("snapshot: parsers keep Patroni's and etcd's vocabulary", "[pg][assess
         pgdr::pg::parse_etcd_health(R"({"health":"false","reason":"RAFT NO LEADER"})", detail));
     CHECK(detail == "RAFT NO LEADER");
 }
+
+TEST_CASE("assess: archive_command failing on the leader (pg_stat_archiver)", "[pg][assess]") {
+    RecordedCluster rc;
+    pgdr::pg::SnapshotOptions o;
+    o.archiver = true;
+    // Failures long ago, archived since: not failing.
+    rc.archiver = {"40", "000000010000000000000009", "1764982800",
+                   "3",  "000000010000000000000007", "1764900000"};
+    auto snap = rc.snapshot(o);
+    REQUIRE(snap.archiver_read);
+    CHECK(snap.archiver.failed_count == 3);
+    CHECK_FALSE(snap.archiver.failing());
+    CHECK(codes(pgdr::pg::assess(rc.targets, snap, lab_criteria())).empty());
+
+    // The last failure is newer than the last success: archive-push fails now.
+    rc.archiver = {"40", "000000010000000000000009", "1764982800",
+                   "17", "00000001000000000000000A", "1764983400.5"};
+    snap = rc.snapshot(o);
+    auto f = pgdr::pg::assess(rc.targets, snap, lab_criteria());
+    REQUIRE(codes(f) == Codes{"archive_failing"});
+    CHECK(f[0].severity == Severity::warning);
+    CHECK(f[0].member == "pg1");
+    CHECK(f[0].message ==
+          "archiving WAL fails on the leader pg1: 17 failures, last on 00000001000000000000000A, "
+          "last success 000000010000000000000009 (the PostgreSQL log on pg1 says why; `pgdr "
+          "backup check`)");
+    CHECK_FALSE(pgdr::pg::healthy(f));
+
+    // Nothing archived since the server started, failures only.
+    rc.archiver = {"0", "", "", "2", "000000010000000000000001", "1764983400"};
+    f = pgdr::pg::assess(rc.targets, rc.snapshot(o), lab_criteria());
+    REQUIRE(codes(f) == Codes{"archive_failing"});
+    CHECK(f[0].message.find("nothing archived since the server started") != std::string::npos);
+
+    // Without the option (drills, waits) the archiver is not read.
+    CHECK_FALSE(rc.snapshot().archiver_read);
+}

@@ -39,8 +39,13 @@ std::string redact(std::string text, const Secrets& s) {
         {&s.rewind_password, "<rewind_password>"},
         {&s.rest_api_password, "<rest_api_password>"},
         {&s.probe_password, "<probe_password>"},
-        {&s.haproxy_stats_password, "<haproxy_stats_password>"}};
+        {&s.haproxy_stats_password, "<haproxy_stats_password>"},
+        {&s.backup.cipher_pass, "<pgbackrest_cipher>"},
+        {&s.backup.s3_secret, "<s3_secret>"}};
     for (const auto& [value, name] : names) {
+        if (value->empty()) {
+            continue;
+        }
         for (auto at = text.find(*value); at != std::string::npos;
              at = text.find(*value, at + std::string(name).size())) {
             text.replace(at, value->size(), name);
@@ -154,7 +159,12 @@ FactsMap running_facts(const Inventory& inv) {
 }
 
 std::size_t check_inventory(const std::string& name, const Inventory& inv) {
-    const Secrets secrets = with_test_tls(k_plain, inv);
+    Secrets plain = k_plain;
+    if (inv.backup) {
+        plain.backup = {"test-cipher-pass", "AKPGDRTEST", "test-s3-secret",
+                        "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n"};
+    }
+    const Secrets secrets = with_test_tls(plain, inv);
     const auto fresh = fresh_facts(inv);
     const auto running = running_facts(inv);
     const auto fresh_primary = choose_primary(inv, fresh);
@@ -190,4 +200,9 @@ TEST_CASE("golden plan: ovh-twin inventory", "[pg][golden][bootstrap]") {
 TEST_CASE("golden plan: bookworm inventory", "[pg][golden][bootstrap]") {
     CHECK(check_inventory("bookworm", load_inventory(std::string(PGDR_GOLDEN_DIR) +
                                                      "/inventories/bookworm.yaml")) > 0);
+}
+
+TEST_CASE("golden plan: lab inventory with a backup section (S3)", "[pg][golden][bootstrap]") {
+    CHECK(check_inventory("lab-backup", load_inventory(std::string(PGDR_GOLDEN_DIR) +
+                                                       "/inventories/lab-backup.yaml")) > 0);
 }

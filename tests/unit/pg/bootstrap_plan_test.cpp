@@ -3,12 +3,14 @@
 #include "pg/bootstrap_plan.hpp"
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "core/error.hpp"
 #include "core/local_transport.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
+#include "pg/postgres_conf.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
 #include "unit/pg/plan_fixtures.hpp"
@@ -91,7 +93,15 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     for (const auto& sp : with_monitor.stages) {
         order.push_back(sp.stage);
     }
-    CHECK(order == all_stages());
+    // Every stage but backup (no backup section: the local cp archive, as before).
+    std::vector<Stage> without_backup;
+    for (Stage st : all_stages()) {
+        if (st != Stage::backup) {
+            without_backup.push_back(st);
+        }
+    }
+    CHECK(order == without_backup);
+    CHECK_FALSE(mentions(plan, "pgbackrest"));
     CHECK(step_names(plan, Stage::etcd) ==
           std::vector<std::string>{"configure members", "take over Debian's single-node member",
                                    "start members together", "cluster health",
@@ -483,4 +493,129 @@ TEST_CASE("bootstrap plan: certificates before etcd, etcd health over TLS", "[pg
     const auto& probe = std::get<WaitFor>(health->hosts[0].actions[0]).probe;
     CHECK(std::find(probe.begin(), probe.end(), "--cert=/etc/pgdr/tls/etcd.crt") != probe.end());
     CHECK(probe[1].find("--endpoints=https://") == 0);
+}
+
+namespace {
+
+Inventory lab_backup_inventory() {
+    return load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-backup.yaml");
+}
+
+Secrets backup_secrets(const Inventory& inv) {
+    Secrets s = k_secrets;
+    s.backup = {"cipher-pw", "AKTEST", "s3-secret", "-----BEGIN CERTIFICATE-----\nx\n"};
+    return with_test_tls(s, inv);
+}
+
+const RunCommand* find_command(const Step& step, const std::string& host,
+                               const std::string& description_start) {
+    for (const auto& ha : step.hosts) {
+        if (ha.host != host) {
+            continue;
+        }
+        for (const auto& a : ha.actions) {
+            const auto* c = std::get_if<RunCommand>(&a);
+            if (c != nullptr && c->description.rfind(description_start, 0) == 0) {
+                return c;
+            }
+        }
+    }
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("bootstrap plan: the backup stage with a backup section", "[pg][bootstrap][backup]") {
+    const auto inv = lab_backup_inventory();
+    const auto facts = fresh_facts(inv);
+    const auto plan = plan_bootstrap(inv, facts, backup_secrets(inv), "pg1");
+    std::vector<Stage> order;
+    for (const auto& sp : plan.stages) {
+        order.push_back(sp.stage);
+    }
+    // After replication (the primary runs), before patroni (which switches archive_command).
+    CHECK(order == std::vector<Stage>{Stage::packages, Stage::certificates, Stage::etcd,
+                                      Stage::replication, Stage::backup, Stage::patroni,
+                                      Stage::haproxy, Stage::verify});
+    CHECK(step_names(plan, Stage::backup) ==
+          std::vector<std::string>{"pgBackRest on the members", "archive to pgBackRest", "stanza"});
+    // No local cp archive directory any more.
+    CHECK_FALSE(mentions(plan, "create the WAL archive directory"));
+    const Step* members = find_step(plan, Stage::backup, "pgBackRest on the members");
+    REQUIRE(members != nullptr);
+    REQUIRE(members->hosts.size() == 3);
+    const auto& first = members->hosts[0].actions;
+    // The package before its configuration file.
+    REQUIRE(std::holds_alternative<RunCommand>(first[0]));
+    CHECK(std::get<RunCommand>(first[0]).description == "install pgbackrest (2.55.1)");
+    bool conf = false;
+    for (const auto& a : first) {
+        if (const auto* f = std::get_if<PutFile>(&a);
+            f && f->path == "/etc/pgbackrest/pgbackrest.conf") {
+            conf = true;
+            CHECK(f->spec.mode == "0640");
+            CHECK(f->spec.owner == "root:postgres");
+            CHECK(f->secrecy == Secrecy::password_lines);
+        }
+    }
+    CHECK(conf);
+    const Step* stanza = find_step(plan, Stage::backup, "stanza");
+    REQUIRE(stanza != nullptr);
+    REQUIRE(stanza->hosts.size() == 1);
+    CHECK(stanza->hosts[0].host == "pg1");
+    const auto* create = find_command(*stanza, "pg1", "create the stanza lab");
+    REQUIRE(create != nullptr);
+    CHECK(create->argv == std::vector<std::string>{"runuser", "-u", "postgres", "--", "pgbackrest",
+                                                   "--stanza=lab", "stanza-create"});
+    REQUIRE(create->unless);
+    const Step* verify = find_step(plan, Stage::verify, "cluster checks");
+    REQUIRE(verify != nullptr);
+    const auto* check = find_command(*verify, "pg1", "pgbackrest check");
+    REQUIRE(check != nullptr);
+    CHECK(check->check_only);
+    // Secrets never in argv.
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    if (const auto* c = std::get_if<RunCommand>(&a)) {
+                        for (const auto& arg : c->argv) {
+                            CHECK(arg.find("s3-secret") == std::string::npos);
+                            CHECK(arg.find("cipher-pw") == std::string::npos);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("bootstrap plan: a cluster on the cp archive is moved, its directory left",
+          "[pg][bootstrap][backup]") {
+    const auto inv = lab_backup_inventory();
+    const auto plan = plan_bootstrap(inv, fresh_facts(inv), backup_secrets(inv), "pg1");
+    const Step* move = find_step(plan, Stage::backup, "archive to pgBackRest");
+    REQUIRE(move != nullptr);
+    const auto* c = find_command(*move, "pg2", "move WAL archiving from the local cp archive");
+    REQUIRE(c != nullptr);
+    CHECK(c->description.find("/var/lib/postgresql/wal_archive is left in place") !=
+          std::string::npos);
+    REQUIRE(c->unless);
+    // The unless runs for real on this machine against two files: skipped (exit 0) when no file
+    // archives with cp into the directory, planned (exit 1) when one does.
+    char dir_template[] = "/tmp/pgdr-move-XXXXXX";
+    REQUIRE(::mkdtemp(dir_template) != nullptr);
+    const std::string dir = dir_template;
+    auto unless = *c->unless;
+    REQUIRE(unless.size() == 7);
+    unless[5] = dir + "/patroni.yml";
+    unless[6] = dir + "/pgdr.conf";
+    LocalTransport local;
+    std::ofstream(unless[5])
+        << "archive_command: \"pgbackrest --stanza=lab archive-push \\\"%p\\\"\"\n";
+    CHECK(local.run(unless, {}).exit_status == 0);
+    std::ofstream(unless[6]) << "archive_command = '" << archive_command(inv.paths.archive_dir)
+                             << "'\n";
+    CHECK(local.run(unless, {}).exit_status == 1);
+    std::filesystem::remove_all(dir);
 }

@@ -57,6 +57,10 @@ class RecordedCluster {
     std::set<std::string> write_up;   // servers UP on HAProxy's write backend
     bool haproxy_down = false;
     std::string sql_error;  // the leader refuses SQL with this message
+    // The leader's pg_stat_archiver row (k_archiver_sql): archived_count, last_archived_wal,
+    // last_archived_time, failed_count, last_failed_wal, last_failed_time ("" = NULL).
+    std::array<std::string, 6> archiver{"12", "000000010000000000000005", "1764896400", "0", "",
+                                        ""};
     std::vector<std::string> sql_hosts;
 
     fakes::RecordingHttpClient http;
@@ -64,8 +68,11 @@ class RecordedCluster {
 
     ClusterAccess access() {
         return {reach, http,
-                [this](const Endpoint& at, const std::string&, std::chrono::milliseconds) {
+                [this](const Endpoint& at, const std::string& sql, std::chrono::milliseconds) {
                     sql_hosts.push_back(at.authority());
+                    if (sql == k_archiver_sql) {
+                        return pg_stat_archiver();
+                    }
                     return pg_stat_replication();
                 }};
     }
@@ -151,6 +158,17 @@ class RecordedCluster {
             }
             q.rows.push_back(r);
         }
+        return q;
+    }
+
+    QueryResult pg_stat_archiver() const {
+        QueryResult q;
+        q.ok = true;
+        std::vector<std::optional<std::string>> row;
+        for (const auto& v : archiver) {
+            row.push_back(v.empty() ? std::nullopt : std::optional<std::string>(v));
+        }
+        q.rows.push_back(row);
         return q;
     }
 

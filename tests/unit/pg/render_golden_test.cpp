@@ -1,8 +1,10 @@
 // Every rendered file, for three inventories, against tests/golden/ (see its README.md).
 #include <catch2/catch.hpp>
 
+#include "core/files.hpp"
 #include "core/inventory.hpp"
 #include "core/state.hpp"
+#include "pg/debian_paths.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
 #include "unit/pg/golden.hpp"
@@ -84,4 +86,53 @@ TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][gol
     REQUIRE(inv.postgres_version == 15);
     CHECK(check_inventory("bookworm", inv, hostile_secrets()) ==
           3 * 6 + 2 * 2 + 2 + 3 * 5 + 3 * 2 + 5);
+}
+
+namespace {
+
+// The backup section's files (pg/pgbackrest_conf.hpp) and the two files it changes
+// (patroni.yml: archive/restore commands and create_replica_methods; the replication include:
+// archive_command), per member, into tests/golden/<name>/<host>/<path>.
+int check_backup_files(const std::string& name, const Inventory& inv, Secrets secrets) {
+    secrets.backup.cipher_pass = inv.backup->cipher ? "test-cipher-pass" : "";
+    secrets.backup.s3_key = "AKPGDRTEST";
+    secrets.backup.s3_secret = "test-s3-secret";
+    if (!inv.backup->repo.ca_file.empty()) {
+        secrets.backup.repo_ca_pem = read_text_file(inv.backup->repo.ca_file).value_or("");
+        REQUIRE_FALSE(secrets.backup.repo_ca_pem.empty());
+    }
+    const auto tls = with_test_tls(secrets, inv);
+    const HostSpec& primary = *inv.hosts_with(Service::postgres).front();
+    const auto paths = debian_paths(inv);
+    int files = 0;
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        for (Stage stage : {Stage::replication, Stage::backup, Stage::patroni}) {
+            for (const auto& f : stage_files(inv, *h, primary, tls, stage)) {
+                if (stage == Stage::backup || f.path == paths.patroni_config ||
+                    f.path == paths.include_file) {
+                    check_golden(name + "/" + h->name + f.path, f.content);
+                    ++files;
+                }
+            }
+        }
+    }
+    return files;
+}
+
+}  // namespace
+
+TEST_CASE("golden: backup section, lab S3 with its CA (Debian 13)", "[pg][golden][backup]") {
+    Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-backup.yaml");
+    REQUIRE(inv.backup);
+    // per member: include, patroni.yml, CA, pgbackrest.conf, server unit, script, 2 x 2 timers
+    CHECK(check_backup_files("backup-lab", inv, plain_secrets()) == 3 * (2 + 4 + 4));
+}
+
+TEST_CASE("golden: backup section, OVH S3 without cipher, full backups only (Debian 12)",
+          "[pg][golden][backup]") {
+    Inventory inv =
+        load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm-backup.yaml");
+    REQUIRE(inv.backup);
+    // per member: include, patroni.yml, pgbackrest.conf, server unit, script, full timer + service
+    CHECK(check_backup_files("backup-bookworm", inv, plain_secrets()) == 3 * (2 + 3 + 2));
 }
