@@ -198,7 +198,7 @@ TEST_CASE("the alert rules bootstrap installs are the repository's tested file",
 
 TEST_CASE("monitoring stage: nothing without a monitor host; else role, services, targets",
           "[monitoring][bootstrap]") {
-    pg::Secrets secrets{"r", "s", "w", "a", "p", "h", {}};
+    pg::Secrets secrets{"r", "s", "w", "a", "p", "h", {}, {}};
     std::string without = k_cluster;
     without.replace(without.find(", monitor"), 9, "");
     auto plain = parse_inventory(without, "inv.yaml");

@@ -30,6 +30,7 @@ const Secrets k_plain{"test-replication-pw",
                       "test-rest-api-pw",
                       "test-probe-pw",
                       "test-stats-pw",
+                      {},
                       {}};
 
 std::string redact(std::string text, const Secrets& s) {

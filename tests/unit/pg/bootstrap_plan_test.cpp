@@ -28,7 +28,8 @@ Inventory lab_inventory() {
     return load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
 }
 
-const Secrets k_secrets{"repl-pw", "super-pw", "rewind-pw", "rest-pw", "probe-pw", "stats-pw", {}};
+const Secrets k_secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
+                        "probe-pw", "stats-pw", {},          {}};
 
 std::vector<std::string> step_names(const Plan& plan, Stage stage) {
     std::vector<std::string> out;

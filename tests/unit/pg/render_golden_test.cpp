@@ -28,6 +28,7 @@ Secrets plain_secrets() {
             "test-rest-api-pw",
             "test-probe-pw",
             "test-stats-pw",
+            {},
             {}};
 }
 Secrets hostile_secrets() {
@@ -37,6 +38,7 @@ Secrets hostile_secrets() {
             "line1\nline2: 'x' # y",
             "pr:obe#",
             "test-stats-pw",
+            {},
             {}};
 }
 

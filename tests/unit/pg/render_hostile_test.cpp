@@ -68,7 +68,8 @@ TEST_CASE("patroni.yml: every password parses back to itself", "[pg][hostile]") 
     const HostSpec& pg1 = *inv.find_host("pg1");
     for (const auto& value : hostile_values()) {
         INFO("password " << value);
-        Secrets s{value + "-r", value + "-s", "w-" + value, value, "p-" + value, "stats-pw", {}};
+        Secrets s{value + "-r", value + "-s", "w-" + value, value,
+                  "p-" + value, "stats-pw",   {},           {}};
         YAML::Node doc = YAML::Load(render_patroni_yml(inv, pg1, s));
         CHECK(auth_password(doc, "replication") == s.replication_password);
         CHECK(auth_password(doc, "superuser") == s.superuser_password);
@@ -88,7 +89,7 @@ TEST_CASE("patroni.yml: adopts, never creates, and keeps the inventory's setting
     inv.patroni.synchronous_mode_strict = true;
     inv.patroni.use_slots = false;
     inv.patroni.maximum_lag_on_failover = 777;
-    const Secrets s{"r", "s", "w", "a", "p", "stats-pw", {}};
+    const Secrets s{"r", "s", "w", "a", "p", "stats-pw", {}, {}};
     const std::string text = render_patroni_yml(inv, *inv.find_host("pg2"), s);
     YAML::Node doc = YAML::Load(text);
     CHECK(doc["scope"].as<std::string>() == "17-main");
@@ -214,7 +215,7 @@ TEST_CASE("standby settings: the password stays in the passfile", "[pg][conf]") 
     const Inventory inv = lab();
     const auto& pg1 = *inv.find_host("pg1");
     const auto& pg3 = *inv.find_host("pg3");
-    const Secrets s{"repl-secret-value", "x", "y", "z", "q", "stats-pw", {}};
+    const Secrets s{"repl-secret-value", "x", "y", "z", "q", "stats-pw", {}, {}};
     const std::string standby = render_standby_conf(inv, pg1, pg3);
     CHECK(standby.find("repl-secret-value") == std::string::npos);
     CHECK(standby.find("password") == std::string::npos);
@@ -272,15 +273,15 @@ TEST_CASE("pgpass escapes ':' and '\\' and refuses line breaks", "[pg][pgpass]")
 }
 
 TEST_CASE("secrets: control characters are refused without echoing the secret", "[pg][secrets]") {
-    CHECK_NOTHROW(check_secrets({"a'b:\"c#\\", "x", "y", "z", "w", "stats-pw", {}}));
+    CHECK_NOTHROW(check_secrets({"a'b:\"c#\\", "x", "y", "z", "w", "stats-pw", {}, {}}));
     try {
-        check_secrets({"ok", "ok", "ok", "hunter2\nhunter3", "ok", "stats-pw", {}});
+        check_secrets({"ok", "ok", "ok", "hunter2\nhunter3", "ok", "stats-pw", {}, {}});
         FAIL("accepted a line break");
     } catch (const Error& e) {
         CHECK(std::string(e.what()).find("rest-api-password") != std::string::npos);
         CHECK(std::string(e.what()).find("hunter") == std::string::npos);
     }
-    CHECK_THROWS_AS(check_secrets({"", "x", "y", "z", "w", "stats-pw", {}}), Error);
+    CHECK_THROWS_AS(check_secrets({"", "x", "y", "z", "w", "stats-pw", {}, {}}), Error);
 }
 
 TEST_CASE("etcd defaults refuse what the environment file cannot carry", "[pg][etcd]") {

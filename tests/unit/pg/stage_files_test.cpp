@@ -45,7 +45,8 @@ Plan files_plan(const Inventory& inv, const Secrets& secrets) {
 TEST_CASE("stage files: modes, owners and secrecy", "[pg][stage]") {
     const Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     const Secrets s = with_test_tls(
-        Secrets{"r-secret", "s-secret", "w-secret", "a-secret", "p-secret", "stats-pw", {}}, inv);
+        Secrets{"r-secret", "s-secret", "w-secret", "a-secret", "p-secret", "stats-pw", {}, {}},
+        inv);
     const auto& pg1 = *inv.find_host("pg1");
     const auto& pg2 = *inv.find_host("pg2");
     CHECK(stage_files(inv, pg1, pg1, s, Stage::packages).empty());
@@ -76,6 +77,7 @@ TEST_CASE("stage files converge on fake hosts; the dry run then shows nothing",
                                             "a-secret-123",
                                             "p-secret-123",
                                             "stats-pw",
+                                            {},
                                             {}},
                                     inv);
     auto log = std::make_shared<CallLog>();
