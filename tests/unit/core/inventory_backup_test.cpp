@@ -104,7 +104,7 @@ TEST_CASE("inventory backup: posix on a repository host", "[inventory][backup]")
     REQUIRE(inv.backup);
     CHECK(inv.backup->repo.host == "repo");
     CHECK(diagnostics("backup:\n  repo: {type: posix, host: pg2}\n") ==
-          Lines{"b.yaml:5:5: backup.repo.host: pg2 runs postgres; the repository must be on a "
+          Lines{"b.yaml:5:1: backup.repo.host: pg2 runs postgres; the repository must be on a "
                 "host that is not a member"});
     CHECK(diagnostics("backup:\n  repo: {type: posix, host: nas}\n") ==
           Lines{"b.yaml: backup.repo.host: no host named 'nas'"});
@@ -112,7 +112,7 @@ TEST_CASE("inventory backup: posix on a repository host", "[inventory][backup]")
           Lines{"b.yaml:9:9: backup.repo: type posix needs 'host' (the inventory host holding "
                 "it)"});
     CHECK(diagnostics("backup:\n  repo: {type: posix, host: repo, bucket: x}\n") ==
-          Lines{"b.yaml:9:35: backup.repo.bucket: only for type s3"});
+          Lines{"b.yaml:9:43: backup.repo.bucket: only for type s3"});
 }
 
 TEST_CASE("inventory backup: refusals with file:line:column", "[inventory][backup][bad]") {
@@ -123,21 +123,21 @@ TEST_CASE("inventory backup: refusals with file:line:column", "[inventory][backu
                 "host[:port])",
                 "b.yaml:9:9: backup.repo: type s3 needs 'region' (the S3 region)",
                 "b.yaml:9:9: backup.repo: type s3 needs 'bucket' (the bucket's name)",
-                "b.yaml:9:15: backup.repo.type: 'nfs' is not valid; expected s3 (object "
+                "b.yaml:9:16: backup.repo.type: 'nfs' is not valid; expected s3 (object "
                 "storage) or posix (a directory on a repository host)"});
     const std::string repo = "  repo: {endpoint: s3.example.net, region: gra, bucket: bk1";
     CHECK(diagnostics("backup:\n" + repo + ", uri_style: vhost}\n") ==
-          Lines{"b.yaml:9:72: backup.repo.uri_style: 'vhost' is not valid; expected host "
+          Lines{"b.yaml:9:73: backup.repo.uri_style: 'vhost' is not valid; expected host "
                 "(bucket.endpoint) or path (endpoint/bucket)"});
     CHECK(diagnostics("backup:\n  repo: {endpoint: 'https://s3.example.net', region: gra, "
                       "bucket: bk1}\n") ==
-          Lines{"b.yaml:9:19: backup.repo.endpoint: 'https://s3.example.net' is not valid; "
+          Lines{"b.yaml:9:20: backup.repo.endpoint: 'https://s3.example.net' is not valid; "
                 "expected host[:port] such as s3.gra.io.cloud.ovh.net (no scheme: always "
                 "https)"});
     CHECK(diagnostics("backup:\n" + repo + ", host: repo}\n") ==
-          Lines{"b.yaml:9:67: backup.repo.host: only for type posix (a repository host)"});
+          Lines{"b.yaml:9:68: backup.repo.host: only for type posix (a repository host)"});
     CHECK(diagnostics("backup:\n" + repo + ", bukket: x}\n") ==
-          Lines{"b.yaml:9:61: backup.repo: unknown key 'bukket'; did you mean 'bucket'?"});
+          Lines{"b.yaml:9:62: backup.repo: unknown key 'bukket'; did you mean 'bucket'?"});
     CHECK(diagnostics("backup:\n" + repo + "}\n  compress: xz\n") ==
           Lines{"b.yaml:10:13: backup.compress: 'xz' is not valid; expected one of none, gz, "
                 "bz2, lz4, zst"});

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/inventory.hpp"
+#include "core/local_transport.hpp"
 #include "fakes/recording_transport.hpp"
 #include "pg/pgbackrest_conf.hpp"
 #include "pg/secrets.hpp"
@@ -37,7 +38,7 @@ backup:
 
 // pgBackRest 2.55.1, a full and a diff backup, the archive's range, no backup running.
 const char* const k_info_two_backups =
-    R"([{"archive":[{"database":{"id":1,"repo-key":1},"id":"17-1","max":"000000010000000000000009","min":"000000010000000000000003"}],"backup":[{"archive":{"start":"000000010000000000000003","stop":"000000010000000000000003"},"backrest":{"format":5,"version":"2.55.1"},"database":{"id":1,"repo-key":1},"error":false,"info":{"delta":31457280,"repository":{"delta":3145728,"size":3145728},"size":31457280},"label":"20261205-010000F","lsn":{"start":"0/3000028","stop":"0/3000138"},"prior":null,"reference":null,"timestamp":{"start":1764896400,"stop":1764896472},"type":"full"},{"archive":{"start":"000000010000000000000007","stop":"000000010000000000000007"},"backrest":{"format":5,"version":"2.55.1"},"database":{"id":1,"repo-key":1},"error":false,"info":{"delta":1048576,"repository":{"delta":262144,"size":3407872},"size":31457280},"label":"20261205-010000F_20261206-010000D","lsn":{"start":"0/7000028","stop":"0/7000100"},"prior":"20261205-010000F","reference":["20261205-010000F"],"timestamp":{"start":1764982800,"stop":1764982809},"type":"diff"}],"cipher":"aes-256-cbc","db":[{"id":1,"repo-key":1,"system-id":7580000000000000001,"version":"17"}],"name":"lab","repo":[{"cipher":"aes-256-cbc","key":1,"status":{"code":0,"message":"ok"}}],"status":{"code":0,"lock":{"backup":{"held":false}},"message":"ok"}}])";
+    R"([{"archive":[{"database":{"id":1,"repo-key":1},"id":"17-1","max":"000000010000000000000009","min":"000000010000000000000003"}],"backup":[{"archive":{"start":"000000010000000000000003","stop":"000000010000000000000003"},"backrest":{"format":5,"version":"2.55.1"},"database":{"id":1,"repo-key":1},"error":false,"info":{"delta":31457280,"repository":{"delta":3145728,"size":3145728},"size":31457280},"label":"20261205-010000F","lsn":{"start":"0/3000028","stop":"0/3000138"},"prior":null,"reference":null,"timestamp":{"start":1796432400,"stop":1796432472},"type":"full"},{"archive":{"start":"000000010000000000000007","stop":"000000010000000000000007"},"backrest":{"format":5,"version":"2.55.1"},"database":{"id":1,"repo-key":1},"error":false,"info":{"delta":1048576,"repository":{"delta":262144,"size":3407872},"size":31457280},"label":"20261205-010000F_20261206-010000D","lsn":{"start":"0/7000028","stop":"0/7000100"},"prior":"20261205-010000F","reference":["20261205-010000F"],"timestamp":{"start":1796518800,"stop":1796518809},"type":"diff"}],"cipher":"aes-256-cbc","db":[{"id":1,"repo-key":1,"system-id":7580000000000000001,"version":"17"}],"name":"lab","repo":[{"cipher":"aes-256-cbc","key":1,"status":{"code":0,"message":"ok"}}],"status":{"code":0,"lock":{"backup":{"held":false}},"message":"ok"}}])";
 
 // A backup running (2.55: the lock's size and size-cplt), no backup yet.
 const char* const k_info_running =
@@ -291,7 +292,7 @@ TEST_CASE("pgbackrest.conf: members, secrets, refusals", "[pg][backup]") {
     CHECK_THROWS_AS(render_pgbackrest_conf(inv, inv.hosts[3], backup_secrets()), Error);
 
     const auto posix = backup_inventory("{type: posix, host: nas}");
-    const auto pconf = render_pgbackrest_conf(posix, posix.hosts[0], Secrets{});
+    const auto pconf = render_pgbackrest_conf(posix, posix.hosts[0], backup_secrets());
     CHECK(pconf.find("repo1-type=posix\nrepo1-host=198.18.0.20\nrepo1-host-type=tls\n") !=
           std::string::npos);
     CHECK(pconf.find("repo1-path=/pgbackrest/lab\n") != std::string::npos);
@@ -332,4 +333,44 @@ TEST_CASE("backup secrets: the S3 credentials file", "[pg][backup][secrets]") {
     CHECK(s.s3_secret == "topsecret");
     CHECK(s.cipher_pass.size() >= 32);  // generated into the state directory
     CHECK(load_backup_secrets(inv).cipher_pass == s.cipher_pass);  // and reused
+}
+
+namespace {
+
+// Runs the rendered pgdr-backup with fake psql and pgbackrest first in PATH: psql answers
+// `recovery` to pg_is_in_recovery() and `streaming` to the count; pgbackrest prints its argv.
+CommandResult run_backup_script(const std::string& recovery, const std::string& streaming,
+                                const std::vector<std::string>& args) {
+    pgdr::test::TempDir dir;
+    const std::string bin = dir.path();
+    std::ofstream(bin + "/pgdr-backup") << render_backup_script(backup_inventory());
+    std::ofstream(bin + "/psql") << "#!/bin/sh\ncase \"$*\" in *pg_is_in_recovery*) echo "
+                                 << recovery << ";; *) echo " << streaming << ";; esac\n";
+    std::ofstream(bin + "/pgbackrest") << "#!/bin/sh\necho pgbackrest \"$@\"\n";
+    for (const char* f : {"/pgdr-backup", "/psql", "/pgbackrest"}) {
+        ::chmod((bin + f).c_str(), 0755);
+    }
+    std::vector<std::string> argv{"env", "PATH=" + bin + ":/usr/bin:/bin", bin + "/pgdr-backup"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    LocalTransport local;
+    return local.run(argv, {});
+}
+
+}  // namespace
+
+TEST_CASE("pgdr-backup: only the leader backs up, from a standby when one streams",
+          "[pg][backup]") {
+    auto r = run_backup_script("f", "2", {"full"});
+    CHECK(r.exit_status == 0);
+    CHECK(r.out == "pgbackrest --stanza=lab --type=full --backup-standby=y backup\n");
+    r = run_backup_script("f", "0", {"diff"});
+    CHECK(r.out == "pgbackrest --stanza=lab --type=diff --backup-standby=n backup\n");
+    r = run_backup_script("t", "1", {"full"});  // a replica: the timer's run does nothing
+    CHECK(r.exit_status == 0);
+    CHECK(r.out.find("is not the leader") != std::string::npos);
+    CHECK(r.out.find("pgbackrest") == std::string::npos);
+    r = run_backup_script("t", "1", {"full", "--manual"});
+    CHECK(r.exit_status == 3);
+    r = run_backup_script("f", "1", {"weekly"});
+    CHECK(r.exit_status == 2);
 }
