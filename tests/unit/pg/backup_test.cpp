@@ -112,8 +112,12 @@ TEST_CASE("backup: pgbackrest info JSON, table and JSON", "[pg][backup]") {
 
     const auto table = render_backup_table(s);
     CHECK(table.find("LABEL") == 0);
-    CHECK(table.find("20261205-010000F  full  2026-12-05T01:00:00Z  2026-12-05T01:01:12Z  1m12s  "
-                     "30.0 MiB  3.0 MiB") != std::string::npos);
+    // Columns padded to the widest value (the diff's label), two spaces apart.
+    CHECK(table.find("20261205-010000F                   full  2026-12-05T01:00:00Z  "
+                     "2026-12-05T01:01:12Z  1m12s     30.0 MiB  3.0 MiB    "
+                     "000000010000000000000003  000000010000000000000003\n") != std::string::npos);
+    CHECK(table.find("20261205-010000F_20261206-010000D  diff  2026-12-06T01:00:00Z  "
+                     "2026-12-06T01:00:09Z  9s        30.0 MiB  3.2 MiB") != std::string::npos);
     CHECK(table.find("WAL archive: 000000010000000000000003 .. 000000010000000000000009") !=
           std::string::npos);
 
