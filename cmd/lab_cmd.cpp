@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "lab/delay_link.hpp"
 #include "lab/lab.hpp"
 #include "lab/proc.hpp"
+#include "lab/s3_endpoint.hpp"
 #include "lab/twin_hosts.hpp"
 #include "net/ssh_transport.hpp"
 #include "twin/api.hpp"
@@ -33,6 +35,9 @@ struct LabOptions {
     std::string release = "trixie";
     bool purge = false;
     bool ovh = false;
+    bool no_backup = false;
+    std::string s3_address = lab::k_gateway;
+    int s3_port = lab::k_s3_port;
     std::string project = "0123456789abcdef0123456789abcdef";
     int quota = 6;
     int latency_ms = 0;
@@ -230,6 +235,8 @@ int up_ovh(Context& ctx, const LabOptions& o) {
               << "  ovh.conf:   " << f.ovh_conf() << " (keys of the twin, 0600)\n"
               << "  project:    " << config.projects.front() << "\n"
               << "  regions:    " << regions << "\n"
+              << "  S3:         https://s3.<region>.io.cloud.ovh.net on " << lab::k_ext_gateway
+              << ":443 (CA " << lab::LabS3Paths(f.dir + "/twin").ca_cert() << ")\n"
               << "  Ext-Net:    " << lab::k_ext_cidr << " (this machine is " << lab::k_ext_gateway
               << ")\n"
               << "  next:       cd " << f.dir
@@ -251,6 +258,31 @@ int ovh_serve(Context& ctx, const LabOptions& o) {
     lab::LabTwinBackend backend(f.dir, local, *ctx.log);
     twin::TwinApi api(config, clock, backend,
                       [](std::function<void()> job) { std::thread(std::move(job)).detach(); });
+    // Object Storage (issue 14): the API's containers, S3 users and credentials, and their
+    // S3 endpoints s3.<region>.io.cloud.ovh.net over HTTPS on the Ext-Net gateway (the twin's
+    // hosts resolve those names to it), with a certificate of the twin's own CA.
+    std::vector<std::string> s3_regions, s3_hosts;
+    for (const auto& r : config.regions) {
+        const auto s3 = twin::s3_region_of(r);
+        if (std::find(s3_regions.begin(), s3_regions.end(), s3) == s3_regions.end()) {
+            s3_regions.push_back(s3);
+            s3_hosts.push_back(twin::s3_endpoint_host(s3));
+        }
+    }
+    const lab::LabS3Paths s3p(f.dir + "/twin");
+    lab::ensure_s3_certificate(s3p, {lab::k_ext_gateway}, s3_hosts);
+    twin::S3Regions storage(s3p.data(), clock, s3_regions);
+    api.set_object_storage(&storage);
+    std::thread([&] {
+        try {
+            twin::serve_s3(
+                storage, lab::k_ext_gateway, 443, s3p.server_cert(), s3p.server_key(),
+                [&](int port) { write_file_atomic(s3p.port(), std::to_string(port) + "\n", 0600); },
+                std::cerr);
+        } catch (const std::exception& e) {
+            std::cerr << "the twin's S3 endpoint did not start: " << e.what() << std::endl;
+        }
+    }).detach();
     twin::serve(
         api, "127.0.0.1", 0,
         [&](int port) { write_file_atomic(f.port(), std::to_string(port) + "\n", 0600); },
@@ -268,6 +300,82 @@ void down_ovh(Context& ctx, LabSession& s) {
     }
 }
 
+// ---- the lab's S3 endpoint (issue 14) ------------------------------------------------------
+
+void stop_lab_s3(const lab::LabS3Paths& p) {
+    if (auto pid = lab::read_pid_file(p.pid()); pid && lab::process_alive(*pid)) {
+        if (lab::process_comm(*pid).rfind("pgdr", 0) == 0) {
+            if (!lab::signal_and_wait(*pid, SIGTERM, std::chrono::seconds(5))) {
+                lab::signal_and_wait(*pid, SIGKILL, std::chrono::seconds(5));
+            }
+        }
+    }
+    std::error_code ec;
+    std::filesystem::remove(p.pid(), ec);
+    std::filesystem::remove(p.port(), ec);
+}
+
+// Starts `pgdr lab s3-serve` unless it runs; returns once it listens.
+void start_lab_s3(const lab::LabPaths& paths) {
+    const lab::LabS3Paths p(paths.dir);
+    ensure_directory(p.dir, 0700);
+    if (auto pid = lab::read_pid_file(p.pid());
+        pid && lab::process_alive(*pid) && std::filesystem::exists(p.port())) {
+        return;
+    }
+    stop_lab_s3(p);
+    pid_t child =
+        lab::spawn_detached({self_exe(), "-v", "lab", "s3-serve", "--dir", paths.dir}, p.log());
+    write_file_atomic(p.pid(), std::to_string(child) + "\n");
+    for (int i = 0; i < 100; ++i) {
+        if (std::filesystem::exists(p.port())) {
+            return;
+        }
+        if (!lab::process_alive(child)) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    throw Error(ExitCode::internal, "the lab's S3 endpoint did not start",
+                "see " + p.log() + ": " + lab::tail_of(p.log(), 400));
+}
+
+// The lab inventory with (or without) the backup section for the lab's endpoint.
+void write_backup_section(const lab::LabPaths& paths, bool with) {
+    std::string text = read_text_file(paths.inventory()).value_or("");
+    const auto at = text.find("# Written by `pgdr lab up`: the lab's S3 endpoint");
+    if (at != std::string::npos) {
+        text.erase(at);
+    }
+    if (with) {
+        text += lab::render_lab_backup_section(lab::LabS3Paths(paths.dir), lab::k_gateway,
+                                               lab::k_s3_port);
+    }
+    write_file_atomic(paths.inventory(), text, 0644);
+}
+
+int s3_serve(Context& ctx, const LabOptions& o) {
+    const lab::LabPaths paths(o.dir.empty() ? default_lab_dir() : o.dir);
+    const lab::LabS3Paths p(paths.dir);
+    ensure_directory(paths.dir, 0755);
+    const auto keys = lab::ensure_lab_s3_files(p, o.s3_address);
+    SystemClock clock;
+    twin::S3Config config;
+    config.region = lab::k_s3_region;
+    twin::S3Api api(config, p.data(), clock);
+    api.ensure_bucket(lab::k_s3_bucket);
+    api.add_credential({keys.access_key, keys.secret_key, {lab::k_s3_bucket}, false});
+    std::error_code ec;
+    std::filesystem::remove(p.port(), ec);
+    ctx.log->info("lab s3-serve: https://" + o.s3_address + ":" + std::to_string(o.s3_port) +
+                  ", bucket " + lab::k_s3_bucket);
+    twin::serve_s3(
+        api, o.s3_address, o.s3_port, p.server_cert(), p.server_key(),
+        [&](int port) { write_file_atomic(p.port(), std::to_string(port) + "\n", 0600); },
+        std::cerr);
+    return 0;
+}
+
 int up(Context& ctx, const LabOptions& o) {
     if (o.ovh) {
         return up_ovh(ctx, o);
@@ -278,6 +386,15 @@ int up(Context& ctx, const LabOptions& o) {
     for (const auto& h : s.lab.hosts()) {
         wait_booted(ctx, s.lab.paths(), h);
     }
+    if (o.no_backup) {
+        stop_lab_s3(lab::LabS3Paths(s.lab.paths().dir));
+    } else {
+        start_lab_s3(s.lab.paths());
+    }
+    write_backup_section(s.lab.paths(), !o.no_backup);
+    const std::string s3_endpoint = o.no_backup ? ""
+                                                : "https://" + std::string(lab::k_gateway) + ":" +
+                                                      std::to_string(lab::k_s3_port);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto& p = s.lab.paths();
@@ -286,6 +403,7 @@ int up(Context& ctx, const LabOptions& o) {
                                     {"inventory", p.inventory()},
                                     {"hosts", o.hosts},
                                     {"release", o.release},
+                                    {"s3_endpoint", s3_endpoint},
                                     {"seconds", secs}}
                          .dump(2)
                   << '\n';
@@ -295,8 +413,12 @@ int up(Context& ctx, const LabOptions& o) {
     std::snprintf(took, sizeof took, "%.1f", secs);
     std::cout << "lab up: " << o.hosts << " Debian " << o.release << " hosts in " << p.dir << " ("
               << took << " s)\n\n"
-              << "  inventory:  " << p.inventory() << "\n"
-              << "  next:       pgdr -i " << p.inventory() << " bootstrap\n"
+              << "  inventory:  " << p.inventory() << "\n";
+    if (!o.no_backup) {
+        std::cout << "  backups:    " << s3_endpoint << " (bucket " << lab::k_s3_bucket << ", CA "
+                  << lab::LabS3Paths(p.dir).ca_cert() << ")\n";
+    }
+    std::cout << "  next:       pgdr -i " << p.inventory() << " bootstrap\n"
               << "  a shell:    pgdr lab ssh pg1" << (o.dir.empty() ? "" : " --dir " + p.dir)
               << "\n"
               << "  OpenSSH:    ssh -i " << p.ssh_key()
@@ -462,6 +584,11 @@ int down(Context& ctx, const LabOptions& o) {
     if (s.lab.twin_exists() || std::filesystem::exists(s.lab.paths().dir + "/twin")) {
         down_ovh(ctx, s);
     }
+    if (const lab::LabS3Paths p(s.lab.paths().dir); std::filesystem::exists(p.dir)) {
+        stop_lab_s3(p);
+        std::error_code ec;
+        std::filesystem::remove_all(p.dir, ec);
+    }
     s.lab.down(o.purge);
     std::cout << "lab down: removed " << s.lab.paths().dir << (o.purge ? " and the caches" : "")
               << "\n";
@@ -486,6 +613,8 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
     up_cmd->add_flag("--ovh", o->ovh,
                      "Start the local OVH twin instead: an OVH API on 127.0.0.1 whose instances "
                      "are lab hosts; writes DIR/ovh.conf");
+    up_cmd->add_flag("--no-backup", o->no_backup,
+                     "Leave out the lab's S3 endpoint and the inventory's backup section");
     up_cmd->add_option("--ovh-project", o->project, "The twin's project id (with --ovh)");
     up_cmd->add_option("--ovh-quota", o->quota, "Instances per region the twin allows (with --ovh)")
         ->check(CLI::Range(1, 20));
@@ -528,6 +657,14 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
     serve->group("");  // internal: `lab up --ovh` runs it as a daemon
     add_dir(serve);
     serve->callback([&ctx, o] { ctx.action = [&ctx, o] { return ovh_serve(ctx, *o); }; });
+
+    auto* s3 = lab->add_subcommand("s3-serve", "The lab's S3 endpoint over HTTPS (started by up)");
+    s3->group("");  // internal: `lab up` runs it as a daemon
+    add_dir(s3);
+    s3->add_option("--address", o->s3_address, "Address to listen on (default: the lab bridge's)");
+    s3->add_option("--port", o->s3_port, "Port to listen on (0: any free port)")
+        ->check(CLI::Range(0, 65535));
+    s3->callback([&ctx, o] { ctx.action = [&ctx, o] { return s3_serve(ctx, *o); }; });
 
     auto* link = lab->add_subcommand("ovh-link", "A delayed link between two interfaces");
     link->group("");  // internal: the twin's regions on kernels without netem

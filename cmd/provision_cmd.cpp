@@ -2,6 +2,7 @@
 // OVH API. Wiring and output only; the work is in ovh/.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -13,6 +14,7 @@
 #include "net/curl_http_client.hpp"
 #include "ovh/access_rules.hpp"
 #include "ovh/client.hpp"
+#include "ovh/object_storage.hpp"
 #include "ovh/provider.hpp"
 #include "ovh/prune.hpp"
 
@@ -28,6 +30,7 @@ struct OvhOptions {
     bool plan_only = false;
     bool yes = false;
     bool prune = false;
+    bool delete_backups = false;
     std::string yes_really;
     std::string project;
     std::string redirection;
@@ -235,11 +238,19 @@ int destroy(Context& ctx, const OvhOptions& opts) {
                 "` to delete without asking");
     }
     OvhWiring w(ctx, inv.ovh.endpoint, inv.ovh.project_id, timeouts(opts));
-    ovh::OvhProvider provider(*w.api, *ctx.log, provider_options(ctx));
+    auto po = provider_options(ctx);
+    po.delete_backups = opts.delete_backups;
+    ovh::OvhProvider provider(*w.api, *ctx.log, po);
     ClusterState state = load_state(inv.paths.state_dir);
     check_state_identity(inv, state);
     auto targets = provider.destroy_plan(inv, state);
-    if (targets.empty()) {
+    const auto removals = std::count_if(targets.begin(), targets.end(), [](const ovh::Change& c) {
+        return c.action == ovh::ChangeAction::remove;
+    });
+    if (removals == 0) {
+        if (!ctx.json() && !targets.empty()) {
+            print_changes(targets);  // what is kept: a bucket that holds backups
+        }
         if (ctx.json()) {
             std::cout << json{{"cluster", inv.cluster}, {"deleted", 0}, {"changes", json::array()}}
                              .dump(2)
@@ -249,15 +260,42 @@ int destroy(Context& ctx, const OvhOptions& opts) {
                       << inv.ovh.project_id << "\n";
         }
         state.hosts.clear();
+        const auto storage = state.provider.find("object_storage");
+        json kept = storage == state.provider.end() ? json() : *storage;
         state.provider = json::object();
+        if (!kept.is_null()) {
+            state.provider["object_storage"] = kept;
+        }
         save_state(inv.paths.state_dir, state);
         return 0;
+    }
+    // Deleting the backups (a bucket that holds objects) always needs the cluster's name,
+    // typed or given with --yes-really: --yes is not enough, production or not.
+    if (ovh::deletes_backups(targets)) {
+        const std::string command = "pgdr destroy -i " + ctx.inventory_path + " --delete-backups";
+        if (!ovh::deletion_confirmed_by_flags(inv, false, opts.yes_really, command)) {
+            if (::isatty(STDIN_FILENO) == 0) {
+                throw usage_error("refusing to delete the backups of cluster " + inv.cluster +
+                                      " without the typed cluster name: stdin is not a terminal",
+                                  "run `" + command + " --yes-really " + inv.cluster + "`");
+            }
+            print_changes(targets);
+            std::cout.flush();
+            std::cerr << "This deletes the BACKUPS of cluster " << inv.cluster
+                      << " (the bucket above and every object in it).\n"
+                         "Type the cluster name to confirm: ";
+            std::string answer;
+            if (!std::getline(std::cin, answer) || answer != inv.cluster) {
+                std::cerr << "pgdr: nothing deleted\n";
+                return static_cast<int>(ExitCode::usage);
+            }
+        }
     }
     if (!ctx.json() || !confirmed) {
         print_changes(targets);
         std::cout.flush();
     }
-    if (!confirmed && !confirm_destroy(inv, targets.size())) {
+    if (!confirmed && !confirm_destroy(inv, static_cast<std::size_t>(removals))) {
         std::cerr << "pgdr: nothing deleted\n";
         return static_cast<int>(ExitCode::usage);
     }
@@ -437,6 +475,9 @@ void register_ovh_commands(CLI::App& app, Context& ctx) {
                                    "Delete everything pgdr made on OVH for an inventory's cluster");
     des->add_flag("-y,--yes", opts->yes,
                   "Do not ask for confirmation (not enough for production: true)");
+    des->add_flag("--delete-backups", opts->delete_backups,
+                  "Also delete the backup bucket when it holds backups (asks for the cluster "
+                  "name, or --yes-really CLUSTER)");
     des->add_option("--yes-really", opts->yes_really,
                     "The cluster's name: delete without asking, also in production");
     add_api_options(des, *opts);

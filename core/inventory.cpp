@@ -1050,6 +1050,10 @@ void read_ovh(Reader& r, const YAML::Node& o, Inventory& inv) {
     if (o["regions"]) {
         read_ovh_regions(r, o["regions"], ovh);
     }
+    read_opt(o, "backup_region", ovh.backup_region, [&](const YAML::Node& v) {
+        return r.matching(v, "provider.ovh.backup_region", k_region_re,
+                          "an OVH region name such as SBG5");
+    });
     if (inv.provider == ProviderKind::ovh && ovh.project_id.empty()) {
         r.error(o, "provider.ovh: missing required key 'project_id'");
     }
@@ -1068,7 +1072,7 @@ void read_provider(Reader& r, const YAML::Node& root, Inventory& inv) {
     }
     if (p["ovh"] && r.check_map(p["ovh"], "provider.ovh",
                                 {"endpoint", "project_id", "regions", "flavor", "image",
-                                 "ssh_public_key_file"})) {
+                                 "ssh_public_key_file", "backup_region"})) {
         read_ovh(r, p["ovh"], inv);
     } else if (inv.provider == ProviderKind::ovh && !p["ovh"]) {
         r.error(p, "provider: type ovh needs an 'ovh' section with project_id");

@@ -166,6 +166,9 @@ struct OvhSettings {
     std::string flavor = "b3-8";
     std::string image = "Debian 13";
     std::string ssh_public_key_file;
+    // provider.ovh.backup_region: where Object Storage holds the backups; "": another of
+    // `regions` than the first, or the first when there is only one (ovh/object_storage.hpp).
+    std::string backup_region;
 };
 
 struct TimingProfile {

@@ -14,6 +14,8 @@
 #include "core/poll.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
+#include "twin/api.hpp"
+#include "twin/s3.hpp"
 
 namespace pgdr::lab {
 
@@ -315,8 +317,18 @@ void write_host_records(const std::string& dir, const twin::HostSpec& spec,
 // Name, addresses of its ports, resolver and apt proxy inside the instance's root.
 void write_guest_network(const std::string& root, const twin::HostSpec& spec) {
     write_file_atomic(root + "/etc/hostname", spec.name + "\n");
+    // The twin's Object Storage endpoints (s3.<region>.io.cloud.ovh.net) are served on the
+    // Ext-Net gateway (cmd/lab_cmd.cpp, ovh-serve).
+    std::string s3_names;
+    for (const auto& r : twin::TwinConfig{}.regions) {
+        const auto host = twin::s3_endpoint_host(twin::s3_region_of(r));
+        if (s3_names.find(host) == std::string::npos) {
+            s3_names += " " + host;
+        }
+    }
     write_file_atomic(root + "/etc/hosts", "127.0.0.1 localhost\n127.0.1.1 " + spec.name +
-                                               "\n::1 localhost ip6-localhost ip6-loopback\n");
+                                               "\n::1 localhost ip6-localhost ip6-loopback\n" +
+                                               std::string(k_ext_gateway) + s3_names + "\n");
     fs::remove(root + "/etc/systemd/network/10-host0.network");
     write_file_atomic(root + "/etc/systemd/network/10-eth0.network",
                       "[Match]\nName=eth0\n\n[Network]\nAddress=" + spec.public_address + "/" +

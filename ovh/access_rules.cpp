@@ -1,10 +1,13 @@
 #include "ovh/access_rules.hpp"
 
+#include <utility>
+
 namespace pgdr::ovh {
 
 std::vector<AccessRule> required_access_rules(const std::string& project_id) {
     // Exactly the routes pgdr calls (ovh/resources.cpp, ovh/provider.cpp, `pgdr ovh check`),
-    // nothing else of the project: no users, S3 credentials, volumes, backups or billing.
+    // nothing else of the project: no volumes, snapshots or billing. The backups' Object
+    // Storage (ovh/object_storage.cpp): containers, S3 users, their credentials and policies.
     // A '*' stands for one id (or, under network/, a network's subnets).
     const std::string v1 = "/cloud/project/" + project_id;
     const std::string v2 = "/v2/publicCloud/project/" + project_id;
@@ -28,6 +31,21 @@ std::vector<AccessRule> required_access_rules(const std::string& project_id) {
     }
     rules.push_back({"POST", v2 + "/network/*/subnet"});
     rules.push_back({"PUT", v2 + "/securityGroup/*"});
+    for (const auto& [method, path] : std::vector<std::pair<const char*, std::string>>{
+             {"GET", "/region/*/storage"},
+             {"POST", "/region/*/storage"},
+             {"GET", "/region/*/storage/*"},
+             {"DELETE", "/region/*/storage/*"},
+             {"POST", "/region/*/storage/*/bulkDeleteObjects"},
+             {"GET", "/user"},
+             {"POST", "/user"},
+             {"GET", "/user/*"},
+             {"DELETE", "/user/*"},
+             {"POST", "/user/*/s3Credentials"},
+             {"DELETE", "/user/*/s3Credentials/*"},
+             {"POST", "/user/*/policy"}}) {
+        rules.push_back({method, v1 + path});
+    }
     return rules;
 }
 

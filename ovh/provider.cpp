@@ -12,6 +12,7 @@
 #include "core/parallel.hpp"
 #include "core/strings.hpp"
 #include "ovh/layout.hpp"
+#include "ovh/object_storage.hpp"
 #include "ovh/prune.hpp"
 
 namespace pgdr::ovh {
@@ -547,6 +548,8 @@ class ApplyRun {
     }
 
     void record_regions() {
+        const auto storage = m_state.provider.find("object_storage");
+        json kept = storage == m_state.provider.end() ? json() : *storage;
         m_state.provider = {{"type", "ovh"},
                             {"project_id", m_api.project_id()},
                             {"ssh_key", m_key_name},
@@ -556,6 +559,9 @@ class ApplyRun {
                                                    {"subnet_id", r.subnet},
                                                    {"security_group_id", r.security_group},
                                                    {"instance_group_id", r.group}};
+        }
+        if (!kept.is_null()) {
+            m_state.provider["object_storage"] = kept;  // ovh/object_storage.cpp's record
         }
         save_state(m_state_dir, m_state);
     }
@@ -624,6 +630,12 @@ ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state)
     auto pruning = plan_pruning(inv, state, o.instances, m_options.prune, m_options.inventory_path);
     plan.changes.insert(plan.changes.end(), pruning.removals.begin(), pruning.removals.end());
     plan.blockers.insert(plan.blockers.end(), pruning.blockers.begin(), pruning.blockers.end());
+    // The backups' bucket, S3 user, credential and policy (ovh/object_storage.hpp).
+    if (const auto spec = object_storage_spec(inv)) {
+        ObjectStorage storage(m_api, m_log, [this](const std::string& line) { say(line); });
+        auto changes = storage.plan(*spec, state, inv.paths.state_dir);
+        plan.changes.insert(plan.changes.end(), changes.begin(), changes.end());
+    }
     return plan;
 }
 
@@ -636,6 +648,10 @@ ApplyResult OvhProvider::apply(const Inventory& inv, ClusterState& state,
         m_api, m_log, m_options, [this](const std::string& line) { say(line); }, inv, state,
         state_dir, result);
     run.steps();
+    if (const auto spec = object_storage_spec(inv)) {
+        ObjectStorage storage(m_api, m_log, [this](const std::string& line) { say(line); });
+        storage.apply(*spec, state, state_dir, result);
+    }
     return result;
 }
 
@@ -688,6 +704,11 @@ std::vector<Change> OvhProvider::destroy_plan(const Inventory& inv, const Cluste
     if (auto r = Observed::by_name(o.ssh_keys, ssh_key_name(inv))) {
         add(k_ssh, *r, "");
     }
+    // The backups' Object Storage, from the state's record or the inventory's names; a bucket
+    // holding backups stays (action keep) unless --delete-backups.
+    ObjectStorage storage(m_api, m_log, [this](const std::string& line) { say(line); });
+    auto os = storage.destroy_plan(object_storage_spec(inv), state, m_options.delete_backups);
+    out.insert(out.end(), os.begin(), os.end());
     return out;
 }
 
@@ -731,9 +752,16 @@ ApplyResult OvhProvider::destroy(const Inventory& inv, ClusterState& state,
           [](const Change&) { return std::string("network"); });
     stage([](const Change& c) { return c.kind == k_ssh; },
           [](const Change&) { return std::string("sshKey"); });
+    ObjectStorage storage(m_api, m_log, [this](const std::string& line) { say(line); });
+    result.deleted += storage.destroy(targets, state, state_dir);
 
     state.hosts.clear();
+    const auto kept = state.provider.find("object_storage");
+    json storage_record = kept == state.provider.end() ? json() : *kept;
     state.provider = json::object();
+    if (!storage_record.is_null()) {
+        state.provider["object_storage"] = storage_record;  // a bucket kept with its backups
+    }
     save_state(state_dir, state);
     return result;
 }

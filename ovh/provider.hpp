@@ -55,6 +55,9 @@ struct ProviderOptions {
     // typed confirmation); without it they are blockers (ovh/prune.hpp).
     bool prune = false;
     std::string inventory_path = "INVENTORY";  // for the hints
+    // destroy: also delete a backup bucket that holds objects (after the typed cluster name);
+    // without it such a bucket, its S3 user and credential are kept (ovh/object_storage.hpp).
+    bool delete_backups = false;
 };
 
 struct ApplyResult {

@@ -50,6 +50,8 @@ class ProjectApi {
                WaitOptions wait = {});
 
     const std::string& project_id() const { return m_project; }
+    Client& client() { return m_client; }
+    Clock& clock() { return m_clock; }
     // "/v2/publicCloud/project/<p>/" + kind
     std::string v2_path(const std::string& kind) const;
     std::string v1_path(const std::string& rel) const;

@@ -497,10 +497,13 @@ TwinApi::Reply TwinApi::storage(const std::string& method, const std::vector<std
         throw not_found("Object Storage is not available in region " + parts[1]);
     }
     auto container = [&](const std::string& name) {
+        const auto [count, bytes] = s3->usage(name);
         return json{{"name", name},
                     {"region", parts[1]},
                     {"virtualHost", name + "." + s3_endpoint_host(s3_region_of(parts[1]))},
                     {"ownerId", nullptr},
+                    {"objectsCount", count},
+                    {"objectsSize", bytes},
                     {"createdAt", now_iso()}};
     };
     const auto existing = s3->buckets();
@@ -537,6 +540,26 @@ TwinApi::Reply TwinApi::storage(const std::string& method, const std::vector<std
             s3->remove_bucket(parts[3]);
             return {200, nullptr};
         }
+    }
+    if (parts.size() == 5 && exists(parts[3]) && parts[4] == "object" && method == "GET") {
+        json out = json::array();
+        for (const auto& key : s3->keys(parts[3], 1000)) {
+            out.push_back({{"key", key}, {"versionId", nullptr}});
+        }
+        return {200, out};
+    }
+    if (parts.size() == 5 && exists(parts[3]) && parts[4] == "bulkDeleteObjects" &&
+        method == "POST") {
+        json deleted = json::array();
+        for (const auto& o : body.value("objects", json::array())) {
+            const std::string key = str(o, "key");
+            if (key.empty()) {
+                throw bad_request("Invalid value(s) received: objects: key is required");
+            }
+            s3->delete_object(parts[3], key);
+            deleted.push_back({{"key", key}});
+        }
+        return {200, {{"deleted", deleted}, {"errors", json::array()}}};
     }
     throw k_bad_url;
 }

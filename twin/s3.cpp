@@ -437,6 +437,36 @@ std::vector<std::string> S3Api::buckets() const {
     return out;
 }
 
+std::pair<std::uint64_t, std::uint64_t> S3Api::usage(const std::string& bucket) const {
+    std::lock_guard lock(m_mutex);
+    std::pair<std::uint64_t, std::uint64_t> out{0, 0};
+    if (auto it = m_buckets.find(bucket); it != m_buckets.end()) {
+        for (const auto& [key, object] : it->second) {
+            ++out.first;
+            out.second += object.size;
+        }
+    }
+    return out;
+}
+
+std::vector<std::string> S3Api::keys(const std::string& bucket, std::size_t max) const {
+    std::lock_guard lock(m_mutex);
+    std::vector<std::string> out;
+    if (auto it = m_buckets.find(bucket); it != m_buckets.end()) {
+        for (const auto& [key, object] : it->second) {
+            if (out.size() >= max) {
+                break;
+            }
+            out.push_back(key);
+        }
+    }
+    return out;
+}
+
+void S3Api::delete_object(const std::string& bucket, const std::string& key) {
+    erase(bucket, key);
+}
+
 std::string S3Api::bucket_dir(const std::string& bucket) const {
     return m_root + "/buckets/" + bucket;
 }

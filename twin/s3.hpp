@@ -26,6 +26,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/clock.hpp"
@@ -96,6 +97,12 @@ class S3Api {
     // Removes the bucket and every object in it (the OVH API's container deletion).
     void remove_bucket(const std::string& bucket);
     std::vector<std::string> buckets() const;
+    // Objects in the bucket and their bytes (the OVH API's objectsCount, objectsSize).
+    std::pair<std::uint64_t, std::uint64_t> usage(const std::string& bucket) const;
+    // The first `max` keys, in order (the OVH API's storage/{name}/object), and one deletion
+    // (its bulkDeleteObjects).
+    std::vector<std::string> keys(const std::string& bucket, std::size_t max) const;
+    void delete_object(const std::string& bucket, const std::string& key);
     const S3Config& config() const { return m_config; }
 
   private:

@@ -65,6 +65,21 @@ void serve(TwinApi& api, const std::string& host, int port,
 void serve_s3(S3Regions& regions, const std::string& host, int port, const std::string& cert_file,
               const std::string& key_file, const std::function<void(int)>& on_bound,
               std::ostream& log) {
+    serve_s3_by_host([&](const std::string& h) { return regions.by_host(h); }, host, port,
+                     cert_file, key_file, on_bound, log);
+}
+
+void serve_s3(S3Api& api, const std::string& host, int port, const std::string& cert_file,
+              const std::string& key_file, const std::function<void(int)>& on_bound,
+              std::ostream& log) {
+    serve_s3_by_host([&](const std::string&) { return &api; }, host, port, cert_file, key_file,
+                     on_bound, log);
+}
+
+void serve_s3_by_host(const std::function<S3Api*(const std::string&)>& store_of,
+                      const std::string& host, int port, const std::string& cert_file,
+                      const std::string& key_file, const std::function<void(int)>& on_bound,
+                      std::ostream& log) {
     httplib::SSLServer server(cert_file.c_str(), key_file.c_str());
     if (!server.is_valid()) {
         throw std::runtime_error("cannot load the S3 endpoint's certificate " + cert_file);
@@ -73,7 +88,7 @@ void serve_s3(S3Regions& regions, const std::string& host, int port, const std::
     auto handler = [&](const httplib::Request& req, httplib::Response& res) {
         const auto start = std::chrono::steady_clock::now();
         S3Reply out;
-        if (S3Api* api = regions.by_host(req.get_header_value("Host")); api == nullptr) {
+        if (S3Api* api = store_of(req.get_header_value("Host")); api == nullptr) {
             out.status = 404;
             out.body =
                 "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchEndpoint"

@@ -23,5 +23,14 @@ void serve(TwinApi& api, const std::string& host, int port,
 void serve_s3(S3Regions& regions, const std::string& host, int port, const std::string& cert_file,
               const std::string& key_file, const std::function<void(int)>& on_bound,
               std::ostream& log);
+// One store whatever the Host header (the lab's endpoint at an IP address: path-style only).
+void serve_s3(S3Api& api, const std::string& host, int port, const std::string& cert_file,
+              const std::string& key_file, const std::function<void(int)>& on_bound,
+              std::ostream& log);
+// The store a request's Host header names (nullptr: 404 NoSuchEndpoint).
+void serve_s3_by_host(const std::function<S3Api*(const std::string&)>& store_of,
+                      const std::string& host, int port, const std::string& cert_file,
+                      const std::string& key_file, const std::function<void(int)>& on_bound,
+                      std::ostream& log);
 
 }  // namespace pgdr::twin

@@ -303,6 +303,130 @@ provider:
     check(p.returncode == 0 and "validation URL: http://127.0.0.1" in p.stdout
           and "POST /v2/publicCloud/project/%s/compute/instance" % PROJECT in p.stdout,
           "ovh credential prints the validation URL and the rules")
+    check("POST /cloud/project/%s/user/*/s3Credentials" % PROJECT in p.stdout,
+          "ovh credential asks for the Object Storage routes too")
+
+    run_backup_storage(pgdr_run, fake, tmp)
+
+
+def run_backup_storage(pgdr_run, fake, tmp):
+    """Issue 14: the backups' bucket, S3 user, credential and policy in the backup region."""
+    inventory = os.path.join(tmp, "backup.yaml")
+    with open(inventory, "w") as f:
+        f.write("""cluster: e2eb
+release: trixie
+network:
+  cidr: 10.43.0.0/24
+  ssh_allowed_cidrs: [203.0.113.0/24]
+ssh: {user: debian}
+hosts:
+  - {name: pg1, region: GRA11, services: [postgres, etcd, haproxy]}
+  - {name: pg2, region: GRA11, services: [postgres, etcd, haproxy]}
+  - {name: pg3, region: GRA11, services: [postgres, etcd, haproxy]}
+provider:
+  type: ovh
+  ovh:
+    project_id: %s
+    regions: [GRA11]
+    backup_region: SBG5
+    ssh_public_key_file: id_e2e.pub
+""" % PROJECT)
+    state_dir = os.path.join(tmp, "backup.state")
+    secrets_file = os.path.join(state_dir, "secrets", "s3-credentials")
+    base = "/1.0/cloud/project/%s" % PROJECT
+
+    def storage():
+        return fake.control("/_fake/storage")
+
+    def calls(method, part):
+        return [r for r in fake.control("/_fake/requests")
+                if r["method"] == method and part in r["path"]]
+
+    p = pgdr_run("provision", "-i", inventory, "--plan")
+    check(p.returncode == 0 and re.search(r"create\s+bucket\s+pgdr-e2eb-backup\s+SBG5", p.stdout)
+          and re.search(r"create\s+s3 user", p.stdout) and re.search(r"create\s+s3 credential",
+                                                                      p.stdout)
+          and re.search(r"create\s+s3 policy", p.stdout),
+          "backup plan lists the bucket in SBG5, the S3 user, credential and policy")
+    check("12 to create" in p.stdout, "backup plan: 8 + 4 to create")
+    check(storage() == {"containers": [], "users": []}, "backup plan created nothing")
+
+    p = pgdr_run("provision", "-i", inventory)
+    check(p.returncode == 0, "provision with backup_region succeeds (rc %d): %s"
+          % (p.returncode, p.stderr[-400:]))
+    st = storage()
+    containers, users = st["containers"], st["users"]
+    check([(c["name"], c["region"]) for c in containers] == [("pgdr-e2eb-backup", "SBG5")],
+          "one container pgdr-e2eb-backup in SBG5")
+    check(len(users) == 1 and users[0]["role"] == "objectstore_operator"
+          and users[0]["description"] == "pgdr-e2eb-backup",
+          "one S3 user with the objectstore_operator role")
+    creds = users[0]["credentials"] if users else {}
+    check(len(creds) == 1, "one S3 credential")
+    policy = json.loads(users[0]["policy"] or "{}") if users else {}
+    resources = sorted(r for stmt in policy.get("Statement", []) for r in stmt["Resource"])
+    check(resources == ["arn:aws:s3:::pgdr-e2eb-backup", "arn:aws:s3:::pgdr-e2eb-backup/*"],
+          "the policy allows the bucket alone")
+    polls = calls("GET", "%s/user/%d" % (base, users[0]["id"])) if users else []
+    check(len(polls) >= 2, "the user was polled until ok (%d GETs)" % len(polls))
+    with open(os.path.join(state_dir, "state.json")) as f:
+        state_text = f.read()
+    rec = json.loads(state_text).get("provider", {}).get("object_storage", {})
+    access, secret = (list(creds.items()) or [("", "")])[0]
+    check(rec.get("bucket") == "pgdr-e2eb-backup" and rec.get("region") == "SBG5"
+          and rec.get("access_key") == access and rec.get("user_id") == str(users[0]["id"]),
+          "state records region, bucket, user id and access key")
+    check(secret and secret not in state_text, "the secret is not in the state")
+    check(os.path.exists(secrets_file) and oct(os.stat(secrets_file).st_mode & 0o777) == "0o600",
+          "secrets/s3-credentials is 0600")
+    with open(secrets_file) as f:
+        check(f.read() == "access_key=%s\nsecret_key=%s\n" % (access, secret),
+              "secrets/s3-credentials holds access_key= and secret_key=")
+    check(not any(secret in text for text in OUTPUTS), "the S3 secret is in no output at -vvv")
+
+    before = len(calls("POST", "/"))
+    p = pgdr_run("provision", "-i", inventory)
+    check(p.returncode == 0 and "0 created, 0 updated, 0 deleted" in p.stdout,
+          "backup re-run: 0 created, 0 updated, 0 deleted")
+    check(len(calls("POST", "/")) == before, "backup re-run sent no POST")
+
+    # Backups in the bucket: destroy keeps it (and its user and credential).
+    fake.control("/_fake/object", {"region": "SBG5", "bucket": "pgdr-e2eb-backup",
+                                   "key": "backup/db/backup.info", "size": 1234})
+    p = pgdr_run("destroy", "-i", inventory, "--yes")
+    check(p.returncode == 0, "destroy --yes with backups in the bucket succeeds (rc %d): %s"
+          % (p.returncode, p.stderr[-300:]))
+    check("--delete-backups" in p.stdout, "destroy says how to delete the backups")
+    st = storage()
+    check(len(st["containers"]) == 1 and len(st["users"]) == 1
+          and len(st["users"][0]["credentials"]) == 1,
+          "a bucket holding backups is kept with its user and credential")
+    check(fake.resources() == [], "the instances and networks are gone")
+    with open(os.path.join(state_dir, "state.json")) as f:
+        check("object_storage" in json.load(f).get("provider", {}),
+              "the state still records the kept bucket")
+    check(os.path.exists(secrets_file), "the kept credential's secret file stays")
+
+    # --delete-backups needs the typed cluster name, even with --yes.
+    p = pgdr_run("destroy", "-i", inventory, "--yes", "--delete-backups")
+    check(p.returncode == 2 and "--yes-really e2eb" in p.stderr,
+          "--delete-backups --yes on a pipe is refused, naming --yes-really (rc %d)"
+          % p.returncode)
+    check(len(storage()["containers"]) == 1, "the refused --delete-backups deleted nothing")
+    p = pgdr_run("destroy", "-i", inventory, "--delete-backups", "--yes-really", "wrong")
+    check(p.returncode == 2 and len(storage()["containers"]) == 1,
+          "--yes-really with another name is refused")
+    p = pgdr_run("destroy", "-i", inventory, "--delete-backups", "--yes-really", "e2eb")
+    check(p.returncode == 0, "destroy --delete-backups --yes-really e2eb (rc %d): %s"
+          % (p.returncode, p.stderr[-300:]))
+    check(storage() == {"containers": [], "users": []},
+          "bucket, user and credential are deleted")
+    order = [(r["method"], r["path"]) for r in fake.control("/_fake/requests")
+             if "/storage/pgdr-e2eb-backup" in r["path"] and r["method"] != "GET"]
+    check(order[-2:] == [("POST", base + "/region/SBG5/storage/pgdr-e2eb-backup/bulkDeleteObjects"),
+                         ("DELETE", base + "/region/SBG5/storage/pgdr-e2eb-backup")],
+          "the bucket is emptied (bulkDeleteObjects) before it is deleted")
+    check(not os.path.exists(secrets_file), "the secret file is removed with the credential")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ pgdr uses: v1 /auth/time (from a clock that can be skewed), /auth/credential,
 and the power actions reboot/stop/start), and v2 /v2/publicCloud/project/{p}/... sshKey,
 network, network/{id}/subnet, securityGroup, compute/instanceGroup, compute/instance with
 resourceStatus CREATING -> READY and DELETING -> 404 after some polls and/or seconds.
+Object Storage (v1): /cloud/project/{p}/region/{R}/storage[/{name}[/object|/bulkDeleteObjects]]
+(a non-empty container cannot be deleted: 409), /user[/{id}] (status creating -> ok after one
+poll), /user/{id}/s3Credentials[/{access}], /user/{id}/policy (a JSON document as a string).
 
 Faults are injected through the test-only control endpoint (no authentication, /_fake/...):
   POST /_fake/inject  {"method":"POST","path":"regex","mode":"error|timeout|timeout_after_apply|slow",
@@ -15,6 +18,7 @@ Faults are injected through the test-only control endpoint (no authentication, /
   POST /_fake/config  {"skew":3600,"ready_polls":2,"ready_seconds":0,"quota":{"GRA11":2},"window":180}
   GET  /_fake/state   every resource;  GET /_fake/requests  the request log
   POST /_fake/remove  {"kind":"compute/instance","name":...}  drop resources at once (benchmarks)
+  GET  /_fake/storage  containers and S3 users;  POST /_fake/object {"region","bucket","key"}
 Usage: fake_ovh.py --config FILE [--port 0] [--ready-polls N] [--ready-seconds S] [--skew S]
 The chosen port is printed on stdout as soon as the server listens.
 """
@@ -40,7 +44,11 @@ RESOURCES = {}     # id -> record
 INJECTIONS = []
 REQUEST_LOG = []
 POWER = {}         # instance id -> {"status", "target", "since", "polls"}
-COUNTER = {"query": 0, "public_ip": 10}
+COUNTER = {"query": 0, "public_ip": 10, "user": 1000}
+CONTAINERS = {}    # (project, region, name) -> {"name", "region", "objects": {key: size}}
+USERS = {}         # id -> {"id", "description", "role", "polls", "credentials": {access: secret},
+                   #        "policy"}
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 V2_KINDS = ["sshKey", "network", "subnet", "securityGroup", "compute/instanceGroup",
             "compute/instance"]
@@ -462,6 +470,12 @@ def handle_v1(handler, method, path, query, body):
         region = query.get("region", [None])[0]
         regions = [region] if region else project.get("regions", [])
         return 200, [i for r in regions for i in images(r)]
+    m = re.match(r"^/region/([^/]+)/storage(/.*)?$", rest)
+    if m:
+        return handle_storage(method, pid, project, m.group(1), m.group(2) or "", query, body)
+    m = re.match(r"^/user(/.*)?$", rest)
+    if m:
+        return handle_user(method, pid, m.group(1) or "", body)
     m = re.match(r"^/instance/([^/]+)(/(reboot|stop|start))?$", rest)
     if m:
         rid, action = m.group(1), m.group(3)
@@ -493,6 +507,126 @@ def handle_v1(handler, method, path, query, body):
     raise not_found("Got an invalid (or empty) URL")
 
 
+# ---------------------------------------------------------------- Object Storage (v1)
+def container_json(c):
+    return {"name": c["name"], "region": c["region"],
+            "virtualHost": "%s.s3.%s.io.cloud.ovh.net" % (c["name"], s3_region(c["region"])),
+            "ownerId": None, "objectsCount": len(c["objects"]),
+            "objectsSize": sum(c["objects"].values()), "createdAt": now_iso()}
+
+
+def s3_region(region):
+    r = region.lower().rstrip("0123456789")
+    return r[:-2] if len(r) > 2 and r[-2] == "-" and r[-1].isalpha() else r
+
+
+def handle_storage(method, pid, project, region, rest, query, body):
+    if region not in project.get("regions", []):
+        raise not_found("Region %s does not exist or is not enabled" % region)
+    if rest == "" and method == "GET":
+        return 200, [container_json(c) for (p, r, _), c in sorted(CONTAINERS.items())
+                     if p == pid and r == region]
+    if rest == "" and method == "POST":
+        body = body or {}
+        unknown = set(body) - {"name", "versioning", "encryption", "objectLock", "ownerId",
+                               "replication", "lifecycle", "tags"}
+        name = body.get("name")
+        if unknown or not isinstance(name, str) or not BUCKET_RE.match(name):
+            raise bad("Invalid value(s) received: name")
+        if any(k[0] == pid and k[2] == name for k in CONTAINERS):
+            raise ApiError(409, "Client::Conflict::AlreadyExists",
+                           "Container %s already exists" % name)
+        CONTAINERS[(pid, region, name)] = {"name": name, "region": region, "objects": {}}
+        return 200, container_json(CONTAINERS[(pid, region, name)])
+    m = re.match(r"^/([^/]+)(/(object|bulkDeleteObjects))?$", rest)
+    c = CONTAINERS.get((pid, region, m.group(1))) if m else None
+    if c is None:
+        raise not_found("Container not found")
+    sub = m.group(3)
+    if sub is None and method == "GET":
+        return 200, container_json(c)
+    if sub is None and method == "DELETE":
+        if c["objects"]:
+            raise ApiError(409, "Client::Conflict", "The bucket you tried to delete is not empty")
+        del CONTAINERS[(pid, region, c["name"])]
+        return 200, None
+    if sub == "object" and method == "GET":
+        return 200, [{"key": k, "versionId": None, "size": v}
+                     for k, v in sorted(c["objects"].items())[:1000]]
+    if sub == "bulkDeleteObjects" and method == "POST":
+        objects = (body or {}).get("objects")
+        if not isinstance(objects, list) or not objects or \
+                not all(isinstance(o, dict) and isinstance(o.get("key"), str) for o in objects):
+            raise bad("Invalid value(s) received: objects")
+        for o in objects:
+            c["objects"].pop(o["key"], None)
+        return 200, {"deleted": [{"key": o["key"]} for o in objects], "errors": []}
+    raise not_found("Got an invalid (or empty) URL")
+
+
+def user_json(u, status=None):
+    return {"id": u["id"], "username": "user-%d" % u["id"], "description": u["description"],
+            "status": status or ("creating" if u["polls"] < 1 else "ok"),
+            "roles": [{"name": u["role"]}], "creationDate": now_iso()}
+
+
+def handle_user(method, pid, rest, body):
+    if rest == "" and method == "GET":
+        return 200, [user_json(u) for u in USERS.values() if u["project"] == pid]
+    if rest == "" and method == "POST":
+        body = body or {}
+        if set(body) - {"description", "role", "roles"} or \
+                body.get("role") not in ("objectstore_operator", "administrator"):
+            raise bad("Invalid value(s) received: role")
+        COUNTER["user"] += 1
+        u = {"id": COUNTER["user"], "project": pid, "description": body.get("description", ""),
+             "role": body["role"], "polls": 0, "credentials": {}, "policy": None}
+        USERS[u["id"]] = u
+        out = user_json(u, "creating")
+        out["password"] = uuid.uuid4().hex
+        return 200, out
+    m = re.match(r"^/(\d+)(/(s3Credentials|policy)(/([^/]+))?)?$", rest)
+    u = USERS.get(int(m.group(1))) if m else None
+    if u is None or u["project"] != pid:
+        raise not_found("User not found")
+    sub, access = m.group(3), m.group(5)
+    if sub is None and method == "GET":
+        out = user_json(u)
+        u["polls"] += 1
+        return 200, out
+    if sub is None and method == "DELETE":
+        del USERS[u["id"]]
+        return 200, None
+    if sub == "s3Credentials" and access is None and method == "GET":
+        return 200, [{"access": a, "userId": str(u["id"]), "tenantId": "fake"}
+                     for a in u["credentials"]]
+    if sub == "s3Credentials" and access is None and method == "POST":
+        if body not in (None, {}):
+            raise bad("Invalid value(s) received: this call takes no body")
+        a, secret = uuid.uuid4().hex[:20].upper(), uuid.uuid4().hex
+        u["credentials"][a] = secret
+        return 200, {"access": a, "secret": secret, "userId": str(u["id"]), "tenantId": "fake"}
+    if sub == "s3Credentials" and access is not None and method == "DELETE":
+        if access not in u["credentials"]:
+            raise not_found("Credential not found")
+        del u["credentials"][access]
+        return 200, None
+    if sub == "policy" and method == "GET":
+        return 200, {"policy": u["policy"] or ""}
+    if sub == "policy" and method == "POST":
+        text = (body or {}).get("policy")
+        try:
+            doc = json.loads(text)
+            ok = isinstance(doc.get("Statement"), list)
+        except (TypeError, ValueError, AttributeError):
+            ok = False
+        if not ok:
+            raise bad("Invalid value(s) received: policy")
+        u["policy"] = text
+        return 200, None
+    raise not_found("Got an invalid (or empty) URL")
+
+
 # ---------------------------------------------------------------- control endpoint
 def handle_control(method, path, body):
     if path == "/_fake/inject" and method == "POST":
@@ -521,7 +655,20 @@ def handle_control(method, path, body):
         return 200, None
     if path == "/_fake/reset" and method == "POST":
         RESOURCES.clear(), INJECTIONS.clear(), REQUEST_LOG.clear(), POWER.clear()
+        CONTAINERS.clear(), USERS.clear()
         return 200, None
+    if path == "/_fake/storage" and method == "GET":
+        return 200, {"containers": [dict(container_json(c), objects=sorted(c["objects"]))
+                                    for c in CONTAINERS.values()],
+                     "users": [{"id": u["id"], "description": u["description"],
+                                "role": u["role"], "credentials": u["credentials"],
+                                "policy": u["policy"]} for u in USERS.values()]}
+    if path == "/_fake/object" and method == "POST":
+        for (p, r, n), c in CONTAINERS.items():
+            if r == body["region"] and n == body["bucket"]:
+                c["objects"][body["key"]] = int(body.get("size", 1))
+                return 200, None
+        raise not_found("Container not found")
     raise not_found()
 
 

@@ -174,9 +174,18 @@ TEST_CASE("access rules: exactly the routes pgdr calls, not the whole project",
     CHECK(rule_allows(rules, "DELETE", v2 + "/network/n-1/subnet/s-1"));
     CHECK(rule_allows(rules, "PUT", v2 + "/securityGroup/sg-1"));
     CHECK(rule_allows(rules, "DELETE", v2 + "/compute/instance/i-1"));
-    // What it never needs: users, S3 credentials, volumes, other v1 instance actions, billing.
-    CHECK_FALSE(rule_allows(rules, "POST", v1 + "/user"));
-    CHECK_FALSE(rule_allows(rules, "GET", v1 + "/user/u-1/s3Credentials"));
+    // The backups' Object Storage (issue 14): containers, the S3 user, its credential, policy.
+    CHECK(rule_allows(rules, "POST", v1 + "/region/SBG5/storage"));
+    CHECK(rule_allows(rules, "DELETE", v1 + "/region/SBG5/storage/pgdr-c-backup"));
+    CHECK(rule_allows(rules, "POST", v1 + "/user"));
+    CHECK(rule_allows(rules, "GET", v1 + "/user/42/s3Credentials"));
+    CHECK(rule_allows(rules, "POST", v1 + "/user/42/s3Credentials"));
+    CHECK(rule_allows(rules, "DELETE", v1 + "/user/42/s3Credentials/AK"));
+    CHECK(rule_allows(rules, "POST", v1 + "/user/42/policy"));
+    // What it never needs: other users' passwords or roles, volumes, other v1 instance
+    // actions, billing.
+    CHECK_FALSE(rule_allows(rules, "POST", v1 + "/user/42/regeneratePassword"));
+    CHECK_FALSE(rule_allows(rules, "PUT", v1 + "/user/42"));
     CHECK_FALSE(rule_allows(rules, "DELETE", v1 + "/volume/v-1"));
     CHECK_FALSE(rule_allows(rules, "POST", v1 + "/instance/i-1/rescueMode"));
     CHECK_FALSE(rule_allows(rules, "POST", v1 + "/instance"));

@@ -3,6 +3,8 @@
 // life cycles, power actions, security groups as firewalls, and bad input.
 #include "twin/api.hpp"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "fakes/s3_client.hpp"
 #include "ovh/client.hpp"
 #include "ovh/host_control.hpp"
+#include "ovh/object_storage.hpp"
 #include "ovh/provider.hpp"
 #include "ovh/signer.hpp"
 
@@ -145,6 +148,30 @@ provider:
                              "\n    image: " + image + "\n    ssh_public_key_file: " + key_file +
                              "\n";
     return parse_inventory(text, "twin.yaml");
+}
+
+// The same cluster with its backups in Object Storage (provider.ovh.backup_region).
+Inventory inventory_with_backup(const std::string& key_file) {
+    return parse_inventory(R"(cluster: shop-db
+release: trixie
+network:
+  cidr: 198.18.64.0/24
+  ssh_allowed_cidrs: [198.19.0.1/32]
+ssh:
+  user: debian
+hosts:
+  - {name: pg1, region: GRA11, services: [postgres, etcd]}
+  - {name: pg2, region: SBG5, services: [postgres, etcd]}
+  - {name: pg3, region: GRA11, services: [postgres, etcd, haproxy]}
+provider:
+  type: ovh
+  ovh:
+    project_id: 0123456789abcdef0123456789abcdef
+    regions: [GRA11, SBG5]
+    backup_region: SBG5
+    ssh_public_key_file: )" + key_file +
+                               "\n",
+                           "twin.yaml");
 }
 
 struct TempDir {
@@ -391,6 +418,140 @@ TEST_CASE("twin: Object Storage through the OVH API, used with S3 credentials", 
     CHECK(rig.client.get(base + "/region/SBG5/storage").size() == 1);  // other-bucket
     rig.client.del(base + "/user/" + uid);
     CHECK_THROWS(rig.client.get(base + "/user/" + uid));
+}
+
+TEST_CASE("object storage: the backup region and the names", "[ovh][s3]") {
+    TempDir dir;
+    auto inv = inventory(dir.path + "/key.pub");
+    CHECK(ovh::backup_region(inv) == "SBG5");    // another region than the first
+    CHECK_FALSE(ovh::object_storage_spec(inv));  // no backup_region: no Object Storage
+    inv.ovh.regions = {"GRA11"};
+    CHECK(ovh::backup_region(inv) == "GRA11");  // the only one
+    inv.ovh.backup_region = "RBX-A";
+    const auto spec = ovh::object_storage_spec(inv);
+    REQUIRE(spec);
+    CHECK(spec->region == "RBX-A");
+    CHECK(spec->s3_region == "rbx");
+    CHECK(spec->bucket == "pgdr-shop-db-backup");
+    CHECK(ovh::s3_region_of("EU-WEST-PAR") == "eu-west-par");
+    CHECK(ovh::s3_endpoint_host("gra") == "s3.gra.io.cloud.ovh.net");
+    const auto policy = ovh::bucket_policy("b1");
+    CHECK(policy["Statement"][0]["Resource"] ==
+          json::array({"arn:aws:s3:::b1", "arn:aws:s3:::b1/*"}));
+    CHECK(policy["Statement"][0]["Effect"] == "Allow");
+}
+
+TEST_CASE("object storage: provision makes the bucket, S3 user, credential and policy",
+          "[twin][s3][ovh]") {
+    Rig rig;
+    TempDir dir;
+    S3Regions storage(dir.path + "/s3", rig.clock, {"gra", "sbg"});
+    rig.api.set_object_storage(&storage);
+    const auto inv = inventory_with_backup(dir.path + "/key.pub");
+    const std::string state_dir = dir.path + "/state";
+    ovh::OvhProvider provider(rig.project, rig.log);
+    ClusterState state;
+
+    auto plan = provider.plan(inv, state);
+    std::map<std::string, ovh::ChangeAction> planned;
+    for (const auto& c : plan.changes) {
+        planned[c.kind] = c.action;
+    }
+    CHECK(planned.at("bucket") == ovh::ChangeAction::create);
+    CHECK(planned.at("s3 user") == ovh::ChangeAction::create);
+    CHECK(planned.at("s3 credential") == ovh::ChangeAction::create);
+    CHECK(planned.at("s3 policy") == ovh::ChangeAction::create);
+    CHECK(storage.region("sbg")->buckets().empty());  // the plan made nothing
+
+    auto result = provider.apply(inv, state, state_dir);
+    CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"pgdr-shop-db-backup"});
+    const auto rec = state.provider.at("object_storage");
+    CHECK(rec.at("region") == "SBG5");
+    CHECK(rec.at("bucket") == "pgdr-shop-db-backup");
+    CHECK(rec.at("endpoint") == "s3.sbg.io.cloud.ovh.net");
+    CHECK_FALSE(rec.at("user_id").get<std::string>().empty());
+    const std::string access = rec.at("access_key");
+    // The secret is in the 0600 file only, never in the state.
+    const std::string secrets = state_dir + "/secrets/s3-credentials";
+    struct stat st {};
+    REQUIRE(::stat(secrets.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    std::ifstream in(secrets);
+    std::string line1, line2;
+    std::getline(in, line1);
+    std::getline(in, line2);
+    CHECK(line1 == "access_key=" + access);
+    REQUIRE(line2.rfind("secret_key=", 0) == 0);
+    const std::string secret = line2.substr(11);
+    CHECK(load_state(state_dir).provider.dump().find(secret) == std::string::npos);
+    CHECK(rig.log_text.str().find(secret) == std::string::npos);
+
+    // The credential works on the bucket, and on nothing else.
+    fakes::S3Client s3{*storage.region("sbg"), rig.clock, access, secret, "sbg"};
+    CHECK(s3.call("PUT", "/pgdr-shop-db-backup/backup.info", "x").status == 200);
+    storage.region("sbg")->ensure_bucket("someone-else");
+    CHECK(s3.call("GET", "/someone-else?list-type=2").status == 403);
+
+    // Again: nothing created or updated, everything kept.
+    auto again = provider.apply(inv, state, state_dir);
+    CHECK(again.created == 0);
+    CHECK(again.updated == 0);
+    for (const auto& c : provider.plan(inv, state).changes) {
+        CHECK(c.action == ovh::ChangeAction::keep);
+    }
+
+    SECTION("a lost secret file: a new credential, the old one deleted") {
+        std::filesystem::remove(secrets);
+        auto p = provider.plan(inv, state);
+        CHECK(std::any_of(p.changes.begin(), p.changes.end(), [](const ovh::Change& c) {
+            return c.kind == "s3 credential" && c.action == ovh::ChangeAction::create;
+        }));
+        provider.apply(inv, state, state_dir);
+        const std::string access2 = state.provider["object_storage"]["access_key"];
+        CHECK(access2 != access);
+        CHECK(s3.call("GET", "/pgdr-shop-db-backup/backup.info").status == 403);  // old key
+        const std::string uid = state.provider["object_storage"]["user_id"];
+        CHECK(
+            rig.client
+                .get("/cloud/project/" + std::string(k_project) + "/user/" + uid + "/s3Credentials")
+                .size() == 1);
+    }
+    SECTION("destroy keeps a bucket that holds backups, unless --delete-backups") {
+        auto targets = provider.destroy_plan(inv, state);
+        CHECK_FALSE(ovh::deletes_backups(targets));
+        provider.destroy(inv, state, state_dir);
+        CHECK(rig.backend.hosts.empty());
+        CHECK(storage.region("sbg")->buckets().size() == 2);  // kept, with someone-else's
+        CHECK(s3.call("GET", "/pgdr-shop-db-backup/backup.info").status == 200);
+        CHECK(load_state(state_dir).provider.contains("object_storage"));
+        CHECK(std::filesystem::exists(secrets));
+
+        ovh::ProviderOptions o;
+        o.delete_backups = true;
+        ovh::OvhProvider deleting(rig.project, rig.log, o);
+        auto targets2 = deleting.destroy_plan(inv, state);
+        CHECK(ovh::deletes_backups(targets2));
+        deleting.destroy(inv, state, state_dir);
+        CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"someone-else"});
+        CHECK(rig.client.get("/cloud/project/" + std::string(k_project) + "/user").empty());
+        CHECK_FALSE(load_state(state_dir).provider.contains("object_storage"));
+        CHECK_FALSE(std::filesystem::exists(secrets));
+        CHECK(s3.call("GET", "/pgdr-shop-db-backup/backup.info").status == 403);
+    }
+    SECTION("destroy deletes an empty bucket, the user and the credential") {
+        CHECK(s3.call("DELETE", "/pgdr-shop-db-backup/backup.info").status == 204);
+        auto targets = provider.destroy_plan(inv, state);
+        CHECK_FALSE(ovh::deletes_backups(targets));
+        int removals = 0;
+        for (const auto& c : targets) {
+            removals += c.action == ovh::ChangeAction::remove &&
+                        (c.kind == "bucket" || c.kind == "s3 user" || c.kind == "s3 credential");
+        }
+        CHECK(removals == 3);
+        provider.destroy(inv, state, state_dir);
+        CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"someone-else"});
+        CHECK_FALSE(load_state(state_dir).provider.contains("object_storage"));
+    }
 }
 
 }  // namespace pgdr::twin
