@@ -35,7 +35,7 @@ struct LabOptions {
     std::string release = "trixie";
     bool purge = false;
     bool ovh = false;
-    bool no_backup = false;
+    bool backup = false;  // the S3 endpoint and the backup section (opt-in until the backup stage has run on the lab)
     std::string s3_address = lab::k_gateway;
     int s3_port = lab::k_s3_port;
     std::string project = "0123456789abcdef0123456789abcdef";
@@ -386,13 +386,13 @@ int up(Context& ctx, const LabOptions& o) {
     for (const auto& h : s.lab.hosts()) {
         wait_booted(ctx, s.lab.paths(), h);
     }
-    if (o.no_backup) {
+    if (!o.backup) {
         stop_lab_s3(lab::LabS3Paths(s.lab.paths().dir));
     } else {
         start_lab_s3(s.lab.paths());
     }
-    write_backup_section(s.lab.paths(), !o.no_backup);
-    const std::string s3_endpoint = o.no_backup ? ""
+    write_backup_section(s.lab.paths(), o.backup);
+    const std::string s3_endpoint = !o.backup ? ""
                                                 : "https://" + std::string(lab::k_gateway) + ":" +
                                                       std::to_string(lab::k_s3_port);
     const double secs =
@@ -414,7 +414,7 @@ int up(Context& ctx, const LabOptions& o) {
     std::cout << "lab up: " << o.hosts << " Debian " << o.release << " hosts in " << p.dir << " ("
               << took << " s)\n\n"
               << "  inventory:  " << p.inventory() << "\n";
-    if (!o.no_backup) {
+    if (o.backup) {
         std::cout << "  backups:    " << s3_endpoint << " (bucket " << lab::k_s3_bucket << ", CA "
                   << lab::LabS3Paths(p.dir).ca_cert() << ")\n";
     }
@@ -613,8 +613,8 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
     up_cmd->add_flag("--ovh", o->ovh,
                      "Start the local OVH twin instead: an OVH API on 127.0.0.1 whose instances "
                      "are lab hosts; writes DIR/ovh.conf");
-    up_cmd->add_flag("--no-backup", o->no_backup,
-                     "Leave out the lab's S3 endpoint and the inventory's backup section");
+    up_cmd->add_flag("--backup", o->backup,
+                     "Also start the lab's S3 endpoint and write the inventory's backup section");
     up_cmd->add_option("--ovh-project", o->project, "The twin's project id (with --ovh)");
     up_cmd->add_option("--ovh-quota", o->quota, "Instances per region the twin allows (with --ovh)")
         ->check(CLI::Range(1, 20));
