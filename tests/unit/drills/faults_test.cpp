@@ -9,6 +9,7 @@
 #include "fakes/manual_clock.hpp"
 #include "fakes/recording_http_client.hpp"
 #include "fakes/recording_transport.hpp"
+#include "pg/debian_paths.hpp"
 #include "unit/drills/fake_cluster.hpp"
 
 using namespace pgdr;
