@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "core/parallel.hpp"
+#include "core/poll.hpp"
 #include "core/quote.hpp"
 
 namespace pgdr {
@@ -343,28 +344,26 @@ class HostRunner {
             return;
         }
         const auto deadline = m_clock.steady_now() + w.timeout;
-        while (true) {
+        CommandResult last;
+        const auto outcome = poll_until(m_clock, w.timeout, w.interval, nullptr, [&] {
             auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(
                 deadline - m_clock.steady_now());
             // Each probe gets the time left (at least one second), so a hung probe (ssh, curl
             // or etcdctl without a timeout of its own) cannot outlive the wait by more than
             // that.
             auto budget = std::max<std::chrono::milliseconds>(remaining, std::chrono::seconds(1));
-            auto res = run_argv(w.probe, w.sudo, budget);
-            if (res.ok()) {
-                r.outcome = Outcome::unchanged;
-                return;
-            }
-            if (m_clock.steady_now() + w.interval > deadline) {
-                fail_with(r,
-                          "gave up after " + seconds(w.timeout) + " waiting for " +
-                              (w.description.empty() ? shell_join(w.probe) : w.description) +
-                              "; last probe",
-                          res);
-                return;
-            }
-            m_clock.sleep_for(w.interval);
+            last = run_argv(w.probe, w.sudo, budget);
+            return last.ok();
+        });
+        if (outcome == PollOutcome::holds) {
+            r.outcome = Outcome::unchanged;
+            return;
         }
+        fail_with(r,
+                  "gave up after " + seconds(w.timeout) + " waiting for " +
+                      (w.description.empty() ? shell_join(w.probe) : w.description) +
+                      "; last probe",
+                  last);
     }
 
     Transport& m_transport;

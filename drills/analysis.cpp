@@ -7,6 +7,7 @@
 #include "drills/alert_watch.hpp"
 #include "drills/analysis_facts.hpp"
 #include "drills/display.hpp"
+#include "drills/persistent_probe.hpp"
 
 namespace pgdr::drills {
 
@@ -128,6 +129,26 @@ void analyze_writes(const Facts& f, const AnalysisInput& in, Report& r,
     if (r.outages.size() > 1) {
         r.warnings.push_back(std::to_string(r.outages.size()) +
                              " write outages after the fault; the longest is reported");
+    }
+}
+
+// The writer's outage against the persistent-connection probe's: a warning, never a failure.
+void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report& r) {
+    r.cross_check =
+        cross_check(events, f.fault_at_abs, r.write_outage_ms, r.write_outage_recovered);
+    if (!r.cross_check) {
+        return;
+    }
+    const auto& c = *r.cross_check;
+    if (!c.error.empty()) {
+        r.warnings.push_back("outage cross-check: " + c.error);
+    } else if (!c.agrees) {
+        r.warnings.push_back("outage cross-check: the persistent-connection probe measured " +
+                             std::to_string(*c.persistent_probe_outage_ms) + " ms" +
+                             (c.recovered ? "" : " (not recovered)") + ", the writer " +
+                             std::to_string(*r.write_outage_ms) + " ms" +
+                             (r.write_outage_recovered ? "" : " (not recovered)") +
+                             ": more than ±" + std::to_string(c.tolerance_ms) + " ms apart");
     }
 }
 
@@ -620,6 +641,7 @@ Report analyze(const std::vector<Event>& events, std::chrono::system_clock::time
         }
     }
     analyze_writes(facts, input, r, phases);
+    cross_check_outage(events, facts, r);
     const LeaderFindings leader = analyze_leader(facts, input, r, phases);
     analyze_lag(facts, r.old_primary, leader.elected, r);
     analyze_lost(facts, input, r);

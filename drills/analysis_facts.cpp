@@ -53,6 +53,8 @@ Facts collect_facts(const std::vector<Event>& events) {
                        },
                        [&](const Note& n) { facts.notes.push_back(n.text); },
                        [&](const AlertsPolled&) {},  // alert_watch.cpp reads them
+                       // persistent_probe.cpp reads them, apart from the writer's facts
+                       [&](const PersistentWrite&) {},
                    },
                    e.data);
     }

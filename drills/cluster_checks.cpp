@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "core/timeouts.hpp"
+#include "pg/debian_paths.hpp"
 
 namespace pgdr::drills {
 
@@ -28,7 +29,7 @@ CommandResult psql(const ClusterSeams& seams, const std::string& host, const std
     o.sudo = true;
     o.timeout = k_quick_command_timeout;
     o.stdin_data = sql;
-    return seams.transport(host).run(psql_argv(db, vars), o);
+    return seams.transport(host).run(pg::local_psql_argv(db, vars), o);
 }
 
 std::string failure(const CommandResult& r) {
@@ -46,19 +47,6 @@ std::string history_path(const DrillTopology& t, int timeline) {
 }
 
 }  // namespace
-
-std::vector<std::string> psql_argv(const std::string& database,
-                                   const std::vector<std::pair<std::string, std::string>>& vars) {
-    std::vector<std::string> argv{"runuser", "-u",    "postgres", "--",
-                                  "psql",    "-XAtq", "-v",       "ON_ERROR_STOP=1"};
-    for (const auto& [name, value] : vars) {
-        argv.push_back("-v");
-        argv.push_back(name + "=" + value);
-    }
-    argv.push_back("-d");
-    argv.push_back(database);
-    return argv;
-}
 
 Health check_health(const ClusterSeams& seams, const HealthCriteria& criteria) {
     const auto targets = cluster_targets(seams.topology);

@@ -5,9 +5,8 @@
 // Health is the one snapshot and assessment of pg/cluster_snapshot.hpp and pg/assessment.hpp,
 // as `pgdr status` sees it. What needs the hosts themselves (the timeline of each member, its
 // timeline history file, the drill's rows) runs as postgres over the local socket through the
-// Transport:
-//     runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 [-v name=value] -d DB
-// with the statement on stdin, so psql quotes the variables (:'run'), never pgdr.
+// Transport, with pg::local_psql_argv (pg/debian_paths.hpp) and the statement on stdin, so psql
+// quotes the variables (:'run'), never pgdr.
 #pragma once
 
 #include <cstdint>
@@ -29,9 +28,6 @@ struct ClusterSeams {
     pg::ClusterAccess cluster;  // the snapshot
     TransportFor transport;     // SQL and files on a member's own host
 };
-
-std::vector<std::string> psql_argv(const std::string& database,
-                                   const std::vector<std::pair<std::string, std::string>>& vars);
 
 struct HealthCriteria {
     std::optional<std::int64_t> max_lag_bytes;  // empty: not checked

@@ -41,6 +41,22 @@ std::string or_dash_count(const std::optional<std::int64_t>& n) {
     return n ? std::to_string(*n) : std::string("-");
 }
 
+std::string cross_check_text(const CrossCheck& c) {
+    if (!c.persistent_probe_outage_ms) {
+        return "- (" + c.error + ")";
+    }
+    std::string out = "persistent-connection probe " + std::string(c.recovered ? "" : "at least ") +
+                      format_duration(*c.persistent_probe_outage_ms);
+    if (!c.difference_ms) {
+        return out + " (" + c.error + ")";
+    }
+    const std::string diff =
+        (*c.difference_ms >= 0 ? "+" : "") + std::to_string(*c.difference_ms) + " ms";
+    return out + " (" + diff + (c.agrees ? ", within ±" : ": NOT within ±") +
+           std::to_string(c.tolerance_ms) + " ms of the writer; " + std::to_string(c.reconnects) +
+           " reconnect(s))";
+}
+
 std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) {
     std::vector<std::pair<std::string, std::string>> rows;
     std::string leader = r.old_primary.empty() ? "?" : r.old_primary;
@@ -67,6 +83,9 @@ std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) 
         outage = "at least " + outage;
     }
     rows.emplace_back("write outage", outage);
+    if (r.cross_check) {
+        rows.emplace_back("outage cross-check", cross_check_text(*r.cross_check));
+    }
     rows.emplace_back("lost acknowledged writes", or_dash_count(r.lost_acknowledged_writes));
     rows.emplace_back("unacknowledged applied writes",
                       or_dash_count(r.unacknowledged_applied_writes));

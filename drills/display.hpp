@@ -14,6 +14,9 @@ namespace pgdr::drills {
 
 // Milliseconds as seconds with two decimals: 33120 -> "33.12 s".
 std::string format_duration(Millis ms);
+// The outage cross-check in one line: "persistent-connection probe 2.31 s (+12 ms, within
+// ±100 ms of the writer; 1 reconnect(s))", or why it has no figure.
+std::string cross_check_text(const CrossCheck& check);
 // The same with a sign, for times relative to the fault: "+29.41 s", "-0.05 s".
 std::string format_offset(Millis ms);
 // Bytes in the largest fitting binary unit with one decimal: "0 B", "512 B", "1.5 KiB".

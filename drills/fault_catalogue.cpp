@@ -12,7 +12,9 @@ namespace {
 // lives until its ttl expires; a partitioned leader demotes itself after about
 // loop_wait + retry_timeout (about 14-19 s with Patroni's defaults, about 5 s with ttl 10,
 // loop_wait 2, retry_timeout 4); a switchover hands over in about 1.6 s.
-std::vector<FaultInfo> make_catalogue() {
+
+// Faults on the leader's Patroni and PostgreSQL; the host stays up.
+std::vector<FaultInfo> leader_service_faults() {
     return {
         {FaultKind::kill_primary,
          "kill-primary",
@@ -67,6 +69,12 @@ std::vector<FaultInfo> make_catalogue() {
          FaultTarget::leader_host,
          false,
          {"PatroniLeaderChanged"}},
+    };
+}
+
+// The leader cut off the network, and faults on the services beside PostgreSQL.
+std::vector<FaultInfo> network_and_neighbour_faults() {
+    return {
         {FaultKind::partition_primary,
          "partition-primary",
          "--partition-primary",
@@ -105,6 +113,12 @@ std::vector<FaultInfo> make_catalogue() {
          FaultTarget::haproxy_host,
          false,
          {"HAProxyDown"}},
+    };
+}
+
+// The leader's whole machine: reset, or powered off until the restore step.
+std::vector<FaultInfo> whole_host_faults() {
+    return {
         {FaultKind::reboot_primary,
          "reboot-primary",
          "--reboot-primary",
@@ -141,6 +155,16 @@ std::vector<FaultInfo> make_catalogue() {
          true,
          {"PatroniMemberDown", "PatroniLeaderChanged"}},
     };
+}
+
+// In the order of `pgdr drill --list`.
+std::vector<FaultInfo> make_catalogue() {
+    std::vector<FaultInfo> all;
+    for (auto group :
+         {leader_service_faults(), network_and_neighbour_faults(), whole_host_faults()}) {
+        all.insert(all.end(), group.begin(), group.end());
+    }
+    return all;
 }
 
 // Greedy word wrap with a hanging indent, for the --list text.

@@ -236,14 +236,13 @@ std::string FaultInjector::power_off(const FaultPlan& plan) {
     m_seams.transport(plan.target).reset_connection();
     // How long the provider takes until the machine is really off (a cloud API answers before
     // the instance stops); bounded, the drill goes on either way.
-    const auto deadline = asked + m_seams.boot_timeout;
-    while (m_seams.host_control->state(plan.target) != MachineState::stopped) {
-        if (m_seams.clock.steady_now() >= deadline) {
-            return plan.target +
-                   ": power-off requested (HostControl::kill_host); not reported off "
-                   "within the boot timeout";
-        }
-        m_seams.clock.sleep_for(m_seams.boot_poll);
+    const auto off = poll_until(
+        m_seams.clock, m_seams.boot_timeout, m_seams.boot_poll, nullptr,
+        [&] { return m_seams.host_control->state(plan.target) == MachineState::stopped; });
+    if (off != PollOutcome::holds) {
+        return plan.target +
+               ": power-off requested (HostControl::kill_host); not reported off within the "
+               "boot timeout";
     }
     const auto took =
         std::chrono::duration_cast<std::chrono::milliseconds>(m_seams.clock.steady_now() - asked);
@@ -346,12 +345,13 @@ std::string FaultInjector::inject_fault(const FaultPlan& plan) {
             auto r = api.switchover(url, plan.leader, plan.candidate, m_seams.rest_user,
                                     m_seams.rest_password);
             if (!r.ok) {
-                throw Error(ExitCode::verification_failed,
-                            "switchover " + plan.leader + " -> " + plan.candidate + " refused: " +
-                                (r.status != 0 ? "HTTP " + std::to_string(r.status) + ": " : "") +
-                                r.message,
-                            "wait until every member is on the leader's timeline (P12) and "
-                            "retry");
+                throw Error(
+                    ExitCode::verification_failed,
+                    "switchover " + plan.leader + " -> " + plan.candidate + " refused: " +
+                        (r.status != 0 ? "HTTP " + std::to_string(r.status) + ": " : "") +
+                        r.message,
+                    "Patroni refuses a switchover while a member is behind the leader's timeline "
+                    "(as right after a rejoin): wait until every member reports it, then retry");
             }
             return "POST " + url + "/switchover leader=" + plan.leader +
                    " candidate=" + plan.candidate + ": " + r.message;

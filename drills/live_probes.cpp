@@ -2,6 +2,7 @@
 
 #include "drills/haproxy_stats.hpp"
 #include "drills/node_sampler.hpp"
+#include "drills/persistent_probe.hpp"
 #include "drills/sql_probes.hpp"
 
 namespace pgdr::drills {
@@ -21,6 +22,10 @@ std::vector<std::unique_ptr<Probe>> make_live_probes(
     SqlProbeOptions w{
         write.host, write.port, credentials, run, settings.write_interval, settings.client_timeout};
     out.push_back(make_writer_probe(w, topology, clock));
+    // The outage cross-check: its own connection through the same write port.
+    SqlProbeOptions p = w;
+    p.interval = settings.persistent_interval;
+    out.push_back(make_persistent_probe(p, clock));
     SqlProbeOptions r{
         read.host, read.port, credentials, run, settings.read_interval, settings.client_timeout};
     out.push_back(make_reader_probe(r, topology, clock));

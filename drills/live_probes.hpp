@@ -1,4 +1,5 @@
 // The real probes of a drill run, in start order: the writer (through HAProxy's write port),
+// the persistent-connection probe (the same port, its own connection: persistent_probe.hpp),
 // the reader (read port), one sampler per Patroni member, the HAProxy statistics sampler.
 #pragma once
 
@@ -17,6 +18,7 @@ namespace pgdr::drills {
 
 struct LiveProbeSettings {
     std::chrono::milliseconds write_interval{10};
+    std::chrono::milliseconds persistent_interval{10};  // the outage cross-check's writes
     std::chrono::milliseconds read_interval{100};
     std::chrono::milliseconds sample_interval{50};
     std::chrono::milliseconds stats_interval{100};

@@ -122,6 +122,23 @@ struct WriteTick {
     bool ok = false;
 };
 
+// The writer's outage against the independent persistent-connection probe's
+// (drills/persistent_probe.hpp). Times relative to the fault.
+struct CrossCheck {
+    std::optional<Millis> persistent_probe_outage_ms;  // empty: the probe has no figure (error)
+    bool recovered = true;                     // false: the probe never wrote again (lower bound)
+    std::optional<Millis> last_ack_before_ms;  // the probe's last acknowledged write before it
+    std::optional<Millis> first_ack_after_ms;  // its first acknowledged write after it
+    std::optional<Millis> difference_ms;       // persistent - writer
+    Millis tolerance_ms = 0;
+    bool agrees = false;  // both figures known and within ± tolerance_ms
+    std::int64_t writes = 0;
+    std::int64_t acknowledged = 0;
+    std::int64_t failed = 0;
+    std::int64_t reconnects = 0;  // connections opened after the first
+    std::string error;            // why there is no figure or no comparison
+};
+
 enum class Verdict { pass, fail };
 std::string to_string(Verdict verdict);
 
@@ -176,6 +193,10 @@ struct Report {
     std::vector<monitoring::AlertTiming> alerts;  // expected ones first
     // The first expected alert to fire, relative to the fault: when the on-call person knew.
     std::optional<Millis> time_to_alert_ms;
+
+    // The writer's outage cross-checked by the persistent-connection probe; empty when that
+    // probe did not run.
+    std::optional<CrossCheck> cross_check;
 
     std::vector<WriteTick> write_ticks;
     Millis observed_from_ms = 0;   // first event, relative to the fault

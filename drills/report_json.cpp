@@ -24,6 +24,21 @@ Json stats_json(const std::optional<Stats>& s) {
                 {"max", s->max}};
 }
 
+Json cross_check_json(const CrossCheck& c) {
+    return Json{{"persistent_probe_outage_ms", or_null(c.persistent_probe_outage_ms)},
+                {"recovered", c.recovered},
+                {"difference_ms", or_null(c.difference_ms)},
+                {"tolerance_ms", c.tolerance_ms},
+                {"agrees", c.agrees},
+                {"last_ack_before_ms", or_null(c.last_ack_before_ms)},
+                {"first_ack_after_ms", or_null(c.first_ack_after_ms)},
+                {"writes", c.writes},
+                {"acknowledged", c.acknowledged},
+                {"failed", c.failed},
+                {"reconnects", c.reconnects},
+                {"error", c.error}};
+}
+
 }  // namespace
 
 nlohmann::ordered_json report_to_json(const Report& r) {
@@ -40,6 +55,7 @@ nlohmann::ordered_json report_to_json(const Report& r) {
     j["rto_ms"] = or_null(r.rto_ms);
     j["write_outage_ms"] = or_null(r.write_outage_ms);
     j["write_outage_recovered"] = r.write_outage_recovered;
+    j["cross_check"] = r.cross_check ? cross_check_json(*r.cross_check) : Json(nullptr);
     j["predicted_rto_ms"] = or_null(r.predicted_rto_ms);
     j["prediction_formula"] = r.prediction_formula;
     j["lost_acknowledged_writes"] = or_null(r.lost_acknowledged_writes);

@@ -9,8 +9,6 @@ const char* const k_create_drill_table =
     "CREATE TABLE IF NOT EXISTS pgdr_drill (run text NOT NULL, seq bigint NOT NULL, "
     "at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (run, seq))";
 
-namespace {
-
 pg::ConnParams conn_params(const SqlProbeOptions& o) {
     pg::ConnParams p;
     p.host = o.host;
@@ -23,6 +21,8 @@ pg::ConnParams conn_params(const SqlProbeOptions& o) {
     p.statement_timeout = o.timeout;
     return p;
 }
+
+namespace {
 
 // One connection kept across samples, reopened after any failure.
 class Session {

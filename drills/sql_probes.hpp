@@ -22,6 +22,7 @@
 #include "core/clock.hpp"
 #include "drills/probe.hpp"
 #include "drills/topology.hpp"
+#include "pg/libpq.hpp"
 
 namespace pgdr::drills {
 
@@ -36,6 +37,10 @@ struct SqlProbeOptions {
 
 // The statement that creates the drill table (idempotent).
 extern const char* const k_create_drill_table;
+
+// The connection of a probe: its host and port, the probe role, application_name pgdr-drill,
+// connect and statement bounded by `timeout`.
+pg::ConnParams conn_params(const SqlProbeOptions& options);
 
 // `topology` maps server addresses to member names; it must outlive the probe.
 std::unique_ptr<Probe> make_writer_probe(SqlProbeOptions options, const DrillTopology& topology,

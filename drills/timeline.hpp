@@ -112,9 +112,19 @@ struct AlertsPolled {
     std::string error;
 };
 
+// One INSERT of the independent persistent-connection probe (drills/persistent_probe.hpp),
+// stamped when its answer came back: kept apart from the writer's WriteSent/WriteAcked so that
+// the two outage figures come from separate connections and separate arithmetic.
+struct PersistentWrite {
+    std::int64_t seq = 0;
+    bool ok = false;
+    bool reconnected = false;  // this attempt opened a new connection (the first, or after a break)
+    std::string message;       // why it failed
+};
+
 using EventData =
     std::variant<WriteSent, WriteAcked, WriteFailed, ReadResult, NodeSample, HaproxyServerState,
-                 FaultInjected, FaultRestored, Note, AlertsPolled>;
+                 FaultInjected, FaultRestored, Note, AlertsPolled, PersistentWrite>;
 
 struct Event {
     Millis at_ms = 0;                            // since the drill's start (steady clock)

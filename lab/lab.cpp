@@ -568,7 +568,8 @@ void Lab::kill_processes(const std::string& host) {
         ::kill(*init, SIGKILL);
     }
     if (wrapper && !signal_and_wait(*wrapper, 0, std::chrono::seconds(15))) {
-        // nspawn did not exit after its container died: end the wrapper's whole group (P15).
+        // nspawn did not exit after its container died: end the wrapper's whole group (a
+        // SIGKILLed nspawn alone leaves the container's processes running, orphaned).
         ::kill(-*wrapper, SIGKILL);
         signal_and_wait(*wrapper, SIGKILL, std::chrono::seconds(5));
     }

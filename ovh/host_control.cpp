@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
 
 namespace pgdr::ovh {
 
@@ -110,18 +111,15 @@ void OvhHostControl::start_host(const std::string& host) {
     if (!m_options.ssh_ready) {
         return;
     }
-    const auto deadline = m_clock.steady_now() + m_options.ssh_timeout;
-    while (!m_options.ssh_ready(host)) {
-        if (m_clock.steady_now() >= deadline) {
-            throw Error(ExitCode::unreachable,
-                        host + " is ACTIVE on OVH but did not answer SSH within " +
-                            std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                               m_options.ssh_timeout)
-                                               .count()) +
-                            " s",
-                        "see the instance's console in the OVHcloud Control Panel");
-        }
-        m_clock.sleep_for(m_options.ssh_poll);
+    if (poll_until(m_clock, m_options.ssh_timeout, m_options.ssh_poll, nullptr,
+                   [&] { return m_options.ssh_ready(host); }) != PollOutcome::holds) {
+        throw Error(ExitCode::unreachable,
+                    host + " is ACTIVE on OVH but did not answer SSH within " +
+                        std::to_string(
+                            std::chrono::duration_cast<std::chrono::seconds>(m_options.ssh_timeout)
+                                .count()) +
+                        " s",
+                    "see the instance's console in the OVHcloud Control Panel");
     }
 }
 

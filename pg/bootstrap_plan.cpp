@@ -32,11 +32,6 @@ import sys, urllib.request
 urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX)
 )PY";
 
-// SQL as the postgres OS user over the local socket (peer authentication).
-Argv psql(const std::string& sql, const std::string& db = "postgres") {
-    return {"runuser",         "-u", "postgres", "--", "psql", "-XAtq", "-v",
-            "ON_ERROR_STOP=1", "-d", db,         "-c", sql};
-}
 // Succeeds when the query returns exactly "t".
 Argv sql_true(const std::string& sql) {
     return {"sh", "-c",
@@ -388,23 +383,23 @@ std::string roles_sql(const Secrets& secrets) {
 }
 
 RunCommand create_roles(const Secrets& secrets) {
-    RunCommand roles = cmd({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
-                            "ON_ERROR_STOP=1", "-d", "postgres"},
-                           "create the replication, rewind and probe roles",
-                           sql_true("select (select count(*) from pg_roles where rolname in "
-                                    "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
-                                    "(select 1 from pg_database where datname = 'pgdr')"));
+    RunCommand roles =
+        cmd(local_psql_argv("postgres"), "create the replication, rewind and probe roles",
+            sql_true("select (select count(*) from pg_roles where rolname in "
+                     "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
+                     "(select 1 from pg_database where datname = 'pgdr')"));
     roles.stdin_data = roles_sql(secrets);
     return roles;
 }
 
 RunCommand create_slot(const HostSpec& replica) {
     const std::string slot = slot_name(replica.name);
-    return cmd(psql("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
-               "create the replication slot " + slot,
-               sql_true("select exists (select 1 from pg_replication_slots where "
-                        "slot_name = " +
-                        sql_literal(slot) + ")"));
+    return cmd(
+        local_psql_command("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
+        "create the replication slot " + slot,
+        sql_true("select exists (select 1 from pg_replication_slots where "
+                 "slot_name = " +
+                 sql_literal(slot) + ")"));
 }
 
 // The seed: replication settings, roles and one slot per replica on the first primary.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/poll.hpp"
 #include "pg/cluster_snapshot.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
@@ -89,8 +90,7 @@ void add_postgres(Plan& plan, const Inventory& inv, const std::string& leader) {
              {plan_command(
                   {"systemctl", "kill", "--signal=HUP", "--kill-whom=main", paths.patroni_unit},
                   "Patroni re-reads its REST certificate (SIGHUP)"),
-              plan_command({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
-                            "ON_ERROR_STOP=1", "-d", "postgres", "-c", "SELECT pg_reload_conf()"},
+              plan_command(local_psql_command("SELECT pg_reload_conf()"),
                            "PostgreSQL re-reads ssl_cert_file (pg_reload_conf)")}});
     }
 }
@@ -179,8 +179,7 @@ std::vector<ServedCheck> verify_served(std::vector<ServedCheck> checks, ClusterR
                                        const CertFetcher& fetch, Clock& clock,
                                        std::chrono::milliseconds timeout,
                                        std::chrono::milliseconds poll) {
-    const auto deadline = clock.steady_now() + timeout;
-    for (;;) {
+    poll_until(clock, timeout, poll, nullptr, [&] {
         bool all = true;
         for (auto& c : checks) {
             if (!c.ok) {
@@ -188,11 +187,9 @@ std::vector<ServedCheck> verify_served(std::vector<ServedCheck> checks, ClusterR
                 all = all && c.ok;
             }
         }
-        if (all || clock.steady_now() >= deadline) {
-            return checks;
-        }
-        clock.sleep_for(poll);
-    }
+        return all;
+    });
+    return checks;
 }
 
 }  // namespace pgdr::pg

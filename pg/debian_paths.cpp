@@ -4,6 +4,26 @@
 
 namespace pgdr::pg {
 
+std::vector<std::string> local_psql_argv(
+    const std::string& database, const std::vector<std::pair<std::string, std::string>>& vars) {
+    std::vector<std::string> argv{"runuser", "-u",    "postgres", "--",
+                                  "psql",    "-XAtq", "-v",       "ON_ERROR_STOP=1"};
+    for (const auto& [name, value] : vars) {
+        argv.push_back("-v");
+        argv.push_back(name + "=" + value);
+    }
+    argv.push_back("-d");
+    argv.push_back(database);
+    return argv;
+}
+
+std::vector<std::string> local_psql_command(const std::string& sql, const std::string& database) {
+    auto argv = local_psql_argv(database);
+    argv.push_back("-c");
+    argv.push_back(sql);
+    return argv;
+}
+
 DebianPaths debian_paths(int postgres_version) {
     if (postgres_version < 10 || postgres_version > 99) {
         throw config_error("unsupported PostgreSQL version " + std::to_string(postgres_version));

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/inventory.hpp"
@@ -52,6 +53,16 @@ struct DebianPaths {
 // Throws pgdr::Error (invalid_config) for a version outside 10..99.
 DebianPaths debian_paths(int postgres_version);
 DebianPaths debian_paths(const Inventory& inv);
+
+// The one way pgdr runs SQL on a member's own host: psql as the postgres OS user over the local
+// socket (peer authentication), no psqlrc, unaligned tuples only, stopping at the first error:
+//     runuser -u postgres -- psql -XAtq -v ON_ERROR_STOP=1 [-v name=value ...] -d DATABASE
+// The statement follows as `-c SQL` or on stdin (where psql quotes the variables: :'name').
+std::vector<std::string> local_psql_argv(
+    const std::string& database, const std::vector<std::pair<std::string, std::string>>& vars = {});
+// The same with the statement as `-c SQL`.
+std::vector<std::string> local_psql_command(const std::string& sql,
+                                            const std::string& database = "postgres");
 
 // What a Debian release ships (DESIGN.md §4.2).
 struct DebianRelease {

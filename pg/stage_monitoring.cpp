@@ -1,6 +1,7 @@
 #include "pg/stage_monitoring.hpp"
 
 #include "monitoring/config.hpp"
+#include "pg/debian_paths.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/stage_files.hpp"
 
@@ -94,8 +95,7 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
     plan.add_step(Stage::monitoring, "the PostgreSQL exporter's role")
         .hosts.push_back(
             {primary.name,
-             {command({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v", "ON_ERROR_STOP=1",
-                       "-d", "postgres", "-c", role_sql},
+             {command(local_psql_command(role_sql),
                       "create role prometheus (pg_monitor, peer login only)",
                       Argv{"sh", "-c",
                            "out=$(runuser -u postgres -- psql -XAtq -d postgres -c \"$1\" "

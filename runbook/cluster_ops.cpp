@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/strings.hpp"
+#include "pg/debian_paths.hpp"
 
 namespace pgdr::runbook {
 
@@ -118,15 +119,7 @@ Outcome ClusterOps::run(const RunStep& step, std::chrono::milliseconds timeout) 
 }
 
 std::vector<std::string> ClusterOps::psql_argv(const std::string& database) const {
-    std::vector<std::string> argv{"runuser", "-u",    "postgres", "--",
-                                  "psql",    "-XAtq", "-v",       "ON_ERROR_STOP=1"};
-    for (const auto& [k, v] : m_psql_vars) {
-        argv.push_back("-v");
-        argv.push_back(k + "=" + v);
-    }
-    argv.push_back("-d");
-    argv.push_back(database);
-    return argv;
+    return pg::local_psql_argv(database, {m_psql_vars.begin(), m_psql_vars.end()});
 }
 
 Outcome ClusterOps::sql(const SqlStep& step, std::chrono::milliseconds timeout) {

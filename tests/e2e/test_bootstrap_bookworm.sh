@@ -15,7 +15,7 @@ assert_rc 0 "status"
 assert_eq "$(json_get "$OUT" 'd["leader"]')" pg1
 assert_eq "$(json_get "$OUT" 'sorted(m["replication_state"] for m in d["members"] if m["name"] != "pg1")')" "['streaming', 'streaming']"
 run_pgdr -i "$INV" exec --hosts pg1 -- grep -c '::1/128' /etc/postgresql/15/main/pg_hba.conf
-assert_rc 0 "pg_hba keeps the ::1 lines Patroni 3.0.2 needs (P8)"
+assert_rc 0 "pg_hba keeps the ::1 lines Patroni 3.0.2 needs (it reads the timeline over replication to localhost; without them no failover)"
 run_pgdr -i "$INV" bootstrap
 assert_rc 0 "second bootstrap"
 assert_contains "$OUT" "0 changes,"

@@ -97,7 +97,8 @@ TEST_CASE("drill engine: kill-primary on a healthy cluster", "[drills][engine]")
     CHECK(r.probe_vantage == "via fake-vantage (198.18.0.99)");
 }
 
-TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][engine]") {
+TEST_CASE("drill engine: the commands of each fault on the leader's services and their restore",
+          "[drills][engine]") {
     SECTION("kill-postmaster kills the PID of postmaster.pid; Patroni is left alone") {
         FakeCluster c;
         DrillEngine(c.seams(), options(FaultKind::kill_postmaster)).run();
@@ -133,6 +134,9 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
         CHECK(out.reports.front().new_primary == "pg3");
         CHECK_FALSE(injected_anything(c));
     }
+}
+
+TEST_CASE("drill engine: partition-primary's commands and heal", "[drills][engine]") {
     SECTION("partition-primary with nftables: safety timer first, then the table, then heal") {
         FakeCluster c;
         DrillEngine(c.seams(), options(FaultKind::partition_primary)).run();
@@ -160,6 +164,10 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
             CHECK(line.find("nft") == std::string::npos);
         }
     }
+}
+
+TEST_CASE("drill engine: the whole-host faults (reset, power off) and their restore",
+          "[drills][engine]") {
     SECTION("reboot-primary resets the leader's host, waits for its new boot, Patroni runs") {
         FakeCluster c;
         auto out = DrillEngine(c.seams(&c.host_control), options(FaultKind::reboot_primary)).run();
@@ -235,6 +243,9 @@ TEST_CASE("drill engine: the commands of each fault and its restore", "[drills][
         CHECK(out.reports.front().errors.empty());
         CHECK(out.reports.front().restored);
     }
+}
+
+TEST_CASE("drill engine: the faults on an etcd member and on HAProxy", "[drills][engine]") {
     SECTION("kill-etcd-member picks an etcd host other than the leader's") {
         FakeCluster c;
         auto out = DrillEngine(c.seams(), options(FaultKind::kill_etcd_member)).run();

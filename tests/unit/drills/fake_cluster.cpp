@@ -96,6 +96,19 @@ pgdr::HttpResponse FakeCluster::haproxy_csv() const {
 }
 
 void FakeCluster::install_handlers() {
+    install_http_handler();
+    for (auto& [name, transport] : hosts) {
+        install_sql_handler(*transport, name);
+        install_unit_handlers(*transport, name);
+        install_boot_handler(*transport, name);
+        install_fault_handlers(*transport, name);
+        install_files(*transport);
+    }
+    install_host_control();
+}
+
+// Patroni REST (GET /cluster, POST /switchover), etcd /health and the HAProxy CSV.
+void FakeCluster::install_http_handler() {
     http.set_handler([this](const HttpRequest& req) -> fakes::RecordingHttpClient::Outcome {
         if (rest_down && req.url.find(":8008") != std::string::npos) {
             return HttpFailure::connect;
@@ -131,113 +144,136 @@ void FakeCluster::install_handlers() {
         }
         return fakes::RecordingHttpClient::make(404, "");
     });
-    for (auto& [name, transport] : hosts) {
-        const std::string host = name;
-        transport->on({"runuser", "-u", "postgres", "--", "psql"},
-                      [this, host](const std::vector<std::string>& argv, const RunOptions& o) {
-                          if (has(o.stdin_data, "pgdr_drill")) {
-                              for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
-                                  if (argv[i] == "-v" && argv[i + 1].rfind("run=", 0) == 0) {
-                                      runs_read.push_back(argv[i + 1].substr(4));
-                                  }
-                              }
-                              std::string out;
-                              const auto& acked = writer->acked();
-                              for (std::size_t i = lose_one_write ? 1 : 0; i < acked.size(); ++i) {
-                                  out += std::to_string(acked[i]) + "\n";
-                              }
-                              return exited(0, out);
-                          }
-                          return exited(0, std::to_string(timeline) + "\n");  // timeline query
-                      });
-        transport->on({"systemctl", "kill", "-s", "SIGKILL", "patroni@17-main"},
-                      [this, host](const std::vector<std::string>&, const RunOptions&) {
-                          if (on_kill) {
-                              on_kill();
-                          }
-                          if (kill_fails) {
-                              CommandResult r = exited(1);
-                              r.err = "Failed to kill unit patroni@17-main: Access denied\n";
-                              return r;
-                          }
-                          if (host == leader) {
-                              state[host] = "stopped";
-                              fail_over();
-                          }
-                          return exited(0);
-                      });
-        transport->on({"systemctl", "stop", "patroni@17-main"},
-                      [this, host](const std::vector<std::string>&, const RunOptions&) {
-                          if (host == leader) {
-                              state[host] = "stopped";
-                              fail_over();
-                          }
-                          return exited(0);
-                      });
-        transport->on({"systemctl", "start", "patroni@17-main"},
-                      [this, host](const std::vector<std::string>&, const RunOptions&) {
-                          if (host != leader) {
-                              state[host] = "streaming";
-                          }
-                          if (on_start) {
-                              on_start();
-                          }
-                          return exited(0);
-                      });
-        transport->on({"cat", "--", k_boot_id_path}, [this, host](const std::vector<std::string>&,
-                                                                  const RunOptions&) {
-            // A reset host refuses connections for a few polls, then boots with
-            // a new id and, when enabled, Patroni rejoins as a replica.
-            if (down[host] > 0) {
-                if (--down[host] > 0) {
-                    throw Error(ExitCode::unreachable,
-                                host + ": connection refused (simulated boot)");
-                }
-                if (patroni_enabled && host != leader) {
-                    state[host] = "streaming";
-                }
+}
+
+// psql as postgres: the probe table's acknowledged seqs, or the timeline.
+void FakeCluster::install_sql_handler(pgdr::testing::RecordingTransport& transport,
+                                      const std::string& host) {
+    transport.on({"runuser", "-u", "postgres", "--", "psql"},
+                 [this, host](const std::vector<std::string>& argv, const RunOptions& o) {
+                     if (has(o.stdin_data, "pgdr_drill")) {
+                         for (std::size_t i = 0; i + 1 < argv.size(); ++i) {
+                             if (argv[i] == "-v" && argv[i + 1].rfind("run=", 0) == 0) {
+                                 runs_read.push_back(argv[i + 1].substr(4));
+                             }
+                         }
+                         std::string out;
+                         const auto& acked = writer->acked();
+                         for (std::size_t i = lose_one_write ? 1 : 0; i < acked.size(); ++i) {
+                             out += std::to_string(acked[i]) + "\n";
+                         }
+                         return exited(0, out);
+                     }
+                     return exited(0, std::to_string(timeline) + "\n");  // timeline query
+                 });
+}
+
+// systemctl on the Patroni unit: kill, stop, start and is-active.
+void FakeCluster::install_unit_handlers(pgdr::testing::RecordingTransport& transport,
+                                        const std::string& host) {
+    transport.on({"systemctl", "kill", "-s", "SIGKILL", "patroni@17-main"},
+                 [this, host](const std::vector<std::string>&, const RunOptions&) {
+                     if (on_kill) {
+                         on_kill();
+                     }
+                     if (kill_fails) {
+                         CommandResult r = exited(1);
+                         r.err = "Failed to kill unit patroni@17-main: Access denied\n";
+                         return r;
+                     }
+                     if (host == leader) {
+                         state[host] = "stopped";
+                         fail_over();
+                     }
+                     return exited(0);
+                 });
+    transport.on({"systemctl", "stop", "patroni@17-main"},
+                 [this, host](const std::vector<std::string>&, const RunOptions&) {
+                     if (host == leader) {
+                         state[host] = "stopped";
+                         fail_over();
+                     }
+                     return exited(0);
+                 });
+    transport.on({"systemctl", "start", "patroni@17-main"},
+                 [this, host](const std::vector<std::string>&, const RunOptions&) {
+                     if (host != leader) {
+                         state[host] = "streaming";
+                     }
+                     if (on_start) {
+                         on_start();
+                     }
+                     return exited(0);
+                 });
+    transport.on({"systemctl", "is-active", "--quiet", "patroni@17-main"},
+                 [this, host](const std::vector<std::string>&, const RunOptions&) {
+                     return exited(state.at(host) == "stopped" ? 3 : 0);
+                 });
+}
+
+// The boot id, read to see a reset host come back.
+void FakeCluster::install_boot_handler(pgdr::testing::RecordingTransport& transport,
+                                       const std::string& host) {
+    transport.on({"cat", "--", k_boot_id_path}, [this, host](const std::vector<std::string>&,
+                                                             const RunOptions&) {
+        // A reset host refuses connections for a few polls, then boots with
+        // a new id and, when enabled, Patroni rejoins as a replica.
+        if (down[host] > 0) {
+            if (--down[host] > 0) {
+                throw Error(ExitCode::unreachable, host + ": connection refused (simulated boot)");
             }
-            return exited(0, "boot-" + host + "-" + std::to_string(boots[host]) + "\n");
-        });
-        transport->on({"systemctl", "is-active", "--quiet", "patroni@17-main"},
-                      [this, host](const std::vector<std::string>&, const RunOptions&) {
-                          return exited(state.at(host) == "stopped" ? 3 : 0);
-                      });
-        transport->on({"kill", "-s", "KILL"},
-                      [this](const std::vector<std::string>&, const RunOptions&) {
-                          // Patroni restarts PostgreSQL in place: a short outage, same leader.
-                          if (writer != nullptr) {
-                              writer->fail("terminating connection due to crash");
-                              writer->ack(leader);
-                          }
-                          return exited(0);
-                      });
-        transport->on({"nft", "delete", "table"},
-                      [this, host](const std::vector<std::string>&, const RunOptions&) {
-                          if (host != leader) {
-                              state[host] = "streaming";
-                          }
-                          return exited(0);
-                      });
-        transport->on({"nft", "-f", "-"},
-                      [this](const std::vector<std::string>&, const RunOptions&) {
-                          state[leader] = "stopped";
-                          fail_over();
-                          return exited(0);
-                      });
-        transport->set_file(topology.data_dir + "/postmaster.pid",
-                            {"4242\n/var/lib/postgresql/17/main\n", "600", "postgres:postgres"});
-        for (int tl = 2; tl < 10; ++tl) {
-            std::string content;
-            for (int k = 1; k < tl; ++k) {
-                content += std::to_string(k) + "\t0/" + std::to_string(k) +
-                           "000060\tno recovery target specified\n";
+            if (patroni_enabled && host != leader) {
+                state[host] = "streaming";
             }
-            char file[64];
-            std::snprintf(file, sizeof file, "/pg_wal/%08X.history", tl);
-            transport->set_file(topology.data_dir + file, {content, "600", "postgres:postgres"});
         }
+        return exited(0, "boot-" + host + "-" + std::to_string(boots[host]) + "\n");
+    });
+}
+
+// Faults run on the host: the postmaster's SIGKILL and the nftables partition.
+void FakeCluster::install_fault_handlers(pgdr::testing::RecordingTransport& transport,
+                                         const std::string& host) {
+    transport.on({"kill", "-s", "KILL"},
+                 [this](const std::vector<std::string>&, const RunOptions&) {
+                     // Patroni restarts PostgreSQL in place: a short outage, same leader.
+                     if (writer != nullptr) {
+                         writer->fail("terminating connection due to crash");
+                         writer->ack(leader);
+                     }
+                     return exited(0);
+                 });
+    transport.on({"nft", "delete", "table"},
+                 [this, host](const std::vector<std::string>&, const RunOptions&) {
+                     if (host != leader) {
+                         state[host] = "streaming";
+                     }
+                     return exited(0);
+                 });
+    transport.on({"nft", "-f", "-"}, [this](const std::vector<std::string>&, const RunOptions&) {
+        state[leader] = "stopped";
+        fail_over();
+        return exited(0);
+    });
+}
+
+// postmaster.pid and the timeline history files a drill reads.
+void FakeCluster::install_files(pgdr::testing::RecordingTransport& transport) {
+    transport.set_file(topology.data_dir + "/postmaster.pid",
+                       {"4242\n/var/lib/postgresql/17/main\n", "600", "postgres:postgres"});
+    for (int tl = 2; tl < 10; ++tl) {
+        std::string content;
+        for (int k = 1; k < tl; ++k) {
+            content += std::to_string(k) + "\t0/" + std::to_string(k) +
+                       "000060\tno recovery target specified\n";
+        }
+        char file[64];
+        std::snprintf(file, sizeof file, "/pg_wal/%08X.history", tl);
+        transport.set_file(topology.data_dir + file, {content, "600", "postgres:postgres"});
     }
+}
+
+// The whole-host faults: reset, power off/on, partition and heal.
+void FakeCluster::install_host_control() {
     host_control.on_heal = [this](const std::string& h) {
         if (h != leader) {
             state[h] = "streaming";

@@ -164,6 +164,16 @@ class FakeCluster {
 
   private:
     void install_handlers();
+    void install_http_handler();
+    void install_sql_handler(pgdr::testing::RecordingTransport& transport, const std::string& host);
+    void install_unit_handlers(pgdr::testing::RecordingTransport& transport,
+                               const std::string& host);
+    void install_boot_handler(pgdr::testing::RecordingTransport& transport,
+                              const std::string& host);
+    void install_fault_handlers(pgdr::testing::RecordingTransport& transport,
+                                const std::string& host);
+    void install_files(pgdr::testing::RecordingTransport& transport);
+    void install_host_control();
     pgdr::HttpResponse cluster_json() const;
     pgdr::HttpResponse haproxy_csv() const;
     pg::QueryResult pg_stat_replication() const;

@@ -9,6 +9,7 @@
 #include "fakes/manual_clock.hpp"
 #include "fakes/recording_http_client.hpp"
 #include "fakes/recording_transport.hpp"
+#include "pg/debian_paths.hpp"
 #include "unit/drills/fake_cluster.hpp"
 
 using namespace pgdr;
@@ -229,7 +230,7 @@ TEST_CASE("cluster checks: histories, psql argv", "[drills][checks]") {
     REQUIRE(h.size() == 2);
     CHECK(h[1] == std::make_pair(2, std::string("0/5000000")));
 
-    auto argv = psql_argv("pgdr", {{"run", "c-1"}});
+    auto argv = pg::local_psql_argv("pgdr", {{"run", "c-1"}});
     CHECK(argv == std::vector<std::string>{"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-v",
                                            "ON_ERROR_STOP=1", "-v", "run=c-1", "-d", "pgdr"});
 }
