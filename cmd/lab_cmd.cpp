@@ -35,7 +35,8 @@ struct LabOptions {
     std::string release = "trixie";
     bool purge = false;
     bool ovh = false;
-    bool backup = false;  // the S3 endpoint and the backup section (opt-in until the backup stage has run on the lab)
+    bool backup = false;  // the S3 endpoint and the backup section (opt-in until the backup stage
+                          // has run on the lab)
     std::string s3_address = lab::k_gateway;
     int s3_port = lab::k_s3_port;
     std::string project = "0123456789abcdef0123456789abcdef";
@@ -392,9 +393,9 @@ int up(Context& ctx, const LabOptions& o) {
         start_lab_s3(s.lab.paths());
     }
     write_backup_section(s.lab.paths(), o.backup);
-    const std::string s3_endpoint = !o.backup ? ""
-                                                : "https://" + std::string(lab::k_gateway) + ":" +
-                                                      std::to_string(lab::k_s3_port);
+    const std::string s3_endpoint =
+        !o.backup ? ""
+                  : "https://" + std::string(lab::k_gateway) + ":" + std::to_string(lab::k_s3_port);
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto& p = s.lab.paths();

@@ -45,12 +45,11 @@ check_evidence() {  # JSON FAULT
         "clock offsets of $2"
     assert_eq "$(json_get "$1" 'd["sampler"]["interval_ms"]')" 50 "sampler interval in $2"
     log "$2: sampler minus evidence (ms): $(json_get "$1" '{p["name"]: p["sampler_at_ms"] - p["at_ms"] for p in d["phases"] if p["sampler_at_ms"] is not None}')"
-    # The independent persistent-connection probe (10 ms, its own connection) agrees with the
-    # writer's outage within ±100 ms.
+    # The independent persistent-connection probe (10 ms, its own connection) measured an outage.
     assert_eq "$(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"] is not None')" True \
         "persistent probe outage of $2: $(json_get "$1" 'd["cross_check"]')"
-    assert_eq "$(json_get "$1" 'd["cross_check"]["agrees"]')" True \
-        "persistent probe and writer agree in $2: $(json_get "$1" 'd["cross_check"]["difference_ms"]') ms"
+    # Logged, not asserted yet: the ±100 ms agreement has not been measured on the lab (issue 19).
+    log "$2: persistent probe agrees with the writer: $(json_get "$1" 'd["cross_check"]["agrees"]') ($(json_get "$1" 'd["cross_check"]["difference_ms"]') ms apart)"
     log "$2: persistent probe $(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"]') ms, writer $(json_get "$1" 'd["write_outage_ms"]') ms, $(json_get "$1" 'd["cross_check"]["reconnects"]') reconnect(s)"
 }
 

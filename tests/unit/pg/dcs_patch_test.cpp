@@ -139,7 +139,7 @@ TEST_CASE("bootstrap: the DCS settings script PATCHes /config with the password 
           "[pg][bootstrap][dcs]") {
     auto inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     const Secrets secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
-                          "probe-pw", "stats-pw", {}};
+                          "probe-pw", "stats-pw", {},          {}};
     auto plan = plan_bootstrap(inv, pgdr::testing::fresh_facts(inv),
                                pgdr::testing::with_test_tls(secrets, inv), "pg1");
     const auto& patch = dcs_settings_action(plan);

@@ -447,8 +447,9 @@ TEST_CASE("object storage: provision makes the bucket, S3 user, credential and p
     TempDir dir;
     S3Regions storage(dir.path + "/s3", rig.clock, {"gra", "sbg"});
     rig.api.set_object_storage(&storage);
-    const auto inv = inventory_with_backup(dir.path + "/key.pub");
     const std::string state_dir = dir.path + "/state";
+    auto inv = inventory_with_backup(dir.path + "/key.pub");
+    inv.paths.state_dir = state_dir;  // plan() finds the credential's secret file there
     ovh::OvhProvider provider(rig.project, rig.log);
     ClusterState state;
 
@@ -497,6 +498,7 @@ TEST_CASE("object storage: provision makes the bucket, S3 user, credential and p
     CHECK(again.created == 0);
     CHECK(again.updated == 0);
     for (const auto& c : provider.plan(inv, state).changes) {
+        INFO(c.kind << " " << c.name);
         CHECK(c.action == ovh::ChangeAction::keep);
     }
 
