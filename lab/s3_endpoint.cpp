@@ -107,7 +107,7 @@ S3Keys ensure_lab_s3_files(const LabS3Paths& paths, const std::string& address) 
 
 std::string render_lab_backup_section(const LabS3Paths& paths, const std::string& address,
                                       int port) {
-    return "# Written by `pgdr lab up`: the lab's S3 endpoint (`pgdr lab s3-serve`, HTTPS).\n"
+    return "# Written by `pgdr lab up`: the lab's S3 endpoint (its s3-serve process, HTTPS).\n"
            "backup:\n"
            "  repo:\n"
            "    type: s3\n"
