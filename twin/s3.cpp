@@ -1059,20 +1059,4 @@ void S3Regions::set_buckets(const std::string& access_key,
     }
 }
 
-std::string s3_region_of(const std::string& ovh_region) {
-    std::string r = lower(ovh_region);
-    while (!r.empty() && std::isdigit(static_cast<unsigned char>(r.back()))) {
-        r.pop_back();
-    }
-    if (r.size() > 2 && r[r.size() - 2] == '-' &&
-        std::isalpha(static_cast<unsigned char>(r.back()))) {
-        r.resize(r.size() - 2);  // RBX-A: one zone letter
-    }
-    return r;
-}
-
-std::string s3_endpoint_host(const std::string& s3_region) {
-    return "s3." + s3_region + ".io.cloud.ovh.net";
-}
-
 }  // namespace pgdr::twin

@@ -31,6 +31,7 @@
 
 #include "core/clock.hpp"
 #include "core/http.hpp"
+#include "ovh/object_storage.hpp"
 
 namespace pgdr::twin {
 
@@ -170,9 +171,9 @@ class S3Regions {
     std::map<std::string, S3Credential> m_credentials;
 };
 
-// The S3 region of an OVH Public Cloud region: "GRA11" -> "gra", "RBX-A" -> "rbx",
-// "EU-WEST-PAR" -> "eu-west-par"; the endpoint is https://s3.<that>.io.cloud.ovh.net.
-std::string s3_region_of(const std::string& ovh_region);
-std::string s3_endpoint_host(const std::string& s3_region);
+// OVH's naming of S3 regions and endpoints is the provider's (ovh/object_storage.hpp): the
+// twin serves the names pgdr provisions.
+using ovh::s3_endpoint_host;
+using ovh::s3_region_of;
 
 }  // namespace pgdr::twin
