@@ -9,6 +9,7 @@
 #include "core/parallel.hpp"
 #include "core/poll.hpp"
 #include "core/quote.hpp"
+#include "core/strings.hpp"
 
 namespace pgdr {
 
@@ -366,6 +367,35 @@ class HostRunner {
                   last);
     }
 
+    // Judged in pgdr, not on the host: the host only places the wait in the plan's order.
+    void execute(const WaitForCluster& w, ActionResult& r) {
+        const std::string what = w.description.empty() ? cluster_condition(w) : w.description;
+        if (m_options.dry_run) {
+            say("would wait (up to " + seconds(w.timeout) + "): " + cluster_condition(w) +
+                (w.description.empty() ? "" : "  # " + w.description));
+            r.outcome = Outcome::unchanged;
+            return;
+        }
+        std::vector<std::string> unmet;
+        const auto outcome = poll_until(m_clock, w.timeout, w.interval, nullptr, [&] {
+            try {
+                unmet = m_options.cluster->unmet(w);
+            } catch (const Error& e) {
+                // Not read this time (no vantage answered SSH, say): no answer about the
+                // cluster, and not this host's fault.
+                unmet = {e.what()};
+            }
+            return unmet.empty();
+        });
+        if (outcome == PollOutcome::holds) {
+            r.outcome = Outcome::unchanged;
+            return;
+        }
+        r.outcome = Outcome::failed;
+        r.error = m_log.redact("gave up after " + seconds(w.timeout) + " waiting for " + what +
+                               ": " + join(unmet, "; "));
+    }
+
     Transport& m_transport;
     Logger& m_log;
     const ApplyOptions& m_options;
@@ -391,10 +421,24 @@ void mark_skipped(const StagePlan& sp, std::size_t first_step, ApplyReport& repo
     }
 }
 
-}  // namespace
+bool waits_for_cluster(const Plan& plan) {
+    for (const auto& sp : plan.stages) {
+        for (const auto& step : sp.steps) {
+            for (const auto& h : step.hosts) {
+                for (const auto& a : h.actions) {
+                    if (std::holds_alternative<WaitForCluster>(a)) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    return false;
+}
 
-ApplyReport apply(const Plan& plan, const TransportMap& transports, Logger& log,
-                  const ApplyOptions& options) {
+// Every host of the plan has a transport, and a real run that waits on the cluster can read it.
+void check_connections(const Plan& plan, const TransportMap& transports,
+                       const ApplyOptions& options) {
     for (const auto& host : plan.hosts()) {
         auto it = transports.find(host);
         if (it == transports.end() || it->second == nullptr) {
@@ -402,6 +446,18 @@ ApplyReport apply(const Plan& plan, const TransportMap& transports, Logger& log,
                         "the plan names host '" + host + "' but no connection to it was opened");
         }
     }
+    if (!options.dry_run && options.cluster == nullptr && waits_for_cluster(plan)) {
+        throw Error(ExitCode::internal,
+                    "the plan waits for the cluster's assessment but no access to the cluster "
+                    "was given");
+    }
+}
+
+}  // namespace
+
+ApplyReport apply(const Plan& plan, const TransportMap& transports, Logger& log,
+                  const ApplyOptions& options) {
+    check_connections(plan, transports, options);
     SystemClock system_clock;
     Clock& clock = options.clock != nullptr ? *options.clock : system_clock;
 

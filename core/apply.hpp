@@ -14,7 +14,8 @@
 // Dry run (--dry-run): reads only. Files are read and diffed, "unless" checks are run (they are
 // read-only by contract), nothing is written, no command runs, no wait polls. Every file diff
 // and every command is printed to ApplyOptions::out, through the logger's redaction; files with
-// Secrecy other than none show less (see plan.hpp).
+// Secrecy other than none show less (see plan.hpp). A WaitForCluster is listed with its
+// condition and not judged.
 #pragma once
 
 #include <chrono>
@@ -57,10 +58,23 @@ struct ApplyReport {
     bool ok() const { return !failed_stage.has_value(); }
 };
 
+// Judges WaitForCluster conditions: the cluster as pgdr sees it through its ClusterReach
+// (pg::AssessedConditions, pg/cluster_conditions.hpp, is the real one; tests script one).
+// Called from the threads of a parallel step at once.
+class ClusterConditions {
+  public:
+    virtual ~ClusterConditions() = default;
+    // The findings that keep `wait` from holding now, one sentence each; empty when it holds.
+    // May throw pgdr::Error when the cluster cannot be read at all: the wait then polls again.
+    virtual std::vector<std::string> unmet(const WaitForCluster& wait) = 0;
+};
+
 struct ApplyOptions {
     bool dry_run = false;
     std::ostream* out = nullptr;  // dry-run listing (stdout); nullptr prints nothing
     Clock* clock = nullptr;       // for WaitFor; nullptr uses the system clock
+    // For WaitForCluster; may be nullptr for a dry run or a plan without one.
+    ClusterConditions* cluster = nullptr;
     std::size_t max_parallel = 16;
 };
 
@@ -68,7 +82,8 @@ struct ApplyOptions {
 using TransportMap = std::map<std::string, Transport*>;
 
 // Runs the plan. Throws pgdr::Error (ExitCode::internal) before doing anything when a host of
-// the plan has no transport; everything else is reported in the ApplyReport.
+// the plan has no transport, or when the plan waits for the cluster and a real run has no
+// ClusterConditions; everything else is reported in the ApplyReport.
 ApplyReport apply(const Plan& plan, const TransportMap& transports, Logger& log,
                   const ApplyOptions& options = {});
 

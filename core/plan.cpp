@@ -60,8 +60,20 @@ struct Describer {
     std::string operator()(const WaitFor& w) const {
         return "wait: " + (w.description.empty() ? shell_join(w.probe) : w.description);
     }
+    std::string operator()(const WaitForCluster& w) const {
+        return "wait: " + (w.description.empty() ? cluster_condition(w) : w.description);
+    }
 };
 }  // namespace
+
+std::string cluster_condition(const WaitForCluster& wait) {
+    std::string out = "the cluster's assessment has no ";
+    for (std::size_t i = 0; i < wait.absent.size(); ++i) {
+        out += (i == 0 ? "" : i + 1 == wait.absent.size() ? " or " : ", ") + wait.absent[i];
+    }
+    out += " finding";
+    return wait.member.empty() ? out : out + " about " + wait.member + " or the cluster";
+}
 
 std::string describe(const Action& action) {
     return std::visit(Describer{}, action);

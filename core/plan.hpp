@@ -6,7 +6,11 @@
 //   RunCommand  runs an argv; skipped when its "unless" argv succeeds, or when it is tied to
 //               files (when_changed) none of which changed in this run;
 //   PutFile     writes a file atomically; skipped when content, mode and owner already match;
-//   WaitFor     polls a probe argv until it succeeds or the timeout passes.
+//   WaitFor     polls a probe argv until it succeeds or the timeout passes;
+//   WaitForCluster
+//               polls pgdr's own judgement of the cluster (the snapshot and assessment that
+//               `pgdr status` uses, taken through its ClusterReach; nothing runs on the host)
+//               until none of the named findings remains, or the timeout passes.
 // So applying the same plan twice changes nothing the second time.
 //
 // Ordering: stages and steps run in order. Within a step, each host's actions run in order;
@@ -83,7 +87,22 @@ struct WaitFor {
     std::chrono::milliseconds interval{std::chrono::seconds(1)};
 };
 
-using Action = std::variant<RunCommand, PutFile, WaitFor>;
+// Waits, in pgdr, until the cluster's assessment (pg/assessment.hpp) has none of the findings
+// `absent` names, concerning `member` or the cluster as a whole. apply() asks its
+// ClusterConditions (core/apply.hpp); the action's host only places it in the plan's order.
+struct WaitForCluster {
+    std::vector<std::string> absent;  // finding codes, e.g. "no_sync_standby"
+    std::string member;               // "" = findings about any member count
+    std::string description;          // the condition, for the operator
+    std::chrono::milliseconds timeout{std::chrono::seconds(60)};
+    std::chrono::milliseconds interval{std::chrono::seconds(1)};
+};
+
+using Action = std::variant<RunCommand, PutFile, WaitFor, WaitForCluster>;
+
+// A WaitForCluster's condition in words: "the cluster's assessment has no haproxy_unreachable
+// or haproxy_write_not_leader finding about lb1 or the cluster".
+std::string cluster_condition(const WaitForCluster& wait);
 
 // One line for the operator: "run: systemctl reload haproxy", "put /etc/default/etcd", ...
 // The description when the action has one. stdin is never included.

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <mutex>
 #include <sstream>
 
 #include "core/apply.hpp"
@@ -43,11 +45,13 @@ struct Lab {
     ManualClock clock;
 
     TransportMap transports() { return {{"pg1", &pg1}, {"pg2", &pg2}, {"pg3", &pg3}}; }
-    ApplyReport run(const Plan& plan, bool dry_run = false, std::ostream* out = nullptr) {
+    ApplyReport run(const Plan& plan, bool dry_run = false, std::ostream* out = nullptr,
+                    ClusterConditions* cluster = nullptr) {
         ApplyOptions opts;
         opts.dry_run = dry_run;
         opts.out = out;
         opts.clock = &clock;
+        opts.cluster = cluster;
         return apply(plan, transports(), logger, opts);
     }
 };
@@ -424,6 +428,97 @@ TEST_CASE("WaitFor fails when the timeout passes", "[plan][apply]") {
     CHECK(r.error.find("not yet") != std::string::npos);
     CHECK(lab.clock.slept() <= std::chrono::seconds(5));
     CHECK(lab.pg1.calls().size() >= 5);
+}
+
+namespace {
+
+// ClusterConditions that answer from a script, one answer per call (the last one repeats),
+// and record what they were asked.
+class ScriptedConditions final : public ClusterConditions {
+  public:
+    explicit ScriptedConditions(std::vector<std::vector<std::string>> answers)
+        : m_answers(std::move(answers)) {}
+
+    std::vector<std::string> unmet(const WaitForCluster& wait) override {
+        std::lock_guard lock(m_mutex);
+        asked.push_back(wait);
+        const auto i = std::min(asked.size(), m_answers.size()) - 1;
+        if (m_answers[i].size() == 1 && m_answers[i][0] == "throw") {
+            throw Error(ExitCode::unreachable, "no host to forward cluster ports from");
+        }
+        return m_answers[i];
+    }
+
+    std::vector<WaitForCluster> asked;
+
+  private:
+    std::mutex m_mutex;
+    std::vector<std::vector<std::string>> m_answers;
+};
+
+Plan cluster_wait_plan(std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    WaitForCluster w;
+    w.absent = {"haproxy_unreachable", "haproxy_write_not_leader"};
+    w.member = "pg3";
+    w.description = "only the leader UP behind the write port";
+    w.timeout = timeout;
+    w.interval = std::chrono::seconds(1);
+    Plan plan;
+    plan.add_step(Stage::haproxy, "configure HAProxy").hosts = {{"pg3", {w}}};
+    return plan;
+}
+
+}  // namespace
+
+TEST_CASE("WaitForCluster asks the cluster conditions until none is unmet, not the host",
+          "[plan][apply]") {
+    Lab lab;
+    ScriptedConditions cluster({{"HAProxy on pg3 routes writes to [pg1,pg2]"}, {"throw"}, {}});
+    auto report = lab.run(cluster_wait_plan(), false, nullptr, &cluster);
+    CHECK(report.ok());
+    CHECK(report.results.at(0).outcome == Outcome::unchanged);
+    CHECK(report.results.at(0).description == "wait: only the leader UP behind the write port");
+    REQUIRE(cluster.asked.size() == 3);
+    CHECK(cluster.asked[0].member == "pg3");
+    CHECK(cluster.asked[0].absent ==
+          std::vector<std::string>{"haproxy_unreachable", "haproxy_write_not_leader"});
+    CHECK(lab.clock.slept() == std::chrono::seconds(2));
+    // A cluster that could not be read is polled again and blames no host.
+    CHECK(report.unreachable.empty());
+    CHECK(lab.pg3.calls().empty());
+}
+
+TEST_CASE("WaitForCluster fails at its timeout with what is still unmet", "[plan][apply]") {
+    Lab lab;
+    ScriptedConditions cluster(
+        {{"HAProxy on pg3 routes writes to [pg1,pg2], not to the leader "
+          "alone (pg1)"}});
+    auto report = lab.run(cluster_wait_plan(std::chrono::seconds(5)), false, nullptr, &cluster);
+    CHECK(report.failed_stage == Stage::haproxy);
+    const auto& r = report.results.at(0);
+    CHECK(r.outcome == Outcome::failed);
+    CHECK(r.error ==
+          "gave up after 5s waiting for only the leader UP behind the write port: HAProxy on pg3 "
+          "routes writes to [pg1,pg2], not to the leader alone (pg1)");
+    CHECK(cluster.asked.size() == 6);
+    CHECK(lab.clock.slept() <= std::chrono::seconds(5));
+}
+
+TEST_CASE("WaitForCluster in a dry run is listed, not judged; a real run needs the conditions",
+          "[plan][apply]") {
+    Lab lab;
+    std::ostringstream out;
+    auto report = lab.run(cluster_wait_plan(), true, &out);
+    CHECK(report.ok());
+    CHECK(out.str().find("[pg3] would wait (up to 10s): the cluster's assessment has no "
+                         "haproxy_unreachable or haproxy_write_not_leader finding about pg3 or "
+                         "the cluster  # only the leader UP behind the write port") !=
+          std::string::npos);
+    CHECK_THROWS_AS(lab.run(cluster_wait_plan()), Error);
+    WaitForCluster bare;
+    bare.absent = {"no_sync_standby"};
+    CHECK(describe(Action{bare}) ==
+          "wait: the cluster's assessment has no no_sync_standby finding");
 }
 
 TEST_CASE("Plan::only keeps one stage; stage names round-trip", "[plan]") {

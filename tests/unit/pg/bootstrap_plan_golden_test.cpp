@@ -96,6 +96,10 @@ struct ActionPrinter {
                "\n  sudo: " + (w.sudo ? "yes" : "no") + ", timeout: " + millis(w.timeout) +
                ", interval: " + millis(w.interval) + "\n";
     }
+    std::string operator()(const WaitForCluster& w) const {
+        return "wait: " + w.description + "\n  in pgdr: " + cluster_condition(w) +
+               "\n  timeout: " + millis(w.timeout) + ", interval: " + millis(w.interval) + "\n";
+    }
 };
 
 std::string render_stage(const StagePlan& stage, const Secrets& secrets) {
