@@ -13,11 +13,6 @@ namespace {
 using std::chrono::seconds;
 using Argv = std::vector<std::string>;
 
-RunCommand command(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
-                   seconds timeout = seconds(120)) {
-    return plan_command(std::move(argv), std::move(description), std::move(unless), timeout);
-}
-
 RunCommand install_pgbackrest(const Inventory& inv) {
     const Argv packages{"pgbackrest"};
     Argv argv{"sh", "-c",
@@ -25,8 +20,8 @@ RunCommand install_pgbackrest(const Inventory& inv) {
               "apt-get install -y -q --no-install-recommends \"$@\" || "
               "{ apt-get update -q && apt-get install -y -q --no-install-recommends \"$@\"; }",
               "pgdr-install", "pgbackrest"};
-    return command(argv, "install pgbackrest (" + pgbackrest_version(inv.release) + ")",
-                   packages_installed(packages), seconds(1200));
+    return plan_command(argv, "install pgbackrest (" + pgbackrest_version(inv.release) + ")",
+                        packages_installed(packages), seconds(1200));
 }
 
 // The stanza exists in the repository: info says ok (0) or no valid backup yet (2).
@@ -43,7 +38,7 @@ HostActions member_actions(const Inventory& inv, const HostSpec& h, const HostSp
     HostActions ha{h.name, {}};
     // The package first: it may ship a configuration file pgdr's would otherwise conflict with.
     ha.actions.emplace_back(install_pgbackrest(inv));
-    ha.actions.emplace_back(command(
+    ha.actions.emplace_back(plan_command(
         {"install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0750", "/var/log/pgbackrest"},
         "create pgBackRest's log directory", Argv{"test", "-d", "/var/log/pgbackrest"}));
     std::vector<std::string> units;
@@ -53,18 +48,19 @@ HostActions member_actions(const Inventory& inv, const HostSpec& h, const HostSp
         }
         ha.actions.emplace_back(std::move(f));
     }
-    auto reload = command({"systemctl", "daemon-reload"}, "reload systemd's units");
+    auto reload = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
     reload.when_changed = units;
     ha.actions.emplace_back(reload);
     const std::string server = k_pgbackrest_server_unit;
-    ha.actions.emplace_back(command({"systemctl", "enable", "--quiet", server}, "enable " + server,
-                                    Argv{"systemctl", "is-enabled", "--quiet", server}));
-    auto restart = command({"systemctl", "restart", server}, "restart " + server);
+    ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", server},
+                                         "enable " + server,
+                                         Argv{"systemctl", "is-enabled", "--quiet", server}));
+    auto restart = plan_command({"systemctl", "restart", server}, "restart " + server);
     restart.when_changed = {k_pgbackrest_conf, "/etc/systemd/system/" + server,
                             "/etc/pgdr/tls/postgres.crt"};
     ha.actions.emplace_back(restart);
-    ha.actions.emplace_back(command({"systemctl", "start", server}, "start " + server,
-                                    Argv{"systemctl", "is-active", "--quiet", server}));
+    ha.actions.emplace_back(plan_command({"systemctl", "start", server}, "start " + server,
+                                         Argv{"systemctl", "is-active", "--quiet", server}));
     const std::pair<const char*, const std::string*> schedule[] = {
         {"full", &inv.backup->schedule.full}, {"diff", &inv.backup->schedule.diff}};
     for (const auto& [type, calendar] : schedule) {
@@ -72,18 +68,18 @@ HostActions member_actions(const Inventory& inv, const HostSpec& h, const HostSp
             continue;
         }
         const std::string timer = backup_unit_name(type, "timer");
-        auto check =
-            command({"systemd-analyze", "calendar", *calendar},
-                    "systemd accepts the " + std::string(type) + " schedule '" + *calendar + "'");
+        auto check = plan_command(
+            {"systemd-analyze", "calendar", *calendar},
+            "systemd accepts the " + std::string(type) + " schedule '" + *calendar + "'");
         check.check_only = true;
         ha.actions.emplace_back(check);
-        ha.actions.emplace_back(command({"systemctl", "enable", "--quiet", "--now", timer},
-                                        "enable " + timer,
-                                        Argv{"sh", "-c",
-                                             "systemctl is-enabled --quiet \"$1\" && "
-                                             "systemctl is-active --quiet \"$1\"",
-                                             "pgdr-timer", timer}));
-        auto restart_timer = command({"systemctl", "restart", timer}, "restart " + timer);
+        ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "--now", timer},
+                                             "enable " + timer,
+                                             Argv{"sh", "-c",
+                                                  "systemctl is-enabled --quiet \"$1\" && "
+                                                  "systemctl is-active --quiet \"$1\"",
+                                                  "pgdr-timer", timer}));
+        auto restart_timer = plan_command({"systemctl", "restart", timer}, "restart " + timer);
         restart_timer.when_changed = {"/etc/systemd/system/" + timer};
         ha.actions.emplace_back(restart_timer);
     }
@@ -95,7 +91,7 @@ HostActions member_actions(const Inventory& inv, const HostSpec& h, const HostSp
 RunCommand move_from_cp_archive(const Inventory& inv) {
     const auto paths = debian_paths(inv);
     const std::string& dir = inv.paths.archive_dir;
-    return command(
+    return plan_command(
         {"sh", "-c",
          "echo \"pgdr: WAL archiving moves from the local cp archive in $1 to pgBackRest; $1 is "
          "left in place: delete it once 'pgdr backup list' shows a full backup\"",
@@ -137,19 +133,19 @@ void plan_backup(Plan& plan, const Inventory& inv, const HostSpec& primary,
     plan.add_step(Stage::backup, "stanza", HostOrder::sequential)
         .hosts.push_back(
             {primary.name,
-             {command(pgbackrest_argv(inv, {"stanza-create"}),
-                      "create the stanza " + inv.cluster + " in the repository",
-                      Argv{"python3", "-c", k_stanza_exists, inv.cluster}, seconds(300))}});
+             {plan_command(pgbackrest_argv(inv, {"stanza-create"}),
+                           "create the stanza " + inv.cluster + " in the repository",
+                           Argv{"python3", "-c", k_stanza_exists, inv.cluster}, seconds(300))}});
 }
 
 std::optional<RunCommand> backup_check_action(const Inventory& inv) {
     if (!inv.backup) {
         return std::nullopt;
     }
-    auto check = command(pgbackrest_argv(inv, {"check"}),
-                         "pgbackrest check: a WAL segment reaches the repository, the stanza "
-                         "matches the cluster",
-                         std::nullopt, seconds(300));
+    auto check = plan_command(pgbackrest_argv(inv, {"check"}),
+                              "pgbackrest check: a WAL segment reaches the repository, the stanza "
+                              "matches the cluster",
+                              std::nullopt, seconds(300));
     check.check_only = true;
     return check;
 }

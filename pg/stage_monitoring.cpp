@@ -12,11 +12,6 @@ namespace {
 using std::chrono::seconds;
 using Argv = std::vector<std::string>;
 
-RunCommand command(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
-                   seconds timeout = seconds(120)) {
-    return plan_command(std::move(argv), std::move(description), std::move(unless), timeout);
-}
-
 RunCommand when_changed(RunCommand c, std::vector<std::string> paths) {
     c.when_changed = std::move(paths);
     return c;
@@ -33,8 +28,8 @@ RunCommand install(const std::vector<std::string>& packages) {
               "{ apt-get update -q && apt-get install -y -q --no-install-recommends $o \"$@\"; }",
               "pgdr-install"};
     argv.insert(argv.end(), packages.begin(), packages.end());
-    return command(argv, "install " + std::to_string(packages.size()) + " monitoring packages",
-                   check, seconds(1200));
+    return plan_command(argv, "install " + std::to_string(packages.size()) + " monitoring packages",
+                        check, seconds(1200));
 }
 
 // enable + start, restart when one of `files` changed in this run. A restart, never a reload:
@@ -42,12 +37,12 @@ RunCommand install(const std::vector<std::string>& packages) {
 // apt or the restart just started) dies of it, cleanly in systemd's eyes, so it stays down.
 void service(std::vector<Action>& actions, const std::string& unit,
              std::vector<std::string> files) {
-    actions.emplace_back(command({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
-                                 Argv{"systemctl", "is-enabled", "--quiet", unit}));
-    actions.emplace_back(
-        when_changed(command({"systemctl", "restart", unit}, "restart " + unit), std::move(files)));
-    actions.emplace_back(command({"systemctl", "start", unit}, "start " + unit,
-                                 Argv{"systemctl", "is-active", "--quiet", unit}));
+    actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
+                                      Argv{"systemctl", "is-enabled", "--quiet", unit}));
+    actions.emplace_back(when_changed(
+        plan_command({"systemctl", "restart", unit}, "restart " + unit), std::move(files)));
+    actions.emplace_back(plan_command({"systemctl", "start", unit}, "start " + unit,
+                                      Argv{"systemctl", "is-active", "--quiet", unit}));
 }
 
 // Every active target of this Prometheus answered its last scrape.
@@ -95,12 +90,12 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
     plan.add_step(Stage::monitoring, "the PostgreSQL exporter's role")
         .hosts.push_back(
             {primary.name,
-             {command(local_psql_command(role_sql),
-                      "create role prometheus (pg_monitor, peer login only)",
-                      Argv{"sh", "-c",
-                           "out=$(runuser -u postgres -- psql -XAtq -d postgres -c \"$1\" "
-                           "2>/dev/null) && [ \"$out\" = t ]",
-                           "pgdr-sql", role_ok})}});
+             {plan_command(local_psql_command(role_sql),
+                           "create role prometheus (pg_monitor, peer login only)",
+                           Argv{"sh", "-c",
+                                "out=$(runuser -u postgres -- psql -XAtq -d postgres -c \"$1\" "
+                                "2>/dev/null) && [ \"$out\" = t ]",
+                                "pgdr-sql", role_ok})}});
 
     auto& step = plan.add_step(Stage::monitoring, "exporters, Prometheus and Alertmanager");
     for (const auto& h : inv.hosts) {
@@ -115,8 +110,9 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
                     {"/etc/default/prometheus-postgres-exporter"});
         }
         if (h.runs(Service::monitor)) {
-            auto check = command({"promtool", "check", "config", monitoring::k_prometheus_config},
-                                 "promtool accepts the configuration and the rules");
+            auto check =
+                plan_command({"promtool", "check", "config", monitoring::k_prometheus_config},
+                             "promtool accepts the configuration and the rules");
             check.check_only = true;
             ha.actions.emplace_back(check);
             service(ha.actions, "prometheus",
