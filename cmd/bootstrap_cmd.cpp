@@ -10,6 +10,7 @@
 #include "core/state.hpp"
 #include "core/strings.hpp"
 #include "pg/bootstrap_plan.hpp"
+#include "pg/cluster_conditions.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
@@ -172,8 +173,7 @@ constexpr std::chrono::seconds k_verify_poll{2};
 
 // The verify stage's health: the cluster snapshot judged like `pgdr status` judges it, polled
 // until it has no finding or k_verify_timeout passes. Prints the outcome; true when healthy.
-bool verify_cluster(Context& ctx, const Inventory& inv, Clock& clock) {
-    ClusterWiring cluster(ctx, inv);
+bool verify_cluster(Context& ctx, const Inventory& inv, ClusterWiring& cluster, Clock& clock) {
     pg::ClusterStatus st;
     poll_until(clock, k_verify_timeout, k_verify_poll, nullptr, [&] {
         st = pg::collect_status(inv, cluster.access());
@@ -250,10 +250,15 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         plan = plan.only(*only);
     }
     SystemClock clock;
+    // The plan's waits on the cluster and the verification read it as `pgdr status` does.
+    ClusterWiring cluster(ctx, inv);
+    pg::AssessedConditions conditions(pg::cluster_targets(inv), cluster.access(),
+                                      pg::criteria_for(inv));
     ApplyOptions ao;
     ao.dry_run = o.dry_run;
     ao.out = o.dry_run && !ctx.json() ? &std::cout : nullptr;
     ao.clock = &clock;
+    ao.cluster = &conditions;
     std::unique_ptr<ClusterLock> cluster_lock;
     if (!o.dry_run && etcd_running(facts)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
@@ -269,7 +274,8 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     if (!o.dry_run && !cluster_lock && (!only || *only >= Stage::etcd)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
     }
-    if (!o.dry_run && (!only || *only == Stage::verify) && !verify_cluster(ctx, inv, clock)) {
+    if (!o.dry_run && (!only || *only == Stage::verify) &&
+        !verify_cluster(ctx, inv, cluster, clock)) {
         return static_cast<int>(ExitCode::verification_failed);
     }
     if (!o.dry_run) {

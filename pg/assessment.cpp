@@ -1,6 +1,8 @@
 #include "pg/assessment.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <stdexcept>
 
 #include "core/strings.hpp"
 
@@ -230,6 +232,53 @@ std::vector<std::string> problems(const std::vector<Finding>& findings) {
         }
     }
     return out;
+}
+
+namespace {
+
+enum class Part { patroni, replication, archiver, etcd, haproxy };
+
+struct Rule {
+    const char* code;
+    Part part;  // what the rule reads besides Patroni's view
+};
+
+constexpr Rule k_rules[] = {
+    {"patroni_unreachable", Part::patroni},
+    {"member_missing", Part::patroni},
+    {"no_leader", Part::patroni},
+    {"several_leaders", Part::patroni},
+    {"member_not_running", Part::patroni},
+    {"timeline_mismatch", Part::patroni},
+    {"no_sync_standby", Part::patroni},
+    {"replication_unreadable", Part::replication},
+    {"replica_not_streaming", Part::replication},
+    {"lag_unknown", Part::replication},
+    {"lag_over_limit", Part::replication},
+    {"archive_failing", Part::archiver},
+    {"etcd_member_down", Part::etcd},
+    {"etcd_no_quorum", Part::etcd},
+    {"haproxy_unreachable", Part::haproxy},
+    {"haproxy_write_not_leader", Part::haproxy},
+};
+
+}  // namespace
+
+SnapshotOptions snapshot_for(const std::vector<std::string>& codes) {
+    SnapshotOptions o;
+    o.replication = o.archiver = o.etcd = o.haproxy = false;
+    for (const auto& code : codes) {
+        const auto* rule = std::find_if(std::begin(k_rules), std::end(k_rules),
+                                        [&code](const Rule& r) { return code == r.code; });
+        if (rule == std::end(k_rules)) {
+            throw std::invalid_argument("no assessment rule yields the finding '" + code + "'");
+        }
+        o.replication = o.replication || rule->part == Part::replication;
+        o.archiver = o.archiver || rule->part == Part::archiver;
+        o.etcd = o.etcd || rule->part == Part::etcd;
+        o.haproxy = o.haproxy || rule->part == Part::haproxy;
+    }
+    return o;
 }
 
 bool has_finding(const std::vector<Finding>& findings, const std::string& code) {

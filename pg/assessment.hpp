@@ -65,4 +65,10 @@ bool healthy(const std::vector<Finding>& findings);
 std::vector<std::string> problems(const std::vector<Finding>& findings);
 bool has_finding(const std::vector<Finding>& findings, const std::string& code);
 
+// The parts of the snapshot that the rules of `codes` judge (the table above), for a snapshot
+// read for some findings only (bootstrap's waits): Patroni always (every rule needs the leader),
+// the leader's replication, its archiver, etcd, HAProxy when a code needs them. Throws
+// std::invalid_argument for a code that is not in the table.
+SnapshotOptions snapshot_for(const std::vector<std::string>& codes);
+
 }  // namespace pgdr::pg

@@ -58,11 +58,6 @@ std::string sql_literal(const std::string& s) {
     return out + "'";
 }
 
-RunCommand cmd(Argv argv, std::string description, std::optional<Argv> unless = std::nullopt,
-               seconds timeout = seconds(120)) {
-    return plan_command(std::move(argv), std::move(description), std::move(unless), timeout);
-}
-
 WaitFor wait(Argv probe, std::string description, seconds timeout, bool sudo = true) {
     WaitFor w;
     w.probe = std::move(probe);
@@ -253,7 +248,7 @@ RunCommand install_packages(const std::vector<std::string>& pkgs) {
                  "\"$@\"; }",
                  "pgdr-install"};
     install.insert(install.end(), pkgs.begin(), pkgs.end());
-    return cmd(install, "install packages", packages_installed(pkgs), seconds(1200));
+    return plan_command(install, "install packages", packages_installed(pkgs), seconds(1200));
 }
 
 void plan_packages(Plan& plan, const BootstrapInputs& b) {
@@ -285,21 +280,22 @@ bool etcd_needs_reset(const FactsMap& facts, const std::string& host) {
 }
 
 RunCommand etcd_reset() {
-    return cmd({"sh", "-c", k_etcd_reset_script, "pgdr-etcd-reset"},
-               "reset Debian's single-node etcd member", Argv{"test", "-f", etcd_marker_path()});
+    return plan_command({"sh", "-c", k_etcd_reset_script, "pgdr-etcd-reset"},
+                        "reset Debian's single-node etcd member",
+                        Argv{"test", "-f", etcd_marker_path()});
 }
 
 // A Type=notify unit blocks until quorum: start without waiting, all at once.
 std::vector<Action> etcd_start() {
     const auto& tls = tls_paths();
-    auto restart = cmd({"systemctl", "restart", "--no-block", "etcd"},
-                       "restart etcd with the new configuration");
+    auto restart = plan_command({"systemctl", "restart", "--no-block", "etcd"},
+                                "restart etcd with the new configuration");
     restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
-    return {cmd({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
-                Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
+    return {plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                         Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
             restart,
-            cmd({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
-                Argv{"systemctl", "is-active", "--quiet", "etcd"})};
+            plan_command({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                         Argv{"systemctl", "is-active", "--quiet", "etcd"})};
 }
 
 PutFile etcd_formed_marker(const Inventory& inv, const HostSpec& h) {
@@ -340,14 +336,14 @@ void plan_etcd(Plan& plan, const BootstrapInputs& b) {
 // --- replication (until Patroni manages the cluster) -------------------------------------
 
 RunCommand create_archive_dir(const Inventory& inv) {
-    return cmd(
+    return plan_command(
         {"install", "-d", "-o", "postgres", "-g", "postgres", "-m", "0700", inv.paths.archive_dir},
         "create the WAL archive directory", Argv{"test", "-d", inv.paths.archive_dir});
 }
 
 RunCommand start_postgres(const std::string& v) {
-    return cmd({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL",
-               Argv{"pg_ctlcluster", v, "main", "status"});
+    return plan_command({"pg_ctlcluster", v, "main", "start"}, "start PostgreSQL",
+                        Argv{"pg_ctlcluster", v, "main", "status"});
 }
 
 // Roles with generated passwords, through stdin: never in argv.
@@ -384,17 +380,17 @@ std::string roles_sql(const Secrets& secrets) {
 
 RunCommand create_roles(const Secrets& secrets) {
     RunCommand roles =
-        cmd(local_psql_argv("postgres"), "create the replication, rewind and probe roles",
-            sql_true("select (select count(*) from pg_roles where rolname in "
-                     "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
-                     "(select 1 from pg_database where datname = 'pgdr')"));
+        plan_command(local_psql_argv("postgres"), "create the replication, rewind and probe roles",
+                     sql_true("select (select count(*) from pg_roles where rolname in "
+                              "('replicator', 'rewind', 'pgdr_probe')) = 3 and exists "
+                              "(select 1 from pg_database where datname = 'pgdr')"));
     roles.stdin_data = roles_sql(secrets);
     return roles;
 }
 
 RunCommand create_slot(const HostSpec& replica) {
     const std::string slot = slot_name(replica.name);
-    return cmd(
+    return plan_command(
         local_psql_command("select pg_create_physical_replication_slot(" + sql_literal(slot) + ")"),
         "create the replication slot " + slot,
         sql_true("select exists (select 1 from pg_replication_slots where "
@@ -410,10 +406,10 @@ HostActions seed_primary(const BootstrapInputs& b) {
         pa.actions.emplace_back(create_archive_dir(b.inv));
     }
     add_files(pa.actions, stage_files(b.inv, b.primary, b.primary, b.secrets, Stage::replication));
-    auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
-                       "restart PostgreSQL for the replication settings");
+    auto restart = plan_command({"pg_ctlcluster", b.v, "main", "restart"},
+                                "restart PostgreSQL for the replication settings");
     restart.when_changed = {b.paths.include_file, tls.postgres_cert, tls.ca};
-    auto reload = cmd({"pg_ctlcluster", b.v, "main", "reload"}, "reload pg_hba.conf");
+    auto reload = plan_command({"pg_ctlcluster", b.v, "main", "reload"}, "reload pg_hba.conf");
     reload.when_changed = {b.paths.pg_hba};
     pa.actions.emplace_back(restart);
     pa.actions.emplace_back(start_postgres(b.v));
@@ -445,16 +441,16 @@ RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
         "host=" + b.primary.address +
         " port=5432 user=replicator passfile=" + b.paths.replication_passfile +
         " application_name=" + slot + " sslmode=verify-full sslrootcert=" + tls_paths().ca;
-    return cmd({"sh", "-c",
-                "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
-                "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
-                "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
-                "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
-                "-D \"$d\" -S \"$4\" -X stream -c fast; "
-                "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
-                "pgdr-clone", b.v, marker, conninfo, slot},
-               "clone the primary with pg_basebackup (slot " + slot + ")", same_cluster,
-               seconds(3600));
+    return plan_command(
+        {"sh", "-c",
+         "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
+         "pg_ctlcluster \"$v\" main stop --force 2>/dev/null || true; "
+         "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
+         "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
+         "-D \"$d\" -S \"$4\" -X stream -c fast; "
+         "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
+         "pgdr-clone", b.v, marker, conninfo, slot},
+        "clone the primary with pg_basebackup (slot " + slot + ")", same_cluster, seconds(3600));
 }
 
 HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
@@ -464,8 +460,8 @@ HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
     }
     add_files(ra.actions, stage_files(b.inv, replica, b.primary, b.secrets, Stage::replication));
     ra.actions.emplace_back(clone_primary(b, replica));
-    auto restart = cmd({"pg_ctlcluster", b.v, "main", "restart"},
-                       "restart PostgreSQL with the standby settings");
+    auto restart = plan_command({"pg_ctlcluster", b.v, "main", "restart"},
+                                "restart PostgreSQL with the standby settings");
     restart.when_changed = {b.paths.include_file, b.paths.standby_file, b.paths.pg_hba};
     ra.actions.emplace_back(restart);
     ra.actions.emplace_back(start_postgres(b.v));
@@ -476,7 +472,7 @@ HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
 // empty data directory; it refuses Debian's auto-created cluster ("system ID mismatch"). That
 // cluster holds nothing (check_data_safety made sure), so it goes.
 RunCommand empty_new_member(const std::string& v, const HostFacts& f) {
-    return cmd(
+    return plan_command(
         {"sh", "-c",
          "set -e; v=$1 d=/var/lib/postgresql/$1/main; "
          "systemctl stop \"postgresql@$v-main\" 2>/dev/null || true; "
@@ -521,14 +517,6 @@ void plan_replication(Plan& plan, const BootstrapInputs& b) {
 
 // --- patroni ----------------------------------------------------------------------------
 
-// Patroni names the synchronous standby one HA loop after a replica streams; until then commits
-// are unprotected and a switchover is refused (HTTP 412).
-const std::string k_has_sync = R"PY(
-import json, sys, urllib.request
-d = json.loads(urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX).read())
-sys.exit(0 if any(m.get("role") in ("sync_standby", "quorum_standby") for m in d.get("members", [])) else 1)
-)PY";
-
 const std::string k_dcs_matches = R"PY(
 import json, sys, urllib.request
 want = json.loads(sys.argv[2])
@@ -553,9 +541,9 @@ urllib.request.urlopen(req, timeout=10, context=CTX)
 HostActions configure_patroni(const BootstrapInputs& b, const HostSpec& h) {
     auto ha = stage_file_actions(b, h, Stage::patroni);
     // Patroni writes primary_conninfo itself; pgdr's bootstrap-time file would fight it.
-    ha.actions.emplace_back(cmd({"rm", "-f", b.paths.standby_file},
-                                "remove pgdr's bootstrap-time standby settings",
-                                Argv{"test", "!", "-e", b.paths.standby_file}));
+    ha.actions.emplace_back(plan_command({"rm", "-f", b.paths.standby_file},
+                                         "remove pgdr's bootstrap-time standby settings",
+                                         Argv{"test", "!", "-e", b.paths.standby_file}));
     return ha;
 }
 
@@ -566,20 +554,20 @@ HostActions start_patroni(const BootstrapInputs& b, const HostSpec& h, const cha
     std::vector<Action> acts;
     // PostgreSQL's own unit hands the running cluster over: Patroni starts it itself, in its
     // own unit, so that stopping or killing patroni@ covers PostgreSQL too.
-    acts.emplace_back(cmd({"systemctl", "stop", paths.postgres_unit},
-                          "stop " + paths.postgres_unit + " (Patroni takes over)",
-                          Argv{"sh", "-c",
-                               "systemctl is-active --quiet \"$1\" || "
-                               "! systemctl is-active --quiet \"$2\"",
-                               "pgdr-handover", unit, paths.postgres_unit}));
-    acts.emplace_back(cmd({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
-                          Argv{"systemctl", "is-enabled", "--quiet", unit}));
-    auto reload = cmd({"systemctl", "try-reload-or-restart", unit},
-                      "reload Patroni's configuration (when it runs)");
+    acts.emplace_back(plan_command({"systemctl", "stop", paths.postgres_unit},
+                                   "stop " + paths.postgres_unit + " (Patroni takes over)",
+                                   Argv{"sh", "-c",
+                                        "systemctl is-active --quiet \"$1\" || "
+                                        "! systemctl is-active --quiet \"$2\"",
+                                        "pgdr-handover", unit, paths.postgres_unit}));
+    acts.emplace_back(plan_command({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
+                                   Argv{"systemctl", "is-enabled", "--quiet", unit}));
+    auto reload = plan_command({"systemctl", "try-reload-or-restart", unit},
+                               "reload Patroni's configuration (when it runs)");
     reload.when_changed = {paths.patroni_config, tls.postgres_cert, tls.ca};
     acts.emplace_back(reload);
-    acts.emplace_back(cmd({"systemctl", "start", unit}, "start " + unit,
-                          Argv{"systemctl", "is-active", "--quiet", unit}));
+    acts.emplace_back(plan_command({"systemctl", "start", unit}, "start " + unit,
+                                   Argv{"systemctl", "is-active", "--quiet", unit}));
     acts.emplace_back(wait(https_ok(rest_url(b.inv, h, endpoint)),
                            std::string("Patroni answers GET ") + endpoint, seconds(180)));
     return {h.name, std::move(acts)};
@@ -592,10 +580,16 @@ HostActions patroni_streaming(const BootstrapInputs& b) {
         b.primary.name,
         {wait(sql_true(count_streaming_sql(b.replicas.size())),
               "every replica streaming from the leader (pg_stat_replication)", seconds(180))}};
+    // Patroni names the synchronous standby one HA loop after a replica streams; until then
+    // commits are unprotected and a switchover is refused (HTTP 412). no_sync_standby is judged
+    // on one leader among the inventory's members: the wait is for those too.
     if (b.inv.patroni.synchronous_mode && !b.replicas.empty()) {
-        on_leader.actions.emplace_back(wait(
-            {"python3", "-c", python_https(k_has_sync), rest_url(b.inv, b.primary, "/cluster")},
-            "Patroni names a synchronous standby", seconds(120)));
+        on_leader.actions.emplace_back(
+            WaitForCluster{.absent = {"patroni_unreachable", "member_missing", "no_leader",
+                                      "several_leaders", "no_sync_standby"},
+                           .member = {},  // findings about any member
+                           .description = "Patroni names a synchronous standby",
+                           .timeout = seconds(120)});
     }
     return on_leader;
 }
@@ -616,9 +610,9 @@ RunCommand apply_dcs_settings(const BootstrapInputs& b) {
         {"postgresql", {{"use_pg_rewind", p.use_pg_rewind}, {"use_slots", p.use_slots}}}};
     const std::string config_url = rest_url(b.inv, b.primary, "/config");
     RunCommand patch =
-        cmd({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
-            "apply the inventory's DCS settings (PATCH /config)",
-            Argv{"python3", "-c", python_https(k_dcs_matches), config_url, dcs.dump()});
+        plan_command({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
+                     "apply the inventory's DCS settings (PATCH /config)",
+                     Argv{"python3", "-c", python_https(k_dcs_matches), config_url, dcs.dump()});
     patch.stdin_data = b.secrets.rest_api_password + "\n";
     return patch;
 }
@@ -641,37 +635,28 @@ void plan_patroni(Plan& plan, const BootstrapInputs& b) {
 
 // --- haproxy ----------------------------------------------------------------------------
 
-const std::string k_only_leader_up = R"PY(
-import base64, csv, io, sys, urllib.request
-# The statistics password from the configuration itself (root reads it): never in argv.
-auth = [l.split()[2] for l in open(sys.argv[3]) if l.split()[:2] == ["stats", "auth"]][0]
-req = urllib.request.Request("http://127.0.0.1:%s/;csv" % sys.argv[1])
-req.add_header("Authorization", "Basic " + base64.b64encode(auth.encode()).decode())
-body = urllib.request.urlopen(req, timeout=3).read().decode()
-up = [r["svname"] for r in csv.DictReader(io.StringIO(body.lstrip("# ")))
-      if r["pxname"] == "primary" and r["svname"] not in ("FRONTEND", "BACKEND")
-      and r["status"].startswith("UP")]
-sys.exit(0 if up == [sys.argv[2]] else 1)
-)PY";
-
 HostActions configure_haproxy(const BootstrapInputs& b, const HostSpec& h) {
     const std::string& config = b.paths.haproxy_config;
     auto ha = stage_file_actions(b, h, Stage::haproxy);
-    auto check = cmd({"haproxy", "-c", "-q", "-f", config}, "haproxy -c accepts the configuration");
+    auto check =
+        plan_command({"haproxy", "-c", "-q", "-f", config}, "haproxy -c accepts the configuration");
     check.check_only = true;
     ha.actions.emplace_back(check);
-    ha.actions.emplace_back(cmd({"systemctl", "enable", "--quiet", "haproxy"}, "enable haproxy",
-                                Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
-    auto reload = cmd({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
+    ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "haproxy"},
+                                         "enable haproxy",
+                                         Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
+    auto reload = plan_command({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
     reload.when_changed = {config};
     ha.actions.emplace_back(reload);
-    ha.actions.emplace_back(cmd({"systemctl", "start", "haproxy"}, "start haproxy",
-                                Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
+    ha.actions.emplace_back(plan_command({"systemctl", "start", "haproxy"}, "start haproxy",
+                                         Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
     // After a reload every server counts as UP until its checks fail: writes may reach a
-    // replica for seconds.
-    ha.actions.emplace_back(wait({"python3", "-c", k_only_leader_up,
-                                  std::to_string(b.inv.haproxy.stats_port), b.primary.name, config},
-                                 "only the leader UP behind the write port", seconds(60)));
+    // replica for seconds. Judged on this HAProxy's statistics page against Patroni's leader.
+    ha.actions.emplace_back(WaitForCluster{
+        .absent = {"patroni_unreachable", "haproxy_unreachable", "haproxy_write_not_leader"},
+        .member = h.name,
+        .description = "only the leader UP behind the write port",
+        .timeout = seconds(60)});
     return ha;
 }
 
@@ -710,9 +695,9 @@ PutFile probe_passfile(const BootstrapInputs& b) {
 // Runs `sql` as the probe role through HAProxy on lb:port; succeeds when it prints `expected`.
 RunCommand client_check(const HostSpec& lb, int port, const std::string& sql,
                         const std::string& expected, std::string description) {
-    RunCommand c = cmd({"sh", "-c", k_client, "pgdr-client", probe_passfile_path(), lb.address,
-                        std::to_string(port), sql, expected},
-                       std::move(description));
+    RunCommand c = plan_command({"sh", "-c", k_client, "pgdr-client", probe_passfile_path(),
+                                 lb.address, std::to_string(port), sql, expected},
+                                std::move(description));
     c.check_only = true;
     c.timeout = seconds(30);
     return c;

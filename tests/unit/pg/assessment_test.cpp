@@ -251,3 +251,28 @@ TEST_CASE("assess: archive_command failing on the leader (pg_stat_archiver)", "[
     // Without the option (drills, waits) the archiver is not read.
     CHECK_FALSE(rc.snapshot().archiver_read);
 }
+
+TEST_CASE("snapshot_for: the parts of the snapshot a rule judges", "[pg][assess]") {
+    using pgdr::pg::snapshot_for;
+    auto patroni = snapshot_for({"no_sync_standby", "member_missing"});
+    CHECK_FALSE(patroni.replication);
+    CHECK_FALSE(patroni.archiver);
+    CHECK_FALSE(patroni.etcd);
+    CHECK_FALSE(patroni.haproxy);
+    auto routing = snapshot_for({"patroni_unreachable", "haproxy_write_not_leader"});
+    CHECK(routing.haproxy);
+    CHECK_FALSE(routing.replication);
+    CHECK(snapshot_for({"lag_over_limit"}).replication);
+    CHECK(snapshot_for({"archive_failing"}).archiver);
+    CHECK(snapshot_for({"etcd_no_quorum"}).etcd);
+    CHECK_THROWS_AS(snapshot_for({"no_such_rule"}), std::invalid_argument);
+    // Every finding the assessment gives is one of the rules (a broken cluster of each kind).
+    RecordedCluster rc;
+    rc.members[1].role = "replica";
+    rc.write_up = {"pg1", "pg2"};
+    rc.etcd_down = {"198.18.0.12", "198.18.0.13"};
+    rc.replication.erase("pg3");
+    const auto f = findings(rc);
+    CHECK(f.size() >= 4);
+    CHECK_NOTHROW(snapshot_for(codes(f)));
+}

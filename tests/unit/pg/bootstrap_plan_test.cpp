@@ -2,12 +2,14 @@
 // converged cluster still plans, and the data-safety refusals (pgdr never deletes data).
 #include "pg/bootstrap_plan.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "core/error.hpp"
 #include "core/local_transport.hpp"
+#include "pg/assessment.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/postgres_conf.hpp"
@@ -122,6 +124,58 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     CHECK(mentions(plan, "slot pg3"));
     CHECK(mentions(plan, "every replica streaming (pg_stat_replication)"));
     CHECK(mentions(plan, "only the leader UP behind the write port"));
+}
+
+TEST_CASE(
+    "bootstrap plan: the sync-standby and write-routing rules are the assessment's, "
+    "judged in pgdr",
+    "[pg][bootstrap]") {
+    auto inv = lab_inventory();
+    auto plan = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");
+    std::vector<std::string> scripts;
+    std::vector<std::pair<std::string, WaitForCluster>> waits;
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    if (const auto* rc = std::get_if<RunCommand>(&a)) {
+                        scripts.insert(scripts.end(), rc->argv.begin(), rc->argv.end());
+                        if (rc->unless) {
+                            scripts.insert(scripts.end(), rc->unless->begin(), rc->unless->end());
+                        }
+                    } else if (const auto* w = std::get_if<WaitFor>(&a)) {
+                        scripts.insert(scripts.end(), w->probe.begin(), w->probe.end());
+                    } else if (const auto* c = std::get_if<WaitForCluster>(&a)) {
+                        waits.emplace_back(ha.host, *c);
+                    }
+                }
+            }
+        }
+    }
+    // No host-side script reads Patroni's member roles or HAProxy's statistics any more.
+    for (const auto& word : scripts) {
+        for (const char* rule :
+             {"sync_standby", "quorum_standby", ";csv", "svname", "stats auth"}) {
+            INFO(word);
+            CHECK(word.find(rule) == std::string::npos);
+        }
+    }
+    REQUIRE(waits.size() == 2);
+    CHECK(waits[0].first == "pg1");
+    CHECK(waits[0].second.description == "Patroni names a synchronous standby");
+    CHECK(std::count(waits[0].second.absent.begin(), waits[0].second.absent.end(),
+                     "no_sync_standby") == 1);
+    CHECK(waits[1].first == "pg3");
+    CHECK(waits[1].second.member == "pg3");
+    CHECK(std::count(waits[1].second.absent.begin(), waits[1].second.absent.end(),
+                     "haproxy_write_not_leader") == 1);
+    for (const auto& [host, w] : waits) {
+        CHECK_NOTHROW(snapshot_for(w.absent));  // every code is one of the assessment's
+    }
+    // Without synchronous_mode there is no standby to wait for.
+    inv.patroni.synchronous_mode = false;
+    auto async = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");
+    CHECK_FALSE(mentions(async, "Patroni names a synchronous standby"));
 }
 
 TEST_CASE("bootstrap plan: no secret in any argv", "[pg][bootstrap]") {

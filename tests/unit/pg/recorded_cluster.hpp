@@ -6,6 +6,7 @@
 #pragma once
 
 #include <array>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -62,6 +63,8 @@ class RecordedCluster {
     std::array<std::string, 6> archiver{"12", "000000010000000000000005", "1764896400", "0", "",
                                         ""};
     std::vector<std::string> sql_hosts;
+    // Called before each answer to GET /cluster: a test changes the cluster while it is watched.
+    std::function<void()> on_cluster_read;
 
     fakes::RecordingHttpClient http;
     DirectReach reach;
@@ -88,6 +91,9 @@ class RecordedCluster {
             if (r.url == base + ":8008/cluster") {
                 if (rest_down.count(m.address) != 0) {
                     return HttpFailure::connect;
+                }
+                if (on_cluster_read) {
+                    on_cluster_read();
                 }
                 return fakes::RecordingHttpClient::make(200, cluster_json());
             }
