@@ -1,5 +1,5 @@
 // Building blocks of the bootstrap plan's actions, shared by its stages (bootstrap_plan.cpp,
-// stage_monitoring.cpp).
+// stage_backup.cpp, stage_monitoring.cpp, cert_rotation.cpp).
 #pragma once
 
 #include <chrono>
