@@ -158,6 +158,15 @@ bool progress_on_terminal(Context& ctx) {
     return ::isatty(STDERR_FILENO) != 0 && !ctx.json();
 }
 
+// A step's line: on a terminal always (as `pgdr drill` and `switchover` do), else as a log line.
+void say_step(Context& ctx, const std::string& m) {
+    if (::isatty(STDERR_FILENO) != 0) {
+        std::cerr << "pgdr restore: " << ctx.log->redact(m) << "\n";
+    } else {
+        ctx.log->info("restore: " + m);
+    }
+}
+
 std::string target_text(const pg::RestoreTarget& t) {
     return t.kind == pg::RestoreTarget::Kind::latest ? "the end of the archive" : t.value;
 }
@@ -167,8 +176,8 @@ void prepare_scratch(Context& ctx, const Inventory& inv, const HostSpec& host, T
     pg::Secrets s;
     s.backup = pg::load_backup_secrets(inv);
     pg::register_secrets(s, *ctx.log);
-    ctx.log->info("restore: preparing " + host.name +
-                  " (PostgreSQL, pgBackRest and its configuration; unchanged when ready)");
+    say_step(ctx, "preparing " + host.name +
+                      " (PostgreSQL, pgBackRest and its configuration; unchanged when ready)");
     const auto report = apply(pg::plan_restore_scratch(inv, host, s), {{host.name, &t}}, *ctx.log);
     if (report.ok()) {
         return;
@@ -246,7 +255,7 @@ int restore_target(Context& ctx, const RestoreOptions& o) {
     const bool tty = progress_on_terminal(ctx);
     auto say = [&](const std::string& m) {
         watch.stop();
-        ctx.log->info("restore: " + m);
+        say_step(ctx, m);
         if (tty && m.rfind("restoring ", 0) == 0) {
             watch.start(*host);
         }
@@ -342,7 +351,7 @@ int restore_cluster(Context& ctx, const RestoreOptions& o) {
         }
         return v;
     };
-    seams.progress = [&](const std::string& m) { ctx.log->info("restore: " + m); };
+    seams.progress = [&](const std::string& m) { say_step(ctx, m); };
     seams.restoring = [&](const std::string& name, bool running) {
         if (running && tty) {
             watch.start(*inv.find_host(name));
