@@ -90,7 +90,7 @@ Argv empty_member_argv(const DebianPaths& p) {
     return {"sh",
             "-c",
             "! pg_ctlcluster \"$2\" main status >/dev/null 2>&1 && "
-            "find \"$1\" -mindepth 1 -delete",
+            "{ [ ! -d \"$1\" ] || find \"$1\" -mindepth 1 -delete; }",
             "pgdr-restore-empty",
             p.data_dir,
             std::to_string(p.version)};
