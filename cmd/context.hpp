@@ -59,5 +59,6 @@ void register_runbook_commands(CLI::App& app, Context& ctx);
 void register_completion_commands(CLI::App& app, Context& ctx);
 void register_certs_commands(CLI::App& app, Context& ctx);
 void register_backup_commands(CLI::App& app, Context& ctx);
+void register_restore_commands(CLI::App& app, Context& ctx);
 
 }  // namespace pgdr::cmd

@@ -178,6 +178,7 @@ int run(int argc, char** argv) {
     register_runbook_commands(app, ctx);
     register_certs_commands(app, ctx);
     register_backup_commands(app, ctx);
+    register_restore_commands(app, ctx);
     register_completion_commands(app, ctx);
     add_help_command(app, ctx);
 

@@ -118,12 +118,12 @@ void check_restore_allowed(const Inventory& inv, const RestoreRequest& req,
     if (!req.force) {
         throw usage_error("refusing to restore over a running server: " + what,
                           "restore onto a scratch host; to replace this one's data anyway, add "
-                          "--force --confirm " +
+                          "--force --yes-really " +
                               inv.cluster);
     }
     if (req.confirm_cluster != inv.cluster) {
         throw usage_error("--force over a running server needs the cluster's name typed: " + what,
-                          "add --confirm " + inv.cluster);
+                          "add --yes-really " + inv.cluster + " (or type it when asked)");
     }
 }
 

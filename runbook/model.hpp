@@ -38,7 +38,7 @@ struct HostSelector {
 
 struct PgdrStep {
     // switchover | failover | reinit | status | verify | drill | bootstrap | certs_status |
-    // certs_rotate
+    // certs_rotate | backup_list | backup_check | restore_cluster
     std::string action;
     std::map<std::string, std::string> args;
 };

@@ -697,6 +697,9 @@ const std::vector<ActionSpec>& action_specs() {
         {"bootstrap", {"stage"}, {}},
         {"certs_status", {"warn_days"}, {}},
         {"certs_rotate", {}, {}},
+        {"backup_list", {}, {}},
+        {"backup_check", {}, {}},
+        {"restore_cluster", {"to", "target"}, {"to"}},
     };
     return k_specs;
 }

@@ -27,6 +27,25 @@ std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOpti
         }
         return argv;
     }
+    if (step.action == "backup_list" || step.action == "backup_check") {
+        argv.push_back("backup");
+        argv.push_back(step.action == "backup_list" ? "list" : "check");
+        return argv;
+    }
+    if (step.action == "restore_cluster") {
+        // `pgdr restore --cluster` asks for the cluster's name: a child has no terminal, and the
+        // gate below has refused the runbook unless the operator gave --yes-really CLUSTER.
+        argv.insert(argv.end(), {"restore", "--cluster", "--to", step.args.at("to")});
+        if (auto it = step.args.find("target"); it != step.args.end() && !it->second.empty()) {
+            argv.push_back("--target");
+            argv.push_back(it->second);
+        }
+        if (!options.yes_really.empty()) {
+            argv.push_back("--yes-really");
+            argv.push_back(options.yes_really);
+        }
+        return argv;
+    }
     argv.push_back(step.action);
     if (step.action == "drill") {
         static const std::map<std::string, std::string> k_flags = {
@@ -57,6 +76,16 @@ void check_production_gate(const Runbook& runbook, const Inventory& inv,
         throw usage_error("--yes-really " + yes_really + " does not name this cluster (" +
                               inv.cluster + "); nothing was run",
                           "run `" + command + " --yes-really " + inv.cluster + "`");
+    }
+    for (const auto& step : runbook.steps) {
+        const auto* p = std::get_if<PgdrStep>(&step.body);
+        if (p != nullptr && p->action == "restore_cluster" && yes_really != inv.cluster) {
+            throw usage_error("runbook " + runbook.name + " replaces the data of every member of " +
+                                  inv.cluster + " (step " + step.id +
+                                  ": restore --cluster), which needs the cluster's name typed; "
+                                  "nothing was run",
+                              "run `" + command + " --yes-really " + inv.cluster + "`");
+        }
     }
     if (!inv.production || yes_really == inv.cluster) {
         return;

@@ -18,13 +18,15 @@ struct PgdrArgvOptions {
     std::string yes_really;  // given to `runbook run --yes-really`; "" when not given
 };
 
-// argv for a drill or bootstrap step: the step's arguments as flags; a drill gets
-// `--yes-really NAME` only when the operator gave it.
+// argv for a step that re-executes pgdr (drill, bootstrap, certs_*, backup_*, restore_cluster):
+// the step's arguments as flags; a drill or restore_cluster gets `--yes-really NAME` only when
+// the operator gave it.
 std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOptions& options);
 
 // Refuses (usage error, before any step runs) a runbook with a drill step on a cluster marked
-// `production: true` unless yes_really names the cluster; and a yes_really naming another
-// cluster. command: the runbook's command line, for the hint.
+// `production: true` unless yes_really names the cluster; a runbook with a restore_cluster step
+// (any cluster: it replaces every member's data) unless yes_really names the cluster; and a
+// yes_really naming another cluster. command: the runbook's command line, for the hint.
 void check_production_gate(const Runbook& runbook, const Inventory& inv,
                            const std::string& yes_really, const std::string& command);
 

@@ -40,6 +40,9 @@ ACTION_COMMANDS = {
     "bootstrap": ("bootstrap",),
     "certs_status": ("certs", "status"),
     "certs_rotate": ("certs", "rotate"),
+    "backup_list": ("backup", "list"),
+    "backup_check": ("backup", "check"),
+    "restore_cluster": ("restore",),
 }
 
 SOURCE_FOLDERS = ["cmd", "core", "drills", "guard", "lab", "monitoring", "net", "ovh", "pg",

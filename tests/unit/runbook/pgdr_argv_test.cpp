@@ -84,3 +84,41 @@ TEST_CASE("runbook certs steps: pgdr certs status and rotate --yes", "[runbook]"
                                   V{"certs", "rotate", "--yes"},
                                   V{"certs", "status", "--warn-days", "${warn_days}"}});
 }
+
+TEST_CASE("runbook pitr-after-bad-migration: backup and restore steps, gated by --yes-really",
+          "[runbook][gate]") {
+    auto rb = pgdr::runbook::load_runbook(std::string(PGDR_SOURCE_DIR) +
+                                          "/runbooks/pitr-after-bad-migration.yaml");
+    pgdr::runbook::PgdrArgvOptions o;
+    o.inventory_path = "lab.yaml";
+    o.yes_really = "lab";
+    using V = std::vector<std::string>;
+    std::vector<V> argvs;
+    for (const auto& step : rb.steps) {
+        if (const auto* p = std::get_if<pgdr::runbook::PgdrStep>(&step.body);
+            p != nullptr &&
+            (p->action.rfind("backup_", 0) == 0 || p->action == "restore_cluster")) {
+            auto argv = pgdr::runbook::pgdr_step_argv(*p, o);
+            argvs.emplace_back(argv.begin() + 4, argv.end());
+        }
+    }
+    CHECK(argvs == std::vector<V>{V{"backup", "list"}, V{"backup", "check"},
+                                  V{"restore", "--cluster", "--to", "${to}", "--yes-really", "lab"},
+                                  V{"backup", "list"}});
+    // Any cluster, production or not: the restore replaces every member's data.
+    using pgdr::runbook::check_production_gate;
+    const std::string cmd = "pgdr -i lab.yaml runbook run pitr.yaml";
+    try {
+        check_production_gate(rb, inventory(false), "", cmd);
+        FAIL("a whole-cluster restore ran without --yes-really");
+    } catch (const pgdr::Error& e) {
+        CHECK(e.code() == pgdr::ExitCode::usage);
+        CHECK(std::string(e.what()).find("step restore") != std::string::npos);
+        CHECK(e.hint() == "run `" + cmd + " --yes-really lab`");
+    }
+    CHECK_NOTHROW(check_production_gate(rb, inventory(false), "lab", cmd));
+    CHECK_NOTHROW(check_production_gate(rb, inventory(true), "lab", cmd));
+    o.yes_really.clear();
+    const auto& restore = std::get<pgdr::runbook::PgdrStep>(rb.steps[rb.index_of("restore")].body);
+    CHECK_FALSE(has(pgdr::runbook::pgdr_step_argv(restore, o), "--yes-really"));
+}

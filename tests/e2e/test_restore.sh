@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Issue 14 on the lab: back up, drop a table, get it back to the second with two commands
+# (`pgdr backup run`, `pgdr restore --cluster --to TIME`); a row written after the target is
+# gone, the cluster is healthy on a new timeline, and the refusals come before any change.
+# NOT YET RUN on a lab when written (the helper that wrote it had no lab): the lead runs it.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lab.sh"
+source "$(dirname "$0")/cluster.sh"
+set -e
+
+lab_up --backup
+STATE=$LAB_DIR/inventory.state
+CLUSTER=$(sed -n 's/^cluster: *//p' "$INV" | head -1)
+HAPROXY=198.18.0.13
+run_pgdr -i "$INV" bootstrap
+assert_rc 0 "bootstrap with the backup stage"
+export PGPASSWORD
+PGPASSWORD=$(cat "$STATE/secrets/probe-password")
+wait_healthy 60
+
+run_pgdr -i "$INV" backup run
+assert_rc 0 "a full backup"
+sql $HAPROXY 5000 "create table e2e_orders(id int primary key)"
+sql $HAPROXY 5000 "insert into e2e_orders select generate_series(1, 1000)"
+sql $HAPROXY 5000 "create table e2e_after(id int)"
+sleep 1
+TARGET=$(sql $HAPROXY 5000 "select clock_timestamp()::text")
+sleep 1
+sql $HAPROXY 5000 "drop table e2e_orders"
+sql $HAPROXY 5000 "insert into e2e_after values (1)"  # after the target: must be gone
+timeline() {  # the leader's timeline, from its current WAL file's name
+    echo $((16#$(sql $HAPROXY 5000 "select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")))
+}
+TL_BEFORE=$(timeline)
+run_pgdr -i "$INV" backup check  # switches WAL: the drop reaches the repository
+assert_rc 0 "backup check"
+
+log "refusals: no terminal and no --yes-really; a wrong name; nothing changed"
+run_pgdr -i "$INV" restore --cluster --to "$TARGET" </dev/null
+assert_rc 2 "restore --cluster without the typed name"
+assert_contains "$ERR" "--yes-really $CLUSTER"
+run_pgdr -i "$INV" restore --cluster --to "$TARGET" --yes-really not-$CLUSTER
+assert_rc 2 "restore --cluster with another cluster's name"
+run_pgdr -i "$INV" restore --to "$TARGET" --target pg2 </dev/null
+assert_rc 2 "restore over a running member without --force"
+assert_eq "$(sql $HAPROXY 5000 "select count(*) from e2e_after")" 1 "nothing restored yet"
+
+log "restore --cluster --to $TARGET"
+run_pgdr -i "$INV" --output json restore --cluster --to "$TARGET" --yes-really "$CLUSTER"
+assert_rc 0 "restore --cluster"
+assert_contains "$OUT" '"wait_healthy"'
+assert_contains "$OUT" '"new_backup"'
+wait_healthy 120
+assert_eq "$(sql $HAPROXY 5000 "select count(*) from e2e_orders")" 1000 "the dropped table is back"
+assert_eq "$(sql $HAPROXY 5000 "select count(*) from e2e_after")" 0 "the row after the target is gone"
+TL_AFTER=$(timeline)
+assert_le "$((TL_BEFORE + 1))" "$TL_AFTER" "a new timeline"
+for h in 198.18.0.11 198.18.0.12 198.18.0.13; do
+    assert_eq "$(sql $h 5432 "select count(*) from e2e_orders")" 1000 "the table on $h"
+done
+run_pgdr -i "$INV" --output json backup list
+assert_rc 0 "backup list after the restore"
