@@ -2,7 +2,9 @@
 
 #include "core/error.hpp"
 #include "core/strings.hpp"
+#include "pg/debian_paths.hpp"
 #include "pg/pgbackrest_conf.hpp"
+#include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
 
@@ -29,8 +31,36 @@ std::vector<std::string> scratch_prepare_argv(const Inventory& inv) {
             "pgdr-scratch-prepare", std::to_string(inv.postgres_version)};
 }
 
+std::string scratch_postgres_conf_path(const Inventory& inv) {
+    const std::string include = debian_paths(inv).include_file;
+    return include.substr(0, include.rfind('/') + 1) + "pgdr-restore.conf";
+}
+
+std::string render_scratch_postgres_conf(const Inventory& inv) {
+    std::string out = "# Written by pgdr for a restore onto this scratch host (not a member of " +
+                      inv.cluster +
+                      ").\n"
+                      "# Never archive into the cluster's repository: a promoted copy's new "
+                      "timeline there would\n"
+                      "# mislead the cluster's own recoveries.\n"
+                      "archive_mode = off\n"
+                      "# Recovery needs these at least as high as on the primary.\n";
+    for (const auto& p : replication_parameters(inv)) {
+        if (p.name == "max_wal_senders" || p.name == "max_replication_slots") {
+            out += p.name + " = " + p.value + "\n";
+        }
+    }
+    return out;
+}
+
 std::vector<PutFile> scratch_files(const Inventory& inv, const Secrets& secrets) {
     std::vector<PutFile> out;
+    PutFile pgconf;
+    pgconf.path = scratch_postgres_conf_path(inv);
+    pgconf.content = render_scratch_postgres_conf(inv);
+    pgconf.spec = {"0644", ""};
+    pgconf.description = "PostgreSQL settings of the restored copy (no archiving)";
+    out.push_back(pgconf);
     PutFile conf;
     conf.path = k_pgbackrest_conf;
     conf.content = render_pgbackrest_restore_conf(inv, secrets);

@@ -22,8 +22,13 @@ std::vector<std::string> scratch_install_argv(const Inventory& inv);
 // Stops (and disables) Debian's `main` cluster, which the package started, and makes
 // pgBackRest's log and configuration directories.
 std::vector<std::string> scratch_prepare_argv(const Inventory& inv);
-// /etc/pgbackrest/pgbackrest.conf (0640 root:postgres) and, with a CA, repo-ca.crt (0644).
-// Throws like render_pgbackrest_restore_conf.
+// conf.d/pgdr-restore.conf of Debian's cluster (archive_mode off: the restored copy never
+// archives into the cluster's repository; max_wal_senders and max_replication_slots as the
+// members' so that recovery accepts the primary's WAL), then /etc/pgbackrest/pgbackrest.conf
+// (0640 root:postgres) and, with a CA, repo-ca.crt (0644). Throws like
+// render_pgbackrest_restore_conf.
+std::string scratch_postgres_conf_path(const Inventory& inv);
+std::string render_scratch_postgres_conf(const Inventory& inv);
 std::vector<PutFile> scratch_files(const Inventory& inv, const Secrets& secrets);
 
 // Runs the three on `host` as root. Throws pgdr::Error (postgres) naming the step that failed.

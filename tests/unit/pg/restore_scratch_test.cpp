@@ -62,6 +62,12 @@ TEST_CASE("restore scratch: packages, the stopped cluster, files through put_fil
     CHECK(conf->content.find("repo1-cipher-pass=test-cipher-pass") != std::string::npos);
     CHECK(conf->mode == "640");
     CHECK(conf->owner == "root:postgres");
+    const auto pgconf = t.file("/etc/postgresql/" + std::to_string(inv.postgres_version) +
+                               "/main/conf.d/pgdr-restore.conf");
+    REQUIRE(pgconf.has_value());
+    CHECK(pgconf->content.find("\narchive_mode = off\n") != std::string::npos);
+    CHECK(pgconf->content.find("\nmax_wal_senders = 10\n") != std::string::npos);
+    CHECK(pgconf->content.find("\nmax_replication_slots = 10\n") != std::string::npos);
     const auto ca = t.file(k_pgbackrest_repo_ca);
     REQUIRE(ca.has_value());
     CHECK(ca->content == secrets().backup.repo_ca_pem);
