@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "cmd/context.hpp"
+#include "cmd/drill_restore.hpp"
 #include "cmd/wiring.hpp"
 #include "core/duration.hpp"
 #include "core/interrupt.hpp"
@@ -87,10 +88,34 @@ struct DrillCmdOptions {
     std::vector<std::string> reports;
     std::string yes_really;
     double baseline_s = 5;
+    bool baseline_set = false;
     double timeout_s = 180;
     std::string break_lock;
-    bool restore = false;  // --heal: only restore a fault an interrupted drill left
+    bool restore = false;           // --heal: only restore a fault an interrupted drill left
+    bool restore_drill = false;     // --restore: the restore drill (cmd/drill_restore.cpp)
+    std::optional<std::string> to;  // --to TIME, with --restore
 };
+
+// --restore: no fault flag, no failover options; its own wiring.
+int restore_drill_of(Context& ctx, const DrillCmdOptions& o) {
+    for (const auto& [flag, on] : o.faults) {
+        if (on) {
+            throw usage_error("--restore is a drill of its own: it takes no fault (" + flag + ")");
+        }
+    }
+    if (o.restore || o.repeat != 1 || !o.candidate.empty() || !o.max_time_to_alert.empty()) {
+        throw usage_error(
+            "--restore goes with --to, --max-rto, --baseline, --report and "
+            "--break-lock only");
+    }
+    RestoreDrillCmdOptions ro;
+    ro.to = o.to;
+    ro.max_rto_s = o.max_rto_s;
+    ro.baseline_s = o.baseline_set ? o.baseline_s : 3;
+    ro.reports = o.reports;
+    ro.break_lock = o.break_lock;
+    return restore_drill(ctx, ro);
+}
 
 drills::FaultKind chosen_fault(const DrillCmdOptions& o) {
     std::vector<const drills::FaultInfo*> chosen;
@@ -140,6 +165,9 @@ std::string secret(const std::string& state_dir, const char* name) {
 // --- options --------------------------------------------------------------------------------
 
 void check_drill_options(const DrillCmdOptions& o, drills::FaultKind fault) {
+    if (o.to) {
+        throw usage_error("--to goes with --restore");
+    }
     if (!o.candidate.empty() && fault != drills::FaultKind::switchover) {
         throw usage_error("--candidate goes with --switchover only");
     }
@@ -336,6 +364,9 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
         std::cout << drills::render_fault_list();
         return 0;
     }
+    if (o.restore_drill) {
+        return restore_drill_of(ctx, o);
+    }
     auto fault = o.restore ? drills::FaultKind::kill_primary : chosen_fault(o);
     check_drill_options(o, fault);
 
@@ -426,6 +457,11 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
     cmd->add_flag(
         "--heal", o->restore,
         "Only restore the fault an interrupted drill left (its fault journal), then exit");
+    cmd->add_flag("--restore", o->restore_drill,
+                  "The restore drill: restore the repository to a point in time onto a scratch "
+                  "host and check the marker rows written meanwhile");
+    cmd->add_option("--to", o->to,
+                    "With --restore: the recovery target TIME (default: now minus a margin)");
     cmd->add_option("--candidate", o->candidate, "With --switchover: the replica to promote");
     cmd->add_option("--max-rto", o->max_rto_s, "Objective: RTO at most SECONDS")
         ->check(CLI::NonNegativeNumber);
@@ -442,7 +478,9 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
         ->allow_extra_args(false);
     cmd->add_option("--yes-really", o->yes_really, "Required for a production cluster: its name");
     cmd->add_option("--baseline", o->baseline_s,
-                    "Seconds of probe writes before the fault (default 5)");
+                    "Seconds of probe writes before the fault (default 5; --restore: markers "
+                    "before the target, default 3)")
+        ->each([o](const std::string&) { o->baseline_set = true; });
     cmd->add_option("--timeout", o->timeout_s, "Bound of each wait, in seconds (default 180)");
     add_break_lock_option(cmd, o->break_lock);
     cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return drill(ctx, *o); }; });

@@ -171,25 +171,14 @@ std::string target_text(const pg::RestoreTarget& t) {
     return t.kind == pg::RestoreTarget::Kind::latest ? "the end of the archive" : t.value;
 }
 
-// A host outside the cluster: PostgreSQL, pgBackRest and the restore configuration first.
+// A host outside the cluster: PostgreSQL, pgBackRest and the restore configuration first
+// (the restore drill's scratch host is made ready the same way).
 void prepare_scratch(Context& ctx, const Inventory& inv, const HostSpec& host, Transport& t) {
     pg::Secrets s;
     s.backup = pg::load_backup_secrets(inv);
     pg::register_secrets(s, *ctx.log);
-    say_step(ctx, "preparing " + host.name +
-                      " (PostgreSQL, pgBackRest and its configuration; unchanged when ready)");
-    const auto report = apply(pg::plan_restore_scratch(inv, host, s), {{host.name, &t}}, *ctx.log);
-    if (report.ok()) {
-        return;
-    }
-    for (const auto& r : report.results) {
-        if (r.outcome == Outcome::failed) {
-            throw Error(ExitCode::postgres,
-                        "preparing " + host.name + " for the restore failed: " + r.description +
-                            ": " + r.error,
-                        r.output.empty() ? std::string() : trim(r.output));
-        }
-    }
+    say_step(ctx, "preparing " + host.name + " (PostgreSQL, pgBackRest and its configuration)");
+    pg::prepare_scratch_host(inv, t, s, [&](const std::string& line) { say_step(ctx, line); });
 }
 
 int print_target_result(Context& ctx, const Inventory& inv, const pg::RestoreTarget& target,

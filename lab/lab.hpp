@@ -40,6 +40,17 @@ struct HostStatus {
     int init_pid = 0;
 };
 
+// A temporary lab host (`pgdr drill --restore`): booted from the lab's image on the lab bridge,
+// not in the inventory. Its directory is under <lab>/hosts like the others', so `lab down`
+// removes one that an interrupted drill left.
+struct ScratchHostInfo {
+    std::string name;         // scr<N>, N = the last octet of its address
+    std::string address;      // 198.18.0.N, N in k_scratch_first..k_scratch_last
+    std::string known_hosts;  // a known_hosts file with its host key only
+};
+constexpr int k_scratch_first = 100;
+constexpr int k_scratch_last = 199;
+
 class Lab final : public HostControl {
   public:
     using Progress = std::function<void(const std::string&)>;
@@ -70,6 +81,16 @@ class Lab final : public HostControl {
 
     const LabPaths& paths() const { return m_paths; }
 
+    // A new scratch host at the lowest free address; returns when it accepts SSH connections.
+    // Removes what it made when it fails. Needs root and a running lab.
+    ScratchHostInfo create_scratch_host();
+    // Removes a scratch host (processes, mounts, cgroups, files); nothing when it is gone.
+    // Throws a usage error for a name that is not a scratch host's.
+    void remove_scratch_host(const std::string& name);
+    // The scratch name for an address octet, and whether a host name is a scratch host's.
+    static std::string scratch_name(int octet);
+    static bool is_scratch_name(const std::string& name);
+
     // The lab's hosts for `count` hosts: etcd on the first three (five when there are five),
     // PostgreSQL on all, HAProxy on the last.
     static std::vector<LabHost> plan_hosts(int count);
@@ -98,6 +119,7 @@ class Lab final : public HostControl {
     void kill_processes(const std::string& host);
     std::optional<int> init_pid(const std::string& host);
     LabHost find(const std::string& host) const;
+    int free_scratch_octet() const;
     CommandResult run(const std::vector<std::string>& argv, bool must = true,
                       std::chrono::seconds timeout = std::chrono::seconds(120));
 
@@ -105,6 +127,27 @@ class Lab final : public HostControl {
     Transport& m_local;
     Logger& m_log;
     Progress m_progress;
+};
+
+// Owns a scratch host: removes it when destroyed (also while an exception unwinds, and after
+// Ctrl-C, which pgdr turns into a flag and an orderly return). Errors of that removal are logged.
+class ScratchHostGuard {
+  public:
+    ScratchHostGuard(Lab& lab, ScratchHostInfo info, Logger& log)
+        : m_lab(lab), m_info(std::move(info)), m_log(log) {}
+    ~ScratchHostGuard();
+    ScratchHostGuard(const ScratchHostGuard&) = delete;
+    ScratchHostGuard& operator=(const ScratchHostGuard&) = delete;
+
+    const ScratchHostInfo& info() const { return m_info; }
+    // Removes it now; throws when it cannot. The destructor then does nothing.
+    void remove();
+
+  private:
+    Lab& m_lab;
+    ScratchHostInfo m_info;
+    Logger& m_log;
+    bool m_removed = false;
 };
 
 }  // namespace pgdr::lab

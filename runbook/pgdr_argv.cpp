@@ -49,9 +49,10 @@ std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOpti
     argv.push_back(step.action);
     if (step.action == "drill") {
         static const std::map<std::string, std::string> k_flags = {
-            {"candidate", "--candidate"}, {"max_rto", "--max-rto"}, {"max_lost", "--max-lost"},
-            {"repeat", "--repeat"},       {"report", "--report"},   {"baseline", "--baseline"},
-            {"timeout", "--timeout"}};
+            {"candidate", "--candidate"}, {"max_rto", "--max-rto"},
+            {"max_lost", "--max-lost"},   {"repeat", "--repeat"},
+            {"report", "--report"},       {"baseline", "--baseline"},
+            {"timeout", "--timeout"},     {"to", "--to"}};
         argv.push_back("--" + step.args.at("fault"));
         for (const auto& [k, v] : step.args) {
             if (k != "fault" && !v.empty()) {

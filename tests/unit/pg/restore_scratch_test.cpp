@@ -1,14 +1,11 @@
-// A scratch host made ready for `pgdr restore --target` (pg/restore_scratch.hpp), applied on a
-// recording transport: packages, Debian's cluster stopped, the restore configuration with its
-// secrets 0640 root:postgres; a second apply changes nothing.
+// A scratch host made ready for a restore (pg/restore_scratch.hpp) on a recording transport:
+// the packages, Debian's cluster stopped, the restore-only pgbackrest.conf and the CA written
+// with put_file, and no secret in any argv.
 #include "pg/restore_scratch.hpp"
 
 #include <catch2/catch.hpp>
-#include <sstream>
 
-#include "core/apply.hpp"
 #include "core/error.hpp"
-#include "core/log.hpp"
 #include "fakes/recording_transport.hpp"
 #include "pg/pgbackrest_conf.hpp"
 
@@ -25,83 +22,69 @@ hosts:
   - {name: pg1, address: 198.18.0.11, services: [postgres, etcd]}
   - {name: pg2, address: 198.18.0.12, services: [postgres, etcd]}
   - {name: pg3, address: 198.18.0.13, services: [postgres, etcd, haproxy]}
-  - {name: scratch, address: 198.18.0.30, services: []}
 backup:
-  repo: {endpoint: s3.lab.internal:9443, region: lab, bucket: pgdr-lab, uri_style: path}
+  repo: {endpoint: 198.18.0.1:9000, region: lab, bucket: pgdr-lab, uri_style: path}
 )",
                            "");
 }
 
-}  // namespace
-
-TEST_CASE("restore scratch host: prepared once, then unchanged", "[pg][restore]") {
-    const auto inv = inventory();
+Secrets secrets() {
     Secrets s;
     s.backup = {"test-cipher-pass", "AKPGDRTEST", "test-s3-secret",
-                "-----BEGIN CERTIFICATE-----\n"};
-    const auto plan = plan_restore_scratch(inv, *inv.find_host("scratch"), s);
-    RecordingTransport scratch("scratch");
-    bool installed = false;
-    bool debian_stopped = false;  // Debian starts its new cluster on installation
-    const auto& acts = plan.stages.at(0).steps.at(0).hosts.at(0).actions;
-    auto head = [](const std::vector<std::string>& argv) {
-        return std::vector<std::string>(argv.begin(), argv.begin() + 4);  // sh -c SCRIPT NAME
-    };
-    auto answer = [](bool ok) {
-        return [ok](const std::vector<std::string>&, const RunOptions&) {
-            CommandResult r;
-            r.exit_status = ok ? 0 : 1;
-            return r;
-        };
-    };
-    const auto& install = std::get<RunCommand>(acts.at(0));
-    const auto& stop = std::get<RunCommand>(acts.at(1));
-    scratch.on(head(*install.unless), [&](const std::vector<std::string>& a, const RunOptions& o) {
-        return answer(installed)(a, o);
-    });
-    scratch.on(head(install.argv), [&](const std::vector<std::string>& a, const RunOptions& o) {
-        installed = true;
-        return answer(true)(a, o);
-    });
-    scratch.on(head(*stop.unless), [&](const std::vector<std::string>& a, const RunOptions& o) {
-        return answer(debian_stopped)(a, o);
-    });
-    scratch.on({"pg_ctlcluster"}, [&](const std::vector<std::string>&, const RunOptions&) {
-        debian_stopped = true;
-        CommandResult r;
-        r.exit_status = 0;
-        return r;
-    });
-    std::ostringstream sink;
-    Logger log(sink);
-    const auto first = apply(plan, {{"scratch", &scratch}}, log);
-    for (const auto& r : first.results) {
-        INFO(r.description << ": " << r.error << " " << r.output);
-        CHECK(r.outcome != Outcome::failed);
-    }
-    REQUIRE(first.ok());
-    const auto conf = scratch.file(k_pgbackrest_conf);
-    REQUIRE(conf);
-    CHECK(conf->mode == "640");
-    CHECK(conf->owner == "root:postgres");
-    CHECK(conf->content == render_pgbackrest_restore_conf(inv, s));
-    CHECK(conf->content.find("test-cipher-pass") != std::string::npos);
-    REQUIRE(scratch.file(k_pgbackrest_repo_ca));
-    bool stopped = false;
-    for (const auto& c : scratch.calls()) {
-        stopped =
-            stopped || c.argv == std::vector<std::string>{"pg_ctlcluster", "17", "main", "stop"};
-        if (c.argv.size() > 4 && c.argv[3] == "pgdr-install") {
-            CHECK(std::vector<std::string>(c.argv.begin() + 4, c.argv.end()) ==
-                  std::vector<std::string>{"postgresql-17", "pgbackrest"});
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"};
+    return s;
+}
+
+}  // namespace
+
+TEST_CASE("restore scratch: packages, the stopped cluster, files through put_file",
+          "[pg][restore]") {
+    const auto inv = inventory();
+    RecordingTransport t("scr100");  // every command succeeds
+    prepare_scratch_host(inv, t, secrets(), {});
+    const auto calls = t.calls();
+    REQUIRE(calls.size() >= 4);
+    CHECK(calls[0].argv == scratch_install_argv(inv));
+    CHECK(calls[0].argv.back() == "pgbackrest");
+    CHECK(calls[0].argv[calls[0].argv.size() - 2] ==
+          "postgresql-" + std::to_string(inv.postgres_version));
+    CHECK(calls[1].argv == scratch_prepare_argv(inv));
+    for (const auto& c : calls) {
+        CHECK(c.sudo);
+        for (const auto& a : c.argv) {
+            CHECK(a.find("test-cipher-pass") == std::string::npos);
+            CHECK(a.find("test-s3-secret") == std::string::npos);
         }
     }
-    CHECK(stopped);
-    const auto second = apply(plan, {{"scratch", &scratch}}, log);
-    REQUIRE(second.ok());
-    for (const auto& r : second.results) {
-        CAPTURE(r.description);
-        CHECK(r.outcome == Outcome::unchanged);
+    const auto conf = t.file(k_pgbackrest_conf);
+    REQUIRE(conf.has_value());
+    CHECK(conf->content == render_pgbackrest_restore_conf(inv, secrets()));
+    CHECK(conf->content.find("repo1-cipher-pass=test-cipher-pass") != std::string::npos);
+    CHECK(conf->mode == "640");
+    CHECK(conf->owner == "root:postgres");
+    const auto pgconf = t.file("/etc/postgresql/" + std::to_string(inv.postgres_version) +
+                               "/main/conf.d/pgdr-restore.conf");
+    REQUIRE(pgconf.has_value());
+    CHECK(pgconf->content.find("\narchive_mode = off\n") != std::string::npos);
+    CHECK(pgconf->content.find("\nmax_wal_senders = 10\n") != std::string::npos);
+    CHECK(pgconf->content.find("\nmax_replication_slots = 10\n") != std::string::npos);
+    const auto ca = t.file(k_pgbackrest_repo_ca);
+    REQUIRE(ca.has_value());
+    CHECK(ca->content == secrets().backup.repo_ca_pem);
+}
+
+TEST_CASE("restore scratch: a failed step names itself", "[pg][restore]") {
+    const auto inv = inventory();
+    RecordingTransport t("scr100");
+    const auto install = scratch_install_argv(inv);
+    t.on({install[0], install[1], install[2]}, 100, "", "E: Unable to locate package pgbackrest");
+    try {
+        prepare_scratch_host(inv, t, secrets(), {});
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::postgres);
+        CHECK(std::string(e.what()).find("installing postgresql and pgbackrest on scr100") !=
+              std::string::npos);
+        CHECK(std::string(e.what()).find("Unable to locate package") != std::string::npos);
     }
-    CHECK_THROWS_AS(plan_restore_scratch(inv, *inv.find_host("pg1"), s), Error);
 }

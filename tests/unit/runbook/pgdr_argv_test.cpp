@@ -122,3 +122,22 @@ TEST_CASE("runbook pitr-after-bad-migration: backup and restore steps, gated by 
     const auto& restore = std::get<pgdr::runbook::PgdrStep>(rb.steps[rb.index_of("restore")].body);
     CHECK_FALSE(has(pgdr::runbook::pgdr_step_argv(restore, o), "--yes-really"));
 }
+
+TEST_CASE("runbook drill steps: the restore drill with its target", "[runbook][restore]") {
+    auto rb = pgdr::runbook::parse_runbook(R"(name: restoring
+steps:
+  - id: restore
+    pgdr: {action: drill, args: {fault: restore, to: "2026-12-05T16:20:00Z", max_rto: "600"}}
+)",
+                                           "rb.yaml");
+    const auto& drill = std::get<pgdr::runbook::PgdrStep>(rb.steps[0].body);
+    pgdr::runbook::PgdrArgvOptions o;
+    o.inventory_path = "lab.yaml";
+    const auto argv = pgdr::runbook::pgdr_step_argv(drill, o);
+    CHECK(has(argv, "--restore"));
+    const auto to = std::find(argv.begin(), argv.end(), "--to");
+    REQUIRE(to != argv.end());
+    REQUIRE(to + 1 != argv.end());
+    CHECK(*(to + 1) == "2026-12-05T16:20:00Z");
+    CHECK(has(argv, "--max-rto"));
+}
