@@ -139,12 +139,60 @@ bool contains(const std::string& text, const char* what) {
 
 }  // namespace
 
+// Bytes that are no UTF-8 (RFC 3629, no overlongs or surrogates) and raw control characters
+// become '?': a repository read with a wrong passphrase yields decrypted garbage that
+// pgBackRest quotes in its JSON status message, which a JSON parser refuses.
+static std::size_t utf8_length(const std::string& t, std::size_t i) {
+    const auto at = [&](std::size_t k) {
+        return i + k < t.size() ? static_cast<unsigned char>(t[i + k]) : 0;
+    };
+    const auto in = [](unsigned c, unsigned lo, unsigned hi) { return c >= lo && c <= hi; };
+    const unsigned c = at(0);
+    if (c >= 0x20 && c < 0x7F) {
+        return 1;
+    }
+    if (c == '\n' || c == '\r' || c == '\t') {
+        return 1;
+    }
+    if (in(c, 0xC2, 0xDF)) {
+        return in(at(1), 0x80, 0xBF) ? 2 : 0;
+    }
+    if (in(c, 0xE0, 0xEF)) {
+        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) ? 3 : 0;
+    }
+    if (in(c, 0xF0, 0xF4)) {
+        const unsigned lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        return in(at(1), lo, hi) && in(at(2), 0x80, 0xBF) && in(at(3), 0x80, 0xBF) ? 4 : 0;
+    }
+    return 0;
+}
+
+static std::string valid_utf8(const std::string& text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size();) {
+        const std::size_t n = utf8_length(text, i);
+        if (n == 0) {
+            out += '?';
+            ++i;
+        } else {
+            out.append(text, i, n);
+            i += n;
+        }
+    }
+    return out;
+}
+
 std::vector<StanzaInfo> parse_pgbackrest_info(const std::string& text) {
     json j;
     try {
-        j = json::parse(text);
+        j = json::parse(valid_utf8(text));
     } catch (const json::exception&) {
-        throw Error(ExitCode::postgres, "pgbackrest info did not print JSON",
+        const auto all = lines(valid_utf8(text));
+        throw Error(ExitCode::postgres,
+                    "pgbackrest info did not print JSON" +
+                        (all.empty() ? std::string() : ": " + trim(all.front()).substr(0, 200)),
                     "run `pgbackrest --stanza=CLUSTER info` as postgres on a member to see why");
     }
     if (!j.is_array()) {
@@ -336,6 +384,17 @@ PgbackrestFailure classify_pgbackrest_failure(int exit_status, const std::string
 
 void throw_pgbackrest_failure(const std::string& what, const std::string& host,
                               const CommandResult& result) {
+    // info and check only read the repository: pgBackRest retries a refused or dropped
+    // connection until its io-timeout, so a bound reached there means no answer from it.
+    if (result.timed_out && (what == "pgbackrest info" || what == "pgbackrest check")) {
+        throw Error(ExitCode::unreachable,
+                    what + " on " + host +
+                        " failed (repository_unreachable): the repository did not answer "
+                        "before pgdr's bound",
+                    "check backup.repo.endpoint and that " + host +
+                        " reaches it (pgBackRest's log in /var/log/pgbackrest/ names the "
+                        "address it tried)");
+    }
     if (result.timed_out) {
         throw Error(ExitCode::postgres, what + " on " + host + " timed out",
                     "pgBackRest's log on the member (/var/log/pgbackrest/) shows how far it got");
@@ -387,7 +446,12 @@ StanzaInfo read_backup_info(const Inventory& inv, Transport& member) {
         // The repository's own message, e.g. "[CryptoError] ..." for a wrong passphrase.
         std::smatch m;
         static const std::regex k_kind(R"(\[(\w+)Error\])");
-        if (std::regex_search(why, m, k_kind) && m[1].str() == "Crypto") {
+        // A wrong passphrase: CryptoError, or (2.55) the info file decrypted into garbage that
+        // its parser refuses as FormatError.
+        const bool garbage =
+            why.find("[FormatError] unable to load info file") != std::string::npos &&
+            s.cipher != "none" && !s.cipher.empty();
+        if (garbage || (std::regex_search(why, m, k_kind) && m[1].str() == "Crypto")) {
             as_error.err = "ERROR: [095]: " + why;
         } else if (std::regex_search(why, m, k_kind) && m[1].str() == "HostConnect") {
             as_error.err = "ERROR: [049]: " + why;

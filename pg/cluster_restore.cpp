@@ -156,8 +156,10 @@ class Runner {
             require_ok(run_sudo(host(step.host), hand_over_argv(m_paths), std::chrono::minutes(5)),
                        "handing PostgreSQL over to Patroni", step.host);
         } else if (step.name == "wait_leader") {
-            wait("Patroni on " + step.host + " to lead the restored cluster",
-                 [&] { return m_s.observe().leader == step.host; });
+            // Patroni takes the leader key while PostgreSQL still starts in recovery, and
+            // promotes it a moment later: the new timeline's backup needs it promoted.
+            wait("Patroni on " + step.host + " to lead the restored cluster, promoted",
+                 [&] { return m_s.observe().leader == step.host && accepts_writes(step.host); });
             out.leader = step.host;
         } else if (step.name == "backup_new_timeline") {
             BackupRunOptions bo;
@@ -185,6 +187,12 @@ class Runner {
             throw Error(ExitCode::internal, "restore --cluster: no transport to " + name);
         }
         return *it->second;
+    }
+
+    bool accepts_writes(const std::string& name) {
+        const auto r = run_sudo(host(name), local_psql_command("select pg_is_in_recovery()"),
+                                std::chrono::seconds(10));
+        return r.ok() && trim(r.out) == "f";
     }
 
     void check_repository(const std::string& name) {

@@ -60,3 +60,63 @@ for h in 198.18.0.11 198.18.0.12 198.18.0.13; do
 done
 run_pgdr -i "$INV" --output json backup list
 assert_rc 0 "backup list after the restore"
+assert_eq "$(json_get "$OUT" 'len([b for b in d["backups"] if b["type"] == "full"])')" 2 \
+    "two full backups: the one before the restore and the new timeline's"
+
+on_host() {  # HOST COMMAND...: the command's stdout (exec's "==> host" header dropped)
+    local h=$1
+    shift
+    "$PGDR" -i "$INV" exec --sudo --hosts "$h" -- "$@" 2>/dev/null | sed 1d | sed '/^$/d'
+}
+run_pgdr -i "$INV" --output json status
+replica=$(json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] != "leader"][-1]')
+
+log "reinit $replica: Patroni re-creates it from the repository (create_replica_methods)"
+on_host "$replica" rm -f /var/log/pgbackrest/$CLUSTER-restore.log
+run_pgdr -i "$INV" reinit "$replica" --yes
+assert_rc 0 "reinit $replica"
+assert_contains "$(on_host "$replica" cat /var/log/pgbackrest/$CLUSTER-restore.log)" \
+    "restore command end: completed successfully" "$replica restored by pgBackRest"
+
+log "expire: a third full backup leaves retention_full (2)"
+run_pgdr -i "$INV" --output json backup list
+first=$(json_get "$OUT" '[b["label"] for b in d["backups"] if b["type"] == "full"][0]')
+run_pgdr -i "$INV" backup run --type full
+assert_rc 0 "a third full backup"
+run_pgdr -i "$INV" --output json backup list
+assert_eq "$(json_get "$OUT" 'len([b for b in d["backups"] if b["type"] == "full"])')" 2 \
+    "full backups after expire"
+assert_eq "$(json_get "$OUT" "'$first' in [b['label'] for b in d['backups']]")" False \
+    "the oldest full backup ($first) expired"
+
+conf=/etc/pgbackrest/pgbackrest.conf
+break_conf() {  # SED-EXPRESSION: on every member, the original kept in $conf.e2e
+    for h in pg1 pg2 pg3; do
+        on_host "$h" sh -c "cp -p $conf $conf.e2e && sed -i '$1' $conf" >/dev/null
+    done
+}
+mend_conf() {
+    for h in pg1 pg2 pg3; do on_host "$h" sh -c "[ ! -e $conf.e2e ] || mv $conf.e2e $conf"; done
+}
+on_exit mend_conf
+
+log "a wrong passphrase: exit 3 with a clear message; archive-push fails and pgdr status says so"
+break_conf 's/^repo1-cipher-pass=.*/repo1-cipher-pass=not-the-passphrase/'
+on_host pg1 runuser -u postgres -- pgbackrest --stanza="$CLUSTER" --output=json info \
+    >"/tmp/e2e-restore-wrong-passphrase.json" 2>&1 || true  # kept: what pgBackRest printed
+run_pgdr -i "$INV" backup list
+assert_rc 3 "backup list with a wrong passphrase"
+assert_contains "$ERR" "passphrase" "the error names the passphrase"
+run_pgdr -i "$INV" --output json status
+leader=$(json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] == "leader"][0]')
+sql $HAPROXY 5000 "insert into e2e_after values (2)" >/dev/null
+on_host "$leader" runuser -u postgres -- psql -XAtq -c "select pg_switch_wal()" >/dev/null
+for _ in $(seq 1 30); do
+    run_pgdr -i "$INV" --output json status
+    case $OUT in *archive_failing*) break ;; esac
+    sleep 2
+done
+assert_contains "$OUT" "archive_failing" "pgdr status names the failing archive"
+mend_conf
+run_pgdr -i "$INV" backup check
+assert_rc 0 "backup check once the passphrase is right again"

@@ -67,6 +67,7 @@ struct Rig {
     EtcdCtl etcd{inv, hosts};
     fakes::ManualClock clock;
     int observed = 0;
+    int recovery_asked = 0;
     std::vector<std::string> said;
 
     Rig() {
@@ -80,7 +81,16 @@ struct Rig {
                 return r;
             });
             t->on(backup_info_argv(inv), 0, k_info);
-            t->on({"runuser", "-u", "postgres", "--", "psql"}, 0, "t\n");
+            // Patroni promotes the restored member a moment after it takes the leader key.
+            t->on({"runuser", "-u", "postgres", "--", "psql"},
+                  [this](const std::vector<std::string>& argv, const RunOptions&) {
+                      CommandResult r;
+                      r.exit_status = 0;
+                      r.out = argv.back() == "select pg_is_in_recovery()" && ++recovery_asked < 2
+                                  ? "t\n"
+                                  : (argv.back() == "select pg_is_in_recovery()" ? "f\n" : "t\n");
+                      return r;
+                  });
         }
     }
 
@@ -170,6 +180,8 @@ TEST_CASE("restore --cluster: what runs where, in order", "[pg][restore]") {
                               "pg2: pg_ctlcluster 17",
                               "pg2: psql",
                               "pg2: pgdr-restore-handover",
+                              "pg2: psql",  // leads, still in recovery
+                              "pg2: psql",  // leads, promoted
                               "pg2: /usr/local/sbin/pgdr-backup full",
                               "pg2: pgbackrest info",  // the new backup, as run_backup reads it
                               "pg1: pgdr-restore-empty",
@@ -180,7 +192,7 @@ TEST_CASE("restore --cluster: what runs where, in order", "[pg][restore]") {
     for (const auto& c : rig.log->calls()) {
         CHECK(c.sudo);
     }
-    CHECK(rig.observed == 4);  // leader on the 2nd look, healthy on the 4th
+    CHECK(rig.observed == 4);  // leader on the 2nd look, promoted on the 3rd, healthy on the 4th
     REQUIRE(rig.said.size() > 14);
     CHECK(rig.said.front() ==
           "[1/14] check_repository on pg2: the repository answers and holds a backup");
