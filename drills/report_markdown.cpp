@@ -7,11 +7,9 @@
 
 namespace pgdr::drills {
 
-namespace {
-
 // Table cells: a pipe ends the cell and a newline ends the table; backticks, asterisks, '<'
 // and '[' would start code, emphasis, HTML or links, so they are escaped or replaced.
-std::string cell(const std::string& text) {
+std::string markdown_cell(const std::string& text) {
     std::string out;
     for (char c : text) {
         if (c == '|' || c == '\\' || c == '`' || c == '*' || c == '<' || c == '[') {
@@ -25,6 +23,8 @@ std::string cell(const std::string& text) {
     }
     return out;
 }
+
+namespace {
 
 void table(std::ostringstream& out, const std::vector<std::string>& header,
            const std::vector<std::vector<std::string>>& rows) {
@@ -40,7 +40,7 @@ void table(std::ostringstream& out, const std::vector<std::string>& header,
     for (const auto& row : rows) {
         out << '|';
         for (const auto& c : row) {
-            out << ' ' << cell(c) << " |";
+            out << ' ' << markdown_cell(c) << " |";
         }
         out << '\n';
     }
@@ -66,17 +66,17 @@ void alerts_table(std::ostringstream& out, const Report& r, const std::string& l
 }
 
 void body(std::ostringstream& out, const Report& r, const std::string& level) {
-    out << "Started " << cell(r.started_at);
+    out << "Started " << markdown_cell(r.started_at);
     if (!r.fault_at.empty()) {
-        out << ", fault at " << cell(r.fault_at);
+        out << ", fault at " << markdown_cell(r.fault_at);
     }
     out << ".\n\n";
     if (r.split_brain) {
         out << "> **SPLIT BRAIN: more than one primary accepted writes.**\n";
         for (const auto& e : r.split_brain_evidence) {
-            out << "> - " << cell(e.kind)
+            out << "> - " << markdown_cell(e.kind)
                 << (e.at_ms ? " at " + format_offset(*e.at_ms) : std::string()) << ": "
-                << cell(e.detail) << '\n';
+                << markdown_cell(e.detail) << '\n';
         }
         out << '\n';
     }
@@ -96,7 +96,7 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
     } else {
         table(out, {"at (from the fault)", "±", "phase", "source", "detail"}, rows);
     }
-    out << '\n' << cell(evidence_note(r)) << '\n';
+    out << '\n' << markdown_cell(evidence_note(r)) << '\n';
     alerts_table(out, r, level);
 
     out << '\n' << level << " Checks\n\n";
@@ -107,7 +107,8 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
     // The FAIL emphasis is ours, not user text: write the rows without escaping column 1.
     out << "| result | check | detail |\n|---|---|---|\n";
     for (const auto& row : rows) {
-        out << "| " << row[0] << " | " << cell(row[1]) << " | " << cell(row[2]) << " |\n";
+        out << "| " << row[0] << " | " << markdown_cell(row[1]) << " | " << markdown_cell(row[2])
+            << " |\n";
     }
     auto list = [&](const std::string& title, const std::vector<std::string>& items) {
         if (items.empty()) {
@@ -115,7 +116,7 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
         }
         out << '\n' << level << ' ' << title << "\n\n";
         for (const auto& i : items) {
-            out << "- " << cell(i) << '\n';
+            out << "- " << markdown_cell(i) << '\n';
         }
     };
     list("Warnings", r.warnings);
@@ -139,7 +140,7 @@ std::string stat(const std::optional<Stats>& s, bool ms, double Stats::*field) {
 
 std::string render_markdown(const Report& r) {
     std::ostringstream out;
-    out << "# pgdr drill `" << r.drill << "` on " << cell(r.cluster) << ": "
+    out << "# pgdr drill `" << r.drill << "` on " << markdown_cell(r.cluster) << ": "
         << (r.verdict == Verdict::pass ? "pass" : "FAIL") << "\n\n";
     body(out, r, "##");
     return out.str();
@@ -147,7 +148,7 @@ std::string render_markdown(const Report& r) {
 
 std::string render_markdown(const std::vector<Report>& reports, const RepeatSummary& s) {
     std::ostringstream out;
-    out << "# pgdr drill `" << s.drill << "` on " << cell(s.cluster) << ", " << s.runs
+    out << "# pgdr drill `" << s.drill << "` on " << markdown_cell(s.cluster) << ", " << s.runs
         << " runs: " << (s.verdict == Verdict::pass ? "pass" : "FAIL") << "\n\n";
     out << s.passed << " of " << s.runs << " runs passed";
     if (s.split_brain_runs > 0) {

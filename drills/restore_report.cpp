@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "drills/display.hpp"
+#include "drills/report_markdown.hpp"
 
 namespace pgdr::drills {
 
@@ -149,47 +150,28 @@ std::string render_restore_text(const RestoreDrillReport& r) {
     return out.str();
 }
 
-namespace {
-
-std::string md_cell(const std::string& text) {
-    std::string out;
-    for (char c : text) {
-        if (c == '|' || c == '\\' || c == '`' || c == '*' || c == '<' || c == '[') {
-            out += '\\';
-            out += c;
-        } else if (c == '\n' || c == '\r') {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-}  // namespace
-
 std::string render_restore_markdown(const RestoreDrillReport& r) {
     std::ostringstream out;
-    out << "# Restore drill: " << md_cell(r.cluster) << "\n\n";
-    out << "Started " << md_cell(r.started_at) << ". Verdict: **"
+    out << "# Restore drill: " << markdown_cell(r.cluster) << "\n\n";
+    out << "Started " << markdown_cell(r.started_at) << ". Verdict: **"
         << (r.verdict == Verdict::pass ? "PASS" : "FAIL") << "**.\n\n";
     out << "| figure | value |\n|---|---|\n";
     for (const auto& [label, value] : headline_rows(r)) {
         std::string l = label;
         l.erase(0, l.find_first_not_of(' '));
-        out << "| " << md_cell(l) << " | " << md_cell(value) << " |\n";
+        out << "| " << markdown_cell(l) << " | " << markdown_cell(value) << " |\n";
     }
     out << "\n## Checks\n\n| check | result | detail |\n|---|---|---|\n";
     for (const auto& c : r.checks) {
-        out << "| " << md_cell(c.name) << " | " << (c.passed ? "pass" : "**fail**") << " | "
-            << md_cell(c.detail) << " |\n";
+        out << "| " << markdown_cell(c.name) << " | " << (c.passed ? "pass" : "**fail**") << " | "
+            << markdown_cell(c.detail) << " |\n";
     }
     for (const auto& [title, items] :
          {std::pair{"Warnings", &r.warnings}, std::pair{"Errors", &r.errors}}) {
         if (!items->empty()) {
             out << "\n## " << title << "\n\n";
             for (const auto& i : *items) {
-                out << "- " << md_cell(i) << '\n';
+                out << "- " << markdown_cell(i) << '\n';
             }
         }
     }
