@@ -191,19 +191,60 @@ bool verify_cluster(Context& ctx, const Inventory& inv, ClusterWiring& cluster, 
     return st.healthy();
 }
 
+std::optional<Stage> only_stage(const BootstrapOptions& o) {
+    if (o.stage.empty()) {
+        return std::nullopt;
+    }
+    const auto only = parse_stage(o.stage);
+    if (!only) {
+        throw usage_error("unknown stage '" + o.stage + "'",
+                          "stages: packages, certificates, etcd, replication, backup, patroni, "
+                          "haproxy, monitoring, verify");
+    }
+    return only;
+}
+
+// The passwords about to be written must be the cluster's (a lost or regenerated state
+// directory would lock the replicas out), also under --adopt.
+void check_state_fingerprint(const Inventory& inv, const ClusterState& state,
+                             const std::string& fingerprint) {
+    if (state.secrets_fingerprint.empty() || state.secrets_fingerprint == fingerprint) {
+        return;
+    }
+    throw Error(ExitCode::invalid_config,
+                inv.paths.state_dir +
+                    "/secrets/ no longer match the fingerprint state.json "
+                    "recorded at the last bootstrap (" +
+                    state.secrets_fingerprint + ", now " + fingerprint +
+                    "): a secret file was deleted, regenerated or replaced",
+                "restore the secrets/ files from your backup; to change the passwords on "
+                "purpose, ALTER ROLE them on the cluster first, then remove "
+                "\"secrets_fingerprint\" from state.json and " +
+                    pg::secrets_fingerprint_path() + " on every PostgreSQL host");
+}
+
+// Remember which cluster this is: a later run refuses a primary holding another one.
+void remember_cluster(const Inventory& inv, Transport& primary_host, const std::string& primary,
+                      ClusterState& state, const std::string& fingerprint) {
+    RunOptions ro;
+    ro.sudo = true;
+    auto f = primary_host.run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
+    auto pf = pg::parse_facts(primary, f.out);
+    const bool known = state.cluster == inv.cluster && state.secrets_fingerprint == fingerprint;
+    if (!known || (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid)) {
+        if (!pf.sysid.empty()) {
+            state.provider[k_sysid_key] = pf.sysid;
+        }
+        state.cluster = inv.cluster;
+        state.secrets_fingerprint = fingerprint;
+        save_state(inv.paths.state_dir, state);
+    }
+}
+
 int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     Inventory inv = resolved_inventory(ctx);
-    std::optional<Stage> only;
-    if (!o.stage.empty()) {
-        only = parse_stage(o.stage);
-        if (!only) {
-            throw usage_error(
-                "unknown stage '" + o.stage + "'",
-                "stages: packages, certificates, etcd, replication, backup, patroni, haproxy, "
-                "monitoring, verify");
-        }
-    }
+    const std::optional<Stage> only = only_stage(o);
     auto secrets = pg::load_secrets(inv.paths.state_dir);
     secrets.backup = pg::load_backup_secrets(inv);
     pg::register_secrets(secrets, *ctx.log);
@@ -214,21 +255,8 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const std::string primary = pg::choose_primary(inv, facts);
     pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""), o.adopt,
                           ctx.inventory_path);
-    // The passwords about to be written must be the cluster's (a lost or regenerated state
-    // directory would lock the replicas out), also under --adopt.
     const std::string fingerprint = pg::secrets_fingerprint(secrets);
-    if (!state.secrets_fingerprint.empty() && state.secrets_fingerprint != fingerprint) {
-        throw Error(ExitCode::invalid_config,
-                    inv.paths.state_dir +
-                        "/secrets/ no longer match the fingerprint state.json "
-                        "recorded at the last bootstrap (" +
-                        state.secrets_fingerprint + ", now " + fingerprint +
-                        "): a secret file was deleted, regenerated or replaced",
-                    "restore the secrets/ files from your backup; to change the passwords on "
-                    "purpose, ALTER ROLE them on the cluster first, then remove "
-                    "\"secrets_fingerprint\" from state.json and " +
-                        pg::secrets_fingerprint_path() + " on every PostgreSQL host");
-    }
+    check_state_fingerprint(inv, state, fingerprint);
     pg::check_secrets_match(inv, facts, fingerprint);
     secrets.tls =
         pki::ensure_cluster_pki(inv.paths.state_dir, inv, std::chrono::system_clock::now());
@@ -279,20 +307,7 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         return static_cast<int>(ExitCode::verification_failed);
     }
     if (!o.dry_run) {
-        // Remember which cluster this is: a later run refuses a primary holding another one.
-        RunOptions ro;
-        ro.sudo = true;
-        auto f = conn.by_name.at(primary)->run(pg::facts_argv(inv, *inv.find_host(primary)), ro);
-        auto pf = pg::parse_facts(primary, f.out);
-        const bool known = state.cluster == inv.cluster && state.secrets_fingerprint == fingerprint;
-        if (!known || (!pf.sysid.empty() && state.provider.value(k_sysid_key, "") != pf.sysid)) {
-            if (!pf.sysid.empty()) {
-                state.provider[k_sysid_key] = pf.sysid;
-            }
-            state.cluster = inv.cluster;
-            state.secrets_fingerprint = fingerprint;
-            save_state(inv.paths.state_dir, state);
-        }
+        remember_cluster(inv, *conn.by_name.at(primary), primary, state, fingerprint);
     }
     return 0;
 }

@@ -45,21 +45,32 @@ shared_cluster() {
     assert_rc 0 "bootstrap (shared lab)"
     mark_shared_lab_bootstrapped
 }
-# The tests start from a fresh bootstrap's shape: pg1 leads (a switchover when it does not).
+# The tests start from a fresh bootstrap's shape: pg1 leads (switchovers when it does not).
+# With synchronous_mode Patroni hands over only to the synchronous standby: when pg1 is not it,
+# a switchover to the standby first, after which pg1 (streaming) is the next standby.
 _shared_lab_leader_pg1() {
-    run_pgdr -i "$INV" --output json status
-    local l
-    l=$(json_get "$OUT" 'd["leader"]')
-    [ "$l" = pg1 ] && return 0
-    log "the shared lab's leader is $l: switchover to pg1"
-    run_pgdr -i "$INV" switchover --to pg1 --yes
-    assert_rc 0 "switchover to pg1 (shared lab)"
-    local i
-    for ((i = 0; i < 60; i += 2)); do
-        "$PGDR" -i "$INV" status >/dev/null 2>&1 && return 0
-        sleep 2
+    local i tries
+    for ((tries = 0; tries < 4; tries++)); do
+        run_pgdr -i "$INV" --output json status
+        local l sync
+        l=$(json_get "$OUT" 'd["leader"]')
+        [ "$l" = pg1 ] && return 0
+        sync=$(json_get "$OUT" '",".join(m["name"] for m in d["members"] if m["role"] in ("sync_standby", "quorum_standby"))')
+        if [ -z "$sync" ] || [[ ,$sync, == *,pg1,* ]]; then
+            log "the shared lab's leader is $l: switchover to pg1"
+            run_pgdr -i "$INV" switchover --to pg1 --yes
+        else
+            log "the shared lab's leader is $l, its synchronous standby $sync: switchover to it first"
+            run_pgdr -i "$INV" switchover --yes
+        fi
+        assert_rc 0 "switchover towards pg1 (shared lab)"
+        for ((i = 0; i < 60; i += 2)); do
+            "$PGDR" -i "$INV" status >/dev/null 2>&1 && break
+            sleep 2
+        done
+        [ $i -lt 60 ] || fail "the shared lab is not healthy 60 s after a switchover"
     done
-    fail "the shared lab is not healthy 60 s after the switchover to pg1"
+    fail "pg1 does not lead the shared lab after $tries switchovers"
 }
 mark_shared_lab_bootstrapped() {
     touch "$SHARED_LAB_DIR/bootstrapped"
