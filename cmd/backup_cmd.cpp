@@ -81,12 +81,15 @@ int backup_run(Context& ctx, const BackupOptions& o) {
     register_backup_secrets(ctx, inv);
     auto lock = take_cluster_lock(ctx, inv, o.break_lock);
     refuse_left_fault(ctx, inv, lock->hosts.by_name);
-    const HostSpec& leader = find_leader(ctx, inv);
+    // pgBackRest backs up on the repository host when there is one, else on the leader.
+    const std::string repo = pg::backup_host(inv);
+    const HostSpec& leader = repo.empty() ? find_leader(ctx, inv) : *inv.find_host(repo);
     auto run_on = ssh_transport(ctx, leader);
     const bool tty = ::isatty(STDERR_FILENO) != 0 && !ctx.json();
     std::unique_ptr<Transport> watch = tty ? ssh_transport(ctx, leader) : nullptr;
     const auto start = std::chrono::steady_clock::now();
-    ctx.log->info("backup: " + o.type + " backup of " + inv.cluster + " from " + leader.name +
+    ctx.log->info("backup: " + o.type + " backup of " + inv.cluster +
+                  (repo.empty() ? " from " : " on the repository host ") + leader.name +
                   " (reading a streaming standby's files when one streams)");
     pg::BackupRunOptions ro;
     ro.type = o.type;
@@ -114,10 +117,15 @@ int backup_run(Context& ctx, const BackupOptions& o) {
     return 0;
 }
 
-// `info` from the first member that answers (any member reads the same repository).
+// `info` from the repository host, else the first member that answers (any member reads the
+// same repository).
 pg::StanzaInfo info_from_a_member(Context& ctx, const Inventory& inv) {
     std::string errors;
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
+    auto hosts = inv.hosts_with(Service::postgres);
+    if (const auto* repo = inv.find_host(pg::backup_host(inv))) {
+        hosts.insert(hosts.begin(), repo);
+    }
+    for (const auto* h : hosts) {
         try {
             auto t = ssh_transport(ctx, *h);
             return pg::read_backup_info(inv, *t);
@@ -197,7 +205,8 @@ void register_backup_commands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<BackupOptions>();
     auto* run = backup->add_subcommand(
         "run",
-        "Take a backup now on the leader (from a streaming standby's files when one streams)");
+        "Take a backup now on the leader, or the repository host (from a streaming standby's "
+        "files when one streams)");
     run->add_option("--type", o->type, "full, diff or incr (default full)")
         ->check(CLI::IsMember({"full", "diff", "incr"}));
     add_break_lock_option(run, o->break_lock);

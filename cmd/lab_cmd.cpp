@@ -35,8 +35,8 @@ struct LabOptions {
     std::string release = "trixie";
     bool purge = false;
     bool ovh = false;
-    bool backup = false;  // the S3 endpoint and the backup section (opt-in until the backup stage
-                          // has run on the lab)
+    bool backup = false;  // the S3 endpoint and the backup section
+    bool no_monitor = false;
     std::string s3_address = lab::k_gateway;
     int s3_port = lab::k_s3_port;
     std::string project = "0123456789abcdef0123456789abcdef";
@@ -383,7 +383,7 @@ int up(Context& ctx, const LabOptions& o) {
     }
     LabSession s(ctx, o.dir);
     const auto start = std::chrono::steady_clock::now();
-    s.lab.up(lab::LabConfig{o.release, o.hosts});
+    s.lab.up(lab::LabConfig{o.release, o.hosts, !o.no_monitor});
     for (const auto& h : s.lab.hosts()) {
         wait_booted(ctx, s.lab.paths(), h);
     }
@@ -616,6 +616,9 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
                      "are lab hosts; writes DIR/ovh.conf");
     up_cmd->add_flag("--backup", o->backup,
                      "Also start the lab's S3 endpoint and write the inventory's backup section");
+    up_cmd->add_flag("--no-monitor", o->no_monitor,
+                     "No monitor service in the written inventory (no Prometheus or "
+                     "Alertmanager; drills then time no alerts)");
     up_cmd->add_option("--ovh-project", o->project, "The twin's project id (with --ovh)");
     up_cmd->add_option("--ovh-quota", o->quota, "Instances per region the twin allows (with --ovh)")
         ->check(CLI::Range(1, 20));

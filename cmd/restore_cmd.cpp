@@ -13,6 +13,7 @@
 #include "cmd/wiring.hpp"
 #include "core/apply.hpp"
 #include "core/interrupt.hpp"
+#include "core/poll.hpp"
 #include "core/strings.hpp"
 #include "pg/backup.hpp"
 #include "pg/cluster_restore.hpp"
@@ -33,6 +34,7 @@ struct RestoreOptions {
     bool force = false;
     std::string yes_really;
     std::string break_lock;
+    std::vector<std::string> exclude;  // --exclude HOST (with --cluster)
 };
 
 // pgBackRest's errors may quote its configuration: its secrets are redacted from what we print.
@@ -176,9 +178,67 @@ std::string target_text(const pg::RestoreTarget& t) {
 void prepare_scratch(Context& ctx, const Inventory& inv, const HostSpec& host, Transport& t) {
     pg::Secrets s;
     s.backup = pg::load_backup_secrets(inv);
+    pg::load_restore_client(inv, s);
     pg::register_secrets(s, *ctx.log);
     say_step(ctx, "preparing " + host.name + " (PostgreSQL, pgBackRest and its configuration)");
     pg::prepare_scratch_host(inv, t, s, [&](const std::string& line) { say_step(ctx, line); });
+}
+
+// The leader before the restore, when Patroni still says (it is stopped last); "" otherwise.
+std::string current_leader(ClusterWiring& cluster, const Inventory& inv) {
+    try {
+        pg::SnapshotOptions so;
+        so.replication = false;
+        so.etcd = false;
+        so.haproxy = false;
+        return pg::take_snapshot(pg::cluster_targets(inv), cluster.access(), so).leader;
+    } catch (const std::exception&) {
+        return "";
+    }
+}
+
+// The WAL written up to now into the repository before a restore onto one host: the leader
+// switches to a new segment and pgdr waits until the archiver has stored the completed one (a
+// minute at most). Without it a target of the last minutes lies in WAL the leader has not
+// archived yet (a segment goes when it is full or after archive_timeout), and the recovery stops
+// short of it. The leader is the one snapshot's (Patroni's); none (a lost region): the archive as
+// it is, said so.
+void archive_current_wal(Context& ctx, const Inventory& inv) {
+    ClusterWiring cluster(ctx, inv);
+    const std::string leader = current_leader(cluster, inv);
+    const auto* h = leader.empty() ? nullptr : inv.find_host(leader);
+    if (h == nullptr) {
+        say_step(ctx, "warning: no leader to switch its WAL: restoring from the archive as it is");
+        return;
+    }
+    auto t = ssh_transport(ctx, *h);
+    RunOptions o;
+    o.sudo = true;
+    o.timeout = std::chrono::seconds(15);
+    auto psql = [&](const std::string& sql) {
+        return t->run(
+            {"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-d", "postgres", "-c", sql}, o);
+    };
+    const auto sw = psql("select pg_walfile_name(pg_switch_wal())");
+    if (!sw.ok()) {
+        say_step(ctx, "warning: the leader " + h->name +
+                          " did not switch its WAL: " + trim(sw.err.empty() ? sw.out : sw.err));
+        return;
+    }
+    const std::string segment = trim(sw.out);
+    say_step(ctx, "WAL switched on the leader " + h->name + "; waiting until " + segment +
+                      " is archived");
+    SystemClock clock;
+    const auto outcome = poll_until(
+        clock, std::chrono::seconds(60), std::chrono::seconds(1), &InterruptGuard::flag(), [&] {
+            const auto a = psql("select coalesce(last_archived_wal, '') from pg_stat_archiver");
+            return a.ok() && trim(a.out) >= segment;  // WAL file names sort in order
+        });
+    if (outcome != PollOutcome::holds) {
+        say_step(ctx, "warning: " + segment +
+                          " was not archived within 60 s: the restore may stop short of a recent "
+                          "target (`pgdr backup check`)");
+    }
 }
 
 int print_target_result(Context& ctx, const Inventory& inv, const pg::RestoreTarget& target,
@@ -216,6 +276,12 @@ int restore_target(Context& ctx, const RestoreOptions& o) {
         throw usage_error("--target " + o.target + ": no such host in the inventory",
                           "a scratch host goes in the inventory with `services: []`");
     }
+    if (host->name == pg::backup_host(inv)) {
+        throw usage_error("--target " + o.target +
+                              " is the repository host: a restore there would replace its "
+                              "pgBackRest configuration",
+                          "restore onto a member (--force) or a scratch host (`services: []`)");
+    }
     // Over a member, the cluster's lock: nothing else changes the cluster meanwhile.
     std::unique_ptr<ClusterLock> lock;
     if (host->runs(Service::postgres)) {
@@ -239,6 +305,7 @@ int restore_target(Context& ctx, const RestoreOptions& o) {
                 host->name + " --force");
     }
     pg::check_restore_allowed(inv, req, state);
+    archive_current_wal(ctx, inv);
     SystemClock clock;
     RestoreWatch watch(ctx, inv, info);
     const bool tty = progress_on_terminal(ctx);
@@ -252,19 +319,6 @@ int restore_target(Context& ctx, const RestoreOptions& o) {
     const auto r = pg::run_restore(inv, *t, req, clock, say);
     watch.stop();
     return print_target_result(ctx, inv, req.target, r);
-}
-
-// The leader before the restore, when Patroni still says (it is stopped last); "" otherwise.
-std::string current_leader(ClusterWiring& cluster, const Inventory& inv) {
-    try {
-        pg::SnapshotOptions so;
-        so.replication = false;
-        so.etcd = false;
-        so.haproxy = false;
-        return pg::take_snapshot(pg::cluster_targets(inv), cluster.access(), so).leader;
-    } catch (const std::exception&) {
-        return "";
-    }
 }
 
 int print_cluster_result(Context& ctx, const Inventory& inv, const pg::RestoreTarget& target,
@@ -285,6 +339,7 @@ int print_cluster_result(Context& ctx, const Inventory& inv, const pg::RestoreTa
         if (r.backup) {
             j["new_backup"] = r.backup->label;
         }
+        j["excluded"] = r.excluded;
         std::cout << j.dump(2) << std::endl;
         return 0;
     }
@@ -296,8 +351,15 @@ int print_cluster_result(Context& ctx, const Inventory& inv, const pg::RestoreTa
     }
     std::cout << "restored cluster " << inv.cluster << " to " << target_text(target) << " in "
               << r.total.count() / 1000 << " s: " << r.leader
-              << " leads, every member streams, the cluster is healthy"
+              << (r.excluded.empty()
+                      ? " leads, every member streams, the cluster is healthy"
+                      : " leads, every member but " + join(r.excluded, ", ") + " streams")
               << (r.backup ? "; new full backup " + r.backup->label : std::string()) << "\n";
+    for (const auto& name : r.excluded) {
+        std::cout << name << " was left out (--exclude): when it is back, run `pgdr -i "
+                  << ctx.inventory_path << " reinit " << name
+                  << "` (its data is of the old timeline)\n";
+    }
     return 0;
 }
 
@@ -308,7 +370,8 @@ int restore_cluster(Context& ctx, const RestoreOptions& o) {
     pg::require_backup(inv);
     register_backup_secrets(ctx, inv);
     req.first = o.target;
-    pg::plan_cluster_restore(inv, req);  // a wrong --target is refused before the question
+    req.exclude = o.exclude;
+    pg::plan_cluster_restore(inv, req);  // a wrong --target or --exclude is refused first
     req.confirm_cluster = typed_cluster_name(
         inv, o.yes_really,
         "stop every member, replace all of the cluster's data with the backup's at " +
@@ -332,9 +395,7 @@ int restore_cluster(Context& ctx, const RestoreOptions& o) {
         pg::ClusterView v;
         try {
             const auto st = pg::collect_status(inv, cluster.access());
-            v.leader = st.leader();
-            v.healthy = st.healthy();
-            v.problems = st.problems();
+            v = pg::judge_without(st.leader(), st.findings, req.exclude);
         } catch (const std::exception& e) {
             v.problems = {e.what()};
         }
@@ -355,6 +416,9 @@ int restore_cluster(Context& ctx, const RestoreOptions& o) {
 int restore(Context& ctx, const RestoreOptions& o) {
     if (!o.cluster && o.target.empty()) {
         throw usage_error("restore: give --target HOST (one host) or --cluster (every member)");
+    }
+    if (!o.cluster && !o.exclude.empty()) {
+        throw usage_error("restore: --exclude is for --cluster (a member left out)");
     }
     if (o.cluster && o.force) {
         throw usage_error(
@@ -384,6 +448,10 @@ void register_restore_commands(CLI::App& app, Context& ctx) {
                   "With --target: restore over a running server (asks for the cluster's name)");
     cmd->add_option("--yes-really", o->yes_really,
                     "The cluster's name, instead of typing it (scripts)");
+    cmd->add_option("--exclude", o->exclude,
+                    "With --cluster: a member lost with its host, left out of the restore "
+                    "(repeatable; a minority of the members, etcd keeping its quorum); "
+                    "`pgdr reinit` it once it is back");
     add_break_lock_option(cmd, o->break_lock);
     cmd->callback([&ctx, o] { ctx.action = [&ctx, o] { return restore(ctx, *o); }; });
 }

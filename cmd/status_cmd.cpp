@@ -222,11 +222,34 @@ int psql(Context& ctx, const PsqlOptions& o) {
     return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+// Prometheus' scrape targets; exit 0 when every one is up.
+int targets(Context& ctx, const Inventory& inv, ClusterReach& reach, HttpClient& http) {
+    const auto list = monitoring::fetch_targets(inv, reach, http);
+    int down = 0;
+    Table t({"JOB", "INSTANCE", "HEALTH", "URL", "LAST ERROR"});
+    for (const auto& target : list) {
+        down += target.health == "up" ? 0 : 1;
+        t.add({target.job, target.instance, target.health, target.url,
+               target.last_error.empty() ? "-" : target.last_error});
+    }
+    if (ctx.json()) {
+        std::cout << monitoring::targets_to_json(list).dump(2) << std::endl;
+    } else {
+        t.print(std::cout);
+        std::cout << "\n"
+                  << list.size() - down << " of " << list.size() << " targets up" << std::endl;
+    }
+    return down == 0 && !list.empty() ? 0 : static_cast<int>(ExitCode::verification_failed);
+}
+
 // What Alertmanager says is firing for this cluster; exit 0 when nothing is.
-int alerts(Context& ctx) {
+int alerts(Context& ctx, bool scrape_targets) {
     auto inv = resolved_inventory(ctx);
     auto reach = cluster_reach(ctx, inv);
     net::CurlHttpClient http;
+    if (scrape_targets) {
+        return targets(ctx, inv, *reach, http);
+    }
     const auto list = monitoring::fetch_alerts(inv, *reach, http);
     if (ctx.json()) {
         std::cout << monitoring::alerts_to_json(list).dump(2) << std::endl;
@@ -263,7 +286,13 @@ void register_status_commands(CLI::App& app, Context& ctx) {
 
     auto* al = app.add_subcommand(
         "alerts", "What Alertmanager on the monitor hosts says is firing (exit 7 when any is)");
-    al->callback([&ctx] { ctx.action = [&ctx] { return alerts(ctx); }; });
+    auto scrape_targets = std::make_shared<bool>(false);
+    al->add_flag("--targets", *scrape_targets,
+                 "Prometheus' scrape targets instead, and whether each is up (exit 7 when one "
+                 "is down)");
+    al->callback([&ctx, scrape_targets] {
+        ctx.action = [&ctx, scrape_targets] { return alerts(ctx, *scrape_targets); };
+    });
 }
 
 }  // namespace pgdr::cmd

@@ -363,6 +363,34 @@ void DrillEngine::hold_for_alerts(const Timeline& timeline, Millis fault_at) {
     wait_until(bound - waited, all_fired);
 }
 
+// Once the cluster is whole, the probes keep running until every expected alert that fired has
+// resolved (a minute at most; not an alert that lasts a fixed window): Prometheus needs a scrape
+// and an evaluation after the restore, longer than the tail, and the report times both edges of
+// each alert.
+void DrillEngine::watch_until_resolved(const Timeline& timeline, Millis fault_at) {
+    const auto& expected = fault_info(m_options.fault).alerts;
+    if (!m_seams.watch_alerts || expected.empty() || interrupted()) {
+        return;
+    }
+    auto unresolved = [&] {
+        std::vector<std::string> open;
+        for (const auto& t :
+             find_alerts(timeline.events(), timeline.started_wall(), fault_at, expected).timings) {
+            if (t.expected && t.fired_ms && !t.resolved_ms && !alert_lasts_a_window(t.name)) {
+                open.push_back(t.name);
+            }
+        }
+        return open;
+    };
+    const auto open = unresolved();
+    if (open.empty()) {
+        return;
+    }
+    progress("watching until the alerts resolve: " + join(open, ", "));
+    wait_until(std::min(k_default_alert_hold, m_options.timeout),
+               [&] { return unresolved().empty(); });
+}
+
 bool DrillEngine::wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why) {
     progress("waiting for the cluster to be whole again");
     ClusterSeams cs{m_seams.topology, m_seams.cluster, m_seams.transport};
@@ -400,7 +428,7 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     if (!baseline(timeline, probes, run, in)) {
         return analyze(timeline, in);
     }
-    inject_and_restore(timeline, plan, in);
+    const Millis fault_at = inject_and_restore(timeline, plan, in);
     if (interrupted()) {
         probes.stop();
         in.errors.push_back("interrupted: the fault was restored; post-checks skipped");
@@ -411,6 +439,7 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
         in.errors.push_back("the cluster was not whole again within " +
                             std::to_string(m_options.timeout.count() / 1000) + " s: " + why);
     }
+    watch_until_resolved(timeline, fault_at);
     sleep_interruptible(m_options.tail);
     probes.stop();
     after_the_run(timeline, run, in);
@@ -462,7 +491,8 @@ bool DrillEngine::baseline(Timeline& timeline, ProbeSet& probes, const std::stri
     return true;
 }
 
-void DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in) {
+Millis DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan,
+                                       AnalysisInput& in) {
     const auto& info = fault_info(m_options.fault);
     wait_alerts_quiet(timeline);
     FaultInjector injector(fault_seams());
@@ -496,6 +526,7 @@ void DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan, 
     } else {
         clear_journals(journal);
     }
+    return fault_at;
 }
 
 void DrillEngine::after_the_run(const Timeline& timeline, const std::string& run,

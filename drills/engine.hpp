@@ -148,7 +148,8 @@ class DrillEngine {
     FaultPlan plan_fault(const PreCheck& pre) const;
     AnalysisInput analysis_input(const PreCheck& pre) const;
     bool baseline(Timeline& timeline, ProbeSet& probes, const std::string& run, AnalysisInput& in);
-    void inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in);
+    // Returns when the fault was injected (the timeline's offset).
+    Millis inject_and_restore(Timeline& timeline, const FaultPlan& plan, AnalysisInput& in);
     void after_the_run(const Timeline& timeline, const std::string& run, AnalysisInput& in);
 
     bool interrupted() const;
@@ -162,6 +163,7 @@ class DrillEngine {
     // react, until every expected alert fired (drills/alert_watch.hpp).
     void wait_alerts_quiet(const Timeline& timeline);
     void hold_for_alerts(const Timeline& timeline, Millis fault_at);
+    void watch_until_resolved(const Timeline& timeline, Millis fault_at);
     bool wait_health(const Timeline& timeline, const FaultPlan& plan, std::string& why);
     FaultSeams fault_seams() const;
     FaultJournal journal_for(const FaultPlan& plan) const;

@@ -94,7 +94,8 @@ std::vector<FaultInfo> network_and_neighbour_faults() {
          "kill-etcd-member",
          "--kill-etcd-member",
          "SIGKILL one etcd member (not on the leader host when there is a choice)",
-         "Sends SIGKILL to the etcd service of one member; the other two keep the quorum.",
+         "Sends SIGKILL to the etcd service of one member and keeps it down until the restore; "
+         "the other two keep the quorum.",
          "No failover and no write outage: the DCS keeps a quorum and the leader keeps its key.",
          "Start etcd again on that host and wait until the member is healthy.",
          LeaderExpectation::same_leader,
@@ -105,7 +106,8 @@ std::vector<FaultInfo> network_and_neighbour_faults() {
          "kill-haproxy",
          "--kill-haproxy",
          "SIGKILL HAProxy on the host the probes connect through",
-         "Sends SIGKILL to the HAProxy service on the host whose write port the probes use.",
+         "Sends SIGKILL to the HAProxy service on the host whose write port the probes use and "
+         "keeps it down until the restore.",
          "No failover: PostgreSQL is untouched, but clients of that HAProxy lose every "
          "connection until it is back (or until they switch to another HAProxy).",
          "Start HAProxy again and wait until its stats show the leader UP on the write port.",
@@ -189,6 +191,10 @@ void wrap(std::ostringstream& out, const std::string& text, const std::string& i
 }
 
 }  // namespace
+
+bool alert_lasts_a_window(const std::string& name) {
+    return name == "PatroniLeaderChanged";
+}
 
 const std::vector<FaultInfo>& fault_catalogue() {
     static const std::vector<FaultInfo> catalogue = make_catalogue();

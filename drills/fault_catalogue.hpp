@@ -52,6 +52,12 @@ struct FaultInfo {
     std::vector<std::string> alerts;
 };
 
+// An alert that announces an event and lasts a fixed window after it (PatroniLeaderChanged: a
+// minute after a new timeline), whatever the cluster does: its resolution times nothing, so a
+// drill does not keep watching for it once the cluster is whole (the next drill still waits it
+// out before its fault).
+bool alert_lasts_a_window(const std::string& name);
+
 // Every fault, in the order of the man page and --list.
 const std::vector<FaultInfo>& fault_catalogue();
 const FaultInfo& fault_info(FaultKind kind);

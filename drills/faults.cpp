@@ -23,6 +23,24 @@ std::vector<std::string> stop_unit_argv(const std::string& unit) {
     return {"systemctl", "stop", unit};
 }
 
+std::string hold_drop_in(const std::string& unit) {
+    return "/run/systemd/system/" + unit + ".service.d/pgdr-drill-hold.conf";
+}
+std::vector<std::string> hold_unit_argv(const std::string& unit) {
+    // Debian's etcd (Restart=on-abnormal) and HAProxy (Restart=always) units restart 100 ms
+    // after a SIGKILL, so without this the fault is a blip no check or alert sees. A runtime
+    // drop-in (/run: gone with a reboot) keeps the unit down until the restore removes it.
+    const auto path = hold_drop_in(unit);
+    return {"/bin/sh", "-c",
+            "mkdir -p \"${0%/*}\" && printf '[Service]\\nRestart=no\\n' >\"$0\" && "
+            "systemctl daemon-reload",
+            path};
+}
+std::vector<std::string> release_unit_argv(const std::string& unit) {
+    return {"/bin/sh", "-c", "rm -f \"$0\" && systemctl daemon-reload && systemctl start \"$1\"",
+            hold_drop_in(unit), unit};
+}
+
 std::string partition_ruleset(int ssh_port) {
     // "table ...; delete table ..." first: nft applies the file as one transaction, so the
     // table is replaced atomically whether or not it existed. Drops, not rejects: peers must
@@ -72,9 +90,9 @@ std::vector<std::string> fault_heal_command(FaultKind kind, const DrillTopology&
         case FaultKind::stop_primary:
             return {"/bin/systemctl", "start", topology.patroni_unit};
         case FaultKind::kill_etcd_member:
-            return {"/bin/systemctl", "start", "etcd"};
+            return release_unit_argv("etcd");
         case FaultKind::kill_haproxy:
-            return {"/bin/systemctl", "start", "haproxy"};
+            return release_unit_argv("haproxy");
         default:
             return {};
     }
@@ -359,8 +377,10 @@ std::string FaultInjector::inject_fault(const FaultPlan& plan) {
         case FaultKind::partition_primary:
             return partition(plan);
         case FaultKind::kill_etcd_member:
+            must(plan.target, hold_unit_argv("etcd"));
             return must(plan.target, kill_unit_argv("etcd"));
         case FaultKind::kill_haproxy:
+            must(plan.target, hold_unit_argv("haproxy"));
             return must(plan.target, kill_unit_argv("haproxy"));
         case FaultKind::reboot_primary:
             return reboot(plan);
@@ -400,10 +420,10 @@ FaultRestored FaultInjector::restore(const FaultPlan& plan) {
                 out.detail = heal(plan);
                 break;
             case FaultKind::kill_etcd_member:
-                out.detail = must(plan.target, start_unit_argv("etcd"));
+                out.detail = must(plan.target, release_unit_argv("etcd"));
                 break;
             case FaultKind::kill_haproxy:
-                out.detail = must(plan.target, start_unit_argv("haproxy"));
+                out.detail = must(plan.target, release_unit_argv("haproxy"));
                 break;
         }
         if (!fault_heal_command(plan.kind, m_seams.topology).empty()) {

@@ -80,6 +80,10 @@ std::string fault_target(FaultKind kind, const DrillTopology& topology, const st
 std::vector<std::string> kill_unit_argv(const std::string& unit);
 std::vector<std::string> start_unit_argv(const std::string& unit);
 std::vector<std::string> stop_unit_argv(const std::string& unit);
+// A service unit kept down after a kill (no automatic restart) until release_unit_argv, which
+// also starts it again.
+std::vector<std::string> hold_unit_argv(const std::string& unit);
+std::vector<std::string> release_unit_argv(const std::string& unit);
 inline constexpr const char* k_partition_table = "pgdr_partition";
 // A new random id at every boot, also in a systemd-nspawn container (nspawn mounts its own).
 inline constexpr const char* k_boot_id_path = "/proc/sys/kernel/random/boot_id";

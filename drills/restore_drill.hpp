@@ -79,13 +79,18 @@ struct RestoreDrillObjectives {
 struct RestoreDrillReport {
     std::string drill = "restore";
     std::string cluster;
-    std::string started_at;     // ISO 8601 UTC
-    std::string provider;       // lab | ovh
-    std::string target;         // ISO 8601 UTC of the recovery target
-    std::string target_source;  // "--to" | "now - margin"
-    std::string scratch_host;
-    std::string scratch_address;
-    std::optional<Millis> scratch_ready_ms;  // creating the scratch host, packages, files
+    std::string started_at;                   // ISO 8601 UTC
+    std::string provider;                     // lab | ovh
+    std::string target;                       // ISO 8601 UTC of the recovery target
+    std::string target_source;                // "--to" | "now - margin"
+    std::string scratch_host;                 // its name (lab: scr100; OVH: the instance's name)
+    std::string scratch_address;              // on the cluster's network
+    std::string scratch_provider;             // lab | ovh: what made it
+    std::string scratch_id;                   // OVH: the instance id; lab: the host name
+    std::string scratch_flavor;               // OVH only
+    std::string scratch_region;               // OVH only
+    std::optional<Millis> scratch_create_ms;  // creating it until it answers SSH
+    std::optional<Millis> scratch_ready_ms;   // creating it, packages, files
 
     std::string backup_label;
     std::string backup_stop;  // ISO 8601 UTC

@@ -14,19 +14,15 @@
 
 namespace pgdr::drills {
 
-ScratchHost::ScratchHost(std::string name, std::string address, Transport& transport,
-                         std::function<void()> remove)
-    : m_name(std::move(name)),
-      m_address(std::move(address)),
-      m_transport(transport),
-      m_remove(std::move(remove)) {}
+ScratchHost::ScratchHost(ScratchMachine machine, Transport& transport, std::function<void()> remove)
+    : m_machine(std::move(machine)), m_transport(transport), m_remove(std::move(remove)) {}
 
 ScratchHost::~ScratchHost() {
     try {
         remove();
     } catch (...) {
-        // The destructor is the last resort (an exception is unwinding): `lab down` removes a
-        // scratch host left behind, and the drill's report already says it was not removed.
+        // The destructor is the last resort (an exception is unwinding): the drill's report
+        // already says the scratch host was not removed, and how to remove it.
     }
 }
 
@@ -136,6 +132,15 @@ class MarkerWriter {
 
 struct Interrupted {};
 
+// e.what(), with pgdr::Error's hint (how to remove a machine by hand) in parentheses.
+std::string with_hint(const std::exception& e) {
+    const auto* error = dynamic_cast<const Error*>(&e);
+    if (error == nullptr || error->hint().empty()) {
+        return e.what();
+    }
+    return std::string(e.what()) + " (" + error->hint() + ")";
+}
+
 class DrillRun {
   public:
     DrillRun(const RestoreDrillSeams& seams, const RestoreDrillOptions& options)
@@ -175,6 +180,8 @@ class DrillRun {
     void pick_target();
     void wait_archived();
     void pick_backup();
+    std::unique_ptr<ScratchHost> create_scratch();
+    void prepare_scratch(ScratchHost& scratch);
     void restore_and_verify(ScratchHost& scratch);
     void read_restored(ScratchHost& scratch);
 
@@ -186,6 +193,7 @@ class DrillRun {
     std::vector<MarkerAck> m_acks;
     const pg::BackupRecord* m_backup = nullptr;
     pg::StanzaInfo m_stanza;
+    std::chrono::steady_clock::time_point m_scratch_started;
 };
 
 void DrillRun::pick_target() {
@@ -317,6 +325,29 @@ void DrillRun::restore_and_verify(ScratchHost& scratch) {
     }
 }
 
+// The provider's machine, timed apart from the restore (scratch_create_ms).
+std::unique_ptr<ScratchHost> DrillRun::create_scratch() {
+    say("creating a scratch host");
+    m_scratch_started = m_seams.clock.steady_now();
+    auto scratch = m_seams.create_scratch();
+    const auto& m = scratch->machine();
+    m_r.scratch_host = m.name;
+    m_r.scratch_address = m.address;
+    m_r.scratch_provider = m.provider;
+    m_r.scratch_id = m.id;
+    m_r.scratch_flavor = m.flavor;
+    m_r.scratch_region = m.region;
+    m_r.scratch_create_ms = since(m_seams.clock, m_scratch_started);
+    say("scratch host up: " + m.describe());
+    return scratch;
+}
+
+// Packages and files; scratch_ready_ms counts from the creation's start.
+void DrillRun::prepare_scratch(ScratchHost& scratch) {
+    m_seams.prepare_scratch(scratch);
+    m_r.scratch_ready_ms = since(m_seams.clock, m_scratch_started);
+}
+
 RestoreDrillReport DrillRun::run(bool* interrupted_out) {
     std::unique_ptr<ScratchHost> scratch;
     try {
@@ -328,12 +359,9 @@ RestoreDrillReport DrillRun::run(bool* interrupted_out) {
         wait_archived();
         pick_backup();
         check_interrupt();
-        say("creating a scratch host");
-        const auto made = m_seams.clock.steady_now();
-        scratch = m_seams.create_scratch();
-        m_r.scratch_host = scratch->name();
-        m_r.scratch_address = scratch->address();
-        m_r.scratch_ready_ms = since(m_seams.clock, made);
+        scratch = create_scratch();
+        check_interrupt();
+        prepare_scratch(*scratch);
         check_interrupt();
         restore_and_verify(*scratch);
     } catch (const Interrupted&) {
@@ -343,6 +371,11 @@ RestoreDrillReport DrillRun::run(bool* interrupted_out) {
         m_r.errors.push_back("interrupted");
     } catch (const std::exception& e) {
         m_r.errors.push_back(e.what());
+        // Ctrl-C while a seam waited (the provider's machine booting): an interruption too.
+        if (interrupted_out != nullptr && m_seams.interrupted != nullptr &&
+            m_seams.interrupted->load()) {
+            *interrupted_out = true;
+        }
     }
     if (scratch) {
         say("removing the scratch host " + scratch->name());
@@ -350,7 +383,8 @@ RestoreDrillReport DrillRun::run(bool* interrupted_out) {
             scratch->remove();
             m_r.restored = true;
         } catch (const std::exception& e) {
-            m_r.errors.push_back("removing the scratch host " + scratch->name() + ": " + e.what());
+            m_r.errors.push_back("removing the scratch host " + scratch->name() + ": " +
+                                 with_hint(e));
         }
     } else {
         m_r.restored = true;  // nothing was made

@@ -10,7 +10,8 @@
 //   4. pg_switch_wal() on the leader and a wait until that segment is archived (the target is
 //      then covered by the repository);
 //   5. the backup the target restores from (pgbackrest info);
-//   6. a scratch host (created by the seam, removed whatever happens: scratch_removed);
+//   6. a scratch host (created by the seam: a lab host or an OVH instance, then prepared;
+//      removed whatever happens: scratch_removed); its creation is timed apart from the RTO;
 //   7. pg::run_restore onto it to the target; restore RTO = start of the restore -> accepting
 //      queries;
 //   8. on the restored server: this run's marker rows and pg_last_wal_replay_lsn();
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "core/clock.hpp"
+#include "core/scratch_host.hpp"
 #include "core/transport.hpp"
 #include "drills/restore_drill.hpp"
 #include "pg/cluster_snapshot.hpp"
@@ -32,24 +34,23 @@
 
 namespace pgdr::drills {
 
-// What the provider made for the drill. Destroying it removes the host; remove() does it
-// earlier and throws when it cannot.
+// What the provider made (core/scratch_host.hpp) with an SSH session to it. Destroying it
+// removes the machine; remove() does it earlier and throws when it cannot.
 class ScratchHost {
   public:
-    ScratchHost(std::string name, std::string address, Transport& transport,
-                std::function<void()> remove);
+    ScratchHost(ScratchMachine machine, Transport& transport, std::function<void()> remove);
     ~ScratchHost();
     ScratchHost(const ScratchHost&) = delete;
     ScratchHost& operator=(const ScratchHost&) = delete;
 
-    const std::string& name() const { return m_name; }
-    const std::string& address() const { return m_address; }
+    const ScratchMachine& machine() const { return m_machine; }
+    const std::string& name() const { return m_machine.name; }
+    const std::string& address() const { return m_machine.address; }
     Transport& transport() { return m_transport; }
     void remove();
 
   private:
-    std::string m_name;
-    std::string m_address;
+    ScratchMachine m_machine;
     Transport& m_transport;
     std::function<void()> m_remove;  // empty once done
 };
@@ -74,8 +75,12 @@ struct RestoreDrillSeams {
     std::function<std::string()> switch_wal;
     // `pgbackrest info` of the stanza; throws as pg::read_backup_info.
     std::function<pg::StanzaInfo()> backup_info;
-    // A scratch host ready for pgBackRest (packages, configuration); throws when it cannot.
+    // A scratch host from the provider (lab host, OVH instance), up and answering SSH; throws
+    // when it cannot (having removed what it made).
     std::function<std::unique_ptr<ScratchHost>()> create_scratch;
+    // Makes it ready for pgBackRest (packages, configuration: pg::prepare_scratch_host);
+    // throws when it cannot.
+    std::function<void(ScratchHost&)> prepare_scratch;
     // pg::run_restore with the cluster's inventory (the scratch host added to it).
     std::function<pg::RestoreResult(Transport&, const pg::RestoreRequest&)> restore;
     std::function<void(const std::string&)> progress;  // may be empty

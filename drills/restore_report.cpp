@@ -32,12 +32,30 @@ std::string rate_text(const std::optional<double>& rate) {
     return format_bytes(static_cast<std::int64_t>(std::llround(*rate))) + "/s";
 }
 
+// Where it restored: "scr100 (198.18.0.100)"; on OVH also the instance id, flavor and region.
+std::string scratch_text(const RestoreDrillReport& r) {
+    if (r.scratch_host.empty()) {
+        return "-";
+    }
+    std::string where = r.scratch_address;
+    if (!r.scratch_id.empty() && r.scratch_id != r.scratch_host) {
+        where = "instance " + r.scratch_id;
+        for (const auto& part : {r.scratch_flavor, r.scratch_region, r.scratch_address}) {
+            if (!part.empty()) {
+                where += ", " + part;
+            }
+        }
+    }
+    return r.scratch_host + " (" + where + ")";
+}
+
 // The figures as (label, value), shared by the text and Markdown renderings.
 Rows headline_rows(const RestoreDrillReport& r) {
     Rows rows{
         {"target", r.target.empty() ? "-" : r.target + " (" + r.target_source + ")"},
-        {"scratch host",
-         r.scratch_host.empty() ? "-" : r.scratch_host + " (" + r.scratch_address + ")"},
+        {"scratch host", scratch_text(r)},
+        {"  up (created, answering SSH) in", or_dash(r.scratch_create_ms)},
+        {"  ready (packages, configuration) in", or_dash(r.scratch_ready_ms)},
         {"backup", r.backup_label.empty() ? "-" : r.backup_label + ", ended " + r.backup_stop},
         {"backup age at the target", or_dash(r.backup_age_ms)},
         {"restore RTO", or_dash(r.restore_rto_ms)},
@@ -88,9 +106,11 @@ nlohmann::ordered_json restore_report_to_json(const RestoreDrillReport& r) {
     j["rpo_ms"] = or_null(r.rpo_ms);
     j["target"] = or_null(r.target);
     j["target_source"] = r.target_source;
-    j["scratch"] = Json{{"host", or_null(r.scratch_host)},
-                        {"address", or_null(r.scratch_address)},
-                        {"ready_ms", or_null(r.scratch_ready_ms)}};
+    j["scratch"] = Json{
+        {"host", or_null(r.scratch_host)},           {"address", or_null(r.scratch_address)},
+        {"provider", or_null(r.scratch_provider)},   {"id", or_null(r.scratch_id)},
+        {"flavor", or_null(r.scratch_flavor)},       {"region", or_null(r.scratch_region)},
+        {"create_ms", or_null(r.scratch_create_ms)}, {"ready_ms", or_null(r.scratch_ready_ms)}};
     j["backup"] = Json{{"label", or_null(r.backup_label)},
                        {"stop", or_null(r.backup_stop)},
                        {"lsn_stop", or_null(r.backup_lsn_stop)}};
@@ -195,7 +215,9 @@ std::string render_restore_junit(const RestoreDrillReport& r) {
              {"target", r.target},
              {"restore_rto_ms", or_dash_count(r.restore_rto_ms)},
              {"backup_age_ms", or_dash_count(r.backup_age_ms)},
-             {"wal_replayed_bytes", or_dash_count(r.wal_replayed_bytes)}}) {
+             {"wal_replayed_bytes", or_dash_count(r.wal_replayed_bytes)},
+             {"scratch_host", scratch_text(r)},
+             {"scratch_create_ms", or_dash_count(r.scratch_create_ms)}}) {
         out << "    <property name=" << attr(name) << " value=" << attr(value) << "/>\n";
     }
     out << "  </properties>\n";

@@ -119,7 +119,7 @@ LabConfig Lab::config() const {
     return c;
 }
 
-std::vector<LabHost> Lab::plan_hosts(int count) {
+std::vector<LabHost> Lab::plan_hosts(int count, bool monitor) {
     std::vector<LabHost> out;
     int etcd = count >= 5 ? 5 : 3;
     for (int i = 1; i <= count; ++i) {
@@ -129,9 +129,9 @@ std::vector<LabHost> Lab::plan_hosts(int count) {
         }
         if (i == count) {
             h.services.push_back("haproxy");
-            // No `monitor` yet: the monitoring stage's last wait fails on the lab (Prometheus
-            // refused connections on :9090, and Patroni and etcd are now scraped over plain
-            // HTTP while they serve TLS). Issue 15 adds it back once bootstrap passes with it.
+            if (monitor) {
+                h.services.push_back("monitor");  // Prometheus + Alertmanager beside HAProxy
+            }
         }
         out.push_back(h);
     }
@@ -491,7 +491,9 @@ void Lab::up(const LabConfig& config) {
             wait_ssh(h, std::chrono::seconds(120));
         }
     }
-    write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
+    write_file_atomic(m_paths.inventory(),
+                      render_inventory(m_paths, config, plan_hosts(config.hosts, config.monitor)),
+                      0644);
 }
 
 bool Lab::twin_exists() const {

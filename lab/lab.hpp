@@ -18,6 +18,7 @@
 
 #include "core/host_control.hpp"
 #include "core/log.hpp"
+#include "core/scratch_host.hpp"
 #include "core/transport.hpp"
 #include "lab/layout.hpp"
 
@@ -32,6 +33,7 @@ struct LabHost {
 struct LabConfig {
     std::string release = "trixie";
     int hosts = 3;
+    bool monitor = true;  // the written inventory's HAProxy host also runs the monitor service
 };
 
 struct HostStatus {
@@ -93,7 +95,7 @@ class Lab final : public HostControl {
 
     // The lab's hosts for `count` hosts: etcd on the first three (five when there are five),
     // PostgreSQL on all, HAProxy on the last.
-    static std::vector<LabHost> plan_hosts(int count);
+    static std::vector<LabHost> plan_hosts(int count, bool monitor = true);
     // The inventory `up` writes (YAML), for these hosts.
     static std::string render_inventory(const LabPaths& paths, const LabConfig& config,
                                         const std::vector<LabHost>& hosts);
@@ -129,25 +131,18 @@ class Lab final : public HostControl {
     Progress m_progress;
 };
 
-// Owns a scratch host: removes it when destroyed (also while an exception unwinds, and after
-// Ctrl-C, which pgdr turns into a flag and an orderly return). Errors of that removal are logged.
-class ScratchHostGuard {
+// The ScratchHosts seam (core/scratch_host.hpp) on the lab: create_scratch_host and
+// remove_scratch_host of a Lab (root needed), machines reached directly on the lab bridge with
+// their host key known from the image.
+class LabScratchHosts final : public ScratchHosts {
   public:
-    ScratchHostGuard(Lab& lab, ScratchHostInfo info, Logger& log)
-        : m_lab(lab), m_info(std::move(info)), m_log(log) {}
-    ~ScratchHostGuard();
-    ScratchHostGuard(const ScratchHostGuard&) = delete;
-    ScratchHostGuard& operator=(const ScratchHostGuard&) = delete;
-
-    const ScratchHostInfo& info() const { return m_info; }
-    // Removes it now; throws when it cannot. The destructor then does nothing.
-    void remove();
+    explicit LabScratchHosts(Lab& lab) : m_lab(lab) {}
+    ScratchMachine create() override;
+    // Throws with the hint `pgdr lab down` (it removes what is left).
+    void remove(const ScratchMachine& machine) override;
 
   private:
     Lab& m_lab;
-    ScratchHostInfo m_info;
-    Logger& m_log;
-    bool m_removed = false;
 };
 
 }  // namespace pgdr::lab

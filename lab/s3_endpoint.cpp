@@ -91,7 +91,9 @@ void ensure_s3_certificate(const LabS3Paths& paths, const std::vector<std::strin
 }
 
 S3Keys ensure_lab_s3_files(const LabS3Paths& paths, const std::string& address) {
-    ensure_s3_certificate(paths, {address}, {});
+    // The address as a DNS name too: pgBackRest 2.45 (Debian 12) checks the host it dials
+    // against DNS names only, never IP SANs (pgbackrest#1977).
+    ensure_s3_certificate(paths, {address}, {address});
     if (auto text = read_text_file(paths.credentials()); text) {
         if (auto keys = parse_s3_keys(*text)) {
             return *keys;

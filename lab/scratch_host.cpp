@@ -96,22 +96,20 @@ void Lab::remove_scratch_host(const std::string& name) {
     }
 }
 
-ScratchHostGuard::~ScratchHostGuard() {
-    if (m_removed) {
-        return;
-    }
-    try {
-        remove();
-    } catch (const std::exception& e) {
-        m_log.warn("lab: " + std::string(e.what()));
-    }
+ScratchMachine LabScratchHosts::create() {
+    const auto info = m_lab.create_scratch_host();
+    ScratchMachine m;
+    m.provider = "lab";
+    m.id = info.name;
+    m.name = info.name;
+    m.address = info.address;
+    m.known_hosts = info.known_hosts;
+    m.reach_like_members = false;  // the lab bridge: this machine is on it
+    return m;
 }
 
-void ScratchHostGuard::remove() {
-    if (!m_removed) {
-        m_removed = true;
-        m_lab.remove_scratch_host(m_info.name);
-    }
+void LabScratchHosts::remove(const ScratchMachine& machine) {
+    m_lab.remove_scratch_host(machine.id);
 }
 
 }  // namespace pgdr::lab

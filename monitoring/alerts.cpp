@@ -79,7 +79,12 @@ std::vector<Alert> parse_alertmanager_alerts(const std::string& body) {
     return out;
 }
 
-std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpClient& http) {
+namespace {
+
+// GET `path` on the first monitor host's `port` that answers 200, through `reach`.
+template <typename Parse>
+auto query_monitors(const Inventory& inv, ClusterReach& reach, HttpClient& http, int port,
+                    const std::string& path, const char* what, Parse parse) {
     const auto monitors = monitor_hosts(inv);
     if (monitors.empty()) {
         throw Error(ExitCode::invalid_config,
@@ -91,20 +96,12 @@ std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpC
         std::string why;
         try {
             HttpRequest req;
-            req.url = reach.endpoint(m->address, k_alertmanager_port).url() + "/api/v2/alerts";
+            req.url = reach.endpoint(m->address, port).url() + path;
             req.timeout = std::chrono::seconds(5);
             req.connect_timeout = std::chrono::seconds(3);
             auto resp = http.send(req);
             if (resp.status == 200) {
-                auto all = parse_alertmanager_alerts(resp.body);
-                std::vector<Alert> mine;
-                for (auto& a : all) {
-                    auto it = a.labels.find("cluster");
-                    if (it == a.labels.end() || it->second == inv.cluster) {
-                        mine.push_back(std::move(a));
-                    }
-                }
-                return mine;
+                return parse(resp.body);
             }
             why = "HTTP " + std::to_string(resp.status);
         } catch (const HttpTransportError& e) {
@@ -114,8 +111,65 @@ std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpC
         }
         failures += (failures.empty() ? "" : "; ") + m->name + ": " + why;
     }
-    throw Error(ExitCode::unreachable, "no Alertmanager answered (" + failures + ")",
+    throw Error(ExitCode::unreachable, std::string("no ") + what + " answered (" + failures + ")",
                 "check the monitoring stage with `pgdr bootstrap --stage monitoring`");
+}
+
+}  // namespace
+
+std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpClient& http) {
+    return query_monitors(inv, reach, http, k_alertmanager_port, "/api/v2/alerts", "Alertmanager",
+                          [&inv](const std::string& body) {
+                              auto all = parse_alertmanager_alerts(body);
+                              std::vector<Alert> mine;
+                              for (auto& a : all) {
+                                  auto it = a.labels.find("cluster");
+                                  if (it == a.labels.end() || it->second == inv.cluster) {
+                                      mine.push_back(std::move(a));
+                                  }
+                              }
+                              return mine;
+                          });
+}
+
+std::vector<ScrapeTarget> parse_prometheus_targets(const std::string& body) {
+    auto doc = nlohmann::json::parse(body, nullptr, false);
+    const auto* active = doc.is_object() && doc.value("status", "") == "success" &&
+                                 doc.contains("data") && doc["data"].is_object() &&
+                                 doc["data"].contains("activeTargets") &&
+                                 doc["data"]["activeTargets"].is_array()
+                             ? &doc["data"]["activeTargets"]
+                             : nullptr;
+    if (active == nullptr) {
+        throw Error(ExitCode::unreachable,
+                    "Prometheus' /api/v1/targets did not answer with its active targets");
+    }
+    std::vector<ScrapeTarget> out;
+    for (const auto& t : *active) {
+        const auto labels =
+            t.is_object() ? t.value("labels", nlohmann::json::object()) : nlohmann::json::object();
+        out.push_back({text_of(labels, "job"), text_of(labels, "instance"), text_of(t, "scrapeUrl"),
+                       text_of(t, "health"), text_of(t, "lastError")});
+    }
+    return out;
+}
+
+std::vector<ScrapeTarget> fetch_targets(const Inventory& inv, ClusterReach& reach,
+                                        HttpClient& http) {
+    return query_monitors(inv, reach, http, k_prometheus_port, "/api/v1/targets?state=active",
+                          "Prometheus", parse_prometheus_targets);
+}
+
+nlohmann::json targets_to_json(const std::vector<ScrapeTarget>& targets) {
+    auto out = nlohmann::json::array();
+    for (const auto& t : targets) {
+        out.push_back({{"job", t.job},
+                       {"instance", t.instance},
+                       {"url", t.url},
+                       {"health", t.health},
+                       {"last_error", t.last_error}});
+    }
+    return out;
 }
 
 nlohmann::json alerts_to_json(const std::vector<Alert>& alerts) {

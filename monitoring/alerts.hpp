@@ -38,4 +38,23 @@ std::vector<Alert> fetch_alerts(const Inventory& inv, ClusterReach& reach, HttpC
 
 nlohmann::json alerts_to_json(const std::vector<Alert>& alerts);
 
+// One of Prometheus' scrape targets (GET /api/v1/targets, activeTargets).
+struct ScrapeTarget {
+    std::string job;         // labels.job
+    std::string instance;    // labels.instance (pgdr names it after the host)
+    std::string url;         // scrapeUrl
+    std::string health;      // up | down | unknown
+    std::string last_error;  // lastError, "" when the last scrape worked
+};
+
+// Prometheus' /api/v1/targets answer. Throws pgdr::Error (unreachable) on any other body.
+std::vector<ScrapeTarget> parse_prometheus_targets(const std::string& body);
+
+// The scrape targets of `inv`'s cluster on the first monitor host whose Prometheus answers
+// (errors as fetch_alerts).
+std::vector<ScrapeTarget> fetch_targets(const Inventory& inv, ClusterReach& reach,
+                                        HttpClient& http);
+
+nlohmann::json targets_to_json(const std::vector<ScrapeTarget>& targets);
+
 }  // namespace pgdr::monitoring

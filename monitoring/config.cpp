@@ -12,6 +12,30 @@ std::string target(const HostSpec& h, int port) {
     return h.address + ":" + std::to_string(port);
 }
 
+// What Prometheus keeps of a scrape (issue 15's memory goal: the head block grows with the
+// series). etcd exposes ~1500 series a member, most of them gRPC and debugging counters: only
+// the server's state, the disk and peer latencies an on-call person reads and the process'
+// own figures are kept. Of every other exporter, all but the Go runtime's series.
+const char* const k_etcd_keep =
+    "etcd_server_.*|etcd_disk_wal_fsync_duration_seconds_.*|"
+    "etcd_disk_backend_commit_duration_seconds_.*|etcd_mvcc_db_total_size_in_bytes|"
+    "etcd_network_peer_round_trip_time_seconds_.*|etcd_network_peer_(sent|received)_failures_total|"
+    "process_.*";
+
+void metric_filter(YAML::Emitter& e, const std::string& job) {
+    e << YAML::Key << "metric_relabel_configs" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+    e << YAML::Key << "source_labels" << YAML::Value << YAML::Flow << YAML::BeginSeq << "__name__"
+      << YAML::EndSeq;
+    if (job == "etcd") {
+        e << YAML::Key << "regex" << YAML::Value << YAML::DoubleQuoted << k_etcd_keep;
+        e << YAML::Key << "action" << YAML::Value << "keep";
+    } else {
+        e << YAML::Key << "regex" << YAML::Value << YAML::DoubleQuoted << "go_.*";
+        e << YAML::Key << "action" << YAML::Value << "drop";
+    }
+    e << YAML::EndMap << YAML::EndSeq;
+}
+
 // One static config per target, so that `instance` is the host's name, not its address.
 // tls: https, the server's certificate checked against the cluster CA (no client certificate).
 void scrape_job(YAML::Emitter& e, const Inventory& inv, const std::string& job,
@@ -35,7 +59,9 @@ void scrape_job(YAML::Emitter& e, const Inventory& inv, const std::string& job,
         e << YAML::Key << "instance" << YAML::Value << YAML::DoubleQuoted << h->name;
         e << YAML::EndMap << YAML::EndMap;
     }
-    e << YAML::EndSeq << YAML::EndMap;
+    e << YAML::EndSeq;
+    metric_filter(e, job);
+    e << YAML::EndMap;
 }
 
 std::vector<const HostSpec*> all_hosts(const Inventory& inv) {
@@ -126,9 +152,15 @@ std::string render_alertmanager_config(const Inventory& inv) {
            "; changes are overwritten.\n" + e.c_str() + "\n";
 }
 
+// Every daemon of the monitoring stage is a Go program, and systemd hands the whole
+// /etc/default file (EnvironmentFile=) to it: GOGC=50 collects when the heap has grown by half
+// instead of doubled, a smaller resident heap for a little CPU (issue 15's memory goal on small
+// hosts; scripts/bench-alerts.sh measures the daemons' memory).
+const char* const k_go_env = "GOGC=50\n";
+
 std::string prometheus_defaults(const Inventory& inv, const HostSpec& host) {
-    return "# Written by pgdr bootstrap.\nARGS=\"--web.listen-address=" +
-           target(host, k_prometheus_port) +
+    return std::string("# Written by pgdr bootstrap.\n") + k_go_env +
+           "ARGS=\"--web.listen-address=" + target(host, k_prometheus_port) +
            " --storage.tsdb.retention.time=" + inv.monitoring.retention + "\"\n";
 }
 
@@ -146,19 +178,31 @@ std::string alertmanager_defaults(const Inventory& inv, const HostSpec& host) {
             }
         }
     }
-    return "# Written by pgdr bootstrap.\nARGS=\"" + args + "\"\n";
+    return std::string("# Written by pgdr bootstrap.\n") + k_go_env + "ARGS=\"" + args + "\"\n";
 }
 
+// The host-resource collectors an on-call person reads (CPU, memory, pressure, disks and
+// filesystems, network, file descriptors, clock), not the ~40 the node exporter enables by
+// default (hardware sensors, NFS, ZFS, InfiniBand, ...): fewer series for Prometheus to keep.
+// Every name exists in Debian 12's node exporter 1.5 and Debian 13's 1.9.
 std::string node_exporter_defaults(const HostSpec& host) {
-    return "# Written by pgdr bootstrap.\nARGS=\"--web.listen-address=" +
-           target(host, k_node_exporter_port) + "\"\n";
+    std::string args = "--web.listen-address=" + target(host, k_node_exporter_port) +
+                       " --collector.disable-defaults";
+    for (const char* c :
+         {"cpu", "diskstats", "filefd", "filesystem", "loadavg", "meminfo", "netdev", "netstat",
+          "pressure", "sockstat", "stat", "time", "uname", "vmstat"}) {
+        args += std::string(" --collector.") + c;
+    }
+    return std::string("# Written by pgdr bootstrap.\n") + k_go_env + "ARGS=\"" + args + "\"\n";
 }
 
+// --disable-settings-metrics: no pg_settings_* series (one per server setting, ~350 a member);
+// `pgdr` reads settings itself when it needs them.
 std::string postgres_exporter_defaults(const HostSpec& host) {
-    return "# Written by pgdr bootstrap.\n"
+    return std::string("# Written by pgdr bootstrap.\n") + k_go_env +
            "DATA_SOURCE_NAME='user=prometheus host=/run/postgresql dbname=postgres'\n"
            "ARGS=\"--web.listen-address=" +
-           target(host, k_postgres_exporter_port) + "\"\n";
+           target(host, k_postgres_exporter_port) + " --disable-settings-metrics\"\n";
 }
 
 }  // namespace pgdr::monitoring

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "core/net_address.hpp"
 #include "monitoring/config.hpp"
@@ -178,6 +179,16 @@ nlohmann::json security_group_rules(const Inventory& inv) {
     for (const auto& r : cluster) {
         for (const auto& h : inv.hosts) {
             add(r.min, r.max, addresses.at(h.name) + "/32", r.what + " from " + h.name);
+        }
+    }
+    // pgBackRest's TLS server (pg/pgbackrest_conf.hpp): only between the members (backups from
+    // a standby) and the repository host.
+    if (inv.backup) {
+        for (const auto& h : inv.hosts) {
+            if (h.runs(Service::postgres) || is_backup_repo_host(inv, h.name)) {
+                add(k_pgbackrest_tls_port, k_pgbackrest_tls_port, addresses.at(h.name) + "/32",
+                    "pgBackRest TLS server from " + h.name);
+            }
         }
     }
     for (const auto& r : clients) {

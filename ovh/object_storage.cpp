@@ -92,13 +92,75 @@ std::string s3_endpoint_host(const std::string& s3_region) {
     return "s3." + s3_region + ".io.cloud.ovh.net";
 }
 
+bool is_ovh_s3_endpoint(const std::string& endpoint) {
+    const std::string host = lower(endpoint.substr(0, endpoint.find(':')));
+    for (const auto& suffix :
+         {std::string(".io.cloud.ovh.net"), std::string(".perf.cloud.ovh.net")}) {
+        if (host.rfind("s3.", 0) == 0 && host.size() > suffix.size() + 3 &&
+            host.compare(host.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string storage_region_of(const Inventory& inv, const std::string& s3_region) {
+    std::vector<std::string> candidates = inv.ovh.regions;
+    for (const auto& h : inv.hosts) {
+        candidates.push_back(h.region);
+    }
+    for (const auto& r : candidates) {
+        if (!r.empty() && s3_region_of(r) == s3_region) {
+            return r;
+        }
+    }
+    std::string upper = s3_region;
+    std::transform(upper.begin(), upper.end(), upper.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return upper;
+}
+
+namespace {
+
+// The backup section's repository when provision makes it (type s3 on OVH's endpoint).
+const BackupRepo* ovh_backup_repo(const Inventory& inv) {
+    if (!inv.backup || inv.backup->repo.type != "s3" ||
+        !is_ovh_s3_endpoint(inv.backup->repo.endpoint)) {
+        return nullptr;
+    }
+    return &inv.backup->repo;
+}
+
+}  // namespace
+
 std::optional<ObjectStorageSpec> object_storage_spec(const Inventory& inv) {
+    const std::string user = "pgdr-" + inv.cluster + "-backup";
+    if (const auto* repo = ovh_backup_repo(inv)) {
+        return ObjectStorageSpec{storage_region_of(inv, repo->region), repo->region, repo->bucket,
+                                 user};
+    }
     if (inv.ovh.backup_region.empty()) {
         return std::nullopt;
     }
     const std::string region = backup_region(inv);
-    const std::string name = "pgdr-" + inv.cluster + "-backup";
-    return ObjectStorageSpec{region, s3_region_of(region), name, name};
+    return ObjectStorageSpec{region, s3_region_of(region), user, user};
+}
+
+std::string backup_region_warning(const Inventory& inv) {
+    if (inv.ovh.backup_region.empty()) {
+        return {};
+    }
+    if (const auto* repo = ovh_backup_repo(inv)) {
+        return "provider.ovh.backup_region (" + inv.ovh.backup_region +
+               ") is deprecated and ignored: the backup section's repository (region " +
+               repo->region + ", bucket " + repo->bucket +
+               ") says where the backups go; remove provider.ovh.backup_region";
+    }
+    const std::string s3 = s3_region_of(inv.ovh.backup_region);
+    return "provider.ovh.backup_region is deprecated: name the repository in the backup section "
+           "instead (backup.repo: {type: s3, endpoint: " +
+           s3_endpoint_host(s3) + ", region: " + s3 + ", bucket: pgdr-" + inv.cluster +
+           "-backup}), then remove provider.ovh.backup_region";
 }
 
 json bucket_policy(const std::string& bucket) {
@@ -166,7 +228,11 @@ std::vector<Change> ObjectStorage::plan(const ObjectStorageSpec& spec, const Clu
     const json rec = record_of(state);
     if (auto b = find_bucket(spec.region, spec.bucket)) {
         out.push_back({ChangeAction::keep, k_bucket, spec.bucket, spec.region, spec.bucket,
-                       s3_endpoint_host(spec.s3_region)});
+                       s3_endpoint_host(spec.s3_region) +
+                           (rec.value("bucket_created", false)
+                                ? ""
+                                : " (exists, not made for this cluster: used, never deleted by "
+                                  "pgdr)")});
     } else {
         out.push_back({ChangeAction::create, k_bucket, spec.bucket, spec.region, "",
                        s3_endpoint_host(spec.s3_region)});
@@ -275,6 +341,8 @@ void ObjectStorage::apply(const ObjectStorageSpec& spec, ClusterState& state,
             }
         }
         ++result.created;
+        // Only a bucket this cluster made is ever deleted by its destroy (destroy_plan).
+        rec["bucket_created"] = true;
         m_say("bucket " + spec.bucket + ": created in " + spec.region);
     }
     save();
@@ -351,8 +419,14 @@ std::vector<Change> ObjectStorage::destroy_plan(const std::optional<ObjectStorag
         out.push_back({action, k_s3_user, json_string(*u, "description"), "", uid, why});
     }
     if (b) {
-        out.push_back({action, k_bucket, bucket, region, bucket,
-                       std::to_string(objects) + " objects" + (why.empty() ? "" : ", " + why)});
+        // A bucket this cluster's provision did not make (another cluster's, or made by hand,
+        // that the inventory names) is never emptied nor deleted, --delete-backups or not.
+        const bool ours = rec.value("bucket_created", false);
+        const std::string bucket_why =
+            ours ? why : "not made by pgdr for this cluster: kept (delete it by hand if unused)";
+        out.push_back(
+            {ours ? action : ChangeAction::keep, k_bucket, bucket, region, bucket,
+             std::to_string(objects) + " objects" + (bucket_why.empty() ? "" : ", " + bucket_why)});
     }
     return out;
 }
@@ -385,6 +459,7 @@ int ObjectStorage::destroy(const std::vector<Change>& changes, ClusterState& sta
                            const std::string& state_dir) {
     int deleted = 0;
     bool kept = false;
+    const bool bucket_ours = record_of(state).value("bucket_created", false);
     auto gone = [&](const std::function<void()>& call) {
         try {
             call();
@@ -401,7 +476,8 @@ int ObjectStorage::destroy(const std::vector<Change>& changes, ClusterState& sta
                 continue;
             }
             if (c.action != ChangeAction::remove) {
-                kept = true;
+                // Another's bucket stays, but this cluster's record of it can go.
+                kept = kept || c.kind != k_bucket || bucket_ours;
                 continue;
             }
             if (c.kind == k_s3_credential) {

@@ -50,10 +50,21 @@ std::string backup_region(const Inventory& inv);
 // "eu-west-par"; the endpoint is s3.<that>.io.cloud.ovh.net.
 std::string s3_region_of(const std::string& ovh_region);
 std::string s3_endpoint_host(const std::string& s3_region);
-// What this inventory wants; nullopt when it wants no Object Storage. Until the inventory's
-// `backup` section is read here (issue 14's bootstrap side), that is when provider.ovh sets
-// backup_region.
+// Whether a backup.repo.endpoint is OVH's Object Storage (s3.<region>.io.cloud.ovh.net or
+// .perf.cloud.ovh.net, with or without a port): then provision makes its bucket.
+bool is_ovh_s3_endpoint(const std::string& endpoint);
+// The OVH region of the v1 storage routes for an S3 region: the first of provider.ovh.regions
+// (then the hosts' regions) that maps to it ("sbg" -> SBG5), else the S3 region upper-cased
+// ("eu-west-par" -> EU-WEST-PAR, as OVH names its storage regions).
+std::string storage_region_of(const Inventory& inv, const std::string& s3_region);
+// What this inventory wants; nullopt when it wants no Object Storage. The `backup` section's
+// repository decides when it is type s3 on an OVH endpoint: bucket backup.repo.bucket in the
+// region of backup.repo.region. Otherwise provider.ovh.backup_region (deprecated) still asks
+// for the bucket pgdr-<cluster>-backup in that region.
 std::optional<ObjectStorageSpec> object_storage_spec(const Inventory& inv);
+// The warning provision prints about provider.ovh.backup_region ("" when it is not set): a
+// deprecated alias of the backup section, ignored beside one.
+std::string backup_region_warning(const Inventory& inv);
 // The policy document that allows the bucket alone (read, write, delete, list, multipart).
 nlohmann::json bucket_policy(const std::string& bucket);
 

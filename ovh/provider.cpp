@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/parallel.hpp"
@@ -14,6 +15,7 @@
 #include "ovh/layout.hpp"
 #include "ovh/object_storage.hpp"
 #include "ovh/prune.hpp"
+#include "ovh/scratch_instance.hpp"
 
 namespace pgdr::ovh {
 
@@ -166,32 +168,6 @@ json location(const std::string& region, const std::string& zone = {}) {
         l["availabilityZone"] = zone;
     }
     return l;
-}
-
-// Private address on our network, public address elsewhere.
-void read_addresses(const json& instance, const std::string& network_id, HostState& hs) {
-    if (!instance.contains("currentState") || !instance["currentState"].contains("networks")) {
-        return;
-    }
-    for (const auto& n : instance["currentState"]["networks"]) {
-        std::string ip;
-        if (n.contains("addresses") && n["addresses"].is_array()) {
-            for (const auto& a : n["addresses"]) {
-                if (a.value("version", 4) == 4 && !json_string(a, "ip").empty()) {
-                    ip = json_string(a, "ip");
-                    break;
-                }
-            }
-        }
-        if (ip.empty()) {
-            continue;
-        }
-        if (json_string(n, "id") == network_id) {
-            hs.address = ip;
-        } else if (hs.public_address.empty()) {
-            hs.public_address = ip;
-        }
-    }
 }
 
 // The project-wide SSH key (immutable): keep it when it holds the inventory's public key.
@@ -530,7 +506,9 @@ class ApplyRun {
         hs = HostState{};
         hs.instance_id = id_of(ready);
         hs.region = region;
-        read_addresses(ready, rid.network, hs);
+        const auto addresses = instance_addresses(ready, rid.network);
+        hs.address = addresses.private_address;
+        hs.public_address = addresses.public_address;
         if (hs.address.empty()) {
             hs.address = m_addresses.at(h.name);
         }
@@ -630,8 +608,13 @@ ProvisionPlan OvhProvider::plan(const Inventory& inv, const ClusterState& state)
     auto pruning = plan_pruning(inv, state, o.instances, m_options.prune, m_options.inventory_path);
     plan.changes.insert(plan.changes.end(), pruning.removals.begin(), pruning.removals.end());
     plan.blockers.insert(plan.blockers.end(), pruning.blockers.begin(), pruning.blockers.end());
-    // The backups' bucket, S3 user, credential and policy (ovh/object_storage.hpp).
-    if (const auto spec = object_storage_spec(inv)) {
+    // The backups' bucket, S3 user, credential and policy (ovh/object_storage.hpp); none for a
+    // repository host's filesystem repository (backup.repo.type posix).
+    if (const auto warning = backup_region_warning(inv); !warning.empty()) {
+        m_log.warn(warning);
+    }
+    const auto spec = object_storage_spec(inv);
+    if (spec && backup_repo_host(inv) == nullptr) {
         ObjectStorage storage(m_api, m_log, [this](const std::string& line) { say(line); });
         auto changes = storage.plan(*spec, state, inv.paths.state_dir);
         plan.changes.insert(plan.changes.end(), changes.begin(), changes.end());
@@ -675,6 +658,16 @@ std::vector<Change> OvhProvider::destroy_plan(const Inventory& inv, const Cluste
             if (auto r = Observed::by_id(o.instances, hs.instance_id)) {
                 add(k_instance, *r, hs.region, "recorded in the state");
             }
+        }
+    }
+    // A restore drill's scratch instance that its deletion left (ovh/scratch_instance.hpp).
+    for (const auto& r : o.instances) {
+        if (resource_name(r).rfind(scratch_instance_prefix(inv), 0) == 0 &&
+            resource_status(r) != "DELETING") {
+            const json spec = r.contains("targetSpec") ? r["targetSpec"] : json();
+            const bool located = spec.is_object() && spec.contains("location");
+            add(k_instance, r, located ? json_string(spec["location"], "region") : "",
+                "left by a restore drill");
         }
     }
     auto regions = regions_in_use(inv);

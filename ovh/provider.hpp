@@ -7,7 +7,8 @@
 //           security group and anti-affinity group; then every instance in parallel; each waited
 //           until READY. The state file is written as soon as instance ids are known and again
 //           at the end (private and public addresses). Running it again creates nothing.
-// destroy() deletes everything pgdr made for the cluster, in reverse order (instances, then
+// destroy() deletes everything pgdr made for the cluster, in reverse order (instances, also a
+//           restore drill's scratch instance a failed deletion left behind, then
 //           groups and security groups, subnets, networks, the SSH key), waiting until each is
 //           gone (404 counts as gone), and empties the state.
 // Resources are identified by name (layout.hpp); instances removed from the inventory are

@@ -11,12 +11,6 @@ std::string json_string(const nlohmann::json& j, const char* key) {
     return {};
 }
 
-namespace {
-
-std::string str(const nlohmann::json& j, const char* key) {
-    return json_string(j, key);
-}
-
 std::string task_errors(const nlohmann::json& resource) {
     std::string out;
     if (!resource.contains("currentTasks") || !resource["currentTasks"].is_array()) {
@@ -25,11 +19,46 @@ std::string task_errors(const nlohmann::json& resource) {
     for (const auto& task : resource["currentTasks"]) {
         if (task.contains("errors") && task["errors"].is_array()) {
             for (const auto& e : task["errors"]) {
-                out += (out.empty() ? "" : "; ") + str(e, "message");
+                out += (out.empty() ? "" : "; ") + json_string(e, "message");
             }
         }
     }
     return out;
+}
+
+InstanceAddresses instance_addresses(const nlohmann::json& instance,
+                                     const std::string& network_id) {
+    InstanceAddresses out;
+    if (!instance.contains("currentState") || !instance["currentState"].is_object() ||
+        !instance["currentState"].contains("networks")) {
+        return out;
+    }
+    for (const auto& n : instance["currentState"]["networks"]) {
+        std::string ip;
+        if (n.contains("addresses") && n["addresses"].is_array()) {
+            for (const auto& a : n["addresses"]) {
+                if (a.value("version", 4) == 4 && !json_string(a, "ip").empty()) {
+                    ip = json_string(a, "ip");
+                    break;
+                }
+            }
+        }
+        if (ip.empty()) {
+            continue;
+        }
+        if (json_string(n, "id") == network_id) {
+            out.private_address = ip;
+        } else if (out.public_address.empty()) {
+            out.public_address = ip;
+        }
+    }
+    return out;
+}
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key) {
+    return json_string(j, key);
 }
 
 }  // namespace

@@ -38,6 +38,17 @@ std::string resource_name(const nlohmann::json& resource);
 // resourceStatus ("READY", ...); "READY" for resources without one (sshKey).
 std::string resource_status(const nlohmann::json& resource);
 
+// The messages of a resource's currentTasks[].errors[], joined with "; " ("" when none).
+std::string task_errors(const nlohmann::json& resource);
+
+// An instance's IPv4 addresses from its v2 currentState.networks: the one on `network_id`
+// (private), and the first one elsewhere (public, Ext-Net). "" for what it does not have.
+struct InstanceAddresses {
+    std::string private_address;
+    std::string public_address;
+};
+InstanceAddresses instance_addresses(const nlohmann::json& instance, const std::string& network_id);
+
 struct FlavorInfo {
     std::string id;
     bool available = true;

@@ -7,6 +7,7 @@
 #include <regex>
 #include <thread>
 
+#include "core/backup_repo.hpp"
 #include "core/strings.hpp"
 #include "pg/pgbackrest_conf.hpp"
 #include "pg/stage_backup.hpp"
@@ -382,18 +383,43 @@ PgbackrestFailure classify_pgbackrest_failure(int exit_status, const std::string
     return f;
 }
 
+namespace {
+
+// With a repository host, "the repository" is its pgBackRest TLS server, not an endpoint.
+std::string repo_host_hint(const Inventory& inv, const std::string& kind, const std::string& host) {
+    const auto* repo = backup_repo_host(inv);
+    if (repo == nullptr) {
+        return "";
+    }
+    if (kind == "repository_unreachable") {
+        return "the repository host " + repo->name + " (backup.repo.host): check that it runs " +
+               k_pgbackrest_server_unit + " on port " + std::to_string(k_pgbackrest_tls_port) +
+               " and that " + host + " reaches it (pgBackRest's log in /var/log/pgbackrest/)";
+    }
+    if (kind == "tls_untrusted") {
+        return "a certificate does not chain to the cluster CA: `pgdr bootstrap` (its "
+               "certificates stage) installs the cluster's certificates again";
+    }
+    return "";
+}
+
+}  // namespace
+
 void throw_pgbackrest_failure(const std::string& what, const std::string& host,
-                              const CommandResult& result) {
+                              const CommandResult& result, const Inventory* inv) {
     // info and check only read the repository: pgBackRest retries a refused or dropped
     // connection until its io-timeout, so a bound reached there means no answer from it.
     if (result.timed_out && (what == "pgbackrest info" || what == "pgbackrest check")) {
+        const std::string posix =
+            inv != nullptr ? repo_host_hint(*inv, "repository_unreachable", host) : "";
         throw Error(ExitCode::unreachable,
                     what + " on " + host +
                         " failed (repository_unreachable): the repository did not answer "
                         "before pgdr's bound",
-                    "check backup.repo.endpoint and that " + host +
-                        " reaches it (pgBackRest's log in /var/log/pgbackrest/ names the "
-                        "address it tried)");
+                    !posix.empty() ? posix
+                                   : "check backup.repo.endpoint and that " + host +
+                                         " reaches it (pgBackRest's log in /var/log/pgbackrest/ "
+                                         "names the address it tried)");
     }
     if (result.timed_out) {
         throw Error(ExitCode::postgres, what + " on " + host + " timed out",
@@ -406,20 +432,26 @@ void throw_pgbackrest_failure(const std::string& what, const std::string& host,
         std::snprintf(buf, sizeof buf, "[%03d] ", f.code);
         code = buf;
     }
+    const std::string posix = inv != nullptr ? repo_host_hint(*inv, f.kind, host) : "";
     throw Error(f.exit, what + " on " + host + " failed (" + f.kind + "): " + code + f.message,
-                f.hint);
+                posix.empty() ? f.hint : posix);
 }
 
-std::vector<std::string> backup_info_argv(const Inventory& inv) {
-    return pgbackrest_argv(inv, {"--output=json", "info"});
+std::vector<std::string> backup_info_argv(const Inventory& inv, const std::string& host) {
+    return pgbackrest_argv_as(pgbackrest_user_on(inv, host), inv, {"--output=json", "info"});
 }
 
 std::vector<std::string> backup_check_argv(const Inventory& inv) {
     return pgbackrest_argv(inv, {"check"});
 }
 
-std::vector<std::string> backup_run_argv(const std::string& type) {
-    return {"runuser", "-u", "postgres", "--", k_backup_script, type, "--manual"};
+std::vector<std::string> backup_run_argv(const std::string& type, const std::string& user) {
+    return {"runuser", "-u", user, "--", k_backup_script, type, "--manual"};
+}
+
+std::string backup_host(const Inventory& inv) {
+    const auto* repo = backup_repo_host(inv);
+    return repo == nullptr ? "" : repo->name;
 }
 
 void require_backup(const Inventory& inv) {
@@ -433,9 +465,9 @@ StanzaInfo read_backup_info(const Inventory& inv, Transport& member) {
     RunOptions o;
     o.sudo = true;
     o.timeout = std::chrono::seconds(120);
-    auto r = member.run(backup_info_argv(inv), o);
+    auto r = member.run(backup_info_argv(inv, member.host_name()), o);
     if (!r.ok()) {
-        throw_pgbackrest_failure("pgbackrest info", member.host_name(), r);
+        throw_pgbackrest_failure("pgbackrest info", member.host_name(), r, &inv);
     }
     auto s = stanza_of(parse_pgbackrest_info(r.out), inv.cluster);
     if (s.status_code == 99 || s.status_code == 1 || s.status_code == 3) {
@@ -456,7 +488,7 @@ StanzaInfo read_backup_info(const Inventory& inv, Transport& member) {
         } else if (std::regex_search(why, m, k_kind) && m[1].str() == "HostConnect") {
             as_error.err = "ERROR: [049]: " + why;
         }
-        throw_pgbackrest_failure("pgbackrest info", member.host_name(), as_error);
+        throw_pgbackrest_failure("pgbackrest info", member.host_name(), as_error, &inv);
     }
     return s;
 }
@@ -490,7 +522,7 @@ BackupRecord run_backup(const Inventory& inv, Transport& leader, const BackupRun
     ro.timeout = o.timeout;
     CommandResult r;
     try {
-        r = leader.run(backup_run_argv(o.type), ro);
+        r = leader.run(backup_run_argv(o.type, pgbackrest_user_on(inv, leader.host_name())), ro);
     } catch (...) {
         done = true;
         if (watcher.joinable()) {
@@ -508,7 +540,7 @@ BackupRecord run_backup(const Inventory& inv, Transport& leader, const BackupRun
                     "run `pgdr backup run` again (a failover or switchover happened)");
     }
     if (!r.ok()) {
-        throw_pgbackrest_failure("pgbackrest backup --type=" + o.type, leader.host_name(), r);
+        throw_pgbackrest_failure("pgbackrest backup --type=" + o.type, leader.host_name(), r, &inv);
     }
     auto info = read_backup_info(inv, leader);
     if (info.backups.empty()) {
@@ -526,7 +558,7 @@ BackupCheck check_backup(const Inventory& inv, Transport& leader) {
     auto r = leader.run(backup_check_argv(inv), ro);
     out.output = r.out + r.err;
     if (!r.ok()) {
-        throw_pgbackrest_failure("pgbackrest check", leader.host_name(), r);
+        throw_pgbackrest_failure("pgbackrest check", leader.host_name(), r, &inv);
     }
     out.ok = true;
     auto a = leader.run({"runuser", "-u", "postgres", "--", "psql", "-XAtq", "-F", "|", "-d",

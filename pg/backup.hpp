@@ -3,7 +3,8 @@
 // (a RecordingTransport in tests) or parses what pgBackRest printed.
 //
 //   run    /usr/local/sbin/pgdr-backup TYPE --manual as postgres on the leader (the timers'
-//          script: a standby's files when one streams), then the new backup from `info`;
+//          script: a standby's files when one streams), or as pgbackrest on the repository
+//          host (pgBackRest requires backup and expire there), then the new backup from `info`;
 //   list   `pgbackrest info --output=json`: label, type, start/stop, duration, size, repository
 //          size, WAL range; a text table or JSON;
 //   check  `pgbackrest check` (a WAL segment reaches the repository) and the leader's
@@ -86,23 +87,33 @@ struct PgbackrestFailure {
     std::string hint;
 };
 PgbackrestFailure classify_pgbackrest_failure(int exit_status, const std::string& output);
-// Throws the failure as pgdr::Error: "<what> on <host>: <message>" with its hint.
+// Throws the failure as pgdr::Error: "<what> on <host>: <message>" with its hint; with `inv`
+// naming a repository host, the hint of an unreachable or untrusted repository is about it.
 [[noreturn]] void throw_pgbackrest_failure(const std::string& what, const std::string& host,
-                                           const CommandResult& result);
+                                           const CommandResult& result,
+                                           const Inventory* inv = nullptr);
 
-// The argvs, as postgres on a member.
-std::vector<std::string> backup_info_argv(const Inventory& inv);
+// The argvs: as postgres on a member, as pgbackrest on the repository host (`host`: where it
+// runs; "" a member).
+std::vector<std::string> backup_info_argv(const Inventory& inv, const std::string& host = "");
 std::vector<std::string> backup_check_argv(const Inventory& inv);
-std::vector<std::string> backup_run_argv(const std::string& type);
+std::vector<std::string> backup_run_argv(const std::string& type,
+                                         const std::string& user = "postgres");
+
+// Where pgBackRest's backup, expire and stanza-create run: the repository host (backup.repo.type
+// posix), or "" for the leader (an S3 repository).
+std::string backup_host(const Inventory& inv);
 
 // Throws a usage error unless the inventory has a backup section.
 void require_backup(const Inventory& inv);
 
-// `info` on the member; throws as throw_pgbackrest_failure, or for a stanza that cannot be
-// read (status 99: the repository's own message classified).
+// `info` on the member (or the repository host, as pgbackrest); throws as
+// throw_pgbackrest_failure, or for a stanza that cannot be read (status 99: the repository's own
+// message classified).
 StanzaInfo read_backup_info(const Inventory& inv, Transport& member);
 
-// Runs the backup on the leader (blocks until pgBackRest ends). `progress` (may be empty) is
+// Runs the backup on the leader, or on the repository host (backup_host(); blocks until
+// pgBackRest ends). `progress` (may be empty) is
 // called with pgBackRest's `info` of the stanza every `interval` from another transport to the
 // same member (`watch`, may be null: no progress). Returns the newest backup afterwards.
 struct BackupRunOptions {

@@ -2,10 +2,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
 #include "pg/foreign_guard.hpp"
+#include "pg/haproxy_config.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
@@ -255,7 +257,14 @@ void plan_packages(Plan& plan, const BootstrapInputs& b) {
     const auto& release = debian_release(b.inv.release);
     auto& step = plan.add_step(Stage::packages, "install packages");
     for (const auto& h : b.inv.hosts) {
-        step.hosts.push_back({h.name, {install_packages(packages_for(release, h))}});
+        auto packages = packages_for(release, h);
+        if (!is_backup_repo_host(b.inv, h.name)) {
+            step.hosts.push_back({h.name, {install_packages(packages)}});
+            continue;
+        }
+        // The repository host: pgBackRest and its user before the certificates stage.
+        packages.push_back("pgbackrest");
+        step.hosts.push_back({h.name, {install_packages(packages), repo_user_action()}});
     }
 }
 
@@ -645,7 +654,11 @@ HostActions configure_haproxy(const BootstrapInputs& b, const HostSpec& h) {
     ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "haproxy"},
                                          "enable haproxy",
                                          Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
-    auto reload = plan_command({"systemctl", "reload-or-restart", "haproxy"}, "reload haproxy");
+    auto units = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
+    units.when_changed = {k_haproxy_dropin};
+    ha.actions.emplace_back(units);
+    auto reload = plan_command({k_haproxy_reload_script},
+                               "reload haproxy, keeping the servers' check states");
     reload.when_changed = {config};
     ha.actions.emplace_back(reload);
     ha.actions.emplace_back(plan_command({"systemctl", "start", "haproxy"}, "start haproxy",

@@ -7,6 +7,8 @@
 #include "pg/cluster_snapshot.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/etcd_config.hpp"
+#include "pg/haproxy_config.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
@@ -107,10 +109,36 @@ void add_haproxy(Plan& plan, const Inventory& inv) {
         auto check =
             plan_command({"haproxy", "-c", "-q", "-f", paths.haproxy_config}, "check haproxy.cfg");
         check.check_only = true;
+        // Through pgdr-haproxy-reload, which keeps the servers' check states: a plain reload
+        // counts every server UP until its first checks fail, and a write may reach a replica
+        // (a cluster bootstrapped by an older pgdr has no script yet: a plain reload there).
         step.hosts.push_back(
             {h->name,
-             {check, plan_command({"systemctl", "reload", "haproxy"},
+             {check, plan_command({"sh", "-c",
+                                   "if [ -x \"$1\" ]; then exec \"$1\"; fi; "
+                                   "exec systemctl reload haproxy",
+                                   "pgdr-haproxy-reload", k_haproxy_reload_script},
                                   "reload HAProxy (its checks trust the CA file)")}});
+    }
+}
+
+// pgBackRest's TLS servers (the members' and the repository host's) load their pair when they
+// start: restarted, one host at a time (an archive-push meanwhile is retried by PostgreSQL).
+void add_pgbackrest(Plan& plan, const Inventory& inv) {
+    if (!inv.backup) {
+        return;
+    }
+    auto hosts = inv.hosts_with(Service::postgres);
+    if (const auto* repo = backup_repo_host(inv)) {
+        hosts.push_back(repo);
+    }
+    auto& step = plan.add_step(Stage::certificates, "pgBackRest's TLS servers: one host at a time",
+                               HostOrder::sequential);
+    const std::string unit = k_pgbackrest_server_unit;
+    for (const auto* h : hosts) {
+        step.hosts.push_back({h->name,
+                              {plan_command({"systemctl", "try-restart", unit},
+                                            "restart " + unit + " with the new certificate")}});
     }
 }
 
@@ -122,6 +150,7 @@ Plan plan_rotation(const Inventory& inv, const pki::ClusterPki& fresh, const std
     add_etcd(plan, inv);
     add_postgres(plan, inv, leader);
     add_haproxy(plan, inv);
+    add_pgbackrest(plan, inv);
     return plan;
 }
 

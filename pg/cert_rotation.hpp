@@ -14,6 +14,9 @@
 //                 `SELECT pg_reload_conf()` (PostgreSQL re-reads ssl_cert_file on reload);
 //                 neither restarts PostgreSQL, so no connection or replication stream drops
 //   4 haproxy     one host at a time: `haproxy -c`, then `systemctl reload haproxy` (seamless)
+//   5 pgbackrest  with a backup section, one host at a time (the members, the repository host):
+//                 `systemctl try-restart pgdr-pgbackrest-server.service` (its TLS server loads
+//                 its pair when it starts)
 // Then verify_served() proves that every service serves its new certificate (serial), from
 // this machine through the ClusterReach with pgdr's own TLS client (pki::served_certificate).
 #pragma once

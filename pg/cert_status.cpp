@@ -35,11 +35,11 @@ std::string utc_text(std::chrono::system_clock::time_point t) {
 namespace {
 
 // The host's certificates, each judged; `files` maps path -> content (absent: missing).
-void judge_host(const HostSpec& h, const pki::ClusterPki& state, Transport* t,
+void judge_host(const Inventory& inv, const HostSpec& h, const pki::ClusterPki& state, Transport* t,
                 std::chrono::system_clock::time_point now, int warn_days,
                 std::vector<CertEntry>& out) {
     std::string unreachable;
-    for (const auto& c : host_certificates(h)) {
+    for (const auto& c : host_certificates(inv, h)) {
         CertEntry e{h.name, c.service, c.cert_path, true, "", {}};
         std::optional<std::string> in_state;
         if (c.service == k_ca_service) {
@@ -85,7 +85,7 @@ CertsReport collect_cert_status(const Inventory& inv, const pki::ClusterPki& sta
         std::chrono::duration_cast<std::chrono::hours>(r.ca.not_after - now).count() / 24;
     for (const auto& h : inv.hosts) {
         auto it = transports.find(h.name);
-        judge_host(h, state, it == transports.end() ? nullptr : it->second, now, warn_days,
+        judge_host(inv, h, state, it == transports.end() ? nullptr : it->second, now, warn_days,
                    r.entries);
     }
     CertEntry op{k_operator_host,

@@ -1,5 +1,7 @@
 #include "pg/cluster_restore.hpp"
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/poll.hpp"
 #include "core/strings.hpp"
@@ -28,32 +30,84 @@ void require_ok(const CommandResult& r, const std::string& what, const std::stri
     }
 }
 
+bool excluded(const ClusterRestoreRequest& req, const std::string& name) {
+    return std::find(req.exclude.begin(), req.exclude.end(), name) != req.exclude.end();
+}
+
+// The members taking part: every postgres member but the excluded ones.
+std::vector<std::string> restored_members(const Inventory& inv, const ClusterRestoreRequest& req) {
+    std::vector<std::string> out;
+    for (const auto* h : inv.hosts_with(Service::postgres)) {
+        if (!excluded(req, h->name)) {
+            out.push_back(h->name);
+        }
+    }
+    return out;
+}
+
+// --exclude: postgres members only, a minority of them, and etcd's quorum kept.
+void check_exclusions(const Inventory& inv, const ClusterRestoreRequest& req) {
+    if (req.exclude.empty()) {
+        return;
+    }
+    for (const auto& name : req.exclude) {
+        const auto* h = inv.find_host(name);
+        if (h == nullptr || !h->runs(Service::postgres)) {
+            throw usage_error("--exclude " + name + ": not a postgres member of " + inv.cluster);
+        }
+    }
+    const auto members = inv.hosts_with(Service::postgres).size();
+    const auto left = restored_members(inv, req).size();
+    if (left * 2 <= members) {
+        throw usage_error("--exclude leaves " + std::to_string(left) + " of " +
+                              std::to_string(members) +
+                              " members: restore --cluster leaves out a minority only",
+                          "bring the lost hosts back (or provision them again) first");
+    }
+    std::size_t etcd = 0, etcd_left = 0;
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        ++etcd;
+        etcd_left += excluded(req, h->name) ? 0 : 1;
+    }
+    if (etcd_left * 2 <= etcd) {
+        throw usage_error("--exclude leaves " + std::to_string(etcd_left) + " of " +
+                              std::to_string(etcd) +
+                              " etcd members: without a quorum etcd takes no lock and Patroni "
+                              "elects no leader",
+                          "bring enough etcd members back first (`pgdr status` shows etcd)");
+    }
+}
+
 std::string first_member(const Inventory& inv, const ClusterRestoreRequest& req) {
-    const auto members = inv.hosts_with(Service::postgres);
     if (req.first.empty()) {
+        const auto members = restored_members(inv, req);
         if (members.empty()) {
             throw usage_error("the inventory has no postgres member to restore");
         }
-        return members.front()->name;
+        return members.front();
     }
     const auto* h = inv.find_host(req.first);
     if (h == nullptr || !h->runs(Service::postgres)) {
         throw usage_error("--target " + req.first + ": not a postgres member of " + inv.cluster,
                           "with --cluster, --target names the member restored first");
     }
+    if (excluded(req, h->name)) {
+        throw usage_error("--target " + req.first + " is excluded (--exclude)",
+                          "restore first onto a member that is not excluded");
+    }
     return h->name;
 }
 
-// The members in the order they are stopped: the leader last.
-std::vector<std::string> stop_order(const Inventory& inv, const std::string& leader) {
+// The members in the order they are stopped: the leader last; the excluded ones never.
+std::vector<std::string> stop_order(const Inventory& inv, const ClusterRestoreRequest& req) {
     std::vector<std::string> out;
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
-        if (h->name != leader) {
-            out.push_back(h->name);
+    for (const auto& name : restored_members(inv, req)) {
+        if (name != req.leader) {
+            out.push_back(name);
         }
     }
-    if (inv.find_host(leader) != nullptr) {
-        out.push_back(leader);
+    if (inv.find_host(req.leader) != nullptr && !excluded(req, req.leader)) {
+        out.push_back(req.leader);
     }
     return out;
 }
@@ -98,6 +152,17 @@ Argv empty_member_argv(const DebianPaths& p) {
 
 }  // namespace
 
+ClusterView judge_without(const std::string& leader, const std::vector<Finding>& findings,
+                          const std::vector<std::string>& excluded) {
+    std::vector<Finding> kept;
+    for (const auto& f : findings) {
+        if (std::find(excluded.begin(), excluded.end(), f.member) == excluded.end()) {
+            kept.push_back(f);
+        }
+    }
+    return {leader, healthy(kept), problems(kept)};
+}
+
 std::string patroni_dcs_prefix(const Inventory& inv) {
     return "/postgresql-common/" + debian_paths(inv).cluster + "/";
 }
@@ -105,12 +170,17 @@ std::string patroni_dcs_prefix(const Inventory& inv) {
 std::vector<ClusterRestoreStep> plan_cluster_restore(const Inventory& inv,
                                                      const ClusterRestoreRequest& req) {
     require_backup(inv);
+    check_exclusions(inv, req);
     const std::string first = first_member(inv, req);
     const std::string to = req.target.kind == RestoreTarget::Kind::latest ? "the end of the archive"
                                                                           : req.target.value;
     std::vector<ClusterRestoreStep> s;
     s.push_back({"check_repository", first, "the repository answers and holds a backup"});
-    for (const auto& name : stop_order(inv, req.leader)) {
+    s.push_back({"reach_members", "",
+                 req.exclude.empty() ? "every member answers over SSH"
+                                     : "every member but " + join(req.exclude, ", ") +
+                                           " (excluded) answers over SSH"});
+    for (const auto& name : stop_order(inv, req)) {
         s.push_back({"stop_member", name, "stop Patroni and PostgreSQL"});
     }
     s.push_back(
@@ -119,13 +189,15 @@ std::vector<ClusterRestoreStep> plan_cluster_restore(const Inventory& inv,
     s.push_back({"hand_over_first", first, "stop PostgreSQL's own unit, start Patroni"});
     s.push_back({"wait_leader", first, "Patroni leads on the restored data"});
     if (req.target.kind != RestoreTarget::Kind::latest) {
-        s.push_back({"backup_new_timeline", first,
+        // pgBackRest backs up from the repository host when there is one.
+        const std::string on = backup_host(inv);
+        s.push_back({"backup_new_timeline", on.empty() ? first : on,
                      "a full backup of the restored cluster (replicas are cloned from it)"});
     }
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
-        if (h->name != first) {
-            s.push_back({"empty_member", h->name, "empty the data directory"});
-            s.push_back({"start_member", h->name,
+    for (const auto& name : restored_members(inv, req)) {
+        if (name != first) {
+            s.push_back({"empty_member", name, "empty the data directory"});
+            s.push_back({"start_member", name,
                          "start Patroni: the replica is re-created from the repository"});
         }
     }
@@ -143,6 +215,8 @@ class Runner {
     void run(const ClusterRestoreStep& step, ClusterRestoreResult& out) {
         if (step.name == "check_repository") {
             check_repository(step.host);
+        } else if (step.name == "reach_members") {
+            reach_members();
         } else if (step.name == "stop_member") {
             require_ok(
                 run_sudo(host(step.host), stop_member_argv(m_paths), std::chrono::minutes(5)),
@@ -202,6 +276,59 @@ class Runner {
                         "the repository holds no backup of " + m_s.inv.cluster +
                             ": nothing to restore, and nothing was stopped",
                         "`pgdr backup list` shows the repository; `pgdr backup run` takes one");
+        }
+    }
+
+    // Before anything is stopped: a member that cannot be reached would be left running with
+    // the old data while the others are restored.
+    void reach_members() {
+        std::vector<std::string> lost;
+        for (const auto& name : restored_members(m_s.inv, m_req)) {
+            try {
+                run_sudo(host(name), {"true"}, std::chrono::seconds(30));
+            } catch (const Error& e) {
+                if (e.code() != ExitCode::unreachable) {
+                    throw;
+                }
+                lost.push_back(name);
+            }
+        }
+        refuse_running_excluded();
+        if (!lost.empty()) {
+            throw Error(ExitCode::unreachable,
+                        "restore --cluster: " + join(lost, ", ") +
+                            " cannot be reached; nothing was stopped",
+                        "when the host is lost, leave it out: --exclude " +
+                            join(lost, " --exclude ") +
+                            " (a minority of the members; `pgdr reinit` it once it is back)");
+        }
+    }
+
+    // An excluded member whose Patroni still runs would race for the leader key once the DCS
+    // is cleared, with the old data: it must be down (unreachable) or its Patroni stopped.
+    void refuse_running_excluded() {
+        std::vector<std::string> running;
+        for (const auto& name : m_req.exclude) {
+            try {
+                const auto r = run_sudo(host(name),
+                                        {"systemctl", "is-active", "--quiet", m_paths.patroni_unit},
+                                        std::chrono::seconds(30));
+                if (r.ok()) {
+                    running.push_back(name);
+                }
+            } catch (const Error& e) {
+                if (e.code() != ExitCode::unreachable) {
+                    throw;
+                }
+            }
+        }
+        if (!running.empty()) {
+            throw Error(ExitCode::usage,
+                        "--exclude " + join(running, ", ") +
+                            ": Patroni runs there; it would "
+                            "take over the cleared DCS with the old data. Nothing was stopped",
+                        "stop it there (systemctl stop " + m_paths.patroni_unit +
+                            "), or do not exclude a member that is running");
         }
     }
 
@@ -275,6 +402,7 @@ ClusterRestoreResult run_cluster_restore(const ClusterRestoreSeams& seams,
     }
     const auto steps = plan_cluster_restore(seams.inv, req);
     ClusterRestoreResult out;
+    out.excluded = req.exclude;
     Runner runner(seams, req);
     const auto start = seams.clock.steady_now();
     for (std::size_t i = 0; i < steps.size(); ++i) {

@@ -39,7 +39,8 @@ const char* const k_global =
     "\tstats timeout 30s\n"
     "\tuser haproxy\n"
     "\tgroup haproxy\n"
-    "\tdaemon\n";
+    "\tdaemon\n"
+    "\tserver-state-file /var/lib/haproxy/server-state\n";
 
 // Client and server timeouts are long: PostgreSQL sessions idle for minutes; a dead server is
 // detected by the checks, not by these. retries 0: a server that refuses a connection (a
@@ -55,9 +56,93 @@ const char* const k_defaults =
     "\ttimeout connect 4s\n"
     "\ttimeout client  30m\n"
     "\ttimeout server  30m\n"
-    "\ttimeout check   5s\n";
+    "\ttimeout check   5s\n"
+    "\tload-server-state-from-file global\n";
+
+// The state of a running HAProxy, filtered against the new configuration (argv: admin socket,
+// haproxy.cfg, output file). A failure leaves no file: the reload then goes on without states.
+const char* const k_save_state = R"PY(import socket, sys
+sock_path, cfg_path, out_path = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sock_path)
+s.sendall(b"show servers state\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+wanted = set()
+section = None
+for line in open(cfg_path):
+    w = line.split()
+    if not w:
+        continue
+    if w[0] in ("global", "defaults", "listen", "backend", "frontend"):
+        section = w[1] if len(w) > 1 else None
+    elif w[0] == "server" and section and len(w) > 2 and ":" in w[2]:
+        addr, port = w[2].rsplit(":", 1)
+        wanted.add((section, w[1], addr, port))
+lines = [l for l in data.decode().splitlines() if l.strip()]
+if not lines or lines[0].strip() != "1":
+    sys.exit("unexpected answer to show servers state: " + (lines[0] if lines else "nothing"))
+names, kept, dropped = None, [lines[0]], 0
+for line in lines[1:]:
+    if line.startswith("#"):
+        names = line[1:].split()
+        kept.append(line)
+        continue
+    f = dict(zip(names or [], line.split()))
+    key = (f.get("be_name"), f.get("srv_name"), f.get("srv_addr"), f.get("srv_port"))
+    if key in wanted:
+        kept.append(line)
+    else:
+        dropped += 1
+with open(out_path, "w") as out:
+    out.write("\n".join(kept) + "\n")
+print("pgdr-haproxy-reload: %d server states kept, %d not in the new configuration"
+      % (len(kept) - 2, dropped))
+)PY";
 
 }  // namespace
+
+std::string render_haproxy_reload_script(const Inventory& inv) {
+    const std::string state = k_haproxy_server_state;
+    return std::string("#!/bin/sh\n") + "# Managed by pgdr (cluster " + inv.cluster +
+           "): `pgdr bootstrap` rewrites this file.\n"
+           "# Reloads HAProxy keeping each server's check state (server-state-file in\n"
+           "# haproxy.cfg): without it the new process counts every server UP until its first\n"
+           "# checks fail, and for about a second a write may reach a replica. Only servers the\n"
+           "# new haproxy.cfg names at the same address and port keep their state.\n"
+           "set -eu\n"
+           "state=" +
+           state +
+           "\n"
+           "rm -f \"$state.new\"\n"
+           "if systemctl is-active --quiet haproxy && command -v python3 >/dev/null; then\n"
+           "    python3 - /run/haproxy/admin.sock /etc/haproxy/haproxy.cfg \"$state.new\" "
+           "<<'PY' || rm -f \"$state.new\"\n" +
+           k_save_state +
+           "PY\n"
+           "fi\n"
+           "if [ -s \"$state.new\" ]; then\n"
+           "    mv -f \"$state.new\" \"$state\"\n"
+           "else\n"
+           "    rm -f \"$state.new\" \"$state\"\n"
+           "fi\n"
+           "exec systemctl reload-or-restart haproxy\n";
+}
+
+std::string render_haproxy_dropin(const Inventory& inv) {
+    return "# Managed by pgdr (cluster " + inv.cluster +
+           "): `pgdr bootstrap` rewrites this file.\n"
+           "# Server states saved by pgdr-haproxy-reload serve that reload only: a start or\n"
+           "# restart begins without them (an older state may name a former leader UP).\n"
+           "[Service]\n"
+           "ExecStartPre=-/bin/rm -f " +
+           std::string(k_haproxy_server_state) + "\n";
+}
 
 std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
                                const std::string& stats_password) {

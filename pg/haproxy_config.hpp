@@ -24,4 +24,23 @@ namespace pgdr::pg {
 std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
                                const std::string& stats_password);
 
+// Where HAProxy keeps its servers' states across a reload (haproxy.cfg's server-state-file).
+inline constexpr const char* k_haproxy_server_state = "/var/lib/haproxy/server-state";
+// The script every reload by pgdr goes through (bootstrap, certs rotate).
+inline constexpr const char* k_haproxy_reload_script = "/usr/local/sbin/pgdr-haproxy-reload";
+
+// /usr/local/sbin/pgdr-haproxy-reload: saves the running HAProxy's server states (`show servers
+// state` on the admin socket) before `systemctl reload-or-restart haproxy`, so that the new
+// process starts with the leader UP and the replicas DOWN behind the write port instead of
+// every server UP until its first checks fail (a write may reach a replica in that second).
+// Only servers the new haproxy.cfg names at the same address and port keep a state: HAProxy
+// would otherwise apply a saved address over the configuration's.
+std::string render_haproxy_reload_script(const Inventory& inv);
+
+// A drop-in for haproxy.service: a start or restart (not a reload) begins without saved states,
+// since a state saved at some earlier reload may name a former leader UP.
+inline constexpr const char* k_haproxy_dropin =
+    "/etc/systemd/system/haproxy.service.d/pgdr-server-state.conf";
+std::string render_haproxy_dropin(const Inventory& inv);
+
 }  // namespace pgdr::pg

@@ -1,5 +1,6 @@
 // Building blocks of the bootstrap plan's actions, shared by its stages (bootstrap_plan.cpp,
-// stage_backup.cpp, stage_monitoring.cpp, cert_rotation.cpp).
+// stage_files.cpp, stage_backup.cpp, stage_monitoring.cpp, cert_rotation.cpp) and the restore
+// scratch host's files (restore_scratch.cpp).
 #pragma once
 
 #include <chrono>
@@ -21,6 +22,19 @@ inline RunCommand plan_command(std::vector<std::string> argv, std::string descri
     c.unless = std::move(unless);
     c.timeout = timeout;
     return c;
+}
+
+// A file to write, with its mode, owner ("" = root), description and secrecy.
+inline PutFile plan_file(std::string path, std::string content, std::string mode, std::string owner,
+                         std::string description, Secrecy secrecy = Secrecy::none) {
+    PutFile f;
+    f.path = std::move(path);
+    f.content = std::move(content);
+    f.spec.mode = std::move(mode);
+    f.spec.owner = std::move(owner);
+    f.description = std::move(description);
+    f.secrecy = secrecy;
+    return f;
 }
 
 // Succeeds when every package is installed (dpkg-query): the `unless` of an installation.

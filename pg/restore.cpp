@@ -158,14 +158,33 @@ RestoreResult run_restore(const Inventory& inv, Transport& host, const RestoreRe
     const auto start = clock.steady_now();
     auto r = run_sudo(host, restore_argv(inv, req.target), req.timeout);
     if (!r.ok()) {
-        throw_pgbackrest_failure("pgbackrest restore", req.host, r);
+        throw_pgbackrest_failure("pgbackrest restore", req.host, r, &inv);
     }
     out.restore_elapsed =
         std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() - start);
     say("starting PostgreSQL on " + req.host + "; it replays WAL to the target");
     const auto started = clock.steady_now();
-    require_ok(run_sudo(host, {"pg_ctlcluster", v, "main", "start"}, std::chrono::minutes(10)),
-               "pg_ctlcluster start", req.host);
+    const auto started_pg =
+        run_sudo(host, {"pg_ctlcluster", v, "main", "start"}, std::chrono::minutes(10));
+    if (!started_pg.ok()) {
+        // The usual cause: the target lies in WAL the leader has not archived yet (a segment
+        // goes to the repository when it is full or after archive_timeout), and PostgreSQL
+        // stops with "recovery ended before configured recovery target was reached".
+        const auto log =
+            run_sudo(host, {"tail", "-n", "30", paths.log_file}, std::chrono::seconds(10));
+        if (log.out.find("recovery ended before configured recovery target was reached") !=
+            std::string::npos) {
+            throw Error(ExitCode::postgres,
+                        "the archive does not reach " + req.target.value +
+                            " yet: the WAL "
+                            "holding it is not in the repository (PostgreSQL on " +
+                            req.host + " stopped: recovery ended before the target)",
+                        "the leader archives a WAL segment when it is full or after "
+                        "archive_timeout: switch it (`select pg_switch_wal()` as postgres on "
+                        "the leader) or wait, then restore again");
+        }
+        require_ok(started_pg, "pg_ctlcluster start", req.host);
+    }
     const Argv promoted{"runuser", "-u", "postgres", "--", "psql",
                         "-XAtq",   "-d", "postgres", "-c", "select not pg_is_in_recovery()"};
     const auto outcome = poll_until(clock, req.timeout, std::chrono::seconds(1), nullptr, [&] {

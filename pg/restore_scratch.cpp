@@ -1,12 +1,23 @@
 #include "pg/restore_scratch.hpp"
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "core/strings.hpp"
 #include "pg/debian_paths.hpp"
 #include "pg/pgbackrest_conf.hpp"
+#include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
 
 namespace pgdr::pg {
+
+std::vector<std::string> scratch_boot_wait_argv() {
+    return {"sh", "-c",
+            "timeout 600 systemctl is-system-running --wait >/dev/null 2>&1; "
+            "s=$(systemctl is-system-running 2>/dev/null); "
+            "case \"$s\" in running|degraded) exit 0;; esac; "
+            "echo \"its boot has not finished after 10 minutes (systemd: $s)\" >&2; exit 1",
+            "pgdr-boot-wait"};
+}
 
 std::vector<std::string> scratch_install_argv(const Inventory& inv) {
     return {"sh",
@@ -53,28 +64,39 @@ std::string render_scratch_postgres_conf(const Inventory& inv) {
     return out;
 }
 
+namespace {
+
+// The cluster CA and the restore client's pair: the repository host's TLS server accepts them.
+void restore_client_files(std::vector<PutFile>& out, const Secrets& secrets) {
+    const auto it = secrets.tls.certs.find(pki::k_restore_client_name);
+    if (it == secrets.tls.certs.end()) {
+        throw Error(ExitCode::internal, "no restore client certificate (load_restore_client)");
+    }
+    out.push_back(plan_file(k_pgbackrest_restore_ca, secrets.tls.ca.cert_pem, "0644", "",
+                            "the cluster CA (the repository host's certificate)"));
+    out.push_back(plan_file(k_pgbackrest_restore_key, it->second.key_pem, "0600",
+                            "postgres:postgres", "the restore client's private key",
+                            Secrecy::whole_file));
+    out.push_back(plan_file(k_pgbackrest_restore_cert, it->second.cert_pem, "0644",
+                            "postgres:postgres",
+                            "the restore client's certificate (the repository host accepts it)"));
+}
+
+}  // namespace
+
 std::vector<PutFile> scratch_files(const Inventory& inv, const Secrets& secrets) {
     std::vector<PutFile> out;
-    PutFile pgconf;
-    pgconf.path = scratch_postgres_conf_path(inv);
-    pgconf.content = render_scratch_postgres_conf(inv);
-    pgconf.spec = {"0644", ""};
-    pgconf.description = "PostgreSQL settings of the restored copy (no archiving)";
-    out.push_back(pgconf);
-    PutFile conf;
-    conf.path = k_pgbackrest_conf;
-    conf.content = render_pgbackrest_restore_conf(inv, secrets);
-    conf.spec = {"0640", "root:postgres"};
-    conf.description = "pgBackRest configuration (restore only)";
-    conf.secrecy = Secrecy::password_lines;
-    out.push_back(conf);
+    out.push_back(plan_file(scratch_postgres_conf_path(inv), render_scratch_postgres_conf(inv),
+                            "0644", "", "PostgreSQL settings of the restored copy (no archiving)"));
+    out.push_back(plan_file(k_pgbackrest_conf, render_pgbackrest_restore_conf(inv, secrets), "0640",
+                            "root:postgres", "pgBackRest configuration (restore only)",
+                            Secrecy::password_lines));
+    if (backup_repo_host(inv) != nullptr) {
+        restore_client_files(out, secrets);
+    }
     if (!secrets.backup.repo_ca_pem.empty()) {
-        PutFile ca;
-        ca.path = k_pgbackrest_repo_ca;
-        ca.content = secrets.backup.repo_ca_pem;
-        ca.spec = {"0644", ""};
-        ca.description = "the CA the backup repository's certificate is checked against";
-        out.push_back(ca);
+        out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
+                                "the CA the backup repository's certificate is checked against"));
     }
     return out;
 }
@@ -97,6 +119,8 @@ void prepare_scratch_host(const Inventory& inv, Transport& host, const Secrets& 
                                                 " failed: " + trim(r.err.empty() ? r.out : r.err));
         }
     };
+    say("waiting for " + host.host_name() + " to finish booting");
+    step(scratch_boot_wait_argv(), "waiting for the boot", std::chrono::seconds(660));
     say("installing PostgreSQL " + std::to_string(inv.postgres_version) + " and pgBackRest on " +
         host.host_name());
     step(scratch_install_argv(inv), "installing postgresql and pgbackrest",

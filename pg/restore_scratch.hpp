@@ -17,6 +17,11 @@
 
 namespace pgdr::pg {
 
+// Waits (up to 10 minutes) until the host's boot has finished: systemd running or degraded. A
+// fresh host is still starting its units when SSH answers (the lab's first-boot unit creates and
+// starts Debian's cluster; on OVH cloud-init holds apt): a cluster started after
+// scratch_prepare_argv stopped it makes the restore refuse a running server.
+std::vector<std::string> scratch_boot_wait_argv();
 // apt-get install of postgresql-<V> and pgbackrest (an update first when the lists are stale).
 std::vector<std::string> scratch_install_argv(const Inventory& inv);
 // Stops (and disables) Debian's `main` cluster, which the package started, and makes
@@ -25,13 +30,15 @@ std::vector<std::string> scratch_prepare_argv(const Inventory& inv);
 // conf.d/pgdr-restore.conf of Debian's cluster (archive_mode off: the restored copy never
 // archives into the cluster's repository; max_wal_senders and max_replication_slots as the
 // members' so that recovery accepts the primary's WAL), then /etc/pgbackrest/pgbackrest.conf
-// (0640 root:postgres) and, with a CA, repo-ca.crt (0644). Throws like
-// render_pgbackrest_restore_conf.
+// (0640 root:postgres), with a repository host the cluster CA and the restore client's pair
+// (secrets.tls, pg::load_restore_client: the key 0600 postgres), and, with a CA, repo-ca.crt
+// (0644). Throws like render_pgbackrest_restore_conf.
 std::string scratch_postgres_conf_path(const Inventory& inv);
 std::string render_scratch_postgres_conf(const Inventory& inv);
 std::vector<PutFile> scratch_files(const Inventory& inv, const Secrets& secrets);
 
-// Runs the three on `host` as root. Throws pgdr::Error (postgres) naming the step that failed.
+// Runs the four on `host` as root, the boot wait first. Throws pgdr::Error (postgres) naming the
+// step that failed.
 void prepare_scratch_host(const Inventory& inv, Transport& host, const Secrets& secrets,
                           const std::function<void(const std::string&)>& progress);
 

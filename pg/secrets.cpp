@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 #include "core/sha256.hpp"
@@ -90,6 +91,19 @@ void parse_s3_credentials(const std::string& text, const std::string& file, Back
     if (out.s3_key.empty() || out.s3_secret.empty()) {
         throw config_error(file + ": needs both access_key=... and secret_key=...",
                            "`pgdr provision` writes it for OVH and the lab; else write it 0600");
+    }
+}
+
+void load_restore_client(const Inventory& inv, Secrets& secrets) {
+    if (backup_repo_host(inv) == nullptr) {
+        return;
+    }
+    secrets.tls = pki::read_cluster_pki(inv.paths.state_dir, inv);
+    if (secrets.tls.certs.count(pki::k_restore_client_name) == 0) {
+        throw config_error("no restore client certificate in " + pki::pki_dir(inv.paths.state_dir) +
+                               " (the repository host " + inv.backup->repo.host +
+                               " accepts only certificates of the cluster)",
+                           "run `pgdr bootstrap` first: its certificates stage makes it");
     }
 }
 

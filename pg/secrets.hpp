@@ -77,6 +77,12 @@ std::string secrets_fingerprint_path();  // /etc/patroni/pgdr-secrets.fingerprin
 // access_key=... and secret_key=...; refused when group or others may read it) and the CA file.
 // Throws pgdr::Error (invalid_config) naming the file, never a value. Empty without a section.
 BackupSecrets load_backup_secrets(const Inventory& inv);
+// With a repository host (backup.repo.type posix): the cluster CA and the restore client's pair
+// from the state directory into secrets.tls, for a scratch host's restore
+// (pg/restore_scratch.hpp). Nothing otherwise. Throws as pki::read_cluster_pki, or when the
+// restore client's pair is missing (`pgdr bootstrap` makes it).
+void load_restore_client(const Inventory& inv, Secrets& secrets);
+
 // The S3 credentials file's content; throws like load_backup_secrets (`file` names it).
 void parse_s3_credentials(const std::string& text, const std::string& file, BackupSecrets& out);
 

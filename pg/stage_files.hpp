@@ -16,7 +16,9 @@
 //   haproxy      /etc/haproxy/haproxy.cfg                   0640 root:haproxy (stats password)
 //   backup       with a backup section, on members: /etc/pgbackrest/pgbackrest.conf 0640
 //                root:postgres (S3 secret, cipher pass), the repository's CA, the pgBackRest TLS
-//                server's unit, /usr/local/sbin/pgdr-backup and the timers (pgbackrest_conf.hpp)
+//                server's unit, /usr/local/sbin/pgdr-backup and the timers (pgbackrest_conf.hpp);
+//                with a repository host, the script and the timers are its own, with its
+//                pgbackrest.conf 0640 root:pgbackrest and its TLS server's unit
 //   packages, verify: none.
 #pragma once
 

@@ -39,6 +39,12 @@ void service(std::vector<Action>& actions, const std::string& unit,
              std::vector<std::string> files) {
     actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", unit}, "enable " + unit,
                                       Argv{"systemctl", "is-enabled", "--quiet", unit}));
+    // A daemon apt started with the package's own settings may have failed often enough to hit
+    // systemd's start limit (5 starts in 10 s: Debian 12's PostgreSQL exporter did so on the
+    // lab), and then `systemctl restart` is refused: the failed state is cleared first.
+    actions.emplace_back(when_changed(
+        plan_command({"systemctl", "reset-failed", unit}, "clear " + unit + "'s failed starts"),
+        files));
     actions.emplace_back(when_changed(
         plan_command({"systemctl", "restart", unit}, "restart " + unit), std::move(files)));
     actions.emplace_back(plan_command({"systemctl", "start", unit}, "start " + unit,
@@ -100,10 +106,13 @@ void plan_monitoring(Plan& plan, const Inventory& inv, const HostSpec& primary,
     auto& step = plan.add_step(Stage::monitoring, "exporters, Prometheus and Alertmanager");
     for (const auto& h : inv.hosts) {
         HostActions ha{h.name, {}};
+        // The packages first, then pgdr's files: Debian 12's prometheus-postgres-exporter
+        // rewrites /etc/default/prometheus-postgres-exporter when it is installed, so a file
+        // put before it was lost until the next bootstrap (which then changed it again).
+        ha.actions.emplace_back(install(monitoring_packages(inv, h)));
         for (auto& f : stage_files(inv, h, primary, secrets, Stage::monitoring)) {
             ha.actions.emplace_back(std::move(f));
         }
-        ha.actions.emplace_back(install(monitoring_packages(inv, h)));
         service(ha.actions, "prometheus-node-exporter", {"/etc/default/prometheus-node-exporter"});
         if (h.runs(Service::postgres)) {
             service(ha.actions, "prometheus-postgres-exporter",

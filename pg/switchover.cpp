@@ -435,7 +435,7 @@ std::string failed_checks(const std::vector<HaCheck>& checks) {
 // POSTs r.call and records Patroni's answer; true when the change is under way (200, or 503
 // "unknown": it may have happened) and the result must be waited for. A 202 (scheduled) or a
 // refusal ends the run (r.scheduled, r.failure).
-bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
+bool post_once(const HaSeams& s, const HaRequest& request, HaResult& r) {
     SwitchoverResult answer;
     try {
         const std::string path = r.call->url.substr(base_url(s.inv, r.call->run_on).size());
@@ -465,6 +465,39 @@ bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
         return false;
     }
     return true;
+}
+
+// Patroni answers 503 "<action> already in progress" while the member runs another action: a
+// member whose host just came back is still starting PostgreSQL ("restarting after failure").
+// A reinit is sent again every 2 s until that action ends (request.timeout at most); a
+// reinitialize already under way is the change asked for, and is waited for.
+bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
+    const auto deadline = s.clock.steady_now() + request.timeout;
+    for (;;) {
+        if (post_once(s, request, r)) {
+            return true;
+        }
+        const bool busy = request.action == HaAction::reinit && r.http_status == 503 &&
+                          r.http_answer.find("already in progress") != std::string::npos;
+        if (!busy) {
+            return false;
+        }
+        if (r.http_answer.rfind("reinitialize", 0) == 0) {
+            r.failure.clear();
+            return true;
+        }
+        if (s.clock.steady_now() + std::chrono::seconds(2) > deadline) {
+            r.failure +=
+                " (still busy after " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(request.timeout).count()) +
+                " s)";
+            return false;
+        }
+        say(s, r.target + "'s Patroni is busy (" + r.http_answer + "): again in 2 s");
+        s.clock.sleep_for(std::chrono::seconds(2));
+        r.failure.clear();
+    }
 }
 
 // reinit: the target streams from the leader again, then every member is on its timeline.

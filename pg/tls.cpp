@@ -1,5 +1,6 @@
 #include "pg/tls.hpp"
 
+#include "core/backup_repo.hpp"
 #include "pki/cluster_certs.hpp"
 
 namespace pgdr::pg {
@@ -9,7 +10,7 @@ const TlsPaths& tls_paths() {
     return k_paths;
 }
 
-std::vector<HostCertificate> host_certificates(const HostSpec& host) {
+std::vector<HostCertificate> host_certificates(const Inventory& inv, const HostSpec& host) {
     const auto& p = tls_paths();
     std::vector<HostCertificate> out{{k_ca_service, p.ca, "", ""}};
     if (host.runs(Service::etcd)) {
@@ -18,6 +19,10 @@ std::vector<HostCertificate> host_certificates(const HostSpec& host) {
     if (host.runs(Service::postgres)) {
         out.push_back(
             {pki::k_postgres_service, p.postgres_cert, p.postgres_key, "postgres:postgres"});
+    }
+    if (is_backup_repo_host(inv, host.name)) {
+        out.push_back({pki::k_pgbackrest_service, p.pgbackrest_cert, p.pgbackrest_key,
+                       "pgbackrest:pgbackrest"});
     }
     return out;
 }

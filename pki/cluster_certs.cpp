@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "core/backup_repo.hpp"
 #include "core/error.hpp"
 #include "core/files.hpp"
 
@@ -21,7 +22,7 @@ CertSpec host_spec(const Inventory& inv, const HostSpec& h, const std::string& s
     s.host = h.name;
     s.service = service;
     s.stem = h.name + "." + service;
-    s.request.common_name = h.name + " " + service + " (" + inv.cluster + ")";
+    s.request.common_name = cert_common_name(inv, h.name, service);
     s.request.dns_names = {h.name, "localhost"};
     s.request.ip_addresses = {h.address};
     if (h.address != "127.0.0.1") {
@@ -29,6 +30,15 @@ CertSpec host_spec(const Inventory& inv, const HostSpec& h, const std::string& s
     }
     // PostgreSQL's clients also connect through HAProxy (a TCP proxy): its hosts' names and
     // addresses are on every PostgreSQL certificate, so that verify-full holds there too.
+    if ((service == k_postgres_service || service == k_pgbackrest_service) &&
+        inv.release == "bookworm") {
+        // pgBackRest's TLS servers use these certificates (the members' and a repository
+        // host's). pgBackRest 2.45 (Debian 12) matches
+        // the address it dials (pgN-host) only against DNS names and the CN, never against IP
+        // SANs ("unable to find hostname '198.18.0.12' in certificate common name or subject
+        // alternative names", pgbackrest#1977): the address is also a DNS name there.
+        s.request.dns_names.push_back(h.address);
+    }
     if (service == k_postgres_service) {
         for (const auto& lb : inv.hosts) {
             if (lb.runs(Service::haproxy) && lb.name != h.name && !lb.address.empty()) {
@@ -42,14 +52,20 @@ CertSpec host_spec(const Inventory& inv, const HostSpec& h, const std::string& s
     return s;
 }
 
-CertSpec operator_spec(const Inventory& inv) {
+// A client certificate of no host (the operator's, the restore client's).
+CertSpec client_spec(const std::string& stem, const std::string& common_name,
+                     const std::string& dns_name) {
     CertSpec s;
-    s.stem = k_operator_name;
-    s.request.common_name = "pgdr operator (" + inv.cluster + ")";
-    s.request.dns_names = {"pgdr-operator"};
+    s.stem = stem;
+    s.request.common_name = common_name;
+    s.request.dns_names = {dns_name};
     s.request.usage = Usage::client;
     s.request.validity = k_leaf_validity;
     return s;
+}
+
+CertSpec operator_spec(const Inventory& inv) {
+    return client_spec(k_operator_name, "pgdr operator (" + inv.cluster + ")", "pgdr-operator");
 }
 
 std::optional<KeyPair> read_pair(const std::string& dir, const std::string& stem) {
@@ -103,6 +119,15 @@ KeyPair ensure_ca(const std::string& dir, const Inventory& inv) {
 
 }  // namespace
 
+std::string cert_common_name(const Inventory& inv, const std::string& host,
+                             const std::string& service) {
+    return host + " " + service + " (" + inv.cluster + ")";
+}
+
+std::string restore_client_common_name(const Inventory& inv) {
+    return "pgdr restore (" + inv.cluster + ")";
+}
+
 std::vector<CertSpec> cluster_cert_specs(const Inventory& inv) {
     std::vector<CertSpec> out;
     for (const auto& h : inv.hosts) {
@@ -112,8 +137,15 @@ std::vector<CertSpec> cluster_cert_specs(const Inventory& inv) {
         if (h.runs(Service::postgres)) {
             out.push_back(host_spec(inv, h, k_postgres_service));
         }
+        if (is_backup_repo_host(inv, h.name)) {
+            out.push_back(host_spec(inv, h, k_pgbackrest_service));
+        }
     }
     out.push_back(operator_spec(inv));
+    if (backup_repo_host(inv) != nullptr) {
+        out.push_back(
+            client_spec(k_restore_client_name, restore_client_common_name(inv), "pgdr-restore"));
+    }
     return out;
 }
 

@@ -5,8 +5,12 @@
 //   <host>.etcd.crt, .key            etcd member: server + client (peer TLS needs both)
 //   <host>.postgres.crt, .key        Patroni REST, PostgreSQL and Patroni's own etcd and REST
 //                                    client: server + client
+//   <host>.pgbackrest.crt, .key      the pgBackRest repository host (backup.repo.type posix):
+//                                    its TLS server, and its client to the members' servers
 //   operator.crt, .key               pgdr's own client certificate (REST calls from this
 //                                    machine, libpq probes)
+//   restore.crt, .key                with a repository host: the client certificate a scratch
+//                                    host restores with (pgdr restore --target, drill --restore)
 // Every host certificate names the host (inventory name, "localhost") and its addresses
 // (cluster address, 127.0.0.1) as subjectAltNames: local clients connect to 127.0.0.1, and
 // pgdr's connections through an SSH forward land on 127.0.0.1 too. A PostgreSQL certificate
@@ -29,17 +33,27 @@ namespace pgdr::pki {
 
 inline constexpr const char* k_etcd_service = "etcd";
 inline constexpr const char* k_postgres_service = "postgres";
+inline constexpr const char* k_pgbackrest_service = "pgbackrest";
 inline constexpr const char* k_operator_name = "operator";
+inline constexpr const char* k_restore_client_name = "restore";
+
+// The common names a pgBackRest TLS server authorizes (tls-server-auth): a member's postgres
+// certificate, the repository host's, and the scratch hosts' restore client.
+std::string cert_common_name(const Inventory& inv, const std::string& host,
+                             const std::string& service);
+std::string restore_client_common_name(const Inventory& inv);
 
 // One certificate the cluster needs: its file stem ("pg1.etcd", "operator") and its request.
 struct CertSpec {
     std::string host;     // inventory host name; "" for the operator's
-    std::string service;  // k_etcd_service, k_postgres_service or "" for the operator's
+    std::string service;  // k_etcd_service, k_postgres_service, k_pgbackrest_service or "" for
+                          // the operator's and the restore client's
     std::string stem;
     CertRequest request;
 };
 
-// Every certificate the inventory's hosts need, in inventory order, then the operator's.
+// Every certificate the inventory's hosts need, in inventory order, then the operator's (and,
+// with a repository host, the restore client's).
 std::vector<CertSpec> cluster_cert_specs(const Inventory& inv);
 
 struct ClusterPki {

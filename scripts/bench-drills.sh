@@ -25,7 +25,7 @@ SETTINGS=${SETTINGS:-"seed default fast safe"}
 dir=$(mktemp -d /tmp/pgdr-bench-drills.XXXXXX)
 trap '"$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
-"$PGDR" lab up --dir "$dir" --release "$RELEASE" >/dev/null
+"$PGDR" lab up --dir "$dir" --release "$RELEASE" --no-monitor >/dev/null  # no alert waits
 inv=$dir/inventory.yaml
 cp "$inv" "$dir/base.yaml"
 

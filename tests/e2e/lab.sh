@@ -7,6 +7,10 @@
 # e2e_drill, e2e_lock and e2e_closed_ports reuse it when it is healthy (or build a new one), and
 # remove it when they fail, so that the next test never starts on a broken cluster. The ctest
 # fixture cleanup `e2e_shared_lab_down` removes it at the end of the run (tests/CMakeLists.txt).
+# It has no monitor host (`lab up --no-monitor`): with one, every drill of e2e_drill would first
+# wait up to a minute for the earlier drill's PatroniLeaderChanged to resolve. Monitoring and
+# the drills' alert timing are tested on e2e_restore_drill's lab and on Debian 12 in
+# e2e_bootstrap_bookworm, both with the lab's default inventory.
 SHARED_LAB_DIR=${PGDR_SHARED_LAB_DIR:-/var/tmp/pgdr-e2e-shared-lab}
 
 shared_lab_down() {
@@ -28,7 +32,7 @@ _shared_lab_vars() {
 fresh_shared_lab() {
     shared_lab_down
     _shared_lab_vars
-    run_pgdr lab up --dir "$LAB_DIR"
+    run_pgdr lab up --dir "$LAB_DIR" --no-monitor
     assert_rc 0 "pgdr lab up (shared)"
 }
 # The shared lab, bootstrapped and healthy: reused when it is, built anew otherwise.

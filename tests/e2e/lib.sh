@@ -45,9 +45,10 @@ run_pgdr() {
 
 assert_rc() {
     ASSERTIONS=$((ASSERTIONS + 1))
+    # stderr first, then the end of stdout: a long plan's output must not hide the error.
     [ "$RC" -eq "$1" ] || fail "${2:-command}: expected exit $1, got $RC
-stdout: $OUT
-stderr: $ERR"
+stderr: $ERR
+stdout (last 40 lines): $(tail -n 40 <<<"$OUT")"
 }
 assert_contains() {  # HAYSTACK NEEDLE [what]
     ASSERTIONS=$((ASSERTIONS + 1))

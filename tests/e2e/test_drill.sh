@@ -48,8 +48,11 @@ check_evidence() {  # JSON FAULT
     # The independent persistent-connection probe (10 ms, its own connection) measured an outage.
     assert_eq "$(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"] is not None')" True \
         "persistent probe outage of $2: $(json_get "$1" 'd["cross_check"]')"
-    # Logged, not asserted yet: the ±100 ms agreement has not been measured on the lab (issue 19).
+    # Issue 19: the writer's outage and the persistent probe's agree within ±100 ms.
     log "$2: persistent probe agrees with the writer: $(json_get "$1" 'd["cross_check"]["agrees"]') ($(json_get "$1" 'd["cross_check"]["difference_ms"]') ms apart)"
+    assert_eq "$(json_get "$1" 'd["cross_check"]["tolerance_ms"]')" 100 "cross-check tolerance of $2"
+    assert_eq "$(json_get "$1" 'd["cross_check"]["agrees"]')" True \
+        "the writer's outage of $2 agrees with the persistent probe's within ±100 ms: $(json_get "$1" 'd["cross_check"]')"
     log "$2: persistent probe $(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"]') ms, writer $(json_get "$1" 'd["write_outage_ms"]') ms, $(json_get "$1" 'd["cross_check"]["reconnects"]') reconnect(s)"
 }
 

@@ -145,6 +145,41 @@ assert_not_contains "$OUT" "PRIVATE KEY" "the dry run's output"
 run_pgdr -i "$INV" --output json certs status
 assert_eq "$(cert_serials)" "$BEFORE" "the dry run changed no certificate"
 
+log "a reload by pgdr: the new HAProxy process starts with the replicas DOWN behind the write port"
+# The admin socket's answers before and right after the reload: the new process (another pid)
+# is asked at once, before any of its checks could have run twice (fall 2).
+haproxy_states='import socket, sys, time
+def ask(cmd):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect("/run/haproxy/admin.sock")
+    s.sendall(cmd.encode() + b"\n")
+    d = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            return d.decode()
+        d += c
+def pid():
+    return [l.split(":")[1].strip() for l in ask("show info").splitlines() if l.startswith("Pid:")][0]
+old = pid()
+if sys.argv[1] == "reload":
+    import subprocess
+    subprocess.run(["/usr/local/sbin/pgdr-haproxy-reload"], check=True, stdout=subprocess.DEVNULL)
+    deadline = time.time() + 10
+    while pid() == old and time.time() < deadline:
+        time.sleep(0.01)
+    if pid() == old:
+        sys.exit("no new HAProxy process within 10 s")
+up = [f[1] for f in (l.split(",") for l in ask("show stat").splitlines())
+      if len(f) > 17 and f[0] == "primary" and f[1] not in ("FRONTEND", "BACKEND") and f[17].startswith("UP")]
+print(" ".join(sorted(up)))'
+leader_now=$(leader)
+run_pgdr -i "$INV" exec --hosts pg3 -- python3 -c "$haproxy_states" reload
+assert_rc 0 "pgdr-haproxy-reload on pg3: $ERR"
+assert_eq "$(echo "$OUT" | tail -1)" "$leader_now" "UP behind the write port at the new process' first answer"
+run_pgdr -i "$INV" exec --hosts pg3 -- test -s /var/lib/haproxy/server-state
+assert_rc 0 "the server states saved for the reload"
+
 log "certs rotate --yes while a writer inserts through HAProxy every 0.2 s"
 psql -XAtq -h $HAPROXY -p 5000 -U pgdr_probe -d pgdr -c "create table e2e_rotate(id int primary key)"
 (
@@ -152,10 +187,11 @@ psql -XAtq -h $HAPROXY -p 5000 -U pgdr_probe -d pgdr -c "create table e2e_rotate
     for ((i = 1; ; i++)); do
         [ -e "$WORK/stop-writer" ] && break
         if PGCONNECT_TIMEOUT=2 psql -XAtq -h $HAPROXY -p 5000 -U pgdr_probe -d pgdr \
-            -c "insert into e2e_rotate values ($i)" >/dev/null 2>&1; then
+            -c "insert into e2e_rotate values ($i)" >/dev/null 2>"$WORK/write-error"; then
             ok=$((ok + 1))
         else
             failed=$((failed + 1))
+            echo "$(date -u +%T.%3N) write $i: $(tr '\n' ' ' <"$WORK/write-error")" >>"$WORK/writer-errors"
         fi
         sleep 0.2
     done
@@ -172,6 +208,7 @@ assert_eq "$(json_get "$OUT" '[s["host"]+" "+s["service"] for s in d["served"] i
     "every port serves its new serial"
 read -r writes_ok writes_failed <"$WORK/writer"
 log "writer during the rotation: $writes_ok ok, $writes_failed failed"
+[ -s "$WORK/writer-errors" ] && log "failed writes: $(cat "$WORK/writer-errors")"
 assert_eq "$writes_failed" 0 "no write through HAProxy failed during the rotation"
 assert_eq "$(sql $HAPROXY 5000 "select count(*) from e2e_rotate")" "$writes_ok" \
     "every acknowledged write is there"

@@ -349,6 +349,9 @@ provider:
           and re.search(r"create\s+s3 policy", p.stdout),
           "backup plan lists the bucket in SBG5, the S3 user, credential and policy")
     check("12 to create" in p.stdout, "backup plan: 8 + 4 to create")
+    check("provider.ovh.backup_region is deprecated" in p.stderr
+          and "bucket: pgdr-e2eb-backup" in p.stderr,
+          "backup_region still works, with a warning that names the backup section to write")
     check(storage() == {"containers": [], "users": []}, "backup plan created nothing")
 
     p = pgdr_run("provision", "-i", inventory)

@@ -8,7 +8,10 @@ source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/cluster.sh"
 set -e
 
-lab_up --backup
+lab_up --backup --no-monitor --hosts 4
+# pg4 a scratch host for `restore --target` (no service), HAProxy beside pg3.
+sed -i -e 's/\(name: pg3, .*services: \)\[[^]]*\]/\1[postgres, etcd, haproxy]/' \
+    -e 's/\(name: pg4, .*services: \)\[[^]]*\]/\1[]/' "$INV"
 STATE=$LAB_DIR/inventory.state
 CLUSTER=$(sed -n 's/^cluster: *//p' "$INV" | head -1)
 HAPROXY=198.18.0.13
@@ -28,6 +31,15 @@ TARGET=$(sql $HAPROXY 5000 "select clock_timestamp()::text")
 sleep 1
 sql $HAPROXY 5000 "drop table e2e_orders"
 sql $HAPROXY 5000 "insert into e2e_after values (1)"  # after the target: must be gone
+
+log "restore --to $TARGET --target pg4 (a scratch host) at once: the leader's WAL archived first"
+# The target is seconds old: its WAL is still in the leader's current segment, not archived.
+run_pgdr -i "$INV" restore --to "$TARGET" --target pg4
+assert_rc 0 "restore onto the scratch host pg4"
+run_pgdr -i "$INV" exec --hosts pg4 -- runuser -u postgres -- psql -XAtq -d pgdr -c \
+    "select (select count(*) from e2e_orders), (select count(*) from e2e_after), pg_is_in_recovery()"
+assert_eq "$(echo "$OUT" | tail -1)" "1000|0|f" \
+    "pg4: the table dropped after the target is there, the later row not, promoted"
 timeline() {  # the leader's timeline, from its current WAL file's name
     echo $((16#$(sql $HAPROXY 5000 "select substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)")))
 }

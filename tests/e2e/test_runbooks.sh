@@ -9,7 +9,7 @@ source "$(dirname "$0")/cluster.sh"
 set -e
 
 RUNBOOKS=$SRC_DIR/runbooks
-lab_up --hosts 4
+lab_up --hosts 4 --no-monitor
 STATE=$LAB_DIR/inventory.state
 declare -A ADDR=([pg1]=198.18.0.11 [pg2]=198.18.0.12 [pg3]=198.18.0.13 [pg4]=198.18.0.14)
 HAPROXY=${ADDR[pg4]}

@@ -5,7 +5,8 @@
 # machine, open between members on the private network, private addresses not on any link of
 # this machine) → regions joined with added latency → `pgdr bootstrap` over the public SSH
 # ports → `status` and `psql` through SSH forwarding → `drill --kill-primary` and
-# `--reboot-primary` (a hard reset through OVH's v1 API) → `switchover` → v1 hard reboot, stop,
+# `--reboot-primary` (a hard reset through OVH's v1 API) → `switchover` → a full backup to the
+# twin's Object Storage and `drill --restore` on a temporary instance → v1 hard reboot, stop,
 # start → bad input refused with exit 4 and nothing made → `pgdr destroy` → `lab down` with
 # nothing left. Needs root; run it under `flock /run/pgdr-lab.lock` when others share the machine.
 source "$(dirname "$0")/lib.sh"
@@ -28,6 +29,19 @@ endpoint=$(sed -n 's/^endpoint=//p' "$TWIN/ovh.conf")
 assert_contains "$endpoint" "http://127.0.0.1:"
 cp "$SRC_DIR/inventories/ovh-twin.yaml" "$TWIN/"
 cd "$TWIN"
+# Backups to the twin's Object Storage (issue 14): provision makes the bucket and its S3 user,
+# bootstrap the backup stage. Path-style: the twin's hosts resolve s3.<region>.io.cloud.ovh.net
+# by /etc/hosts, which has no wildcard for a bucket's own name.
+cat >> ovh-twin.yaml <<'YAML'
+backup:
+  repo:
+    type: s3
+    endpoint: s3.sbg.io.cloud.ovh.net
+    region: sbg
+    bucket: pgdr-shop-db-backup
+    uri_style: path
+    ca_file: twin/s3/ca.pem
+YAML
 
 log "the API refuses what the real one refuses"
 code=$(curl -s -o "$WORK/body" -w '%{http_code}' "$endpoint/cloud/project/0123456789abcdef0123456789abcdef")
@@ -191,6 +205,20 @@ assert_rc 0 "switchover on the twin"
 INV=ovh-twin.yaml wait_healthy 120  # the old leader back as a streaming replica
 log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms, lose-primary-host RTO ${lose_rto} ms"
 
+log "backup to the twin's Object Storage and a restore drill on a temporary instance"
+assert_eq "$(json_get "$(cat ovh-twin.state/state.json)" 'd["provider"]["object_storage"]["bucket"]')" \
+    pgdr-shop-db-backup "the bucket provision made"
+run_pgdr backup run -i ovh-twin.yaml --type full
+assert_rc 0 "full backup on the twin: $ERR"
+run_pgdr -i ovh-twin.yaml --output json drill --restore --yes-really shop-db
+assert_rc 0 "restore drill on the twin: $ERR"
+assert_eq "$(json_get "$OUT" 'd["scratch"]["provider"]')" ovh "the scratch host is an OVH instance"
+assert_eq "$(json_get "$OUT" 'd["markers_after_target"]')" 0 "restore drill: no marker after the target"
+assert_eq "$(json_get "$OUT" 'd["markers_found"] == d["markers_expected"] > 0')" True \
+    "restore drill: every marker before the target"
+assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "the temporary instance is deleted"
+log "restore drill on the twin: RTO $(json_get "$OUT" 'd["restore_rto_ms"]') ms, instance ready in $(json_get "$OUT" 'd["scratch"]["ready_ms"]') ms"
+
 log "v1 power actions act on the host"
 ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)
     /usr/bin/python3 - "$@" <<'PY'
@@ -249,6 +277,7 @@ run_pgdr destroy -i ovh-twin.yaml --yes-really shop-db
 assert_rc 0 "destroy"
 log "destroy: $(echo "$(secs) - $t0" | bc) s"
 assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 0 "hosts after destroy"
+assert_contains "$OUT$ERR" "holds backups: kept" "destroy keeps the bucket with backups"
 assert_eq "$(ip -o link | grep -E 'pgdr-i|pgdc-i|pgdrn|pgdrv' | awk '{print $2}' | tr '\n' ' ')" "" \
     "links after destroy"
 

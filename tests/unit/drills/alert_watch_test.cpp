@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "drills/engine.hpp"
+#include "drills/fault_catalogue.hpp"
 #include "drills/report_json.hpp"
 #include "drills/report_markdown.hpp"
 #include "drills/report_svg.hpp"
@@ -236,10 +237,13 @@ namespace {
 // Prometheus stamps it) and is listed from then on. Polled as fast as the test runs, on a
 // clock of its own (the engine's manual clock moves only with the engine's waits).
 struct FakeAlertmanager {
-    FakeAlertmanager(std::string n, std::optional<long long> f) : name(std::move(n)), fires_ms(f) {}
+    FakeAlertmanager(std::string n, std::optional<long long> f,
+                     std::optional<long long> r = std::nullopt)
+        : name(std::move(n)), fires_ms(f), resolves_ms(r) {}
     fakes::ManualClock own_clock;
     std::string name;
     std::optional<long long> fires_ms;
+    std::optional<long long> resolves_ms;  // after the fault's restore; nullopt: never
 
     std::unique_ptr<Probe> probe(Clock& cluster_clock) {
         return std::make_unique<PollingProbe>(
@@ -247,15 +251,20 @@ struct FakeAlertmanager {
             [this, &cluster_clock](Timeline& t) {
                 std::this_thread::sleep_for(std::chrono::milliseconds(1));
                 AlertsPolled poll;
+                const long long now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          cluster_clock.wall_now().time_since_epoch())
+                                          .count();
                 for (const auto& e : t.events()) {
+                    const long long at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                             t.wall_at(e.at_ms).time_since_epoch())
+                                             .count();
+                    if (std::holds_alternative<FaultRestored>(e.data) && resolves_ms &&
+                        now >= at + *resolves_ms) {
+                        poll.alerts.clear();
+                        break;
+                    }
                     if (std::holds_alternative<FaultInjected>(e.data) && fires_ms) {
-                        const long long fault =
-                            std::chrono::duration_cast<std::chrono::milliseconds>(
-                                t.wall_at(e.at_ms).time_since_epoch())
-                                .count();
-                        const long long now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                  cluster_clock.wall_now().time_since_epoch())
-                                                  .count();
+                        const long long fault = at;
                         if (now >= fault + *fires_ms) {
                             monitoring::Alert a;
                             a.name = name;
@@ -321,6 +330,15 @@ DrillOptions etcd_drill(std::optional<Millis> max_time_to_alert) {
     return o;
 }
 
+// The engine's run, and how long it took on the cluster's manual clock.
+DrillOutcome timed_run(DrillEngine& engine, FakeCluster& c, long long& elapsed_ms) {
+    const auto t0 = c.clock.steady_now();
+    auto out = engine.run();
+    elapsed_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(c.clock.steady_now() - t0).count();
+    return out;
+}
+
 Millis restored_at(const Report& r) {
     const Phase* p = r.find_phase(phase::fault_restored);
     return p != nullptr ? p->at_ms : -1;
@@ -345,6 +363,76 @@ TEST_CASE("drill engine: the fault is held until its alerts fire", "[drills][eng
     // Restored once the alert was seen, not after the ttl alone.
     CHECK(restored_at(r) >= 25000);
     CHECK(restored_at(r) < 60000);
+}
+
+TEST_CASE("drill engine: after the restore the probes watch until a fired alert resolves",
+          "[drills][engine][alerts]") {
+    FakeCluster c;
+    c.settings.ttl_s = 10;
+    // Resolved 5 s after the restore: longer than the tail, well within the minute's bound.
+    FakeAlertmanager am("EtcdMemberDown", 4000, 5000);
+    PacedClock clock(c.clock);
+    DrillEngine engine(watched_seams(c, am, clock), etcd_drill(15000));
+    const auto out = engine.run();
+    REQUIRE(out.reports.size() == 1);
+    const Report& r = out.reports.front();
+    REQUIRE_FALSE(r.alerts.empty());
+    CHECK(r.alerts[0].name == "EtcdMemberDown");
+    CHECK(r.alerts[0].fired_ms == 4000);
+    REQUIRE(r.alerts[0].resolved_ms.has_value());
+    CHECK(*r.alerts[0].resolved_ms >= restored_at(r) + 5000);
+    CHECK(*r.alerts[0].resolved_ms < restored_at(r) + 8000);
+    CHECK(r.find_check("alerts_fired")->passed);
+}
+
+TEST_CASE("drill engine: an alert that never resolves is watched for a minute, not more",
+          "[drills][engine][alerts]") {
+    FakeCluster c;
+    c.settings.ttl_s = 10;
+    FakeAlertmanager am("EtcdMemberDown", 4000, std::nullopt);
+    PacedClock clock(c.clock);
+    DrillEngine engine(watched_seams(c, am, clock), etcd_drill(15000));
+    long long elapsed = 0;
+    const auto out = timed_run(engine, c, elapsed);
+    REQUIRE(out.reports.size() == 1);
+    const Report& r = out.reports.front();
+    REQUIRE_FALSE(r.alerts.empty());
+    CHECK(r.alerts[0].fired_ms == 4000);
+    CHECK_FALSE(r.alerts[0].resolved_ms.has_value());
+    // From the run's start: the baseline, the fault until the restore, then the minute.
+    const long long restored_since_start = 1000 + restored_at(r);
+    CHECK(elapsed >= restored_since_start + 60000);
+    CHECK(elapsed < restored_since_start + 70000);
+}
+
+TEST_CASE("drill engine: an alert that lasts a fixed window is not watched until it resolves",
+          "[drills][engine][alerts]") {
+    CHECK(alert_lasts_a_window("PatroniLeaderChanged"));
+    CHECK_FALSE(alert_lasts_a_window("PatroniMemberDown"));
+    FakeCluster c;
+    // PatroniLeaderChanged fires with the promotion and stays for its minute.
+    FakeAlertmanager am("PatroniLeaderChanged", 2000, std::nullopt);
+    PacedClock clock(c.clock);
+    DrillOptions o = etcd_drill(std::nullopt);
+    o.fault = FaultKind::kill_primary;
+    DrillEngine engine(watched_seams(c, am, clock), o);
+    long long elapsed = 0;
+    const auto out = timed_run(engine, c, elapsed);
+    REQUIRE(out.reports.size() == 1);
+    const Report& r = out.reports.front();
+    const auto* changed = [&]() -> const monitoring::AlertTiming* {
+        for (const auto& a : r.alerts) {
+            if (a.name == "PatroniLeaderChanged") {
+                return &a;
+            }
+        }
+        return nullptr;
+    }();
+    REQUIRE(changed != nullptr);
+    CHECK(changed->fired_ms == 2000);
+    CHECK_FALSE(changed->resolved_ms.has_value());
+    // Done soon after the restore, not a minute later.
+    CHECK(elapsed < 1000 + restored_at(r) + 20000);
 }
 
 TEST_CASE(

@@ -8,6 +8,7 @@
 
 #include "core/error.hpp"
 #include "core/host_control.hpp"
+#include "core/strings.hpp"
 #include "drills/drill_lock.hpp"
 #include "drills/fault_journal.hpp"
 #include "drills/faults.hpp"
@@ -20,6 +21,10 @@ using namespace pgdr::drills;
 using pgdr::drills::testing::FakeCluster;
 
 namespace {
+// How the restore of kill-etcd-member/kill-haproxy shows in the recorded commands.
+std::string released(const std::string& unit) {
+    return join(release_unit_argv(unit), " ");
+}
 
 DrillOptions options(FaultKind fault) {
     DrillOptions o;
@@ -250,14 +255,14 @@ TEST_CASE("drill engine: the faults on an etcd member and on HAProxy", "[drills]
         FakeCluster c;
         auto out = DrillEngine(c.seams(), options(FaultKind::kill_etcd_member)).run();
         CHECK(ran(c, "pg2: systemctl kill -s SIGKILL etcd"));
-        CHECK(ran(c, "pg2: systemctl start etcd"));
+        CHECK(ran(c, "pg2: " + released("etcd")));
         CHECK_FALSE(ran(c, "pg1: systemctl kill -s SIGKILL etcd"));
         CHECK(out.reports.front().new_primary == "pg1");
     }
     SECTION("kill-haproxy acts on the probes' HAProxy host") {
         FakeCluster c;
         DrillEngine(c.seams(), options(FaultKind::kill_haproxy)).run();
-        CHECK(position(c, "pg3: systemctl start haproxy") >
+        CHECK(position(c, "pg3: " + released("haproxy")) >
               position(c, "pg3: systemctl kill -s SIGKILL haproxy"));
     }
 }
@@ -584,7 +589,7 @@ TEST_CASE("drill engine: the next drill restores a fault an interrupted one left
     seams.lock_dir = dir.path();
     seams.progress = [&progress](const std::string& m) { progress.push_back(m); };
     DrillEngine(seams, options(FaultKind::kill_primary)).run();
-    const auto restored = position(c, "pg3: systemctl start etcd");
+    const auto restored = position(c, "pg3: " + released("etcd"));
     REQUIRE(restored >= 0);
     CHECK(restored < position(c, "pg1: systemctl kill -s SIGKILL patroni@17-main"));
     CHECK_FALSE(read_fault_journal(dir.path()));
@@ -597,7 +602,7 @@ TEST_CASE("drill engine: the next drill restores a fault an interrupted one left
     // A restore that fails keeps the journal and refuses the drill.
     write_fault_journal(dir.path(), left);
     FakeCluster broken;
-    broken.hosts.at("pg3")->on({"systemctl", "start", "etcd"}, 1, "", "etcd.service failed\n");
+    broken.hosts.at("pg3")->on(release_unit_argv("etcd"), 1, "", "etcd.service failed\n");
     auto bseams = broken.seams();
     bseams.lock_dir = dir.path();
     try {
@@ -640,7 +645,7 @@ TEST_CASE(
     auto nseams = next.seams();
     nseams.lock_dir = other.path();
     DrillEngine(nseams, options(FaultKind::kill_primary)).run();
-    const auto restored = position(next, "pg3: systemctl start etcd");
+    const auto restored = position(next, "pg3: " + released("etcd"));
     REQUIRE(restored >= 0);
     CHECK(restored < position(next, "pg1: systemctl kill -s SIGKILL patroni@17-main"));
     CHECK_FALSE(next.hosts.at("pg1")->file(k_host_journal_path));

@@ -1,8 +1,10 @@
 #include "drills/faults.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
+#include "core/strings.hpp"
 #include "drills/cluster_checks.hpp"
 #include "drills/haproxy_stats.hpp"
 #include "drills/node_sampler.hpp"
@@ -276,10 +278,8 @@ TEST_CASE(
           std::vector<std::string>{"/bin/systemctl", "start", "patroni@17-main"});
     CHECK(fault_heal_command(FaultKind::kill_postmaster, t) ==
           fault_heal_command(FaultKind::stop_primary, t));
-    CHECK(fault_heal_command(FaultKind::kill_etcd_member, t) ==
-          std::vector<std::string>{"/bin/systemctl", "start", "etcd"});
-    CHECK(fault_heal_command(FaultKind::kill_haproxy, t) ==
-          std::vector<std::string>{"/bin/systemctl", "start", "haproxy"});
+    CHECK(fault_heal_command(FaultKind::kill_etcd_member, t) == release_unit_argv("etcd"));
+    CHECK(fault_heal_command(FaultKind::kill_haproxy, t) == release_unit_argv("haproxy"));
     CHECK(fault_heal_command(FaultKind::switchover, t).empty());
     CHECK(fault_heal_command(FaultKind::reboot_primary, t).empty());
     CHECK(self_heal_argv("pgdr-fault-heal", std::chrono::seconds(420),
@@ -305,4 +305,39 @@ TEST_CASE(
               "/bin/systemctl start patroni@17-main",
               "systemctl kill -s SIGKILL patroni@17-main", "systemctl start patroni@17-main",
               "systemctl stop pgdr-fault-heal.timer"});
+}
+
+TEST_CASE("faults: a killed etcd or HAProxy stays down until the restore", "[drills][faults]") {
+    // Debian's etcd unit restarts on-abnormal and HAProxy's always, 100 ms after the SIGKILL:
+    // the lab's kill-etcd-member drill saw its member back within a second and EtcdMemberDown
+    // never fired. The fault now holds the unit down with a runtime drop-in (Restart=no).
+    CHECK(hold_unit_argv("etcd") ==
+          std::vector<std::string>{"/bin/sh", "-c",
+                                   "mkdir -p \"${0%/*}\" && printf '[Service]\\nRestart=no\\n' "
+                                   ">\"$0\" && systemctl daemon-reload",
+                                   "/run/systemd/system/etcd.service.d/pgdr-drill-hold.conf"});
+    CHECK(release_unit_argv("haproxy") ==
+          std::vector<std::string>{
+              "/bin/sh", "-c", "rm -f \"$0\" && systemctl daemon-reload && systemctl start \"$1\"",
+              "/run/systemd/system/haproxy.service.d/pgdr-drill-hold.conf", "haproxy"});
+    for (auto [kind, unit] : {std::pair{FaultKind::kill_etcd_member, std::string("etcd")},
+                              std::pair{FaultKind::kill_haproxy, std::string("haproxy")}}) {
+        RebootRig rig;
+        auto injector = rig.injector(nullptr);
+        FaultPlan plan;
+        plan.kind = kind;
+        plan.target = plan.leader = "pg1";
+        injector.inject(plan);
+        REQUIRE(injector.restore(plan).ok);
+        const auto c = rig.commands();
+        auto at = [&](const std::string& line) {
+            return std::find(c.begin(), c.end(), line) - c.begin();
+        };
+        const auto hold = at(join(hold_unit_argv(unit), " "));
+        const auto kill = at("systemctl kill -s SIGKILL " + unit);
+        const auto release = at(join(release_unit_argv(unit), " "));
+        CHECK(hold < kill);  // held before the kill, else systemd restarts it at once
+        CHECK(kill < release);
+        CHECK(release < static_cast<long>(c.size()));
+    }
 }

@@ -36,7 +36,12 @@ struct FakePrimary {
     bool restore_throws = false;
     std::optional<std::int64_t> restored_to;
     bool scratch_made = false;
+    bool scratch_prepared = false;
     bool scratch_removed = false;
+    bool prepare_throws = false;
+    bool remove_throws = false;
+    // What the provider made: a lab host unless a test makes it an OVH instance.
+    ScratchMachine machine{"lab", "scr100", "scr100", "198.18.0.100", "", "", "", "", false};
     std::unique_ptr<RecordingTransport> scratch = std::make_unique<RecordingTransport>("scr100");
 
     std::string restored_rows() {
@@ -52,7 +57,7 @@ struct FakePrimary {
 };
 
 RestoreDrillSeams seams(FakePrimary& p, Clock& clock) {
-    RestoreDrillSeams s{clock, {}, {}, {}, {}, {}, {}, {}, {}, {}, nullptr};
+    RestoreDrillSeams s{clock, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, nullptr};
     s.prepare_markers = [] {};
     s.insert_marker = [&p](const std::string& run, std::int64_t id) {
         std::lock_guard lock(p.mutex);
@@ -95,8 +100,21 @@ RestoreDrillSeams seams(FakePrimary& p, Clock& clock) {
                           r.out = lsn ? "0/9000F00\n" : p.restored_rows();
                           return r;
                       });
-        return std::make_unique<ScratchHost>("scr100", "198.18.0.100", *p.scratch,
-                                             [&p] { p.scratch_removed = true; });
+        return std::make_unique<ScratchHost>(p.machine, *p.scratch, [&p] {
+            if (p.remove_throws) {
+                throw Error(ExitCode::cloud_api, "the scratch instance i-9 was NOT deleted",
+                            "delete it: DELETE /v2/publicCloud/project/p1/compute/instance/i-9");
+            }
+            p.scratch_removed = true;
+        });
+    };
+    s.prepare_scratch = [&p](ScratchHost& host) {
+        CHECK(&host.transport() == p.scratch.get());
+        if (p.prepare_throws) {
+            throw Error(ExitCode::postgres, "installing postgresql and pgbackrest on " +
+                                                host.name() + " failed: E: Unable to locate");
+        }
+        p.scratch_prepared = true;
     };
     s.restore = [&p](Transport&, const pg::RestoreRequest& req) {
         if (p.restore_throws) {
@@ -152,6 +170,11 @@ TEST_CASE("restore drill run: a point-in-time restore that stops at the target p
     CHECK(r.recovery_ms == 800);
     CHECK(r.restore_rto_ms.has_value());
     CHECK(r.scratch_host == "scr100");
+    CHECK(r.scratch_provider == "lab");
+    CHECK(r.scratch_create_ms.has_value());
+    REQUIRE(r.scratch_ready_ms.has_value());
+    CHECK(*r.scratch_ready_ms >= *r.scratch_create_ms);
+    CHECK(p.scratch_prepared);
     CHECK(r.restored);
     CHECK(p.scratch_removed);
     // The run id goes to psql as a variable, the statement on stdin: no SQL built from it.
@@ -229,6 +252,68 @@ TEST_CASE("restore drill run: failures are the report's errors, the scratch host
         CHECK(interrupted);
         CHECK(r.verdict == Verdict::fail);
         CHECK_FALSE(p.scratch_made);
+    }
+}
+
+TEST_CASE("restore drill run: an OVH instance as the scratch host, in the report",
+          "[drills][restore]") {
+    SystemClock clock;
+    FakePrimary p;
+    p.machine = {"ovh",        "i-9",       "pgdr-lab-restore-drill-20261206-050000",
+                 "10.0.0.140", "51.68.1.2", "b3-8",
+                 "GRA11",      "",          true};
+    auto o = quick();
+    o.provider = "ovh";
+    const auto r = run_restore_drill(seams(p, clock), o);
+    CHECK(r.verdict == Verdict::pass);
+    CHECK(r.provider == "ovh");
+    CHECK(r.scratch_host == "pgdr-lab-restore-drill-20261206-050000");
+    CHECK(r.scratch_id == "i-9");
+    CHECK(r.scratch_flavor == "b3-8");
+    CHECK(r.scratch_region == "GRA11");
+    CHECK(r.scratch_address == "10.0.0.140");
+    CHECK(r.scratch_create_ms.has_value());
+    CHECK(p.scratch_removed);
+}
+
+TEST_CASE("restore drill run: the scratch host goes whatever fails after it is made",
+          "[drills][restore]") {
+    SystemClock clock;
+    FakePrimary p;
+    SECTION("preparing it fails: removed, the drill fails") {
+        p.prepare_throws = true;
+        const auto r = run_restore_drill(seams(p, clock), quick());
+        CHECK(r.verdict == Verdict::fail);
+        CHECK(p.scratch_removed);
+        CHECK(r.restored);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].find("Unable to locate") != std::string::npos);
+        CHECK_FALSE(r.scratch_ready_ms.has_value());
+    }
+    SECTION("removing it fails: the report says so, with the provider's hint") {
+        p.remove_throws = true;
+        const auto r = run_restore_drill(seams(p, clock), quick());
+        CHECK(r.verdict == Verdict::fail);
+        CHECK_FALSE(r.restored);
+        CHECK_FALSE(r.find_check("scratch_removed")->passed);
+        REQUIRE(r.errors.size() == 1);
+        CHECK(r.errors[0].find("NOT deleted") != std::string::npos);
+        CHECK(r.errors[0].find("DELETE /v2/publicCloud/project/p1/compute/instance/i-9") !=
+              std::string::npos);
+    }
+    SECTION("Ctrl-C while the provider makes it: an interruption") {
+        std::atomic<bool> flag{false};
+        auto s = seams(p, clock);
+        s.interrupted = &flag;
+        s.create_scratch = [&flag]() -> std::unique_ptr<ScratchHost> {
+            flag = true;  // the provider saw it, removed what it made, and threw
+            throw Error(ExitCode::interrupted, "interrupted while waiting for instance i-9");
+        };
+        bool interrupted = false;
+        const auto r = run_restore_drill(s, quick(), &interrupted);
+        CHECK(interrupted);
+        CHECK(r.verdict == Verdict::fail);
+        CHECK(r.restored);  // nothing is left: the provider removed it
     }
 }
 

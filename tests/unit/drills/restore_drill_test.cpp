@@ -45,6 +45,9 @@ RestoreDrillReport passing_report() {
     r.target_source = "now - margin";
     r.scratch_host = "scr100";
     r.scratch_address = "198.18.0.100";
+    r.scratch_provider = "lab";
+    r.scratch_id = "scr100";
+    r.scratch_create_ms = 12300;
     r.scratch_ready_ms = 41250;
     r.backup_label = "20251205-150000F";
     r.backup_stop = "2025-12-05T15:02:10Z";
@@ -185,6 +188,14 @@ TEST_CASE("restore drill: checks and verdict", "[drills][restore]") {
         CHECK(r.find_check("none_after_target")->detail ==
               "1 row(s) committed after the target: 7");
     }
+    SECTION("interrupted before a scratch host was ready: no empty name in the detail") {
+        r.scratch_host.clear();
+        judge_restore_drill(r);
+        CHECK(r.find_check("scratch_removed")->detail == "nothing left of the scratch host");
+        r.restored = false;
+        judge_restore_drill(r);
+        CHECK(r.find_check("scratch_removed")->detail == "the scratch host was not removed");
+    }
     SECTION("the RTO objective") {
         r.objectives.max_rto_ms = 10000;
         judge_restore_drill(r);
@@ -227,6 +238,16 @@ TEST_CASE("golden: a restore drill report in every format", "[drills][restore][g
     pgdr::testing::check_golden("drills/restore-report.xml", render_restore_junit(r));
 
     auto failed = passing_report();
+    // On OVH: where it restored is the instance (id, flavor, region).
+    failed.provider = "ovh";
+    failed.scratch_provider = "ovh";
+    failed.scratch_host = "pgdr-lab-restore-drill-20251205-160001";
+    failed.scratch_id = "3f49128c-48b0-44ce-ac0c-f17a68078a5c";
+    failed.scratch_flavor = "b3-8";
+    failed.scratch_region = "GRA11";
+    failed.scratch_address = "10.0.0.140";
+    failed.scratch_create_ms = 95400;
+    failed.scratch_ready_ms = 131650;  // with apt on a bare image
     failed.markers_found = 3;
     failed.missing_markers = {4, 5};
     failed.markers_after_target = 2;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "core/files.hpp"
@@ -54,6 +55,8 @@ TEST_CASE("lab s3: CA, server certificate for the address and a 0600 credential"
     CHECK(pki::inspect(ca).is_ca);
     const auto info = pki::inspect(cert);
     CHECK(info.ip_addresses == std::vector<std::string>{"198.18.0.1"});
+    // Also a DNS name: pgBackRest 2.45 (Debian 12) matches the endpoint against DNS names only.
+    CHECK(info.dns_names == std::vector<std::string>{"198.18.0.1"});
     CHECK(info.server_auth);
     CHECK(pki::verify(ca, cert));
     CHECK(pki::key_matches(cert, *read_text_file(p.server_key())));
@@ -90,4 +93,24 @@ TEST_CASE("lab s3: the inventory's backup section", "[lab][s3][golden]") {
     CHECK(repo["ca_file"].as<std::string>() == "/var/lib/pgdr/lab/s3/ca.pem");
     CHECK(repo["credentials_file"].as<std::string>() == "/var/lib/pgdr/lab/s3/credentials");
     CHECK(doc["cluster"].as<std::string>() == "lab");
+}
+
+TEST_CASE("lab: the default inventory has a monitor host beside HAProxy", "[lab]") {
+    // Issue 15 (fixed interface): the lab's default inventory gets a `monitor` host.
+    for (int count : {3, 4, 5}) {
+        const auto hosts = Lab::plan_hosts(count);
+        int monitors = 0;
+        for (const auto& h : hosts) {
+            const bool has =
+                std::find(h.services.begin(), h.services.end(), "monitor") != h.services.end();
+            const bool proxy =
+                std::find(h.services.begin(), h.services.end(), "haproxy") != h.services.end();
+            monitors += has ? 1 : 0;
+            CHECK(has == proxy);
+        }
+        CHECK(monitors == 1);
+    }
+    const auto text =
+        Lab::render_inventory(LabPaths("/var/lib/pgdr/lab"), LabConfig{}, Lab::plan_hosts(3));
+    CHECK(text.find("services: [postgres, etcd, haproxy, monitor]") != std::string::npos);
 }

@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include "core/error.hpp"
+#include "core/inventory.hpp"
+#include "core/reach.hpp"
+#include "fakes/recording_http_client.hpp"
 #include "monitoring/alert_timing.hpp"
 
 using namespace pgdr;
@@ -97,4 +100,56 @@ TEST_CASE("alert timing: server-side fire time, resolution at the first poll wit
     t.erase(t.begin() + 2);
     CHECK(all_fired_within(t, 15000));
     CHECK_FALSE(all_fired_within(t, 5000));  // PatroniNoLeader took 7.9 s
+}
+
+TEST_CASE("Prometheus' scrape targets, from the first monitor host that answers",
+          "[monitoring][alerts][targets]") {
+    // As Prometheus 2.42 / 2.53 answer GET /api/v1/targets (fields pgdr does not read trimmed).
+    const std::string body = R"({"status": "success", "data": {"activeTargets": [
+      {"labels": {"cluster": "shop", "instance": "pg1", "job": "patroni"},
+       "scrapeUrl": "https://198.18.0.11:8008/metrics", "health": "up", "lastError": ""},
+      {"labels": {"cluster": "shop", "instance": "pg2", "job": "node"},
+       "scrapeUrl": "http://198.18.0.12:9100/metrics", "health": "down",
+       "lastError": "Get \"http://198.18.0.12:9100/metrics\": connection refused"}],
+      "droppedTargets": []}})";
+    auto targets = parse_prometheus_targets(body);
+    REQUIRE(targets.size() == 2);
+    CHECK(targets[0].job == "patroni");
+    CHECK(targets[0].instance == "pg1");
+    CHECK(targets[0].health == "up");
+    CHECK(targets[1].url == "http://198.18.0.12:9100/metrics");
+    CHECK(targets[1].health == "down");
+    CHECK_THAT(targets[1].last_error, Catch::Contains("connection refused"));
+    CHECK(targets_to_json(targets)[1]["last_error"] == targets[1].last_error);
+    CHECK_THROWS_AS(parse_prometheus_targets(R"({"status": "error"})"), Error);
+    CHECK_THROWS_AS(parse_prometheus_targets("[]"), Error);
+
+    auto inv = parse_inventory(R"(cluster: shop
+network:
+  cidr: 198.18.0.0/24
+hosts:
+  - {name: pg1, address: 198.18.0.11, services: [postgres, etcd, monitor]}
+  - {name: pg2, address: 198.18.0.12, services: [postgres, etcd]}
+  - {name: pg3, address: 198.18.0.13, services: [postgres, etcd, haproxy, monitor]}
+)",
+                               "inv.yaml");
+    DirectReach reach;
+    fakes::RecordingHttpClient http;
+    http.respond(503, "");
+    http.respond(200, body);
+    CHECK(fetch_targets(inv, reach, http).size() == 2);
+    REQUIRE(http.requests().size() == 2);
+    CHECK(http.requests()[0].url == "http://198.18.0.11:9090/api/v1/targets?state=active");
+    CHECK(http.requests()[1].url == "http://198.18.0.13:9090/api/v1/targets?state=active");
+
+    http.respond(500, "");
+    http.respond(500, "");
+    try {
+        fetch_targets(inv, reach, http);
+        FAIL("no Prometheus answered, yet targets came back");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::unreachable);
+        CHECK_THAT(e.what(),
+                   Catch::Contains("no Prometheus answered (pg1: HTTP 500; pg3: HTTP 500)"));
+    }
 }

@@ -8,11 +8,13 @@
 
 #include <catch2/catch.hpp>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "core/inventory.hpp"
 #include "drills/fault_catalogue.hpp"
 #include "monitoring/config.hpp"
 
@@ -94,6 +96,57 @@ TEST_CASE("grafana dashboard: valid JSON, every panel queries known metrics", "[
           "Firing alerts"}) {
         CHECK(titles.count(wanted) == 1);
     }
+}
+
+TEST_CASE("prometheus: the scrape filters keep every metric the rules and the dashboard use",
+          "[monitoring]") {
+    const auto config =
+        YAML::Load(monitoring::render_prometheus_config(parse_inventory(R"(cluster: c
+network:
+  cidr: 198.18.0.0/24
+hosts:
+  - {name: pg1, address: 198.18.0.11, services: [postgres, etcd]}
+  - {name: pg2, address: 198.18.0.12, services: [postgres, etcd]}
+  - {name: pg3, address: 198.18.0.13, services: [postgres, etcd, haproxy, monitor]}
+)",
+                                                                        "inv.yaml")));
+    // The job each metric family comes from.
+    const std::map<std::string, std::string> job_of = {{"patroni_", "patroni"},
+                                                       {"pg_", "postgres"},
+                                                       {"etcd_", "etcd"},
+                                                       {"haproxy_", "haproxy"},
+                                                       {"node_", "node"}};
+    auto kept = [&](const std::string& job, const std::string& metric) {
+        for (const auto& j : config["scrape_configs"]) {
+            if (j["job_name"].as<std::string>() != job) {
+                continue;
+            }
+            bool keep = true;
+            for (const auto& r : j["metric_relabel_configs"]) {
+                const std::regex re(r["regex"].as<std::string>());
+                const bool match = std::regex_match(metric, re);
+                const auto action = r["action"].as<std::string>();
+                keep = keep && (action == "keep" ? match : !match);
+            }
+            return keep;
+        }
+        FAIL("no job " << job);
+        return false;
+    };
+    for (const auto& m : exporter_metrics()) {
+        for (const auto& [prefix, job] : job_of) {
+            if (m.rfind(prefix, 0) == 0) {
+                INFO(job << " " << m);
+                CHECK(kept(job, m));
+            }
+        }
+    }
+    // What the filters are for.
+    CHECK_FALSE(kept("etcd", "grpc_server_handled_total"));
+    CHECK_FALSE(kept("etcd", "etcd_debugging_mvcc_keys_total"));
+    CHECK(kept("etcd", "etcd_disk_wal_fsync_duration_seconds_bucket"));
+    CHECK_FALSE(kept("node", "go_goroutines"));
+    CHECK(kept("node", "node_cpu_seconds_total"));
 }
 
 TEST_CASE(

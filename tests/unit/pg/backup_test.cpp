@@ -90,6 +90,20 @@ Secrets backup_secrets() {
     return s;
 }
 
+// `pgbackrest info` printing `body` is refused as a wrong passphrase: exit 3, a hint naming it.
+void expect_wrong_passphrase(const Inventory& inv, const std::string& body) {
+    RecordingTransport bad("pg2");
+    bad.on(backup_info_argv(inv), 0, body);
+    try {
+        read_backup_info(inv, bad);
+        FAIL("accepted");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::invalid_config);
+        CHECK(std::string(e.what()).find("wrong_passphrase") != std::string::npos);
+        CHECK(e.hint().find("cipher passphrase") != std::string::npos);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("backup: pgbackrest info JSON, table and JSON", "[pg][backup]") {
@@ -187,15 +201,7 @@ TEST_CASE("backup: list, check and run on a recording transport", "[pg][backup]"
     CHECK(pg1.calls()[0].sudo);
 
     SECTION("a wrong passphrase in info: exit 3") {
-        RecordingTransport bad("pg2");
-        bad.on(backup_info_argv(inv), 0, k_info_wrong_cipher);
-        try {
-            read_backup_info(inv, bad);
-            FAIL("accepted");
-        } catch (const Error& e) {
-            CHECK(e.code() == ExitCode::invalid_config);
-            CHECK(std::string(e.what()).find("wrong_passphrase") != std::string::npos);
-        }
+        expect_wrong_passphrase(inv, k_info_wrong_cipher);
     }
     SECTION("check: an unreachable repository is exit 5") {
         RecordingTransport leader("pg1");
@@ -269,16 +275,7 @@ TEST_CASE("backup: pgBackRest 2.55 on the lab: a wrong passphrase, an unanswered
             R"(backup.info cannot be opened and is required to perform a backup.\nHINT: has a )"
             R"(stanza-create been performed?"}}],"status":{"code":99,"lock":{"backup":)"
             R"({"held":false}},"message":"other"}}])";
-        RecordingTransport bad("pg2");
-        bad.on(backup_info_argv(inv), 0, recorded);
-        try {
-            read_backup_info(inv, bad);
-            FAIL("accepted");
-        } catch (const Error& e) {
-            CHECK(e.code() == ExitCode::invalid_config);
-            CHECK(std::string(e.what()).find("wrong_passphrase") != std::string::npos);
-            CHECK(e.hint().find("cipher passphrase") != std::string::npos);
-        }
+        expect_wrong_passphrase(inv, recorded);
     }
     SECTION("info that reaches pgdr's bound (a refused or dropped repository): exit 5") {
         // Seen on the lab with the endpoint on a closed port: pgBackRest retries the connection

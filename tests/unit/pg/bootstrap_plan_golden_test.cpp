@@ -211,3 +211,8 @@ TEST_CASE("golden plan: lab inventory with a backup section (S3)", "[pg][golden]
     CHECK(check_inventory("lab-backup", load_inventory(std::string(PGDR_GOLDEN_DIR) +
                                                        "/inventories/lab-backup.yaml")) > 0);
 }
+
+TEST_CASE("golden plan: lab inventory with a repository host (posix)", "[pg][golden][bootstrap]") {
+    CHECK(check_inventory("lab-posix", load_inventory(std::string(PGDR_GOLDEN_DIR) +
+                                                      "/inventories/lab-posix.yaml")) > 0);
+}

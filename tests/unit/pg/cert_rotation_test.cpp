@@ -53,6 +53,8 @@ struct Rig {
                 }
             } else if (a[0] == "runuser") {
                 line += "psql " + a.back();
+            } else if (a[0] == "sh" && a.back().find("haproxy") != std::string::npos) {
+                line += "sh: " + a[2] + " " + a.back();
             } else {
                 continue;
             }
@@ -98,7 +100,10 @@ TEST_CASE("certs rotate: etcd one member at a time, the leader's reload last", "
               "pg3 psql SELECT pg_reload_conf()",
               "pg2 systemctl kill --signal=HUP --kill-whom=main patroni@17-main",
               "pg2 psql SELECT pg_reload_conf()", "pg3 haproxy -c -q -f /etc/haproxy/haproxy.cfg",
-              "pg3 systemctl reload haproxy"});
+              // The reload keeps HAProxy's server states (pgdr-haproxy-reload), a plain one
+              // only on a host bootstrapped before the script.
+              "pg3 sh: if [ -x \"$1\" ]; then exec \"$1\"; fi; exec systemctl reload haproxy "
+              "/usr/local/sbin/pgdr-haproxy-reload"});
     // etcd's health waits run as root: its key is 0600 etcd:etcd.
     for (const auto& c : rig.log->calls()) {
         if (c.argv[0] == "etcdctl") {
@@ -214,4 +219,40 @@ TEST_CASE("certs rotate: a port that keeps its old certificate fails the verific
         }
     }
     CHECK(rig.clock.sleeps().size() == 5);
+}
+
+TEST_CASE(
+    "certs rotate: pgBackRest's TLS servers restart with their new pairs, the repository "
+    "host's too",
+    "[pg][certs][backup]") {
+    const Inventory inv =
+        load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-posix.yaml");
+    const auto ca = pki::make_ca("pgdr cluster CA (lab)", pki::k_ca_validity);
+    const Plan plan = plan_rotation(inv, pki::issue_cluster_certs(ca, inv), "pg2");
+    const auto& steps = plan.stages.at(0).steps;
+    // The repository host gets its new pgbackrest pair with the others.
+    bool repo_pair = false;
+    for (const auto& ha : steps.front().hosts) {
+        for (const auto& a : ha.actions) {
+            const auto* f = std::get_if<PutFile>(&a);
+            repo_pair = repo_pair || (ha.host == "backup1" && f != nullptr &&
+                                      f->path == "/etc/pgdr/tls/pgbackrest.key");
+        }
+    }
+    CHECK(repo_pair);
+    const auto& last = steps.back();
+    CHECK(last.name == "pgBackRest's TLS servers: one host at a time");
+    CHECK(last.order == HostOrder::sequential);
+    std::vector<std::string> hosts;
+    for (const auto& ha : last.hosts) {
+        hosts.push_back(ha.host);
+        CHECK(
+            std::get<RunCommand>(ha.actions.at(0)).argv ==
+            std::vector<std::string>{"systemctl", "try-restart", "pgdr-pgbackrest-server.service"});
+    }
+    CHECK(hosts == std::vector<std::string>{"pg1", "pg2", "pg3", "backup1"});
+    // Without a backup section, no such step (the lab inventory's plan above).
+    Rig rig;
+    CHECK(plan_rotation(rig.inv, rig.fresh, "pg2").stages.at(0).steps.back().name ==
+          "HAProxy: one host at a time");
 }

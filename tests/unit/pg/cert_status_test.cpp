@@ -32,7 +32,7 @@ struct Rig {
     }
     // What the certificates stage writes, from `state`.
     void install(RecordingTransport& t) {
-        for (const auto& c : host_certificates(*inv.find_host(t.host_name()))) {
+        for (const auto& c : host_certificates(inv, *inv.find_host(t.host_name()))) {
             const std::string pem = c.service == k_ca_service
                                         ? state.ca.cert_pem
                                         : state.of(t.host_name(), c.service).cert_pem;

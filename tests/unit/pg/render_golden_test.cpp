@@ -71,8 +71,9 @@ TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     REQUIRE(inv.postgres_version == 17);
     // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
-    // + certificates (CA, etcd and PostgreSQL key pairs) on each member; no monitor host
-    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 + 3 * 5);
+    // (haproxy.cfg, the reload script, the unit's drop-in) + certificates (CA, etcd and
+    // PostgreSQL key pairs) on each member; no monitor host
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 * 3 + 3 * 5);
 }
 
 TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
@@ -80,21 +81,21 @@ TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "
     // + monitoring: 2 exporters per member, the node exporter and Prometheus + Alertmanager
     // (5 files) on lb1, the node exporter on lb2
     CHECK(check_inventory("ovh", inv, plain_secrets()) ==
-          3 * 6 + 2 * 2 + 2 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
+          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
 }
 
 TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
     REQUIRE(inv.postgres_version == 15);
     CHECK(check_inventory("bookworm", inv, hostile_secrets()) ==
-          3 * 6 + 2 * 2 + 2 + 3 * 5 + 3 * 2 + 5);
+          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 3 * 2 + 5);
 }
 
 namespace {
 
 // The backup section's files (pg/pgbackrest_conf.hpp) and the two files it changes
 // (patroni.yml: archive/restore commands and create_replica_methods; the replication include:
-// archive_command), per member, into tests/golden/<name>/<host>/<path>.
+// archive_command), per member, and a repository host's, into tests/golden/<name>/<host>/<path>.
 int check_backup_files(const std::string& name, const Inventory& inv, Secrets secrets) {
     secrets.backup.cipher_pass = inv.backup->cipher ? "test-cipher-pass" : "";
     secrets.backup.s3_key = "AKPGDRTEST";
@@ -107,12 +108,12 @@ int check_backup_files(const std::string& name, const Inventory& inv, Secrets se
     const HostSpec& primary = *inv.hosts_with(Service::postgres).front();
     const auto paths = debian_paths(inv);
     int files = 0;
-    for (const auto* h : inv.hosts_with(Service::postgres)) {
+    for (const auto& h : inv.hosts) {
         for (Stage stage : {Stage::replication, Stage::backup, Stage::patroni}) {
-            for (const auto& f : stage_files(inv, *h, primary, tls, stage)) {
+            for (const auto& f : stage_files(inv, h, primary, tls, stage)) {
                 if (stage == Stage::backup || f.path == paths.patroni_config ||
                     f.path == paths.include_file) {
-                    check_golden(name + "/" + h->name + f.path, f.content);
+                    check_golden(name + "/" + h.name + f.path, f.content);
                     ++files;
                 }
             }
@@ -137,4 +138,13 @@ TEST_CASE("golden: backup section, OVH S3 without cipher, full backups only (Deb
     REQUIRE(inv.backup);
     // per member: include, patroni.yml, pgbackrest.conf, server unit, script, full timer + service
     CHECK(check_backup_files("backup-bookworm", inv, plain_secrets()) == 3 * (2 + 3 + 2));
+}
+
+TEST_CASE("golden: backup section, a repository host over TLS (posix, Debian 13)",
+          "[pg][golden][backup]") {
+    Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-posix.yaml");
+    REQUIRE(inv.backup);
+    // per member: include, patroni.yml, pgbackrest.conf, server unit (no script, no timers);
+    // the repository host: pgbackrest.conf, server unit, script, 2 x 2 timers
+    CHECK(check_backup_files("backup-posix", inv, plain_secrets()) == 3 * (2 + 2) + (3 + 4));
 }

@@ -139,3 +139,48 @@ TEST_CASE("restore: pgBackRest's failure keeps its exit code", "[pg][restore]") 
     req.host = "scratch";
     CHECK(code_of([&] { run_restore(inv, host, req, clock, {}); }) == ExitCode::unreachable);
 }
+
+TEST_CASE("restore: a target the archive does not reach yet says so", "[pg][restore]") {
+    // Recorded on the lab: a restore --target to a time one second old, before the leader had
+    // archived the segment holding it.
+    const auto inv = inventory();
+    RecordingTransport host("scratch");
+    fakes::ManualClock clock;
+    host.on({"sh", "-c"}, 0, "patroni=inactive postgres=3\n");
+    host.on({"pg_ctlcluster", "17", "main", "start"}, 1, "",
+            "Job for postgresql@17-main.service failed because the service did not take the "
+            "steps required by its unit configuration.\n");
+    host.on({"tail", "-n", "30"}, 0,
+            "2026-12-06 19:36:07.868 P00   INFO: unable to find 000000020000000000000009 in the "
+            "archive\n"
+            "2026-12-06 19:36:07.873 UTC [440] FATAL:  recovery ended before configured recovery "
+            "target was reached\n");
+    RestoreRequest req;
+    req.host = "scratch";
+    req.target = parse_restore_target("2026-12-06T19:35:54Z");
+    try {
+        run_restore(inv, host, req, clock, {});
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ExitCode::postgres);
+        CHECK(std::string(e.what()).find("the archive does not reach " + req.target.value +
+                                         " yet") != std::string::npos);
+        CHECK(e.hint().find("pg_switch_wal()") != std::string::npos);
+    }
+    CHECK(
+        host.calls().back().argv ==
+        std::vector<std::string>{"tail", "-n", "30", "/var/log/postgresql/postgresql-17-main.log"});
+
+    // Another start failure keeps systemd's words.
+    RecordingTransport other("scratch");
+    other.on({"sh", "-c"}, 0, "patroni=inactive postgres=3\n");
+    other.on({"pg_ctlcluster", "17", "main", "start"}, 1, "", "Job failed: no space left\n");
+    other.on({"tail", "-n", "30"}, 0, "FATAL:  could not write to file\n");
+    try {
+        run_restore(inv, other, req, clock, {});
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(std::string(e.what()).find("pg_ctlcluster start on scratch failed: Job failed") !=
+              std::string::npos);
+    }
+}

@@ -386,6 +386,49 @@ TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again",
     CHECK(leader.cluster.posts.empty());
 }
 
+TEST_CASE("reinit: a member still busy starting is asked again until it takes the request",
+          "[ha]") {
+    // pg3's host just came back: Patroni answers 503 while it starts PostgreSQL (lab).
+    Harness h;
+    h.cluster.post_answers = {{503, "restarting after failure already in progress"},
+                              {503, "restarting after failure already in progress"}};
+    HaRequest req;
+    req.action = HaAction::reinit;
+    req.target = "pg3";
+    auto r = h.run(req);
+    INFO(pgdr::pg::render_ha_text(r));
+    CHECK(r.ok());
+    CHECK(h.cluster.posts.size() == 3);
+    CHECK(std::count_if(h.progress.begin(), h.progress.end(), [](const std::string& m) {
+              return m.find("busy (restarting after failure already in progress)") !=
+                     std::string::npos;
+          }) == 2);
+
+    // A reinitialize already under way is what was asked: waited for, not sent again.
+    Harness under_way;
+    under_way.cluster.post_answers = {{503, "reinitialize already in progress"}};
+    auto u = under_way.run(req);
+    CHECK(u.ok());
+    CHECK(under_way.cluster.posts.size() == 1);
+
+    // Busy for longer than the timeout: a failure that says so.
+    Harness busy;
+    for (int i = 0; i < 40; ++i) {
+        busy.cluster.post_answers.emplace_back(503, "restarting after failure already in progress");
+    }
+    auto b = busy.run(req);
+    CHECK_FALSE(b.ok());
+    CHECK(b.failure.find("still busy after 30 s") != std::string::npos);
+    CHECK(busy.cluster.posts.size() >= 14);
+
+    // Any other refusal is final at once.
+    Harness refused;
+    refused.cluster.post_answers = {{503, "Cluster has no leader, can not reinitialize"}};
+    auto f = refused.run(req);
+    CHECK_FALSE(f.ok());
+    CHECK(refused.cluster.posts.size() == 1);
+}
+
 TEST_CASE("switchover: no member answering is a failed pre-check, not an exception", "[ha]") {
     Harness h;
     h.cluster.rest_down = true;

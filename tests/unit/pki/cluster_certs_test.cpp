@@ -56,6 +56,15 @@ TEST_CASE("cluster certs: one per host and service, and the operator's", "[pki]"
           std::vector<std::string>{"198.18.0.11", "127.0.0.1", "198.18.0.21"});
     CHECK(specs[1].request.usage == Usage::server_and_client);
     CHECK(specs.back().request.usage == Usage::client);
+
+    // Debian 12: pgBackRest 2.45 dials members by address and checks DNS names only (the lab's
+    // stanza-create failed with "unable to find hostname '198.18.0.12' in certificate").
+    Inventory bookworm = inv;
+    bookworm.release = "bookworm";
+    const auto old = cluster_cert_specs(bookworm);
+    CHECK(old[1].request.dns_names ==
+          std::vector<std::string>{"pg1", "localhost", "198.18.0.11", "lb1"});
+    CHECK(old[0].request.dns_names == specs[0].request.dns_names);  // etcd's: unchanged
 }
 
 TEST_CASE("cluster certs: written 0600 in a 0700 directory, chained to the CA", "[pki]") {

@@ -8,6 +8,7 @@
 // recorded with their Authorization header.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -122,7 +123,9 @@ class FakeHaCluster {
     std::map<std::string, Row> replication;  // the leader's pg_stat_replication
     std::set<std::string> haproxy_up;        // servers UP in backend "primary"
     std::vector<FakeRest> posts;
-    int post_status = 200;       // Patroni's answer to a POST
+    int post_status = 200;  // Patroni's answer to a POST
+    // Answers given to the first POSTs, before post_status applies: {status, body}.
+    std::deque<std::pair<int, std::string>> post_answers;
     bool apply_posts = true;     // a 200 POST changes the state
     bool switch_haproxy = true;  // HAProxy follows a promotion
     bool follow_old_leader = true;
@@ -153,6 +156,11 @@ class FakeHaCluster {
             auto auth = r.headers.find("Authorization");
             posts.push_back(
                 {name, r.method, r.url, r.body, auth == r.headers.end() ? "" : auth->second});
+            if (!post_answers.empty()) {
+                const auto a = post_answers.front();
+                post_answers.pop_front();
+                return reply(a.first, a.second);
+            }
             if (post_status == 200 && apply_posts) {
                 auto body = nlohmann::json::parse(r.body);
                 if (r.url.find("/switchover") != std::string::npos ||

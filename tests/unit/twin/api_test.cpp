@@ -18,6 +18,7 @@
 #include "ovh/host_control.hpp"
 #include "ovh/object_storage.hpp"
 #include "ovh/provider.hpp"
+#include "ovh/scratch_instance.hpp"
 #include "ovh/signer.hpp"
 
 namespace pgdr::twin {
@@ -150,7 +151,8 @@ provider:
     return parse_inventory(text, "twin.yaml");
 }
 
-// The same cluster with its backups in Object Storage (provider.ovh.backup_region).
+// The same cluster with its backups in Object Storage: the backup section's repository, on
+// OVH's endpoint in SBG (provision makes its bucket).
 Inventory inventory_with_backup(const std::string& key_file) {
     return parse_inventory(R"(cluster: shop-db
 release: trixie
@@ -168,9 +170,15 @@ provider:
   ovh:
     project_id: 0123456789abcdef0123456789abcdef
     regions: [GRA11, SBG5]
-    backup_region: SBG5
     ssh_public_key_file: )" + key_file +
-                               "\n",
+                               R"(
+backup:
+  repo:
+    type: s3
+    endpoint: s3.sbg.io.cloud.ovh.net
+    region: sbg
+    bucket: pgdr-shop-db-backup
+)",
                            "twin.yaml");
 }
 
@@ -441,6 +449,57 @@ TEST_CASE("object storage: the backup region and the names", "[ovh][s3]") {
     CHECK(policy["Statement"][0]["Effect"] == "Allow");
 }
 
+TEST_CASE("object storage: the backup section names region and bucket; backup_region is an alias",
+          "[ovh][s3]") {
+    TempDir dir;
+    auto inv = inventory(dir.path + "/key.pub");
+    BackupSettings b;
+    b.repo.endpoint = "s3.sbg.io.cloud.ovh.net";
+    b.repo.region = "sbg";
+    b.repo.bucket = "shop-backups";
+    inv.backup = b;
+    auto spec = ovh::object_storage_spec(inv);
+    REQUIRE(spec);
+    CHECK(spec->region == "SBG5");  // the inventory's region of that S3 region
+    CHECK(spec->s3_region == "sbg");
+    CHECK(spec->bucket == "shop-backups");
+    CHECK(spec->user_description == "pgdr-shop-db-backup");
+    CHECK(ovh::backup_region_warning(inv).empty());
+
+    SECTION("beside the section, backup_region is ignored, with a warning") {
+        inv.ovh.backup_region = "GRA11";
+        CHECK(ovh::object_storage_spec(inv)->region == "SBG5");
+        CHECK_THAT(ovh::backup_region_warning(inv),
+                   Catch::Contains("deprecated and ignored") && Catch::Contains("shop-backups"));
+    }
+    SECTION("a region none of the hosts is in: OVH's storage region name") {
+        inv.backup->repo.endpoint = "s3.eu-west-par.io.cloud.ovh.net:443";
+        inv.backup->repo.region = "eu-west-par";
+        CHECK(ovh::object_storage_spec(inv)->region == "EU-WEST-PAR");
+    }
+    SECTION("another S3 service: provision makes nothing") {
+        inv.backup->repo.endpoint = "minio.example.com:9000";
+        CHECK_FALSE(ovh::object_storage_spec(inv));
+        inv.backup->repo.endpoint = "s3.example.net.cloud.ovh.net.evil.com";
+        CHECK_FALSE(ovh::object_storage_spec(inv));
+        inv.backup->repo.type = "posix";
+        inv.backup->repo.endpoint = "s3.sbg.io.cloud.ovh.net";
+        CHECK_FALSE(ovh::object_storage_spec(inv));
+    }
+    SECTION("without the section, backup_region still works, with a warning") {
+        inv.backup.reset();
+        inv.ovh.backup_region = "RBX-A";
+        spec = ovh::object_storage_spec(inv);
+        REQUIRE(spec);
+        CHECK(spec->region == "RBX-A");
+        CHECK(spec->bucket == "pgdr-shop-db-backup");
+        CHECK_THAT(ovh::backup_region_warning(inv),
+                   Catch::Contains("deprecated") &&
+                       Catch::Contains("endpoint: s3.rbx.io.cloud.ovh.net, region: rbx, bucket: "
+                                       "pgdr-shop-db-backup"));
+    }
+}
+
 TEST_CASE("object storage: provision makes the bucket, S3 user, credential and policy",
           "[twin][s3][ovh]") {
     Rig rig;
@@ -466,6 +525,7 @@ TEST_CASE("object storage: provision makes the bucket, S3 user, credential and p
 
     auto result = provider.apply(inv, state, state_dir);
     CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"pgdr-shop-db-backup"});
+    CHECK(rig.log_text.str().find("backup_region") == std::string::npos);
     const auto rec = state.provider.at("object_storage");
     CHECK(rec.at("region") == "SBG5");
     CHECK(rec.at("bucket") == "pgdr-shop-db-backup");
@@ -553,6 +613,115 @@ TEST_CASE("object storage: provision makes the bucket, S3 user, credential and p
         provider.destroy(inv, state, state_dir);
         CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"someone-else"});
         CHECK_FALSE(load_state(state_dir).provider.contains("object_storage"));
+    }
+}
+
+TEST_CASE(
+    "object storage: a bucket another cluster made is used, never deleted by this one's "
+    "destroy",
+    "[twin][s3][ovh]") {
+    Rig rig;
+    TempDir dir;
+    S3Regions storage(dir.path + "/s3", rig.clock, {"gra", "sbg"});
+    rig.api.set_object_storage(&storage);
+    ovh::OvhProvider provider(rig.project, rig.log);
+    auto first = inventory_with_backup(dir.path + "/key.pub");
+    first.paths.state_dir = dir.path + "/first";
+    ClusterState first_state;
+    provider.apply(first, first_state, first.paths.state_dir);
+    CHECK(first_state.provider["object_storage"]["bucket_created"] == true);
+
+    // A second cluster whose inventory names the same bucket (the e2e twin test's quota case
+    // deleted the first cluster's empty bucket this way: `destroy -i other.yaml`).
+    auto other = first;
+    other.cluster = "other";
+    other.paths.state_dir = dir.path + "/other";
+    ClusterState other_state;
+    for (const auto& c : provider.plan(other, other_state).changes) {
+        if (c.kind == "bucket") {
+            CHECK(c.action == ovh::ChangeAction::keep);
+            CHECK_THAT(c.detail, Catch::Contains("not made for this cluster"));
+        }
+    }
+    // Its provision is refused (quota, before anything is made) and its destroy runs with no
+    // record of Object Storage at all: the inventory's names must not be enough to delete.
+    CHECK_THROWS_WITH(provider.apply(other, other_state, other.paths.state_dir),
+                      Catch::Contains("quota"));
+    CHECK_FALSE(other_state.provider.contains("object_storage"));
+    ovh::ProviderOptions o;
+    o.delete_backups = true;  // not even then
+    ovh::OvhProvider deleting(rig.project, rig.log, o);
+    for (const auto& c : deleting.destroy_plan(other, other_state)) {
+        if (c.kind == "bucket") {
+            CHECK(c.action == ovh::ChangeAction::keep);
+            CHECK_THAT(c.detail, Catch::Contains("not made by pgdr for this cluster"));
+        }
+    }
+    deleting.destroy(other, other_state, other.paths.state_dir);
+    CHECK(storage.region("sbg")->buckets() == std::vector<std::string>{"pgdr-shop-db-backup"});
+    CHECK_FALSE(load_state(other.paths.state_dir).provider.contains("object_storage"));
+    // The first cluster's own destroy still deletes its empty bucket.
+    provider.destroy(first, first_state, first.paths.state_dir);
+    CHECK(storage.region("sbg")->buckets().empty());
+}
+
+// The restore drill's scratch instance (ovh/scratch_instance.hpp, issue 14) on the twin: the
+// same calls as on OVH make a lab host there, on the cluster's private network behind the
+// cluster's security group; the drill deletes it, and `pgdr destroy` deletes one it left.
+TEST_CASE("twin: the restore drill's scratch instance joins the cluster and goes again",
+          "[twin][scratch]") {
+    Rig rig;
+    TempDir dir;
+    auto inv = inventory(dir.path + "/key.pub");
+    inv.paths.state_dir = dir.path + "/state";
+    ovh::OvhProvider provider(rig.project, rig.log);
+    ClusterState state;
+    provider.apply(inv, state, inv.paths.state_dir);
+    REQUIRE(rig.backend.hosts.size() == 3);
+    const auto pg1 =
+        std::find_if(rig.backend.hosts.begin(), rig.backend.hosts.end(), [](const auto& kv) {
+            return kv.second.name == "pgdr-shop-db-pg1";
+        })->second;
+    std::vector<std::string> ssh_tried;
+    ovh::ScratchInstanceOptions o;
+    o.ssh_ready = [&ssh_tried](const ScratchMachine& m) {
+        ssh_tried.push_back(m.public_address);
+        return true;
+    };
+    ovh::OvhScratchInstances scratch(
+        rig.project, ovh::scratch_instance_spec(inv, state, rig.clock.wall_now()), o);
+
+    const auto m = scratch.create();
+    REQUIRE(rig.backend.hosts.count(m.id) == 1);
+    const auto& host = rig.backend.hosts.at(m.id);
+    CHECK(host.name == m.name);
+    CHECK(host.name.rfind("pgdr-shop-db-restore-drill-", 0) == 0);
+    CHECK(host.region == "GRA11");
+    CHECK(host.vcpus == pg1.vcpus);   // the members' flavor
+    CHECK(host.release == "trixie");  // and image
+    CHECK(host.public_key == pg1.public_key);
+    REQUIRE(host.private_nics.size() == 1);
+    CHECK(host.private_nics[0].network_id == pg1.private_nics[0].network_id);
+    CHECK(host.private_nics[0].address == m.address);
+    CHECK(m.address.rfind("198.18.64.", 0) == 0);
+    CHECK(m.public_address == host.public_address);
+    CHECK(ssh_tried == std::vector<std::string>{host.public_address});
+    CHECK(rig.backend.firewalls.at(m.id) == rig.backend.firewalls.at(pg1.id));  // the cluster's
+    CHECK(m.flavor == "b3-8");
+    CHECK(m.region == "GRA11");
+
+    scratch.remove(m);
+    CHECK(rig.backend.hosts.count(m.id) == 0);
+    CHECK(rig.backend.hosts.size() == 3);
+
+    SECTION("one a failed deletion left is deleted by destroy") {
+        const auto left = scratch.create();
+        const auto plan = provider.destroy_plan(inv, state);
+        CHECK(std::count_if(plan.begin(), plan.end(), [&left](const ovh::Change& c) {
+                  return c.id == left.id && c.detail == "left by a restore drill";
+              }) == 1);
+        provider.destroy(inv, state, inv.paths.state_dir);
+        CHECK(rig.backend.hosts.empty());
     }
 }
 
