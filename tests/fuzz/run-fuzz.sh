@@ -18,7 +18,8 @@ cmake -S "$src" -B "$build" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWi
     -DPGDR_FUZZ=ON "${launcher[@]}" \
     -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" \
     >/dev/null
-# Niced: ctest runs this beside the lab tests, whose timings must not suffer.
+# Niced against the tests beside it in the same cgroup; the lab's hosts have cgroups of their own,
+# so ctest starts this only after e2e_drill (tests/CMakeLists.txt).
 nice -n 15 cmake --build "$build" --target pgdr_fuzz_parsers -j "$(nproc)" >/dev/null
 corpus=$build/fuzz-corpus
 mkdir -p "$corpus"
