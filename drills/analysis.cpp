@@ -132,6 +132,31 @@ void analyze_writes(const Facts& f, const AnalysisInput& in, Report& r,
     }
 }
 
+// How long the writer's write that ended its (reported) outage took from being sent to its
+// acknowledgement; empty when the outage did not end or the send is unknown.
+std::optional<Millis> writer_recovery_attempt(const Facts& f, const Report& r) {
+    if (r.outages.empty() || !r.write_outage_recovered) {
+        return std::nullopt;
+    }
+    std::optional<Millis> end;
+    for (const auto& o : r.outages) {
+        if (o.length_ms == *r.write_outage_ms && o.end_ms) {
+            end = o.end_ms;
+            break;
+        }
+    }
+    if (!end) {
+        return std::nullopt;
+    }
+    for (const auto& a : f.acks) {
+        if (a.at == *end) {
+            auto s = f.sent.find(a.seq);
+            return s == f.sent.end() ? std::nullopt : std::optional<Millis>(a.at - s->second);
+        }
+    }
+    return std::nullopt;
+}
+
 // The writer's outage against the persistent-connection probe's: a warning, never a failure.
 void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report& r) {
     r.cross_check =
@@ -139,16 +164,25 @@ void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report
     if (!r.cross_check) {
         return;
     }
-    const auto& c = *r.cross_check;
+    auto& c = *r.cross_check;
+    c.writer_recovery_attempt_ms = writer_recovery_attempt(f, r);
     if (!c.error.empty()) {
         r.warnings.push_back("outage cross-check: " + c.error);
     } else if (!c.agrees) {
+        std::string why;
+        if (c.persistent_recovery_attempt_ms && c.writer_recovery_attempt_ms) {
+            why = "; the attempts that ended the outages took " +
+                  std::to_string(*c.persistent_recovery_attempt_ms) + " and " +
+                  std::to_string(*c.writer_recovery_attempt_ms) +
+                  " ms (each probe ends its outage at its first successful reconnect: slow "
+                  "reconnects, e.g. a busy machine running pgdr, set them apart)";
+        }
         r.warnings.push_back("outage cross-check: the persistent-connection probe measured " +
                              std::to_string(*c.persistent_probe_outage_ms) + " ms" +
                              (c.recovered ? "" : " (not recovered)") + ", the writer " +
                              std::to_string(*r.write_outage_ms) + " ms" +
                              (r.write_outage_recovered ? "" : " (not recovered)") +
-                             ": more than ±" + std::to_string(c.tolerance_ms) + " ms apart");
+                             ": more than ±" + std::to_string(c.tolerance_ms) + " ms apart" + why);
     }
 }
 

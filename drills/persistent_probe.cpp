@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "pg/libpq.hpp"
 
@@ -25,15 +26,22 @@ std::unique_ptr<Probe> make_persistent_probe(SqlProbeOptions options, Clock& clo
     const auto timeout = options.timeout;
     auto seq = std::make_shared<std::int64_t>(0);
     return std::make_unique<PollingProbe>(
-        "persistent", clock, options.interval, [state, run, timeout, seq](Timeline& t) {
+        "persistent", clock, options.interval, [state, run, timeout, seq, &clock](Timeline& t) {
             PersistentWrite w;
             w.seq = ++*seq;
+            const auto started = clock.steady_now();
+            const auto took = [&] {
+                return std::chrono::duration_cast<std::chrono::milliseconds>(clock.steady_now() -
+                                                                             started)
+                    .count();
+            };
             if (!state->conn || !state->conn->alive()) {
                 state->conn.reset();
                 w.reconnected = true;
                 auto r = pg::Connection::connect(state->params);
                 if (!r.connection) {
                     w.message = "connect: " + r.error.describe();
+                    w.took_ms = took();
                     t.record(std::move(w));
                     return;
                 }
@@ -48,6 +56,7 @@ std::unique_ptr<Probe> make_persistent_probe(SqlProbeOptions options, Clock& clo
                 // HAProxy routes to whoever it sees as the leader then.
                 state->conn.reset();
             }
+            w.took_ms = took();
             t.record(std::move(w));
         });
 }
@@ -56,7 +65,8 @@ std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
                                       std::optional<Millis> fault_at_abs,
                                       std::optional<Millis> write_outage_ms,
                                       bool write_outage_recovered) {
-    std::vector<Millis> acks;  // relative to the fault
+    std::vector<Millis> acks;       // relative to the fault
+    std::map<Millis, Millis> took;  // ack -> how long its attempt took
     CrossCheck c;
     c.tolerance_ms = k_cross_check_tolerance_ms;
     const Millis t0 = fault_at_abs.value_or(0);
@@ -74,6 +84,7 @@ std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
         if (w->ok) {
             ++c.acknowledged;
             acks.push_back(e.at_ms - t0);
+            took[e.at_ms - t0] = w->took_ms;
         } else {
             ++c.failed;
         }
@@ -116,6 +127,9 @@ std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
         return c;
     }
     c.persistent_probe_outage_ms = best;
+    if (c.first_ack_after_ms) {
+        c.persistent_recovery_attempt_ms = took[*c.first_ack_after_ms];
+    }
     if (!write_outage_ms) {
         c.error = "the writer has no outage figure to compare with";
         return c;

@@ -136,7 +136,13 @@ struct CrossCheck {
     std::int64_t acknowledged = 0;
     std::int64_t failed = 0;
     std::int64_t reconnects = 0;  // connections opened after the first
-    std::string error;            // why there is no figure or no comparison
+    // How long the attempt that ended each outage took, from its start to its acknowledgement
+    // (a reconnect through HAProxy, then the INSERT). Each probe ends its outage at its first
+    // successful attempt, so the two figures can lie up to about one such attempt apart: on a
+    // starved machine reconnects take hundreds of milliseconds.
+    std::optional<Millis> persistent_recovery_attempt_ms;
+    std::optional<Millis> writer_recovery_attempt_ms;
+    std::string error;  // why there is no figure or no comparison
 };
 
 enum class Verdict { pass, fail };

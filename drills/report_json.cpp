@@ -36,6 +36,8 @@ Json cross_check_json(const CrossCheck& c) {
                 {"acknowledged", c.acknowledged},
                 {"failed", c.failed},
                 {"reconnects", c.reconnects},
+                {"persistent_recovery_attempt_ms", or_null(c.persistent_recovery_attempt_ms)},
+                {"writer_recovery_attempt_ms", or_null(c.writer_recovery_attempt_ms)},
                 {"error", c.error}};
 }
 

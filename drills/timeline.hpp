@@ -120,6 +120,7 @@ struct PersistentWrite {
     bool ok = false;
     bool reconnected = false;  // this attempt opened a new connection (the first, or after a break)
     std::string message;       // why it failed
+    Millis took_ms = 0;        // from the attempt's start (connect or INSERT) to its answer
 };
 
 using EventData =

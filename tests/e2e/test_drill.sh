@@ -53,7 +53,7 @@ check_evidence() {  # JSON FAULT
     assert_eq "$(json_get "$1" 'd["cross_check"]["tolerance_ms"]')" 100 "cross-check tolerance of $2"
     assert_eq "$(json_get "$1" 'd["cross_check"]["agrees"]')" True \
         "the writer's outage of $2 agrees with the persistent probe's within ±100 ms: $(json_get "$1" 'd["cross_check"]')"
-    log "$2: persistent probe $(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"]') ms, writer $(json_get "$1" 'd["write_outage_ms"]') ms, $(json_get "$1" 'd["cross_check"]["reconnects"]') reconnect(s)"
+    log "$2: persistent probe $(json_get "$1" 'd["cross_check"]["persistent_probe_outage_ms"]') ms, writer $(json_get "$1" 'd["write_outage_ms"]') ms, $(json_get "$1" 'd["cross_check"]["reconnects"]') reconnect(s); the attempts ending the outages took $(json_get "$1" 'd["cross_check"]["persistent_recovery_attempt_ms"]') and $(json_get "$1" 'd["cross_check"]["writer_recovery_attempt_ms"]') ms"
 }
 
 log "kill-primary"

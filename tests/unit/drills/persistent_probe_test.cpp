@@ -32,6 +32,7 @@ void persistent_writes(Script& s, Millis from, Millis to, Millis every,
         w.reconnected = broken;
         w.ok = !down(t);
         w.message = w.ok ? "" : "server closed the connection unexpectedly";
+        w.took_ms = 2;
         broken = !w.ok;
         s.add(t + 2, w);
     }
@@ -98,6 +99,10 @@ TEST_CASE("cross-check: the persistent probe's outage from its last to its first
     // Every failed attempt and the first write after the outage open a new connection; the
     // very first connection is not a reconnect.
     CHECK(c.reconnects == 202);
+    // The attempts that ended the outages: the probe's answered 2 ms after its start, the
+    // writer's (sent at +2010) was acknowledged 3 ms after being sent.
+    CHECK(c.persistent_recovery_attempt_ms == std::optional<Millis>(2));
+    CHECK(c.writer_recovery_attempt_ms == std::optional<Millis>(3));
     CHECK(c.error.empty());
     CHECK_FALSE(warned(r, "cross-check"));
     // The cross-check never fails a drill: it is no check of the verdict.
@@ -113,7 +118,8 @@ TEST_CASE("cross-check: more than 100 ms apart is a warning, not a failure",
     CHECK(r.cross_check->difference_ms == std::optional<Millis>(300));
     CHECK(warned(r,
                  "outage cross-check: the persistent-connection probe measured 2310 ms, the "
-                 "writer 2010 ms: more than ±100 ms apart"));
+                 "writer 2010 ms: more than ±100 ms apart; the attempts that ended the outages "
+                 "took 2 and 3 ms (each probe ends its outage at its first successful reconnect"));
     CHECK(r.find_check("cross_check") == nullptr);
     // 100 ms exactly still agrees.
     auto edge = drill(5, 2005, 5, 2105);
@@ -175,6 +181,8 @@ TEST_CASE("cross-check: in the JSON and text reports", "[drills][cross_check][re
     CHECK(c["last_ack_before_ms"] == 22);
     CHECK(c["first_ack_after_ms"] == 2052);
     CHECK(c["reconnects"] == 202);
+    CHECK(c["persistent_recovery_attempt_ms"] == 2);
+    CHECK(c["writer_recovery_attempt_ms"] == 3);
     const auto text = render_text(run->report);
     CHECK(text.find("outage cross-check") != std::string::npos);
     CHECK(text.find("persistent-connection probe 2.03 s (+20 ms, within ±100 ms of the writer; "
