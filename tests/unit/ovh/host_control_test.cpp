@@ -19,22 +19,12 @@ namespace {
 
 const char* k_base = "https://eu.api.ovh.com/1.0/cloud/project/p1/instance/";
 
-struct Rig {
-    RecordingHttpClient http;
-    ManualClock clock;
-    std::ostringstream log_text;
-    pgdr::Logger log{log_text, 0};
-    pgdr::ovh::Client client;
-    pgdr::ovh::ProjectApi api;
+struct Rig : pgdr::ovh::testing::ApiRig {
     std::vector<std::string> ssh_asked;
     int ssh_refusals = 0;
     OvhHostControl control;
 
-    Rig()
-        : client(http, clock, log, pgdr::ovh::testing::test_credentials(),
-                 pgdr::ovh::testing::test_client_options()),
-          api(client, clock, log, "p1", pgdr::ovh::WaitOptions{}),
-          control(api, clock, pgdr::ovh::instance_ids(state()), control_options()) {
+    Rig() : control(api, clock, pgdr::ovh::instance_ids(state()), control_options()) {
         http.respond(200, "1457018875");  // /auth/time
     }
     // What `pgdr provision` records: pg3 was never created.

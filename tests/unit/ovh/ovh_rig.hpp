@@ -2,8 +2,14 @@
 // RecordingHttpClient (nothing leaves the process; the values are not secrets).
 #pragma once
 
+#include <sstream>
+
+#include "core/log.hpp"
+#include "fakes/manual_clock.hpp"
+#include "fakes/recording_http_client.hpp"
 #include "ovh/client.hpp"
 #include "ovh/credentials.hpp"
+#include "ovh/resources.hpp"
 
 namespace pgdr::ovh::testing {
 
@@ -22,5 +28,20 @@ inline ClientOptions test_client_options() {
     o.jitter_seed = 1;
     return o;
 }
+
+// A project API over a recording HTTP client and a manual clock, project "p1"; the tests add
+// their answers (respond, set_handler) and seams.
+struct ApiRig {
+    fakes::RecordingHttpClient http;
+    fakes::ManualClock clock;
+    std::ostringstream log_text;
+    Logger log{log_text, 0};
+    Client client;
+    ProjectApi api;
+
+    ApiRig()
+        : client(http, clock, log, test_credentials(), test_client_options()),
+          api(client, clock, log, "p1", WaitOptions{}) {}
+};
 
 }  // namespace pgdr::ovh::testing

@@ -15,20 +15,8 @@ using pgdr::fakes::RecordingHttpClient;
 
 namespace {
 
-struct Rig {
-    RecordingHttpClient http;
-    ManualClock clock;
-    std::ostringstream log_text;
-    pgdr::Logger log{log_text, 0};
-    pgdr::ovh::Client client;
-    pgdr::ovh::ProjectApi api;
-
-    Rig()
-        : client(http, clock, log, pgdr::ovh::testing::test_credentials(),
-                 pgdr::ovh::testing::test_client_options()),
-          api(client, clock, log, "p1", pgdr::ovh::WaitOptions{}) {
-        http.respond(200, "1457018875");  // /auth/time
-    }
+struct Rig : pgdr::ovh::testing::ApiRig {
+    Rig() { http.respond(200, "1457018875"); }  // /auth/time
 };
 
 const char* k_net =

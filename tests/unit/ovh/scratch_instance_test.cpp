@@ -138,22 +138,13 @@ struct Project {
     }
 };
 
-struct Rig {
-    RecordingHttpClient http;
-    ManualClock clock;
-    std::ostringstream log_text;
-    pgdr::Logger log{log_text, 0};
-    pgdr::ovh::Client client;
-    pgdr::ovh::ProjectApi api;
+struct Rig : pgdr::ovh::testing::ApiRig {
     Project project;
     std::atomic<bool> interrupted{false};
     int ssh_refusals = 1;
     std::vector<std::string> ssh_asked;  // addresses SSH was tried at
 
-    Rig()
-        : client(http, clock, log, pgdr::ovh::testing::test_credentials(),
-                 pgdr::ovh::testing::test_client_options()),
-          api(client, clock, log, "p1", pgdr::ovh::WaitOptions{}) {
+    Rig() {
         http.set_handler([this](const HttpRequest& r) { return project.answer(r); });
     }
 
