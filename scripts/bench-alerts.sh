@@ -37,6 +37,16 @@ lab_pss_kb() {
     echo "$total"
 }
 
+# PSS in KiB by process name (comm) of the lab's processes: "name kib count" lines, sorted.
+lab_pss_by_name() {
+    local pid comm kb
+    for pid in $(find /sys/fs/cgroup/systemd/pgdr-lab -name cgroup.procs -exec cat {} + 2>/dev/null); do
+        comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
+        kb=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
+        echo "$comm $kb"
+    done | awk '{ kb[$1] += $2; n[$1]++ } END { for (c in kb) print c, kb[c], n[c] }' | LC_ALL=C sort -k1,1
+}
+
 wait_healthy() {
     for _ in $(seq 60); do "$PGDR" -i "$inv" status >/dev/null 2>&1 && return 0; sleep 2; done
     echo "bench-alerts: the cluster is not healthy after bootstrap" >&2
@@ -50,6 +60,7 @@ echo "== bootstrap without monitoring" >&2
 wait_healthy
 sleep 10
 pss_plain=$(lab_pss_kb)
+lab_pss_by_name >"$dir/pss.plain.txt"
 
 # The monitor service beside HAProxy (the issue's layout for the lab).
 sed -i 's/services: \[\(.*haproxy\)\]/services: [\1, monitor]/' "$inv"
@@ -74,6 +85,7 @@ print("head series %s (%s)" % (total, ", ".join("%s %s" % j for j in jobs)))
 ' "$monitor_addr" 2>/dev/null | tail -1 || echo "head series: not read"
 }
 pss_monitor=$(lab_pss_kb)
+lab_pss_by_name >"$dir/pss.monitor.txt"
 pss_prometheus=$(lab_pss_kb '^prometheus$')
 # comm is cut at 15 characters: "prometheus-aler", "prometheus-node", "prometheus-post".
 pss_alertmanager=$(lab_pss_kb '^prometheus-aler|^alertmanager')
@@ -137,6 +149,12 @@ printf 'prometheus %d MiB, alertmanager %d MiB, exporters %d MiB (the monitoring
     $((pss_prometheus / 1024)) $((pss_alertmanager / 1024)) $((pss_exporters / 1024)) \
     $(((pss_prometheus + pss_alertmanager + pss_exporters) / 1024))
 printf 'the rest of the difference is what the cluster'"'"'s own processes grew meanwhile)\n'
+# Where the difference is, by process name (the cluster's own daemons change too: etcd pays
+# for rendering its metrics every scrape).
+printf 'the difference by process name (MiB, processes before -> after; changes of 1 MiB or more):\n'
+LC_ALL=C join -a1 -a2 -e0 -o 0,1.2,2.2,1.3,2.3 "$dir/pss.plain.txt" "$dir/pss.monitor.txt" |
+    awk '{ d = ($3 - $2) / 1024; if (d >= 1 || d <= -1) printf "  %-16s %+7.1f  (%d -> %d)\n", $1, d, $4, $5 }' |
+    sort -k2 -g -r
 printf 'later (after the drills or 10 minutes): +%d MiB, prometheus %d MiB, the monitoring daemons %d MiB\n' \
     $(((pss_end - pss_plain) / 1024)) $((pss_prometheus_end / 1024)) $((pss_daemons_end / 1024))
 printf 'at the start: %s\nlater: %s\n' "$series_start" "$series_end"
