@@ -59,6 +59,29 @@ print(" ".join(out))
 ' "$@"
 }
 
+# Single drill reports (FILE...) as a --repeat report: {"summary": {FIELD: {"median"}, "phases",
+# "passed", "runs"}, "runs": [...]}, for the fields summary() reads.
+as_repeat() {
+    python3 -c '
+import json, statistics, sys
+runs = []
+for path in sys.argv[1:]:
+    try:
+        runs.append(json.load(open(path)))
+    except (OSError, ValueError):
+        pass
+def med(values):
+    values = [v for v in values if v is not None]
+    return {"median": statistics.median(values)} if values else None
+summary = {f: med([r.get(f) for r in runs]) for f in ("rto_ms", "write_outage_ms", "predicted_rto_ms")}
+names = sorted({p["name"] for r in runs for p in r["phases"]})
+summary["phases"] = [dict(name=n, **med([p["at_ms"] for r in runs for p in r["phases"] if p["name"] == n])) for n in names]
+summary["passed"] = sum(1 for r in runs if r.get("verdict") == "pass")
+summary["runs"] = len(runs)
+print(json.dumps({"summary": summary, "runs": runs}))
+' "$@"
+}
+
 # Per phase, the median of sampler_at_ms - at_ms over every run of the given reports (how
 # much later the samplers saw what the servers logged), "phase=N/count" words.
 sampler_minus_evidence() {
@@ -87,13 +110,18 @@ for setting in $SETTINGS; do
     echo "== $setting: $RUNS x kill-primary" >&2
     "$PGDR" -i "$inv" drill --kill-primary --repeat "$RUNS" --output json \
         >"$dir/$setting.kill.json" 2>"$dir/$setting.kill.log" || true
-    # The power-off refuses a leader that runs the probes' HAProxy (the lab's pg3).
-    if "$PGDR" -i "$inv" --output json status 2>/dev/null | grep -q '"leader": "pg3"'; then
-        "$PGDR" -i "$inv" drill --switchover >/dev/null 2>&1 || true
-    fi
+    # The power-off refuses a leader that runs the probes' HAProxy (the lab's pg3), and a run
+    # may leave pg3 leading: one drill at a time, a switchover away from pg3 before each.
     echo "== $setting: $RUNS x lose-primary-host" >&2
-    "$PGDR" -i "$inv" drill --lose-primary-host --timeout 300 --repeat "$RUNS" --output json \
-        >"$dir/$setting.lose.json" 2>"$dir/$setting.lose.log" || true
+    : >"$dir/$setting.lose.log"
+    for i in $(seq "$RUNS"); do
+        if "$PGDR" -i "$inv" --output json status 2>/dev/null | grep -q '"leader": "pg3"'; then
+            "$PGDR" -i "$inv" drill --switchover >>"$dir/$setting.lose.log" 2>&1 || true
+        fi
+        "$PGDR" -i "$inv" drill --lose-primary-host --timeout 300 --output json \
+            >"$dir/$setting.lose.$i.json" 2>>"$dir/$setting.lose.log" || true
+    done
+    as_repeat "$dir/$setting".lose.*.json >"$dir/$setting.lose.json"
     echo "== $setting: $RUNS x switchover" >&2
     "$PGDR" -i "$inv" drill --switchover --repeat "$RUNS" --output json \
         >"$dir/$setting.switchover.json" 2>"$dir/$setting.switchover.log" || true
