@@ -8,6 +8,7 @@
 #include "pg/etcd_config.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/haproxy_config.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
@@ -739,6 +740,14 @@ void plan_verify(Plan& plan, const BootstrapInputs& b) {
         }
     }
     if (auto check = backup_check_action(b.inv)) {
+        // Patroni applies a changed archive_command on its next loop after the reload above,
+        // not at once: a cluster that archived with cp before (the move to pgBackRest) would
+        // fail pgBackRest's check ("archive_command ... must contain pgbackrest") meanwhile.
+        on_leader.emplace_back(
+            wait(sql_true("select current_setting('archive_command') = " +
+                          sql_literal(pgbackrest_archive_command(b.inv))),
+                 "PostgreSQL archives through pgBackRest (Patroni applied its configuration)",
+                 seconds(60)));
         on_leader.emplace_back(std::move(*check));
     }
     plan.add_step(Stage::verify, "cluster checks")

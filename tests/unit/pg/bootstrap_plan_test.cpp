@@ -6,12 +6,14 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/error.hpp"
 #include "core/local_transport.hpp"
 #include "pg/assessment.hpp"
 #include "pg/facts.hpp"
 #include "pg/foreign_guard.hpp"
+#include "pg/pgbackrest_conf.hpp"
 #include "pg/postgres_conf.hpp"
 #include "pg/secrets.hpp"
 #include "pg/stage_files.hpp"
@@ -673,4 +675,30 @@ TEST_CASE("bootstrap plan: a cluster on the cp archive is moved, its directory l
                              << "'\n";
     CHECK(local.run(unless, {}).exit_status == 1);
     std::filesystem::remove_all(dir);
+
+    // pgBackRest's check waits until the leader's PostgreSQL archives through pgBackRest:
+    // Patroni applies the new archive_command a loop after its reload, and on the lab the
+    // check ran first and failed ("archive_command '... cp ...' must contain pgbackrest").
+    const Step* verify = find_step(plan, Stage::verify, "cluster checks");
+    REQUIRE(verify != nullptr);
+    REQUIRE(verify->hosts.size() == 1);
+    const auto& acts = verify->hosts[0].actions;
+    std::optional<size_t> wait_at, check_at;
+    for (size_t i = 0; i < acts.size(); ++i) {
+        if (const auto* w = std::get_if<WaitFor>(&acts[i]);
+            w != nullptr &&
+            w->description.find("archives through pgBackRest") != std::string::npos) {
+            wait_at = i;
+            CHECK(w->probe.back() == "select current_setting('archive_command') = '" +
+                                         pgbackrest_archive_command(inv) + "'");
+            CHECK(w->timeout == std::chrono::seconds(60));
+        }
+        if (const auto* r = std::get_if<RunCommand>(&acts[i]);
+            r != nullptr && r->description.find("pgbackrest check") == 0) {
+            check_at = i;
+        }
+    }
+    REQUIRE(wait_at);
+    REQUIRE(check_at);
+    CHECK(*wait_at + 1 == *check_at);
 }
