@@ -2,7 +2,7 @@
 # Issue 14 on the lab: back up, drop a table, get it back to the second with two commands
 # (`pgdr backup run`, `pgdr restore --cluster --to TIME`); a row written after the target is
 # gone, the cluster is healthy on a new timeline, and the refusals come before any change.
-# NOT YET RUN on a lab when written (the helper that wrote it had no lab): the lead runs it.
+# The cluster starts on the cp archive (no backup section) and is moved to pgBackRest first.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
 source "$(dirname "$0")/cluster.sh"
@@ -15,8 +15,33 @@ sed -i -e 's/\(name: pg3, .*services: \)\[[^]]*\]/\1[postgres, etcd, haproxy]/' 
 STATE=$LAB_DIR/inventory.state
 CLUSTER=$(sed -n 's/^cluster: *//p' "$INV" | head -1)
 HAPROXY=198.18.0.13
+# First without the backup section: the cluster archives with cp into paths.archive_dir, as
+# clusters bootstrapped before pgBackRest did; the next bootstrap moves it to pgBackRest.
+cp "$INV" "$LAB_DIR/with-backup.yaml"
+python3 - "$INV" <<'PY'
+import re, sys
+lines, out, skip = open(sys.argv[1]).read().split("\n"), [], False
+for line in lines:
+    if re.match(r"^backup:", line):
+        skip = True
+        continue
+    if skip and (line.startswith(" ") or line == ""):
+        continue
+    skip = False
+    out.append(line)
+open(sys.argv[1], "w").write("\n".join(out))
+PY
+assert_eq "$(grep -c '^backup:' "$INV" || true)" 0 "the inventory without its backup section"
 run_pgdr -i "$INV" bootstrap
-assert_rc 0 "bootstrap with the backup stage"
+assert_rc 0 "bootstrap archiving with cp"
+cp "$LAB_DIR/with-backup.yaml" "$INV"
+run_pgdr -i "$INV" bootstrap --dry-run
+assert_rc 0 "dry run of the move to pgBackRest"
+assert_contains "$OUT$ERR" "move WAL archiving from the local cp archive to pgBackRest"
+run_pgdr -i "$INV" bootstrap
+assert_rc 0 "bootstrap with the backup stage (the cp archive moved to pgBackRest)"
+run_pgdr -i "$INV" exec --hosts pg1 -- test -d /var/lib/postgresql/wal_archive
+assert_rc 0 "the old archive directory is left in place"
 export PGPASSWORD
 PGPASSWORD=$(cat "$STATE/secrets/probe-password")
 wait_healthy 60
