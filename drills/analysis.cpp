@@ -160,12 +160,12 @@ std::optional<Millis> writer_recovery_attempt(const Facts& f, const Report& r) {
 // The writer's outage against the persistent-connection probe's: a warning, never a failure.
 void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report& r) {
     r.cross_check =
-        cross_check(events, f.fault_at_abs, r.write_outage_ms, r.write_outage_recovered);
+        cross_check(events, f.fault_at_abs,
+                    {r.write_outage_ms, r.write_outage_recovered, writer_recovery_attempt(f, r)});
     if (!r.cross_check) {
         return;
     }
-    auto& c = *r.cross_check;
-    c.writer_recovery_attempt_ms = writer_recovery_attempt(f, r);
+    const auto& c = *r.cross_check;
     if (!c.error.empty()) {
         r.warnings.push_back("outage cross-check: " + c.error);
     } else if (!c.agrees) {
@@ -173,16 +173,19 @@ void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report
         if (c.persistent_recovery_attempt_ms && c.writer_recovery_attempt_ms) {
             why = "; the attempts that ended the outages took " +
                   std::to_string(*c.persistent_recovery_attempt_ms) + " and " +
-                  std::to_string(*c.writer_recovery_attempt_ms) +
-                  " ms (each probe ends its outage at its first successful reconnect: slow "
-                  "reconnects, e.g. a busy machine running pgdr, set them apart)";
+                  std::to_string(*c.writer_recovery_attempt_ms) + " ms";
         }
         r.warnings.push_back("outage cross-check: the persistent-connection probe measured " +
                              std::to_string(*c.persistent_probe_outage_ms) + " ms" +
                              (c.recovered ? "" : " (not recovered)") + ", the writer " +
                              std::to_string(*r.write_outage_ms) + " ms" +
                              (r.write_outage_recovered ? "" : " (not recovered)") +
-                             ": more than ±" + std::to_string(c.tolerance_ms) + " ms apart" + why);
+                             ": more than ±" + std::to_string(c.tolerance_ms) + " ms apart" +
+                             (c.resolution_ms > 0
+                                  ? " beyond the " + std::to_string(c.resolution_ms) +
+                                        " ms of the attempt that ended an outage"
+                                  : "") +
+                             why);
     }
 }
 

@@ -52,9 +52,11 @@ std::string cross_check_text(const CrossCheck& c) {
     }
     const std::string diff =
         (*c.difference_ms >= 0 ? "+" : "") + std::to_string(*c.difference_ms) + " ms";
+    const std::string beyond =
+        c.resolution_ms > 0 ? " + " + std::to_string(c.resolution_ms) + " ms reconnect" : "";
     return out + " (" + diff + (c.agrees ? ", within ±" : ": NOT within ±") +
-           std::to_string(c.tolerance_ms) + " ms of the writer; " + std::to_string(c.reconnects) +
-           " reconnect(s))";
+           std::to_string(c.tolerance_ms) + " ms" + beyond + " of the writer; " +
+           std::to_string(c.reconnects) + " reconnect(s))";
 }
 
 std::vector<std::pair<std::string, std::string>> headline_rows(const Report& r) {

@@ -63,8 +63,7 @@ std::unique_ptr<Probe> make_persistent_probe(SqlProbeOptions options, Clock& clo
 
 std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
                                       std::optional<Millis> fault_at_abs,
-                                      std::optional<Millis> write_outage_ms,
-                                      bool write_outage_recovered) {
+                                      const WriterOutage& writer) {
     std::vector<Millis> acks;       // relative to the fault
     std::map<Millis, Millis> took;  // ack -> how long its attempt took
     CrossCheck c;
@@ -130,13 +129,16 @@ std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
     if (c.first_ack_after_ms) {
         c.persistent_recovery_attempt_ms = took[*c.first_ack_after_ms];
     }
-    if (!write_outage_ms) {
+    c.writer_recovery_attempt_ms = writer.recovery_attempt_ms;
+    if (!writer.outage_ms) {
         c.error = "the writer has no outage figure to compare with";
         return c;
     }
-    c.difference_ms = best - *write_outage_ms;
-    c.agrees =
-        c.recovered == write_outage_recovered && std::llabs(*c.difference_ms) <= c.tolerance_ms;
+    c.difference_ms = best - *writer.outage_ms;
+    c.resolution_ms = std::max(c.persistent_recovery_attempt_ms.value_or(0),
+                               c.writer_recovery_attempt_ms.value_or(0));
+    c.agrees = c.recovered == writer.recovered &&
+               std::llabs(*c.difference_ms) <= c.tolerance_ms + c.resolution_ms;
     return c;
 }
 

@@ -131,7 +131,12 @@ struct CrossCheck {
     std::optional<Millis> first_ack_after_ms;  // its first acknowledged write after it
     std::optional<Millis> difference_ms;       // persistent - writer
     Millis tolerance_ms = 0;
-    bool agrees = false;  // both figures known and within ± tolerance_ms
+    // The outages' own resolution: the longer of the two attempts that ended them (below). A
+    // probe ends its outage when its first successful attempt is acknowledged, an attempt that
+    // started at most one interval after the previous one failed, so the moment writes worked
+    // again lies within that attempt; two honest probes can differ by about its length.
+    Millis resolution_ms = 0;
+    bool agrees = false;  // both figures known, within ± (tolerance_ms + resolution_ms)
     std::int64_t writes = 0;
     std::int64_t acknowledged = 0;
     std::int64_t failed = 0;

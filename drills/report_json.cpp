@@ -29,6 +29,7 @@ Json cross_check_json(const CrossCheck& c) {
                 {"recovered", c.recovered},
                 {"difference_ms", or_null(c.difference_ms)},
                 {"tolerance_ms", c.tolerance_ms},
+                {"resolution_ms", c.resolution_ms},
                 {"agrees", c.agrees},
                 {"last_ack_before_ms", or_null(c.last_ack_before_ms)},
                 {"first_ack_after_ms", or_null(c.first_ack_after_ms)},
