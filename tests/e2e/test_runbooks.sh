@@ -152,6 +152,10 @@ run_pgdr -i "$INV" --output json certs status
 assert_rc 0 "certs status before the runbook"
 serials_before=$(json_get "$OUT" '" ".join(sorted(c["serial"] for c in d["certificates"] if c["service"] in ("etcd", "postgres")))')
 run_pgdr -i "$INV" runbook run "$RUNBOOKS/rotate-certificates.yaml" --yes --transcript "$WORK/rc"
+if [ "$RC" -ne 0 ]; then  # what the failed step printed (the transcript goes with the test)
+    log "rotate-certificates failed; the transcript's last events:"
+    tail -n 4 "$WORK/rc/transcript.jsonl" | cut -c1-4000
+fi
 assert_rc 0 "rotate-certificates"
 assert_eq "$(transcript_end "$WORK/rc" 'd["result"]')" ok
 assert_eq "$(grep '"step_end"' "$WORK/rc/transcript.jsonl" | grep -vc '"result":"ok"' || true)" 0 "every step ok"
