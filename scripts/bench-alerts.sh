@@ -23,28 +23,25 @@ RUNS=${2:-5}
 dir=$(mktemp -d /tmp/pgdr-bench-alerts.XXXXXX)
 trap '"$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
 
-# PSS in KiB of the lab's processes, all of them or those whose name matches $1 (a regex).
-lab_pss_kb() {
-    local total=0 pid kb comm
-    for pid in $(find /sys/fs/cgroup/systemd/pgdr-lab -name cgroup.procs -exec cat {} + 2>/dev/null); do
-        if [[ -n ${1:-} ]]; then
-            comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
-            [[ $comm =~ $1 ]] || continue
-        fi
-        kb=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
-        total=$((total + kb))
-    done
-    echo "$total"
-}
-
-# PSS in KiB by process name (comm) of the lab's processes: "name kib count" lines, sorted.
-lab_pss_by_name() {
+# "name kib" for every process of the lab's hosts: its comm (spaces as _) and its PSS in KiB.
+lab_pss_lines() {
     local pid comm kb
     for pid in $(find /sys/fs/cgroup/systemd/pgdr-lab -name cgroup.procs -exec cat {} + 2>/dev/null); do
         comm=$(cat "/proc/$pid/comm" 2>/dev/null) || continue
         kb=$(awk '/^Pss:/ { s += $2 } END { print s + 0 }' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)
-        echo "$comm $kb"
-    done | awk '{ kb[$1] += $2; n[$1]++ } END { for (c in kb) print c, kb[c], n[c] }' | LC_ALL=C sort -k1,1
+        echo "${comm// /_} $kb"
+    done
+}
+
+# PSS in KiB of the lab's processes, all of them or those whose name matches $1 (a regex).
+lab_pss_kb() {
+    lab_pss_lines | awk -v re="${1:-}" 're == "" || $1 ~ re { s += $2 } END { print s + 0 }'
+}
+
+# PSS in KiB by process name (comm) of the lab's processes: "name kib count" lines, sorted.
+lab_pss_by_name() {
+    lab_pss_lines |
+        awk '{ kb[$1] += $2; n[$1]++ } END { for (c in kb) print c, kb[c], n[c] }' | LC_ALL=C sort -k1,1
 }
 
 wait_healthy() {
