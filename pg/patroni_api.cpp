@@ -109,6 +109,7 @@ std::optional<PatroniStatus> parse_patroni_status(const std::string& body) {
     PatroniStatus s;
     s.role = text(*j, "role");
     s.state = text(*j, "state");
+    s.postmaster_start_time = text(*j, "postmaster_start_time");
     if (auto tl = integer(*j, "timeline")) {
         s.timeline = static_cast<int>(*tl);
     }

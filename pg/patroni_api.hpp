@@ -25,6 +25,10 @@ struct PatroniStatus {
     std::optional<int> timeline;
     // xlog.location on a primary, xlog.replayed_location on a replica (bytes).
     std::optional<std::uint64_t> wal_position;
+    // postmaster_start_time as Patroni prints it ("2026-12-07 00:52:24.123456+00:00"); empty
+    // while PostgreSQL is not running. A new value means a new PostgreSQL (a restart or a
+    // rebuild by reinitialize).
+    std::string postmaster_start_time;
 };
 
 // Patroni's roles, as one type. Patroni 3.0 says "master", 3.1+ and 4 "primary" (GET

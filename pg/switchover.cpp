@@ -500,12 +500,41 @@ bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
     }
 }
 
-// reinit: the target streams from the leader again, then every member is on its timeline.
-void wait_reinit(const HaSeams& s, const HaResult& r, Waiter& w) {
+// The target's postmaster_start_time from GET /patroni ("" when it does not answer or runs no
+// PostgreSQL).
+std::string postmaster_started(const HaSeams& s, const std::string& member, std::string& detail) {
+    PatroniApi api(s.access.http);
+    const auto status = api.status(reached_url(s, member, ""));
+    if (!status.ok()) {
+        detail = member + ": " + status.error;
+        return "";
+    }
+    detail = member + " is " + (status.value->state.empty() ? "?" : status.value->state) +
+             (status.value->postmaster_start_time.empty()
+                  ? ", no PostgreSQL running"
+                  : ", PostgreSQL started " + status.value->postmaster_start_time);
+    return status.value->postmaster_start_time;
+}
+
+// reinit: Patroni answers POST /reinitialize once it has started the rebuild in a thread, before
+// PostgreSQL is stopped, so the leader may still list the member's old walreceiver for a
+// moment. First the target runs a PostgreSQL started after the call (`started_before`: its
+// start time read before the call), then it streams from the leader, then every member is on
+// the leader's timeline.
+void wait_reinit(const HaSeams& s, const HaResult& r, const std::string& started_before,
+                 Waiter& w) {
     const std::string target = r.target;
     const std::string leader = r.old_leader;
-    if (w.phase(target + " streams from " + leader,
-                [&](std::string& d) { return probe_streams(s, leader, {target}, d); })) {
+    const bool rebuilt =
+        w.phase(target + " runs a rebuilt PostgreSQL (new start time)", [&](std::string& d) {
+            const auto now = postmaster_started(s, target, d);
+            if (!now.empty() && now == started_before) {
+                d += ", as before the call";
+            }
+            return !now.empty() && now != started_before;
+        });
+    if (rebuilt && w.phase(target + " streams from " + leader,
+                           [&](std::string& d) { return probe_streams(s, leader, {target}, d); })) {
         w.phase("every member on the leader's timeline",
                 [&](std::string& d) { return probe_timelines(s, leader, d); });
     }
@@ -568,6 +597,12 @@ void run_ha_steps(const HaSeams& s, const HaRequest& request, HaResult& r) {
         r.failure = "not confirmed: nothing was sent";
         return;
     }
+    std::string started_before;
+    if (request.action == HaAction::reinit) {
+        std::string detail;
+        started_before = postmaster_started(s, r.target, detail);
+        say(s, detail);
+    }
     say(s, "POST " + r.call->url);
     const auto sent = s.clock.steady_now();
     if (!send_call(s, request, r)) {
@@ -575,7 +610,7 @@ void run_ha_steps(const HaSeams& s, const HaRequest& request, HaResult& r) {
     }
     Waiter w(s, request, r, sent);
     if (request.action == HaAction::reinit) {
-        wait_reinit(s, r, w);
+        wait_reinit(s, r, started_before, w);
     } else {
         wait_new_leader(s, request, snap, r, w);
     }

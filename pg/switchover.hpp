@@ -13,7 +13,9 @@
 //     pg_stat_replication: Patroni may call a replica "running" that does not stream); every
 //     member reports the new leader's timeline (Patroni refuses a switchover to a member still
 //     on an old timeline);
-//   reinit: the member streams from the leader again and reports its timeline.
+//   reinit: the member runs a PostgreSQL started after the call (Patroni answers before it has
+//     stopped the old one, whose walreceiver may still stream), streams from the leader again
+//     and reports its timeline.
 // Results are values: run_ha throws only for programming errors; an unreachable host during a
 // wait is "not yet", during the call a failure.
 #pragma once

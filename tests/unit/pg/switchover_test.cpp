@@ -375,7 +375,13 @@ TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again",
     REQUIRE(h.cluster.posts.size() == 1);
     CHECK(h.cluster.posts[0].host == "pg3");
     CHECK(h.cluster.posts[0].url == "https://198.18.0.13:8008/reinitialize");
-    CHECK(r.phases.front().name == "pg3 streams from pg1");
+    REQUIRE(r.phases.size() == 3);
+    CHECK(r.phases[0].name == "pg3 runs a rebuilt PostgreSQL (new start time)");
+    CHECK(r.phases[0].detail ==
+          "pg3 is streaming, PostgreSQL started 2026-12-07 01:00:01.000000+00:00");
+    CHECK(r.phases[1].name == "pg3 streams from pg1");
+    CHECK(r.phases[2].name == "every member on the leader's timeline");
+    CHECK(h.cluster.reinits_done == 1);
 
     Harness leader;
     req.target = "pg1";
@@ -384,6 +390,35 @@ TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again",
     CHECK(check_named(refused, "member is not the leader")->detail ==
           "pg1 leads: switch over first");
     CHECK(leader.cluster.posts.empty());
+}
+
+TEST_CASE("reinit: not done while the member's old PostgreSQL still streams", "[ha]") {
+    // Patroni answers POST /reinitialize before it stops PostgreSQL: the leader still lists
+    // the member's old walreceiver as streaming. Seen on the lab: "reinit ok in 3.4 s", then
+    // the member "starting". Here the rebuild never ends: the old code called it done.
+    Harness h;
+    h.cluster.apply_posts = false;
+    HaRequest req;
+    req.action = HaAction::reinit;
+    req.target = "pg3";
+    auto r = h.run(req);
+    INFO(pgdr::pg::render_ha_text(r));
+    CHECK_FALSE(r.ok());
+    REQUIRE(r.phases.size() == 1);
+    CHECK_FALSE(r.phases[0].ok);
+    CHECK(r.failure ==
+          "pg3 runs a rebuilt PostgreSQL (new start time): not within 30.0 s: pg3 is streaming, "
+          "PostgreSQL started 2026-12-07 00:00:00.000000+00:00, as before the call");
+
+    // A slow rebuild is waited for; the streaming check comes after it.
+    Harness slow;
+    slow.cluster.reinit_polls = 8;
+    auto s = slow.run(req);
+    INFO(pgdr::pg::render_ha_text(s));
+    CHECK(s.ok());
+    REQUIRE(s.phases.size() == 3);
+    CHECK(s.phases[0].after_ms >= 7000);  // polled every second
+    CHECK(s.phases[1].after_ms >= s.phases[0].after_ms);
 }
 
 TEST_CASE("reinit: a member still busy starting is asked again until it takes the request",
@@ -406,6 +441,7 @@ TEST_CASE("reinit: a member still busy starting is asked again until it takes th
 
     // A reinitialize already under way is what was asked: waited for, not sent again.
     Harness under_way;
+    under_way.cluster.members["pg3"].reinit_left = 2;  // started by somebody else
     under_way.cluster.post_answers = {{503, "reinitialize already in progress"}};
     auto u = under_way.run(req);
     CHECK(u.ok());

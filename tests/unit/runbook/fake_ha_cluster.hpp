@@ -1,7 +1,9 @@
 // A scripted 3-member Patroni cluster (pg1, pg2, pg3; pg3 runs HAProxy) behind the cluster
 // snapshot's seams, answering what pg::run_ha and runbook conditions ask:
-//   HTTP (RecordingHttpClient, through DirectReach): GET /cluster, GET /primary, GET /;csv
-//       (HAProxy stats), GET /health (etcd), POST /switchover, /failover, /reinitialize
+//   HTTP (RecordingHttpClient, through DirectReach): GET /cluster, GET /patroni, GET /primary,
+//       GET /;csv (HAProxy stats), GET /health (etcd), POST /switchover, /failover,
+//       /reinitialize (as Patroni: answered before the rebuild, which ends after
+//       `reinit_polls` more GET /patroni of the member; its old walreceiver streams meanwhile)
 //   SQL (a scripted SqlRunner): the leader's pg_stat_replication
 // Recording transports stand for the hosts' SSH (runbook commands). The state is plain data
 // the tests edit; POSTs change it as Patroni would (or not, when the test says so), and are
@@ -42,6 +44,9 @@ struct FakeMember {
     int timeline = 1;
     long long patroni_lag = 0;
     bool registered = true;  // listed by GET /cluster
+    // GET /patroni's postmaster_start_time; a reinitialize gives a later one.
+    std::string started = "2026-12-07 00:00:00.000000+00:00";
+    int reinit_left = -1;  // GET /patroni answers until a POSTed reinitialize ends; -1: none
 };
 
 struct FakeRest {
@@ -129,6 +134,8 @@ class FakeHaCluster {
     bool apply_posts = true;     // a 200 POST changes the state
     bool switch_haproxy = true;  // HAProxy follows a promotion
     bool follow_old_leader = true;
+    int reinit_polls = 2;  // GET /patroni answers seen before a reinitialize ends
+    int reinits_done = 0;
 
   private:
     std::string member_at(const std::string& address) const {
@@ -166,6 +173,8 @@ class FakeHaCluster {
                 if (r.url.find("/switchover") != std::string::npos ||
                     r.url.find("/failover") != std::string::npos) {
                     promote(body.at("candidate"));
+                } else if (r.url.find("/reinitialize") != std::string::npos) {
+                    members.at(name).reinit_left = reinit_polls;
                 }
             }
             return reply(post_status, post_status == 200 ? "Successfully done" : "refused");
@@ -175,6 +184,23 @@ class FakeHaCluster {
                 return HttpFailure::connect;
             }
             return reply(200, cluster_json());
+        }
+        if (ends_with(r.url, ":8008/patroni")) {
+            if (rest_down) {
+                return HttpFailure::connect;
+            }
+            auto& m = members.at(name);
+            if (m.reinit_left == 0) {
+                finish_reinit(name);
+            } else if (m.reinit_left > 0) {
+                --m.reinit_left;
+            }
+            return reply(200, nlohmann::json{{"state", m.state},
+                                             {"role", m.role == "leader" ? "primary" : "replica"},
+                                             {"timeline", m.timeline},
+                                             {"postmaster_start_time", m.started},
+                                             {"patroni", {{"name", name}}}}
+                                  .dump());
         }
         if (ends_with(r.url, ":8008/primary")) {
             return reply(members.at(name).role == "leader" ? 200 : 503, "{}");
@@ -186,6 +212,16 @@ class FakeHaCluster {
             return reply(200, R"({"health":"true"})");
         }
         return reply(404, "");
+    }
+
+    // The rebuilt member: a new PostgreSQL on the leader's timeline, streaming from it.
+    void finish_reinit(const std::string& name) {
+        auto& m = members.at(name);
+        m.reinit_left = -1;
+        m.started = "2026-12-07 01:00:0" + std::to_string(++reinits_done) + ".000000+00:00";
+        m.state = "streaming";
+        m.timeline = members.at(leader()).timeline;
+        replication[name] = {"streaming", "async", 0};
     }
 
     pg::QueryResult pg_stat_replication(const std::string& on) const {
