@@ -295,17 +295,40 @@ RunCommand etcd_reset() {
                         Argv{"test", "-f", etcd_marker_path()});
 }
 
-// A Type=notify unit blocks until quorum: start without waiting, all at once.
-std::vector<Action> etcd_start() {
+// A Type=notify unit blocks until quorum: on a cluster being formed, start without waiting,
+// all at once. On a running cluster a changed configuration restarts one member at a time:
+// the restart returns once the member serves again, and the next waits until it answers
+// healthy, so the others keep quorum and Patroni its leader key.
+std::vector<Action> etcd_start(const Inventory& inv, const HostSpec& h, bool rolling) {
     const auto& tls = tls_paths();
-    auto restart = plan_command({"systemctl", "restart", "--no-block", "etcd"},
-                                "restart etcd with the new configuration");
+    auto restart = rolling ? plan_command({"systemctl", "restart", "etcd"},
+                                          "restart etcd with the new configuration (rolling)")
+                           : plan_command({"systemctl", "restart", "--no-block", "etcd"},
+                                          "restart etcd with the new configuration");
     restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
-    return {plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
-                         Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
-            restart,
-            plan_command({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
-                         Argv{"systemctl", "is-active", "--quiet", "etcd"})};
+    std::vector<Action> actions{
+        plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                     Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
+        restart,
+        plan_command({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                     Argv{"systemctl", "is-active", "--quiet", "etcd"})};
+    if (rolling) {
+        const std::string endpoint =
+            "https://" + h.address + ":" + std::to_string(inv.etcd.client_port);
+        actions.push_back(wait(etcdctl_argv(endpoint, {"endpoint", "health"}),
+                               "etcd: " + h.name + " healthy", seconds(60)));
+    }
+    return actions;
+}
+
+// Every etcd host runs a member of a formed cluster (more than one member): changes restart
+// them one at a time.
+bool etcd_cluster_running(const FactsMap& facts, const std::vector<const HostSpec*>& hosts) {
+    return std::all_of(hosts.begin(), hosts.end(), [&](const HostSpec* h) {
+        const auto it = facts.find(h->name);
+        return it != facts.end() && it->second.etcd_active == "active" &&
+               it->second.etcd_members > 1;
+    });
 }
 
 PutFile etcd_formed_marker(const Inventory& inv, const HostSpec& h) {
@@ -321,13 +344,15 @@ void plan_etcd(Plan& plan, const BootstrapInputs& b) {
     // Built locally, then appended: add_step() may move the steps added before.
     Step files{"configure members", HostOrder::parallel, {}};
     Step reset{"take over Debian's single-node member", HostOrder::parallel, {}};
-    Step start{"start members together", HostOrder::parallel, {}};
+    const bool rolling = etcd_cluster_running(b.facts, etcd_hosts);
+    Step start = rolling ? Step{"restart changed members one at a time", HostOrder::sequential, {}}
+                         : Step{"start members together", HostOrder::parallel, {}};
     for (const auto* h : etcd_hosts) {
         files.hosts.push_back(stage_file_actions(b, *h, Stage::etcd));
         if (etcd_needs_reset(b.facts, h->name)) {
             reset.hosts.push_back({h->name, {etcd_reset()}});
         }
-        start.hosts.push_back({h->name, etcd_start()});
+        start.hosts.push_back({h->name, etcd_start(b.inv, *h, rolling)});
     }
     auto& steps = plan.stage(Stage::etcd).steps;
     steps.push_back(std::move(files));

@@ -100,6 +100,13 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
     out += line("ETCD_PEER_KEY_FILE", tls.etcd_key);
     out += line("ETCD_PEER_TRUSTED_CA_FILE", tls.ca);
     out += line("ETCD_PEER_CLIENT_CERT_AUTH", "true");
+    // Bounded history and memory. Patroni rewrites its keys every loop; without compaction etcd
+    // keeps every revision until its backend quota (2 GiB) raises the NOSPACE alarm, after which
+    // no member can renew the leader key. etcd 3.4 and 3.5 also hold 100000 applied raft entries
+    // in memory before a snapshot: 10000 bounds the memory a member grows with uptime.
+    out += line("ETCD_AUTO_COMPACTION_MODE", "periodic");
+    out += line("ETCD_AUTO_COMPACTION_RETENTION", "1h");
+    out += line("ETCD_SNAPSHOT_COUNT", "10000");
     if (release.etcd_v2_needed) {
         out += line("ETCD_ENABLE_V2", "true");
     }

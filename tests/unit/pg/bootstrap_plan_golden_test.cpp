@@ -157,6 +157,7 @@ FactsMap running_facts(const Inventory& inv) {
         auto& f = facts[h->name];
         f.etcd_marker = etcd_marker_content(inv, *h);
         f.etcd_data = true;
+        f.etcd_active = "active";
         f.etcd_members = static_cast<long long>(inv.hosts_with(Service::etcd).size());
         f.etcd_keys = 1;
     }

@@ -702,3 +702,36 @@ TEST_CASE("bootstrap plan: a cluster on the cp archive is moved, its directory l
     REQUIRE(check_at);
     CHECK(*wait_at + 1 == *check_at);
 }
+
+TEST_CASE("bootstrap plan: a running etcd cluster is restarted one member at a time",
+          "[pg][bootstrap]") {
+    // A changed /etc/default/etcd (a pgdr upgrade) restarted every member at once: no quorum
+    // until they all came back, and Patroni could not renew its leader key meanwhile.
+    const Inventory inv = lab_inventory();
+    auto facts = fresh_facts(inv);
+    const auto fresh = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
+    REQUIRE(find_step(fresh, Stage::etcd, "start members together") != nullptr);
+    CHECK(find_step(fresh, Stage::etcd, "start members together")->order == HostOrder::parallel);
+
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        facts[h->name].etcd_active = "active";
+        facts[h->name].etcd_members = 3;
+    }
+    const auto running = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
+    CHECK(find_step(running, Stage::etcd, "start members together") == nullptr);
+    const auto* rolling = find_step(running, Stage::etcd, "restart changed members one at a time");
+    REQUIRE(rolling != nullptr);
+    CHECK(rolling->order == HostOrder::sequential);
+    REQUIRE(rolling->hosts.size() == 3);
+    for (const auto& ha : rolling->hosts) {
+        const auto* restart = find_command(*rolling, ha.host, "restart etcd");
+        REQUIRE(restart != nullptr);
+        // Blocking: the unit (Type=notify) returns once the member serves again.
+        CHECK(restart->argv == std::vector<std::string>{"systemctl", "restart", "etcd"});
+        const auto* healthy = std::get_if<WaitFor>(&ha.actions.back());
+        REQUIRE(healthy != nullptr);
+        CHECK(healthy->description == "etcd: " + ha.host + " healthy");
+        CHECK(healthy->probe[1] ==
+              "--endpoints=https://" + inv.find_host(ha.host)->address + ":2379");
+    }
+}

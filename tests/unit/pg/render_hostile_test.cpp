@@ -284,6 +284,16 @@ TEST_CASE("secrets: control characters are refused without echoing the secret", 
     CHECK_THROWS_AS(check_secrets({"", "x", "y", "z", "w", "stats-pw", {}, {}}), Error);
 }
 
+TEST_CASE("etcd defaults: history compacted, raft log in memory bounded", "[pg][etcd]") {
+    // Without compaction every revision of Patroni's keys stays until the 2 GiB quota stops all
+    // writes (NOSPACE alarm: no leader key renewal); 3.4/3.5 hold 100000 raft entries in memory.
+    Inventory inv = lab();
+    const std::string text = render_etcd_defaults(inv, *inv.find_host("pg1"));
+    CHECK(text.find("ETCD_AUTO_COMPACTION_MODE=\"periodic\"\n") != std::string::npos);
+    CHECK(text.find("ETCD_AUTO_COMPACTION_RETENTION=\"1h\"\n") != std::string::npos);
+    CHECK(text.find("ETCD_SNAPSHOT_COUNT=\"10000\"\n") != std::string::npos);
+}
+
 TEST_CASE("etcd defaults refuse what the environment file cannot carry", "[pg][etcd]") {
     Inventory inv = lab();
     const std::string text = render_etcd_defaults(inv, *inv.find_host("pg2"));
