@@ -37,7 +37,7 @@ struct BootstrapOptions {
 // cluster's etcd up.
 bool etcd_running(const pg::FactsMap& facts) {
     for (const auto& [name, f] : facts) {
-        if (f.etcd_active == "active" && f.etcd_members > 1) {
+        if (f.etcd_member_running()) {
             return true;
         }
     }

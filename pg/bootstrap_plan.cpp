@@ -326,8 +326,7 @@ std::vector<Action> etcd_start(const Inventory& inv, const HostSpec& h, bool rol
 bool etcd_cluster_running(const FactsMap& facts, const std::vector<const HostSpec*>& hosts) {
     return std::all_of(hosts.begin(), hosts.end(), [&](const HostSpec* h) {
         const auto it = facts.find(h->name);
-        return it != facts.end() && it->second.etcd_active == "active" &&
-               it->second.etcd_members > 1;
+        return it != facts.end() && it->second.etcd_member_running();
     });
 }
 

@@ -37,6 +37,11 @@ struct HostFacts {
     long long etcd_keys = -1;       // 0 or 1: whether any key exists
     std::string etcd_member_names;  // sorted, comma-separated, as `etcdctl member list` names them
     bool etcd_pristine() const { return !etcd_data || (etcd_members == 1 && etcd_keys == 0); }
+    // Runs a member of a formed cluster: pgdr's marker (written once the cluster was healthy;
+    // the member count is then not gathered) or a member list of more than one.
+    bool etcd_member_running() const {
+        return etcd_active == "active" && (!etcd_marker.empty() || etcd_members > 1);
+    }
     std::string patroni_header;  // first line of /etc/patroni/V-main.yml; "" when absent
     // "cluster=NAME secrets=FP" from pg::secrets_fingerprint_path(); "" when absent
     std::string secrets_fingerprint;

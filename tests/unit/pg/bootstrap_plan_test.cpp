@@ -713,9 +713,12 @@ TEST_CASE("bootstrap plan: a running etcd cluster is restarted one member at a t
     REQUIRE(find_step(fresh, Stage::etcd, "start members together") != nullptr);
     CHECK(find_step(fresh, Stage::etcd, "start members together")->order == HostOrder::parallel);
 
+    // As the facts of a cluster pgdr formed read: the marker, no member count (not gathered
+    // when the marker is there). On the lab the old test (members > 1) never held.
     for (const auto* h : inv.hosts_with(Service::etcd)) {
         facts[h->name].etcd_active = "active";
-        facts[h->name].etcd_members = 3;
+        facts[h->name].etcd_marker = etcd_marker_content(inv, *h);
+        facts[h->name].etcd_data = false;
     }
     const auto running = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
     CHECK(find_step(running, Stage::etcd, "start members together") == nullptr);
@@ -734,4 +737,24 @@ TEST_CASE("bootstrap plan: a running etcd cluster is restarted one member at a t
         CHECK(healthy->probe[1] ==
               "--endpoints=https://" + inv.find_host(ha.host)->address + ":2379");
     }
+}
+
+TEST_CASE("host facts: a formed etcd member counts as running (bootstrap takes the lock first)",
+          "[pg][bootstrap]") {
+    // bootstrap takes the cluster lock before its plan when etcd runs; on a re-bootstrap the
+    // facts carry pgdr's marker and no member count, and the old test (members > 1) said no
+    // etcd ran: the plan then ran without the lock and without the left-fault check.
+    pgdr::pg::HostFacts f;
+    f.etcd_active = "active";
+    CHECK_FALSE(f.etcd_member_running());  // Debian's single member, or a member being formed
+    f.etcd_marker = "pg1 cluster=pg1=http://198.18.0.11:2380";
+    CHECK(f.etcd_member_running());
+    f.etcd_active = "inactive";
+    CHECK_FALSE(f.etcd_member_running());
+    pgdr::pg::HostFacts adopted;  // a foreign cluster of three, no marker
+    adopted.etcd_active = "active";
+    adopted.etcd_members = 3;
+    CHECK(adopted.etcd_member_running());
+    adopted.etcd_members = 1;
+    CHECK_FALSE(adopted.etcd_member_running());
 }
