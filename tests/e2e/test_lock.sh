@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The cluster-wide operation lock and the fault journal (issue 13) on a bootstrapped lab:
-#   - a drill holds /pgdr/<cluster>/lock in etcd: a switchover meanwhile is refused naming it;
+#   - a drill holds /pgdr/<cluster>/lock in etcd: a switchover and a bootstrap meanwhile are
+#     refused naming it (the bootstrap before any stage);
 #   - the drill killed with -9 in the middle of kill-primary leaves the journal in the state
 #     directory and on a neighbour member; the lock stays until its lease expires (<= 60 s),
 #     then a switchover is refused naming `pgdr drill --heal`, which restores the fault;
@@ -45,6 +46,12 @@ assert_rc 7 "switchover during a drill"
 assert_contains "$ERR" "is locked by"
 assert_contains "$ERR" "drill --kill-primary"
 assert_contains "$ERR" "--break-lock"
+# A re-bootstrap too, before its plan: the old code read a formed cluster's etcd as not running
+# and took the lock only after applying every stage.
+run_pgdr -i "$INV" bootstrap
+assert_rc 7 "bootstrap during a drill"
+assert_contains "$ERR" "is locked by"
+assert_not_contains "$OUT" "STAGE" "bootstrap's report (no stage may run under another's lock)"
 
 log "the drill killed with -9 during kill-primary: journal here and on the neighbour"
 wait_for_stderr "kill-primary on" 60
