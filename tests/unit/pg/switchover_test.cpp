@@ -45,6 +45,13 @@ struct Harness {
     }
 };
 
+HaRequest reinit_of(const std::string& member) {
+    HaRequest r;
+    r.action = HaAction::reinit;
+    r.target = member;
+    return r;
+}
+
 HaRequest switchover_to(const std::string& target) {
     HaRequest r;
     r.action = HaAction::switchover;
@@ -367,9 +374,7 @@ TEST_CASE("failover: --force promotes a replica that may lack acknowledged write
 
 TEST_CASE("reinit: POST /reinitialize on the member, then it must stream again", "[ha]") {
     Harness h;
-    HaRequest req;
-    req.action = HaAction::reinit;
-    req.target = "pg3";
+    HaRequest req = reinit_of("pg3");
     auto r = h.run(req);
     REQUIRE(r.ok());
     REQUIRE(h.cluster.posts.size() == 1);
@@ -398,9 +403,7 @@ TEST_CASE("reinit: not done while the member's old PostgreSQL still streams", "[
     // the member "starting". Here the rebuild never ends: the old code called it done.
     Harness h;
     h.cluster.apply_posts = false;
-    HaRequest req;
-    req.action = HaAction::reinit;
-    req.target = "pg3";
+    HaRequest req = reinit_of("pg3");
     auto r = h.run(req);
     INFO(pgdr::pg::render_ha_text(r));
     CHECK_FALSE(r.ok());
@@ -427,9 +430,7 @@ TEST_CASE("reinit: a member still busy starting is asked again until it takes th
     Harness h;
     h.cluster.post_answers = {{503, "restarting after failure already in progress"},
                               {503, "restarting after failure already in progress"}};
-    HaRequest req;
-    req.action = HaAction::reinit;
-    req.target = "pg3";
+    HaRequest req = reinit_of("pg3");
     auto r = h.run(req);
     INFO(pgdr::pg::render_ha_text(r));
     CHECK(r.ok());
