@@ -196,16 +196,19 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
     // interface does not serve them even when a firewall rule is wrong.
     const std::string listen_on =
         hp.bind == "any" ? std::string("*") : word(host.address, "address of " + host.name);
+    // OPTIONS: Patroni answers the status line alone. HAProxy closes a check's connection as
+    // soon as it has the status (with a reset); to a GET, Patroni was still writing the body
+    // over TLS and logged a ~30-line ConnectionResetError traceback for most checks.
     out += "listen primary\n";
     out += "\tbind " + listen_on + ":" + std::to_string(hp.write_port) + "\n";
-    out += "\toption httpchk GET /primary\n";
+    out += "\toption httpchk OPTIONS /primary\n";
     out += "\thttp-check expect status 200\n";
     out += default_server + servers;
     out += "\n";
     out += "listen replicas\n";
     out += "\tbind " + listen_on + ":" + std::to_string(hp.read_port) + "\n";
     out += "\tbalance roundrobin\n";
-    out += "\toption httpchk GET /replica\n";
+    out += "\toption httpchk OPTIONS /replica\n";
     out += "\thttp-check expect status 200\n";
     out += default_server + servers;
     return out;

@@ -330,17 +330,15 @@ TEST_CASE("haproxy.cfg: checks, servers, and refusal of non-words", "[pg][haprox
     const std::string cfg = render_haproxy_cfg(inv, pg3, "stats-pw");
     CHECK(cfg.find("\tstats socket /run/haproxy/admin.sock mode 660 level admin\n") !=
           std::string::npos);
-    CHECK(
-        cfg.find(
-            "listen primary\n\tbind 198.18.0.13:5000\n\toption httpchk GET /primary\n\thttp-check "
-            "expect status 200\n\tdefault-server inter 1000ms fastinter 250ms downinter "
-            "250ms fall 2 rise 1 on-marked-down shutdown-sessions check-ssl verify required "
-            "ca-file "
-            "/etc/pgdr/tls/ca.crt\n") != std::string::npos);
-    CHECK(
-        cfg.find(
-            "listen replicas\n\tbind 198.18.0.13:5001\n\tbalance roundrobin\n\toption httpchk GET "
-            "/replica\n") != std::string::npos);
+    CHECK(cfg.find("listen primary\n\tbind 198.18.0.13:5000\n\toption httpchk OPTIONS "
+                   "/primary\n\thttp-check "
+                   "expect status 200\n\tdefault-server inter 1000ms fastinter 250ms downinter "
+                   "250ms fall 2 rise 1 on-marked-down shutdown-sessions check-ssl verify required "
+                   "ca-file "
+                   "/etc/pgdr/tls/ca.crt\n") != std::string::npos);
+    CHECK(cfg.find("listen replicas\n\tbind 198.18.0.13:5001\n\tbalance roundrobin\n\toption "
+                   "httpchk OPTIONS "
+                   "/replica\n") != std::string::npos);
     CHECK(cfg.find("\tbind 198.18.0.13:7000\n") != std::string::npos);
     // haproxy.bind: any listens on every address of the host.
     Inventory any = inv;
