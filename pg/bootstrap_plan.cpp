@@ -321,8 +321,8 @@ std::vector<Action> etcd_start(const Inventory& inv, const HostSpec& h, bool rol
     return actions;
 }
 
-// Every etcd host runs a member of a formed cluster (more than one member): changes restart
-// them one at a time.
+// Every etcd host runs a member of a formed cluster (HostFacts::etcd_member_running): changes
+// restart them one at a time.
 bool etcd_cluster_running(const FactsMap& facts, const std::vector<const HostSpec*>& hosts) {
     return std::all_of(hosts.begin(), hosts.end(), [&](const HostSpec* h) {
         const auto it = facts.find(h->name);

@@ -599,8 +599,17 @@ void run_ha_steps(const HaSeams& s, const HaRequest& request, HaResult& r) {
     }
     std::string started_before;
     if (request.action == HaAction::reinit) {
+        // Read again after a failed request: an empty start time would let the old
+        // PostgreSQL pass for the rebuilt one.
         std::string detail;
-        started_before = postmaster_started(s, r.target, detail);
+        for (int attempt = 0; attempt < 3; ++attempt) {
+            started_before = postmaster_started(s, r.target, detail);
+            if (!started_before.empty() ||
+                detail.find("no PostgreSQL running") != std::string::npos) {
+                break;
+            }
+            s.clock.sleep_for(std::chrono::seconds(1));
+        }
         say(s, detail);
     }
     say(s, "POST " + r.call->url);

@@ -413,6 +413,15 @@ TEST_CASE("reinit: not done while the member's old PostgreSQL still streams", "[
           "pg3 runs a rebuilt PostgreSQL (new start time): not within 30.0 s: pg3 is streaming, "
           "PostgreSQL started 2026-12-07 00:00:00.000000+00:00, as before the call");
 
+    // The start time before the call is read again when the first request gets no answer: an
+    // empty one would let the old PostgreSQL pass for the rebuilt one.
+    Harness blip;
+    blip.cluster.apply_posts = false;
+    blip.cluster.patroni_get_failures = 1;
+    auto b = blip.run(req);
+    CHECK_FALSE(b.ok());
+    CHECK(b.failure.find("as before the call") != std::string::npos);
+
     // A slow rebuild is waited for; the streaming check comes after it.
     Harness slow;
     slow.cluster.reinit_polls = 8;

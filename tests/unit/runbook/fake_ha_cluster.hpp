@@ -134,7 +134,8 @@ class FakeHaCluster {
     bool apply_posts = true;     // a 200 POST changes the state
     bool switch_haproxy = true;  // HAProxy follows a promotion
     bool follow_old_leader = true;
-    int reinit_polls = 2;  // GET /patroni answers seen before a reinitialize ends
+    int reinit_polls = 2;          // GET /patroni answers seen before a reinitialize ends
+    int patroni_get_failures = 0;  // the next GET /patroni requests that get no answer
     int reinits_done = 0;
 
   private:
@@ -186,7 +187,8 @@ class FakeHaCluster {
             return reply(200, cluster_json());
         }
         if (ends_with(r.url, ":8008/patroni")) {
-            if (rest_down) {
+            if (rest_down || patroni_get_failures > 0) {
+                --patroni_get_failures;
                 return HttpFailure::connect;
             }
             auto& m = members.at(name);
