@@ -497,6 +497,11 @@ BackupRecord run_backup(const Inventory& inv, Transport& leader, const BackupRun
     if (o.type != "full" && o.type != "diff" && o.type != "incr") {
         throw usage_error("--type must be full, diff or incr, not '" + o.type + "'");
     }
+    // The repository first, within info's bound: with its endpoint refusing or silent,
+    // pgBackRest's backup retries for up to its protocol-timeout (30 min; 12 min seen on the
+    // lab before it was stopped), where info gives up after pgdr's bound with
+    // repository_unreachable.
+    read_backup_info(inv, leader);
     std::atomic<bool> done{false};
     std::thread watcher;
     if (o.watch != nullptr && o.progress) {

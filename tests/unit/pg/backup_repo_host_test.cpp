@@ -241,10 +241,11 @@ TEST_CASE("repository host: backup run and info run there as pgbackrest",
     nas.on(backup_info_argv(inv, "nas"), 0, k_info);
     const auto b = run_backup(inv, nas, {});
     CHECK(b.label == "20261205-010000F");
-    REQUIRE(nas.calls().size() == 2);
-    CHECK(nas.calls()[0].argv == Argv{"runuser", "-u", "pgbackrest", "--",
+    REQUIRE(nas.calls().size() == 3);  // info (the repository answers), backup, info
+    CHECK(nas.calls()[0].argv == nas.calls()[2].argv);
+    CHECK(nas.calls()[1].argv == Argv{"runuser", "-u", "pgbackrest", "--",
                                       "/usr/local/sbin/pgdr-backup", "full", "--manual"});
-    CHECK(nas.calls()[1].argv == Argv{"runuser", "-u", "pgbackrest", "--", "pgbackrest",
+    CHECK(nas.calls()[2].argv == Argv{"runuser", "-u", "pgbackrest", "--", "pgbackrest",
                                       "--stanza=lab", "--output=json", "info"});
     // info anywhere: on a member, as postgres (through repo1-host).
     RecordingTransport pg1("pg1");

@@ -237,12 +237,36 @@ TEST_CASE("backup: list, check and run on a recording transport", "[pg][backup]"
         o.type = "diff";
         const auto b = run_backup(inv, leader, o);
         CHECK(b.label == "20261205-010000F_20261206-010000D");
-        CHECK(leader.calls()[0].argv == std::vector<std::string>{"runuser", "-u", "postgres", "--",
+        REQUIRE(leader.calls().size() == 3);  // info (the repository answers), backup, info
+        CHECK(leader.calls()[0].argv == backup_info_argv(inv));
+        CHECK(leader.calls()[1].argv == std::vector<std::string>{"runuser", "-u", "postgres", "--",
                                                                  "/usr/local/sbin/pgdr-backup",
                                                                  "diff", "--manual"});
     }
+    SECTION("run: an unanswered repository stops it before the backup starts (exit 5)") {
+        // Lab, the S3 endpoint stopped: `pgbackrest backup` was still retrying after 12 min
+        // (its protocol-timeout is 30 min); info gives up at pgdr's bound.
+        RecordingTransport leader("pg1");
+        leader.on(backup_info_argv(inv), [](const std::vector<std::string>&, const RunOptions& o) {
+            CHECK(o.timeout == std::chrono::seconds(120));
+            CommandResult r;
+            r.timed_out = true;
+            r.exit_status = -1;
+            return r;
+        });
+        leader.on(backup_run_argv("full"), 0, "");
+        try {
+            run_backup(inv, leader, {});
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.code() == ExitCode::unreachable);
+            CHECK(std::string(e.what()).find("repository_unreachable") != std::string::npos);
+        }
+        REQUIRE(leader.calls().size() == 1);  // no backup started
+    }
     SECTION("run: a member that is no longer the leader takes no backup") {
         RecordingTransport leader("pg1");
+        leader.on(backup_info_argv(inv), 0, k_info_two_backups);
         leader.on(backup_run_argv("full"), 3,
                   "pgdr-backup: pg1 is not the leader: no backup here\n");
         try {

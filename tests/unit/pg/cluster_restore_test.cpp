@@ -184,8 +184,9 @@ TEST_CASE("restore --cluster: what runs where, in order", "[pg][restore]") {
                               "pg2: pg_ctlcluster 17",
                               "pg2: psql",
                               "pg2: pgdr-restore-handover",
-                              "pg2: psql",  // leads, still in recovery
-                              "pg2: psql",  // leads, promoted
+                              "pg2: psql",             // leads, still in recovery
+                              "pg2: psql",             // leads, promoted
+                              "pg2: pgbackrest info",  // run_backup: the repository answers
                               "pg2: /usr/local/sbin/pgdr-backup full",
                               "pg2: pgbackrest info",  // the new backup, as run_backup reads it
                               "pg1: pgdr-restore-empty",
