@@ -461,10 +461,10 @@ void require_backup(const Inventory& inv) {
     }
 }
 
-StanzaInfo read_backup_info(const Inventory& inv, Transport& member) {
+StanzaInfo read_backup_info(const Inventory& inv, Transport& member, std::chrono::seconds bound) {
     RunOptions o;
     o.sudo = true;
-    o.timeout = std::chrono::seconds(120);
+    o.timeout = bound;
     auto r = member.run(backup_info_argv(inv, member.host_name()), o);
     if (!r.ok()) {
         throw_pgbackrest_failure("pgbackrest info", member.host_name(), r, &inv);
@@ -493,15 +493,17 @@ StanzaInfo read_backup_info(const Inventory& inv, Transport& member) {
     return s;
 }
 
+constexpr std::chrono::seconds k_repository_answer_bound{30};
+
 BackupRecord run_backup(const Inventory& inv, Transport& leader, const BackupRunOptions& o) {
     if (o.type != "full" && o.type != "diff" && o.type != "incr") {
         throw usage_error("--type must be full, diff or incr, not '" + o.type + "'");
     }
-    // The repository first, within info's bound: with its endpoint refusing or silent,
-    // pgBackRest's backup retries for up to its protocol-timeout (30 min; 12 min seen on the
-    // lab before it was stopped), where info gives up after pgdr's bound with
+    // The repository first, within 30 s (info answers in about a second): with its endpoint
+    // refusing or silent, pgBackRest's backup retries for up to its protocol-timeout (30 min;
+    // still retrying after 12 min on the lab), where pgdr stops at this bound with
     // repository_unreachable.
-    read_backup_info(inv, leader);
+    read_backup_info(inv, leader, k_repository_answer_bound);
     std::atomic<bool> done{false};
     std::thread watcher;
     if (o.watch != nullptr && o.progress) {

@@ -14,6 +14,7 @@
 // (classify_pgbackrest_failure, tested on recorded outputs).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -109,8 +110,10 @@ void require_backup(const Inventory& inv);
 
 // `info` on the member (or the repository host, as pgbackrest); throws as
 // throw_pgbackrest_failure, or for a stanza that cannot be read (status 99: the repository's own
-// message classified).
-StanzaInfo read_backup_info(const Inventory& inv, Transport& member);
+// message classified). `bound`: how long pgdr waits; reached, it is repository_unreachable
+// (pgBackRest retries a refused or silent endpoint for longer).
+StanzaInfo read_backup_info(const Inventory& inv, Transport& member,
+                            std::chrono::seconds bound = std::chrono::seconds(120));
 
 // Runs the backup on the leader, or on the repository host (backup_host(); blocks until
 // pgBackRest ends). `progress` (may be empty) is

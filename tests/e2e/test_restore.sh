@@ -48,6 +48,25 @@ wait_healthy 60
 
 run_pgdr -i "$INV" backup run
 assert_rc 0 "a full backup"
+
+log "the repository unreachable (the lab's S3 endpoint stopped): backup run stops within its bound"
+S3_PID=$(cat "$LAB_DIR/s3/pid")
+kill "$S3_PID"
+started=$(date +%s)
+run_pgdr -i "$INV" backup run --type incr
+assert_rc 5 "backup run with the repository unreachable"
+assert_contains "$ERR" "repository_unreachable"
+# pgBackRest's own backup retried for over 12 minutes on the lab; pgdr's bound on info is 30 s.
+assert_le "$(($(date +%s) - started))" 90 "seconds until backup run gave up"
+# The endpoint back, as `lab up` starts it (its pid file is what `lab down` stops).
+setsid "$PGDR" -v lab s3-serve --dir "$LAB_DIR" >>"$LAB_DIR/s3/s3.log" 2>&1 </dev/null &
+echo $! >"$LAB_DIR/s3/pid"
+for _ in $(seq 30); do
+    run_pgdr -i "$INV" backup list
+    [ "$RC" = 0 ] && break
+    sleep 1
+done
+assert_rc 0 "backup list with the repository back"
 sql $HAPROXY 5000 "create table e2e_orders(id int primary key)"
 sql $HAPROXY 5000 "insert into e2e_orders select generate_series(1, 1000)"
 sql $HAPROXY 5000 "create table e2e_after(id int)"

@@ -248,7 +248,7 @@ TEST_CASE("backup: list, check and run on a recording transport", "[pg][backup]"
         // (its protocol-timeout is 30 min); info gives up at pgdr's bound.
         RecordingTransport leader("pg1");
         leader.on(backup_info_argv(inv), [](const std::vector<std::string>&, const RunOptions& o) {
-            CHECK(o.timeout == std::chrono::seconds(120));
+            CHECK(o.timeout == std::chrono::seconds(30));
             CommandResult r;
             r.timed_out = true;
             r.exit_status = -1;
