@@ -287,6 +287,7 @@ TEST_CASE("restore --cluster --exclude: the rest is restored, the lost member le
                      "pg1: etcdctl del --prefix /postgresql-common/17-main/",
                      "pg2: pgdr-restore-probe", "pg2: pgbackrest restore", "pg2: pg_ctlcluster 17",
                      "pg2: psql", "pg2: pgdr-restore-handover", "pg2: psql", "pg2: psql",
+                     "pg2: pgbackrest info",  // run_backup: the repository answers
                      "pg2: /usr/local/sbin/pgdr-backup full", "pg2: pgbackrest info",
                      "pg1: pgdr-restore-empty", "pg1: systemctl start"});
     REQUIRE_FALSE(rig.said.empty());
