@@ -500,14 +500,15 @@ bool send_call(const HaSeams& s, const HaRequest& request, HaResult& r) {
     }
 }
 
-// The target's postmaster_start_time from GET /patroni ("" when it does not answer or runs no
-// PostgreSQL).
-std::string postmaster_started(const HaSeams& s, const std::string& member, std::string& detail) {
+// The target's postmaster_start_time from GET /patroni ("" when it runs no PostgreSQL;
+// nullopt when its REST API does not answer).
+std::optional<std::string> postmaster_started(const HaSeams& s, const std::string& member,
+                                              std::string& detail) {
     PatroniApi api(s.access.http);
     const auto status = api.status(reached_url(s, member, ""));
     if (!status.ok()) {
         detail = member + ": " + status.error;
-        return "";
+        return std::nullopt;
     }
     detail = member + " is " + (status.value->state.empty() ? "?" : status.value->state) +
              (status.value->postmaster_start_time.empty()
@@ -527,7 +528,7 @@ void wait_reinit(const HaSeams& s, const HaResult& r, const std::string& started
     const std::string leader = r.old_leader;
     const bool rebuilt =
         w.phase(target + " runs a rebuilt PostgreSQL (new start time)", [&](std::string& d) {
-            const auto now = postmaster_started(s, target, d);
+            const auto now = postmaster_started(s, target, d).value_or("");
             if (!now.empty() && now == started_before) {
                 d += ", as before the call";
             }
@@ -603,9 +604,8 @@ void run_ha_steps(const HaSeams& s, const HaRequest& request, HaResult& r) {
         // PostgreSQL pass for the rebuilt one.
         std::string detail;
         for (int attempt = 0; attempt < 3; ++attempt) {
-            started_before = postmaster_started(s, r.target, detail);
-            if (!started_before.empty() ||
-                detail.find("no PostgreSQL running") != std::string::npos) {
+            if (const auto read = postmaster_started(s, r.target, detail)) {
+                started_before = *read;
                 break;
             }
             s.clock.sleep_for(std::chrono::seconds(1));

@@ -6,9 +6,9 @@
 #
 # 1. `pgdr lab up`, bootstrap without monitoring, the lab's memory (PSS of every process of the
 #    lab's hosts), and again after a restart of its etcd members (the monitoring bootstrap
-#    restarts them for their metrics listener); then the monitor service added to the HAProxy host, bootstrap again (the
-#    monitoring stage: Prometheus, Alertmanager, exporters), the memory again, and the PSS of the
-#    monitoring daemons by process name.
+#    restarts them for their metrics listener); then the monitor service added to the HAProxy
+#    host, bootstrap again (the monitoring stage: Prometheus, Alertmanager, exporters), the
+#    memory again, and the PSS of the monitoring daemons by process name.
 # 2. `pgdr drill --repeat RUNS` of --kill-primary, --kill-etcd-member and --kill-haproxy, each
 #    report's time_to_alert_ms (fault -> the first expected alert firing, Alertmanager's
 #    startsAt) and rto_ms; median and max of each, and how many runs had every expected alert.
