@@ -16,6 +16,7 @@
 #include "pg/foreign_guard.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
+#include "pg/tls_move.hpp"
 #include "pki/cluster_certs.hpp"
 
 namespace pgdr::cmd {
@@ -264,12 +265,12 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         ctx.log->info("bootstrap: issued certificates " + join(secrets.tls.issued, ", ") + " in " +
                       pki::pki_dir(inv.paths.state_dir));
     }
-    if (o.dry_run && !pg::plain_http_members(inv, facts).empty()) {
-        std::cout << "this cluster runs without TLS: bootstrap would move it to TLS (etcd, "
-                     "Patroni's REST API, PostgreSQL, replication, HAProxy's checks); the real run "
-                     "refuses until pgdr can move a running cluster without an outage\n";
-    } else {
-        pg::check_tls_move(inv, facts);
+    const auto plain = pg::plain_http_members(inv, facts);
+    if (!plain.empty() && only) {
+        throw Error(ExitCode::invalid_config,
+                    "--stage cannot run alone while the cluster moves to TLS (Patroni on " +
+                        join(plain, ", ") + " answers over plain HTTP)",
+                    "run the whole bootstrap: it moves the running cluster to TLS first");
     }
     ctx.log->info("bootstrap: " + primary + " leads");
 
@@ -288,11 +289,45 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     ao.clock = &clock;
     ao.cluster = &conditions;
     std::unique_ptr<ClusterLock> cluster_lock;
-    if (!o.dry_run && etcd_running(facts)) {
+    ApplyReport rep;
+    rep.dry_run = o.dry_run;
+    // One report for every apply of this run; false when the last one failed.
+    auto run = [&](const Plan& p) {
+        auto r = apply(p, conn.by_name, *ctx.log, ao);
+        rep.results.insert(rep.results.end(), r.results.begin(), r.results.end());
+        rep.unreachable.insert(rep.unreachable.end(), r.unreachable.begin(), r.unreachable.end());
+        rep.failed_stage = r.failed_stage;
+        return r.ok();
+    };
+    bool ok = true;
+    if (!plain.empty()) {
+        // A cluster bootstrapped without TLS (pg/tls_move.hpp): its etcd cannot hold pgdr's
+        // lock before it serves TLS, so the lock comes after the etcd part of the move.
+        ctx.log->info("bootstrap: moving the running cluster to TLS (" + join(plain, ", ") +
+                      " answer over plain HTTP)");
+        if (o.dry_run && !ctx.json()) {
+            std::cout << pg::tls_move_summary(plain) << '\n';
+        }
+        Plan etcd_move = plan.only(Stage::packages);
+        pg::append_plan(etcd_move, plan.only(Stage::certificates));
+        pg::append_plan(etcd_move, pg::plan_tls_move_etcd(inv));
+        ok = run(etcd_move);
+        if (ok && !o.dry_run) {
+            cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+            refuse_left_fault(ctx, inv, conn.by_name);
+        }
+        if (ok) {
+            Plan services_move = plan.only(Stage::backup);
+            pg::append_plan(services_move, pg::plan_tls_move_services(inv, secrets, primary));
+            ok = run(services_move);
+        }
+    } else if (!o.dry_run && etcd_running(facts)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
         refuse_left_fault(ctx, inv, conn.by_name);
     }
-    auto rep = apply(plan, conn.by_name, *ctx.log, ao);
+    if (ok) {
+        run(plan);
+    }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     print_report(ctx, rep, secs);

@@ -61,13 +61,8 @@ std::string sql_literal(const std::string& s) {
     return out + "'";
 }
 
-WaitFor wait(Argv probe, std::string description, seconds timeout, bool sudo = true) {
-    WaitFor w;
-    w.probe = std::move(probe);
-    w.description = std::move(description);
-    w.timeout = timeout;
-    w.sudo = sudo;
-    return w;
+WaitFor wait(Argv probe, std::string description, seconds timeout) {
+    return plan_wait(std::move(probe), std::move(description), timeout);
 }
 
 void add_files(std::vector<Action>& actions, std::vector<PutFile> files) {
@@ -179,24 +174,6 @@ std::vector<std::string> plain_http_members(const Inventory& inv, const FactsMap
         }
     }
     return out;
-}
-
-void check_tls_move(const Inventory& inv, const FactsMap& facts) {
-    const auto plain = plain_http_members(inv, facts);
-    if (plain.empty()) {
-        return;
-    }
-    std::string names;
-    for (const auto& n : plain) {
-        names += (names.empty() ? "" : ", ") + n;
-    }
-    throw Error(ExitCode::invalid_config,
-                "the cluster runs without TLS (Patroni on " + names +
-                    " answers over plain HTTP): this bootstrap would move it to TLS (etcd peers "
-                    "and clients, Patroni's REST API, PostgreSQL and replication), and pgdr "
-                    "cannot yet do that on a running cluster without an outage",
-                "`pgdr bootstrap --dry-run` shows the files it would change; until the live "
-                "move exists, keep running the pgdr version that bootstrapped this cluster");
 }
 
 namespace {
@@ -669,39 +646,10 @@ void plan_patroni(Plan& plan, const BootstrapInputs& b) {
 
 // --- haproxy ----------------------------------------------------------------------------
 
-HostActions configure_haproxy(const BootstrapInputs& b, const HostSpec& h) {
-    const std::string& config = b.paths.haproxy_config;
-    auto ha = stage_file_actions(b, h, Stage::haproxy);
-    auto check =
-        plan_command({"haproxy", "-c", "-q", "-f", config}, "haproxy -c accepts the configuration");
-    check.check_only = true;
-    ha.actions.emplace_back(check);
-    ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "haproxy"},
-                                         "enable haproxy",
-                                         Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
-    auto units = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
-    units.when_changed = {k_haproxy_dropin};
-    ha.actions.emplace_back(units);
-    auto reload = plan_command({k_haproxy_reload_script},
-                               "reload haproxy, keeping the servers' check states");
-    reload.when_changed = {config};
-    ha.actions.emplace_back(reload);
-    ha.actions.emplace_back(plan_command({"systemctl", "start", "haproxy"}, "start haproxy",
-                                         Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
-    // After a reload every server counts as UP until its checks fail: writes may reach a
-    // replica for seconds. Judged on this HAProxy's statistics page against Patroni's leader.
-    ha.actions.emplace_back(WaitForCluster{
-        .absent = {"patroni_unreachable", "haproxy_unreachable", "haproxy_write_not_leader"},
-        .member = h.name,
-        .description = "only the leader UP behind the write port",
-        .timeout = seconds(60)});
-    return ha;
-}
-
 void plan_haproxy(Plan& plan, const BootstrapInputs& b) {
     auto& step = plan.add_step(Stage::haproxy, "configure HAProxy");
     for (const auto* h : b.inv.hosts_with(Service::haproxy)) {
-        step.hosts.push_back(configure_haproxy(b, *h));
+        step.hosts.push_back(haproxy_host_actions(b.inv, b.secrets, b.primary, *h));
     }
 }
 
@@ -779,6 +727,37 @@ void plan_verify(Plan& plan, const BootstrapInputs& b) {
 }
 
 }  // namespace
+
+HostActions haproxy_host_actions(const Inventory& inv, const Secrets& secrets,
+                                 const HostSpec& primary, const HostSpec& lb) {
+    const std::string config = debian_paths(inv).haproxy_config;
+    HostActions ha{lb.name, {}};
+    add_files(ha.actions, stage_files(inv, lb, primary, secrets, Stage::haproxy));
+    auto check =
+        plan_command({"haproxy", "-c", "-q", "-f", config}, "haproxy -c accepts the configuration");
+    check.check_only = true;
+    ha.actions.emplace_back(check);
+    ha.actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "haproxy"},
+                                         "enable haproxy",
+                                         Argv{"systemctl", "is-enabled", "--quiet", "haproxy"}));
+    auto units = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
+    units.when_changed = {k_haproxy_dropin};
+    ha.actions.emplace_back(units);
+    auto reload = plan_command({k_haproxy_reload_script},
+                               "reload haproxy, keeping the servers' check states");
+    reload.when_changed = {config};
+    ha.actions.emplace_back(reload);
+    ha.actions.emplace_back(plan_command({"systemctl", "start", "haproxy"}, "start haproxy",
+                                         Argv{"systemctl", "is-active", "--quiet", "haproxy"}));
+    // After a reload every server counts as UP until its checks fail: writes may reach a
+    // replica for seconds. Judged on this HAProxy's statistics page against Patroni's leader.
+    ha.actions.emplace_back(WaitForCluster{
+        .absent = {"patroni_unreachable", "haproxy_unreachable", "haproxy_write_not_leader"},
+        .member = lb.name,
+        .description = "only the leader UP behind the write port",
+        .timeout = seconds(60)});
+    return ha;
+}
 
 Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
                     const std::string& primary_name) {

@@ -51,13 +51,17 @@ void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::s
                        const std::string& inventory_path = "INVENTORY");
 
 // The members whose Patroni answers over plain HTTP: a cluster bootstrapped before pgdr used
-// TLS. pgdr does not move a running cluster to TLS yet; check_tls_move throws
-// (invalid_config) naming them and what to do.
+// TLS, which bootstrap first moves to TLS while it runs (pg/tls_move.hpp).
 std::vector<std::string> plain_http_members(const Inventory& inv, const FactsMap& facts);
-void check_tls_move(const Inventory& inv, const FactsMap& facts);
 
 Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& secrets,
                     const std::string& primary);
+
+// One HAProxy host's part of the haproxy stage: its files, `haproxy -c`, a reload that keeps the
+// servers' check states (when haproxy.cfg changed), a start, then a wait until only the leader
+// is UP behind its write port. `primary` names the member the files are rendered for.
+HostActions haproxy_host_actions(const Inventory& inv, const Secrets& secrets,
+                                 const HostSpec& primary, const HostSpec& lb);
 
 // Paths pgdr owns on the hosts besides the rendered configuration.
 std::string probe_passfile_path();

@@ -21,13 +21,9 @@ namespace {
 using Argv = std::vector<std::string>;
 using std::chrono::seconds;
 
+// As root: etcd's key is 0600 etcd:etcd.
 WaitFor wait_until(Argv probe, std::string description, seconds timeout) {
-    WaitFor w;
-    w.probe = std::move(probe);
-    w.description = std::move(description);
-    w.timeout = timeout;
-    w.sudo = true;  // etcd's key is 0600 etcd:etcd
-    return w;
+    return plan_wait(std::move(probe), std::move(description), timeout);
 }
 
 void add_install(Plan& plan, const Inventory& inv, const pki::ClusterPki& fresh) {

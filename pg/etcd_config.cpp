@@ -61,7 +61,7 @@ std::string etcd_cluster_token(const Inventory& inv) {
     return "pgdr-" + inv.cluster;
 }
 
-std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
+std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host, EtcdClients clients) {
     if (!host.runs(Service::etcd)) {
         throw config_error("host " + host.name + " does not run etcd");
     }
@@ -78,8 +78,15 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host) {
     out += line("ETCD_NAME", host.name);
     out += line("ETCD_DATA_DIR", paths.etcd_data_dir);
     out += line("ETCD_LISTEN_PEER_URLS", url(address, inv.etcd.peer_port));
-    out += line("ETCD_LISTEN_CLIENT_URLS",
-                url(address, inv.etcd.client_port) + "," + url("127.0.0.1", inv.etcd.client_port));
+    std::string listen_clients =
+        url(address, inv.etcd.client_port) + "," + url("127.0.0.1", inv.etcd.client_port);
+    if (clients == EtcdClients::tls_and_plain) {
+        out +=
+            "# Moving to TLS: plain-HTTP clients are served too until Patroni restarts on TLS.\n";
+        listen_clients += "," + url(address, inv.etcd.client_port, "http") + "," +
+                          url("127.0.0.1", inv.etcd.client_port, "http");
+    }
+    out += line("ETCD_LISTEN_CLIENT_URLS", listen_clients);
     out += line("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(address, inv.etcd.peer_port));
     out += line("ETCD_ADVERTISE_CLIENT_URLS", url(address, inv.etcd.client_port));
     // /metrics and /health without a client certificate, for Prometheus (monitoring/config.hpp).

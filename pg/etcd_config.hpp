@@ -29,8 +29,16 @@ std::string etcd_cluster_token(const Inventory& inv);
 // Every member's client URL, comma-separated, as etcdctl --endpoints takes them.
 std::string etcd_client_endpoints(const Inventory& inv);
 
+// Which clients a member serves. `tls_and_plain` is the member's file while `pgdr bootstrap` moves
+// a cluster bootstrapped without TLS (pg/tls_move.hpp): the same TLS listeners, and beside each a
+// plain-HTTP one on the same address and port (etcd tells the two apart on one socket), so that
+// Patroni keeps its DCS until it restarts with the CA and its client certificate. Peers speak
+// TLS in both.
+enum class EtcdClients { tls_only, tls_and_plain };
+
 // Throws pgdr::Error (invalid_config) when `host` does not run etcd, when an etcd member's
 // address is not an IPv4 address (etcd binds to IPs, not names) or a value needs escaping.
-std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host);
+std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host,
+                                 EtcdClients clients = EtcdClients::tls_only);
 
 }  // namespace pgdr::pg

@@ -37,6 +37,17 @@ inline PutFile plan_file(std::string path, std::string content, std::string mode
     return f;
 }
 
+// Waits until `probe` exits 0, as root unless told otherwise (certificate keys are 0600).
+inline WaitFor plan_wait(std::vector<std::string> probe, std::string description,
+                         std::chrono::seconds timeout, bool sudo = true) {
+    WaitFor w;
+    w.probe = std::move(probe);
+    w.description = std::move(description);
+    w.timeout = timeout;
+    w.sudo = sudo;
+    return w;
+}
+
 // Succeeds when every package is installed (dpkg-query): the `unless` of an installation.
 inline std::vector<std::string> packages_installed(const std::vector<std::string>& packages) {
     std::vector<std::string> check{"sh", "-c",

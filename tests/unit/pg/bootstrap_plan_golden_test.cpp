@@ -11,6 +11,7 @@
 #include "core/state.hpp"
 #include "pg/bootstrap_plan.hpp"
 #include "pg/foreign_guard.hpp"
+#include "pg/tls_move.hpp"
 #include "unit/pg/golden.hpp"
 #include "unit/pg/plan_fixtures.hpp"
 #include "unit/pg/test_tls.hpp"
@@ -216,4 +217,12 @@ TEST_CASE("golden plan: lab inventory with a backup section (S3)", "[pg][golden]
 TEST_CASE("golden plan: lab inventory with a repository host (posix)", "[pg][golden][bootstrap]") {
     CHECK(check_inventory("lab-posix", load_inventory(std::string(PGDR_GOLDEN_DIR) +
                                                       "/inventories/lab-posix.yaml")) > 0);
+}
+
+TEST_CASE("golden plan: moving a running lab cluster to TLS", "[pg][golden][bootstrap][tls]") {
+    const Inventory inv = load_inventory(source("inventories/lab.yaml"));
+    const Secrets secrets = with_test_tls(k_plain, inv);
+    CHECK(check_plan("lab-tls-move-etcd", plan_tls_move_etcd(inv), secrets) > 0);
+    CHECK(check_plan("lab-tls-move-services", plan_tls_move_services(inv, secrets, "pg2"),
+                     secrets) > 0);
 }

@@ -519,27 +519,6 @@ TEST_CASE("host facts: the script takes every value as a parameter", "[pg][boots
     CHECK(std::find(argv.begin(), argv.end(), "haproxy") != argv.end());
 }
 
-TEST_CASE("bootstrap: a cluster running without TLS is named and refused", "[pg][bootstrap]") {
-    const Inventory inv = lab_inventory();
-    auto facts = fresh_facts(inv);
-    CHECK(plain_http_members(inv, facts).empty());
-    CHECK_NOTHROW(check_tls_move(inv, facts));
-    for (const char* name : {"pg1", "pg2"}) {
-        facts[name].patroni_active = "active";
-        facts[name].patroni_scheme = "https";
-    }
-    CHECK_NOTHROW(check_tls_move(inv, facts));  // already on TLS: nothing to move
-    facts["pg2"].patroni_scheme = "http";
-    CHECK(plain_http_members(inv, facts) == std::vector<std::string>{"pg2"});
-    try {
-        check_tls_move(inv, facts);
-        FAIL("a plain-HTTP cluster was accepted");
-    } catch (const Error& e) {
-        CHECK(e.code() == ExitCode::invalid_config);
-        CHECK(std::string(e.what()).find("pg2") != std::string::npos);
-    }
-}
-
 TEST_CASE("bootstrap plan: certificates before etcd, etcd health over TLS", "[pg][bootstrap]") {
     const Inventory inv = lab_inventory();
     const auto plan = plan_bootstrap(inv, fresh_facts(inv), with_test_tls(k_secrets, inv), "pg1");

@@ -1,0 +1,333 @@
+#include "pg/tls_move.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "pg/bootstrap_plan.hpp"
+#include "pg/debian_paths.hpp"
+#include "pg/etcd_config.hpp"
+#include "pg/plan_actions.hpp"
+#include "pg/stage_files.hpp"
+#include "pg/tls.hpp"
+
+namespace pgdr::pg {
+
+namespace {
+
+using Argv = std::vector<std::string>;
+using std::chrono::seconds;
+
+const char* const k_admin_socket = "/run/haproxy/admin.sock";
+
+// The host's own etcd member through etcdctl: over TLS once the member serves it, else over
+// plain HTTP (a member not moved yet). argv: port ca cert key mode name peer-url; mode "check"
+// succeeds when the membership names that peer URL for the member, "update" makes it so.
+const char* const k_member_peer_url = R"SH(
+set -eu
+port=$1 ca=$2 cert=$3 key=$4 mode=$5 name=$6 url=$7
+ctl() {
+    ETCDCTL_API=3 etcdctl --endpoints="https://127.0.0.1:$port" --cacert="$ca" --cert="$cert" \
+        --key="$key" --dial-timeout=2s --command-timeout=5s "$@" 2>/dev/null ||
+    ETCDCTL_API=3 etcdctl --endpoints="http://127.0.0.1:$port" --dial-timeout=2s \
+        --command-timeout=5s "$@"
+}
+line=$(ctl member list | awk -F', ' -v n="$name" '$3 == n')
+if [ -z "$line" ]; then
+    echo "etcd's membership has no member named $name" >&2
+    exit 1
+fi
+case "$line" in *", $url, "*) exit 0 ;; esac
+[ "$mode" = update ] || exit 1
+ctl member update "${line%%,*}" --peer-urls="$url"
+)SH";
+
+Argv member_peer_url(const Inventory& inv, const char* mode, const HostSpec& h) {
+    const auto& tls = tls_paths();
+    return {"sh",
+            "-c",
+            k_member_peer_url,
+            "pgdr-etcd-peer-url",
+            std::to_string(inv.etcd.client_port),
+            tls.ca,
+            tls.etcd_cert,
+            tls.etcd_key,
+            mode,
+            h.name,
+            "https://" + h.address + ":" + std::to_string(inv.etcd.peer_port)};
+}
+
+// Every member answers over plain HTTP: true before the move and during it (moved members
+// still serve plain clients).
+Argv plain_health(const Inventory& inv) {
+    std::string endpoints;
+    for (const auto* h : inv.hosts_with(Service::etcd)) {
+        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
+                     std::to_string(inv.etcd.client_port);
+    }
+    return {"sh", "-c",
+            "ETCDCTL_API=3 etcdctl --endpoints=\"$1\" --dial-timeout=2s --command-timeout=3s "
+            "endpoint health",
+            "pgdr-etcd-plain-health", endpoints};
+}
+
+// Patroni's REST API on whichever scheme it speaks now: HTTPS (the cluster CA, this host's
+// client certificate) or, on a member not moved yet, plain HTTP.
+const std::string k_patch_config = R"PY(
+import base64, sys, urllib.request
+address, body = sys.argv[1], sys.argv[2]
+# The REST API password arrives on stdin: never in argv.
+password = sys.stdin.readline().rstrip("\n")
+auth = "Basic " + base64.b64encode(("patroni:" + password).encode()).decode()
+errors = []
+for scheme in ("https", "http"):
+    req = urllib.request.Request(scheme + "://" + address + "/config", data=body.encode(),
+                                 method="PATCH")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", auth)
+    try:
+        urllib.request.urlopen(req, timeout=10, context=CTX if scheme == "https" else None)
+        sys.exit(0)
+    except Exception as e:
+        errors.append("%s: %s" % (scheme, e))
+sys.exit("PATCH /config: " + "; ".join(errors))
+)PY";
+
+// Succeeds when GET /patroni says the member is (argv[2] "true") or is not in maintenance mode.
+const std::string k_paused = R"PY(
+import json, sys, urllib.error, urllib.request
+address, want = sys.argv[1], sys.argv[2] == "true"
+for scheme in ("https", "http"):
+    try:
+        r = urllib.request.urlopen(scheme + "://" + address + "/patroni", timeout=3,
+                                   context=CTX if scheme == "https" else None)
+        body = r.read()
+    except urllib.error.HTTPError as e:
+        body = e.read()
+    except Exception:
+        continue
+    sys.exit(0 if bool(json.loads(body).get("pause")) == want else 1)
+sys.exit(1)
+)PY";
+
+std::string rest_address(const Inventory& inv, const HostSpec& h) {
+    return h.address + ":" + std::to_string(inv.patroni.rest_port);
+}
+
+RunCommand patch_config(const Inventory& inv, const Secrets& secrets, const HostSpec& leader,
+                        const nlohmann::json& body, std::string description) {
+    RunCommand c = plan_command({"python3", "-c", python_tls_preamble(true) + k_patch_config,
+                                 rest_address(inv, leader), body.dump()},
+                                std::move(description));
+    c.stdin_data = secrets.rest_api_password + "\n";
+    c.timeout = seconds(30);
+    return c;
+}
+
+WaitFor paused(const Inventory& inv, const HostSpec& member, bool want) {
+    return plan_wait({"python3", "-c", python_tls_preamble(true) + k_paused,
+                      rest_address(inv, member), want ? "true" : "false"},
+                     "Patroni on " + member.name +
+                         (want ? " reports maintenance mode" : " is out of maintenance mode"),
+                     seconds(90));
+}
+
+// `enable health` / `disable health` for every server of both proxies, on the admin socket.
+const std::string k_haproxy_health = R"PY(
+import socket, sys
+path, verb = sys.argv[1], sys.argv[2]
+for target in sys.argv[3:]:
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(("%s health %s\n" % (verb, target)).encode())
+    answer = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        answer += chunk
+    s.close()
+    if answer.strip():
+        sys.exit("%s health %s: %s" % (verb, target, answer.decode().strip()))
+print("%s health: %d servers" % (verb, len(sys.argv) - 3))
+)PY";
+
+RunCommand haproxy_health(const Inventory& inv, const char* verb, std::string description) {
+    Argv argv{"python3", "-c", k_haproxy_health, k_admin_socket, verb};
+    for (const char* proxy : {"primary", "replicas"}) {
+        for (const auto* m : inv.hosts_with(Service::postgres)) {
+            argv.push_back(std::string(proxy) + "/" + m->name);
+        }
+    }
+    return plan_command(std::move(argv), std::move(description));
+}
+
+Argv rest_answers(const Inventory& inv, const HostSpec& h, const std::string& path) {
+    return {"python3", "-c",
+            python_tls_preamble(false) +
+                "import sys, urllib.request\n"
+                "urllib.request.urlopen(sys.argv[1], timeout=3, context=CTX)\n",
+            "https://" + rest_address(inv, h) + path};
+}
+
+HostActions restart_patroni(const Inventory& inv, const HostSpec& m, bool leader) {
+    const std::string unit = debian_paths(inv).patroni_unit;
+    // Already on TLS (a move that stopped half-way): left running.
+    auto restart = plan_command({"systemctl", "restart", unit},
+                                "restart " + unit + " on TLS (PostgreSQL keeps running)",
+                                rest_answers(inv, m, "/patroni"), seconds(120));
+    const char* endpoint = leader ? "/primary" : "/replica";
+    return {
+        m.name,
+        {paused(inv, m, true), restart,
+         plan_wait(rest_answers(inv, m, endpoint),
+                   std::string("Patroni answers GET ") + endpoint + " over TLS", seconds(120))}};
+}
+
+const HostSpec& host_named(const Inventory& inv, const std::string& name) {
+    const auto* h = inv.find_host(name);
+    if (h == nullptr) {
+        throw Error(ExitCode::internal, "no host " + name);
+    }
+    return *h;
+}
+
+}  // namespace
+
+Plan plan_tls_move_etcd(const Inventory& inv) {
+    Plan plan;
+    const auto members = inv.hosts_with(Service::etcd);
+    if (members.empty()) {
+        return plan;
+    }
+    const auto paths = debian_paths(inv);
+    plan.add_step(Stage::etcd, "moving to TLS: every member healthy first")
+        .hosts.push_back({members.front()->name,
+                          {plan_wait(plain_health(inv), "etcd: every member healthy (plain HTTP)",
+                                     seconds(60))}});
+    Step one_by_one{"moving to TLS: one member at a time, plain clients still served",
+                    HostOrder::sequential,
+                    {}};
+    for (const auto* h : members) {
+        auto update = plan_command(member_peer_url(inv, "update", *h),
+                                   "the membership names " + h->name + "'s peer URL over TLS",
+                                   member_peer_url(inv, "check", *h), seconds(30));
+        auto file = plan_file(paths.etcd_defaults,
+                              render_etcd_defaults(inv, *h, EtcdClients::tls_and_plain), "0644", "",
+                              "etcd member settings (TLS, plain clients too while moving)");
+        auto restart =
+            plan_command({"systemctl", "restart", "etcd"}, "restart etcd with peer and client TLS",
+                         std::nullopt, seconds(180));
+        restart.when_changed = {paths.etcd_defaults};
+        one_by_one.hosts.push_back(
+            {h->name,
+             {update, file, restart,
+              plan_wait(
+                  etcdctl_argv(local_etcd_endpoint(inv.etcd.client_port), {"endpoint", "health"}),
+                  "etcd: " + h->name + " answers a quorum read over TLS", seconds(120))}});
+    }
+    plan.stage(Stage::etcd).steps.push_back(std::move(one_by_one));
+    plan.add_step(Stage::etcd, "moving to TLS: every member healthy over TLS")
+        .hosts.push_back(
+            {members.front()->name,
+             {plan_wait(etcdctl_argv(etcd_client_endpoints(inv), {"endpoint", "health"}),
+                        "etcd: every member healthy over TLS", seconds(120))}});
+    return plan;
+}
+
+Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
+                            const std::string& leader_name) {
+    Plan plan;
+    const HostSpec& leader = host_named(inv, leader_name);
+    auto members = inv.hosts_with(Service::postgres);
+    const auto balancers = inv.hosts_with(Service::haproxy);
+
+    std::vector<Action> pause{patch_config(inv, secrets, leader, {{"pause", true}},
+                                           "maintenance mode for the move (PATCH /config pause)")};
+    for (const auto* m : members) {
+        pause.emplace_back(paused(inv, *m, true));
+    }
+    plan.add_step(Stage::patroni, "moving to TLS: maintenance mode (no failover, no stop)")
+        .hosts.push_back({leader.name, std::move(pause)});
+
+    auto& freeze = plan.add_step(Stage::patroni, "moving to TLS: HAProxy's checks frozen");
+    for (const auto* lb : balancers) {
+        freeze.hosts.push_back(
+            {lb->name,
+             {haproxy_health(inv, "disable",
+                             "freeze every server's state (disable health) while Patroni's REST "
+                             "API moves to TLS")}});
+    }
+
+    auto& files = plan.add_step(Stage::patroni, "moving to TLS: configure Patroni");
+    for (const auto* m : members) {
+        HostActions ha{m->name, {}};
+        for (auto& f : stage_files(inv, *m, leader, secrets, Stage::patroni)) {
+            ha.actions.emplace_back(std::move(f));
+        }
+        files.hosts.push_back(std::move(ha));
+    }
+
+    // Replicas first (inventory order), the leader last.
+    std::stable_partition(members.begin(), members.end(),
+                          [&](const HostSpec* h) { return h->name != leader.name; });
+    auto& restarts = plan.add_step(
+        Stage::patroni, "moving to TLS: Patroni restarted, replicas first, the leader last",
+        HostOrder::sequential);
+    for (const auto* m : members) {
+        restarts.hosts.push_back(restart_patroni(inv, *m, m->name == leader.name));
+    }
+
+    auto& lbs = plan.add_step(Stage::haproxy, "moving to TLS: HAProxy checks Patroni over TLS",
+                              HostOrder::sequential);
+    for (const auto* lb : balancers) {
+        HostActions ha = haproxy_host_actions(inv, secrets, leader, *lb);
+        // Checks on again in the new process (the saved states may carry them off), before the
+        // wait for only the leader UP.
+        ha.actions.insert(ha.actions.end() - 1,
+                          haproxy_health(inv, "enable", "checks on again (enable health)"));
+        lbs.hosts.push_back(std::move(ha));
+    }
+
+    // pg_hba and archive_command are Patroni's local configuration now: out of the DCS.
+    const nlohmann::json resume = {
+        {"pause", false},
+        {"postgresql", {{"pg_hba", nullptr}, {"parameters", {{"archive_command", nullptr}}}}}};
+    std::vector<Action> end{patch_config(
+        inv, secrets, leader, resume,
+        "maintenance mode ends; pg_hba and archive_command leave the DCS (PATCH /config)")};
+    for (const auto* m : members) {
+        end.emplace_back(paused(inv, *m, false));
+    }
+    plan.add_step(Stage::haproxy, "moving to TLS: maintenance mode ends")
+        .hosts.push_back({leader.name, std::move(end)});
+    return plan;
+}
+
+void append_plan(Plan& into, const Plan& from) {
+    for (const auto& stage : from.stages) {
+        auto& steps = into.stage(stage.stage).steps;
+        steps.insert(steps.end(), stage.steps.begin(), stage.steps.end());
+    }
+}
+
+std::string tls_move_summary(const std::vector<std::string>& plain_members) {
+    std::string names;
+    for (const auto& n : plain_members) {
+        names += (names.empty() ? "" : ", ") + n;
+    }
+    return "this cluster runs without TLS (Patroni on " + names +
+           " answers over plain HTTP): bootstrap moves it to TLS while it runs:\n"
+           "  1. etcd, one member at a time: peers and clients on TLS, plain clients still "
+           "served;\n"
+           "  2. Patroni in maintenance mode and HAProxy's checks frozen, then Patroni restarted "
+           "on TLS, replicas first, the leader last (PostgreSQL keeps running);\n"
+           "  3. HAProxy checks over TLS, maintenance mode ends, pg_hba and archive_command "
+           "leave the DCS;\n"
+           "  4. the usual bootstrap: etcd stops serving plain clients (one member at a time).\n"
+           "No PostgreSQL stops and no HAProxy server changes state: writes go on. From step 2 "
+           "on, remote clients must use TLS (libpq's default sslmode=prefer does).\n";
+}
+
+}  // namespace pgdr::pg
