@@ -132,15 +132,17 @@ WaitFor paused(const Inventory& inv, const HostSpec& member, bool want) {
                      seconds(90));
 }
 
-// `enable health` / `disable health` for every server of both proxies, on the admin socket.
+// `disable health` on the servers of both proxies that are UP now (HAProxy counts a server
+// whose checks are off as UP: a DOWN one keeps its checks, which keep it DOWN), or `enable
+// health` on all of them; on the admin socket.
 const std::string k_haproxy_health = R"PY(
-import socket, sys
-path, verb = sys.argv[1], sys.argv[2]
-for target in sys.argv[3:]:
+import csv, io, socket, sys
+path, verb, servers = sys.argv[1], sys.argv[2], sys.argv[3:]
+def cli(command):
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(5)
     s.connect(path)
-    s.sendall(("%s health %s\n" % (verb, target)).encode())
+    s.sendall((command + "\n").encode())
     answer = b""
     while True:
         chunk = s.recv(65536)
@@ -148,9 +150,16 @@ for target in sys.argv[3:]:
             break
         answer += chunk
     s.close()
-    if answer.strip():
-        sys.exit("%s health %s: %s" % (verb, target, answer.decode().strip()))
-print("%s health: %d servers" % (verb, len(sys.argv) - 3))
+    return answer.decode()
+if verb == "disable":
+    rows = csv.DictReader(io.StringIO(cli("show stat").lstrip("# ")))
+    up = {r["pxname"] + "/" + r["svname"] for r in rows if r["status"].startswith("UP")}
+    servers = [s for s in servers if s in up]
+for server in servers:
+    answer = cli("%s health %s" % (verb, server)).strip()
+    if answer:
+        sys.exit("%s health %s: %s" % (verb, server, answer))
+print("%s health: %s" % (verb, " ".join(servers) or "no server"))
 )PY";
 
 RunCommand haproxy_health(const Inventory& inv, const char* verb, std::string description) {
@@ -256,8 +265,8 @@ Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
         freeze.hosts.push_back(
             {lb->name,
              {haproxy_health(inv, "disable",
-                             "freeze every server's state (disable health) while Patroni's REST "
-                             "API moves to TLS")}});
+                             "freeze the UP servers (disable health) while Patroni's REST API "
+                             "moves to TLS")}});
     }
 
     auto& files = plan.add_step(Stage::patroni, "moving to TLS: configure Patroni");

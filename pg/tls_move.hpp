@@ -13,9 +13,10 @@
 // 2. plan_tls_move_services (under the cluster lock):
 //    - maintenance mode (PATCH /config pause) and a wait until every member reports it, since
 //      Patroni stops PostgreSQL when it stops, except in maintenance mode;
-//    - HAProxy's health checks frozen on the admin socket (`disable health`): the servers keep
-//      their states while Patroni's REST API moves from HTTP to HTTPS under the old checks, and
-//      in maintenance mode no failover can make those states wrong;
+//    - HAProxy's health checks frozen on the admin socket (`disable health`) for the servers
+//      that are UP (HAProxy counts a server without checks as UP; the DOWN ones keep checks that
+//      keep failing): no server changes state while Patroni's REST API moves from HTTP to HTTPS
+//      under the old checks, and in maintenance mode no failover can make those states wrong;
 //    - the new patroni.yml, then Patroni restarted on each member, replicas first, the leader
 //      last; PostgreSQL keeps running and takes ssl and the hostssl pg_hba on a reload;
 //    - HAProxy's new configuration (checks over TLS), reloaded with the servers' states kept,
@@ -25,7 +26,8 @@
 // No PostgreSQL stops and no server of HAProxy changes state, so writes go on; clients must
 // negotiate TLS (libpq's default sslmode=prefer does) from the moment the member's pg_hba is
 // reloaded. The old cluster's REST password crosses the network in plain HTTP once (the pause),
-// as every call of the pgdr that built it did.
+// as every call of the pgdr that built it did. A move cut off half-way leaves maintenance mode
+// and the frozen checks in place: bootstrap run again completes it.
 #pragma once
 
 #include <string>
