@@ -88,7 +88,12 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host, Etc
     }
     out += line("ETCD_LISTEN_CLIENT_URLS", listen_clients);
     out += line("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(address, inv.etcd.peer_port));
-    out += line("ETCD_ADVERTISE_CLIENT_URLS", url(address, inv.etcd.client_port));
+    // Patroni's etcd client takes the members' advertised client URLs over its configured hosts:
+    // while moving, the plain URL, which the Patroni not restarted yet can use (the restarted one
+    // speaks it too, until the final restarts advertise TLS alone).
+    out += line("ETCD_ADVERTISE_CLIENT_URLS",
+                url(address, inv.etcd.client_port,
+                    clients == EtcdClients::tls_and_plain ? "http" : "https"));
     // /metrics and /health without a client certificate, for Prometheus (monitoring/config.hpp).
     if (!monitoring::monitor_hosts(inv).empty()) {
         out +=
