@@ -278,11 +278,15 @@ Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
         files.hosts.push_back(std::move(ha));
     }
 
-    // Replicas first (inventory order), the leader last.
+    // The leader first: its PostgreSQL must serve the CA's certificate before a replica's
+    // restarted Patroni points the walreceiver at it with sslmode=verify-full (Patroni rewrites
+    // primary_conninfo also in maintenance mode). On the lab, replicas first broke the synchronous
+    // standby's replication ("tlsv1 alert unknown ca": Debian's snakeoil certificate) and commits
+    // waited 3 s until Patroni dropped the standby from synchronous_standby_names.
     std::stable_partition(members.begin(), members.end(),
-                          [&](const HostSpec* h) { return h->name != leader.name; });
+                          [&](const HostSpec* h) { return h->name == leader.name; });
     auto& restarts = plan.add_step(
-        Stage::patroni, "moving to TLS: Patroni restarted, replicas first, the leader last",
+        Stage::patroni, "moving to TLS: Patroni restarted, the leader first",
         HostOrder::sequential);
     for (const auto* m : members) {
         restarts.hosts.push_back(restart_patroni(inv, *m, m->name == leader.name));
@@ -331,7 +335,7 @@ std::string tls_move_summary(const std::vector<std::string>& plain_members) {
            "  1. etcd, one member at a time: peers and clients on TLS, plain clients still "
            "served;\n"
            "  2. Patroni in maintenance mode and HAProxy's checks frozen, then Patroni restarted "
-           "on TLS, replicas first, the leader last (PostgreSQL keeps running);\n"
+           "on TLS, the leader first (PostgreSQL keeps running);\n"
            "  3. HAProxy checks over TLS, maintenance mode ends, pg_hba and archive_command "
            "leave the DCS;\n"
            "  4. the usual bootstrap: etcd stops serving plain clients (one member at a time).\n"

@@ -17,8 +17,10 @@
 //      that are UP (HAProxy counts a server without checks as UP; the DOWN ones keep checks that
 //      keep failing): no server changes state while Patroni's REST API moves from HTTP to HTTPS
 //      under the old checks, and in maintenance mode no failover can make those states wrong;
-//    - the new patroni.yml, then Patroni restarted on each member, replicas first, the leader
-//      last; PostgreSQL keeps running and takes ssl and the hostssl pg_hba on a reload;
+//    - the new patroni.yml, then Patroni restarted on each member, the leader first (its
+//      PostgreSQL then serves the CA's certificate, which the replicas' new primary_conninfo,
+//      sslmode=verify-full, demands); PostgreSQL keeps running and takes the certificate and the
+//      hostssl pg_hba on a reload;
 //    - HAProxy's new configuration (checks over TLS), reloaded with the servers' states kept,
 //      checks enabled again (`enable health`), then only the leader UP behind the write port;
 //    - maintenance mode ends, and pg_hba and archive_command leave the DCS (Patroni's local

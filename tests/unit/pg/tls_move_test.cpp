@@ -171,21 +171,22 @@ TEST_CASE(
         CHECK(std::find(freeze.argv.begin(), freeze.argv.end(), target) != freeze.argv.end());
     }
 
-    // 3. patroni.yml on every member; 4. restarts, replicas first, the leader last, each one
-    // only once its Patroni is in maintenance mode (it would stop PostgreSQL otherwise).
+    // 3. patroni.yml on every member; 4. restarts, the leader first (its PostgreSQL must serve
+    // the CA's certificate before a replica connects with verify-full), each one only once its
+    // Patroni is in maintenance mode (it would stop PostgreSQL otherwise).
     CHECK(steps[2]->hosts.size() == 3);
     const Step& restarts = *steps[3];
     CHECK(restarts.order == HostOrder::sequential);
     REQUIRE(restarts.hosts.size() == 3);
-    CHECK(restarts.hosts[0].host == "pg2");
-    CHECK(restarts.hosts[1].host == "pg3");
-    CHECK(restarts.hosts[2].host == "pg1");
+    CHECK(restarts.hosts[0].host == "pg1");
+    CHECK(restarts.hosts[1].host == "pg2");
+    CHECK(restarts.hosts[2].host == "pg3");
     CHECK(actions_of(restarts, "pg1") ==
           std::vector<std::string>{"wait: Patroni on pg1 reports maintenance mode",
                                    "run: restart patroni@17-main on TLS (PostgreSQL keeps running)",
                                    "wait: Patroni answers GET /primary over TLS"});
     CHECK(actions_of(restarts, "pg2").back() == "wait: Patroni answers GET /replica over TLS");
-    const auto& restart = std::get<RunCommand>(restarts.hosts[2].actions[1]);
+    const auto& restart = std::get<RunCommand>(restarts.hosts[0].actions[1]);
     REQUIRE(restart.unless);  // a member already on TLS keeps running
     CHECK(restart.unless->back() == "https://198.18.0.11:8008/patroni");
 
