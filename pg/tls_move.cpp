@@ -285,9 +285,9 @@ Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
     // waited 3 s until Patroni dropped the standby from synchronous_standby_names.
     std::stable_partition(members.begin(), members.end(),
                           [&](const HostSpec* h) { return h->name == leader.name; });
-    auto& restarts = plan.add_step(
-        Stage::patroni, "moving to TLS: Patroni restarted, the leader first",
-        HostOrder::sequential);
+    auto& restarts =
+        plan.add_step(Stage::patroni, "moving to TLS: Patroni restarted, the leader first",
+                      HostOrder::sequential);
     for (const auto* m : members) {
         restarts.hosts.push_back(restart_patroni(inv, *m, m->name == leader.name));
     }
