@@ -308,18 +308,20 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         if (o.dry_run && !ctx.json()) {
             std::cout << pg::tls_move_summary(plain) << '\n';
         }
-        Plan etcd_move = plan.only(Stage::packages);
-        pg::append_plan(etcd_move, plan.only(Stage::certificates));
-        pg::append_plan(etcd_move, pg::plan_tls_move_etcd(inv));
-        ok = run(etcd_move);
-        if (ok && !o.dry_run) {
-            cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+        if (!o.dry_run) {
             refuse_left_fault(ctx, inv, conn.by_name);
         }
+        Plan before_lock = plan.only(Stage::packages);
+        pg::append_plan(before_lock, plan.only(Stage::certificates));
+        pg::append_plan(before_lock, pg::plan_tls_move_before_lock(inv, secrets, primary));
+        ok = run(before_lock);
+        if (ok && !o.dry_run) {
+            cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+        }
         if (ok) {
-            Plan services_move = plan.only(Stage::backup);
-            pg::append_plan(services_move, pg::plan_tls_move_services(inv, secrets, primary));
-            ok = run(services_move);
+            Plan under_lock = plan.only(Stage::backup);
+            pg::append_plan(under_lock, pg::plan_tls_move_under_lock(inv, secrets, primary));
+            ok = run(under_lock);
         }
     } else if (!o.dry_run && etcd_running(facts)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);

@@ -57,18 +57,27 @@ Argv member_peer_url(const Inventory& inv, const char* mode, const HostSpec& h) 
             "https://" + h.address + ":" + std::to_string(inv.etcd.peer_port)};
 }
 
-// Every member answers over plain HTTP: true before the move and during it (moved members
-// still serve plain clients).
-Argv plain_health(const Inventory& inv) {
-    std::string endpoints;
+// Every member answers `endpoint health` (a quorum read), over TLS once it serves TLS, else over
+// plain HTTP: before the move, and again when a move cut off half-way runs again.
+const char* const k_members_healthy = R"SH(
+ca=$1 cert=$2 key=$3
+shift 3
+for ep; do
+    ETCDCTL_API=3 etcdctl --endpoints="https://$ep" --cacert="$ca" --cert="$cert" --key="$key" \
+        --dial-timeout=2s --command-timeout=3s endpoint health >/dev/null 2>&1 ||
+    ETCDCTL_API=3 etcdctl --endpoints="http://$ep" --dial-timeout=2s --command-timeout=3s \
+        endpoint health >/dev/null 2>&1 || { echo "etcd on $ep: not healthy" >&2; exit 1; }
+done
+)SH";
+
+Argv members_healthy(const Inventory& inv) {
+    const auto& tls = tls_paths();
+    Argv argv{"sh",   "-c",          k_members_healthy, "pgdr-etcd-members-healthy",
+              tls.ca, tls.etcd_cert, tls.etcd_key};
     for (const auto* h : inv.hosts_with(Service::etcd)) {
-        endpoints += (endpoints.empty() ? "" : ",") + std::string("http://") + h->address + ":" +
-                     std::to_string(inv.etcd.client_port);
+        argv.push_back(h->address + ":" + std::to_string(inv.etcd.client_port));
     }
-    return {"sh", "-c",
-            "ETCDCTL_API=3 etcdctl --endpoints=\"$1\" --dial-timeout=2s --command-timeout=3s "
-            "endpoint health",
-            "pgdr-etcd-plain-health", endpoints};
+    return argv;
 }
 
 // Patroni's REST API on whichever scheme it speaks now: HTTPS (the cluster CA, this host's
@@ -204,18 +213,42 @@ const HostSpec& host_named(const Inventory& inv, const std::string& name) {
 
 }  // namespace
 
-Plan plan_tls_move_etcd(const Inventory& inv) {
+Plan plan_tls_move_before_lock(const Inventory& inv, const Secrets& secrets,
+                               const std::string& leader_name) {
     Plan plan;
+    const HostSpec& leader = host_named(inv, leader_name);
+    const auto paths = debian_paths(inv);
+
+    // Maintenance mode first: from here on Patroni neither fails over nor demotes a leader that
+    // loses its DCS (etcd 3.4's members, moved, no longer serve Patroni 3.0.2's plain-HTTP
+    // gateway: on the lab the not-yet-restarted leader demoted itself), and it leaves PostgreSQL
+    // running when it restarts.
+    std::vector<Action> pause{patch_config(inv, secrets, leader, {{"pause", true}},
+                                           "maintenance mode for the move (PATCH /config pause)")};
+    for (const auto* m : inv.hosts_with(Service::postgres)) {
+        pause.emplace_back(paused(inv, *m, true));
+    }
+    plan.add_step(Stage::etcd, "moving to TLS: maintenance mode (no failover, no stop)")
+        .hosts.push_back({leader.name, std::move(pause)});
+
+    auto& freeze = plan.add_step(Stage::etcd, "moving to TLS: HAProxy's checks frozen");
+    for (const auto* lb : inv.hosts_with(Service::haproxy)) {
+        freeze.hosts.push_back(
+            {lb->name,
+             {haproxy_health(inv, "disable",
+                             "freeze the UP servers (disable health) while etcd and Patroni's "
+                             "REST API move to TLS")}});
+    }
+
     const auto members = inv.hosts_with(Service::etcd);
     if (members.empty()) {
         return plan;
     }
-    const auto paths = debian_paths(inv);
-    plan.add_step(Stage::etcd, "moving to TLS: every member healthy first")
-        .hosts.push_back({members.front()->name,
-                          {plan_wait(plain_health(inv), "etcd: every member healthy (plain HTTP)",
-                                     seconds(60))}});
-    Step one_by_one{"moving to TLS: one member at a time, plain clients still served",
+    plan.add_step(Stage::etcd, "moving to TLS: every etcd member healthy first")
+        .hosts.push_back(
+            {members.front()->name,
+             {plan_wait(members_healthy(inv), "etcd: every member healthy", seconds(60))}});
+    Step one_by_one{"moving to TLS: one etcd member at a time, plain clients still served",
                     HostOrder::sequential,
                     {}};
     for (const auto* h : members) {
@@ -237,7 +270,7 @@ Plan plan_tls_move_etcd(const Inventory& inv) {
                   "etcd: " + h->name + " answers a quorum read over TLS", seconds(120))}});
     }
     plan.stage(Stage::etcd).steps.push_back(std::move(one_by_one));
-    plan.add_step(Stage::etcd, "moving to TLS: every member healthy over TLS")
+    plan.add_step(Stage::etcd, "moving to TLS: every etcd member healthy over TLS")
         .hosts.push_back(
             {members.front()->name,
              {plan_wait(etcdctl_argv(etcd_client_endpoints(inv), {"endpoint", "health"}),
@@ -245,29 +278,12 @@ Plan plan_tls_move_etcd(const Inventory& inv) {
     return plan;
 }
 
-Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
-                            const std::string& leader_name) {
+Plan plan_tls_move_under_lock(const Inventory& inv, const Secrets& secrets,
+                              const std::string& leader_name) {
     Plan plan;
     const HostSpec& leader = host_named(inv, leader_name);
     auto members = inv.hosts_with(Service::postgres);
     const auto balancers = inv.hosts_with(Service::haproxy);
-
-    std::vector<Action> pause{patch_config(inv, secrets, leader, {{"pause", true}},
-                                           "maintenance mode for the move (PATCH /config pause)")};
-    for (const auto* m : members) {
-        pause.emplace_back(paused(inv, *m, true));
-    }
-    plan.add_step(Stage::patroni, "moving to TLS: maintenance mode (no failover, no stop)")
-        .hosts.push_back({leader.name, std::move(pause)});
-
-    auto& freeze = plan.add_step(Stage::patroni, "moving to TLS: HAProxy's checks frozen");
-    for (const auto* lb : balancers) {
-        freeze.hosts.push_back(
-            {lb->name,
-             {haproxy_health(inv, "disable",
-                             "freeze the UP servers (disable health) while Patroni's REST API "
-                             "moves to TLS")}});
-    }
 
     auto& files = plan.add_step(Stage::patroni, "moving to TLS: configure Patroni");
     for (const auto* m : members) {
@@ -332,15 +348,15 @@ std::string tls_move_summary(const std::vector<std::string>& plain_members) {
     }
     return "this cluster runs without TLS (Patroni on " + names +
            " answers over plain HTTP): bootstrap moves it to TLS while it runs:\n"
-           "  1. etcd, one member at a time: peers and clients on TLS, plain clients still "
-           "served;\n"
-           "  2. Patroni in maintenance mode and HAProxy's checks frozen, then Patroni restarted "
-           "on TLS, the leader first (PostgreSQL keeps running);\n"
+           "  1. Patroni in maintenance mode and HAProxy's checks frozen (no failover, no "
+           "server changes state);\n"
+           "  2. etcd, one member at a time: peers and clients on TLS, plain clients still "
+           "served; then Patroni restarted on TLS, the leader first (PostgreSQL keeps running);\n"
            "  3. HAProxy checks over TLS, maintenance mode ends, pg_hba and archive_command "
            "leave the DCS;\n"
            "  4. the usual bootstrap: etcd stops serving plain clients (one member at a time).\n"
-           "No PostgreSQL stops and no HAProxy server changes state: writes go on. From step 2 "
-           "on, remote clients must use TLS (libpq's default sslmode=prefer does).\n";
+           "No PostgreSQL stops and no HAProxy server changes state: writes go on. From Patroni's "
+           "restart on, remote clients must use TLS (libpq's default sslmode=prefer does).\n";
 }
 
 }  // namespace pgdr::pg

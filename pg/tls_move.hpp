@@ -3,20 +3,23 @@
 // over plain HTTP (plain_http_members); its own plan then finishes the move (etcd serving TLS
 // clients only, the DCS settings) and verifies the cluster as usual.
 //
-// 1. plan_tls_move_etcd (before the cluster lock: a plain cluster's etcd cannot hold it yet),
-//    after the packages and certificates stages: one member at a time, its peer URL is changed
-//    to https in the membership (`etcdctl member update`), then it restarts with peer TLS and
-//    TLS clients, still serving plain-HTTP clients on the same ports (EtcdClients::
-//    tls_and_plain) so that Patroni keeps its DCS; a member must answer a quorum read over TLS
-//    before the next one moves. The other two members keep quorum throughout: a moved member
-//    reaches the others over plain HTTP and they reach it through its own connections.
-// 2. plan_tls_move_services (under the cluster lock):
-//    - maintenance mode (PATCH /config pause) and a wait until every member reports it, since
-//      Patroni stops PostgreSQL when it stops, except in maintenance mode;
+// 1. plan_tls_move_before_lock (a plain cluster's etcd cannot hold pgdr's lock yet), after the
+//    packages and certificates stages:
+//    - maintenance mode (PATCH /config pause) and a wait until every member reports it: from
+//      then on Patroni neither fails over nor demotes a leader that loses its DCS, and it leaves
+//      PostgreSQL running when it stops;
 //    - HAProxy's health checks frozen on the admin socket (`disable health`) for the servers
 //      that are UP (HAProxy counts a server without checks as UP; the DOWN ones keep checks that
-//      keep failing): no server changes state while Patroni's REST API moves from HTTP to HTTPS
-//      under the old checks, and in maintenance mode no failover can make those states wrong;
+//      keep failing): no server changes state while etcd and Patroni's REST API move to TLS, and
+//      in maintenance mode no failover can make those states wrong;
+//    - etcd one member at a time: its peer URL changed to https in the membership (`etcdctl
+//      member update`), then a restart with peer TLS and TLS clients, still serving plain-HTTP
+//      clients on the same ports and advertising its plain URL (EtcdClients::tls_and_plain);
+//      it must answer a quorum read over TLS before the next one moves. The two others keep
+//      quorum throughout: a moved member reaches the others over plain HTTP and they reach it
+//      through its own connections. Patroni not restarted yet keeps its DCS on etcd 3.5; on
+//      etcd 3.4 a moved member's plain gateway fails, which maintenance mode makes harmless.
+// 2. plan_tls_move_under_lock:
 //    - the new patroni.yml, then Patroni restarted on each member, the leader first (its
 //      PostgreSQL then serves the CA's certificate, which the replicas' new primary_conninfo,
 //      sslmode=verify-full, demands); PostgreSQL keeps running and takes the certificate and the
@@ -41,9 +44,10 @@
 
 namespace pgdr::pg {
 
-Plan plan_tls_move_etcd(const Inventory& inv);
-Plan plan_tls_move_services(const Inventory& inv, const Secrets& secrets,
-                            const std::string& leader);
+Plan plan_tls_move_before_lock(const Inventory& inv, const Secrets& secrets,
+                               const std::string& leader);
+Plan plan_tls_move_under_lock(const Inventory& inv, const Secrets& secrets,
+                              const std::string& leader);
 
 // Appends `from`'s steps to `into`, stage by stage (stages keep their execution order).
 void append_plan(Plan& into, const Plan& from);

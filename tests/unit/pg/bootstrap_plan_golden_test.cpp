@@ -222,7 +222,8 @@ TEST_CASE("golden plan: lab inventory with a repository host (posix)", "[pg][gol
 TEST_CASE("golden plan: moving a running lab cluster to TLS", "[pg][golden][bootstrap][tls]") {
     const Inventory inv = load_inventory(source("inventories/lab.yaml"));
     const Secrets secrets = with_test_tls(k_plain, inv);
-    CHECK(check_plan("lab-tls-move-etcd", plan_tls_move_etcd(inv), secrets) > 0);
-    CHECK(check_plan("lab-tls-move-services", plan_tls_move_services(inv, secrets, "pg2"),
+    CHECK(check_plan("lab-tls-move-before-lock", plan_tls_move_before_lock(inv, secrets, "pg2"),
+                     secrets) > 0);
+    CHECK(check_plan("lab-tls-move-under-lock", plan_tls_move_under_lock(inv, secrets, "pg2"),
                      secrets) > 0);
 }

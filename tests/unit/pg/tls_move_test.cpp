@@ -86,18 +86,47 @@ TEST_CASE("tls move: the members answering over plain HTTP are the ones to move"
     CHECK(summary.find("PostgreSQL keeps running") != std::string::npos);
 }
 
-TEST_CASE("tls move: etcd members move one at a time, the membership first",
-          "[pg][bootstrap][tls]") {
+TEST_CASE(
+    "tls move: maintenance mode and frozen checks first, then etcd members one at a time, "
+    "the membership first",
+    "[pg][bootstrap][tls]") {
     const Inventory inv = lab_inventory();
-    const Plan plan = plan_tls_move_etcd(inv);
+    const Secrets secrets = with_test_tls(k_secrets, inv);
+    const Plan plan = plan_tls_move_before_lock(inv, secrets, "pg1");
     const auto steps = steps_of(plan);
-    REQUIRE(steps.size() == 3);
-    // Before: every member answers over plain HTTP (a quorum to move with).
-    const auto& before = std::get<WaitFor>(steps[0]->hosts.at(0).actions.at(0));
-    CHECK(argv_text(before.probe)
-              .find("http://198.18.0.11:2379,http://198.18.0.12:2379,"
-                    "http://198.18.0.13:2379") != std::string::npos);
-    const Step& move = *steps[1];
+    REQUIRE(steps.size() == 5);
+
+    // 1. pause on the leader, then every member reports it: from here on no failover, no
+    // demotion on a lost DCS, no PostgreSQL stopped with Patroni.
+    CHECK(steps[0]->hosts.size() == 1);
+    CHECK(actions_of(*steps[0], "pg1") ==
+          std::vector<std::string>{"run: maintenance mode for the move (PATCH /config pause)",
+                                   "wait: Patroni on pg1 reports maintenance mode",
+                                   "wait: Patroni on pg2 reports maintenance mode",
+                                   "wait: Patroni on pg3 reports maintenance mode"});
+    const auto& pause = std::get<RunCommand>(steps[0]->hosts[0].actions[0]);
+    CHECK(pause.argv.back() == R"({"pause":true})");
+    CHECK(pause.stdin_data == std::optional<std::string>("rest-pw\n"));
+    CHECK(argv_text(pause.argv).find("rest-pw") == std::string::npos);  // never in argv
+
+    // 2. HAProxy's checks frozen; the script picks the servers that are UP among all of them.
+    REQUIRE(steps[1]->hosts.size() == 1);
+    CHECK(steps[1]->hosts[0].host == "pg3");
+    const auto& freeze = std::get<RunCommand>(steps[1]->hosts[0].actions[0]);
+    CHECK(std::find(freeze.argv.begin(), freeze.argv.end(), "disable") != freeze.argv.end());
+    CHECK(argv_text(freeze.argv).find("show stat") != std::string::npos);
+    for (const char* target : {"primary/pg1", "primary/pg2", "primary/pg3", "replicas/pg1",
+                               "replicas/pg2", "replicas/pg3"}) {
+        CHECK(std::find(freeze.argv.begin(), freeze.argv.end(), target) != freeze.argv.end());
+    }
+
+    // 3. Before: every member answers, over TLS or plain HTTP (a quorum to move with).
+    const auto& before = std::get<WaitFor>(steps[2]->hosts.at(0).actions.at(0));
+    for (const char* ep : {"198.18.0.11:2379", "198.18.0.12:2379", "198.18.0.13:2379"}) {
+        CHECK(std::find(before.probe.begin(), before.probe.end(), ep) != before.probe.end());
+    }
+    // 4. One member at a time.
+    const Step& move = *steps[3];
     CHECK(move.order == HostOrder::sequential);
     REQUIRE(move.hosts.size() == 3);
     CHECK(move.hosts[0].host == "pg1");
@@ -120,8 +149,8 @@ TEST_CASE("tls move: etcd members move one at a time, the membership first",
     CHECK(restart.when_changed == std::vector<std::string>{"/etc/default/etcd"});
     const auto& health = std::get<WaitFor>(move.hosts[1].actions[3]);
     CHECK(argv_text(health.probe).find("--endpoints=https://127.0.0.1:2379") != std::string::npos);
-    // After: every member over TLS, with the client certificate.
-    const auto& after = std::get<WaitFor>(steps[2]->hosts.at(0).actions.at(0));
+    // 5. After: every member over TLS, with the client certificate.
+    const auto& after = std::get<WaitFor>(steps[4]->hosts.at(0).actions.at(0));
     CHECK(argv_text(after.probe).find("--cert=/etc/pgdr/tls/etcd.crt") != std::string::npos);
 }
 
@@ -140,42 +169,20 @@ TEST_CASE("tls move: the transition file serves plain and TLS clients, peers ove
 }
 
 TEST_CASE(
-    "tls move: maintenance mode and frozen checks before any Patroni restarts, the leader "
-    "last, checks back and maintenance mode off at the end",
+    "tls move: Patroni restarted on TLS, the leader first, then HAProxy's checks back and "
+    "maintenance mode off",
     "[pg][bootstrap][tls]") {
     const Inventory inv = lab_inventory();
     const Secrets secrets = with_test_tls(k_secrets, inv);
-    const Plan plan = plan_tls_move_services(inv, secrets, "pg1");
+    const Plan plan = plan_tls_move_under_lock(inv, secrets, "pg1");
     const auto steps = steps_of(plan);
-    REQUIRE(steps.size() == 6);
+    REQUIRE(steps.size() == 4);
 
-    // 1. pause on the leader, then every member reports it.
-    CHECK(steps[0]->hosts.size() == 1);
-    CHECK(actions_of(*steps[0], "pg1") ==
-          std::vector<std::string>{"run: maintenance mode for the move (PATCH /config pause)",
-                                   "wait: Patroni on pg1 reports maintenance mode",
-                                   "wait: Patroni on pg2 reports maintenance mode",
-                                   "wait: Patroni on pg3 reports maintenance mode"});
-    const auto& pause = std::get<RunCommand>(steps[0]->hosts[0].actions[0]);
-    CHECK(pause.argv.back() == R"({"pause":true})");
-    CHECK(pause.stdin_data == std::optional<std::string>("rest-pw\n"));
-    CHECK(argv_text(pause.argv).find("rest-pw") == std::string::npos);  // never in argv
-
-    // 2. HAProxy's checks frozen for every server of both proxies.
-    REQUIRE(steps[1]->hosts.size() == 1);
-    CHECK(steps[1]->hosts[0].host == "pg3");
-    const auto& freeze = std::get<RunCommand>(steps[1]->hosts[0].actions[0]);
-    CHECK(std::find(freeze.argv.begin(), freeze.argv.end(), "disable") != freeze.argv.end());
-    for (const char* target : {"primary/pg1", "primary/pg2", "primary/pg3", "replicas/pg1",
-                               "replicas/pg2", "replicas/pg3"}) {
-        CHECK(std::find(freeze.argv.begin(), freeze.argv.end(), target) != freeze.argv.end());
-    }
-
-    // 3. patroni.yml on every member; 4. restarts, the leader first (its PostgreSQL must serve
+    // 1. patroni.yml on every member; 2. restarts, the leader first (its PostgreSQL must serve
     // the CA's certificate before a replica connects with verify-full), each one only once its
     // Patroni is in maintenance mode (it would stop PostgreSQL otherwise).
-    CHECK(steps[2]->hosts.size() == 3);
-    const Step& restarts = *steps[3];
+    CHECK(steps[0]->hosts.size() == 3);
+    const Step& restarts = *steps[1];
     CHECK(restarts.order == HostOrder::sequential);
     REQUIRE(restarts.hosts.size() == 3);
     CHECK(restarts.hosts[0].host == "pg1");
@@ -190,8 +197,8 @@ TEST_CASE(
     REQUIRE(restart.unless);  // a member already on TLS keeps running
     CHECK(restart.unless->back() == "https://198.18.0.11:8008/patroni");
 
-    // 5. HAProxy: new configuration, reload, checks on again, only the leader UP.
-    const auto lb = actions_of(*steps[4], "pg3");
+    // 3. HAProxy: new configuration, reload, checks on again, only the leader UP.
+    const auto lb = actions_of(*steps[2], "pg3");
     const auto at = [&](const std::string& line) {
         return std::find(lb.begin(), lb.end(), line) - lb.begin();
     };
@@ -202,14 +209,14 @@ TEST_CASE(
     CHECK(at("run: checks on again (enable health)") + 2 == static_cast<long>(lb.size()));
     CHECK(lb.back() == "wait in pgdr: only the leader UP behind the write port");
 
-    // 6. maintenance mode ends; pg_hba and archive_command leave the DCS.
-    const auto& resume = std::get<RunCommand>(steps[5]->hosts.at(0).actions.at(0));
+    // 4. maintenance mode ends; pg_hba and archive_command leave the DCS.
+    const auto& resume = std::get<RunCommand>(steps[3]->hosts.at(0).actions.at(0));
     const auto body = nlohmann::json::parse(resume.argv.back());
     CHECK(body["pause"] == false);
     CHECK(body["postgresql"]["pg_hba"].is_null());
     CHECK(body["postgresql"]["parameters"].contains("archive_command"));
     CHECK(body["postgresql"]["parameters"]["archive_command"].is_null());
-    CHECK(actions_of(*steps[5], "pg1").size() == 4);  // the PATCH, then every member
+    CHECK(actions_of(*steps[3], "pg1").size() == 4);  // the PATCH, then every member
 }
 
 TEST_CASE("tls move: plans append stage by stage", "[pg][bootstrap][tls]") {
