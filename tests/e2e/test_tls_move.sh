@@ -47,7 +47,7 @@ log "dry run"
 run_pgdr -i "$INV" bootstrap --dry-run
 assert_rc 0 "dry run of the move"
 assert_contains "$OUT" "bootstrap moves it to TLS while it runs"
-assert_contains "$OUT" "moving to TLS: one member at a time"
+assert_contains "$OUT" "moving to TLS: one etcd member at a time"
 plain_rest
 assert_contains "$OUT" plain "the dry run changed nothing"
 
