@@ -88,12 +88,10 @@ std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host, Etc
     }
     out += line("ETCD_LISTEN_CLIENT_URLS", listen_clients);
     out += line("ETCD_INITIAL_ADVERTISE_PEER_URLS", url(address, inv.etcd.peer_port));
-    // Patroni's etcd client takes the members' advertised client URLs over its configured hosts:
-    // while moving, the plain URL, which the Patroni not restarted yet can use (the restarted one
-    // speaks it too, until the final restarts advertise TLS alone).
-    out += line("ETCD_ADVERTISE_CLIENT_URLS",
-                url(address, inv.etcd.client_port,
-                    clients == EtcdClients::tls_and_plain ? "http" : "https"));
+    // TLS also while moving: Patroni's etcd client takes the members' advertised client URLs
+    // over its configured hosts, and a plain URL sent Patroni 3.0.2, restarted on TLS, to etcd
+    // 3.4's plain gateway, which fails where the port also serves TLS ("waiting on etcd").
+    out += line("ETCD_ADVERTISE_CLIENT_URLS", url(address, inv.etcd.client_port));
     // /metrics and /health without a client certificate, for Prometheus (monitoring/config.hpp).
     if (!monitoring::monitor_hosts(inv).empty()) {
         out +=

@@ -32,9 +32,9 @@ std::string etcd_client_endpoints(const Inventory& inv);
 // Which clients a member serves. `tls_and_plain` is the member's file while `pgdr bootstrap` moves
 // a cluster bootstrapped without TLS (pg/tls_move.hpp): the same TLS listeners, and beside each a
 // plain-HTTP one on the same address and port (etcd tells the two apart on one socket), so that
-// Patroni keeps its DCS until it restarts with the CA and its client certificate; the member
-// advertises its plain client URL then (Patroni's etcd client uses the advertised URLs, and the
-// Patroni not restarted yet has no CA). Peers speak TLS in both.
+// a Patroni not restarted yet may keep its DCS (it reaches a member through its configured
+// hosts; once it reads the advertised https URLs it loses it, which maintenance mode makes
+// harmless). Peers speak TLS in both.
 enum class EtcdClients { tls_only, tls_and_plain };
 
 // Throws pgdr::Error (invalid_config) when `host` does not run etcd, when an etcd member's

@@ -14,11 +14,12 @@
 //      in maintenance mode no failover can make those states wrong;
 //    - etcd one member at a time: its peer URL changed to https in the membership (`etcdctl
 //      member update`), then a restart with peer TLS and TLS clients, still serving plain-HTTP
-//      clients on the same ports and advertising its plain URL (EtcdClients::tls_and_plain);
+//      clients on the same ports (EtcdClients::tls_and_plain);
 //      it must answer a quorum read over TLS before the next one moves. The two others keep
 //      quorum throughout: a moved member reaches the others over plain HTTP and they reach it
-//      through its own connections. Patroni not restarted yet keeps its DCS on etcd 3.5; on
-//      etcd 3.4 a moved member's plain gateway fails, which maintenance mode makes harmless.
+//      through its own connections. A Patroni not restarted yet may lose its DCS (the members
+//      advertise https URLs; etcd 3.4's plain gateway fails on a moved member): maintenance
+//      mode makes that harmless, and the leader takes its key again when it restarts.
 // 2. plan_tls_move_under_lock:
 //    - the new patroni.yml, then Patroni restarted on each member, the leader first (its
 //      PostgreSQL then serves the CA's certificate, which the replicas' new primary_conninfo,
