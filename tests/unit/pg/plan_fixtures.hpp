@@ -11,6 +11,15 @@
 
 namespace pgdr::testing {
 
+// The repository's lab inventory (inventories/lab.yaml).
+inline Inventory lab_inventory() {
+    return load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
+}
+
+// Fixed passwords for the planner tests (no TLS: with_test_tls adds it).
+inline const pg::Secrets k_secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
+                                   "probe-pw", "stats-pw", {},          {}};
+
 // Facts of fresh Debian hosts after `apt install`: an empty auto-created cluster of their own
 // (system identifiers 700000000000000001, ...2, ... in inventory order).
 inline pg::FactsMap fresh_facts(const Inventory& inv) {

@@ -16,16 +16,11 @@ using namespace pgdr;
 using namespace pgdr::pg;
 using pgdr::testing::check_golden;
 using pgdr::testing::fresh_facts;
+using pgdr::testing::k_secrets;
+using pgdr::testing::lab_inventory;
 using pgdr::testing::with_test_tls;
 
 namespace {
-
-Inventory lab_inventory() {
-    return load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-}
-
-const Secrets k_secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
-                        "probe-pw", "stats-pw", {},          {}};
 
 std::vector<const Step*> steps_of(const Plan& plan) {
     std::vector<const Step*> out;
