@@ -81,25 +81,33 @@ Argv members_healthy(const Inventory& inv) {
 }
 
 // Patroni's REST API on whichever scheme it speaks now: HTTPS (the cluster CA, this host's
-// client certificate) or, on a member not moved yet, plain HTTP.
+// client certificate) or, only when the TLS handshake shows a plain-HTTP server (a member not
+// moved yet), plain HTTP: the password never goes in clear to a member that may be on TLS but
+// failed to answer, closed the connection or was refused (tests/pg/test_patch_config.py).
 const std::string k_patch_config = R"PY(
-import base64, sys, urllib.request
+import base64, sys, urllib.error, urllib.request
 address, body = sys.argv[1], sys.argv[2]
 # The REST API password arrives on stdin: never in argv.
 password = sys.stdin.readline().rstrip("\n")
 auth = "Basic " + base64.b64encode(("patroni:" + password).encode()).decode()
-errors = []
-for scheme in ("https", "http"):
+def patch(scheme):
     req = urllib.request.Request(scheme + "://" + address + "/config", data=body.encode(),
                                  method="PATCH")
     req.add_header("Content-Type", "application/json")
     req.add_header("Authorization", auth)
+    urllib.request.urlopen(req, timeout=10, context=CTX if scheme == "https" else None)
+try:
+    patch("https")
+except urllib.error.URLError as e:
+    # A plain-HTTP server answers the TLS hello with text: "wrong version number". Anything else
+    # (no answer, a closed connection, a certificate refused) may be a member on TLS.
+    plain = "WRONG_VERSION_NUMBER" in str(getattr(e, "reason", ""))
+    if isinstance(e, urllib.error.HTTPError) or not plain:
+        sys.exit("PATCH /config over TLS: %s" % e)
     try:
-        urllib.request.urlopen(req, timeout=10, context=CTX if scheme == "https" else None)
-        sys.exit(0)
-    except Exception as e:
-        errors.append("%s: %s" % (scheme, e))
-sys.exit("PATCH /config: " + "; ".join(errors))
+        patch("http")
+    except Exception as e2:
+        sys.exit("PATCH /config: https: %s; http: %s" % (e, e2))
 )PY";
 
 // Succeeds when GET /patroni says the member is (argv[2] "true") or is not in maintenance mode.

@@ -10,8 +10,9 @@ packages=(
   # run: SSH client, psql, the lab (nspawn, debootstrap, apt proxy, bridge, nftables)
   openssh-client postgresql-client systemd-container debootstrap apt-cacher-ng iproute2
   nftables util-linux ca-certificates
-  # tests: a private sshd, python3 for the fake OVH API, bc, groff and man-db for the man pages
-  openssh-server python3 bc groff-base man-db
+  # tests: a private sshd, python3 for the fake OVH API, bc, groff and man-db for the man pages,
+  # openssl for test certificates
+  openssh-server python3 bc groff-base man-db openssl
   # fuzz_parsers: clang and libFuzzer (tests/fuzz/run-fuzz.sh)
   clang
 )
