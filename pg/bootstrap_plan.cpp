@@ -283,12 +283,21 @@ std::vector<Action> etcd_start(const Inventory& inv, const HostSpec& h, bool rol
                            : plan_command({"systemctl", "restart", "--no-block", "etcd"},
                                           "restart etcd with the new configuration");
     restart.when_changed = {"/etc/default/etcd", tls.etcd_cert, tls.ca};
-    std::vector<Action> actions{
-        plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
-                     Argv{"systemctl", "is-enabled", "--quiet", "etcd"}),
-        restart,
-        plan_command({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
-                     Argv{"systemctl", "is-active", "--quiet", "etcd"})};
+    std::vector<Action> actions;
+    if (!rolling) {
+        // Before the first start: a run cut off while the members wait for each other leaves
+        // members that answer nothing, which the next run must know for pgdr's own.
+        PutFile forming;
+        forming.path = etcd_forming_marker_path();
+        forming.content = etcd_marker_content(inv, h) + "\n";
+        forming.description = "mark the etcd member as being formed by pgdr";
+        actions.emplace_back(std::move(forming));
+    }
+    actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
+                                      Argv{"systemctl", "is-enabled", "--quiet", "etcd"}));
+    actions.emplace_back(restart);
+    actions.emplace_back(plan_command({"systemctl", "start", "--no-block", "etcd"}, "start etcd",
+                                      Argv{"systemctl", "is-active", "--quiet", "etcd"}));
     if (rolling) {
         const std::string endpoint =
             "https://" + h.address + ":" + std::to_string(inv.etcd.client_port);

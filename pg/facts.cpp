@@ -27,6 +27,10 @@ std::string etcd_marker_path() {
     return "/var/lib/etcd/pgdr-member";
 }
 
+std::string etcd_forming_marker_path() {
+    return etcd_marker_path() + ".forming";
+}
+
 std::string etcd_marker_content(const Inventory& inv, const HostSpec& host) {
     return "name=" + host.name + " token=" + etcd_cluster_token(inv) +
            " cluster=" + etcd_membership(inv);
@@ -94,6 +98,7 @@ print("patroni_state=" + str(d.get("state", "")))
 ' "$addr" "$rest" 2>/dev/null
 fi
 [ -f "$marker" ] && echo "etcd_marker=$(cat "$marker")"
+[ -f "$marker.forming" ] && echo "etcd_forming=$(cat "$marker.forming")"
 [ -f "/etc/patroni/$v-main.yml" ] && echo "patroni_header=$(head -n 1 "/etc/patroni/$v-main.yml")"
 [ -f /etc/patroni/pgdr-secrets.fingerprint ] && echo "secrets_fingerprint=$(head -n 1 /etc/patroni/pgdr-secrets.fingerprint)"
 if [ ! -f "$marker" ] && [ -d /var/lib/etcd/default/member ]; then
@@ -190,6 +195,8 @@ HostFacts parse_facts(const std::string& host, const std::string& output) {
             f.patroni_scheme = value;
         } else if (key == "etcd_marker") {
             f.etcd_marker = value;
+        } else if (key == "etcd_forming") {
+            f.etcd_forming = value;
         } else if (key == "patroni_header") {
             f.patroni_header = value;
         } else if (key == "secrets_fingerprint") {

@@ -29,6 +29,9 @@ struct HostFacts {
     std::string patroni_state;
     std::string patroni_scheme;  // "https" or "http": how its REST API answered ("" when not)
     std::string etcd_marker;     // content of pgdr's etcd membership marker
+    // content of the marker pgdr writes before it starts the members of a new etcd cluster
+    // (etcd_forming_marker_path): a run cut off before the cluster formed left this member
+    std::string etcd_forming;
     // Without pgdr's marker: an etcd data directory (/var/lib/etcd/default/member) exists, and
     // what the running local member says about it (-1: not running or did not answer). Only
     // Debian's pristine single-node member (1 member, 0 keys) is ever reset.
@@ -59,6 +62,8 @@ struct HostFacts {
 // Where pgdr marks an etcd member it formed, and what the marker says (the member's place in
 // the inventory's cluster); a different marker means the membership changed.
 std::string etcd_marker_path();
+// Written, with etcd_marker_content, before pgdr first starts the members of a new cluster.
+std::string etcd_forming_marker_path();
 std::string etcd_marker_content(const Inventory& inv, const HostSpec& host);
 
 // Where a replica clone marks itself while it runs (removed at the end).

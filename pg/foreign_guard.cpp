@@ -57,8 +57,11 @@ void check_foreign_cluster(const Inventory& inv, const FactsMap& facts,
     }
     for (const auto* h : inv.hosts_with(Service::etcd)) {
         auto it = facts.find(h->name);
+        // A member pgdr started forming (its marker of that membership), whether or not it
+        // answers: a run cut off while the members were starting leaves one waiting for quorum.
         if (it == facts.end() || !it->second.etcd_marker.empty() || it->second.etcd_pristine() ||
-            formed_by_pgdr(inv, it->second)) {
+            formed_by_pgdr(inv, it->second) ||
+            it->second.etcd_forming == etcd_marker_content(inv, *h)) {
             continue;
         }
         throw Error(ExitCode::postgres, h->name + " runs " + etcd_found(it->second),

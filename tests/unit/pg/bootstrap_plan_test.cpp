@@ -399,6 +399,24 @@ TEST_CASE("data safety: a foreign etcd or Patroni cluster needs --adopt", "[pg][
         auto facts = fresh_facts(inv);
         facts["pg3"].etcd_data = true;
         refused(facts, "", "did not answer");
+        // A forming marker of another membership changes nothing.
+        facts["pg3"].etcd_forming = "name=pg3 token=pgdr-other cluster=x";
+        refused(facts, "", "did not answer");
+    }
+    SECTION("pgdr's own formation cut off while the members waited for quorum") {
+        // e2e_bootstrap: a first bootstrap killed 7 s in, after pg1's etcd started and before
+        // the others: the re-run found pg1's member answering nothing and refused (exit 6).
+        auto facts = fresh_facts(inv);
+        facts["pg1"].etcd_data = true;
+        facts["pg1"].etcd_forming = etcd_marker_content(inv, *inv.find_host("pg1"));
+        CHECK_NOTHROW(check_data_safety(inv, facts, "pg1", "", false, "lab.yaml"));
+        // The re-run starts it again without a reset (its data is pgdr's).
+        const auto plan = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
+        const auto* reset = find_step(plan, Stage::etcd, "take over Debian's single-node member");
+        REQUIRE(reset != nullptr);
+        for (const auto& h : reset->hosts) {
+            CHECK(h.host != "pg1");
+        }
     }
     SECTION("Debian's pristine single-node member is fine") {
         auto facts = fresh_facts(inv);
@@ -426,7 +444,9 @@ TEST_CASE("data safety: a foreign etcd or Patroni cluster needs --adopt", "[pg][
 
 TEST_CASE("host facts: the etcd and Patroni ownership lines are parsed", "[pg][bootstrap]") {
     auto f = parse_facts("pg1",
-                         "etcd_data=1\netcd_members=3\netcd_keys=1\npatroni_header=# hand made\n");
+                         "etcd_data=1\netcd_members=3\netcd_keys=1\npatroni_header=# hand made\n"
+                         "etcd_forming=name=pg1 token=t\n");
+    CHECK(f.etcd_forming == "name=pg1 token=t");
     CHECK(f.etcd_data);
     CHECK(f.etcd_members == 3);
     CHECK(f.etcd_keys == 1);
@@ -686,6 +706,14 @@ TEST_CASE("bootstrap plan: a running etcd cluster is restarted one member at a t
     const auto fresh = plan_bootstrap(inv, facts, with_test_tls(k_secrets, inv), "pg1");
     REQUIRE(find_step(fresh, Stage::etcd, "start members together") != nullptr);
     CHECK(find_step(fresh, Stage::etcd, "start members together")->order == HostOrder::parallel);
+    // A new cluster: each member marked as pgdr's before its first start (a run cut off while
+    // the members wait for quorum leaves members that answer nothing).
+    for (const auto& ha : find_step(fresh, Stage::etcd, "start members together")->hosts) {
+        const auto* forming = std::get_if<PutFile>(&ha.actions.front());
+        REQUIRE(forming != nullptr);
+        CHECK(forming->path == etcd_forming_marker_path());
+        CHECK(forming->content == etcd_marker_content(inv, *inv.find_host(ha.host)) + "\n");
+    }
 
     // As the facts of a cluster pgdr formed read: the marker, no member count (not gathered
     // when the marker is there). On the lab the old test (members > 1) never held.
@@ -701,6 +729,7 @@ TEST_CASE("bootstrap plan: a running etcd cluster is restarted one member at a t
     CHECK(rolling->order == HostOrder::sequential);
     REQUIRE(rolling->hosts.size() == 3);
     for (const auto& ha : rolling->hosts) {
+        CHECK(std::get_if<PutFile>(&ha.actions.front()) == nullptr);  // no forming marker
         const auto* restart = find_command(*rolling, ha.host, "restart etcd");
         REQUIRE(restart != nullptr);
         // Blocking: the unit (Type=notify) returns once the member serves again.
