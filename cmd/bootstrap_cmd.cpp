@@ -1,4 +1,6 @@
 // pgdr bootstrap: turn the inventory's hosts into the running cluster (DESIGN.md §4).
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "cmd/context.hpp"
@@ -43,6 +45,14 @@ bool etcd_running(const pg::FactsMap& facts) {
         }
     }
     return false;
+}
+
+// A move to TLS under way (pg/tls_move.hpp), in the state directory: written before the move
+// starts, removed once it ended, so that a run cut off after every Patroni moved (none answers
+// over plain HTTP any more) still ends maintenance mode and thaws HAProxy's checks when bootstrap
+// runs again.
+std::string tls_move_marker(const Inventory& inv) {
+    return inv.paths.state_dir + "/tls-move-in-progress";
 }
 
 pg::FactsMap gather(const Inventory& inv, const TransportMap& transports) {
@@ -266,11 +276,16 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
                       pki::pki_dir(inv.paths.state_dir));
     }
     const auto plain = pg::plain_http_members(inv, facts);
-    if (!plain.empty() && only) {
-        throw Error(ExitCode::invalid_config,
-                    "--stage cannot run alone while the cluster moves to TLS (Patroni on " +
-                        join(plain, ", ") + " answers over plain HTTP)",
-                    "run the whole bootstrap: it moves the running cluster to TLS first");
+    const std::string move_marker = tls_move_marker(inv);
+    const bool moving = !plain.empty() || std::filesystem::exists(move_marker);
+    if (moving && only) {
+        throw Error(
+            ExitCode::invalid_config,
+            "--stage cannot run alone while the cluster moves to TLS (" +
+                (plain.empty() ? move_marker + " says a move was cut off"
+                               : "Patroni on " + join(plain, ", ") + " answers over plain HTTP") +
+                ")",
+            "run the whole bootstrap: it moves the running cluster to TLS first");
     }
     ctx.log->info("bootstrap: " + primary + " leads");
 
@@ -300,16 +315,20 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         return r.ok();
     };
     bool ok = true;
-    if (!plain.empty()) {
+    if (moving) {
         // A cluster bootstrapped without TLS (pg/tls_move.hpp): its etcd cannot hold pgdr's
         // lock before it serves TLS, so the lock comes after the etcd part of the move.
-        ctx.log->info("bootstrap: moving the running cluster to TLS (" + join(plain, ", ") +
-                      " answer over plain HTTP)");
+        ctx.log->info(plain.empty() ? "bootstrap: finishing a move to TLS that was cut off (" +
+                                          move_marker + ")"
+                                    : "bootstrap: moving the running cluster to TLS (" +
+                                          join(plain, ", ") + " answer over plain HTTP)");
         if (o.dry_run && !ctx.json()) {
             std::cout << pg::tls_move_summary(plain) << '\n';
         }
         if (!o.dry_run) {
             refuse_left_fault(ctx, inv, conn.by_name);
+            std::ofstream(move_marker) << "a move to TLS by pgdr bootstrap: remove only when it "
+                                          "ended (bootstrap does)\n";
         }
         Plan before_lock = plan.only(Stage::packages);
         pg::append_plan(before_lock, plan.only(Stage::certificates));
@@ -322,6 +341,9 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
             Plan under_lock = plan.only(Stage::backup);
             pg::append_plan(under_lock, pg::plan_tls_move_under_lock(inv, secrets, primary));
             ok = run(under_lock);
+        }
+        if (ok && !o.dry_run) {
+            std::filesystem::remove(move_marker);
         }
     } else if (!o.dry_run && etcd_running(facts)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);

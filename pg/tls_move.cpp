@@ -354,8 +354,11 @@ std::string tls_move_summary(const std::vector<std::string>& plain_members) {
     for (const auto& n : plain_members) {
         names += (names.empty() ? "" : ", ") + n;
     }
-    return "this cluster runs without TLS (Patroni on " + names +
-           " answers over plain HTTP): bootstrap moves it to TLS while it runs:\n"
+    return (plain_members.empty()
+                ? std::string("a move of this cluster to TLS was cut off: bootstrap runs it "
+                              "again to its end (steps already done are skipped):\n")
+                : "this cluster runs without TLS (Patroni on " + names +
+                      " answers over plain HTTP): bootstrap moves it to TLS while it runs:\n") +
            "  1. Patroni in maintenance mode and HAProxy's checks frozen (no failover, no "
            "server changes state);\n"
            "  2. etcd, one member at a time: peers and clients on TLS, plain clients still "

@@ -70,15 +70,31 @@ writer_pid=$!
 on_exit "touch '$WORK/stop'; kill $writer_pid 2>/dev/null"
 sleep 2
 
-log "the move"
+log "the move, cut off once every Patroni moved (SIGKILL), then run again"
 t0=$(date +%s%3N)
-# Each line of the move's log with the time it was printed (for the writer's gaps).
+"$PGDR" -v -i "$INV" bootstrap >"$WORK/move-cut.log" 2>&1 &
+cut_pid=$!
+for _ in $(seq 600); do
+    grep -q "pg3: changed: run: restart patroni@" "$WORK/move-cut.log" && break
+    kill -0 $cut_pid 2>/dev/null || break
+    sleep 0.2
+done
+kill -9 $cut_pid 2>/dev/null || true
+wait $cut_pid 2>/dev/null || true
+assert_contains "$(cat "$WORK/move-cut.log")" "pg3: changed: run: restart patroni@" "the first run's log"
+assert_contains "$(cat "$STATE/tls-move-in-progress")" "a move to TLS" "the move's marker after the cut"
+# Every Patroni answers over TLS now: only the marker tells the next run the move did not end.
+# Each line of the move's log with the time it was printed (for the writer's gaps); the killed
+# run's cluster lock is broken (its holder is gone for good).
 set +e
-"$PGDR" -v -i "$INV" bootstrap 2>&1 | while IFS= read -r line; do
+"$PGDR" -v -i "$INV" bootstrap --break-lock lab 2>&1 | while IFS= read -r line; do
     printf '%s %s\n' "$(date +%s%3N)" "$line"
 done >"$WORK/move.log"
 RC=${PIPESTATUS[0]}
 set -e
+assert_contains "$(cat "$WORK/move.log")" "finishing a move to TLS that was cut off"
+assert_contains "$(cat "$WORK/move.log")" "changed: run: checks on again (enable health)"
+[ ! -e "$STATE/tls-move-in-progress" ] || fail "the move's marker is still there after it ended"
 t1=$(date +%s%3N)
 OUT=$(tail -n 40 "$WORK/move.log")
 ERR=""
