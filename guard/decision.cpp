@@ -12,15 +12,28 @@ long long ms_between(TimePoint from, TimePoint to) {
 
 }  // namespace
 
+const char* to_string(Reach r) {
+    switch (r) {
+        case Reach::ok:
+            return "ok";
+        case Reach::refused:
+            return "refused";
+        case Reach::silent:
+            return "silent";
+    }
+    return "?";
+}
+
 void LeaderWatch::on_probe(const Probe& probe, TimePoint now) {
     if (probe.leader != m_leader) {
         m_leader = probe.leader;
         m_since = now;
         m_last_ok = now;  // a new leader's clock starts now
     }
-    if (probe.postgres_ok || probe.patroni_ok) {
+    if (probe.answered()) {
         m_last_ok = now;  // the host is alive: Patroni's own checks decide, never a fence
     }
+    m_machine_answers = probe.machine_answers();
 }
 
 Observation LeaderWatch::observation(TimePoint now, const GuardSettings& settings) const {
@@ -30,19 +43,23 @@ Observation LeaderWatch::observation(TimePoint now, const GuardSettings& setting
     o.last_ok = m_last_ok;
     o.at = now;
     o.unreachable = !m_leader.empty() && now - m_last_ok >= settings.unreachable_after;
+    o.machine_answers = m_machine_answers;
     return o;
 }
 
 Quorum quorum_of(const std::vector<Observation>& observations, const std::string& leader,
                  TimePoint now, const GuardSettings& settings) {
     Quorum q;
+    q.machine_answers = true;
     for (const auto& o : observations) {
         if (o.leader != leader || now - o.at > settings.observation_ttl) {
             continue;
         }
         ++q.fresh;
         q.agreeing += o.unreachable ? 1 : 0;
+        q.machine_answers = q.machine_answers && (!o.unreachable || o.machine_answers);
     }
+    q.machine_answers = q.machine_answers && q.agreeing > 0;
     if (q.fresh > q.agreeing) {
         // Someone still reaches the leader: a partition of some agents, not a dead host.
         q.reason = std::to_string(q.fresh - q.agreeing) + " of " + std::to_string(q.fresh) +
@@ -69,6 +86,8 @@ const char* to_string(Action a) {
             return "locked_out";
         case Action::no_candidate:
             return "no_candidate";
+        case Action::not_fenced:
+            return "not_fenced";
         case Action::fence_failed:
             return "fence_failed";
         case Action::failed_over:
@@ -87,11 +106,15 @@ Decision Guard::step(TimePoint now, const std::function<TimePoint()>& now_fn) {
     d.at = now;
     try {
         const Probe probe = m_seams.probe();
-        const bool answered = probe.postgres_ok || probe.patroni_ok;
+        const bool answered = probe.answered();
         m_watch.on_probe(probe, now);
         const Observation mine = m_watch.observation(now, m_settings);
         m_seams.publish(mine);
         d.leader = mine.leader;
+        if (probe.paused) {
+            d.reason = "maintenance mode (Patroni paused): the guard does nothing";
+            return d;
+        }
         if (mine.leader.empty()) {
             d.reason = "no leader in the DCS: Patroni's election is under way";
             return d;
@@ -116,7 +139,7 @@ Decision Guard::step(TimePoint now, const std::function<TimePoint()>& now_fn) {
         }
         d.phases.emplace_back("detected", mine.last_ok + m_settings.unreachable_after);
         d.phases.emplace_back("quorum", now);
-        return fence_and_fail_over(mine.leader, d, now_fn);
+        return fence_and_fail_over(mine.leader, q.machine_answers, d, now_fn);
     } catch (const std::exception& e) {
         d.action = Action::error;
         d.reason = std::string("nothing released: ") + e.what();
@@ -124,7 +147,7 @@ Decision Guard::step(TimePoint now, const std::function<TimePoint()>& now_fn) {
     }
 }
 
-Decision Guard::fence_and_fail_over(const std::string& leader, Decision d,
+Decision Guard::fence_and_fail_over(const std::string& leader, bool machine_answers, Decision d,
                                     const std::function<TimePoint()>& now_fn) {
     if (!m_seams.try_lock()) {
         d.action = Action::locked_out;
@@ -148,18 +171,10 @@ Decision Guard::fence_and_fail_over(const std::string& leader, Decision d,
         return d;
     }
     d.candidate = *candidate;
-    switch (m_seams.fence(leader, m_settings.fence_timeout)) {
-        case FenceOutcome::confirmed_off:
-            break;
-        case FenceOutcome::not_confirmed:
-            d.action = Action::fence_failed;
-            d.reason = "the provider did not confirm " + leader + " off within " +
-                       std::to_string(m_settings.fence_timeout.count()) + " ms: nothing released";
-            return d;
-        case FenceOutcome::api_error:
-            d.action = Action::fence_failed;
-            d.reason = "the provider API failed to fence " + leader + ": nothing released";
-            return d;
+    if (auto refusal = fence(leader, machine_answers)) {
+        d.action = refusal->first;
+        d.reason = refusal->second;
+        return d;
     }
     d.phases.emplace_back("fenced", now_fn());
     m_fenced = leader;
@@ -170,6 +185,37 @@ Decision Guard::fence_and_fail_over(const std::string& leader, Decision d,
     d.action = Action::failed_over;
     d.reason = leader + " fenced; " + *candidate + " named in /failover; the leader key released";
     return d;
+}
+
+std::optional<std::pair<Action, std::string>> Guard::fence(const std::string& leader,
+                                                           bool machine_answers) {
+    const pgdr::MachineState state = m_seams.machine_state(leader);
+    if (state == pgdr::MachineState::stopped) {
+        return std::nullopt;  // off already: nothing of it runs
+    }
+    if (state != pgdr::MachineState::running) {
+        return std::pair{Action::fence_failed, "the provider reports " + leader + "'s machine " +
+                                                   pgdr::to_string(state) + ": nothing released"};
+    }
+    if (!machine_answers && !m_settings.fence_on_silence) {
+        return std::pair{Action::not_fenced,
+                         "the provider reports " + leader +
+                             "'s machine running and it is silent (a partition or a hung "
+                             "machine): not fenced, Patroni's TTL decides"};
+    }
+    switch (m_seams.fence(leader, m_settings.fence_timeout)) {
+        case FenceOutcome::confirmed_off:
+            return std::nullopt;
+        case FenceOutcome::not_confirmed:
+            return std::pair{Action::fence_failed,
+                             "the provider did not confirm " + leader + " off within " +
+                                 std::to_string(m_settings.fence_timeout.count()) +
+                                 " ms: nothing released"};
+        case FenceOutcome::api_error:
+            break;
+    }
+    return std::pair{Action::fence_failed,
+                     "the provider API failed to fence " + leader + ": nothing released"};
 }
 
 }  // namespace pgdr::guard

@@ -9,21 +9,33 @@
 //   3. a *quorum* is `quorum` fresh observations (not older than `observation_ttl`) of the same
 //      leader, all unreachable;
 //   4. with a quorum, the agent that takes the fence lock (etcd; one agent at a time) fences:
-//      it chooses the candidate first (the synchronous standby, or the replica with the highest
-//      received LSN: the caller's policy), then powers the leader's machine off or resets it
-//      through the provider, confirms the machine is off (or the reset acknowledged), writes
-//      Patroni's /failover key naming the candidate, and revokes the old leader's lease so the
-//      replicas see the leader key gone at once.
+//      it chooses the candidate first (pg::pick_candidate on the DCS's view: the synchronous
+//      standby, else the least lag within maximum_lag_on_failover), then asks the provider
+//      what the leader's machine is doing:
+//        - off (stopped, shut off): the machine is fenced already;
+//        - running, and its kernel refuses the connections (RST: Patroni and PostgreSQL are
+//          dead on a live machine): it is reset (or powered off) through the provider, which
+//          must acknowledge the reset or report the machine off within `fence_timeout`;
+//        - running and silent (timeouts): a partition or a hung machine, which the provider
+//          cannot tell from a cut network. Nothing is fenced unless `fence_on_silence` is set
+//          (then it is reset like a dead one: a partitioned leader loses its PostgreSQL);
+//          Patroni's own TTL path demotes a cut-off leader and elects another;
+//      then writes Patroni's /failover key naming the candidate, and revokes the old leader's
+//      lease so the replicas see the leader key gone at once.
 // Never a key released without a confirmed fence: no quorum, another agent's lock, no candidate,
-// a fence API error or a fence not confirmed within `fence_timeout` all mean "do nothing" and
-// Patroni's own TTL path applies. Each step's outcome is a Decision with a reason and a time.
+// a provider that cannot tell, a fence API error or a fence not confirmed within `fence_timeout`
+// all mean "do nothing" and Patroni's own TTL path applies. In maintenance mode (Patroni paused)
+// the guard does nothing at all. Each step's outcome is a Decision with a reason and a time.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/host_control.hpp"
 
 namespace pgdr::guard {
 
@@ -35,13 +47,30 @@ struct GuardSettings {
     int quorum = 2;
     std::chrono::milliseconds observation_ttl{3000};
     std::chrono::milliseconds fence_timeout{20000};
+    // Reset a leader that is silent while the provider says it runs (a partition, a hung
+    // kernel): faster for a hung machine, but a partition then costs the old leader a reset.
+    bool fence_on_silence = false;
 };
+
+// How one port of the leader answered a probe.
+enum class Reach {
+    ok,       // connected
+    refused,  // the machine's kernel answered with a refusal: it runs, the service does not
+    silent,   // no answer in time, or unreachable: a dead machine or a cut network
+};
+const char* to_string(Reach r);
 
 // One probe of the leader by this agent.
 struct Probe {
     std::string leader;  // the leader the DCS names; empty: none
-    bool postgres_ok = false;
-    bool patroni_ok = false;
+    Reach postgres = Reach::silent;
+    Reach patroni = Reach::silent;
+    bool paused = false;  // Patroni's maintenance mode (the DCS /config "pause")
+    bool answered() const { return postgres == Reach::ok || patroni == Reach::ok; }
+    // The machine's kernel answered (a refusal) while nothing listens: its services are dead.
+    bool machine_answers() const {
+        return !answered() && (postgres == Reach::refused || patroni == Reach::refused);
+    }
 };
 
 // What an agent publishes for the others.
@@ -51,6 +80,7 @@ struct Observation {
     TimePoint last_ok{};  // the last time the leader answered this agent (epoch: never)
     TimePoint at{};       // when this observation was made
     bool unreachable = false;
+    bool machine_answers = false;  // the last probe got refusals (see Probe::machine_answers)
 };
 
 // Tracks, for one agent, when the current leader last answered.
@@ -67,12 +97,15 @@ class LeaderWatch {
     std::string m_leader;
     TimePoint m_since{};
     TimePoint m_last_ok{};
+    bool m_machine_answers = false;
 };
 
 struct Quorum {
     int agreeing = 0;  // fresh observations of this leader, unreachable
     int fresh = 0;     // fresh observations of this leader
     bool reached = false;
+    // Every agreeing agent got refusals from the leader's machine (none found it silent).
+    bool machine_answers = false;
     std::string reason;
 };
 
@@ -91,6 +124,9 @@ struct GuardSeams {
     std::function<void()> unlock;
     // The replica to promote, per the cluster's policy; nullopt: none is safe.
     std::function<std::optional<std::string>(const std::string& old_leader)> candidate;
+    // What the provider says the leader's machine does (running, stopped; unknown while it
+    // changes state). Throws when the provider cannot be asked.
+    std::function<pgdr::MachineState(const std::string& leader)> machine_state;
     // Powers off or resets the leader's machine and waits (bounded) until the provider says it
     // is off or the reset was acknowledged.
     std::function<FenceOutcome(const std::string& leader, std::chrono::milliseconds timeout)> fence;
@@ -99,12 +135,13 @@ struct GuardSeams {
 };
 
 enum class Action {
-    none,          // the leader answers, or not for long enough
+    none,          // the leader answers, or not for long enough, or the cluster is paused
     suspect,       // unreachable for this agent; waiting for a quorum
     no_quorum,     // unreachable here, too few agents agree
     locked_out,    // another agent holds the fence lock
     no_candidate,  // nothing safe to promote: no fence
-    fence_failed,  // the provider failed or did not confirm: no key released
+    not_fenced,    // the provider says the silent leader runs: a partition; no fence
+    fence_failed,  // the provider failed, could not tell, or did not confirm: no key released
     failed_over,   // fenced, /failover written, the leader's lease revoked
     error,         // a seam threw: nothing released
 };
@@ -130,8 +167,12 @@ class Guard {
     const GuardSettings& settings() const { return m_settings; }
 
   private:
-    Decision fence_and_fail_over(const std::string& leader, Decision d,
+    Decision fence_and_fail_over(const std::string& leader, bool machine_answers, Decision d,
                                  const std::function<TimePoint()>& now_fn);
+    // Nothing when the leader's machine was found off or is fenced now; else the action and
+    // why nothing may be released.
+    std::optional<std::pair<Action, std::string>> fence(const std::string& leader,
+                                                        bool machine_answers);
 
     std::string m_agent;
     GuardSettings m_settings;

@@ -212,15 +212,6 @@ bool parse_archiver(const QueryResult& result, ArchiverState& out) {
     }
 }
 
-const ClusterNode* ClusterTargets::postgres_node(const std::string& name) const {
-    for (const auto& n : postgres) {
-        if (n.name == name) {
-            return &n;
-        }
-    }
-    return nullptr;
-}
-
 ClusterTargets cluster_targets(const Inventory& inv) {
     ClusterTargets t;
     auto nodes = [&inv](Service s) {
@@ -237,44 +228,6 @@ ClusterTargets cluster_targets(const Inventory& inv) {
     t.etcd_client_port = inv.etcd.client_port;
     t.stats_port = inv.haproxy.stats_port;
     return t;
-}
-
-std::vector<std::string> HaproxyRouting::up_servers(const std::string& backend) const {
-    std::vector<std::string> out;
-    for (const auto& s : servers) {
-        if (s.backend == backend && s.up()) {
-            out.push_back(s.server);
-        }
-    }
-    return out;
-}
-
-const ClusterMember* ClusterSnapshot::member(const std::string& name) const {
-    for (const auto& m : members) {
-        if (m.name == name) {
-            return &m;
-        }
-    }
-    return nullptr;
-}
-
-const ReplicationRow* ClusterSnapshot::replication_of(const std::string& name) const {
-    for (const auto& r : replication) {
-        if (r.member == name) {
-            return &r;
-        }
-    }
-    return nullptr;
-}
-
-std::vector<std::string> ClusterSnapshot::sync_standbys() const {
-    std::vector<std::string> out;
-    for (const auto& m : members) {
-        if (m.is_sync_standby()) {
-            out.push_back(m.name);
-        }
-    }
-    return out;
 }
 
 std::vector<ReplicationRow> replication_rows(const QueryResult& result,

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/base64.hpp"
+
 namespace pgdr::pg {
 
 namespace {
@@ -74,31 +76,7 @@ std::string patroni_url(const std::string& address, int port) {
 }
 
 std::string base64(const std::string& data) {
-    static const char* k_alphabet =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    std::size_t i = 0;
-    auto byte = [&](std::size_t k) { return static_cast<unsigned char>(data[k]); };
-    for (; i + 2 < data.size(); i += 3) {
-        unsigned v = (byte(i) << 16) | (byte(i + 1) << 8) | byte(i + 2);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += k_alphabet[v & 63];
-    }
-    if (data.size() - i == 1) {
-        unsigned v = byte(i) << 16;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += "==";
-    } else if (data.size() - i == 2) {
-        unsigned v = (byte(i) << 16) | (byte(i + 1) << 8);
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-        out += k_alphabet[(v >> 6) & 63];
-        out += '=';
-    }
-    return out;
+    return base64_encode(data);
 }
 
 std::optional<PatroniStatus> parse_patroni_status(const std::string& body) {

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/base64.hpp"
 #include "core/files.hpp"
 
 namespace fs = std::filesystem;
@@ -71,12 +72,7 @@ std::string hex_of(const std::string& bytes) {
 }
 
 std::string base64(const std::string& bytes) {
-    std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                  reinterpret_cast<const unsigned char*>(bytes.data()),
-                                  static_cast<int>(bytes.size()));
-    out.resize(static_cast<std::size_t>(n));
-    return out;
+    return base64_encode(bytes);
 }
 
 std::string lower(std::string s) {

@@ -19,11 +19,12 @@ TimePoint at(int ms) {
 // Two agents' worth of world: this agent's probes, the other agent's observation, the lock,
 // the provider and Patroni's keys; every effect recorded in order.
 struct World {
-    Probe probe{"pg1", true, true};
+    Probe probe{"pg1", Reach::ok, Reach::ok};
     std::optional<Observation> peer;  // the other agent's last published observation
     std::vector<Observation> published;
     bool lock_free = true;
     std::optional<std::string> candidate = std::string("pg2");
+    pgdr::MachineState machine = pgdr::MachineState::stopped;  // what the provider reports
     FenceOutcome fence = FenceOutcome::confirmed_off;
     bool probe_throws = false;
     std::vector<std::string> calls;
@@ -53,6 +54,10 @@ struct World {
             calls.push_back("candidate " + old);
             return candidate;
         };
+        s.machine_state = [this](const std::string& host) {
+            calls.push_back("state " + host);
+            return machine;
+        };
         s.fence = [this](const std::string& host, std::chrono::milliseconds timeout) {
             calls.push_back("fence " + host + " " + std::to_string(timeout.count()));
             return fence;
@@ -61,12 +66,14 @@ struct World {
         s.revoke_leader_lease = [this](const std::string& l) { calls.push_back("revoke " + l); };
         return s;
     }
-    Observation peer_sees(bool unreachable, int when_ms, const std::string& leader = "pg1") {
+    Observation peer_sees(bool unreachable, int when_ms, const std::string& leader = "pg1",
+                          bool machine_answers = false) {
         Observation o;
         o.agent = "lb2";
         o.leader = leader;
         o.at = at(when_ms);
         o.unreachable = unreachable;
+        o.machine_answers = machine_answers;
         return o;
     }
 };
@@ -90,18 +97,19 @@ TEST_CASE("guard: a leader that answers is left alone", "[guard]") {
     }
     CHECK(w.calls.empty());
     // Patroni alive, PostgreSQL down: the host lives, Patroni's own checks decide.
-    w.probe.postgres_ok = false;
+    w.probe.postgres = Reach::refused;
     for (const auto& d : run(g, 6300, 12000)) {
         CHECK(d.action == Action::none);
     }
     CHECK(w.calls.empty());
 }
 
-TEST_CASE("guard: a dead leader, a quorum, a confirmed fence: fail over in that order", "[guard]") {
+TEST_CASE("guard: a dead leader, a quorum, a machine found off: fail over in that order",
+          "[guard]") {
     World w;
     Guard g("lb1", GuardSettings{}, w.seams());
     run(g, 0, 900);
-    w.probe = {"pg1", false, false};  // the host died at about 900 ms
+    w.probe = {"pg1", Reach::silent, Reach::silent};  // the host died at about 900 ms
     w.peer = w.peer_sees(true, 1500);
     auto ds = run(g, 1200, 3300);
     // Silent 300..1800 ms: suspect, never a fence before unreachable_after (2 s).
@@ -111,8 +119,9 @@ TEST_CASE("guard: a dead leader, a quorum, a confirmed fence: fail over in that 
     const Decision& d = ds[6];
     REQUIRE(d.action == Action::failed_over);
     CHECK(d.candidate == "pg2");
-    CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "fence pg1 20000",
-                                              "failover pg2", "revoke pg1", "unlock"});
+    // The provider reports the machine off: fenced already, no power action.
+    CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1", "failover pg2",
+                                              "revoke pg1", "unlock"});
     REQUIRE(d.phases.size() == 4);
     CHECK(d.phases[0].first == "detected");
     CHECK(d.phases[0].second == at(900) + 2000ms);
@@ -123,11 +132,43 @@ TEST_CASE("guard: a dead leader, a quorum, a confirmed fence: fail over in that 
     CHECK(ds[7].reason == "pg1 was fenced 300 ms ago; waiting for the new leader");
 }
 
+TEST_CASE("guard: dead services on a running machine are reset, then failed over", "[guard]") {
+    World w;
+    w.machine = pgdr::MachineState::running;
+    GuardSettings settings;
+    SECTION("refusals: the kernel answers, Patroni and PostgreSQL are dead") {
+        w.probe = {"pg1", Reach::ok, Reach::ok};
+        Guard g("lb1", settings, w.seams());
+        run(g, 0, 900);
+        w.probe = {"pg1", Reach::refused, Reach::refused};
+        w.peer = w.peer_sees(true, 3000, "pg1", true);
+        auto d = g.step(at(3000), [] { return at(3100); });
+        REQUIRE(d.action == Action::failed_over);
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
+                                                  "fence pg1 20000", "failover pg2", "revoke pg1",
+                                                  "unlock"});
+        CHECK(w.published.back().machine_answers);
+    }
+    SECTION("silence with fence_on_silence: reset like a dead one") {
+        settings.fence_on_silence = true;
+        settings.fence_timeout = 5000ms;
+        Guard g("lb1", settings, w.seams());
+        run(g, 0, 900);
+        w.probe = {"pg1", Reach::silent, Reach::silent};
+        w.peer = w.peer_sees(true, 3000);
+        auto d = g.step(at(3000), [] { return at(3100); });
+        REQUIRE(d.action == Action::failed_over);
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
+                                                  "fence pg1 5000", "failover pg2", "revoke pg1",
+                                                  "unlock"});
+    }
+}
+
 TEST_CASE("guard: without a confirmed fence, or with any doubt, nothing is released", "[guard]") {
     World w;
     Guard g("lb1", GuardSettings{}, w.seams());
     run(g, 0, 900);
-    w.probe = {"pg1", false, false};
+    w.probe = {"pg1", Reach::silent, Reach::silent};
     auto step_at = [&](int ms) { return g.step(at(ms), [ms] { return at(ms); }); };
 
     SECTION("the other agent still reaches the leader: a partition, not a death") {
@@ -159,12 +200,57 @@ TEST_CASE("guard: without a confirmed fence, or with any doubt, nothing is relea
         CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "unlock"});
     }
     SECTION("the provider API fails, or does not confirm") {
-        w.peer = w.peer_sees(true, 3000);
+        w.probe = {"pg1", Reach::refused, Reach::refused};
+        w.peer = w.peer_sees(true, 3000, "pg1", true);
+        w.machine = pgdr::MachineState::running;
         w.fence = GENERATE(FenceOutcome::api_error, FenceOutcome::not_confirmed);
         auto d = step_at(3000);
         CHECK(d.action == Action::fence_failed);
-        CHECK(w.calls ==
-              std::vector<std::string>{"lock", "candidate pg1", "fence pg1 20000", "unlock"});
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
+                                                  "fence pg1 20000", "unlock"});
+    }
+    SECTION("the provider cannot tell what the machine does") {
+        w.peer = w.peer_sees(true, 3000);
+        w.machine = GENERATE(pgdr::MachineState::unknown, pgdr::MachineState::partitioned);
+        auto d = step_at(3000);
+        CHECK(d.action == Action::fence_failed);
+        CHECK(d.reason.find("nothing released") != std::string::npos);
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1", "unlock"});
+    }
+    SECTION("the provider says the silent leader runs: a partition, no fence") {
+        w.peer = w.peer_sees(true, 3000);
+        w.machine = pgdr::MachineState::running;
+        auto d = step_at(3000);
+        CHECK(d.action == Action::not_fenced);
+        CHECK(d.reason.find("a partition or a hung machine") != std::string::npos);
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1", "unlock"});
+    }
+    SECTION("one agent got refusals, the other silence: not a machine known to run dead") {
+        w.probe = {"pg1", Reach::refused, Reach::refused};
+        w.peer = w.peer_sees(true, 3000, "pg1", false);
+        w.machine = pgdr::MachineState::running;
+        CHECK(step_at(3000).action == Action::not_fenced);
+    }
+    SECTION("the provider API throws") {
+        w.peer = w.peer_sees(true, 3000);
+        GuardSeams s = w.seams();
+        s.machine_state = [](const std::string&) -> pgdr::MachineState {
+            throw std::runtime_error("HTTP 503 from the provider");
+        };
+        Guard g2("lb1", GuardSettings{}, s);
+        run(g2, 0, 900);
+        auto d = g2.step(at(3000), [] { return at(3000); });
+        CHECK(d.action == Action::error);
+        CHECK(d.reason == "nothing released: HTTP 503 from the provider");
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "unlock"});
+    }
+    SECTION("maintenance mode: nothing at all") {
+        w.peer = w.peer_sees(true, 3000);
+        w.probe.paused = true;
+        auto d = step_at(3000);
+        CHECK(d.action == Action::none);
+        CHECK(d.reason == "maintenance mode (Patroni paused): the guard does nothing");
+        CHECK(w.calls.empty());
     }
     SECTION("a seam throws") {
         w.probe_throws = true;
@@ -179,16 +265,16 @@ TEST_CASE("guard: a new leader starts its own clock", "[guard]") {
     World w;
     Guard g("lb1", GuardSettings{}, w.seams());
     run(g, 0, 900);
-    w.probe = {"pg1", false, false};
+    w.probe = {"pg1", Reach::silent, Reach::silent};
     run(g, 1200, 1800);
     // Patroni elected pg2 (the TTL path): its first silent probe is not 2 s of silence.
-    w.probe = {"pg2", false, false};
+    w.probe = {"pg2", Reach::silent, Reach::silent};
     w.peer = w.peer_sees(true, 2100, "pg2");
     auto d = g.step(at(2100), [] { return at(2100); });
     CHECK(d.action == Action::suspect);
     CHECK(w.calls.empty());
     // No leader in the DCS: nothing to do.
-    w.probe = {"", false, false};
+    w.probe = {"", Reach::silent, Reach::silent};
     CHECK(g.step(at(2400), [] { return at(2400); }).action == Action::none);
 }
 
@@ -210,4 +296,15 @@ TEST_CASE("guard: quorum arithmetic", "[guard]") {
     q = quorum_of({obs("a", true, 0), obs("b", true, 0), obs("c", true, -2000)}, "pg1", at(0), s);
     CHECK(q.reached);
     CHECK(q.agreeing == 3);
+    CHECK_FALSE(q.machine_answers);
+    auto refused = [&](const std::string& agent) {
+        auto o = obs(agent, true, 0);
+        o.machine_answers = true;
+        return o;
+    };
+    q = quorum_of({refused("a"), refused("b"), refused("c")}, "pg1", at(0), s);
+    CHECK(q.machine_answers);
+    q = quorum_of({refused("a"), refused("b"), obs("c", true, 0)}, "pg1", at(0), s);
+    CHECK_FALSE(q.machine_answers);
+    CHECK_FALSE(quorum_of({}, "pg1", at(0), s).machine_answers);
 }

@@ -1,0 +1,296 @@
+#include "guard/agent.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "guard/dcs.hpp"
+
+namespace pgdr::guard {
+
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+long long epoch_ms(TimePoint t) {
+    return std::chrono::duration_cast<milliseconds>(t.time_since_epoch()).count();
+}
+
+TimePoint from_epoch_ms(long long ms) {
+    return TimePoint(milliseconds(ms));
+}
+
+constexpr std::chrono::seconds k_agent_lease_ttl{5};
+
+}  // namespace
+
+Reach tcp_reach(const std::string& address, int port, milliseconds timeout) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(static_cast<std::uint16_t>(port));
+    if (inet_pton(AF_INET, address.c_str(), &sa.sin_addr) != 1) {
+        throw std::invalid_argument("not an IPv4 address: " + address);
+    }
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
+    if (rc == 0) {
+        return Reach::ok;
+    }
+    if (errno == ECONNREFUSED) {
+        return Reach::refused;
+    }
+    if (errno != EINPROGRESS) {
+        return Reach::silent;  // unreachable network or host: nothing answered
+    }
+    pollfd p{fd, POLLOUT, 0};
+    rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    if (rc <= 0) {
+        return Reach::silent;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+    if (err == 0) {
+        return Reach::ok;
+    }
+    return err == ECONNREFUSED ? Reach::refused : Reach::silent;
+}
+
+std::string iso_ms(TimePoint t) {
+    const long long ms = epoch_ms(t);
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[40];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    char out[48];
+    std::snprintf(out, sizeof out, "%s.%03lldZ", buf, ms % 1000);
+    return out;
+}
+
+std::string observation_json(const Observation& o) {
+    return json{{"agent", o.agent},
+                {"leader", o.leader},
+                {"last_ok_ms", epoch_ms(o.last_ok)},
+                {"at_ms", epoch_ms(o.at)},
+                {"unreachable", o.unreachable},
+                {"machine_answers", o.machine_answers}}
+        .dump();
+}
+
+Observation observation_from_json(const std::string& text) {
+    const json j = json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) {
+        throw std::invalid_argument("an observation that is not a JSON object");
+    }
+    try {
+        Observation o;
+        o.agent = j.at("agent").get<std::string>();
+        o.leader = j.at("leader").get<std::string>();
+        o.last_ok = from_epoch_ms(j.at("last_ok_ms").get<long long>());
+        o.at = from_epoch_ms(j.at("at_ms").get<long long>());
+        o.unreachable = j.at("unreachable").get<bool>();
+        o.machine_answers = j.value("machine_answers", false);
+        return o;
+    } catch (const json::exception& e) {
+        throw std::invalid_argument(std::string("an observation without its fields: ") + e.what());
+    }
+}
+
+std::string failover_record(const std::string& agent, const Decision& d) {
+    json phases = json::array();
+    for (const auto& [name, at] : d.phases) {
+        phases.push_back({{"name", name}, {"at_ms", epoch_ms(at)}, {"at", iso_ms(at)}});
+    }
+    return json{{"agent", agent},     {"action", to_string(d.action)},
+                {"leader", d.leader}, {"candidate", d.candidate},
+                {"reason", d.reason}, {"at_ms", epoch_ms(d.at)},
+                {"phases", phases}}
+        .dump();
+}
+
+Agent::Agent(const AgentConfig& config, AgentWorld world)
+    : m_config(config), m_world(world), m_guard(config.agent, config.settings, seams()) {}
+
+GuardSeams Agent::seams() {
+    GuardSeams s;
+    const std::string dcs = m_config.dcs_prefix;
+    const std::string own = m_config.guard_prefix;
+    s.probe = [this, dcs] {
+        const DcsView view = parse_dcs(m_world.etcd.get_prefix(dcs), dcs);
+        Probe p;
+        p.leader = view.leader;
+        p.paused = view.paused;
+        if (view.leader.empty() || view.paused) {
+            return p;
+        }
+        for (const auto& m : m_config.members) {
+            if (m.name == view.leader) {
+                p.postgres = m_world.connect(m.address, m.pg_port);
+                p.patroni = m_world.connect(m.address, m.rest_port);
+                return p;
+            }
+        }
+        throw std::runtime_error("the DCS names leader " + view.leader +
+                                 ", which is not a member of this guard's configuration");
+    };
+    s.publish = [this, own](const Observation& o) {
+        m_world.etcd.put(own + "agents/" + m_config.agent, observation_json(o), m_lease);
+    };
+    s.observations = [this, own] {
+        std::vector<Observation> out;
+        for (const auto& kv : m_world.etcd.get_prefix(own + "agents/")) {
+            try {
+                out.push_back(observation_from_json(kv.value));
+            } catch (const std::invalid_argument& e) {
+                m_world.out << iso_ms(m_world.now()) << " ignoring " << kv.key << ": " << e.what()
+                            << std::endl;
+            }
+        }
+        return out;
+    };
+    s.try_lock = [this, own] {
+        const auto ttl =
+            std::chrono::duration_cast<std::chrono::seconds>(m_config.settings.fence_timeout) +
+            std::chrono::seconds(10);
+        m_lock_lease = m_world.etcd.grant(ttl);
+        if (m_world.etcd.put_if_absent(own + "fence-lock", m_config.agent, m_lock_lease)) {
+            return true;
+        }
+        m_world.etcd.revoke(m_lock_lease);
+        m_lock_lease = 0;
+        return false;
+    };
+    s.unlock = [this, own] {
+        if (m_lock_lease != 0) {
+            const auto lease = m_lock_lease;
+            m_lock_lease = 0;
+            m_world.etcd.revoke(lease);  // deletes the lock with it
+        }
+    };
+    s.candidate = [this, dcs](const std::string& old_leader) -> std::optional<std::string> {
+        const DcsView view = parse_dcs(m_world.etcd.get_prefix(dcs), dcs);
+        if (view.leader != old_leader) {
+            m_world.out << iso_ms(m_world.now()) << " the leader changed to '" << view.leader
+                        << "' meanwhile: no candidate" << std::endl;
+            return std::nullopt;
+        }
+        std::string why;
+        auto c = failover_candidate(view, why);
+        m_world.out << iso_ms(m_world.now()) << " candidate: " << why << std::endl;
+        return c;
+    };
+    s.machine_state = [this](const std::string& leader) { return m_world.provider.state(leader); };
+    s.fence = [this](const std::string& leader, milliseconds) {
+        try {
+            if (m_config.fence_action == FenceAction::stop) {
+                m_world.provider.kill_host(leader);  // returns once SHUTOFF
+            } else {
+                m_world.provider.reboot_host(leader);  // returns once acknowledged
+            }
+            return FenceOutcome::confirmed_off;
+        } catch (const std::exception& e) {
+            m_world.out << iso_ms(m_world.now()) << " fence of " << leader
+                        << " failed: " << e.what() << std::endl;
+            return FenceOutcome::api_error;
+        }
+    };
+    s.write_failover = [this, dcs](const std::string& candidate) {
+        m_world.etcd.put(dcs + "failover", failover_value(candidate));
+    };
+    s.revoke_leader_lease = [this, dcs](const std::string& old_leader) {
+        const auto key = m_world.etcd.get(dcs + "leader");
+        if (!key || key->value != old_leader || key->lease == 0) {
+            return;  // gone already (expired), or another member leads: nothing to release
+        }
+        try {
+            m_world.etcd.revoke(key->lease);
+        } catch (const EtcdError& e) {
+            if (std::string(e.what()).find("not found") == std::string::npos) {
+                throw;
+            }
+        }
+    };
+    return s;
+}
+
+void Agent::ensure_lease() {
+    if (m_lease != 0) {
+        try {
+            if (m_world.etcd.keep_alive(m_lease)) {
+                return;
+            }
+        } catch (const EtcdError&) {
+            // the lease is unknown to etcd (expired while etcd was away): a new one below
+        }
+    }
+    m_lease = m_world.etcd.grant(k_agent_lease_ttl);
+}
+
+void Agent::record(const Decision& d) {
+    const std::string line = std::string(to_string(d.action)) + " " + d.leader + ": " + d.reason;
+    if (line == m_last_logged && d.action != Action::failed_over) {
+        return;
+    }
+    m_last_logged = line;
+    m_world.out << iso_ms(d.at) << " " << line << std::endl;
+    try {
+        m_world.etcd.put(m_config.guard_prefix + "decisions/" + m_config.agent,
+                         failover_record(m_config.agent, d));
+        if (d.action == Action::failed_over) {
+            m_world.etcd.put(
+                m_config.guard_prefix + "failovers/" + iso_ms(d.at) + "-" + m_config.agent,
+                failover_record(m_config.agent, d));
+        }
+    } catch (const std::exception& e) {
+        m_world.out << iso_ms(m_world.now()) << " could not record the decision: " << e.what()
+                    << std::endl;
+    }
+}
+
+Decision Agent::step() {
+    const TimePoint now = m_world.now();
+    try {
+        ensure_lease();
+    } catch (const std::exception& e) {
+        Decision d;
+        d.action = Action::error;
+        d.at = now;
+        d.reason = std::string("nothing released: no etcd lease: ") + e.what();
+        record(d);
+        return d;
+    }
+    Decision d = m_guard.step(now, m_world.now);
+    record(d);
+    return d;
+}
+
+void Agent::run(const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        const TimePoint started = m_world.now();
+        step();
+        const auto spent = std::chrono::duration_cast<milliseconds>(m_world.now() - started);
+        if (spent < m_config.settings.probe_interval) {
+            m_world.sleep(m_config.settings.probe_interval - spent);
+        }
+    }
+}
+
+}  // namespace pgdr::guard

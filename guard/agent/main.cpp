@@ -1,0 +1,136 @@
+// pgdr-guard: the fenced fast failover agent (issue 18). `pgdr bootstrap` installs it on the
+// hosts the inventory's guard section names, with its configuration, its etcd client certificate
+// and a provider credential limited to the power routes, as the systemd unit pgdr-guard.service.
+//
+//   pgdr-guard --config /etc/pgdr-guard/guard.json [--once]
+//
+// It links only what it needs (libcurl, OpenSSL, the C++ runtime), so the binary built with
+// pgdr runs on Debian 12 and 13 hosts alike.
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "core/clock.hpp"
+#include "core/log.hpp"
+#include "guard/agent.hpp"
+#include "guard/agent_config.hpp"
+#include "net/curl_http_client.hpp"
+#include "ovh/client.hpp"
+#include "ovh/credentials.hpp"
+#include "ovh/host_control.hpp"
+#include "ovh/resources.hpp"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_signal(int) {
+    g_stop.store(true);
+}
+
+int usage() {
+    std::cerr << "usage: pgdr-guard --config FILE [--once]\n";
+    return 2;
+}
+
+int run(const std::string& config_path, bool once) {
+    using namespace pgdr;
+    std::ifstream in(config_path);
+    if (!in) {
+        std::cerr << "pgdr-guard: cannot read " << config_path << "\n";
+        return 3;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    const guard::AgentConfig config = guard::parse_agent_config(text.str());
+
+    net::CurlHttpClient etcd_http;
+    etcd_http.use_tls({config.etcd_ca_file, config.etcd_cert_file, config.etcd_key_file});
+    guard::EtcdGateway etcd(etcd_http, config.etcd_endpoints, std::chrono::milliseconds(1000));
+
+    SystemClock clock;
+    Logger log(std::cerr, 0);
+    ovh::CredentialSources sources;
+    sources.files = {config.provider.credentials_file};
+    ovh::Credentials creds = ovh::load_credentials(sources, config.provider.endpoint);
+    ovh::require_complete(creds);
+    net::CurlHttpClient ovh_http;
+    ovh_http.use_tls({config.provider.ca_file, "", ""});
+    ovh::ClientOptions options;
+    options.timeout = std::chrono::seconds(5);
+    options.connect_timeout = std::chrono::seconds(2);
+    options.retry.max_attempts = 2;
+    options.retry.base_delay = std::chrono::milliseconds(200);
+    options.retry.max_delay = std::chrono::seconds(1);
+    options.retry.max_retry_after = std::chrono::seconds(2);
+    options.user_agent = "pgdr-guard";
+    ovh::Client client(ovh_http, clock, log, creds, options);
+    ovh::WaitOptions wait;
+    wait.timeout = config.settings.fence_timeout;
+    wait.first_poll = std::chrono::milliseconds(200);
+    wait.max_poll = std::chrono::seconds(1);
+    ovh::ProjectApi api(client, clock, log, config.provider.project_id, wait);
+    std::map<std::string, std::string> ids;
+    ovh::OvhHostControlOptions host_options;
+    for (const auto& [member, instance] : config.provider.instances) {
+        ids[member] = instance.id;
+        host_options.expected[member] = {instance.name, instance.address};
+    }
+    ovh::OvhHostControl provider(api, clock, ids, host_options);
+
+    const auto timeout = config.probe_timeout;
+    guard::AgentWorld world{etcd,
+                            provider,
+                            [timeout](const std::string& address, int port) {
+                                return guard::tcp_reach(address, port, timeout);
+                            },
+                            [] { return std::chrono::system_clock::now(); },
+                            [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); },
+                            std::cout};
+    guard::Agent agent(config, world);
+    std::cout << guard::iso_ms(std::chrono::system_clock::now()) << " pgdr-guard " << config.agent
+              << " watching " << config.dcs_prefix << " (quorum " << config.settings.quorum
+              << ", unreachable after " << config.settings.unreachable_after.count() << " ms)"
+              << std::endl;
+    if (once) {
+        agent.step();
+        return 0;
+    }
+    agent.run(g_stop);
+    std::cout << guard::iso_ms(std::chrono::system_clock::now()) << " pgdr-guard stopped"
+              << std::endl;
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string config;
+    bool once = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            config = argv[++i];
+        } else if (arg == "--once") {
+            once = true;
+        } else {
+            return usage();
+        }
+    }
+    if (config.empty()) {
+        return usage();
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    try {
+        return run(config, once);
+    } catch (const std::exception& e) {
+        std::cerr << "pgdr-guard: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,192 @@
+#include "guard/etcd_gateway.hpp"
+
+#include "core/base64.hpp"
+
+namespace pgdr::guard {
+
+namespace {
+
+using nlohmann::json;
+
+// etcd's gateway writes int64 as strings; a missing field is zero.
+std::int64_t int64_of(const json& j, const char* field) {
+    if (!j.is_object() || !j.contains(field)) {
+        return 0;
+    }
+    const json& v = j.at(field);
+    if (v.is_number_integer()) {
+        return v.get<std::int64_t>();
+    }
+    if (v.is_string()) {
+        try {
+            return std::stoll(v.get<std::string>());
+        } catch (const std::exception&) {
+            throw EtcdError(std::string("etcd answered a non-number ") + field + ": " + v.dump());
+        }
+    }
+    throw EtcdError(std::string("etcd answered a non-number ") + field + ": " + v.dump());
+}
+
+std::string decoded(const json& kv, const char* field) {
+    if (!kv.contains(field)) {
+        return "";
+    }
+    auto text = base64_decode(kv.at(field).get<std::string>());
+    if (!text) {
+        throw EtcdError(std::string("etcd answered a ") + field + " that is not base64");
+    }
+    return *text;
+}
+
+EtcdKv kv_of(const json& kv) {
+    EtcdKv out;
+    out.key = decoded(kv, "key");
+    out.value = decoded(kv, "value");
+    out.lease = int64_of(kv, "lease");
+    out.mod_revision = int64_of(kv, "mod_revision");
+    return out;
+}
+
+json put_request(const std::string& key, const std::string& value, std::int64_t lease) {
+    json put = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
+    if (lease != 0) {
+        put["lease"] = std::to_string(lease);
+    }
+    return put;
+}
+
+}  // namespace
+
+std::string prefix_end(const std::string& prefix) {
+    std::string end = prefix;
+    while (!end.empty()) {
+        auto& last = end.back();
+        if (static_cast<unsigned char>(last) < 0xff) {
+            last = static_cast<char>(static_cast<unsigned char>(last) + 1);
+            return end;
+        }
+        end.pop_back();
+    }
+    return std::string(1, '\0');  // every key
+}
+
+EtcdGateway::EtcdGateway(HttpClient& http, std::vector<std::string> endpoints,
+                         std::chrono::milliseconds timeout)
+    : m_http(http), m_endpoints(std::move(endpoints)), m_timeout(timeout) {
+    if (m_endpoints.empty()) {
+        throw EtcdError("no etcd endpoint");
+    }
+}
+
+json EtcdGateway::range_body(const std::string& key, bool prefix) {
+    json body = {{"key", base64_encode(key)}};
+    if (prefix) {
+        body["range_end"] = base64_encode(prefix_end(key));
+    }
+    return body;
+}
+
+json EtcdGateway::call(const std::string& path, const json& body) {
+    std::string failures;
+    for (std::size_t tried = 0; tried < m_endpoints.size(); ++tried) {
+        const std::size_t index = (m_current + tried) % m_endpoints.size();
+        HttpRequest req;
+        req.method = "POST";
+        req.url = m_endpoints[index] + path;
+        req.headers["Content-Type"] = "application/json";
+        req.body = body.dump();
+        req.timeout = m_timeout;
+        req.connect_timeout = m_timeout;
+        HttpResponse resp;
+        try {
+            resp = m_http.send(req);
+        } catch (const HttpTransportError& e) {
+            failures += (failures.empty() ? "" : "; ") + m_endpoints[index] + ": " + e.what();
+            continue;
+        }
+        m_current = index;
+        json answer = json::parse(resp.body, nullptr, false);
+        if (resp.status != 200) {
+            std::string message = answer.is_object() && answer.contains("message")
+                                      ? answer["message"].get<std::string>()
+                                      : resp.body.substr(0, 200);
+            throw EtcdError("etcd " + path + " at " + m_endpoints[index] + ": HTTP " +
+                            std::to_string(resp.status) + ": " + message);
+        }
+        if (answer.is_discarded() || !answer.is_object()) {
+            throw EtcdError("etcd " + path + " at " + m_endpoints[index] +
+                            ": an answer that is not a JSON object");
+        }
+        return answer;
+    }
+    throw EtcdError("no etcd member answered " + path + ": " + failures);
+}
+
+std::optional<EtcdKv> EtcdGateway::get(const std::string& key) {
+    const json answer = call("/v3/kv/range", range_body(key, false));
+    if (!answer.contains("kvs") || answer["kvs"].empty()) {
+        return std::nullopt;
+    }
+    return kv_of(answer["kvs"][0]);
+}
+
+std::vector<EtcdKv> EtcdGateway::get_prefix(const std::string& prefix) {
+    const json answer = call("/v3/kv/range", range_body(prefix, true));
+    std::vector<EtcdKv> out;
+    if (answer.contains("kvs")) {
+        for (const auto& kv : answer["kvs"]) {
+            out.push_back(kv_of(kv));
+        }
+    }
+    return out;
+}
+
+void EtcdGateway::put(const std::string& key, const std::string& value, std::int64_t lease) {
+    call("/v3/kv/put", put_request(key, value, lease));
+}
+
+bool EtcdGateway::put_if_absent(const std::string& key, const std::string& value,
+                                std::int64_t lease) {
+    const json body = {
+        {"compare", json::array({{{"key", base64_encode(key)},
+                                  {"target", "CREATE"},
+                                  {"result", "EQUAL"},
+                                  {"create_revision", "0"}}})},
+        {"success", json::array({{{"request_put", put_request(key, value, lease)}}})}};
+    return call("/v3/kv/txn", body).value("succeeded", false);
+}
+
+bool EtcdGateway::remove_if(const std::string& key, const std::string& value) {
+    const json body = {
+        {"compare", json::array({{{"key", base64_encode(key)},
+                                  {"target", "VALUE"},
+                                  {"result", "EQUAL"},
+                                  {"value", base64_encode(value)}}})},
+        {"success", json::array({{{"request_delete_range", {{"key", base64_encode(key)}}}}})}};
+    return call("/v3/kv/txn", body).value("succeeded", false);
+}
+
+void EtcdGateway::remove(const std::string& key) {
+    call("/v3/kv/deleterange", {{"key", base64_encode(key)}});
+}
+
+std::int64_t EtcdGateway::grant(std::chrono::seconds ttl) {
+    const json answer = call("/v3/lease/grant", {{"TTL", std::to_string(ttl.count())}});
+    const std::int64_t id = int64_of(answer, "ID");
+    if (id == 0) {
+        throw EtcdError("etcd granted no lease: " + answer.value("error", answer.dump()));
+    }
+    return id;
+}
+
+bool EtcdGateway::keep_alive(std::int64_t lease) {
+    const json answer = call("/v3/lease/keepalive", {{"ID", std::to_string(lease)}});
+    const json& result = answer.contains("result") ? answer["result"] : answer;
+    return int64_of(result, "TTL") > 0;
+}
+
+void EtcdGateway::revoke(std::int64_t lease) {
+    call("/v3/lease/revoke", {{"ID", std::to_string(lease)}});
+}
+
+}  // namespace pgdr::guard
