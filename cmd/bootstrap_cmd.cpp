@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cmd/context.hpp"
+#include "cmd/guard_cmd.hpp"
 #include "cmd/table.hpp"
 #include "cmd/wiring.hpp"
 #include "core/apply.hpp"
@@ -210,7 +211,7 @@ std::optional<Stage> only_stage(const BootstrapOptions& o) {
     if (!only) {
         throw usage_error("unknown stage '" + o.stage + "'",
                           "stages: packages, certificates, etcd, replication, backup, patroni, "
-                          "haproxy, monitoring, verify");
+                          "haproxy, guard, monitoring, verify");
     }
     return only;
 }
@@ -263,6 +264,9 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     ctx.log->info("bootstrap: inspecting " + std::to_string(inv.hosts.size()) + " hosts");
     auto facts = gather(inv, conn.by_name);
     auto state = load_state(inv.paths.state_dir);
+    if (inv.guard.enabled) {
+        secrets.guard = load_guard_inputs(ctx, inv, state);
+    }
     const std::string primary = pg::choose_primary(inv, facts);
     pg::check_data_safety(inv, facts, primary, state.provider.value(k_sysid_key, ""), o.adopt,
                           ctx.inventory_path);
@@ -380,7 +384,7 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx) {
     b->add_option(
         "--stage", o->stage,
         "Run one stage only: packages, certificates, etcd, replication, backup, patroni, haproxy, "
-        "monitoring, verify");
+        "guard, monitoring, verify");
     b->add_flag("--dry-run", o->dry_run,
                 "Print every file diff and command of the plan; change nothing");
     b->add_flag("--adopt", o->adopt,

@@ -58,6 +58,7 @@ void register_ha_commands(CLI::App& app, Context& ctx);
 void register_runbook_commands(CLI::App& app, Context& ctx);
 void register_completion_commands(CLI::App& app, Context& ctx);
 void register_certs_commands(CLI::App& app, Context& ctx);
+void register_guard_commands(CLI::App& app, Context& ctx);
 void register_backup_commands(CLI::App& app, Context& ctx);
 void register_restore_commands(CLI::App& app, Context& ctx);
 

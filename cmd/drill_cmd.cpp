@@ -9,6 +9,7 @@
 
 #include "cmd/context.hpp"
 #include "cmd/drill_restore.hpp"
+#include "cmd/guard_cmd.hpp"
 #include "cmd/wiring.hpp"
 #include "core/duration.hpp"
 #include "core/interrupt.hpp"
@@ -425,6 +426,11 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
                              [run_reach] { return run_reach->vantage(); }};
     seams.cadence = drills::cadence_of(drills::LiveProbeSettings{});
     seams.watch_alerts = static_cast<bool>(alerts);
+    if (inv.guard.enabled) {
+        seams.guard_failovers = [&inv, &hosts] {
+            return guard_failover_records(inv, hosts.by_name);
+        };
+    }
 
     InterruptGuard guard;
     // The cluster-wide lock first (any operator machine); the engine then takes the state

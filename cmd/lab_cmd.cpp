@@ -240,6 +240,8 @@ int up_ovh(Context& ctx, const LabOptions& o) {
               << ":443 (CA " << lab::LabS3Paths(f.dir + "/twin").ca_cert() << ")\n"
               << "  Ext-Net:    " << lab::k_ext_cidr << " (this machine is " << lab::k_ext_gateway
               << ")\n"
+              << "  for hosts:  https://" << lab::k_ext_gateway << ":" << twin::k_api_tls_port
+              << "/1.0 (the API as the twin's hosts reach it: pgdr-guard)\n"
               << "  next:       cd " << f.dir
               << " && pgdr provision -i ovh-twin.yaml (inventories/ovh-twin.yaml)\n"
               << "  remove it:  pgdr lab down" << (o.dir.empty() ? "" : " --dir " + f.dir) << "\n";
@@ -282,6 +284,16 @@ int ovh_serve(Context& ctx, const LabOptions& o) {
                 std::cerr);
         } catch (const std::exception& e) {
             std::cerr << "the twin's S3 endpoint did not start: " << e.what() << std::endl;
+        }
+    }).detach();
+    // The API for the twin's hosts (pgdr-guard), over HTTPS on the Ext-Net gateway.
+    std::thread([&] {
+        try {
+            twin::serve_tls(
+                api, lab::k_ext_gateway, twin::k_api_tls_port, s3p.server_cert(), s3p.server_key(),
+                [](int) {}, std::cerr);
+        } catch (const std::exception& e) {
+            std::cerr << "the twin's API for its hosts did not start: " << e.what() << std::endl;
         }
     }).detach();
     twin::serve(

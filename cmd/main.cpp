@@ -177,6 +177,7 @@ int run(int argc, char** argv) {
     register_ha_commands(app, ctx);
     register_runbook_commands(app, ctx);
     register_certs_commands(app, ctx);
+    register_guard_commands(app, ctx);
     register_backup_commands(app, ctx);
     register_restore_commands(app, ctx);
     register_completion_commands(app, ctx);

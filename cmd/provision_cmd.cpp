@@ -34,6 +34,7 @@ struct OvhOptions {
     std::string yes_really;
     std::string project;
     std::string redirection;
+    bool guard = false;  // ovh credential --guard
 };
 
 OvhTimeouts timeouts(const OvhOptions& opts) {
@@ -417,7 +418,9 @@ int credential(Context& ctx, const OvhOptions& opts) {
     }
     OvhWiring w(ctx, inv != nullptr ? inv->ovh.endpoint : std::string(), project, timeouts(opts),
                 false);
-    json body = {{"accessRules", ovh::to_json(ovh::required_access_rules(project))}};
+    const auto rules =
+        opts.guard ? ovh::guard_access_rules(project) : ovh::required_access_rules(project);
+    json body = {{"accessRules", ovh::to_json(rules)}};
     if (!opts.redirection.empty()) {
         body["redirection"] = opts.redirection;
     }
@@ -436,12 +439,18 @@ int credential(Context& ctx, const OvhOptions& opts) {
     std::cout << "validation URL: " << url << "\n"
               << "consumer key:   " << ck << "\n\n"
               << "1. Open the validation URL, log in and choose a validity period.\n"
-              << "2. Store the consumer key as consumer_key in the ["
-              << w.client->credentials().endpoint
-              << "] section of ~/.ovh.conf (mode 0600) or in OVH_CONSUMER_KEY.\n"
-              << "3. Run `pgdr ovh check` to verify.\n"
+              << (opts.guard
+                      ? "2. Store it with application_key and application_secret in the agents' "
+                        "key file (guard.credentials_file, default <state>/secrets/guard-ovh.conf,"
+                        " mode 0600), as consumer_key in the section named by the endpoint the "
+                        "hosts use (guard.provider_endpoint).\n"
+                        "3. Run `pgdr bootstrap`: its guard stage installs it and checks it.\n"
+                      : "2. Store the consumer key as consumer_key in the [" +
+                            w.client->credentials().endpoint +
+                            "] section of ~/.ovh.conf (mode 0600) or in OVH_CONSUMER_KEY.\n"
+                            "3. Run `pgdr ovh check` to verify.\n")
               << "Access rules requested (" << body["accessRules"].size() << "):\n";
-    for (const auto& r : ovh::required_access_rules(project)) {
+    for (const auto& r : rules) {
         std::cout << "  " << r.method << " " << r.path << '\n';
     }
     return 0;
@@ -497,6 +506,9 @@ void register_ovh_commands(CLI::App& app, Context& ctx) {
         "credential", "Request a consumer key with exactly the access rules pgdr needs");
     cred->add_option("--project", opts->project, "Project id (default: the inventory's)");
     cred->add_option("--redirection", opts->redirection, "URL to open after validation");
+    cred->add_flag("--guard", opts->guard,
+                   "The key of pgdr-guard's agents: read the project's instances, hard reboot "
+                   "and stop them, nothing else");
     add_api_options(cred, *opts);
     cred->callback([&ctx, opts] { ctx.action = [&ctx, opts] { return credential(ctx, *opts); }; });
 }

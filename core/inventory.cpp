@@ -102,6 +102,27 @@ std::optional<TimingProfile> timing_profile(const std::string& name) {
     return std::nullopt;
 }
 
+std::vector<const HostSpec*> Inventory::guard_hosts() const {
+    std::vector<const HostSpec*> out;
+    if (!guard.hosts.empty()) {
+        for (const auto& h : hosts) {
+            if (std::find(guard.hosts.begin(), guard.hosts.end(), h.name) != guard.hosts.end()) {
+                out.push_back(&h);
+            }
+        }
+        return out;
+    }
+    for (const auto& h : hosts) {
+        if (h.services.count(Service::haproxy) && !h.services.count(Service::postgres)) {
+            out.push_back(&h);
+        }
+    }
+    if (out.size() >= 2) {
+        return out;
+    }
+    return hosts_with(Service::postgres);
+}
+
 std::vector<const HostSpec*> Inventory::hosts_with(Service s) const {
     std::vector<const HostSpec*> out;
     for (const auto& h : hosts) {
@@ -853,6 +874,57 @@ void read_monitoring(Reader& r, const YAML::Node& m, MonitoringSettings& ms) {
     }
 }
 
+// The `guard` section (pgdr-inventory(5)).
+void read_guard(Reader& r, const YAML::Node& g, Inventory& inv) {
+    GuardSection& gs = inv.guard;
+    if (!r.check_map(g, "guard",
+                     {"enabled", "hosts", "probe_interval_ms", "unreachable_after_ms", "quorum",
+                      "fence_timeout_s", "fence_action", "fence_on_silence", "provider_endpoint",
+                      "provider_ca_file", "credentials_file"})) {
+        return;
+    }
+    read_opt(g, "enabled", gs.enabled,
+             [&](const YAML::Node& v) { return r.bool_value(v, "guard.enabled"); });
+    if (g["hosts"] && g["hosts"].IsSequence()) {
+        for (const auto& h : g["hosts"]) {
+            if (auto name = r.string_value(h, "guard.hosts")) {
+                gs.hosts.push_back(*name);
+            }
+        }
+    } else if (g["hosts"]) {
+        r.error(g["hosts"], "guard.hosts: expected a list of host names");
+    }
+    read_opt(g, "probe_interval_ms", gs.probe_interval_ms, [&](const YAML::Node& v) {
+        return r.int_value(v, "guard.probe_interval_ms", 100, 5000);
+    });
+    read_opt(g, "unreachable_after_ms", gs.unreachable_after_ms, [&](const YAML::Node& v) {
+        return r.int_value(v, "guard.unreachable_after_ms", 500, 600000);
+    });
+    read_opt(g, "quorum", gs.quorum,
+             [&](const YAML::Node& v) { return r.int_value(v, "guard.quorum", 2, 9); });
+    read_opt(g, "fence_timeout_s", gs.fence_timeout_s,
+             [&](const YAML::Node& v) { return r.int_value(v, "guard.fence_timeout_s", 5, 600); });
+    read_opt(g, "fence_action", gs.fence_action, [&](const YAML::Node& v) {
+        return r.matching(v, "guard.fence_action", std::regex("reboot|stop"), "reboot or stop");
+    });
+    read_opt(g, "fence_on_silence", gs.fence_on_silence,
+             [&](const YAML::Node& v) { return r.bool_value(v, "guard.fence_on_silence"); });
+    read_opt(g, "provider_endpoint", gs.provider_endpoint, [&](const YAML::Node& v) {
+        return r.matching(v, "guard.provider_endpoint", std::regex("https://[^\\s'\"]+|ovh-[a-z]+"),
+                          "an https:// URL or an OVH endpoint name such as ovh-eu");
+    });
+    read_opt(g, "provider_ca_file", gs.provider_ca_file, [&](const YAML::Node& v) {
+        return path_value(r, v, "guard.provider_ca_file", inv.source_path);
+    });
+    read_opt(g, "credentials_file", gs.credentials_file, [&](const YAML::Node& v) {
+        return path_value(r, v, "guard.credentials_file", inv.source_path);
+    });
+    if (gs.unreachable_after_ms < 2 * gs.probe_interval_ms) {
+        r.error(g, "guard.unreachable_after_ms: must be at least two probe intervals (" +
+                       std::to_string(2 * gs.probe_interval_ms) + " ms)");
+    }
+}
+
 // ---- backup ----
 
 void read_backup_s3(Reader& r, const YAML::Node& repo, BackupRepo& br) {
@@ -1151,8 +1223,34 @@ void check_backup_host(Reader& r, const Inventory& inv) {
     }
 }
 
+// guard.enabled: a provider that can fence, agents on known hosts, enough of them.
+void check_guard(Reader& r, const Inventory& inv) {
+    if (!inv.guard.enabled) {
+        return;
+    }
+    if (inv.provider != ProviderKind::ovh) {
+        r.add(0, 0,
+              "guard.enabled: pgdr-guard fences through the provider's API; it needs "
+              "provider.type ovh (on the lab: the OVH twin, `pgdr lab up --ovh`)");
+    }
+    for (const auto& name : inv.guard.hosts) {
+        if (inv.find_host(name) == nullptr) {
+            r.add(0, 0, "guard.hosts: '" + name + "' is not an inventory host");
+            return;
+        }
+    }
+    const auto hosts = inv.guard_hosts();
+    if (static_cast<int>(hosts.size()) < inv.guard.quorum) {
+        r.add(0, 0,
+              "guard: " + std::to_string(hosts.size()) + " agent host(s) for a quorum of " +
+                  std::to_string(inv.guard.quorum) +
+                  "; name more in guard.hosts or lower guard.quorum");
+    }
+}
+
 void check_across_sections(Reader& r, const Inventory& inv) {
     check_host_addresses(r, inv);
+    check_guard(r, inv);
     check_backup_host(r, inv);
     check_service_counts(r, inv);
     check_haproxy_ports(r, inv);
@@ -1184,7 +1282,7 @@ YAML::Node load_root(Reader& r, const std::string& text) {
     if (!r.check_map(
             root, "inventory",
             {"cluster", "production", "release", "postgres_version", "network", "ssh", "hosts",
-             "patroni", "haproxy", "etcd", "monitoring", "backup", "paths", "provider"})) {
+             "patroni", "haproxy", "etcd", "monitoring", "backup", "guard", "paths", "provider"})) {
         throw InventoryError(r.diagnostics());
     }
     return root;
@@ -1226,6 +1324,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
     if (root["backup"]) {
         read_backup(r, root["backup"], inv);
+    }
+    if (root["guard"]) {
+        read_guard(r, root["guard"], inv);
     }
     read_paths(r, root, inv);
     read_provider(r, root, inv);

@@ -171,6 +171,27 @@ struct OvhSettings {
     std::string backup_region;
 };
 
+// The `guard` section: pgdr-guard, fenced fast failover (pgdr-inventory(5), pgdr-guard(8)).
+struct GuardSection {
+    bool enabled = false;
+    // Where the agents run; empty: the HAProxy hosts that are not PostgreSQL members when there
+    // are two or more, else the PostgreSQL members (Inventory::guard_hosts()).
+    std::vector<std::string> hosts;
+    int probe_interval_ms = 300;
+    int unreachable_after_ms = 2000;
+    int quorum = 2;
+    int fence_timeout_s = 20;
+    std::string fence_action = "reboot";  // reboot (OVH hard reboot) or stop
+    bool fence_on_silence = false;
+    // The provider's API as the agents reach it from the hosts; "": provider.ovh.endpoint
+    // (the operator's). The OVH twin's: https://198.19.0.1:8443/1.0 with its CA.
+    std::string provider_endpoint;
+    std::string provider_ca_file;  // operator-side PEM the agents trust for it; "": system CAs
+    // Operator-side ovh.conf-format file with the agents' key (`pgdr ovh credential --guard`:
+    // only the power routes); "": <state>/secrets/guard-ovh.conf.
+    std::string credentials_file;
+};
+
 struct TimingProfile {
     int ttl, loop_wait, retry_timeout;
     int check_interval_ms, fast_check_interval_ms, fall, rise;
@@ -195,6 +216,7 @@ struct Inventory {
     EtcdSettings etcd;
     MonitoringSettings monitoring;
     std::optional<BackupSettings> backup;  // the `backup` section; none: the local cp archive
+    GuardSection guard;
     PathSettings paths;
     ProviderKind provider = ProviderKind::none;
     LabSettings lab;
@@ -203,6 +225,9 @@ struct Inventory {
     std::vector<const HostSpec*> hosts_with(Service s) const;
     const HostSpec* find_host(const std::string& name) const;
     PortAccess port_access() const;
+    // The hosts pgdr-guard runs on when guard.enabled (see GuardSection::hosts), in inventory
+    // order.
+    std::vector<const HostSpec*> guard_hosts() const;
 };
 
 // Parses and validates; throws InventoryError listing every problem. file_name is used in

@@ -87,6 +87,23 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
                          {"cipher", b.cipher},
                          {"schedule", {{"full", b.schedule.full}, {"diff", b.schedule.diff}}}};
     }
+    if (inv.guard.enabled) {
+        std::vector<std::string> agents;
+        for (const auto* h : inv.guard_hosts()) {
+            agents.push_back(h->name);
+        }
+        out["guard"] = {{"enabled", true},
+                        {"hosts", agents},
+                        {"probe_interval_ms", inv.guard.probe_interval_ms},
+                        {"unreachable_after_ms", inv.guard.unreachable_after_ms},
+                        {"quorum", inv.guard.quorum},
+                        {"fence_timeout_s", inv.guard.fence_timeout_s},
+                        {"fence_action", inv.guard.fence_action},
+                        {"fence_on_silence", inv.guard.fence_on_silence},
+                        {"provider_endpoint", inv.guard.provider_endpoint},
+                        {"provider_ca_file", inv.guard.provider_ca_file},
+                        {"credentials_file", inv.guard.credentials_file}};
+    }
     return out;
 }
 

@@ -23,6 +23,8 @@ std::string to_string(Stage stage) {
             return "patroni";
         case Stage::haproxy:
             return "haproxy";
+        case Stage::guard:
+            return "guard";
         case Stage::monitoring:
             return "monitoring";
         case Stage::verify:
@@ -33,8 +35,8 @@ std::string to_string(Stage stage) {
 
 const std::vector<Stage>& all_stages() {
     static const std::vector<Stage> k_stages{
-        Stage::packages, Stage::certificates, Stage::etcd,       Stage::replication, Stage::backup,
-        Stage::patroni,  Stage::haproxy,      Stage::monitoring, Stage::verify};
+        Stage::packages, Stage::certificates, Stage::etcd,  Stage::replication, Stage::backup,
+        Stage::patroni,  Stage::haproxy,      Stage::guard, Stage::monitoring,  Stage::verify};
     return k_stages;
 }
 

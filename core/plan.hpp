@@ -37,6 +37,7 @@ enum class Stage {
     backup,
     patroni,
     haproxy,
+    guard,
     monitoring,
     verify
 };

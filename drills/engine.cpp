@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <optional>
@@ -443,7 +444,39 @@ Report DrillEngine::run_once(const PreCheck& pre, int index) {
     sleep_interruptible(m_options.tail);
     probes.stop();
     after_the_run(timeline, run, in);
-    return analyze(timeline, in);
+    Report report = analyze(timeline, in);
+    if (m_seams.guard_failovers) {
+        try {
+            report.guard_phases = guard_phases_of(m_seams.guard_failovers(),
+                                                  timeline.wall_at(fault_at), report.clock_offsets);
+        } catch (const std::exception& e) {
+            report.warnings.push_back(std::string("the guard's records: ") + e.what());
+        }
+    }
+    return report;
+}
+
+std::vector<GuardPhase> guard_phases_of(const std::vector<GuardFailoverRecord>& records,
+                                        std::chrono::system_clock::time_point fault_wall,
+                                        const std::vector<ClockOffset>& offsets) {
+    std::vector<GuardPhase> out;
+    for (const auto& r : records) {
+        if (r.phases.empty() || r.phases.front().second < fault_wall - std::chrono::seconds(1)) {
+            continue;
+        }
+        double offset = 0;
+        for (const auto& o : offsets) {
+            if (o.host == r.agent) {
+                offset = o.offset_ms;  // host = operator + offset
+            }
+        }
+        for (const auto& [name, at] : r.phases) {
+            const double ms =
+                std::chrono::duration<double, std::milli>(at - fault_wall).count() - offset;
+            out.push_back({name, static_cast<Millis>(std::llround(ms)), r.agent});
+        }
+    }
+    return out;
 }
 
 FaultPlan DrillEngine::plan_fault(const PreCheck& pre) const {

@@ -92,6 +92,12 @@ struct DrillOptions {
 using ProbeFactory = std::function<std::vector<std::unique_ptr<Probe>>(const std::string& run,
                                                                        const std::string& target)>;
 
+// A failover pgdr-guard recorded (guard/status.hpp), its phases in wall time.
+struct GuardFailoverRecord {
+    std::string agent;
+    std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> phases;
+};
+
 struct DrillSeams {
     const DrillTopology& topology;
     ClusterSettings settings;
@@ -113,7 +119,15 @@ struct DrillSeams {
     // The probes include an alert probe (drills/alert_watch.hpp): the inventory has a monitor
     // host. The report then times the fault's expected alerts.
     bool watch_alerts = false;
+    // The guard's failover records (inventory guard.enabled), read after the run; empty: none.
+    std::function<std::vector<GuardFailoverRecord>()> guard_failovers = {};
 };
+
+// The phases of the guard failovers that began after `fault_wall` (minus a second of clock
+// uncertainty), relative to it; each agent's clock corrected by its offset when measured.
+std::vector<GuardPhase> guard_phases_of(const std::vector<GuardFailoverRecord>& records,
+                                        std::chrono::system_clock::time_point fault_wall,
+                                        const std::vector<ClockOffset>& offsets);
 
 struct DrillOutcome {
     std::vector<Report> reports;  // one per run done

@@ -58,6 +58,15 @@ struct Phase {
     std::optional<Millis> sampler_at_ms = std::nullopt;
 };
 
+// A moment of a pgdr-guard failover (guard/decision.hpp: detected, quorum, fenced,
+// key_released), relative to the fault, on the clock of the agent that acted (corrected by its
+// measured offset when the drill measured one).
+struct GuardPhase {
+    std::string name;
+    Millis at_ms = 0;
+    std::string agent;
+};
+
 // A host's clock against the operator's, measured during the drill: host = operator + offset,
 // known to ± bound (half the round trip of the exchange).
 struct ClockOffset {
@@ -178,6 +187,8 @@ struct Report {
     std::vector<std::int64_t> unacknowledged_applied_seqs;      // at most k_max_listed_seqs
 
     std::vector<Phase> phases;  // sorted by time, ties in canonical order
+    // When pgdr-guard failed the leader over during the run (JSON guard_phases); else empty.
+    std::vector<GuardPhase> guard_phases;
     std::vector<ClockOffset> clock_offsets;
     SamplerInfo sampler;
     std::vector<Outage> outages;

@@ -77,6 +77,13 @@ nlohmann::ordered_json report_to_json(const Report& r) {
                               {"sampler_at_ms", or_null(p.sampler_at_ms)}});
     }
     j["phases"] = phases;
+    if (!r.guard_phases.empty()) {
+        Json guard = Json::array();
+        for (const auto& g : r.guard_phases) {
+            guard.push_back(Json{{"name", g.name}, {"at_ms", g.at_ms}, {"agent", g.agent}});
+        }
+        j["guard_phases"] = guard;
+    }
     Json offsets = Json::array();
     for (const auto& o : r.clock_offsets) {
         offsets.push_back(Json{{"host", o.host},

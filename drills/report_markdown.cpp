@@ -97,6 +97,14 @@ void body(std::ostringstream& out, const Report& r, const std::string& level) {
         table(out, {"at (from the fault)", "±", "phase", "source", "detail"}, rows);
     }
     out << '\n' << markdown_cell(evidence_note(r)) << '\n';
+    if (!r.guard_phases.empty()) {
+        out << '\n' << level << " pgdr-guard\n\n";
+        rows.clear();
+        for (const auto& g : r.guard_phases) {
+            rows.push_back({format_offset(g.at_ms), g.name, g.agent});
+        }
+        table(out, {"at (from the fault)", "guard phase", "agent"}, rows);
+    }
     alerts_table(out, r, level);
 
     out << '\n' << level << " Checks\n\n";

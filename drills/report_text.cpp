@@ -113,6 +113,14 @@ std::string render_text(const Report& r) {
         print_table(out, rows, "  ");
     }
     out << "  " << evidence_note(r) << '\n';
+    if (!r.guard_phases.empty()) {
+        out << "\npgdr-guard (relative to the fault):\n";
+        rows.clear();
+        for (const auto& g : r.guard_phases) {
+            rows.push_back({format_offset(g.at_ms), g.name, g.agent});
+        }
+        print_table(out, rows, "  ");
+    }
     print_alerts(out, r);
 
     out << "\nchecks:\n";

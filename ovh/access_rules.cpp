@@ -4,6 +4,13 @@
 
 namespace pgdr::ovh {
 
+std::vector<AccessRule> guard_access_rules(const std::string& project_id) {
+    const std::string v1 = "/cloud/project/" + project_id;
+    return {{"GET", v1 + "/instance/*"},
+            {"POST", v1 + "/instance/*/reboot"},
+            {"POST", v1 + "/instance/*/stop"}};
+}
+
 std::vector<AccessRule> required_access_rules(const std::string& project_id) {
     // Exactly the routes pgdr calls (ovh/resources.cpp, ovh/provider.cpp, `pgdr ovh check`),
     // nothing else of the project: no volumes, snapshots or billing. The backups' Object

@@ -17,6 +17,9 @@ struct AccessRule {
 };
 
 std::vector<AccessRule> required_access_rules(const std::string& project_id);
+// pgdr-guard's key (on the guard hosts): the project's instances read, hard reboot and stop;
+// nothing that creates or deletes.
+std::vector<AccessRule> guard_access_rules(const std::string& project_id);
 nlohmann::json to_json(const std::vector<AccessRule>& rules);
 std::vector<AccessRule> rules_from_json(const nlohmann::json& rules);
 

@@ -73,6 +73,9 @@ class OvhHostControl final : public HostControl {
 
     // The host's instance id; throws pgdr::Error (invalid_config) when the state has none.
     const std::string& instance_id(const std::string& host) const;
+    // GETs the host's instance and throws (as reboot_host would) unless it has the expected
+    // name and private address (pgdr-guard --check).
+    void verify(const std::string& host) { checked_instance(host, "fence"); }
 
   private:
     // The host's instance id, after checking the instance is that host's machine.

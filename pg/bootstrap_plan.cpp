@@ -14,6 +14,7 @@
 #include "pg/postgres_conf.hpp"
 #include "pg/stage_backup.hpp"
 #include "pg/stage_files.hpp"
+#include "pg/stage_guard.hpp"
 #include "pg/stage_monitoring.hpp"
 #include "pg/tls.hpp"
 
@@ -236,13 +237,20 @@ void plan_packages(Plan& plan, const BootstrapInputs& b) {
     auto& step = plan.add_step(Stage::packages, "install packages");
     for (const auto& h : b.inv.hosts) {
         auto packages = packages_for(release, h);
-        if (!is_backup_repo_host(b.inv, h.name)) {
-            step.hosts.push_back({h.name, {install_packages(packages)}});
-            continue;
+        const auto guard = guard_packages(b.inv, h);
+        packages.insert(packages.end(), guard.begin(), guard.end());
+        HostActions ha{h.name, {}};
+        if (is_backup_repo_host(b.inv, h.name)) {
+            // The repository host: pgBackRest and its user before the certificates stage.
+            packages.push_back("pgbackrest");
+            ha.actions = {install_packages(packages), repo_user_action()};
+        } else {
+            ha.actions = {install_packages(packages)};
         }
-        // The repository host: pgBackRest and its user before the certificates stage.
-        packages.push_back("pgbackrest");
-        step.hosts.push_back({h.name, {install_packages(packages), repo_user_action()}});
+        if (!guard.empty()) {
+            ha.actions.emplace_back(guard_user_action());  // owns its etcd client key
+        }
+        step.hosts.push_back(std::move(ha));
     }
 }
 
@@ -779,6 +787,7 @@ Plan plan_bootstrap(const Inventory& inv, const FactsMap& facts, const Secrets& 
     plan_backup(plan, inv, b.primary, secrets);
     plan_patroni(plan, b);
     plan_haproxy(plan, b);
+    plan_guard(plan, inv, secrets);
     plan_monitoring(plan, inv, b.primary, secrets);
     plan_verify(plan, b);
     return plan;

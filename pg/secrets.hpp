@@ -5,6 +5,7 @@
 // passfiles), never argv or logs: register_secrets() adds them to the logger's redaction.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "core/inventory.hpp"
@@ -43,6 +44,14 @@ struct BackupSecrets {
     std::string repo_ca_pem;  // backup.repo.ca_file's content (no secret)
 };
 
+// pgdr-guard's (guard.enabled), filled by the caller (cmd/): what the guard stage installs.
+struct GuardInputs {
+    std::map<std::string, std::string> agent_configs;  // by guard host: guard.json's content
+    std::string credentials;      // the agents' ovh.conf (application and consumer keys)
+    std::string provider_ca_pem;  // guard.provider_ca_file's content; "": the system's CAs
+    std::string agent_binary;     // pgdr-guard's bytes
+};
+
 struct Secrets {
     std::string replication_password;
     std::string superuser_password;
@@ -56,6 +65,7 @@ struct Secrets {
     pki::ClusterPki tls;
     // pgBackRest's, filled by load_backup_secrets() for an inventory with a backup section.
     BackupSecrets backup;
+    GuardInputs guard = {};
 };
 
 // Reads (or generates) the passwords from the state directory, then check_secrets().

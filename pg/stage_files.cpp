@@ -9,6 +9,7 @@
 #include "pg/pgbackrest_conf.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
+#include "pg/stage_guard.hpp"
 #include "pg/tls.hpp"
 
 namespace pgdr::pg {
@@ -184,6 +185,9 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
             break;
         case Stage::monitoring:
             out = monitoring_files(inv, host);
+            break;
+        case Stage::guard:
+            out = guard_files(inv, host, secrets);
             break;
         case Stage::backup:
             out = backup_files(inv, host, secrets);

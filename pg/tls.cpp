@@ -24,6 +24,14 @@ std::vector<HostCertificate> host_certificates(const Inventory& inv, const HostS
         out.push_back({pki::k_pgbackrest_service, p.pgbackrest_cert, p.pgbackrest_key,
                        "pgbackrest:pgbackrest"});
     }
+    if (inv.guard.enabled) {
+        for (const auto* g : inv.guard_hosts()) {
+            if (g->name == host.name) {
+                out.push_back(
+                    {pki::k_guard_service, p.guard_cert, p.guard_key, "pgdr-guard:pgdr-guard"});
+            }
+        }
+    }
     return out;
 }
 

@@ -27,6 +27,8 @@ struct TlsPaths {
     std::string postgres_key = "/etc/pgdr/tls/postgres.key";
     std::string pgbackrest_cert = "/etc/pgdr/tls/pgbackrest.crt";
     std::string pgbackrest_key = "/etc/pgdr/tls/pgbackrest.key";
+    std::string guard_cert = "/etc/pgdr/tls/guard.crt";  // pgdr-guard's etcd client
+    std::string guard_key = "/etc/pgdr/tls/guard.key";
 };
 const TlsPaths& tls_paths();
 
@@ -39,7 +41,8 @@ struct HostCertificate {
     std::string owner;      // "user:group"; "" = root
 };
 // What `host` holds, in the order the stage writes it: the CA (every host), etcd's pair (etcd
-// members), the postgres pair (PostgreSQL hosts), the pgbackrest pair (the repository host).
+// members), the postgres pair (PostgreSQL hosts), the pgbackrest pair (the repository host),
+// pgdr-guard's client pair (the guard hosts, guard.enabled).
 // `pgdr certs status` reads the same list.
 std::vector<HostCertificate> host_certificates(const Inventory& inv, const HostSpec& host);
 

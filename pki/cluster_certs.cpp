@@ -141,6 +141,15 @@ std::vector<CertSpec> cluster_cert_specs(const Inventory& inv) {
             out.push_back(host_spec(inv, h, k_pgbackrest_service));
         }
     }
+    if (inv.guard.enabled) {
+        for (const auto* h : inv.guard_hosts()) {
+            CertSpec s = client_spec(h->name + "." + k_guard_service,
+                                     cert_common_name(inv, h->name, k_guard_service), "pgdr-guard");
+            s.host = h->name;
+            s.service = k_guard_service;
+            out.push_back(s);
+        }
+    }
     out.push_back(operator_spec(inv));
     if (backup_repo_host(inv) != nullptr) {
         out.push_back(

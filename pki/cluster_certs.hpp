@@ -7,6 +7,7 @@
 //                                    client: server + client
 //   <host>.pgbackrest.crt, .key      the pgBackRest repository host (backup.repo.type posix):
 //                                    its TLS server, and its client to the members' servers
+//   <host>.guard.crt, .key           pgdr-guard's etcd client on a guard host (guard.enabled)
 //   operator.crt, .key               pgdr's own client certificate (REST calls from this
 //                                    machine, libpq probes)
 //   restore.crt, .key                with a repository host: the client certificate a scratch
@@ -34,6 +35,7 @@ namespace pgdr::pki {
 inline constexpr const char* k_etcd_service = "etcd";
 inline constexpr const char* k_postgres_service = "postgres";
 inline constexpr const char* k_pgbackrest_service = "pgbackrest";
+inline constexpr const char* k_guard_service = "guard";
 inline constexpr const char* k_operator_name = "operator";
 inline constexpr const char* k_restore_client_name = "restore";
 

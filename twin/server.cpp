@@ -25,18 +25,16 @@ void listen(httplib::Server& server, const std::string& host, int port,
     server.listen_after_bind();
 }
 
-}  // namespace
-
-void serve(TwinApi& api, const std::string& host, int port,
-           const std::function<void(int)>& on_bound, std::ostream& log) {
-    httplib::Server server;
-    std::mutex log_mutex;
-    auto handler = [&](const httplib::Request& req, httplib::Response& res) {
+// The API's routes on `server`; `scheme` is how clients reach it (part of the signed URL).
+void route_api(httplib::Server& server, TwinApi& api, const std::string& scheme, std::ostream& log,
+               std::mutex& log_mutex) {
+    auto handler = [&api, &log, &log_mutex, scheme](const httplib::Request& req,
+                                                    httplib::Response& res) {
         const auto start = std::chrono::steady_clock::now();
         HttpRequest in;
         in.method = req.method;
         // The absolute URL the client signed: its Host header and the request target as sent.
-        in.url = "http://" + req.get_header_value("Host") + req.target;
+        in.url = scheme + "://" + req.get_header_value("Host") + req.target;
         in.body = req.body;
         for (const auto& [k, v] : req.headers) {
             in.headers[k] = v;
@@ -53,12 +51,34 @@ void serve(TwinApi& api, const std::string& host, int port,
                             std::chrono::steady_clock::now() - start)
                             .count();
         std::lock_guard lock(log_mutex);
-        log << req.method << ' ' << req.path << ' ' << out.status << ' ' << ms << "ms" << std::endl;
+        log << scheme << ' ' << req.method << ' ' << req.path << ' ' << out.status << ' ' << ms
+            << "ms" << std::endl;
     };
     server.Get(".*", handler);
     server.Post(".*", handler);
     server.Put(".*", handler);
     server.Delete(".*", handler);
+}
+
+}  // namespace
+
+void serve(TwinApi& api, const std::string& host, int port,
+           const std::function<void(int)>& on_bound, std::ostream& log) {
+    httplib::Server server;
+    std::mutex log_mutex;
+    route_api(server, api, "http", log, log_mutex);
+    listen(server, host, port, on_bound);
+}
+
+void serve_tls(TwinApi& api, const std::string& host, int port, const std::string& cert_file,
+               const std::string& key_file, const std::function<void(int)>& on_bound,
+               std::ostream& log) {
+    httplib::SSLServer server(cert_file.c_str(), key_file.c_str());
+    if (!server.is_valid()) {
+        throw std::runtime_error("cannot load the API endpoint's certificate " + cert_file);
+    }
+    std::mutex log_mutex;
+    route_api(server, api, "https", log, log_mutex);
     listen(server, host, port, on_bound);
 }
 

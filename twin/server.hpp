@@ -17,6 +17,14 @@ namespace pgdr::twin {
 void serve(TwinApi& api, const std::string& host, int port,
            const std::function<void(int)>& on_bound, std::ostream& log);
 
+// The same API over HTTPS, for the twin's hosts (pgdr-guard fences through it from a lab host:
+// https://198.19.0.1:8443/1.0 on the Ext-Net gateway, with the twin CA's certificate), as
+// instances reach OVH's API over the Internet. Signatures are checked against https:// URLs.
+inline constexpr int k_api_tls_port = 8443;
+void serve_tls(TwinApi& api, const std::string& host, int port, const std::string& cert_file,
+               const std::string& key_file, const std::function<void(int)>& on_bound,
+               std::ostream& log);
+
 // The Object Storage endpoints over HTTPS (pgBackRest speaks S3 over TLS only): one server for
 // every region, which the Host header chooses (s3.<region>.io.cloud.ovh.net[:port]). Objects
 // are streamed from their files. Same binding and logging as serve().

@@ -2,7 +2,11 @@
 // hosts the inventory's guard section names, with its configuration, its etcd client certificate
 // and a provider credential limited to the power routes, as the systemd unit pgdr-guard.service.
 //
-//   pgdr-guard --config /etc/pgdr-guard/guard.json [--once]
+//   pgdr-guard --config /etc/pgdr-guard/guard.json [--once | --check]
+//
+// --once runs one loop step; --check (bootstrap's last step on each guard host) checks that
+// etcd answers with Patroni's keys and that the provider's API answers for every member's
+// instance with its expected name and address.
 //
 // It links only what it needs (libcurl, OpenSSL, the C++ runtime), so the binary built with
 // pgdr runs on Debian 12 and 13 hosts alike.
@@ -17,6 +21,7 @@
 #include "core/log.hpp"
 #include "guard/agent.hpp"
 #include "guard/agent_config.hpp"
+#include "guard/dcs.hpp"
 #include "net/curl_http_client.hpp"
 #include "ovh/client.hpp"
 #include "ovh/credentials.hpp"
@@ -32,11 +37,43 @@ extern "C" void on_signal(int) {
 }
 
 int usage() {
-    std::cerr << "usage: pgdr-guard --config FILE [--once]\n";
+    std::cerr << "usage: pgdr-guard --config FILE [--once | --check]\n";
     return 2;
 }
 
-int run(const std::string& config_path, bool once) {
+enum class Mode { run, once, check };
+
+// --check: etcd answers with Patroni's keys, the provider with every member's instance.
+int check(const pgdr::guard::AgentConfig& config, pgdr::guard::EtcdGateway& etcd,
+          pgdr::ovh::OvhHostControl& provider) {
+    using namespace pgdr;
+    int failures = 0;
+    try {
+        const auto view = guard::parse_dcs(etcd.get_prefix(config.dcs_prefix), config.dcs_prefix);
+        std::cout << "etcd: " << view.members.size() << " Patroni member(s), leader '"
+                  << view.leader << "'" << std::endl;
+        if (view.members.empty()) {
+            std::cout << "etcd: no Patroni member under " << config.dcs_prefix << std::endl;
+            ++failures;
+        }
+    } catch (const std::exception& e) {
+        std::cout << "etcd: " << e.what() << std::endl;
+        ++failures;
+    }
+    for (const auto& m : config.members) {
+        try {
+            provider.verify(m.name);
+            std::cout << "provider: " << m.name << " is " << to_string(provider.state(m.name))
+                      << std::endl;
+        } catch (const std::exception& e) {
+            std::cout << "provider: " << m.name << ": " << e.what() << std::endl;
+            ++failures;
+        }
+    }
+    return failures == 0 ? 0 : 1;
+}
+
+int run(const std::string& config_path, Mode mode) {
     using namespace pgdr;
     std::ifstream in(config_path);
     if (!in) {
@@ -90,12 +127,15 @@ int run(const std::string& config_path, bool once) {
                             [] { return std::chrono::system_clock::now(); },
                             [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); },
                             std::cout};
+    if (mode == Mode::check) {
+        return check(config, etcd, provider);
+    }
     guard::Agent agent(config, world);
     std::cout << guard::iso_ms(std::chrono::system_clock::now()) << " pgdr-guard " << config.agent
               << " watching " << config.dcs_prefix << " (quorum " << config.settings.quorum
               << ", unreachable after " << config.settings.unreachable_after.count() << " ms)"
               << std::endl;
-    if (once) {
+    if (mode == Mode::once) {
         agent.step();
         return 0;
     }
@@ -109,13 +149,15 @@ int run(const std::string& config_path, bool once) {
 
 int main(int argc, char** argv) {
     std::string config;
-    bool once = false;
+    Mode mode = Mode::run;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--config" && i + 1 < argc) {
             config = argv[++i];
         } else if (arg == "--once") {
-            once = true;
+            mode = Mode::once;
+        } else if (arg == "--check") {
+            mode = Mode::check;
         } else {
             return usage();
         }
@@ -128,7 +170,7 @@ int main(int argc, char** argv) {
     sigaction(SIGTERM, &sa, nullptr);
     sigaction(SIGINT, &sa, nullptr);
     try {
-        return run(config, once);
+        return run(config, mode);
     } catch (const std::exception& e) {
         std::cerr << "pgdr-guard: " << e.what() << "\n";
         return 1;

@@ -205,6 +205,82 @@ assert_rc 0 "switchover on the twin"
 INV=ovh-twin.yaml wait_healthy 120  # the old leader back as a streaming replica
 log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms, lose-primary-host RTO ${lose_rto} ms"
 
+log "pgdr-guard (issue 18): fenced fast failover, agents on lb1 and lb2"
+# The agents' key: the twin has one consumer key (on OVH, `pgdr ovh credential --guard` makes
+# one limited to the power routes). The hosts reach the twin's API over TLS on the Ext-Net
+# gateway, as instances reach OVH's API over the Internet.
+guard_ep=https://198.19.0.1:8443/1.0
+guard_key=ovh-twin.state/secrets/guard-ovh.conf
+{ printf '[default]\nendpoint=%s\n\n[%s]\n' "$guard_ep" "$guard_ep"
+  grep -E '^(application_key|application_secret|consumer_key)=' ovh.conf; } > "$guard_key"
+chmod 644 "$guard_key"
+cat >> ovh-twin.yaml <<YAML
+guard:
+  enabled: true
+  provider_endpoint: $guard_ep
+  provider_ca_file: twin/s3/ca.pem
+YAML
+run_pgdr bootstrap -i ovh-twin.yaml --stage guard
+assert_rc 3 "a provider key others may read is refused"
+assert_contains "$ERR" "may be read by others"
+chmod 600 "$guard_key"
+t0=$(secs)
+run_pgdr bootstrap -i ovh-twin.yaml
+assert_rc 0 "bootstrap with the guard: $ERR"
+log "bootstrap with the guard: $(echo "$(secs) - $t0" | bc) s"
+assert_not_contains "$OUT$ERR" "$(sed -n 's/^application_secret=//p' "$guard_key")" "bootstrap's output"
+out=$(ssh_to "${pub[lb1]}" 'sudo -n stat -c "%a %U:%G" /etc/pgdr-guard/ovh.conf /etc/pgdr/tls/guard.key; systemctl is-active pgdr-guard; ldd /usr/local/sbin/pgdr-guard | grep -c "not found"')
+assert_eq "$out" "$(printf '640 root:pgdr-guard\n600 pgdr-guard:pgdr-guard\nactive\n0')" \
+    "the agent's key files, its unit and its libraries on lb1"
+guard_state() {  # PYTHON-EXPRESSION on `pgdr guard status --output json`
+    json_get "$("$PGDR" guard status -i ovh-twin.yaml --output json)" "$1"
+}
+for i in $(seq 30); do
+    [ "$(guard_state 'sum(1 for a in d["agents"] if a["live"])')" = 2 ] && break
+    sleep 1
+done
+assert_eq "$(guard_state '",".join(a["agent"] for a in d["agents"] if a["live"])')" "lb1,lb2" \
+    "guard status: both agents publish"
+run_pgdr guard status -i ovh-twin.yaml
+assert_rc 0 "guard status"
+assert_contains "$OUT" "fence lock: free"
+
+log "guard: kill-primary is fenced (hard reboot through the API) and failed over at once"
+run_pgdr drill -i ovh-twin.yaml --kill-primary --timeout 240 --yes-really shop-db --report gkill.json
+assert_rc 0 "kill-primary with the guard: $ERR"
+gkill_rto=$(json_get "$(cat gkill.json)" 'd["rto_ms"]')
+assert_eq "$(json_get "$(cat gkill.json)" 'd["lost_acknowledged_writes"]')" 0 "guard kill: lost writes"
+assert_eq "$(guard_state 'len(d["failovers"])')" 1 "guard kill: one failover by the guard"
+assert_eq "$(guard_state 'd["failovers"][0]["leader"] == "'"$(json_get "$(cat gkill.json)" 'd["old_primary"]')"'"')" \
+    True "guard kill: the old leader was fenced"
+assert_eq "$(guard_state 'd["failovers"][0]["candidate"]')" "$(json_get "$(cat gkill.json)" 'd["new_primary"]')" \
+    "guard kill: the candidate it named leads"
+assert_le "$gkill_rto" 10000 "guard kill: RTO"
+INV=ovh-twin.yaml wait_healthy 240  # the reset leader back as a streaming replica
+log "guard: kill-primary RTO ${gkill_rto} ms (without it: ${kill_rto} ms); phases $(guard_state '[(p["name"], p["at_ms"] - d["failovers"][0]["phases"][0]["at_ms"]) for p in d["failovers"][0]["phases"]]')"
+
+log "guard: partition-primary is not fenced (silent, and the API says it runs)"
+run_pgdr drill -i ovh-twin.yaml --partition-primary --timeout 240 --yes-really shop-db --report gpart.json
+assert_rc 0 "partition-primary with the guard: $ERR"
+assert_eq "$(json_get "$(cat gpart.json)" 'd["lost_acknowledged_writes"]')" 0 "guard partition: lost writes"
+assert_eq "$(guard_state 'len(d["failovers"])')" 1 "guard partition: no fence"
+INV=ovh-twin.yaml wait_healthy 240
+
+log "guard: the provider API failing (a revoked key) means no fence, Patroni's TTL decides"
+for h in lb1 lb2; do
+    ssh_to "${pub[$h]}" "sudo -n sed -i 's/^consumer_key=.*/consumer_key=revoked/' /etc/pgdr-guard/ovh.conf && sudo -n systemctl restart pgdr-guard"
+done
+run_pgdr drill -i ovh-twin.yaml --kill-primary --timeout 240 --yes-really shop-db --report gapi.json
+assert_rc 0 "kill-primary with the API failing: $ERR"
+assert_eq "$(json_get "$(cat gapi.json)" 'd["lost_acknowledged_writes"]')" 0 "guard API failure: lost writes"
+assert_eq "$(guard_state 'len(d["failovers"])')" 1 "guard API failure: no fence"
+gapi_rto=$(json_get "$(cat gapi.json)" 'd["rto_ms"]')
+assert_le 10000 "$gapi_rto" "guard API failure: the TTL path's RTO"
+INV=ovh-twin.yaml wait_healthy 240
+run_pgdr bootstrap -i ovh-twin.yaml --stage guard
+assert_rc 0 "the guard stage puts the key back"
+log "guard figures: kill-primary RTO ${gkill_rto} ms with the guard, ${kill_rto} ms without, ${gapi_rto} ms with the API failing"
+
 log "backup to the twin's Object Storage and a restore drill on a temporary instance"
 assert_eq "$(json_get "$(cat ovh-twin.state/state.json)" 'd["provider"]["object_storage"]["bucket"]')" \
     pgdr-shop-db-backup "the bucket provision made"

@@ -171,6 +171,9 @@ std::size_t check_inventory(const std::string& name, const Inventory& inv) {
         plain.backup = {"test-cipher-pass", "AKPGDRTEST", "test-s3-secret",
                         "-----BEGIN CERTIFICATE-----\ntest\n-----END CERTIFICATE-----\n"};
     }
+    if (inv.guard.enabled) {
+        plain.guard = pgdr::testing::test_guard_inputs(inv);
+    }
     const Secrets secrets = with_test_tls(plain, inv);
     const auto fresh = fresh_facts(inv);
     const auto running = running_facts(inv);
@@ -202,6 +205,12 @@ TEST_CASE("golden plan: ovh inventory", "[pg][golden][bootstrap]") {
 TEST_CASE("golden plan: ovh-twin inventory", "[pg][golden][bootstrap]") {
     CHECK(check_inventory("ovh-twin", with_ovh_addresses(load_inventory(
                                           source("inventories/ovh-twin.yaml")))) > 0);
+}
+
+TEST_CASE("golden plan: ovh-twin inventory with pgdr-guard", "[pg][golden][bootstrap][guard]") {
+    CHECK(check_inventory("ovh-twin-guard", with_ovh_addresses(load_inventory(
+                                                std::string(PGDR_GOLDEN_DIR) +
+                                                "/inventories/ovh-twin-guard.yaml"))) > 0);
 }
 
 TEST_CASE("golden plan: bookworm inventory", "[pg][golden][bootstrap]") {

@@ -93,10 +93,11 @@ TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader f
     for (const auto& sp : with_monitor.stages) {
         order.push_back(sp.stage);
     }
-    // Every stage but backup (no backup section: the local cp archive, as before).
+    // Every stage but backup (no backup section: the local cp archive, as before) and guard
+    // (off by default: pgdr-guard needs provider.type ovh).
     std::vector<Stage> without_backup;
     for (Stage st : all_stages()) {
-        if (st != Stage::backup) {
+        if (st != Stage::backup && st != Stage::guard) {
             without_backup.push_back(st);
         }
     }

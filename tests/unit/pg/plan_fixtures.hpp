@@ -7,6 +7,8 @@
 
 #include "core/inventory.hpp"
 #include "core/state.hpp"
+#include "guard/agent_config.hpp"
+#include "guard/inventory_config.hpp"
 #include "pg/bootstrap_plan.hpp"
 
 namespace pgdr::testing {
@@ -51,6 +53,31 @@ inline Inventory with_ovh_addresses(Inventory inv) {
     }
     REQUIRE(apply_state(inv, state).empty());
     return inv;
+}
+
+// The guard stage's inputs for tests: each guard host's guard.json from fixed instance ids, a
+// fake key file and CA, and a stand-in for the binary (its hash is in the golden plans).
+inline pg::GuardInputs test_guard_inputs(const Inventory& inv) {
+    pg::GuardInputs in;
+    std::map<std::string, std::string> ids;
+    int n = 0;
+    for (const auto* m : inv.hosts_with(Service::postgres)) {
+        ids[m->name] = "0000000" + std::to_string(++n) + "-1111-2222-3333-444444444444";
+    }
+    for (const auto* h : inv.guard_hosts()) {
+        in.agent_configs[h->name] =
+            guard::render_agent_config(guard::agent_config_for(inv, *h, ids));
+    }
+    in.credentials =
+        "[default]\nendpoint=test\n\n[test]\napplication_key=test-ak\n"
+        "application_secret=<guard_application_secret>\n"
+        "consumer_key=<guard_consumer_key>\n";
+    in.provider_ca_pem = inv.guard.provider_ca_file.empty()
+                             ? ""
+                             : "-----BEGIN CERTIFICATE-----\nprovider test CA\n"
+                               "-----END CERTIFICATE-----\n";
+    in.agent_binary = "pgdr-guard test binary\n";
+    return in;
 }
 
 }  // namespace pgdr::testing

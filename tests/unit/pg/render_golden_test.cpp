@@ -84,6 +84,17 @@ TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "
           3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
 }
 
+TEST_CASE("golden: ovh-twin inventory with pgdr-guard on lb1 and lb2", "[pg][golden][guard]") {
+    Inventory inv = with_ovh_addresses(
+        load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/ovh-twin-guard.yaml"));
+    Secrets secrets = plain_secrets();
+    secrets.guard = pgdr::testing::test_guard_inputs(inv);
+    // ovh-twin's files, + on lb1 and lb2: the guard's key pair, the binary, guard.json, its
+    // provider key, the provider's CA and the unit
+    CHECK(check_inventory("ovh-twin-guard", inv, secrets) ==
+          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 2 * (2 + 5));
+}
+
 TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
     REQUIRE(inv.postgres_version == 15);
