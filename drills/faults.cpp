@@ -278,6 +278,23 @@ std::string FaultInjector::power_on(const FaultPlan& plan) {
     return after_reboot(plan);
 }
 
+std::string FaultInjector::start_patroni(const std::string& host) {
+    const auto& unit = m_seams.topology.patroni_unit;
+    try {
+        return must(host, start_unit_argv(unit));
+    } catch (const std::exception& first) {
+        // The machine may have been reset meanwhile (pgdr-guard fences a dead leader's
+        // machine): wait until it answers again, then start Patroni (enabled at boot: it may
+        // run already, and start is then a no-op).
+        if (poll_until(m_seams.clock, m_seams.boot_timeout, m_seams.boot_poll, nullptr,
+                       [&] { return boot_id(host).has_value(); }) != PollOutcome::holds) {
+            throw;
+        }
+        return must(host, start_unit_argv(unit)) +
+               " (once the host answered again; first try: " + first.what() + ")";
+    }
+}
+
 std::string FaultInjector::after_reboot(const FaultPlan& plan) {
     const auto& host = plan.target;
     std::string done;
@@ -399,7 +416,7 @@ FaultRestored FaultInjector::restore(const FaultPlan& plan) {
         switch (plan.kind) {
             case FaultKind::kill_primary:
             case FaultKind::stop_primary:
-                out.detail = must(plan.target, start_unit_argv(unit));
+                out.detail = start_patroni(plan.target);
                 break;
             case FaultKind::kill_postmaster: {
                 auto active = run(plan.target, {"systemctl", "is-active", "--quiet", unit});

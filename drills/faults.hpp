@@ -130,6 +130,9 @@ class FaultInjector {
     std::string heal(const FaultPlan& plan);
     // The host's boot id; std::nullopt when it does not answer (or cannot read it).
     std::optional<std::string> boot_id(const std::string& host);
+    // Starts the Patroni unit on `host`; when the host does not answer (reset meanwhile),
+    // waits up to boot_timeout for it to answer again first.
+    std::string start_patroni(const std::string& host);
     std::string reboot(const FaultPlan& plan);
     std::string power_off(const FaultPlan& plan);
     std::string power_on(const FaultPlan& plan);

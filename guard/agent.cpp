@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -143,8 +144,11 @@ GuardSeams Agent::seams() {
         }
         for (const auto& m : m_config.members) {
             if (m.name == view.leader) {
+                // Both ports at once: a silent machine costs one probe timeout, not two.
+                auto rest = std::async(std::launch::async,
+                                       [&] { return m_world.connect(m.address, m.rest_port); });
                 p.postgres = m_world.connect(m.address, m.pg_port);
-                p.patroni = m_world.connect(m.address, m.rest_port);
+                p.patroni = rest.get();
                 return p;
             }
         }
@@ -199,6 +203,11 @@ GuardSeams Agent::seams() {
     };
     s.machine_state = [this](const std::string& leader) { return m_world.provider.state(leader); };
     s.fence = [this](const std::string& leader, milliseconds) {
+        for (const auto& m : m_config.members) {
+            if (m.name == leader) {
+                m_world.etcd.avoid(m.address);  // its etcd member goes with the machine
+            }
+        }
         try {
             if (m_config.fence_action == FenceAction::stop) {
                 m_world.provider.kill_host(leader);  // returns once SHUTOFF

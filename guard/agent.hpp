@@ -41,6 +41,7 @@ Reach tcp_reach(const std::string& address, int port, std::chrono::milliseconds 
 struct AgentWorld {
     EtcdGateway& etcd;
     HostControl& provider;
+    // Called for the two ports of the leader at once, from two threads.
     std::function<Reach(const std::string& address, int port)> connect;
     std::function<TimePoint()> now;
     std::function<void(std::chrono::milliseconds)> sleep;

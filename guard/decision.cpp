@@ -137,9 +137,24 @@ Decision Guard::step(TimePoint now, const std::function<TimePoint()>& now_fn) {
             d.action = Action::no_quorum;
             return d;
         }
+        // The provider said this silent leader runs (a partition): it is not asked again for a
+        // while, unless the agents now get refusals (its services died).
+        if (mine.leader == m_running && !q.machine_answers &&
+            now - m_running_at < k_provider_backoff) {
+            d.action = Action::not_fenced;
+            d.reason = "the provider reported " + mine.leader + "'s machine running " +
+                       std::to_string(ms_between(m_running_at, now)) +
+                       " ms ago and it is still silent: not fenced, Patroni's TTL decides";
+            return d;
+        }
         d.phases.emplace_back("detected", mine.last_ok + m_settings.unreachable_after);
         d.phases.emplace_back("quorum", now);
-        return fence_and_fail_over(mine.leader, q.machine_answers, d, now_fn);
+        Decision out = fence_and_fail_over(mine.leader, q.machine_answers, d, now_fn);
+        if (out.action == Action::not_fenced) {
+            m_running = mine.leader;
+            m_running_at = now;
+        }
+        return out;
     } catch (const std::exception& e) {
         d.action = Action::error;
         d.reason = std::string("nothing released: ") + e.what();

@@ -182,6 +182,12 @@ class Guard {
     // DCS may still name it (a lagging etcd member, Patroni's election under way).
     std::string m_fenced;
     TimePoint m_fenced_at{};
+    // The silent leader the provider last reported running, and when (not asked again within
+    // k_provider_backoff while the agents find it silent: a long partition does not become a
+    // stream of API calls).
+    std::string m_running;
+    TimePoint m_running_at{};
+    static constexpr std::chrono::milliseconds k_provider_backoff{10000};
 };
 
 }  // namespace pgdr::guard

@@ -96,7 +96,7 @@ json EtcdGateway::call(const std::string& path, const json& body) {
         req.headers["Content-Type"] = "application/json";
         req.body = body.dump();
         req.timeout = m_timeout;
-        req.connect_timeout = m_timeout;
+        req.connect_timeout = m_timeout / 2;
         HttpResponse resp;
         try {
             resp = m_http.send(req);
@@ -120,6 +120,13 @@ json EtcdGateway::call(const std::string& path, const json& body) {
         return answer;
     }
     throw EtcdError("no etcd member answered " + path + ": " + failures);
+}
+
+void EtcdGateway::avoid(const std::string& address) {
+    const std::string host = "://" + address + ":";
+    if (m_endpoints.size() > 1 && m_endpoints[m_current].find(host) != std::string::npos) {
+        m_current = (m_current + 1) % m_endpoints.size();
+    }
 }
 
 std::optional<EtcdKv> EtcdGateway::get(const std::string& key) {

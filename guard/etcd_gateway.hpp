@@ -37,6 +37,8 @@ struct EtcdKv {
 class EtcdGateway {
   public:
     // endpoints: "https://ADDR:2379", in the order to try.
+    // `timeout` bounds each call; connecting gets half of it (a LAN connect is fast, and a dead
+    // member's silence must not eat the whole budget before the next member is tried).
     EtcdGateway(HttpClient& http, std::vector<std::string> endpoints,
                 std::chrono::milliseconds timeout);
 
@@ -52,6 +54,10 @@ class EtcdGateway {
     // False when the lease is gone (expired or revoked).
     bool keep_alive(std::int64_t lease);
     void revoke(std::int64_t lease);
+
+    // Moves off the endpoint on `address` when it is the one calls start with (a member the
+    // agent just fenced: its etcd is gone, and a connect timeout there would delay the release).
+    void avoid(const std::string& address);
 
     // The JSON bodies, exposed for tests.
     static nlohmann::json range_body(const std::string& key, bool prefix);

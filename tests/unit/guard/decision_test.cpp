@@ -3,6 +3,7 @@
 // in that order; everything else releases nothing.
 #include "guard/decision.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <map>
 #include <stdexcept>
@@ -307,4 +308,31 @@ TEST_CASE("guard: quorum arithmetic", "[guard]") {
     q = quorum_of({refused("a"), refused("b"), obs("c", true, 0)}, "pg1", at(0), s);
     CHECK_FALSE(q.machine_answers);
     CHECK_FALSE(quorum_of({}, "pg1", at(0), s).machine_answers);
+}
+
+TEST_CASE("guard: a partition is not a stream of API calls", "[guard]") {
+    World w;
+    w.machine = pgdr::MachineState::running;
+    Guard g("lb1", GuardSettings{}, w.seams());
+    run(g, 0, 900);
+    w.probe = {"pg1", Reach::silent, Reach::silent};
+    auto step_at = [&](int ms) {
+        w.peer = w.peer_sees(true, ms, "pg1", w.probe.machine_answers());
+        return g.step(at(ms), [ms] { return at(ms); });
+    };
+    CHECK(step_at(3000).action == Action::not_fenced);
+    const auto asked = std::count(w.calls.begin(), w.calls.end(), "state pg1");
+    CHECK(asked == 1);
+    // Still silent 5 s later: the provider's last word stands, nothing is asked.
+    auto d = step_at(8000);
+    CHECK(d.action == Action::not_fenced);
+    CHECK(d.reason.find("reported pg1's machine running 5000 ms ago") != std::string::npos);
+    CHECK(std::count(w.calls.begin(), w.calls.end(), "state pg1") == 1);
+    // After the backoff it is asked again.
+    CHECK(step_at(13100).action == Action::not_fenced);
+    CHECK(std::count(w.calls.begin(), w.calls.end(), "state pg1") == 2);
+    // Refusals (the services died behind the cut): asked at once, and reset.
+    w.probe = {"pg1", Reach::refused, Reach::refused};
+    CHECK(step_at(13400).action == Action::failed_over);
+    CHECK(std::count(w.calls.begin(), w.calls.end(), "state pg1") == 3);
 }

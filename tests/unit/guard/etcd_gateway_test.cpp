@@ -120,3 +120,19 @@ TEST_CASE("etcd gateway: no member answers", "[guard]") {
     CHECK_THROWS_WITH(etcd.get("/k"), Catch::StartsWith("no etcd member answered /v3/kv/range"));
     CHECK_THROWS_AS(EtcdGateway(http, {}, std::chrono::milliseconds(1)), EtcdError);
 }
+
+TEST_CASE("etcd gateway: a fenced member's endpoint is left before the next call", "[guard]") {
+    fakes::RecordingHttpClient http;
+    http.respond(200, "{}");
+    http.respond(200, "{}");
+    EtcdGateway etcd(http, {"https://198.18.64.11:2379", "https://198.18.64.12:2379"},
+                     std::chrono::milliseconds(800));
+    etcd.avoid("198.18.64.12");  // not the current one: nothing changes
+    etcd.put("/k", "v");
+    etcd.avoid("198.18.64.11");
+    etcd.put("/k", "w");
+    const auto reqs = http.requests();
+    CHECK(reqs[0].url.rfind("https://198.18.64.11:2379", 0) == 0);
+    CHECK(reqs[1].url.rfind("https://198.18.64.12:2379", 0) == 0);
+    CHECK(reqs[1].connect_timeout == std::chrono::milliseconds(400));
+}
