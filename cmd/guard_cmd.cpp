@@ -2,8 +2,6 @@
 // failovers, from /pgdr/<cluster>/guard/ in etcd (guard/status.hpp).
 #include "cmd/guard_cmd.hpp"
 
-#include <sys/stat.h>
-
 #include <CLI/CLI.hpp>
 #include <filesystem>
 #include <iostream>
@@ -46,16 +44,9 @@ std::string agents_credentials(Context& ctx, const Inventory& inv, const std::st
     const std::string file = inv.guard.credentials_file.empty()
                                  ? inv.paths.state_dir + "/secrets/guard-ovh.conf"
                                  : inv.guard.credentials_file;
-    struct stat st {};
-    if (::stat(file.c_str(), &st) != 0) {
-        throw config_error("cannot read pgdr-guard's provider key " + file,
-                           "`pgdr ovh credential --guard` requests one limited to the power "
-                           "routes; write it there (ovh.conf's format), mode 0600");
-    }
-    if ((st.st_mode & 077) != 0) {
-        throw config_error("pgdr-guard's provider key " + file + " may be read by others",
-                           "chmod 600 " + file);
-    }
+    read_private_file(file, "pgdr-guard's provider key",
+                      "`pgdr ovh credential --guard` requests one limited to the power routes; "
+                      "write it there (ovh.conf's format), mode 0600");
     ovh::CredentialSources sources;
     sources.files = {file};
     const ovh::Credentials c = ovh::load_credentials(sources, endpoint);

@@ -99,4 +99,24 @@ void write_file_atomic(const std::string& path, const std::string& content, unsi
     }
 }
 
+std::string read_private_file(const std::string& path, const std::string& what,
+                              const std::string& missing_hint) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw config_error("cannot read " + what + " " + path, missing_hint);
+    }
+    if ((st.st_mode & 077) != 0) {
+        throw config_error(what + " " + path + " may be read by others (mode " +
+                               std::to_string((st.st_mode >> 6) & 7) +
+                               std::to_string((st.st_mode >> 3) & 7) +
+                               std::to_string(st.st_mode & 7) + ")",
+                           "chmod 600 " + path);
+    }
+    auto text = read_text_file(path);
+    if (!text) {
+        throw config_error("cannot read " + what + " " + path, missing_hint);
+    }
+    return *text;
+}
+
 }  // namespace pgdr

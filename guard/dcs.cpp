@@ -14,23 +14,6 @@ using nlohmann::json;
 
 constexpr std::int64_t k_patroni_default_max_lag = 1048576;  // maximum_lag_on_failover
 
-std::optional<std::int64_t> int_field(const json& j, const char* field) {
-    if (!j.is_object() || !j.contains(field)) {
-        return std::nullopt;
-    }
-    const json& v = j.at(field);
-    if (v.is_number_integer()) {
-        return v.get<std::int64_t>();
-    }
-    if (v.is_string()) {
-        try {
-            return std::stoll(v.get<std::string>());
-        } catch (const std::exception&) {
-        }
-    }
-    return std::nullopt;
-}
-
 bool tag_true(const json& member, const char* tag) {
     if (!member.contains("tags") || !member["tags"].is_object() || !member["tags"].contains(tag)) {
         return false;
@@ -68,7 +51,7 @@ DcsView parse_dcs(const std::vector<EtcdKv>& kvs, const std::string& prefix) {
                 view.synchronous_mode = c.contains("synchronous_mode") &&
                                         c["synchronous_mode"].is_boolean() &&
                                         c["synchronous_mode"].get<bool>();
-                view.maximum_lag_on_failover = int_field(c, "maximum_lag_on_failover");
+                view.maximum_lag_on_failover = int64_field(c, "maximum_lag_on_failover");
             }
         } else if (rel.rfind("members/", 0) == 0) {
             members[rel.substr(8)] = json::parse(kv.value, nullptr, false);
@@ -88,7 +71,7 @@ DcsView parse_dcs(const std::vector<EtcdKv>& kvs, const std::string& prefix) {
     }
     std::optional<std::int64_t> leader_wal;
     if (auto it = members.find(view.leader); it != members.end()) {
-        leader_wal = int_field(it->second, "xlog_location");
+        leader_wal = int64_field(it->second, "xlog_location");
     }
     for (const auto& [name, m] : members) {
         if (!m.is_object()) {
@@ -97,7 +80,7 @@ DcsView parse_dcs(const std::vector<EtcdKv>& kvs, const std::string& prefix) {
         pg::ClusterMember member;
         member.name = name;
         member.state = m.value("state", "");
-        member.timeline = int_field(m, "timeline");
+        member.timeline = int64_field(m, "timeline");
         member.nofailover = tag_true(m, "nofailover");
         if (name == view.leader) {
             member.role = pg::MemberRole::leader;
@@ -110,7 +93,7 @@ DcsView parse_dcs(const std::vector<EtcdKv>& kvs, const std::string& prefix) {
             member.role = pg::MemberRole::replica;
             member.role_text = "replica";
         }
-        const auto wal = int_field(m, "xlog_location");
+        const auto wal = int64_field(m, "xlog_location");
         if (leader_wal && wal && member.role != pg::MemberRole::leader) {
             member.lag_bytes = std::max<std::int64_t>(0, *leader_wal - *wal);
         }

@@ -13,18 +13,10 @@ std::int64_t int64_of(const json& j, const char* field) {
     if (!j.is_object() || !j.contains(field)) {
         return 0;
     }
-    const json& v = j.at(field);
-    if (v.is_number_integer()) {
-        return v.get<std::int64_t>();
+    if (auto v = int64_field(j, field)) {
+        return *v;
     }
-    if (v.is_string()) {
-        try {
-            return std::stoll(v.get<std::string>());
-        } catch (const std::exception&) {
-            throw EtcdError(std::string("etcd answered a non-number ") + field + ": " + v.dump());
-        }
-    }
-    throw EtcdError(std::string("etcd answered a non-number ") + field + ": " + v.dump());
+    throw EtcdError(std::string("etcd answered a non-number ") + field + ": " + j.at(field).dump());
 }
 
 std::string decoded(const json& kv, const char* field) {
@@ -56,6 +48,28 @@ json put_request(const std::string& key, const std::string& value, std::int64_t 
 }
 
 }  // namespace
+
+std::optional<std::int64_t> int64_field(const json& j, const char* field) {
+    if (!j.is_object() || !j.contains(field)) {
+        return std::nullopt;
+    }
+    const json& v = j.at(field);
+    if (v.is_number_integer()) {
+        return v.get<std::int64_t>();
+    }
+    if (v.is_string()) {
+        try {
+            std::size_t used = 0;
+            const std::string text = v.get<std::string>();
+            const long long n = std::stoll(text, &used);
+            if (used == text.size()) {
+                return n;
+            }
+        } catch (const std::exception&) {
+        }
+    }
+    return std::nullopt;
+}
 
 std::string prefix_end(const std::string& prefix) {
     std::string end = prefix;

@@ -71,6 +71,10 @@ class EtcdGateway {
     std::size_t m_current = 0;
 };
 
+// A 64-bit integer field as etcd's gateway and Patroni write them: a JSON number or a string of
+// digits. Nothing when absent, or when it is neither.
+std::optional<std::int64_t> int64_field(const nlohmann::json& j, const char* field);
+
 // The end of the key range that holds every key starting with `prefix` (etcd's range_end).
 std::string prefix_end(const std::string& prefix);
 

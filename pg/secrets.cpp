@@ -120,24 +120,11 @@ BackupSecrets load_backup_secrets(const Inventory& inv) {
         const std::string file = b.repo.credentials_file.empty()
                                      ? inv.paths.state_dir + "/secrets/" + k_s3_credentials_secret
                                      : b.repo.credentials_file;
-        struct stat st {};
-        if (::stat(file.c_str(), &st) != 0) {
-            throw config_error("cannot read the S3 credentials " + file,
-                               "`pgdr provision` writes it for OVH and the lab; else write "
-                               "access_key=... and secret_key=... into it, mode 0600");
-        }
-        if ((st.st_mode & 077) != 0) {
-            throw config_error("the S3 credentials " + file + " may be read by others (mode " +
-                                   std::to_string((st.st_mode >> 6) & 7) +
-                                   std::to_string((st.st_mode >> 3) & 7) +
-                                   std::to_string(st.st_mode & 7) + ")",
-                               "chmod 600 " + file);
-        }
-        auto text = read_text_file(file);
-        if (!text) {
-            throw config_error("cannot read the S3 credentials " + file);
-        }
-        parse_s3_credentials(*text, file, out);
+        const std::string text = read_private_file(
+            file, "the S3 credentials",
+            "`pgdr provision` writes it for OVH and the lab; else write access_key=... and "
+            "secret_key=... into it, mode 0600");
+        parse_s3_credentials(text, file, out);
     }
     if (!b.repo.ca_file.empty()) {
         auto pem = read_text_file(b.repo.ca_file);
