@@ -1,7 +1,6 @@
 #include "guard/agent.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -134,27 +133,7 @@ GuardSeams Agent::seams() {
     GuardSeams s;
     const std::string dcs = m_config.dcs_prefix;
     const std::string own = m_config.guard_prefix;
-    s.probe = [this, dcs] {
-        const DcsView view = parse_dcs(m_world.etcd.get_prefix(dcs), dcs);
-        Probe p;
-        p.leader = view.leader;
-        p.paused = view.paused;
-        if (view.leader.empty() || view.paused) {
-            return p;
-        }
-        for (const auto& m : m_config.members) {
-            if (m.name == view.leader) {
-                // Both ports at once: a silent machine costs one probe timeout, not two.
-                auto rest = std::async(std::launch::async,
-                                       [&] { return m_world.connect(m.address, m.rest_port); });
-                p.postgres = m_world.connect(m.address, m.pg_port);
-                p.patroni = rest.get();
-                return p;
-            }
-        }
-        throw std::runtime_error("the DCS names leader " + view.leader +
-                                 ", which is not a member of this guard's configuration");
-    };
+    s.probe = [this] { return probe_leader(); };
     s.publish = [this, own](const Observation& o) {
         m_world.etcd.put(own + "agents/" + m_config.agent, observation_json(o), m_lease);
     };
@@ -202,25 +181,7 @@ GuardSeams Agent::seams() {
         return c;
     };
     s.machine_state = [this](const std::string& leader) { return m_world.provider.state(leader); };
-    s.fence = [this](const std::string& leader, milliseconds) {
-        for (const auto& m : m_config.members) {
-            if (m.name == leader) {
-                m_world.etcd.avoid(m.address);  // its etcd member goes with the machine
-            }
-        }
-        try {
-            if (m_config.fence_action == FenceAction::stop) {
-                m_world.provider.kill_host(leader);  // returns once SHUTOFF
-            } else {
-                m_world.provider.reboot_host(leader);  // returns once acknowledged
-            }
-            return FenceOutcome::confirmed_off;
-        } catch (const std::exception& e) {
-            m_world.out << iso_ms(m_world.now()) << " fence of " << leader
-                        << " failed: " << e.what() << std::endl;
-            return FenceOutcome::api_error;
-        }
-    };
+    s.fence = [this](const std::string& leader, milliseconds) { return fence_machine(leader); };
     s.write_failover = [this, dcs](const std::string& candidate) {
         m_world.etcd.put(dcs + "failover", failover_value(candidate));
     };
@@ -238,6 +199,49 @@ GuardSeams Agent::seams() {
         }
     };
     return s;
+}
+
+Probe Agent::probe_leader() {
+    const std::string& dcs = m_config.dcs_prefix;
+    const DcsView view = parse_dcs(m_world.etcd.get_prefix(dcs), dcs);
+    Probe p;
+    p.leader = view.leader;
+    p.paused = view.paused;
+    if (view.leader.empty() || view.paused) {
+        return p;
+    }
+    for (const auto& m : m_config.members) {
+        if (m.name == view.leader) {
+            // Both ports at once: a silent machine costs one probe timeout, not two.
+            auto rest = std::async(std::launch::async,
+                                   [&] { return m_world.connect(m.address, m.rest_port); });
+            p.postgres = m_world.connect(m.address, m.pg_port);
+            p.patroni = rest.get();
+            return p;
+        }
+    }
+    throw std::runtime_error("the DCS names leader " + view.leader +
+                             ", which is not a member of this guard's configuration");
+}
+
+FenceOutcome Agent::fence_machine(const std::string& leader) {
+    for (const auto& m : m_config.members) {
+        if (m.name == leader) {
+            m_world.etcd.avoid(m.address);  // its etcd member goes with the machine
+        }
+    }
+    try {
+        if (m_config.fence_action == FenceAction::stop) {
+            m_world.provider.kill_host(leader);  // returns once SHUTOFF
+        } else {
+            m_world.provider.reboot_host(leader);  // returns once acknowledged
+        }
+        return FenceOutcome::confirmed_off;
+    } catch (const std::exception& e) {
+        m_world.out << iso_ms(m_world.now()) << " fence of " << leader << " failed: " << e.what()
+                    << std::endl;
+        return FenceOutcome::api_error;
+    }
 }
 
 void Agent::ensure_lease() {

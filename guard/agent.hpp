@@ -68,6 +68,10 @@ class Agent {
 
   private:
     GuardSeams seams();
+    // The seams' two longer effects: the leader from Patroni's keys and its two ports probed;
+    // the provider's reset or stop of the leader's machine.
+    Probe probe_leader();
+    FenceOutcome fence_machine(const std::string& leader);
     void ensure_lease();
     void record(const Decision& d);
 

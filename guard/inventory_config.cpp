@@ -4,14 +4,10 @@
 
 #include "core/error.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/stage_guard.hpp"
 #include "pg/tls.hpp"
 
 namespace pgdr::guard {
-
-const AgentPaths& agent_paths() {
-    static const AgentPaths k_paths;
-    return k_paths;
-}
 
 std::string agent_endpoint(const Inventory& inv) {
     if (!inv.guard.provider_endpoint.empty()) {
@@ -23,7 +19,6 @@ std::string agent_endpoint(const Inventory& inv) {
 AgentConfig agent_config_for(const Inventory& inv, const HostSpec& agent,
                              const std::map<std::string, std::string>& instance_ids) {
     const auto& tls = pg::tls_paths();
-    const auto& paths = agent_paths();
     AgentConfig c;
     c.agent = agent.name;
     c.cluster = inv.cluster;
@@ -49,8 +44,8 @@ AgentConfig agent_config_for(const Inventory& inv, const HostSpec& agent,
     c.fence_action = g.fence_action == "stop" ? FenceAction::stop : FenceAction::reboot;
     c.provider.type = "ovh";
     c.provider.endpoint = agent_endpoint(inv);
-    c.provider.ca_file = g.provider_ca_file.empty() ? "" : paths.provider_ca;
-    c.provider.credentials_file = paths.credentials;
+    c.provider.ca_file = g.provider_ca_file.empty() ? "" : pg::k_guard_provider_ca;
+    c.provider.credentials_file = pg::k_guard_credentials;
     c.provider.project_id = inv.ovh.project_id;
     for (const auto* m : inv.hosts_with(Service::postgres)) {
         c.members.push_back({m->name, m->address, 5432, inv.patroni.rest_port});

@@ -11,18 +11,6 @@
 
 namespace pgdr::guard {
 
-// Where the guard stage puts the agent's files on a host.
-struct AgentPaths {
-    std::string binary = "/usr/local/sbin/pgdr-guard";
-    std::string dir = "/etc/pgdr-guard";
-    std::string config = "/etc/pgdr-guard/guard.json";
-    std::string credentials = "/etc/pgdr-guard/ovh.conf";
-    std::string provider_ca = "/etc/pgdr-guard/provider-ca.crt";
-    std::string unit = "/etc/systemd/system/pgdr-guard.service";
-    std::string user = "pgdr-guard";
-};
-const AgentPaths& agent_paths();
-
 // The endpoint the agents sign their calls for: guard.provider_endpoint, else
 // provider.ovh.endpoint, else ovh-eu.
 std::string agent_endpoint(const Inventory& inv);

@@ -9,15 +9,6 @@ namespace {
 
 using Argv = std::vector<std::string>;
 
-// Where the guard stage puts the agent (guard/inventory_config.hpp names the same paths for the
-// agent's configuration; pg does not link guard).
-constexpr const char* k_binary = "/usr/local/sbin/pgdr-guard";
-constexpr const char* k_config = "/etc/pgdr-guard/guard.json";
-constexpr const char* k_credentials = "/etc/pgdr-guard/ovh.conf";
-constexpr const char* k_provider_ca = "/etc/pgdr-guard/provider-ca.crt";
-constexpr const char* k_unit = "/etc/systemd/system/pgdr-guard.service";
-constexpr const char* k_user = "pgdr-guard";
-
 }  // namespace
 
 bool is_guard_host(const Inventory& inv, const std::string& host) {
@@ -41,8 +32,8 @@ std::vector<std::string> guard_packages(const Inventory& inv, const HostSpec& ho
 
 RunCommand guard_user_action() {
     return plan_command({"useradd", "--system", "--user-group", "--no-create-home", "--home-dir",
-                         "/nonexistent", "--shell", "/usr/sbin/nologin", k_user},
-                        "the pgdr-guard system user", Argv{"id", "-u", k_user});
+                         "/nonexistent", "--shell", "/usr/sbin/nologin", k_guard_user},
+                        "the pgdr-guard system user", Argv{"id", "-u", k_guard_user});
 }
 
 std::string render_guard_unit(const Inventory& inv) {
@@ -58,7 +49,7 @@ std::string render_guard_unit(const Inventory& inv) {
            "User=pgdr-guard\n"
            "Group=pgdr-guard\n"
            "ExecStart=" +
-           std::string(k_binary) + " --config " + k_config +
+           std::string(k_guard_binary) + " --config " + k_guard_config +
            "\n"
            "Restart=always\n"
            "RestartSec=2\n"
@@ -80,16 +71,17 @@ std::vector<PutFile> guard_files(const Inventory& inv, const HostSpec& host,
         throw Error(ExitCode::internal, "the guard stage's inputs are missing for " + host.name);
     }
     // A binary: --dry-run names it changed, never prints it.
-    out.push_back(plan_file(k_binary, g.agent_binary, "0755", "", "the pgdr-guard agent",
+    out.push_back(plan_file(k_guard_binary, g.agent_binary, "0755", "", "the pgdr-guard agent",
                             Secrecy::whole_file));
-    out.push_back(plan_file(k_config, config->second, "0644", "", "pgdr-guard's configuration"));
-    out.push_back(plan_file(k_credentials, g.credentials, "0640", "root:pgdr-guard",
+    out.push_back(
+        plan_file(k_guard_config, config->second, "0644", "", "pgdr-guard's configuration"));
+    out.push_back(plan_file(k_guard_credentials, g.credentials, "0640", "root:pgdr-guard",
                             "the agents' provider key (power routes only)", Secrecy::whole_file));
     if (!g.provider_ca_pem.empty()) {
-        out.push_back(plan_file(k_provider_ca, g.provider_ca_pem, "0644", "",
+        out.push_back(plan_file(k_guard_provider_ca, g.provider_ca_pem, "0644", "",
                                 "the CA of the provider's API as the hosts reach it"));
     }
-    out.push_back(plan_file(k_unit, render_guard_unit(inv), "0644", "", "pgdr-guard's unit"));
+    out.push_back(plan_file(k_guard_unit, render_guard_unit(inv), "0644", "", "pgdr-guard's unit"));
     return out;
 }
 
@@ -109,7 +101,7 @@ void plan_guard(Plan& plan, const Inventory& inv, const Secrets& secrets) {
             ha.actions.emplace_back(std::move(f));
         }
         auto units = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
-        units.when_changed = {k_unit};
+        units.when_changed = {k_guard_unit};
         ha.actions.emplace_back(units);
         ha.actions.emplace_back(
             plan_command({"systemctl", "enable", "--quiet", "pgdr-guard"}, "enable pgdr-guard",
@@ -121,7 +113,8 @@ void plan_guard(Plan& plan, const Inventory& inv, const Secrets& secrets) {
             plan_command({"systemctl", "start", "pgdr-guard"}, "start pgdr-guard",
                          Argv{"systemctl", "is-active", "--quiet", "pgdr-guard"}));
         ha.actions.emplace_back(
-            plan_wait({"runuser", "-u", k_user, "--", k_binary, "--config", k_config, "--check"},
+            plan_wait({"runuser", "-u", k_guard_user, "--", k_guard_binary, "--config",
+                       k_guard_config, "--check"},
                       "pgdr-guard reaches etcd and the provider's API for every member",
                       std::chrono::seconds(60)));
         step.hosts.push_back(std::move(ha));

@@ -22,6 +22,15 @@
 
 namespace pgdr::pg {
 
+// Where the guard stage puts pgdr-guard on a host (guard/inventory_config.cpp names the
+// configuration's own paths from these).
+inline constexpr const char* k_guard_binary = "/usr/local/sbin/pgdr-guard";
+inline constexpr const char* k_guard_config = "/etc/pgdr-guard/guard.json";
+inline constexpr const char* k_guard_credentials = "/etc/pgdr-guard/ovh.conf";
+inline constexpr const char* k_guard_provider_ca = "/etc/pgdr-guard/provider-ca.crt";
+inline constexpr const char* k_guard_unit = "/etc/systemd/system/pgdr-guard.service";
+inline constexpr const char* k_guard_user = "pgdr-guard";
+
 // The agent's packages on a guard host (libcurl; Debian 13 names it libcurl4t64); none elsewhere.
 std::vector<std::string> guard_packages(const Inventory& inv, const HostSpec& host);
 bool is_guard_host(const Inventory& inv, const std::string& host);

@@ -10,14 +10,13 @@
 //
 // It links only what it needs (libcurl, OpenSSL, the C++ runtime), so the binary built with
 // pgdr runs on Debian 12 and 13 hosts alike.
-#include <atomic>
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 #include "core/clock.hpp"
+#include "core/interrupt.hpp"
 #include "core/log.hpp"
 #include "guard/agent.hpp"
 #include "guard/agent_config.hpp"
@@ -29,12 +28,6 @@
 #include "ovh/resources.hpp"
 
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_signal(int) {
-    g_stop.store(true);
-}
 
 int usage() {
     std::cerr << "usage: pgdr-guard --config FILE [--once | --check]\n";
@@ -139,7 +132,8 @@ int run(const std::string& config_path, Mode mode) {
         agent.step();
         return 0;
     }
-    agent.run(g_stop);
+    const InterruptGuard stop;  // SIGTERM (systemctl stop), SIGINT: the loop ends cleanly
+    agent.run(InterruptGuard::flag());
     std::cout << guard::iso_ms(std::chrono::system_clock::now()) << " pgdr-guard stopped"
               << std::endl;
     return 0;
@@ -165,10 +159,6 @@ int main(int argc, char** argv) {
     if (config.empty()) {
         return usage();
     }
-    struct sigaction sa {};
-    sa.sa_handler = on_signal;
-    sigaction(SIGTERM, &sa, nullptr);
-    sigaction(SIGINT, &sa, nullptr);
     try {
         return run(config, mode);
     } catch (const std::exception& e) {
