@@ -253,6 +253,30 @@ void remember_cluster(const Inventory& inv, Transport& primary_host, const std::
     }
 }
 
+// The cluster CA and every certificate the inventory needs, made or renewed in the state
+// directory (pki/cluster_certs.hpp); what was issued is logged.
+pki::ClusterPki cluster_certificates(Context& ctx, const Inventory& inv) {
+    auto certs =
+        pki::ensure_cluster_pki(inv.paths.state_dir, inv, std::chrono::system_clock::now());
+    if (!certs.issued.empty()) {
+        ctx.log->info("bootstrap: issued certificates " + join(certs.issued, ", ") + " in " +
+                      pki::pki_dir(inv.paths.state_dir));
+    }
+    return certs;
+}
+
+// --stage alone while a move to TLS is due (pg/tls_move.hpp): refused, naming why.
+[[noreturn]] void refuse_stage_while_moving(const std::vector<std::string>& plain,
+                                            const std::string& move_marker) {
+    throw Error(
+        ExitCode::invalid_config,
+        "--stage cannot run alone while the cluster moves to TLS (" +
+            (plain.empty() ? move_marker + " says a move was cut off"
+                           : "Patroni on " + join(plain, ", ") + " answers over plain HTTP") +
+            ")",
+        "run the whole bootstrap: it moves the running cluster to TLS first");
+}
+
 int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     Inventory inv = resolved_inventory(ctx);
@@ -273,23 +297,12 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const std::string fingerprint = pg::secrets_fingerprint(secrets);
     check_state_fingerprint(inv, state, fingerprint);
     pg::check_secrets_match(inv, facts, fingerprint);
-    secrets.tls =
-        pki::ensure_cluster_pki(inv.paths.state_dir, inv, std::chrono::system_clock::now());
-    if (!secrets.tls.issued.empty()) {
-        ctx.log->info("bootstrap: issued certificates " + join(secrets.tls.issued, ", ") + " in " +
-                      pki::pki_dir(inv.paths.state_dir));
-    }
+    secrets.tls = cluster_certificates(ctx, inv);
     const auto plain = pg::plain_http_members(inv, facts);
     const std::string move_marker = tls_move_marker(inv);
     const bool moving = !plain.empty() || std::filesystem::exists(move_marker);
     if (moving && only) {
-        throw Error(
-            ExitCode::invalid_config,
-            "--stage cannot run alone while the cluster moves to TLS (" +
-                (plain.empty() ? move_marker + " says a move was cut off"
-                               : "Patroni on " + join(plain, ", ") + " answers over plain HTTP") +
-                ")",
-            "run the whole bootstrap: it moves the running cluster to TLS first");
+        refuse_stage_while_moving(plain, move_marker);
     }
     ctx.log->info("bootstrap: " + primary + " leads");
 

@@ -145,6 +145,38 @@ void stop_twin_api(const TwinFiles& f) {
     std::filesystem::remove(f.port(), ec);
 }
 
+// Starts the twin's API server (`pgdr lab ovh-serve`, detached) unless it runs; returns the
+// loopback port it listens on, waiting up to 10 s for it.
+std::string start_twin_api(const TwinFiles& f) {
+    if (auto pid = lab::read_pid_file(f.pid()); !pid || !lab::process_alive(*pid)) {
+        std::error_code ec;
+        std::filesystem::remove(f.port(), ec);
+        pid_t p =
+            lab::spawn_detached({self_exe(), "-v", "lab", "ovh-serve", "--dir", f.dir}, f.log());
+        write_file_atomic(f.pid(), std::to_string(p) + "\n");
+    }
+    std::string port;
+    for (int i = 0; i < 100 && port.empty(); ++i) {
+        port = read_text_file(f.port()).value_or("");
+        while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) {
+            port.pop_back();
+        }
+        if (port.empty()) {
+            auto pid = lab::read_pid_file(f.pid());
+            if (!pid || !lab::process_alive(*pid)) {
+                throw Error(ExitCode::internal, "the OVH twin's API did not start",
+                            "see " + f.log());
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    }
+    if (port.empty()) {
+        throw Error(ExitCode::internal, "the OVH twin's API did not listen within 10 s",
+                    "see " + f.log());
+    }
+    return port;
+}
+
 int up_ovh(Context& ctx, const LabOptions& o) {
     LabSession s(ctx, o.dir);
     const auto start = std::chrono::steady_clock::now();
@@ -176,32 +208,7 @@ int up_ovh(Context& ctx, const LabOptions& o) {
             throw Error(ExitCode::internal, "ssh-keygen failed: " + r.err);
         }
     }
-    if (auto pid = lab::read_pid_file(f.pid()); !pid || !lab::process_alive(*pid)) {
-        std::error_code ec;
-        std::filesystem::remove(f.port(), ec);
-        pid_t p =
-            lab::spawn_detached({self_exe(), "-v", "lab", "ovh-serve", "--dir", f.dir}, f.log());
-        write_file_atomic(f.pid(), std::to_string(p) + "\n");
-    }
-    std::string port;
-    for (int i = 0; i < 100 && port.empty(); ++i) {
-        port = read_text_file(f.port()).value_or("");
-        while (!port.empty() && (port.back() == '\n' || port.back() == ' ')) {
-            port.pop_back();
-        }
-        if (port.empty()) {
-            auto pid = lab::read_pid_file(f.pid());
-            if (!pid || !lab::process_alive(*pid)) {
-                throw Error(ExitCode::internal, "the OVH twin's API did not start",
-                            "see " + f.log());
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-    }
-    if (port.empty()) {
-        throw Error(ExitCode::internal, "the OVH twin's API did not listen within 10 s",
-                    "see " + f.log());
-    }
+    const std::string port = start_twin_api(f);
     const std::string endpoint = "http://127.0.0.1:" + port + "/1.0";
     write_file_atomic(f.ovh_conf(),
                       "; Written by `pgdr lab up --ovh`: the local OVH twin (this machine only).\n"
