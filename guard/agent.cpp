@@ -182,6 +182,8 @@ GuardSeams Agent::seams() {
     };
     s.machine_state = [this](const std::string& leader) { return m_world.provider.state(leader); };
     s.fence = [this](const std::string& leader, milliseconds) { return fence_machine(leader); };
+    s.before_fence = [this](const std::string& leader) { hand_off_etcd_leadership(leader); };
+    s.pause = [this](milliseconds d) { m_world.sleep(d); };
     s.write_failover = [this, dcs](const std::string& candidate) {
         m_world.etcd.put(dcs + "failover", failover_value(candidate));
     };
@@ -222,6 +224,23 @@ Probe Agent::probe_leader() {
     }
     throw std::runtime_error("the DCS names leader " + view.leader +
                              ", which is not a member of this guard's configuration");
+}
+
+void Agent::hand_off_etcd_leadership(const std::string& leader) {
+    for (const auto& m : m_config.members) {
+        if (m.name != leader) {
+            continue;
+        }
+        try {
+            m_world.out << iso_ms(m_world.now()) << " "
+                        << m_world.etcd.hand_off_leadership(m.address) << std::endl;
+        } catch (const std::exception& e) {
+            m_world.out << iso_ms(m_world.now())
+                        << " etcd's leadership not moved (its election after the fence may cost "
+                           "1-2 s): "
+                        << e.what() << std::endl;
+        }
+    }
 }
 
 FenceOutcome Agent::fence_machine(const std::string& leader) {

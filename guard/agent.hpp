@@ -71,6 +71,8 @@ class Agent {
     // The seams' two longer effects: the leader from Patroni's keys and its two ports probed;
     // the provider's reset or stop of the leader's machine.
     Probe probe_leader();
+    // Before a reset of the leader's running machine: etcd's leadership away from it.
+    void hand_off_etcd_leadership(const std::string& leader);
     FenceOutcome fence_machine(const std::string& leader);
     void ensure_lease();
     void record(const Decision& d);

@@ -194,8 +194,13 @@ Decision Guard::fence_and_fail_over(const std::string& leader, bool machine_answ
     d.phases.emplace_back("fenced", now_fn());
     m_fenced = leader;
     m_fenced_at = d.at;
-    m_seams.write_failover(*candidate);
-    m_seams.revoke_leader_lease(leader);
+    if (auto failure = release(leader, *candidate, now_fn)) {
+        d.action = Action::error;
+        d.reason = leader + " fenced, but its leader key could not be released within " +
+                   std::to_string(k_release_budget.count()) + " ms (" + *failure +
+                   "): Patroni's TTL decides";
+        return d;
+    }
     d.phases.emplace_back("key_released", now_fn());
     d.action = Action::failed_over;
     d.reason = leader + " fenced; " + *candidate + " named in /failover; the leader key released";
@@ -218,6 +223,12 @@ std::optional<std::pair<Action, std::string>> Guard::fence(const std::string& le
                              "'s machine running and it is silent (a partition or a hung "
                              "machine): not fenced, Patroni's TTL decides"};
     }
+    if (machine_answers && m_seams.before_fence) {
+        try {
+            m_seams.before_fence(leader);
+        } catch (const std::exception&) {  // slower, not less safe
+        }
+    }
     switch (m_seams.fence(leader, m_settings.fence_timeout)) {
         case FenceOutcome::confirmed_off:
             return std::nullopt;
@@ -231,6 +242,25 @@ std::optional<std::pair<Action, std::string>> Guard::fence(const std::string& le
     }
     return std::pair{Action::fence_failed,
                      "the provider API failed to fence " + leader + ": nothing released"};
+}
+
+std::optional<std::string> Guard::release(const std::string& leader, const std::string& candidate,
+                                          const std::function<TimePoint()>& now_fn) {
+    const TimePoint until = now_fn() + k_release_budget;
+    for (int attempt = 1;; ++attempt) {
+        try {
+            m_seams.write_failover(candidate);
+            m_seams.revoke_leader_lease(leader);
+            return std::nullopt;
+        } catch (const std::exception& e) {
+            if (attempt >= k_release_attempts || now_fn() >= until) {
+                return std::to_string(attempt) + " attempts; the last: " + e.what();
+            }
+        }
+        if (m_seams.pause) {
+            m_seams.pause(m_settings.probe_interval);
+        }
+    }
 }
 
 }  // namespace pgdr::guard

@@ -21,7 +21,12 @@
 //          (then it is reset like a dead one: a partitioned leader loses its PostgreSQL);
 //          Patroni's own TTL path demotes a cut-off leader and elects another;
 //      then writes Patroni's /failover key naming the candidate, and revokes the old leader's
-//      lease so the replicas see the leader key gone at once.
+//      lease so the replicas see the leader key gone at once. Before resetting a machine that
+//      still runs, etcd's leadership is handed away from it (before_fence): a reset etcd
+//      leader costs an etcd election (1-2 s) during which no key can be written. Once the
+//      machine is fenced, the agent keeps its lock and retries the release until it succeeds
+//      or k_release_budget has passed (an etcd election, a member going away): another agent
+//      would only fence the machine a second time.
 // Never a key released without a confirmed fence: no quorum, another agent's lock, no candidate,
 // a provider that cannot tell, a fence API error or a fence not confirmed within `fence_timeout`
 // all mean "do nothing" and Patroni's own TTL path applies. In maintenance mode (Patroni paused)
@@ -132,6 +137,11 @@ struct GuardSeams {
     std::function<FenceOutcome(const std::string& leader, std::chrono::milliseconds timeout)> fence;
     std::function<void(const std::string& candidate)> write_failover;
     std::function<void(const std::string& old_leader)> revoke_leader_lease;
+    // Optional. Readies the reset of a machine that still runs (its kernel refuses the ports):
+    // hands etcd's leadership away from it. A failure costs time, not safety: it is ignored.
+    std::function<void(const std::string& leader)> before_fence;
+    // Optional. Waits between two attempts to release the key after a fence.
+    std::function<void(std::chrono::milliseconds)> pause;
 };
 
 enum class Action {
@@ -173,6 +183,10 @@ class Guard {
     // why nothing may be released.
     std::optional<std::pair<Action, std::string>> fence(const std::string& leader,
                                                         bool machine_answers);
+    // After a confirmed fence: /failover and the lease revoke, retried within
+    // k_release_budget. Nothing when released; else the last failure.
+    std::optional<std::string> release(const std::string& leader, const std::string& candidate,
+                                       const std::function<TimePoint()>& now_fn);
 
     std::string m_agent;
     GuardSettings m_settings;
@@ -188,6 +202,11 @@ class Guard {
     std::string m_running;
     TimePoint m_running_at{};
     static constexpr std::chrono::milliseconds k_provider_backoff{10000};
+
+  public:
+    // Within the fence lock's lease (fence_timeout + 10 s, of which the fence used part).
+    static constexpr std::chrono::milliseconds k_release_budget{8000};
+    static constexpr int k_release_attempts = 40;
 };
 
 }  // namespace pgdr::guard

@@ -39,6 +39,23 @@ EtcdKv kv_of(const json& kv) {
     return out;
 }
 
+// A member or leader id: a uint64, which the gateway writes as a string ("" when absent).
+std::string id_text(const json& j, const char* field) {
+    if (!j.is_object() || !j.contains(field)) {
+        return "";
+    }
+    const json& v = j.at(field);
+    if (v.is_string()) {
+        return v.get<std::string>();
+    }
+    return v.is_number_integer() ? v.dump() : "";
+}
+
+std::string first_client_url(const json& member) {
+    const json urls = member.value("clientURLs", json::array());
+    return !urls.empty() && urls[0].is_string() ? urls[0].get<std::string>() : "";
+}
+
 json put_request(const std::string& key, const std::string& value, std::int64_t lease) {
     json put = {{"key", base64_encode(key)}, {"value", base64_encode(value)}};
     if (lease != 0) {
@@ -100,40 +117,87 @@ json EtcdGateway::range_body(const std::string& key, bool prefix) {
     return body;
 }
 
+std::optional<json> EtcdGateway::call_one(const std::string& endpoint, const std::string& path,
+                                          const json& body, std::chrono::milliseconds timeout,
+                                          std::string& failure) {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = endpoint + path;
+    req.headers["Content-Type"] = "application/json";
+    req.body = body.dump();
+    req.timeout = timeout;
+    req.connect_timeout = timeout / 2;
+    HttpResponse resp;
+    try {
+        resp = m_http.send(req);
+    } catch (const HttpTransportError& e) {
+        failure = endpoint + ": " + e.what();
+        return std::nullopt;
+    }
+    json answer = json::parse(resp.body, nullptr, false);
+    if (resp.status != 200) {
+        std::string message = answer.is_object() && answer.contains("message")
+                                  ? answer["message"].get<std::string>()
+                                  : resp.body.substr(0, 200);
+        throw EtcdError("etcd " + path + " at " + endpoint + ": HTTP " +
+                        std::to_string(resp.status) + ": " + message);
+    }
+    if (answer.is_discarded() || !answer.is_object()) {
+        throw EtcdError("etcd " + path + " at " + endpoint +
+                        ": an answer that is not a JSON object");
+    }
+    return answer;
+}
+
 json EtcdGateway::call(const std::string& path, const json& body) {
     std::string failures;
     for (std::size_t tried = 0; tried < m_endpoints.size(); ++tried) {
         const std::size_t index = (m_current + tried) % m_endpoints.size();
-        HttpRequest req;
-        req.method = "POST";
-        req.url = m_endpoints[index] + path;
-        req.headers["Content-Type"] = "application/json";
-        req.body = body.dump();
-        req.timeout = m_timeout;
-        req.connect_timeout = m_timeout / 2;
-        HttpResponse resp;
-        try {
-            resp = m_http.send(req);
-        } catch (const HttpTransportError& e) {
-            failures += (failures.empty() ? "" : "; ") + m_endpoints[index] + ": " + e.what();
-            continue;
+        std::string failure;
+        if (auto answer = call_one(m_endpoints[index], path, body, m_timeout, failure)) {
+            m_current = index;
+            return *answer;
         }
-        m_current = index;
-        json answer = json::parse(resp.body, nullptr, false);
-        if (resp.status != 200) {
-            std::string message = answer.is_object() && answer.contains("message")
-                                      ? answer["message"].get<std::string>()
-                                      : resp.body.substr(0, 200);
-            throw EtcdError("etcd " + path + " at " + m_endpoints[index] + ": HTTP " +
-                            std::to_string(resp.status) + ": " + message);
-        }
-        if (answer.is_discarded() || !answer.is_object()) {
-            throw EtcdError("etcd " + path + " at " + m_endpoints[index] +
-                            ": an answer that is not a JSON object");
-        }
-        return answer;
+        failures += (failures.empty() ? "" : "; ") + failure;
     }
     throw EtcdError("no etcd member answered " + path + ": " + failures);
+}
+
+std::string EtcdGateway::hand_off_leadership(const std::string& address) {
+    const json members = call("/v3/cluster/member/list", json::object());
+    const std::string leader = id_text(call("/v3/maintenance/status", json::object()), "leader");
+    const std::string host = "://" + address + ":";
+    std::string leader_url;
+    std::string leader_name;
+    std::string target;
+    std::string target_name;
+    for (const auto& m : members.value("members", json::array())) {
+        const std::string url = first_client_url(m);
+        const std::string name = m.value("name", "?");
+        if (id_text(m, "ID") == leader && !leader.empty()) {
+            if (url.find(host) == std::string::npos) {
+                return "etcd's leader (" + name + ") is not on " + address + ": nothing to move";
+            }
+            leader_url = url;
+            leader_name = name;
+        } else if (target.empty() && !url.empty() && url.find(host) == std::string::npos) {
+            target = id_text(m, "ID");
+            target_name = name;
+        }
+    }
+    if (leader_url.empty()) {
+        throw EtcdError("etcd names leader '" + leader + "', which is not in its member list");
+    }
+    if (target.empty()) {
+        throw EtcdError("no other etcd member can take the leadership from " + leader_name);
+    }
+    // The transfer waits until the target leads: a few heartbeats, more when it lags.
+    std::string failure;
+    if (!call_one(leader_url, "/v3/maintenance/transfer-leadership", {{"targetID", target}},
+                  2 * m_timeout, failure)) {
+        throw EtcdError("etcd's leader " + leader_name + " did not answer: " + failure);
+    }
+    return "etcd's leadership moved from " + leader_name + " to " + target_name;
 }
 
 void EtcdGateway::avoid(const std::string& address) {

@@ -8,6 +8,13 @@
 # servers' evidence (sampler_at_ms - at_ms, over every run of every drill of the setting).
 #
 #   scripts/bench-drills.sh [RELEASE] [RUNS]      RELEASE: trixie (default) or bookworm; RUNS: 5
+#   SETTINGS="seed default fast safe guard" ...   which rows (default: all but guard)
+#
+# The guard row (issue 18) runs on the OVH twin instead of the plain lab, after the other rows
+# (one lab at a time): `pgdr lab up --ovh` (5 ms between regions), provision and bootstrap of
+# inventories/ovh-twin.yaml with `guard: {enabled: true}` (agents on lb1 and lb2, default
+# timing), then the same drills. Its goal: kill-primary RTO < 5 s and >= 5x faster than the
+# seed's settings, 0 lost writes.
 #
 # Figures: kill-primary RTO (fault -> first acknowledged write), the part of it after the
 # leader's lease expired (old_leader_gone: the replicas' Patroni no longer see a leader key ->
@@ -23,11 +30,16 @@ RELEASE=${1:-trixie}
 RUNS=${2:-5}
 SETTINGS=${SETTINGS:-"seed default fast safe"}
 dir=$(mktemp -d /tmp/pgdr-bench-drills.XXXXXX)
-trap '"$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+trap '"$PGDR" lab down --dir "$dir/twin" >/dev/null 2>&1 || true
+      "$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+PGDR=$(realpath "$PGDR")
+src=$PWD
 
-"$PGDR" lab up --dir "$dir" --release "$RELEASE" --no-monitor >/dev/null  # no alert waits
 inv=$dir/inventory.yaml
-cp "$inv" "$dir/base.yaml"
+if [[ " $SETTINGS " != " guard " ]]; then
+    "$PGDR" lab up --dir "$dir" --release "$RELEASE" --no-monitor >/dev/null  # no alert waits
+    cp "$inv" "$dir/base.yaml"
+fi
 
 # The inventory sections for one setting. The seed: Patroni's defaults (ttl 30, loop_wait 10,
 # retry_timeout 10) and HAProxy inter 2 s fall 3 rise 2 (seed-architecture.txt), without
@@ -101,29 +113,45 @@ print(" ".join("%s=%.0f/%d" % (k, statistics.median(v), len(v)) for k, v in sort
 ' "$@"
 }
 
+# The guard row's cluster: the OVH twin, provisioned and bootstrapped with pgdr-guard; prints
+# its inventory's path. The agents' key is the twin's own (on OVH: `pgdr ovh credential --guard`).
+twin_with_guard() {
+    "$PGDR" lab down --dir "$dir" >/dev/null  # one lab at a time
+    local t=$dir/twin ep=https://198.19.0.1:8443/1.0
+    "$PGDR" lab up --ovh --dir "$t" --ovh-latency-ms 5 >"$dir/guard.labup.log" 2>&1
+    cp "$src/inventories/ovh-twin.yaml" "$t/"
+    (umask 077; { printf '[default]\nendpoint=%s\n\n[%s]\n' "$ep" "$ep"
+      grep -E '^(application_key|application_secret|consumer_key)=' "$t/ovh.conf"; } \
+        >"$t/guard-ovh.conf")
+    printf 'guard:\n  enabled: true\n  provider_endpoint: %s\n  provider_ca_file: twin/s3/ca.pem\n  credentials_file: guard-ovh.conf\n' \
+        "$ep" >>"$t/ovh-twin.yaml"
+    "$PGDR" -i "$t/ovh-twin.yaml" provision >"$dir/guard.provision.log" 2>&1
+    "$PGDR" -i "$t/ovh-twin.yaml" bootstrap --accept-new-host-keys >"$dir/guard.bootstrap.log" 2>&1
+    echo "$t/ovh-twin.yaml"
+}
+
 declare -A row evidence
-for setting in $SETTINGS; do
-    { cat "$dir/base.yaml"; section "$setting"; } >"$inv"
-    echo "== $setting: bootstrap" >&2
-    "$PGDR" -i "$inv" bootstrap >"$dir/$setting.bootstrap.log" 2>&1
-    for _ in $(seq 60); do "$PGDR" -i "$inv" status >/dev/null 2>&1 && break; sleep 2; done
+# measure SETTING INVENTORY: the drills of one row, their medians into row[SETTING].
+measure() {
+    local setting=$1 inv=$2 confirm=()
+    [[ $setting == guard ]] && confirm=(--yes-really shop-db)  # a production inventory
     echo "== $setting: $RUNS x kill-primary" >&2
-    "$PGDR" -i "$inv" drill --kill-primary --repeat "$RUNS" --output json \
+    "$PGDR" -i "$inv" drill --kill-primary --repeat "$RUNS" --timeout 300 "${confirm[@]}" --output json \
         >"$dir/$setting.kill.json" 2>"$dir/$setting.kill.log" || true
     # The power-off refuses a leader that runs the probes' HAProxy (the lab's pg3), and a run
     # may leave pg3 leading: one drill at a time, a switchover away from pg3 before each.
     echo "== $setting: $RUNS x lose-primary-host" >&2
     : >"$dir/$setting.lose.log"
     for i in $(seq "$RUNS"); do
-        if "$PGDR" -i "$inv" --output json status 2>/dev/null | grep -q '"leader": "pg3"'; then
-            "$PGDR" -i "$inv" drill --switchover >>"$dir/$setting.lose.log" 2>&1 || true
+        if [[ $setting != guard ]] && "$PGDR" -i "$inv" --output json status 2>/dev/null | grep -q '"leader": "pg3"'; then
+            "$PGDR" -i "$inv" drill --switchover "${confirm[@]}" >>"$dir/$setting.lose.log" 2>&1 || true
         fi
-        "$PGDR" -i "$inv" drill --lose-primary-host --timeout 300 --output json \
+        "$PGDR" -i "$inv" drill --lose-primary-host --timeout 300 "${confirm[@]}" --output json \
             >"$dir/$setting.lose.$i.json" 2>>"$dir/$setting.lose.log" || true
     done
     as_repeat "$dir/$setting".lose.*.json >"$dir/$setting.lose.json"
     echo "== $setting: $RUNS x switchover" >&2
-    "$PGDR" -i "$inv" drill --switchover --repeat "$RUNS" --output json \
+    "$PGDR" -i "$inv" drill --switchover --repeat "$RUNS" "${confirm[@]}" --output json \
         >"$dir/$setting.switchover.json" 2>"$dir/$setting.switchover.log" || true
     read -r k_rto k_gone k_pred k_pass < <(summary rto_ms phase:old_leader_gone predicted_rto_ms \
         <"$dir/$setting.kill.json")
@@ -134,7 +162,22 @@ for setting in $SETTINGS; do
     row[$setting]="$k_rto $after $k_pred $k_pass $l_rto $l_pass $s_out $s_rto $s_pass"
     evidence[$setting]=$(sampler_minus_evidence "$dir/$setting".{kill,lose,switchover}.json)
     if [[ -n ${BENCH_KEEP:-} ]]; then mkdir -p "$BENCH_KEEP" && cp "$dir/$setting".* "$BENCH_KEEP"/; fi
+}
+
+for setting in $SETTINGS; do
+    [[ $setting == guard ]] && continue  # last: it takes the plain lab down
+    { cat "$dir/base.yaml"; section "$setting"; } >"$inv"
+    echo "== $setting: bootstrap" >&2
+    "$PGDR" -i "$inv" bootstrap >"$dir/$setting.bootstrap.log" 2>&1
+    for _ in $(seq 60); do "$PGDR" -i "$inv" status >/dev/null 2>&1 && break; sleep 2; done
+    measure "$setting" "$inv"
 done
+if [[ " $SETTINGS " == *" guard "* ]]; then
+    echo "== guard: the OVH twin with pgdr-guard: lab up --ovh, provision, bootstrap" >&2
+    guard_inv=$(twin_with_guard)
+    cd "$(dirname "$guard_inv")"  # its relative paths (key, known_hosts, CA)
+    measure guard "$guard_inv"
+fi
 
 printf '\nrelease %s, %s runs each, medians in ms\n' "$RELEASE" "$RUNS"
 printf '%-8s %10s %12s %10s %6s | %10s %6s | %12s %10s %6s | %s\n' setting kill-RTO \
@@ -148,6 +191,18 @@ for setting in $SETTINGS; do
     printf '%-8s %10s %12s %10s %6s | %10s %6s | %12s %10s %6s | %s\n' "$setting" "$k_rto" \
         "$after" "$k_pred" "$k_pass" "$l_rto" "$l_pass" "$s_out" "$s_rto" "$s_pass" "$speed"
 done
+if [[ -n ${row[guard]:-} ]]; then
+    printf '\nguard: median ms after the fault per phase of its failovers (phase=median/runs)\n'
+    python3 -c '
+import json, statistics, sys
+at = {}
+for r in json.load(open(sys.argv[1])).get("runs", []):
+    for p in r.get("guard_phases", []):
+        at.setdefault(p["name"], []).append(p["at_ms"])
+order = ("detected", "quorum", "fenced", "key_released")
+print(" ".join("%s=%.0f/%d" % (k, statistics.median(at[k]), len(at[k])) for k in order if k in at) or "-")
+' "$dir/guard.kill.json"
+fi
 printf '\nsampler minus server evidence, median ms per phase (phase=median/runs)\n'
 for setting in $SETTINGS; do
     printf '%-8s %s\n' "$setting" "${evidence[$setting]}"

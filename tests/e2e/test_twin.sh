@@ -255,6 +255,8 @@ assert_eq "$(guard_state 'd["failovers"][0]["leader"] == "'"$(json_get "$(cat gk
     True "guard kill: the old leader was fenced"
 assert_eq "$(guard_state 'd["failovers"][0]["candidate"]')" "$(json_get "$(cat gkill.json)" 'd["new_primary"]')" \
     "guard kill: the candidate it named leads"
+# The timeline first (ms after the fault): where the time went when the bound below fails.
+log "guard kill timeline: $(json_get "$(cat gkill.json)" '" ".join("%s=%s" % (p["name"], p["at_ms"]) for p in sorted(d["phases"] + d.get("guard_phases", []), key=lambda p: p["at_ms"]))')"
 assert_le "$gkill_rto" 10000 "guard kill: RTO"
 INV=ovh-twin.yaml wait_healthy 240  # the reset leader back as a streaming replica
 log "guard: kill-primary RTO ${gkill_rto} ms (without it: ${kill_rto} ms); phases $(guard_state '[(p["name"], p["at_ms"] - d["failovers"][0]["phases"][0]["at_ms"]) for p in d["failovers"][0]["phases"]]')"

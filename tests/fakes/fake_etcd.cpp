@@ -152,7 +152,60 @@ HttpResponse FakeEtcd::send(const HttpRequest& request) {
         drop_lease(id);
         return answer(200, json::object());
     }
+    if (auto r = maintenance(path, request.url, body)) {
+        return *r;
+    }
     return answer(404, {{"message", "Not Found"}});
+}
+
+std::optional<HttpResponse> FakeEtcd::maintenance(const std::string& path, const std::string& url,
+                                                  const nlohmann::json& body) {
+    auto id_of = [](std::size_t i) { return std::to_string(3038291873799778967ULL + i); };
+    if (path == "/v3/cluster/member/list") {
+        json members = json::array();
+        for (std::size_t i = 0; i < m_members.size(); ++i) {
+            members.push_back({{"ID", id_of(i)},
+                               {"name", m_members[i].first},
+                               {"clientURLs", {m_members[i].second}}});
+        }
+        return answer(200, {{"members", members}});
+    }
+    std::string leader_id;
+    std::string leader_url;
+    for (std::size_t i = 0; i < m_members.size(); ++i) {
+        if (m_members[i].first == m_leader) {
+            leader_id = id_of(i);
+            leader_url = m_members[i].second;
+        }
+    }
+    if (path == "/v3/maintenance/status") {
+        return answer(200, {{"version", "3.5.16"}, {"leader", leader_id}});
+    }
+    if (path == "/v3/maintenance/transfer-leadership") {
+        if (leader_url.empty() || url.rfind(leader_url, 0) != 0) {
+            return answer(500, {{"message", "etcdserver: not leader"}});
+        }
+        for (std::size_t i = 0; i < m_members.size(); ++i) {
+            if (id_of(i) == body.value("targetID", "")) {
+                m_leader = m_members[i].first;
+                return answer(200, json::object());
+            }
+        }
+        return answer(500, {{"message", "etcdserver: bad leader transferee"}});
+    }
+    return std::nullopt;
+}
+
+void FakeEtcd::set_members(std::vector<std::pair<std::string, std::string>> members,
+                           std::string leader) {
+    std::lock_guard lock(m_mutex);
+    m_members = std::move(members);
+    m_leader = std::move(leader);
+}
+
+std::string FakeEtcd::leader() const {
+    std::lock_guard lock(m_mutex);
+    return m_leader;
 }
 
 void FakeEtcd::drop_lease(std::int64_t lease) {

@@ -138,9 +138,16 @@ TEST_CASE("guard agents: dead services on a running machine are fenced and faile
     CHECK(json::parse(c.etcd.value(k_own + "agents/lb1"))["leader"] == "pg1");
     CHECK(c.etcd.lease_of(k_own + "agents/lb1") != 0);  // gone with the agent
 
+    // etcd's leader runs on pg1's machine too: it must not go down with the reset.
+    c.etcd.set_members({{"pg1", "https://198.18.64.11:2379"},
+                        {"pg2", "https://198.18.64.12:2379"},
+                        {"pg3", "https://198.18.64.13:2379"}},
+                       "pg1");
     c.leader_reach = {{"lb1", Reach::refused}, {"lb2", Reach::refused}};  // Patroni killed
     auto ds = run(c, lb1, &lb2, 3000);
     REQUIRE(any(ds, Action::failed_over));
+    CHECK(c.etcd.leader() == "pg2");
+    CHECK(c.out.str().find("etcd's leadership moved from pg1 to pg2") != std::string::npos);
     CHECK(c.provider.calls == std::vector<std::string>{"state pg1", "reboot pg1"});
     CHECK(c.etcd.value(k_dcs + "failover") == R"({"member":"pg2"})");
     CHECK_FALSE(c.etcd.has(k_dcs + "leader"));       // the lease revoked...

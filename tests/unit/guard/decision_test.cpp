@@ -28,6 +28,7 @@ struct World {
     pgdr::MachineState machine = pgdr::MachineState::stopped;  // what the provider reports
     FenceOutcome fence = FenceOutcome::confirmed_off;
     bool probe_throws = false;
+    int failover_failures = 0;  // the next N /failover writes throw (an etcd election)
     std::vector<std::string> calls;
 
     GuardSeams seams() {
@@ -63,8 +64,18 @@ struct World {
             calls.push_back("fence " + host + " " + std::to_string(timeout.count()));
             return fence;
         };
-        s.write_failover = [this](const std::string& c) { calls.push_back("failover " + c); };
+        s.write_failover = [this](const std::string& c) {
+            calls.push_back("failover " + c);
+            if (failover_failures > 0) {
+                --failover_failures;
+                throw std::runtime_error("no etcd member answered /v3/kv/put");
+            }
+        };
         s.revoke_leader_lease = [this](const std::string& l) { calls.push_back("revoke " + l); };
+        s.before_fence = [this](const std::string& l) { calls.push_back("hand-off " + l); };
+        s.pause = [this](std::chrono::milliseconds d) {
+            calls.push_back("pause " + std::to_string(d.count()));
+        };
         return s;
     }
     Observation peer_sees(bool unreachable, int when_ms, const std::string& leader = "pg1",
@@ -145,9 +156,10 @@ TEST_CASE("guard: dead services on a running machine are reset, then failed over
         w.peer = w.peer_sees(true, 3000, "pg1", true);
         auto d = g.step(at(3000), [] { return at(3100); });
         REQUIRE(d.action == Action::failed_over);
+        // etcd's leadership leaves the machine before its reset (no etcd election after it).
         CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
-                                                  "fence pg1 20000", "failover pg2", "revoke pg1",
-                                                  "unlock"});
+                                                  "hand-off pg1", "fence pg1 20000", "failover pg2",
+                                                  "revoke pg1", "unlock"});
         CHECK(w.published.back().machine_answers);
     }
     SECTION("silence with fence_on_silence: reset like a dead one") {
@@ -207,8 +219,9 @@ TEST_CASE("guard: without a confirmed fence, or with any doubt, nothing is relea
         w.fence = GENERATE(FenceOutcome::api_error, FenceOutcome::not_confirmed);
         auto d = step_at(3000);
         CHECK(d.action == Action::fence_failed);
+        // etcd's leadership moved away first: harmless when the fence then fails.
         CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
-                                                  "fence pg1 20000", "unlock"});
+                                                  "hand-off pg1", "fence pg1 20000", "unlock"});
     }
     SECTION("the provider cannot tell what the machine does") {
         w.peer = w.peer_sees(true, 3000);
@@ -335,4 +348,51 @@ TEST_CASE("guard: a partition is not a stream of API calls", "[guard]") {
     w.probe = {"pg1", Reach::refused, Reach::refused};
     CHECK(step_at(13400).action == Action::failed_over);
     CHECK(std::count(w.calls.begin(), w.calls.end(), "state pg1") == 3);
+}
+
+TEST_CASE("guard: after a fence, the release is retried under the lock until it succeeds",
+          "[guard]") {
+    World w;
+    w.machine = pgdr::MachineState::running;
+    w.probe = {"pg1", Reach::ok, Reach::ok};
+    Guard g("lb1", GuardSettings{}, w.seams());
+    run(g, 0, 900);
+    w.probe = {"pg1", Reach::refused, Reach::refused};
+    w.peer = w.peer_sees(true, 3000, "pg1", true);
+    SECTION("etcd elects for a while (writes time out), then commits") {
+        w.failover_failures = 2;
+        int clock = 3100;
+        auto d = g.step(at(3000), [&clock] { return at(clock += 1000); });
+        REQUIRE(d.action == Action::failed_over);
+        // Before this fix the first failure ended the step with "nothing released", the lock
+        // went back, and the other agent reset the machine a second time.
+        CHECK(w.calls == std::vector<std::string>{"lock", "candidate pg1", "state pg1",
+                                                  "hand-off pg1", "fence pg1 20000", "failover pg2",
+                                                  "pause 300", "failover pg2", "pause 300",
+                                                  "failover pg2", "revoke pg1", "unlock"});
+        CHECK(d.phases.back().first == "key_released");
+    }
+    SECTION("etcd never commits within the budget: an error that says the machine is fenced") {
+        w.failover_failures = 1000;
+        int clock = 3100;
+        auto d = g.step(at(3000), [&clock] { return at(clock += 1000); });
+        CHECK(d.action == Action::error);
+        CHECK_THAT(d.reason, Catch::Contains("pg1 fenced, but its leader key could not be "
+                                             "released within 8000 ms") &&
+                                 Catch::Contains("no etcd member answered"));
+        CHECK(std::count(w.calls.begin(), w.calls.end(), "failover pg2") == 8);
+        CHECK(std::count(w.calls.begin(), w.calls.end(), "revoke pg1") == 0);
+        CHECK(w.calls.back() == "unlock");
+        // This agent does not fence it again while it waits for Patroni's TTL.
+        w.calls.clear();
+        d = g.step(at(3300), [] { return at(3400); });
+        CHECK(w.calls.empty());
+    }
+    SECTION("a clock that does not move: the attempts are bounded") {
+        w.failover_failures = 1000;
+        auto d = g.step(at(3000), [] { return at(3100); });
+        CHECK(d.action == Action::error);
+        CHECK(std::count(w.calls.begin(), w.calls.end(), "failover pg2") ==
+              Guard::k_release_attempts);
+    }
 }

@@ -136,3 +136,61 @@ TEST_CASE("etcd gateway: a fenced member's endpoint is left before the next call
     CHECK(reqs[1].url.rfind("https://198.18.64.12:2379", 0) == 0);
     CHECK(reqs[1].connect_timeout == std::chrono::milliseconds(400));
 }
+
+namespace {
+
+// etcd 3.5's answers as its gateway wrote them on the twin (ids are uint64 strings).
+const char* k_members =
+    R"({"header":{"member_id":"16425482509711780750"},"members":[)"
+    R"({"ID":"3038291873799778967","name":"pg2","clientURLs":["https://198.18.64.11:2379"]},)"
+    R"({"ID":"3693174552744040044","name":"pg1","clientURLs":["https://198.18.64.10:2379"]},)"
+    R"({"ID":"16425482509711780750","name":"pg3","clientURLs":["https://198.18.64.12:2379"]}]})";
+
+std::string status_with_leader(const std::string& id) {
+    return R"({"header":{"member_id":"16425482509711780750"},"version":"3.5.16","leader":")" + id +
+           R"("})";
+}
+
+}  // namespace
+
+TEST_CASE("etcd gateway: leadership is handed away from the machine about to be fenced",
+          "[guard]") {
+    fakes::RecordingHttpClient http;
+    http.respond(200, k_members);
+    http.respond(200, status_with_leader("3693174552744040044"));  // pg1 leads
+    http.respond(200, R"({"header":{}})");
+    EtcdGateway etcd(http, {"https://198.18.64.12:2379", "https://198.18.64.10:2379"},
+                     std::chrono::milliseconds(800));
+    CHECK(etcd.hand_off_leadership("198.18.64.10") == "etcd's leadership moved from pg1 to pg2");
+    const auto reqs = http.requests();
+    REQUIRE(reqs.size() == 3);
+    CHECK(reqs[0].url == "https://198.18.64.12:2379/v3/cluster/member/list");
+    CHECK(reqs[1].url == "https://198.18.64.12:2379/v3/maintenance/status");
+    // MoveLeader goes to the leader itself, names a member on another machine, and may wait
+    // for a few heartbeats.
+    CHECK(reqs[2].url == "https://198.18.64.10:2379/v3/maintenance/transfer-leadership");
+    CHECK(sent(reqs[2]) == json{{"targetID", "3038291873799778967"}});
+    CHECK(reqs[2].timeout == std::chrono::milliseconds(1600));
+}
+
+TEST_CASE("etcd gateway: nothing is moved when etcd's leader is elsewhere or unknown", "[guard]") {
+    fakes::RecordingHttpClient http;
+    http.respond(200, k_members);
+    http.respond(200, status_with_leader("16425482509711780750"));  // pg3 leads
+    EtcdGateway etcd(http, {"https://198.18.64.12:2379"}, std::chrono::milliseconds(800));
+    CHECK(etcd.hand_off_leadership("198.18.64.10") ==
+          "etcd's leader (pg3) is not on 198.18.64.10: nothing to move");
+    CHECK(http.requests().size() == 2);
+
+    http.respond(200, k_members);
+    http.respond(200, status_with_leader("99"));
+    CHECK_THROWS_WITH(etcd.hand_off_leadership("198.18.64.10"),
+                      Catch::Contains("not in its member list"));
+
+    // The leader does not answer (its machine is gone after all): etcd elects by itself.
+    http.respond(200, k_members);
+    http.respond(200, status_with_leader("3693174552744040044"));
+    http.fail(HttpFailure::connect);
+    CHECK_THROWS_WITH(etcd.hand_off_leadership("198.18.64.10"),
+                      Catch::Contains("etcd's leader pg1 did not answer"));
+}
