@@ -87,22 +87,24 @@ int guard_status(Context& ctx) {
             expected.push_back(h->name);
         }
     }
+    const auto ready = guard::readiness_of(status, expected, inv.guard.quorum);
     if (ctx.json()) {
         auto j = guard::to_json(status);
         j["enabled"] = inv.guard.enabled;
         j["expected_agents"] = expected;
+        j["live_agents"] = ready.live;
+        j["quorum"] = ready.quorum;
+        j["armed"] = inv.guard.enabled && ready.armed();
         std::cout << j.dump(2) << std::endl;
     } else {
         if (!inv.guard.enabled) {
             std::cout << "guard: not enabled in the inventory (guard: {enabled: true})\n";
+        } else {
+            std::cout << guard::render_readiness(ready);
         }
         std::cout << guard::render_text(status, expected, std::chrono::system_clock::now());
     }
-    int live = 0;
-    for (const auto& a : status.agents) {
-        live += a.live ? 1 : 0;
-    }
-    return inv.guard.enabled && live < static_cast<int>(expected.size()) ? 1 : 0;
+    return inv.guard.enabled && ready.live < ready.expected ? 1 : 0;
 }
 
 }  // namespace
@@ -130,6 +132,22 @@ pg::GuardInputs load_guard_inputs(Context& ctx, const Inventory& inv, const Clus
     }
     in.agent_binary = std::move(*bytes);
     return in;
+}
+
+nlohmann::json guard_summary(const Inventory& inv, TransportMap transports) {
+    if (!inv.guard.enabled) {
+        return nullptr;
+    }
+    std::vector<std::string> expected;
+    for (const auto* h : inv.guard_hosts()) {
+        expected.push_back(h->name);
+    }
+    try {
+        return guard::summary_json(read_guard_status(inv, std::move(transports)), expected,
+                                   inv.guard.quorum);
+    } catch (const std::exception& e) {
+        return {{"error", e.what()}};
+    }
 }
 
 std::vector<drills::GuardFailoverRecord> guard_failover_records(const Inventory& inv,

@@ -22,4 +22,8 @@ pg::GuardInputs load_guard_inputs(Context& ctx, const Inventory& inv, const Clus
 std::vector<drills::GuardFailoverRecord> guard_failover_records(const Inventory& inv,
                                                                 TransportMap transports);
 
+// `pgdr status`'s guard section (guard::summary_json) when the inventory enables the guard;
+// null when it does not. An etcd that cannot be read is {"error": ...}.
+nlohmann::json guard_summary(const Inventory& inv, TransportMap transports);
+
 }  // namespace pgdr::cmd

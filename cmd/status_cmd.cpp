@@ -9,10 +9,12 @@
 #include <thread>
 
 #include "cmd/context.hpp"
+#include "cmd/guard_cmd.hpp"
 #include "cmd/table.hpp"
 #include "cmd/wiring.hpp"
 #include "core/files.hpp"
 #include "drills/fault_journal.hpp"
+#include "guard/status.hpp"
 #include "monitoring/alerts.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/secrets.hpp"
@@ -76,13 +78,24 @@ int status(Context& ctx, const StatusOptions& o) {
     HostTransports hosts = connect_hosts(ctx, inv);
     for (;;) {
         auto s = pg::collect_status(inv, cluster.access());
+        // pgdr-guard's readiness and decision log (informational: the exit status is the
+        // cluster's; `pgdr guard status` exits 1 when an agent is missing).
+        const auto guard = guard_summary(inv, hosts.by_name);
         if (ctx.json()) {
-            std::cout << pg::status_to_json(s).dump(2) << std::endl;
+            auto j = pg::status_to_json(s);
+            j["guard"] = guard;
+            std::cout << j.dump(2) << std::endl;
         } else {
             if (o.watch_s > 0 && ::isatty(STDOUT_FILENO) != 0) {
                 std::cout << "\033[H\033[2J";
             }
             print_status(inv, s);
+            if (guard.is_object()) {
+                std::cout << "\n"
+                          << (guard.contains("error") ? "guard: cannot read its records: " +
+                                                            guard["error"].get<std::string>() + "\n"
+                                                      : guard::render_summary(guard));
+            }
             std::cout.flush();
         }
         // A fault an interrupted drill left in place (drills/fault_journal.hpp): the cluster is

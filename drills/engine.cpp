@@ -534,9 +534,11 @@ Millis DrillEngine::inject_and_restore(Timeline& timeline, const FaultPlan& plan
     const FaultJournal journal = journal_for(plan);
     record_journal(journal);
     progress(info.flag + " on " + plan.target);
-    const Millis fault_at =
-        timeline.record(FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
+    Millis fault_at = timeline.now_ms();
     try {
+        injector.arm(plan);  // the safety net's commands are not the fault's time
+        fault_at = timeline.record(
+            FaultInjected{info.name, plan.target, info.flag + " on " + plan.target});
         timeline.record(Note{"fault: " + injector.inject(plan)});
         if (!react(timeline, plan, fault_at) && !interrupted()) {
             in.errors.push_back("the cluster did not react as expected within " +

@@ -185,14 +185,8 @@ std::string FaultInjector::partition(const FaultPlan& plan) {
         m_seams.host_control->partition_host(plan.target);
         return plan.target + ": lab link cut (HostControl::partition_host)";
     }
-    arm_self_heal(plan.target, k_partition_heal_unit,
-                  partition_safety_argv(m_seams.partition_safety));
-    try {
-        must(plan.target, {"nft", "-f", "-"}, partition_ruleset(m_seams.topology.ssh_port));
-    } catch (...) {
-        disarm_self_heal(plan.target, k_partition_heal_unit);
-        throw;
-    }
+    // Its safety timer is armed before (arm()); inject() stops it when this throws.
+    must(plan.target, {"nft", "-f", "-"}, partition_ruleset(m_seams.topology.ssh_port));
     return plan.target + ": nft table inet " + k_partition_table +
            " drops all but SSH (self-heals after " +
            std::to_string(m_seams.partition_safety.count()) + " s)";
@@ -342,20 +336,35 @@ std::string FaultInjector::after_reboot(const FaultPlan& plan) {
     return done + "; Patroni was not active: started";
 }
 
-std::string FaultInjector::inject(const FaultPlan& plan) {
-    const auto heal = fault_heal_command(plan.kind, m_seams.topology);
-    if (heal.empty()) {
-        return inject_fault(plan);
-    }
+void FaultInjector::arm(const FaultPlan& plan) {
     // Armed first: a drill that dies with the fault in place (kill -9, a lost machine) has the
     // host undo it by itself after partition_safety.
-    arm_self_heal(plan.target, k_fault_heal_unit,
-                  self_heal_argv(k_fault_heal_unit, m_seams.partition_safety, heal));
+    const auto heal = fault_heal_command(plan.kind, m_seams.topology);
+    if (!heal.empty()) {
+        arm_self_heal(plan.target, k_fault_heal_unit,
+                      self_heal_argv(k_fault_heal_unit, m_seams.partition_safety, heal));
+        m_armed_unit = k_fault_heal_unit;
+    } else if (plan.kind == FaultKind::partition_primary && !plan.use_host_control) {
+        arm_self_heal(plan.target, k_partition_heal_unit,
+                      partition_safety_argv(m_seams.partition_safety));
+        m_armed_unit = k_partition_heal_unit;
+    }
+}
+
+std::string FaultInjector::inject(const FaultPlan& plan) {
+    if (m_armed_unit.empty()) {
+        arm(plan);
+    }
     try {
-        return inject_fault(plan) + " (self-heals after " +
-               std::to_string(m_seams.partition_safety.count()) + " s)";
+        const std::string done = inject_fault(plan);
+        return m_armed_unit == k_fault_heal_unit
+                   ? done + " (self-heals after " +
+                         std::to_string(m_seams.partition_safety.count()) + " s)"
+                   : done;
     } catch (...) {
-        disarm_self_heal(plan.target, k_fault_heal_unit);
+        if (!m_armed_unit.empty()) {
+            disarm_self_heal(plan.target, m_armed_unit);
+        }
         throw;
     }
 }

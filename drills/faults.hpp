@@ -110,6 +110,11 @@ class FaultInjector {
   public:
     explicit FaultInjector(FaultSeams seams);
 
+    // The host-side safety net before the fault: a systemd timer on the target that undoes it
+    // if pgdr dies meanwhile (three commands: 1-2 s over SSH on the OVH twin). The engine calls
+    // it before the FaultInjected marker, so that the drill's own preparation is not counted
+    // in the fault's RTO; inject() arms by itself when it was not. Throws like inject().
+    void arm(const FaultPlan& plan);
     // Does the fault; returns what was done (for the FaultInjected marker). Throws pgdr::Error
     // when it could not be done (the command failed, the host is unreachable).
     std::string inject(const FaultPlan& plan);
@@ -143,6 +148,7 @@ class FaultInjector {
     bool m_reboot_issued = false;  // reboot_host returned (or, after a power-off, start_host)
     bool m_powered_off = false;    // lose-primary-host: kill_host returned
     std::chrono::steady_clock::time_point m_reset_at{};
+    std::string m_armed_unit;  // the self-heal unit arm() started; "" when none
 };
 
 }  // namespace pgdr::drills

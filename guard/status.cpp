@@ -84,6 +84,80 @@ GuardStatus guard_status(const std::vector<EtcdKv>& kvs, const std::string& pref
     return s;
 }
 
+Readiness readiness_of(const GuardStatus& s, const std::vector<std::string>& expected, int quorum) {
+    Readiness r;
+    r.quorum = quorum;
+    r.expected = static_cast<int>(expected.size());
+    for (const auto& a : s.agents) {
+        if (a.live && std::find(expected.begin(), expected.end(), a.agent) != expected.end()) {
+            ++r.live;
+        }
+    }
+    return r;
+}
+
+std::string render_readiness(const Readiness& r) {
+    const std::string counts = std::to_string(r.live) + " of " + std::to_string(r.expected) +
+                               " agents live, quorum " + std::to_string(r.quorum);
+    if (!r.armed()) {
+        return "fenced failover: NOT ARMED (" + counts +
+               "): a dead leader waits for Patroni's TTL until the agents are back\n";
+    }
+    const int spare = r.live - r.quorum;
+    return "fenced failover: armed (" + counts + "; " +
+           (spare == 0 ? std::string("the loss of one agent host disarms it")
+                       : "survives the loss of " + std::to_string(spare) + " agent host(s)") +
+           ")\n";
+}
+
+json summary_json(const GuardStatus& s, const std::vector<std::string>& expected, int quorum) {
+    const Readiness r = readiness_of(s, expected, quorum);
+    json agents = json::array();
+    for (const auto& name : expected) {
+        const auto it = std::find_if(s.agents.begin(), s.agents.end(),
+                                     [&](const AgentStatus& a) { return a.agent == name; });
+        const bool live = it != s.agents.end() && it->live;
+        json a = {{"agent", name}, {"live", live}, {"last_decision", nullptr}};
+        if (it != s.agents.end() && it->decision.is_object()) {
+            a["last_decision"] = {{"action", it->decision.value("action", "")},
+                                  {"at_ms", it->decision.value("at_ms", 0LL)},
+                                  {"reason", it->decision.value("reason", "")}};
+        }
+        agents.push_back(a);
+    }
+    return {{"armed", r.armed()},
+            {"live_agents", r.live},
+            {"quorum", r.quorum},
+            {"agents", agents},
+            {"failovers", s.failovers.size()},
+            {"last_failover", s.failovers.empty() ? json(nullptr) : s.failovers.back()}};
+}
+
+std::string render_summary(const json& summary) {
+    Readiness r;
+    r.live = summary.value("live_agents", 0);
+    r.quorum = summary.value("quorum", 0);
+    r.expected = static_cast<int>(summary.value("agents", json::array()).size());
+    std::string out = "guard: " + render_readiness(r);
+    for (const auto& a : summary.value("agents", json::array())) {
+        out += "  " + a.value("agent", "?") + (a.value("live", false) ? "" : " (NOT RUNNING)");
+        const json& d = a.contains("last_decision") ? a["last_decision"] : json(nullptr);
+        if (d.is_object()) {
+            out += ": " + iso_ms(TimePoint(std::chrono::milliseconds(d.value("at_ms", 0LL)))) +
+                   " " + d.value("action", "?") + ": " + d.value("reason", "");
+        }
+        out += "\n";
+    }
+    const json& f = summary.contains("last_failover") ? summary["last_failover"] : json(nullptr);
+    if (f.is_object()) {
+        out += "  last failover: " +
+               iso_ms(TimePoint(std::chrono::milliseconds(f.value("at_ms", 0LL)))) + " " +
+               f.value("leader", "?") + " -> " + f.value("candidate", "?") + " by " +
+               f.value("agent", "?") + "\n";
+    }
+    return out;
+}
+
 json to_json(const GuardStatus& s) {
     json agents = json::array();
     for (const auto& a : s.agents) {

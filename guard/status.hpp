@@ -35,6 +35,24 @@ GuardStatus guard_status(const std::vector<EtcdKv>& kvs, const std::string& pref
 // std::invalid_argument when it is not that.
 std::vector<EtcdKv> etcdctl_kvs(const std::string& json_text);
 
+// Whether a fence can happen now: as many live agents as the quorum.
+struct Readiness {
+    int live = 0;
+    int quorum = 0;
+    int expected = 0;
+    bool armed() const { return live >= quorum; }
+};
+Readiness readiness_of(const GuardStatus& s, const std::vector<std::string>& expected, int quorum);
+// "fenced failover: armed (...)" or "fenced failover: NOT ARMED (...)", with what one more lost
+// agent host would do.
+std::string render_readiness(const Readiness& r);
+
+// `pgdr status`'s guard section: readiness, each expected agent's last decision (the decision
+// log's newest line per agent) and the last failover. JSON, and its text.
+nlohmann::json summary_json(const GuardStatus& s, const std::vector<std::string>& expected,
+                            int quorum);
+std::string render_summary(const nlohmann::json& summary);
+
 nlohmann::json to_json(const GuardStatus& s);
 // `expected`: the inventory's guard hosts (an expected agent that is not live is named).
 std::string render_text(const GuardStatus& s, const std::vector<std::string>& expected,

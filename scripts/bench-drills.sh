@@ -24,14 +24,16 @@
 # and at least 1.6x faster than the seed's settings (`safe` trades speed for long leases).
 # BENCH_KEEP=DIR keeps every JSON report and log. Needs root; its lab is taken down on exit.
 set -euo pipefail
+shopt -s inherit_errexit
 cd "$(dirname "$0")/.."
 PGDR=${PGDR:-./build/cmd/pgdr}
 RELEASE=${1:-trixie}
 RUNS=${2:-5}
 SETTINGS=${SETTINGS:-"seed default fast safe"}
 dir=$(mktemp -d /tmp/pgdr-bench-drills.XXXXXX)
-trap '"$PGDR" lab down --dir "$dir/twin" >/dev/null 2>&1 || true
-      "$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir"' EXIT
+twin=$(mktemp -d /tmp/pgdr-bench-twin.XXXXXX)  # lab down removes its directory
+trap '"$PGDR" lab down --dir "$twin" >/dev/null 2>&1 || true
+      "$PGDR" lab down --dir "$dir" >/dev/null 2>&1 || true; rm -rf "$dir" "$twin"' EXIT
 PGDR=$(realpath "$PGDR")
 src=$PWD
 
@@ -113,21 +115,27 @@ print(" ".join("%s=%.0f/%d" % (k, statistics.median(v), len(v)) for k, v in sort
 ' "$@"
 }
 
-# The guard row's cluster: the OVH twin, provisioned and bootstrapped with pgdr-guard; prints
-# its inventory's path. The agents' key is the twin's own (on OVH: `pgdr ovh credential --guard`).
+# The guard row's cluster: the OVH twin, provisioned and bootstrapped with pgdr-guard; works in
+# its directory from then on. The agents' key is the twin's own (on OVH: `pgdr ovh credential --guard`).
 twin_with_guard() {
-    "$PGDR" lab down --dir "$dir" >/dev/null  # one lab at a time
-    local t=$dir/twin ep=https://198.19.0.1:8443/1.0
-    "$PGDR" lab up --ovh --dir "$t" --ovh-latency-ms 5 >"$dir/guard.labup.log" 2>&1
+    if [[ -f $dir/base.yaml ]]; then  # one lab at a time
+        "$PGDR" lab down --dir "$dir" >/dev/null
+        mkdir -p "$dir"
+    fi
+    local t=$twin ep=https://198.19.0.1:8443/1.0
+    step() {  # LOG COMMAND...: its output in LOG, shown when it fails
+        "${@:2}" >"$dir/$1" 2>&1 || { echo "failed: ${*:2}" >&2; tail -20 "$dir/$1" >&2; return 1; }
+    }
+    step guard.labup.log "$PGDR" lab up --ovh --dir "$t" --ovh-latency-ms 5
     cp "$src/inventories/ovh-twin.yaml" "$t/"
+    cd "$t"  # ovh.conf, and the inventory's relative paths (key, known_hosts, CA)
     (umask 077; { printf '[default]\nendpoint=%s\n\n[%s]\n' "$ep" "$ep"
       grep -E '^(application_key|application_secret|consumer_key)=' "$t/ovh.conf"; } \
         >"$t/guard-ovh.conf")
     printf 'guard:\n  enabled: true\n  provider_endpoint: %s\n  provider_ca_file: twin/s3/ca.pem\n  credentials_file: guard-ovh.conf\n' \
         "$ep" >>"$t/ovh-twin.yaml"
-    "$PGDR" -i "$t/ovh-twin.yaml" provision >"$dir/guard.provision.log" 2>&1
-    "$PGDR" -i "$t/ovh-twin.yaml" bootstrap --accept-new-host-keys >"$dir/guard.bootstrap.log" 2>&1
-    echo "$t/ovh-twin.yaml"
+    step guard.provision.log "$PGDR" -i "$t/ovh-twin.yaml" provision
+    step guard.bootstrap.log "$PGDR" -i "$t/ovh-twin.yaml" bootstrap --accept-new-host-keys
 }
 
 declare -A row evidence
@@ -174,9 +182,8 @@ for setting in $SETTINGS; do
 done
 if [[ " $SETTINGS " == *" guard "* ]]; then
     echo "== guard: the OVH twin with pgdr-guard: lab up --ovh, provision, bootstrap" >&2
-    guard_inv=$(twin_with_guard)
-    cd "$(dirname "$guard_inv")"  # its relative paths (key, known_hosts, CA)
-    measure guard "$guard_inv"
+    twin_with_guard
+    measure guard "$twin/ovh-twin.yaml"
 fi
 
 printf '\nrelease %s, %s runs each, medians in ms\n' "$RELEASE" "$RUNS"

@@ -307,6 +307,35 @@ TEST_CASE(
               "systemctl stop pgdr-fault-heal.timer"});
 }
 
+TEST_CASE("faults: the safety net is armed before the fault, apart from it", "[drills][faults]") {
+    // The engine arms before its FaultInjected marker: on the OVH twin the three commands took
+    // 1-2 s over SSH, which kill-primary's RTO counted as outage before this split.
+    RebootRig rig;
+    rig.t.patroni_unit = "patroni@17-main";
+    auto injector = rig.injector(nullptr);
+    FaultPlan plan;
+    plan.kind = FaultKind::kill_primary;
+    plan.target = plan.leader = "pg1";
+    injector.arm(plan);
+    CHECK(rig.commands().size() == 3);
+    CHECK_THAT(injector.inject(plan), Catch::EndsWith("(self-heals after 600 s)"));
+    const auto c = rig.commands();
+    CHECK(std::vector<std::string>(c.begin() + 3, c.end()) ==
+          std::vector<std::string>{"systemctl kill -s SIGKILL patroni@17-main"});
+
+    // A partition arms its own timer the same way.
+    RebootRig rig2;
+    auto partitioner = rig2.injector(nullptr);
+    plan.kind = FaultKind::partition_primary;
+    partitioner.arm(plan);
+    const auto armed = rig2.commands();
+    REQUIRE(armed.size() == 3);
+    CHECK_THAT(armed[2], Catch::StartsWith("systemd-run --unit=pgdr-partition-heal"));
+    partitioner.inject(plan);
+    CHECK(rig2.commands().size() == 4);
+    CHECK(rig2.commands().back() == "nft -f -");
+}
+
 TEST_CASE("faults: a killed etcd or HAProxy stays down until the restore", "[drills][faults]") {
     // Debian's etcd unit restarts on-abnormal and HAProxy's always, 100 ms after the SIGKILL:
     // the lab's kill-etcd-member drill saw its member back within a second and EtcdMemberDown

@@ -93,3 +93,48 @@ TEST_CASE("guard status: nothing stored yet, a held lock, bad input", "[guard]")
     CHECK(s.fence_lock == "lb1");
     CHECK(render_text(s, {}, TimePoint(0ms)) == "agents:\nfence lock: held by lb1\nfailovers: 0\n");
 }
+
+TEST_CASE("guard status: armed while as many agents live as the quorum", "[guard]") {
+    GuardStatus s;
+    s.agents = {{"lb1", true, {}, {}}, {"lb2", true, {}, {}}, {"old", true, {}, {}}};
+    auto r = readiness_of(s, {"lb1", "lb2", "pg3"}, 2);
+    CHECK(r.live == 2);  // an agent the inventory no longer names does not count
+    CHECK(r.armed());
+    CHECK(render_readiness(r) ==
+          "fenced failover: armed (2 of 3 agents live, quorum 2; the loss of one agent host "
+          "disarms it)\n");
+    s.agents.push_back({"pg3", true, {}, {}});
+    CHECK(render_readiness(readiness_of(s, {"lb1", "lb2", "pg3"}, 2)) ==
+          "fenced failover: armed (3 of 3 agents live, quorum 2; survives the loss of 1 agent "
+          "host(s))\n");
+    s.agents = {{"lb1", false, {}, {}}, {"lb2", true, {}, {}}};
+    r = readiness_of(s, {"lb1", "lb2"}, 2);
+    CHECK_FALSE(r.armed());
+    CHECK(render_readiness(r) ==
+          "fenced failover: NOT ARMED (1 of 2 agents live, quorum 2): a dead leader waits for "
+          "Patroni's TTL until the agents are back\n");
+}
+
+TEST_CASE("guard status: pgdr status's section, the last decision per expected agent", "[guard]") {
+    GuardStatus s;
+    AgentStatus lb1{"lb1", true, {}, {}};
+    lb1.decision = {{"action", "failed_over"},
+                    {"at_ms", 1800000000000LL},
+                    {"reason", "pg1 fenced; pg2 named in /failover; the leader key released"}};
+    s.agents = {lb1};
+    s.failovers = {
+        {{"at_ms", 1800000000000LL}, {"leader", "pg1"}, {"candidate", "pg2"}, {"agent", "lb1"}}};
+    const auto j = summary_json(s, {"lb1", "lb2"}, 2);
+    CHECK(j["armed"] == false);
+    CHECK(j["live_agents"] == 1);
+    CHECK(j["agents"][1] ==
+          nlohmann::json{{"agent", "lb2"}, {"live", false}, {"last_decision", nullptr}});
+    CHECK(j["failovers"] == 1);
+    CHECK(render_summary(j) ==
+          "guard: fenced failover: NOT ARMED (1 of 2 agents live, quorum 2): a dead leader waits "
+          "for Patroni's TTL until the agents are back\n"
+          "  lb1: 2027-01-15T08:00:00.000Z failed_over: pg1 fenced; pg2 named in /failover; the "
+          "leader key released\n"
+          "  lb2 (NOT RUNNING)\n"
+          "  last failover: 2027-01-15T08:00:00.000Z pg1 -> pg2 by lb1\n");
+}
