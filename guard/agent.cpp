@@ -1,11 +1,16 @@
 #include "guard/agent.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -34,7 +39,10 @@ constexpr std::chrono::seconds k_agent_lease_ttl{5};
 
 }  // namespace
 
-Reach tcp_reach(const std::string& address, int port, milliseconds timeout) {
+namespace {
+
+// A connected socket (fd >= 0, Reach::ok), or the classified failure (fd -1).
+std::pair<Reach, int> tcp_connect(const std::string& address, int port, milliseconds timeout) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -45,32 +53,93 @@ Reach tcp_reach(const std::string& address, int port, milliseconds timeout) {
     if (fd < 0) {
         throw std::runtime_error("socket: " + std::string(std::strerror(errno)));
     }
-    struct Closer {
-        int fd;
-        ~Closer() { ::close(fd); }
-    } closer{fd};
+    auto failed = [fd](Reach r) {
+        ::close(fd);
+        return std::pair{r, -1};
+    };
     int rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa);
     if (rc == 0) {
-        return Reach::ok;
+        return std::pair{Reach::ok, fd};
     }
     if (errno == ECONNREFUSED) {
-        return Reach::refused;
+        return failed(Reach::refused);
     }
     if (errno != EINPROGRESS) {
-        return Reach::silent;  // unreachable network or host: nothing answered
+        return failed(Reach::silent);  // unreachable network or host: nothing answered
     }
     pollfd p{fd, POLLOUT, 0};
     rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
     if (rc <= 0) {
-        return Reach::silent;
+        return failed(Reach::silent);
     }
     int err = 0;
     socklen_t len = sizeof err;
     ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err == 0) {
-        return Reach::ok;
+        return std::pair{Reach::ok, fd};
     }
-    return err == ECONNREFUSED ? Reach::refused : Reach::silent;
+    return failed(err == ECONNREFUSED ? Reach::refused : Reach::silent);
+}
+
+}  // namespace
+
+Reach tcp_reach(const std::string& address, int port, milliseconds timeout) {
+    const auto [reach, fd] = tcp_connect(address, port, timeout);
+    if (fd >= 0) {
+        ::close(fd);
+    }
+    return reach;
+}
+
+TlsProbe::TlsProbe(const std::string& cert_file, const std::string& key_file)
+    : m_ctx(SSL_CTX_new(TLS_client_method())) {
+    auto* ctx = static_cast<SSL_CTX*>(m_ctx);
+    if (ctx == nullptr) {
+        throw std::runtime_error("cannot make a TLS context");
+    }
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);  // liveness only: no data is exchanged
+    if (!cert_file.empty() &&
+        (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1 ||
+         SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)) {
+        SSL_CTX_free(ctx);
+        throw std::runtime_error("cannot load the client certificate " + cert_file);
+    }
+}
+
+TlsProbe::~TlsProbe() {
+    SSL_CTX_free(static_cast<SSL_CTX*>(m_ctx));
+}
+
+Reach TlsProbe::reach(const std::string& address, int port, milliseconds timeout) const {
+    const auto started = std::chrono::steady_clock::now();
+    const auto [reach, fd] = tcp_connect(address, port, timeout);
+    if (fd < 0) {
+        return reach;
+    }
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    // The handshake in blocking mode, bounded by what is left of the timeout.
+    const auto left =
+        std::max(milliseconds(50), timeout - std::chrono::duration_cast<milliseconds>(
+                                                 std::chrono::steady_clock::now() - started));
+    timeval tv{static_cast<time_t>(left.count() / 1000),
+               static_cast<suseconds_t>((left.count() % 1000) * 1000)};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    const int flags = ::fcntl(fd, F_GETFL);
+    ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    SSL* ssl = SSL_new(static_cast<SSL_CTX*>(m_ctx));
+    if (ssl != nullptr) {
+        SSL_set_fd(ssl, fd);
+        if (SSL_connect(ssl) == 1) {
+            SSL_shutdown(ssl);  // close_notify: the server reads a clean end, not an error
+        }
+        SSL_free(ssl);
+    }
+    ERR_clear_error();
+    return Reach::ok;
 }
 
 std::string iso_ms(TimePoint t) {

@@ -37,6 +37,23 @@ namespace pgdr::guard {
 // One TCP connection attempt, classified.
 Reach tcp_reach(const std::string& address, int port, std::chrono::milliseconds timeout);
 
+// The same for a TLS port (Patroni's REST API): once connected, a TLS handshake is completed
+// and closed with close_notify. A bare connect-and-close made Patroni log an SSLEOFError
+// traceback per probe (two agents every 300 ms: ~3 tracebacks a second on the leader, seen on
+// the OVH twin). The handshake's outcome does not change the answer: the kernel connected, the
+// service listens. Client certificate: the agent's own (PEM files), for a server that asks.
+class TlsProbe {
+  public:
+    TlsProbe(const std::string& cert_file, const std::string& key_file);
+    ~TlsProbe();
+    TlsProbe(const TlsProbe&) = delete;
+    TlsProbe& operator=(const TlsProbe&) = delete;
+    Reach reach(const std::string& address, int port, std::chrono::milliseconds timeout) const;
+
+  private:
+    void* m_ctx;  // SSL_CTX, kept out of this header
+};
+
 // The world the agent acts on; the real one in agent_main, fakes in tests.
 struct AgentWorld {
     EtcdGateway& etcd;

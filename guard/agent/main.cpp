@@ -12,6 +12,7 @@
 // pgdr runs on Debian 12 and 13 hosts alike.
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -112,10 +113,18 @@ int run(const std::string& config_path, Mode mode) {
     ovh::OvhHostControl provider(api, clock, ids, host_options);
 
     const auto timeout = config.probe_timeout;
+    // Patroni's REST ports speak TLS (a handshake per probe, not a bare connect).
+    std::set<int> tls_ports;
+    for (const auto& m : config.members) {
+        tls_ports.insert(m.rest_port);
+    }
+    const guard::TlsProbe tls(config.etcd_cert_file, config.etcd_key_file);
     guard::AgentWorld world{etcd,
                             provider,
-                            [timeout](const std::string& address, int port) {
-                                return guard::tcp_reach(address, port, timeout);
+                            [&tls, &tls_ports, timeout](const std::string& address, int port) {
+                                return tls_ports.count(port) != 0
+                                           ? tls.reach(address, port, timeout)
+                                           : guard::tcp_reach(address, port, timeout);
                             },
                             [] { return std::chrono::system_clock::now(); },
                             [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); },

@@ -205,6 +205,36 @@ assert_rc 0 "switchover on the twin"
 INV=ovh-twin.yaml wait_healthy 120  # the old leader back as a streaming replica
 log "twin figures: provision ${t_prov} s, to SSH ${t_ssh} s, bootstrap ${t_boot} s, kill-primary RTO ${kill_rto} ms, reboot-primary RTO ${reboot_rto} ms, lose-primary-host RTO ${lose_rto} ms"
 
+ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)
+    /usr/bin/python3 - "$@" <<'PY'
+import configparser, hashlib, json, sys, time, urllib.request, urllib.error
+method, path = sys.argv[1], sys.argv[2]
+body = sys.argv[3] if len(sys.argv) > 3 else ""
+c = configparser.ConfigParser(); c.read("ovh.conf")
+ep = c["default"]["endpoint"]; k = c[ep]
+url = ep + path
+ts = str(int(time.time()))
+sig = "$1$" + hashlib.sha1("+".join([k["application_secret"], k["consumer_key"], method, url,
+                                     body, ts]).encode()).hexdigest()
+req = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers={
+    "X-Ovh-Application": k["application_key"], "X-Ovh-Consumer": k["consumer_key"],
+    "X-Ovh-Timestamp": ts, "X-Ovh-Signature": sig, "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(req, timeout=30).read().decode())
+except urllib.error.HTTPError as e:
+    print(e.code, e.read().decode()); sys.exit(1)
+PY
+}
+project=0123456789abcdef0123456789abcdef
+wait_status() {  # STATUS [INSTANCE-ID, default pg1's]
+    local i s id=${2:-$(json_get "$state" "d['hosts']['pg1']['instance_id']")}
+    for i in $(seq 120); do
+        s=$(json_get "$(ovh_call GET "/cloud/project/$project/instance/$id")" "d['status']")
+        [ "$s" = "$1" ] && return 0
+        sleep 0.5
+    done
+    fail "instance $id is $s, not $1"
+}
 log "pgdr-guard (issue 18): fenced fast failover, agents on lb1 and lb2"
 # The agents' key: the twin has one consumer key (on OVH, `pgdr ovh credential --guard` makes
 # one limited to the power routes). The hosts reach the twin's API over TLS on the Ext-Net
@@ -283,6 +313,33 @@ run_pgdr bootstrap -i ovh-twin.yaml --stage guard
 assert_rc 0 "the guard stage puts the key back"
 log "guard figures: kill-primary RTO ${gkill_rto} ms with the guard, ${kill_rto} ms without, ${gapi_rto} ms with the API failing"
 
+log "guard: a lost agent host (lb1 stopped through the API) disarms it and causes no failover"
+idlb1=$(json_get "$state" "d['hosts']['lb1']['instance_id']")
+leader=$(json_get "$("$PGDR" status -i ovh-twin.yaml --output json)" 'd["leader"]')
+ovh_call POST "/cloud/project/$project/instance/$idlb1/stop" >/dev/null
+wait_status SHUTOFF "$idlb1"
+for i in $(seq 30); do  # its observation goes with its lease
+    [ "$(guard_state 'd["armed"]')" = False ] && break
+    sleep 1
+done
+run_pgdr guard status -i ovh-twin.yaml
+assert_rc 1 "guard status with an agent host lost"
+assert_contains "$OUT" "NOT ARMED (1 of 2 agents live, quorum 2)"
+assert_contains "$OUT" "lb1  NOT RUNNING"
+sleep 5  # longer than unreachable_after_ms: lb2 alone must not decide anything
+run_pgdr status -i ovh-twin.yaml --output json
+assert_eq "$(json_get "$OUT" 'd["leader"]')" "$leader" "the leader after losing an agent host"
+assert_eq "$(json_get "$OUT" 'd["guard"]["armed"]')" False "pgdr status: the guard disarmed"
+assert_eq "$(guard_state 'len(d["failovers"])')" 1 "no failover by the guard after losing lb1"
+ovh_call POST "/cloud/project/$project/instance/$idlb1/start" >/dev/null
+wait_status ACTIVE "$idlb1"
+for i in $(seq 60); do  # pgdr-guard is enabled at boot
+    [ "$(guard_state 'd["armed"]')" = True ] && break
+    sleep 1
+done
+assert_eq "$(guard_state 'd["armed"]')" True "the guard armed again once lb1 is back"
+INV=ovh-twin.yaml wait_healthy 120
+
 log "backup to the twin's Object Storage and a restore drill on a temporary instance"
 assert_eq "$(json_get "$(cat ovh-twin.state/state.json)" 'd["provider"]["object_storage"]["bucket"]')" \
     pgdr-shop-db-backup "the bucket provision made"
@@ -298,37 +355,7 @@ assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "the temporary instance is delete
 log "restore drill on the twin: RTO $(json_get "$OUT" 'd["restore_rto_ms"]') ms, instance ready in $(json_get "$OUT" 'd["scratch"]["ready_ms"]') ms"
 
 log "v1 power actions act on the host"
-ovh_call() {  # METHOD PATH [BODY]: a signed call with the twin's ovh.conf (as the OVH clients)
-    /usr/bin/python3 - "$@" <<'PY'
-import configparser, hashlib, json, sys, time, urllib.request, urllib.error
-method, path = sys.argv[1], sys.argv[2]
-body = sys.argv[3] if len(sys.argv) > 3 else ""
-c = configparser.ConfigParser(); c.read("ovh.conf")
-ep = c["default"]["endpoint"]; k = c[ep]
-url = ep + path
-ts = str(int(time.time()))
-sig = "$1$" + hashlib.sha1("+".join([k["application_secret"], k["consumer_key"], method, url,
-                                     body, ts]).encode()).hexdigest()
-req = urllib.request.Request(url, data=body.encode() if body else None, method=method, headers={
-    "X-Ovh-Application": k["application_key"], "X-Ovh-Consumer": k["consumer_key"],
-    "X-Ovh-Timestamp": ts, "X-Ovh-Signature": sig, "Content-Type": "application/json"})
-try:
-    print(urllib.request.urlopen(req, timeout=30).read().decode())
-except urllib.error.HTTPError as e:
-    print(e.code, e.read().decode()); sys.exit(1)
-PY
-}
-project=0123456789abcdef0123456789abcdef
 id1=$(json_get "$state" "d['hosts']['pg1']['instance_id']")
-wait_status() {  # STATUS
-    local i s
-    for i in $(seq 120); do
-        s=$(json_get "$(ovh_call GET "/cloud/project/$project/instance/$id1")" "d['status']")
-        [ "$s" = "$1" ] && return 0
-        sleep 0.5
-    done
-    fail "instance pg1 is $s, not $1"
-}
 ssh_to "${pub[pg1]}" 'sudo -n touch /var/tmp/pgdr-disk-survives'
 t0=$(secs)
 ovh_call POST "/cloud/project/$project/instance/$id1/reboot" '{"type":"hard"}' >/dev/null

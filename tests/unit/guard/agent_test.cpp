@@ -6,6 +6,8 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,9 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 #include "core/host_control.hpp"
 #include "fakes/fake_etcd.hpp"
+#include "pki/certificate.hpp"
 
 using namespace pgdr;
 using namespace pgdr::guard;
@@ -273,4 +277,85 @@ TEST_CASE("guard agents: a TCP probe tells a listener from a refusal", "[guard]"
     ::close(fd);
     CHECK(tcp_reach("127.0.0.1", port, 500ms) == Reach::refused);
     CHECK_THROWS_AS(tcp_reach("pg1", port, 500ms), std::invalid_argument);
+}
+
+namespace {
+
+// A one-connection TLS server on loopback: how the client's connection ended, as OpenSSL saw it.
+struct TlsServer {
+    int fd = -1;
+    int port = 0;
+    std::string outcome;  // "clean close", "handshake failed", ...
+    std::thread thread;
+
+    explicit TlsServer(const pgdr::pki::KeyPair& server) {
+        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+        REQUIRE(::listen(fd, 4) == 0);
+        socklen_t len = sizeof sa;
+        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+        port = ntohs(sa.sin_port);
+        SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+        BIO* cb = BIO_new_mem_buf(server.cert_pem.data(), static_cast<int>(server.cert_pem.size()));
+        X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
+        BIO* kb = BIO_new_mem_buf(server.key_pem.data(), static_cast<int>(server.key_pem.size()));
+        EVP_PKEY* key = PEM_read_bio_PrivateKey(kb, nullptr, nullptr, nullptr);
+        SSL_CTX_use_certificate(ctx, cert);
+        SSL_CTX_use_PrivateKey(ctx, key);
+        X509_free(cert);
+        EVP_PKEY_free(key);
+        BIO_free(cb);
+        BIO_free(kb);
+        thread = std::thread([this, ctx] {
+            const int c = ::accept(fd, nullptr, nullptr);
+            SSL* ssl = SSL_new(ctx);
+            SSL_set_fd(ssl, c);
+            if (SSL_accept(ssl) != 1) {
+                outcome = "handshake failed";  // what Patroni logged as SSLEOFError
+            } else {
+                char buf[16];
+                const int n = SSL_read(ssl, buf, sizeof buf);
+                outcome = n == 0 && SSL_get_error(ssl, n) == SSL_ERROR_ZERO_RETURN
+                              ? "clean close"
+                              : "unexpected end";
+            }
+            SSL_free(ssl);
+            ::close(c);
+            SSL_CTX_free(ctx);
+        });
+    }
+    ~TlsServer() {
+        if (thread.joinable()) {
+            thread.join();
+        }
+        ::close(fd);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("guard agents: Patroni's TLS port is probed with a handshake, closed cleanly",
+          "[guard]") {
+    const auto ca = pgdr::pki::make_ca("test CA", std::chrono::hours(24));
+    const auto leaf = pgdr::pki::issue(ca, {"pg1", {}, {"127.0.0.1"}});
+    const TlsProbe probe("", "");
+    int port = 0;
+    {
+        TlsServer server(leaf);
+        port = server.port;
+        CHECK(probe.reach("127.0.0.1", server.port, 1000ms) == Reach::ok);
+        server.thread.join();
+        CHECK(server.outcome == "clean close");
+    }
+    {
+        // The old probe, a bare connect: the server's handshake fails (Patroni's traceback).
+        TlsServer server(leaf);
+        CHECK(tcp_reach("127.0.0.1", server.port, 1000ms) == Reach::ok);
+        server.thread.join();
+        CHECK(server.outcome == "handshake failed");
+    }
+    CHECK(probe.reach("127.0.0.1", port, 500ms) == Reach::refused);
 }
