@@ -17,6 +17,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "core/host_control.hpp"
 #include "fakes/fake_etcd.hpp"
@@ -262,7 +263,10 @@ TEST_CASE("guard agents: observations as JSON", "[guard]") {
     CHECK(iso_ms(TimePoint(1800000000123ms)) == "2027-01-15T08:00:00.123Z");
 }
 
-TEST_CASE("guard agents: a TCP probe tells a listener from a refusal", "[guard]") {
+namespace {
+
+// A listening socket on 127.0.0.1 (an ephemeral port): {fd, port}.
+std::pair<int, int> loopback_listener() {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     REQUIRE(fd >= 0);
     sockaddr_in sa{};
@@ -272,7 +276,13 @@ TEST_CASE("guard agents: a TCP probe tells a listener from a refusal", "[guard]"
     REQUIRE(::listen(fd, 4) == 0);
     socklen_t len = sizeof sa;
     REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-    const int port = ntohs(sa.sin_port);
+    return {fd, ntohs(sa.sin_port)};
+}
+
+}  // namespace
+
+TEST_CASE("guard agents: a TCP probe tells a listener from a refusal", "[guard]") {
+    const auto [fd, port] = loopback_listener();
     CHECK(tcp_reach("127.0.0.1", port, 500ms) == Reach::ok);
     ::close(fd);
     CHECK(tcp_reach("127.0.0.1", port, 500ms) == Reach::refused);
@@ -289,15 +299,7 @@ struct TlsServer {
     std::thread thread;
 
     explicit TlsServer(const pgdr::pki::KeyPair& server) {
-        fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
-        REQUIRE(::listen(fd, 4) == 0);
-        socklen_t len = sizeof sa;
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-        port = ntohs(sa.sin_port);
+        std::tie(fd, port) = loopback_listener();
         SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
         BIO* cb = BIO_new_mem_buf(server.cert_pem.data(), static_cast<int>(server.cert_pem.size()));
         X509* cert = PEM_read_bio_X509(cb, nullptr, nullptr, nullptr);
