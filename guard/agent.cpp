@@ -6,6 +6,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -81,6 +83,39 @@ std::pair<Reach, int> tcp_connect(const std::string& address, int port, millisec
     return failed(err == ECONNREFUSED ? Reach::refused : Reach::silent);
 }
 
+// SIGPIPE blocked in this thread while OpenSSL writes to a socket the server may have closed
+// (its close_notify or alert crossing ours), and a SIGPIPE that this caused consumed before the
+// mask is restored, as libpq does: a daemon must not die of a probe.
+class SigpipeBlock {
+  public:
+    SigpipeBlock() {
+        sigset_t pipe;
+        sigemptyset(&pipe);
+        sigaddset(&pipe, SIGPIPE);
+        pthread_sigmask(SIG_BLOCK, &pipe, &m_old);
+        sigset_t pending;
+        sigpending(&pending);
+        m_was_pending = sigismember(&pending, SIGPIPE) == 1;
+    }
+    ~SigpipeBlock() {
+        if (!m_was_pending) {
+            sigset_t pipe;
+            sigemptyset(&pipe);
+            sigaddset(&pipe, SIGPIPE);
+            const timespec zero{0, 0};
+            while (sigtimedwait(&pipe, nullptr, &zero) == SIGPIPE) {
+            }
+        }
+        pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    }
+    SigpipeBlock(const SigpipeBlock&) = delete;
+    SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+  private:
+    sigset_t m_old{};
+    bool m_was_pending = false;
+};
+
 }  // namespace
 
 Reach tcp_reach(const std::string& address, int port, milliseconds timeout) {
@@ -130,6 +165,7 @@ Reach TlsProbe::reach(const std::string& address, int port, milliseconds timeout
     ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     const int flags = ::fcntl(fd, F_GETFL);
     ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+    const SigpipeBlock no_sigpipe;
     SSL* ssl = SSL_new(static_cast<SSL_CTX*>(m_ctx));
     if (ssl != nullptr) {
         SSL_set_fd(ssl, fd);
