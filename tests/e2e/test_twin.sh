@@ -357,8 +357,27 @@ assert_eq "$(ls "$TWIN/twin/hosts" | wc -l)" 5 "the temporary instance is delete
 log "restore drill on the twin: RTO $(json_get "$OUT" 'd["restore_rto_ms"]') ms, instance ready in $(json_get "$OUT" 'd["scratch"]["ready_ms"]') ms"
 
 log "v1 power actions act on the host"
+run_pgdr guard status -i ovh-twin.yaml  # what the agents did meanwhile, in the log
+printf '%s\n' "$OUT" | sed 's/^/    /'
 id1=$(json_get "$state" "d['hosts']['pg1']['instance_id']")
-ssh_to "${pub[pg1]}" 'sudo -n touch /var/tmp/pgdr-disk-survives'
+host_journal() {  # HOSTNAME UNIT: the unit's journal inside that twin host, for a failure's log
+    local p c
+    for p in $(pgrep -f "systemd-nspawn.*$TWIN/"); do
+        c=$(pgrep -P "$p" | head -1)
+        if [ -n "$c" ] && [ "$(nsenter -t "$c" -u hostname 2>/dev/null)" = "$1" ]; then
+            nsenter -t "$c" -a journalctl -u "$2" --no-pager -n 40 2>&1 | sed 's/^/    /'
+        fi
+    done
+}
+# Once in the full suite (not again in a rerun) sshd on pg1 reset this connection during the key
+# exchange; sshd's journal goes to the log, and a reset that does not last is retried.
+for i in 1 2 3; do
+    ssh_to "${pub[pg1]}" 'sudo -n touch /var/tmp/pgdr-disk-survives' && break
+    log "SSH to pg1 failed (attempt $i); its sshd's journal:"
+    host_journal pgdr-shop-db-pg1 ssh
+    [ "$i" -lt 3 ] || fail "pg1 does not answer SSH"
+    sleep 10
+done
 t0=$(secs)
 ovh_call POST "/cloud/project/$project/instance/$id1/reboot" '{"type":"hard"}' >/dev/null
 wait_status ACTIVE
