@@ -171,7 +171,7 @@ struct OvhSettings {
     std::string backup_region;
 };
 
-// The `guard` section: pgdr-guard, fenced fast failover (pgdr-inventory(5), pgdr-guard(8)).
+// The `guard` section: pgdr-guard, fenced fast failover (pgdr-inventory(5), pgdr-guard(1)).
 struct GuardSection {
     bool enabled = false;
     // Where the agents run; empty: the HAProxy hosts that are not PostgreSQL members when there

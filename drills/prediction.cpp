@@ -8,6 +8,8 @@ namespace {
 
 constexpr Millis k_handover_ms = 2000;
 constexpr Millis k_restart_ms = 2000;
+constexpr Millis k_guard_fence_ms = 1000;    // provider answer, reset, key release
+constexpr Millis k_guard_promote_ms = 1000;  // the named candidate's promotion
 // Patroni 4 refuses a ttl below this value and uses it instead (it logs "ttl=10 can't be
 // smaller than 20, adjusting..." and GET /config then shows ttl 20).
 constexpr int k_patroni4_min_ttl_s = 20;
@@ -35,11 +37,27 @@ ClusterSettings deployed_settings(const Inventory& inventory) {
     s.haproxy_fall = inventory.haproxy.fall;
     s.haproxy_rise = inventory.haproxy.rise;
     s.synchronous_mode = inventory.patroni.synchronous_mode;
+    s.guard = inventory.guard.enabled;
+    s.guard_unreachable_after_ms = inventory.guard.unreachable_after_ms;
+    s.guard_probe_interval_ms = inventory.guard.probe_interval_ms;
+    s.guard_fence_on_silence = inventory.guard.fence_on_silence;
     return s;
 }
 
 Prediction predict_rto(FaultKind fault, const ClusterSettings& s) {
     const Millis detect = static_cast<Millis>(s.haproxy_rise) * s.haproxy_down_inter_ms;
+    const bool fenced =
+        s.guard && (fault == FaultKind::kill_primary || fault == FaultKind::lose_primary_host ||
+                    (fault == FaultKind::partition_primary && s.guard_fence_on_silence));
+    if (fenced) {
+        const Millis total = static_cast<Millis>(s.guard_unreachable_after_ms) +
+                             s.guard_probe_interval_ms + k_guard_fence_ms + k_guard_promote_ms +
+                             detect;
+        return {total, "pgdr-guard: unreachable_after " + ms(s.guard_unreachable_after_ms) +
+                           " + probe " + ms(s.guard_probe_interval_ms) + " + fence " +
+                           ms(k_guard_fence_ms) + " + promotion " + ms(k_guard_promote_ms) + " + " +
+                           haproxy_term(s) + " = " + ms(total)};
+    }
     switch (fault) {
         case FaultKind::kill_primary:
         case FaultKind::partition_primary:

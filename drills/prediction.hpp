@@ -24,6 +24,11 @@ struct ClusterSettings {
     int haproxy_fall = 3;
     int haproxy_rise = 2;
     bool synchronous_mode = false;
+    // pgdr-guard (guard.enabled): a dead leader's machine fenced and its key released at once.
+    bool guard = false;
+    int guard_unreachable_after_ms = 2000;
+    int guard_probe_interval_ms = 300;
+    bool guard_fence_on_silence = false;
 };
 
 // The settings deployed from an inventory. Patroni 4 (Debian 13, release "trixie") raises a
@@ -50,6 +55,13 @@ struct Prediction {
 //       loop_wait + restart + rise x downinter. Patroni notices at its next HA loop and restarts
 //       PostgreSQL in place; HAProxy marks it UP again after `rise` checks.
 //   kill-etcd-member: 0 (no outage expected while a quorum remains).
+//   With pgdr-guard, kill-primary and lose-primary-host (and partition-primary with
+//   fence_on_silence):
+//       unreachable_after + probe_interval + fence 1000 ms + promotion 1000 ms + rise x
+//       downinter. The agents count the leader unreachable after unreachable_after, the last
+//       of a quorum within one probe; the provider's answer, the reset and the key release took
+//       0.5-1.6 s on the OVH twin, the named candidate's promotion 0.3-0.7 s (bench-drills.sh's
+//       guard row). A partition without fence_on_silence and a reboot take the TTL path.
 //   kill-haproxy: none; writes return when the restore step restarts HAProxy.
 Prediction predict_rto(FaultKind fault, const ClusterSettings& settings);
 

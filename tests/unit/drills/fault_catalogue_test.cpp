@@ -109,6 +109,31 @@ TEST_CASE("predicted RTO per fault", "[drills][prediction]") {
     CHECK(settings_warnings(seed).empty());
 }
 
+TEST_CASE("predicted RTO with pgdr-guard: the fenced path, not the TTL", "[drills][prediction]") {
+    Inventory inv;  // the default profile on Debian 13, as the OVH twin's inventory
+    inv.release = "trixie";
+    inv.patroni.ttl = 30;
+    inv.haproxy.fast_check_interval_ms = 250;
+    inv.haproxy.rise = 1;
+    inv.guard.enabled = true;
+    ClusterSettings s = deployed_settings(inv);
+    REQUIRE(s.guard);
+    auto kill = predict_rto(FaultKind::kill_primary, s);
+    // bench-drills.sh's guard row measured a median of 4843 ms.
+    CHECK(kill.rto_ms == std::optional<Millis>(2000 + 300 + 1000 + 1000 + 250));
+    CHECK(kill.formula ==
+          "pgdr-guard: unreachable_after 2000 ms + probe 300 ms + fence 1000 ms + "
+          "promotion 1000 ms + rise 1 x downinter 250 ms = 4550 ms");
+    CHECK(predict_rto(FaultKind::lose_primary_host, s).rto_ms == kill.rto_ms);
+    // A partition and a reboot are not fenced: Patroni's TTL.
+    CHECK(predict_rto(FaultKind::partition_primary, s).rto_ms == std::optional<Millis>(30250));
+    CHECK(predict_rto(FaultKind::reboot_primary, s).rto_ms == std::optional<Millis>(30250));
+    s.guard_fence_on_silence = true;
+    CHECK(predict_rto(FaultKind::partition_primary, s).rto_ms == kill.rto_ms);
+    s.guard = false;
+    CHECK(predict_rto(FaultKind::kill_primary, s).rto_ms == std::optional<Millis>(30250));
+}
+
 TEST_CASE("settings that let an isolated leader outlive its key are flagged",
           "[drills][prediction]") {
     ClusterSettings s;
