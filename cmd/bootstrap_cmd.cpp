@@ -277,6 +277,49 @@ pki::ClusterPki cluster_certificates(Context& ctx, const Inventory& inv) {
         "run the whole bootstrap: it moves the running cluster to TLS first");
 }
 
+// A cluster bootstrapped without TLS (pg/tls_move.hpp): packages, certificates and the etcd
+// part of the move first, then pgdr's lock (its etcd cannot hold it before it serves TLS), then
+// the backup stage and the rest of the move under it. False when a step failed.
+struct MovePlan {
+    const Plan& plan;
+    const pg::Secrets& secrets;
+    const std::string& primary;
+};
+bool move_to_tls(Context& ctx, const Inventory& inv, const BootstrapOptions& o,
+                 const std::vector<std::string>& plain, const std::string& move_marker,
+                 const MovePlan& m, const TransportMap& hosts,
+                 const std::function<bool(const Plan&)>& run,
+                 std::unique_ptr<ClusterLock>& cluster_lock) {
+    ctx.log->info(plain.empty()
+                      ? "bootstrap: finishing a move to TLS that was cut off (" + move_marker + ")"
+                      : "bootstrap: moving the running cluster to TLS (" + join(plain, ", ") +
+                            " answer over plain HTTP)");
+    if (o.dry_run && !ctx.json()) {
+        std::cout << pg::tls_move_summary(plain) << '\n';
+    }
+    if (!o.dry_run) {
+        refuse_left_fault(ctx, inv, hosts);
+        std::ofstream(move_marker) << "a move to TLS by pgdr bootstrap: remove only when it "
+                                      "ended (bootstrap does)\n";
+    }
+    Plan before_lock = m.plan.only(Stage::packages);
+    pg::append_plan(before_lock, m.plan.only(Stage::certificates));
+    pg::append_plan(before_lock, pg::plan_tls_move_before_lock(inv, m.secrets, m.primary));
+    bool ok = run(before_lock);
+    if (ok && !o.dry_run) {
+        cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
+    }
+    if (ok) {
+        Plan under_lock = m.plan.only(Stage::backup);
+        pg::append_plan(under_lock, pg::plan_tls_move_under_lock(inv, m.secrets, m.primary));
+        ok = run(under_lock);
+    }
+    if (ok && !o.dry_run) {
+        std::filesystem::remove(move_marker);
+    }
+    return ok;
+}
+
 int bootstrap(Context& ctx, const BootstrapOptions& o) {
     const auto start = std::chrono::steady_clock::now();
     Inventory inv = resolved_inventory(ctx);
@@ -333,35 +376,8 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     };
     bool ok = true;
     if (moving) {
-        // A cluster bootstrapped without TLS (pg/tls_move.hpp): its etcd cannot hold pgdr's
-        // lock before it serves TLS, so the lock comes after the etcd part of the move.
-        ctx.log->info(plain.empty() ? "bootstrap: finishing a move to TLS that was cut off (" +
-                                          move_marker + ")"
-                                    : "bootstrap: moving the running cluster to TLS (" +
-                                          join(plain, ", ") + " answer over plain HTTP)");
-        if (o.dry_run && !ctx.json()) {
-            std::cout << pg::tls_move_summary(plain) << '\n';
-        }
-        if (!o.dry_run) {
-            refuse_left_fault(ctx, inv, conn.by_name);
-            std::ofstream(move_marker) << "a move to TLS by pgdr bootstrap: remove only when it "
-                                          "ended (bootstrap does)\n";
-        }
-        Plan before_lock = plan.only(Stage::packages);
-        pg::append_plan(before_lock, plan.only(Stage::certificates));
-        pg::append_plan(before_lock, pg::plan_tls_move_before_lock(inv, secrets, primary));
-        ok = run(before_lock);
-        if (ok && !o.dry_run) {
-            cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
-        }
-        if (ok) {
-            Plan under_lock = plan.only(Stage::backup);
-            pg::append_plan(under_lock, pg::plan_tls_move_under_lock(inv, secrets, primary));
-            ok = run(under_lock);
-        }
-        if (ok && !o.dry_run) {
-            std::filesystem::remove(move_marker);
-        }
+        ok = move_to_tls(ctx, inv, o, plain, move_marker, {plan, secrets, primary}, conn.by_name,
+                         run, cluster_lock);
     } else if (!o.dry_run && etcd_running(facts)) {
         cluster_lock = take_cluster_lock(ctx, inv, o.break_lock);
         refuse_left_fault(ctx, inv, conn.by_name);
