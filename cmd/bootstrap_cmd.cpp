@@ -107,8 +107,8 @@ ExitCode failure_code(const ApplyReport& rep) {
     return ExitCode::postgres;
 }
 
-void print_report(Context& ctx, const ApplyReport& rep, double seconds) {
-    if (ctx.json()) {
+nlohmann::json report_json(const ApplyReport& rep, double seconds) {
+    {
         nlohmann::json results = nlohmann::json::array();
         for (const auto& r : rep.results) {
             nlohmann::json j = {{"stage", to_string(r.stage)},
@@ -123,18 +123,22 @@ void print_report(Context& ctx, const ApplyReport& rep, double seconds) {
             }
             results.push_back(j);
         }
-        std::cout << nlohmann::json{{"dry_run", rep.dry_run},
-                                    {"ok", rep.ok()},
-                                    {"changed", rep.count(Outcome::changed)},
-                                    {"unchanged", rep.count(Outcome::unchanged)},
-                                    {"failed", rep.count(Outcome::failed)},
-                                    {"seconds", seconds},
-                                    {"failed_stage",
-                                     rep.failed_stage ? to_string(*rep.failed_stage) : ""},
-                                    {"results", results}}
-                         .dump(2)
-                  << '\n';
-        return;
+        return nlohmann::json{
+            {"dry_run", rep.dry_run},
+            {"ok", rep.ok()},
+            {"changed", rep.count(Outcome::changed)},
+            {"unchanged", rep.count(Outcome::unchanged)},
+            {"failed", rep.count(Outcome::failed)},
+            {"seconds", seconds},
+            {"failed_stage", rep.failed_stage ? to_string(*rep.failed_stage) : ""},
+            {"results", results}};
+    }
+}
+
+// The text report of one cluster's apply; `title` names the cluster when there are two.
+void print_report(const ApplyReport& rep, double seconds, const std::string& title) {
+    if (!title.empty()) {
+        std::cout << title << '\n';
     }
     Table t({"STAGE", "CHANGED", "UNCHANGED", "FAILED", "SKIPPED"});
     for (Stage s : all_stages()) {
@@ -320,9 +324,17 @@ bool move_to_tls(Context& ctx, const Inventory& inv, const BootstrapOptions& o,
     return ok;
 }
 
-int bootstrap(Context& ctx, const BootstrapOptions& o) {
+// What the run of one cluster hands to the command: the JSON report (--output json prints one
+// document: the primary cluster's report, the DR cluster's under "dr").
+struct ClusterRun {
+    nlohmann::json json;
+};
+
+// One cluster: the inventory's, or (inv.standby_of) its DR cluster, which takes the primary's
+// recorded system identifier as its own (a physical copy) and records nothing.
+int bootstrap_cluster(Context& ctx, const Inventory& inv, const BootstrapOptions& o,
+                      ClusterRun& out) {
     const auto start = std::chrono::steady_clock::now();
-    Inventory inv = resolved_inventory(ctx);
     const std::optional<Stage> only = only_stage(o);
     auto secrets = pg::load_secrets(inv.paths.state_dir);
     secrets.backup = pg::load_backup_secrets(inv);
@@ -387,7 +399,16 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    print_report(ctx, rep, secs);
+    if (ctx.json()) {
+        out.json = report_json(rep, secs);
+    } else {
+        const bool pair = inv.dr || inv.standby_of;
+        print_report(rep, secs,
+                     !pair            ? ""
+                     : inv.standby_of ? "\nDR cluster " + inv.cluster + " (standby of " +
+                                            inv.standby_of->cluster + ")"
+                                      : "primary cluster " + inv.cluster);
+    }
     if (!rep.ok()) {
         return static_cast<int>(failure_code(rep));
     }
@@ -398,10 +419,42 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
         !verify_cluster(ctx, inv, cluster, clock)) {
         return static_cast<int>(ExitCode::verification_failed);
     }
-    if (!o.dry_run) {
+    if (!o.dry_run && !inv.standby_of) {
         remember_cluster(inv, *conn.by_name.at(primary), primary, state, fingerprint);
     }
     return 0;
+}
+
+// The inventory's cluster, then its DR cluster (a `dr` section), which clones the primary.
+int bootstrap(Context& ctx, const BootstrapOptions& o) {
+    const Inventory inv = resolved_inventory(ctx);
+    // --break-lock names the cluster whose lock goes: the primary's or the DR cluster's.
+    BootstrapOptions po = o;
+    if (inv.dr && o.break_lock == inv.dr->cluster) {
+        po.break_lock.clear();
+    }
+    ClusterRun primary;
+    int rc = bootstrap_cluster(ctx, inv, po, primary);
+    if (rc == 0 && inv.dr) {
+        const Inventory dr = dr_inventory(inv);
+        BootstrapOptions dro = o;
+        if (o.break_lock != dr.cluster) {
+            dro.break_lock.clear();
+        }
+        ctx.log->info("bootstrap: the DR cluster " + dr.cluster + " (" +
+                      std::to_string(dr.hosts.size()) + " hosts in " + inv.dr->region +
+                      "), a standby of " + inv.cluster);
+        ClusterRun standby;
+        rc = bootstrap_cluster(ctx, dr, dro, standby);
+        primary.json["dr"] = standby.json;
+        if (ctx.json()) {
+            primary.json["ok"] = primary.json.value("ok", false) && rc == 0;
+        }
+    }
+    if (ctx.json()) {
+        std::cout << primary.json.dump(2) << '\n';
+    }
+    return rc;
 }
 
 }  // namespace

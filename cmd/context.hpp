@@ -55,6 +55,7 @@ void register_bootstrap_commands(CLI::App& app, Context& ctx);
 void register_status_commands(CLI::App& app, Context& ctx);
 void register_ovh_commands(CLI::App& app, Context& ctx);
 void register_ha_commands(CLI::App& app, Context& ctx);
+void register_dr_commands(CLI::App& app, Context& ctx);
 void register_runbook_commands(CLI::App& app, Context& ctx);
 void register_completion_commands(CLI::App& app, Context& ctx);
 void register_certs_commands(CLI::App& app, Context& ctx);

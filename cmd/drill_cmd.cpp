@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "cmd/context.hpp"
+#include "cmd/drill_region.hpp"
 #include "cmd/drill_restore.hpp"
 #include "cmd/guard_cmd.hpp"
 #include "cmd/wiring.hpp"
@@ -95,7 +96,26 @@ struct DrillCmdOptions {
     bool restore = false;           // --heal: only restore a fault an interrupted drill left
     bool restore_drill = false;     // --restore: the restore drill (cmd/drill_restore.cpp)
     std::optional<std::string> to;  // --to TIME, with --restore
+    std::string lose_region;        // --lose-region: the region drill (cmd/drill_region.cpp)
+    bool promote = false;           // --promote, with --lose-region
 };
+
+// --lose-region: a pair of clusters loses a region; no fault flag; its own wiring.
+int region_drill_of(Context& ctx, const DrillCmdOptions& o) {
+    for (const auto& [flag, on] : o.faults) {
+        if (on) {
+            throw usage_error("--lose-region is a drill of its own: it takes no fault (" + flag +
+                              ")");
+        }
+    }
+    RegionDrillCmdOptions r;
+    r.region = o.lose_region;
+    r.promote = o.promote;
+    r.max_rto_s = o.max_rto_s;
+    r.timeout = std::chrono::milliseconds(static_cast<long long>(o.timeout_s * 1000));
+    r.reports = o.reports;
+    return region_drill(ctx, r);
+}
 
 // --restore: no fault flag, no failover options; its own wiring.
 int restore_drill_of(Context& ctx, const DrillCmdOptions& o) {
@@ -368,6 +388,12 @@ int drill(Context& ctx, const DrillCmdOptions& o) {
     if (o.restore_drill) {
         return restore_drill_of(ctx, o);
     }
+    if (!o.lose_region.empty()) {
+        return region_drill_of(ctx, o);
+    }
+    if (o.promote) {
+        throw usage_error("--promote goes with --lose-region");
+    }
     auto fault = o.restore ? drills::FaultKind::kill_primary : chosen_fault(o);
     check_drill_options(o, fault);
 
@@ -468,6 +494,11 @@ void register_drill_commands(CLI::App& app, Context& ctx) {
                   "host and check the marker rows written meanwhile");
     cmd->add_option("--to", o->to,
                     "With --restore: the recovery target TIME (default: now minus a margin)");
+    cmd->add_option("--lose-region", o->lose_region,
+                    "The region drill: every host of REGION of a pair of clusters (inventory dr "
+                    "section) loses its network while two writers write");
+    cmd->add_flag("--promote", o->promote,
+                  "With --lose-region: promote the DR cluster once the primary region is lost");
     cmd->add_option("--candidate", o->candidate, "With --switchover: the replica to promote");
     cmd->add_option("--max-rto", o->max_rto_s, "Objective: RTO at most SECONDS")
         ->check(CLI::NonNegativeNumber);

@@ -31,7 +31,9 @@ namespace {
 
 struct LabOptions {
     std::string dir;
-    int hosts = 3;
+    int hosts = 0;  // 0: 3, or 5 with --regions 2
+    int regions = 1;
+    int region_latency_ms = 20;
     std::string release = "trixie";
     bool purge = false;
     bool ovh = false;
@@ -402,7 +404,8 @@ int up(Context& ctx, const LabOptions& o) {
     }
     LabSession s(ctx, o.dir);
     const auto start = std::chrono::steady_clock::now();
-    s.lab.up(lab::LabConfig{o.release, o.hosts, !o.no_monitor});
+    const int hosts = o.hosts != 0 ? o.hosts : o.regions == 2 ? 5 : 3;
+    s.lab.up(lab::LabConfig{o.release, hosts, !o.no_monitor, o.regions, o.region_latency_ms});
     for (const auto& h : s.lab.hosts()) {
         wait_booted(ctx, s.lab.paths(), h);
     }
@@ -419,11 +422,9 @@ int up(Context& ctx, const LabOptions& o) {
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto& p = s.lab.paths();
     if (ctx.json()) {
-        std::cout << nlohmann::json{{"dir", p.dir},
-                                    {"inventory", p.inventory()},
-                                    {"hosts", o.hosts},
-                                    {"release", o.release},
-                                    {"s3_endpoint", s3_endpoint},
+        std::cout << nlohmann::json{{"dir", p.dir},         {"inventory", p.inventory()},
+                                    {"hosts", hosts},       {"regions", o.regions},
+                                    {"release", o.release}, {"s3_endpoint", s3_endpoint},
                                     {"seconds", secs}}
                          .dump(2)
                   << '\n';
@@ -431,16 +432,19 @@ int up(Context& ctx, const LabOptions& o) {
     }
     char took[32];
     std::snprintf(took, sizeof took, "%.1f", secs);
-    std::cout << "lab up: " << o.hosts << " Debian " << o.release << " hosts in " << p.dir << " ("
-              << took << " s)\n\n"
+    std::cout << "lab up: " << hosts << " Debian " << o.release << " hosts"
+              << (o.regions > 1 ? " in " + std::to_string(o.regions) + " regions (" +
+                                      std::to_string(o.region_latency_ms) + " ms apart)"
+                                : std::string())
+              << " in " << p.dir << " (" << took << " s)\n\n"
               << "  inventory:  " << p.inventory() << "\n";
     if (o.backup) {
         std::cout << "  backups:    " << s3_endpoint << " (bucket " << lab::k_s3_bucket << ", CA "
                   << lab::LabS3Paths(p.dir).ca_cert() << ")\n";
     }
     std::cout << "  next:       pgdr -i " << p.inventory() << " bootstrap\n"
-              << "  a shell:    pgdr lab ssh pg1" << (o.dir.empty() ? "" : " --dir " + p.dir)
-              << "\n"
+              << "  a shell:    pgdr lab ssh " << s.lab.hosts().front().name
+              << (o.dir.empty() ? "" : " --dir " + p.dir) << "\n"
               << "  OpenSSH:    ssh -i " << p.ssh_key()
               << " -o UserKnownHostsFile=" << p.known_hosts() << " root@" << lab::host_address(1)
               << "\n"
@@ -627,7 +631,17 @@ void register_lab_commands(CLI::App& app, Context& ctx) {
     };
     auto* up_cmd = lab->add_subcommand("up", "Create (or repair) the lab and boot its hosts");
     add_dir(up_cmd);
-    up_cmd->add_option("--hosts", o->hosts, "Number of hosts")->check(CLI::Range(3, 5));
+    up_cmd->add_option("--hosts", o->hosts, "Number of hosts (default 3; 5 with --regions 2)")
+        ->check(CLI::Range(3, 5));
+    up_cmd
+        ->add_option("--regions", o->regions,
+                     "Regions: 2 puts 3 hosts in r1 (the primary cluster) and 2 in r2 (the DR "
+                     "cluster, the inventory's dr section)")
+        ->check(CLI::Range(1, 2));
+    up_cmd
+        ->add_option("--region-latency-ms", o->region_latency_ms,
+                     "Added delay each way between the regions (with --regions 2; default 20)")
+        ->check(CLI::Range(0, 1000));
     up_cmd->add_option("--release", o->release, "Debian release of the hosts")
         ->check(CLI::IsMember({"trixie", "bookworm"}));
     up_cmd->add_flag("--ovh", o->ovh,

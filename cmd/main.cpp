@@ -175,6 +175,7 @@ int run(int argc, char** argv) {
     register_bootstrap_commands(app, ctx);
     register_status_commands(app, ctx);
     register_ha_commands(app, ctx);
+    register_dr_commands(app, ctx);
     register_runbook_commands(app, ctx);
     register_certs_commands(app, ctx);
     register_guard_commands(app, ctx);

@@ -16,6 +16,7 @@
 #include "drills/fault_journal.hpp"
 #include "guard/status.hpp"
 #include "monitoring/alerts.hpp"
+#include "pg/dr_link.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/secrets.hpp"
 #include "pg/status.hpp"
@@ -71,9 +72,49 @@ void print_status(const Inventory& inv, const pg::ClusterStatus& st) {
     }
 }
 
+// The DR cluster of a pair (the inventory's `dr` section): its own snapshot and assessment, and
+// the link between the two read on the primary's leader (pg/dr_link.hpp).
+struct DrView {
+    Inventory inv;
+    ClusterWiring wiring;
+    DrView(Context& ctx, const Inventory& primary) : inv(dr_inventory(primary)), wiring(ctx, inv) {}
+};
+
+struct DrState {
+    pg::ClusterStatus status;
+    pg::DrLink link;
+    // Healthy: the DR cluster passes its own checks and streams through the slot.
+    bool healthy() const { return status.healthy() && link.streaming(); }
+};
+
+DrState collect_dr(const Inventory& primary, const pg::ClusterStatus& ps, DrView& dr,
+                   ClusterWiring& primary_wiring) {
+    DrState out;
+    out.status = pg::collect_status(dr.inv, dr.wiring.access());
+    if (ps.leader().empty()) {
+        out.link.slot = primary.dr->slot;
+        out.link.error = "the primary cluster has no leader";
+    } else {
+        out.link = pg::read_dr_link(pg::cluster_targets(primary), primary_wiring.access(),
+                                    ps.leader(), primary.dr->slot);
+    }
+    return out;
+}
+
+void print_dr(const DrView& dr, const DrState& st) {
+    std::cout << "\n";
+    print_status(dr.inv, st.status);
+    std::cout << "DR link (" << dr.inv.standby_of->cluster << " -> " << dr.inv.cluster
+              << "): " << pg::dr_link_text(st.link) << "\n";
+}
+
 int status(Context& ctx, const StatusOptions& o) {
     auto inv = resolved_inventory(ctx);
     ClusterWiring cluster(ctx, inv);
+    std::unique_ptr<DrView> dr;
+    if (inv.dr) {
+        dr = std::make_unique<DrView>(ctx, inv);
+    }
     // The fault journal's copies on the members (drills/fault_journal.hpp) are read over SSH.
     HostTransports hosts = connect_hosts(ctx, inv);
     for (;;) {
@@ -81,15 +122,27 @@ int status(Context& ctx, const StatusOptions& o) {
         // pgdr-guard's readiness and decision log (informational: the exit status is the
         // cluster's; `pgdr guard status` exits 1 when an agent is missing).
         const auto guard = guard_summary(inv, hosts.by_name);
+        std::optional<DrState> drs;
+        if (dr) {
+            drs = collect_dr(inv, s, *dr, cluster);
+        }
         if (ctx.json()) {
             auto j = pg::status_to_json(s);
             j["guard"] = guard;
+            if (drs) {
+                j["dr"] = pg::status_to_json(drs->status);
+                j["dr"]["cluster"] = dr->inv.cluster;
+                j["dr"]["link"] = pg::dr_link_to_json(drs->link);
+            }
             std::cout << j.dump(2) << std::endl;
         } else {
             if (o.watch_s > 0 && ::isatty(STDOUT_FILENO) != 0) {
                 std::cout << "\033[H\033[2J";
             }
             print_status(inv, s);
+            if (drs) {
+                print_dr(*dr, *drs);
+            }
             if (guard.is_object()) {
                 std::cout << "\n"
                           << (guard.contains("error") ? "guard: cannot read its records: " +
@@ -110,8 +163,9 @@ int status(Context& ctx, const StatusOptions& o) {
             std::cerr << "pgdr: " << ctx.log->redact(fault) << "\n";
         }
         if (o.watch_s <= 0) {
-            return s.healthy() && fault.empty() ? 0
-                                                : static_cast<int>(ExitCode::verification_failed);
+            return s.healthy() && (!drs || drs->healthy()) && fault.empty()
+                       ? 0
+                       : static_cast<int>(ExitCode::verification_failed);
         }
         std::this_thread::sleep_for(std::chrono::seconds(o.watch_s));
     }

@@ -1248,8 +1248,78 @@ void check_guard(Reader& r, const Inventory& inv) {
     }
 }
 
-void check_across_sections(Reader& r, const Inventory& inv) {
+// ---- dr: the hosts of one region form the standby cluster ----
+
+void read_dr(Reader& r, const YAML::Node& d, Inventory& inv) {
+    if (!r.check_map(d, "dr", {"region", "cluster", "slot"})) {
+        return;
+    }
+    DrSection dr;
+    dr.line = d.Mark().line + 1;
+    if (!d["region"]) {
+        r.error(d,
+                "dr: missing required key 'region' (the region whose hosts form the DR "
+                "cluster)");
+    }
+    read_opt(d, "region", dr.region, [&](const YAML::Node& v) {
+        return r.matching(v, "dr.region", k_region_re, "a region name such as SBG5");
+    });
+    read_opt(d, "cluster", dr.cluster, [&](const YAML::Node& v) {
+        return r.matching(v, "dr.cluster", k_name_re,
+                          "lowercase letters, digits and '-', starting with a letter");
+    });
+    read_opt(d, "slot", dr.slot, [&](const YAML::Node& v) {
+        return r.matching(v, "dr.slot", std::regex("^[a-z_][a-z0-9_]{0,62}$"),
+                          "a replication slot name (lowercase letters, digits, '_')");
+    });
+    inv.dr = dr;
+}
+
+// Moves the DR region's hosts out of inv.hosts into inv.dr->hosts; checks both clusters.
+void split_dr(Reader& r, Inventory& inv) {
+    if (!inv.dr) {
+        return;
+    }
+    auto& dr = *inv.dr;
+    if (dr.cluster.empty()) {
+        dr.cluster = inv.cluster + "-dr";
+    }
+    if (dr.cluster == inv.cluster) {
+        r.add(dr.line, 1, "dr.cluster: must differ from the primary cluster's name");
+    }
+    std::vector<HostSpec> primary;
+    for (auto& h : inv.hosts) {
+        (h.region == dr.region ? dr.hosts : primary).push_back(h);
+    }
+    if (dr.hosts.empty()) {
+        r.add(dr.line, 1, "dr.region: no host is in region '" + dr.region + "'");
+        return;
+    }
+    inv.hosts = std::move(primary);
+    auto count = [&](Service s) {
+        return std::count_if(dr.hosts.begin(), dr.hosts.end(),
+                             [&](const HostSpec& h) { return h.runs(s); });
+    };
+    const auto etcd = count(Service::etcd);
+    if (count(Service::postgres) < 1 || count(Service::haproxy) < 1 || etcd % 2 == 0) {
+        r.add(dr.line, 1,
+              "dr: the hosts of region " + dr.region +
+                  " need at least one postgres and one haproxy service and an odd number of "
+                  "etcd members (found " +
+                  std::to_string(count(Service::postgres)) + " postgres, " +
+                  std::to_string(count(Service::haproxy)) + " haproxy, " + std::to_string(etcd) +
+                  " etcd)");
+    }
+    if (inv.provider == ProviderKind::ovh) {
+        r.add(dr.line, 1,
+              "dr: a DR cluster is built on the lab for now (`pgdr lab up --regions 2`); "
+              "provisioning it on OVH is not supported yet");
+    }
+}
+
+void check_across_sections(Reader& r, Inventory& inv) {
     check_host_addresses(r, inv);
+    split_dr(r, inv);
     check_guard(r, inv);
     check_backup_host(r, inv);
     check_service_counts(r, inv);
@@ -1279,10 +1349,10 @@ YAML::Node load_root(Reader& r, const std::string& text) {
         r.add(0, 0, "the inventory is empty (see pgdr-inventory(5) and inventories/)");
         throw InventoryError(r.diagnostics());
     }
-    if (!r.check_map(
-            root, "inventory",
-            {"cluster", "production", "release", "postgres_version", "network", "ssh", "hosts",
-             "patroni", "haproxy", "etcd", "monitoring", "backup", "guard", "paths", "provider"})) {
+    if (!r.check_map(root, "inventory",
+                     {"cluster", "production", "release", "postgres_version", "network", "ssh",
+                      "hosts", "patroni", "haproxy", "etcd", "monitoring", "backup", "guard", "dr",
+                      "paths", "provider"})) {
         throw InventoryError(r.diagnostics());
     }
     return root;
@@ -1328,6 +1398,9 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     if (root["guard"]) {
         read_guard(r, root["guard"], inv);
     }
+    if (root["dr"]) {
+        read_dr(r, root["dr"], inv);
+    }
     read_paths(r, root, inv);
     read_provider(r, root, inv);
     if (r.diagnostics().empty()) {
@@ -1335,6 +1408,44 @@ Inventory parse_inventory(const std::string& text, const std::string& file_name)
     }
     throw_if_any(r);
     return inv;
+}
+
+Inventory dr_inventory(const Inventory& primary) {
+    if (!primary.dr) {
+        throw config_error("the inventory has no dr section: no DR cluster",
+                           "add `dr: {region: ...}` naming the region of the DR hosts "
+                           "(pgdr-inventory(5))");
+    }
+    Inventory dr = primary;
+    dr.cluster = primary.dr->cluster;
+    dr.hosts = primary.dr->hosts;
+    StandbyOf of;
+    of.cluster = primary.cluster;
+    of.slot = primary.dr->slot;
+    for (const auto* h : primary.hosts_with(Service::postgres)) {
+        of.addresses.push_back(h->address);
+    }
+    dr.standby_of = of;
+    dr.dr.reset();
+    dr.patroni.synchronous_mode = false;
+    dr.patroni.synchronous_mode_strict = false;
+    dr.guard = GuardSection{};
+    dr.backup.reset();
+    return dr;
+}
+
+Inventory swap_dr_roles(const Inventory& pair) {
+    if (!pair.dr) {
+        throw config_error("the inventory has no dr section: no roles to swap");
+    }
+    Inventory out = pair;
+    out.cluster = pair.dr->cluster;
+    out.hosts = pair.dr->hosts;
+    out.dr->cluster = pair.cluster;
+    out.dr->hosts = pair.hosts;
+    out.dr->region = pair.hosts.empty() ? "" : pair.hosts.front().region;
+    out.guard = GuardSection{};
+    return out;
 }
 
 Inventory load_inventory(const std::string& path) {

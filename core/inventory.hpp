@@ -192,6 +192,26 @@ struct GuardSection {
     std::string credentials_file;
 };
 
+// The `dr` section (issue 16): the hosts of one region form a second cluster with its own etcd,
+// Patroni and HAProxy, a Patroni standby cluster whose standby leader streams from this one
+// through a permanent slot (pgdr-inventory(5), DR CLUSTER). Its hosts are not in
+// Inventory::hosts: every command works on the primary cluster; dr_inventory() gives the other.
+struct DrSection {
+    std::string region;
+    std::string cluster;           // "": <cluster>-dr
+    std::string slot = "pgdr_dr";  // the permanent physical slot on the primary cluster
+    std::vector<HostSpec> hosts;   // the hosts of `region`, in inventory order
+    int line = 0;
+};
+
+// What a standby cluster replicates from (set on the inventory dr_inventory() returns).
+struct StandbyOf {
+    std::string cluster;
+    std::vector<std::string> addresses;  // the primary cluster's PostgreSQL members
+    int port = 5432;
+    std::string slot;
+};
+
 struct TimingProfile {
     int ttl, loop_wait, retry_timeout;
     int check_interval_ms, fast_check_interval_ms, fall, rise;
@@ -217,6 +237,8 @@ struct Inventory {
     MonitoringSettings monitoring;
     std::optional<BackupSettings> backup;  // the `backup` section; none: the local cp archive
     GuardSection guard;
+    std::optional<DrSection> dr;          // the `dr` section: a standby cluster in another region
+    std::optional<StandbyOf> standby_of;  // set on a DR cluster's inventory (dr_inventory())
     PathSettings paths;
     ProviderKind provider = ProviderKind::none;
     LabSettings lab;
@@ -235,6 +257,19 @@ struct Inventory {
 Inventory parse_inventory(const std::string& text, const std::string& file_name);
 // Reads the file (throws InventoryError when it cannot), then parse_inventory().
 Inventory load_inventory(const std::string& path);
+
+// The DR cluster of `primary` (which must have a `dr` section) as an inventory of its own: the
+// DR hosts, the DR cluster's name, standby_of naming the primary's members and slot; the same
+// settings, state directory (one CA, the same roles' passwords: a physical copy has the same
+// roles) and provider; no synchronous mode (a standby cluster's commits are its primary's), no
+// guard, no backup section of its own yet.
+Inventory dr_inventory(const Inventory& primary);
+
+// The pair with its roles swapped, once `pgdr dr promote` made the DR cluster the primary
+// (recorded in the state, core/state.hpp): the DR cluster's hosts and name as the inventory's
+// cluster, the old primary's as its `dr` (whose dr_inventory() is then a standby of the new
+// primary, to be rebuilt). No guard (its hosts were the old primary's).
+Inventory swap_dr_roles(const Inventory& pair);
 
 // Debian release facts pgdr relies on.
 int postgres_major_for_release(const std::string& release);  // 0 when unknown

@@ -11,11 +11,10 @@ nlohmann::json ssh_json(const SshSettings& s) {
             {"connect_timeout", s.connect_timeout_s},
             {"command_timeout", s.command_timeout_s}};
 }
-}  // namespace
 
-nlohmann::json inventory_to_json(const Inventory& inv) {
+nlohmann::json hosts_json(const std::vector<HostSpec>& list) {
     nlohmann::json hosts = nlohmann::json::array();
-    for (const auto& h : inv.hosts) {
+    for (const auto& h : list) {
         nlohmann::json services = nlohmann::json::array();
         for (auto s : h.services) {
             services.push_back(to_string(s));
@@ -27,6 +26,12 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
                          {"services", services},
                          {"ssh", ssh_json(h.ssh)}});
     }
+    return hosts;
+}
+}  // namespace
+
+nlohmann::json inventory_to_json(const Inventory& inv) {
+    const nlohmann::json hosts = hosts_json(inv.hosts);
     const char* provider = inv.provider == ProviderKind::lab   ? "lab"
                            : inv.provider == ProviderKind::ovh ? "ovh"
                                                                : "none";
@@ -86,6 +91,12 @@ nlohmann::json inventory_to_json(const Inventory& inv) {
                          {"compress", b.compress},
                          {"cipher", b.cipher},
                          {"schedule", {{"full", b.schedule.full}, {"diff", b.schedule.diff}}}};
+    }
+    if (inv.dr) {
+        out["dr"] = {{"region", inv.dr->region},
+                     {"cluster", inv.dr->cluster},
+                     {"slot", inv.dr->slot},
+                     {"hosts", hosts_json(inv.dr->hosts)}};
     }
     if (inv.guard.enabled) {
         std::vector<std::string> agents;

@@ -90,7 +90,9 @@ void save_state(const std::string& state_dir, const ClusterState& state) {
 
 void check_state_identity(const Inventory& inv, const ClusterState& state) {
     const std::string file = inv.paths.state_dir + "/state.json";
-    if (!state.cluster.empty() && state.cluster != inv.cluster) {
+    // A pair's clusters share the state directory: bootstrap records the one that leads.
+    if (!state.cluster.empty() && state.cluster != inv.cluster &&
+        !(inv.dr && state.cluster == inv.dr->cluster)) {
         throw Error(ExitCode::invalid_config,
                     file + " belongs to cluster " + state.cluster + ", not " + inv.cluster +
                         " (two inventories sharing one state directory?)",
@@ -125,7 +127,17 @@ std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state) 
             missing.push_back(h.name);
         }
     }
+    if (inv.dr && !dr_primary(state).empty() && dr_primary(state) == inv.dr->cluster) {
+        inv = swap_dr_roles(inv);
+    }
     return missing;
+}
+
+std::string dr_primary(const ClusterState& state) {
+    if (!state.provider.contains(k_dr_state_key) || !state.provider[k_dr_state_key].is_object()) {
+        return "";
+    }
+    return state.provider[k_dr_state_key].value("primary", "");
 }
 
 namespace {

@@ -39,8 +39,15 @@ void save_state(const std::string& state_dir, const ClusterState& state);
 // OVH project than the inventory: two inventories sharing a state directory, or a copied one.
 void check_state_identity(const Inventory& inv, const ClusterState& state);
 
+// A pair of clusters (the inventory's `dr` section) after `pgdr dr promote`: the state's
+// provider["dr"]["primary"] names the cluster that is primary now.
+inline constexpr const char* k_dr_state_key = "dr";
+// The name of the pair's primary cluster per the state; "" when no promotion is recorded.
+std::string dr_primary(const ClusterState& state);
+
 // Fills the addresses the inventory leaves empty from the state; returns the hosts still
-// without an address. Calls check_state_identity() first.
+// without an address. Calls check_state_identity() first. For a pair whose DR cluster was
+// promoted, swaps the roles (swap_dr_roles()).
 std::vector<std::string> apply_state(Inventory& inv, const ClusterState& state);
 
 // The secret named `name` (e.g. "replication-password"): read from secrets/<name>, or generated

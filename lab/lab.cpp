@@ -16,6 +16,7 @@
 #include "core/files.hpp"
 #include "core/poll.hpp"
 #include "core/tcp.hpp"
+#include "lab/bridge_link.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
 #include "lab/twin_hosts.hpp"
@@ -116,11 +117,23 @@ LabConfig Lab::config() const {
     auto j = nlohmann::json::parse(*text);
     c.release = j.value("release", "trixie");
     c.hosts = j.value("hosts", 3);
+    c.regions = j.value("regions", 1);
+    c.region_latency_ms = j.value("region_latency_ms", 20);
     return c;
 }
 
-std::vector<LabHost> Lab::plan_hosts(int count, bool monitor) {
+std::vector<LabHost> Lab::plan_hosts(int count, bool monitor, int regions) {
     std::vector<LabHost> out;
+    if (regions == 2) {
+        out = plan_hosts(3, monitor);
+        for (auto& h : out) {
+            h.name = region_name(1) + "-" + h.name;
+        }
+        out.push_back(
+            {region_name(2) + "-pg1", host_address(4), {"postgres", "etcd", "haproxy"}, 2});
+        out.push_back({region_name(2) + "-pg2", host_address(5), {"postgres"}, 2});
+        return out;
+    }
     int etcd = count >= 5 ? 5 : 3;
     for (int i = 1; i <= count; ++i) {
         LabHost h{host_name(i), host_address(i), {"postgres"}};
@@ -139,7 +152,8 @@ std::vector<LabHost> Lab::plan_hosts(int count, bool monitor) {
 }
 
 std::vector<LabHost> Lab::hosts() const {
-    return plan_hosts(config().hosts);
+    const auto c = config();
+    return plan_hosts(c.hosts, true, c.regions);
 }
 
 LabHost Lab::find(const std::string& host) const {
@@ -170,10 +184,18 @@ std::string Lab::render_inventory(const LabPaths& paths, const LabConfig& config
         e << YAML::Flow << YAML::BeginMap;
         e << YAML::Key << "name" << YAML::Value << h.name;
         e << YAML::Key << "address" << YAML::Value << h.address;
+        if (config.regions > 1) {
+            e << YAML::Key << "region" << YAML::Value << region_name(h.region);
+        }
         e << YAML::Key << "services" << YAML::Value << YAML::Flow << h.services;
         e << YAML::EndMap;
     }
     e << YAML::EndSeq;
+    if (config.regions > 1) {
+        // The hosts of the second region form the DR cluster, a standby of the first's.
+        e << YAML::Key << "dr" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+          << "region" << YAML::Value << region_name(2) << YAML::EndMap;
+    }
     e << YAML::Key << "provider" << YAML::Value << YAML::BeginMap;
     e << YAML::Key << "type" << YAML::Value << "lab";
     e << YAML::Key << "lab" << YAML::Value << YAML::BeginMap << YAML::Key << "dir" << YAML::Value
@@ -196,7 +218,7 @@ std::string Lab::partition_ruleset() {
 }
 
 std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::string& host,
-                                           const std::string& release) {
+                                           const std::string& release, const std::string& bridge) {
     // The wrapper joins a cgroup of its own first (nspawn --keep-unit puts every container in
     // the caller's cgroup, where their systemds manage each other's units: etcd fails with
     // status=219/CGROUP on the second boot, kills cross containers), then boots the container,
@@ -224,7 +246,7 @@ std::vector<std::string> Lab::wrapper_argv(const LabPaths& paths, const std::str
             "pgdr-lab-" + host,
             host,
             paths.root(host),
-            k_bridge,
+            bridge,
             join_cgroup_dirs(cgroup_dirs(host)),
             release == "trixie" ? "1" : "0"};
 }
@@ -285,6 +307,36 @@ void Lab::ensure_bridge() {
         run({"ip", "addr", "add", std::string(k_gateway) + "/24", "dev", k_bridge});
     }
     run({"ip", "link", "set", k_bridge, "up"});
+}
+
+void Lab::ensure_region_links(const LabConfig& config) {
+    if (config.regions < 2) {
+        return;
+    }
+    const std::string bridge = region_bridge(2);
+    if (!run({"ip", "link", "show", bridge}, false).ok()) {
+        run({"ip", "link", "add", bridge, "type", "bridge"});
+    }
+    run({"ip", "link", "set", bridge, "up"});
+    const std::string port = "pgdrl1x2";
+    const auto relay = read_pid_file(m_paths.region_link_pid());
+    const bool relay_alive = relay && process_alive(*relay);
+    if (run({"ip", "link", "show", port}, false).ok() &&
+        (config.region_latency_ms <= 0 || relay_alive ||
+         run({"tc", "qdisc", "show", "dev", port}, false).out.find("netem") != std::string::npos)) {
+        return;  // made by an earlier `up`
+    }
+    const std::string how = join_bridges(m_local, {.bridge_a = k_bridge,
+                                                   .bridge_b = bridge,
+                                                   .port_a = port,
+                                                   .port_b = "pgdrl2y1",
+                                                   .free_a = "pgdrl1a2",
+                                                   .free_b = "pgdrl2b1",
+                                                   .latency_ms = config.region_latency_ms,
+                                                   .pid_file = m_paths.region_link_pid(),
+                                                   .log_file = m_paths.region_link_log()});
+    m_progress("regions r1 and r2 joined with " + std::to_string(config.region_latency_ms) +
+               " ms each way (" + how + ")");
 }
 
 void Lab::ensure_proxy(const std::string& extra_bind) {
@@ -395,8 +447,8 @@ void Lab::boot_host(const LabHost& h) {
         return;
     }
     auto cfg = config();
-    pid_t pid =
-        spawn_detached(wrapper_argv(m_paths, h.name, cfg.release), m_paths.console_log(h.name));
+    pid_t pid = spawn_detached(wrapper_argv(m_paths, h.name, cfg.release, region_bridge(h.region)),
+                               m_paths.console_log(h.name));
     write_file_atomic(m_paths.wrapper_pid(h.name), std::to_string(pid) + "\n");
 }
 
@@ -433,6 +485,11 @@ void Lab::up(const LabConfig& config) {
         throw usage_error("a lab has 3 to " + std::to_string(k_max_hosts) + " hosts, not " +
                           std::to_string(config.hosts));
     }
+    if (config.regions < 1 || config.regions > 2 || (config.regions == 2 && config.hosts != 5)) {
+        throw usage_error("a lab has one region, or two with 5 hosts (3 + 2), not " +
+                          std::to_string(config.regions) + " with " + std::to_string(config.hosts) +
+                          " hosts");
+    }
     auto recipe = recipe_for(config.release);
     LabLock lock;
     if (twin_exists()) {
@@ -441,10 +498,12 @@ void Lab::up(const LabConfig& config) {
     }
     if (exists()) {
         auto have = this->config();
-        if (have.release != config.release || have.hosts != config.hosts) {
+        if (have.release != config.release || have.hosts != config.hosts ||
+            have.regions != config.regions) {
             throw usage_error("the lab in " + m_paths.dir + " has " + std::to_string(have.hosts) +
-                                  " " + have.release + " hosts, not " +
-                                  std::to_string(config.hosts) + " " + config.release,
+                                  " " + have.release + " hosts in " + std::to_string(have.regions) +
+                                  " region(s), not " + std::to_string(config.hosts) + " " +
+                                  config.release + " in " + std::to_string(config.regions),
                               "run `pgdr lab down` first to change its shape");
         }
     }
@@ -466,6 +525,8 @@ void Lab::up(const LabConfig& config) {
     nlohmann::json marker = {{"version", 1},
                              {"release", config.release},
                              {"hosts", config.hosts},
+                             {"regions", config.regions},
+                             {"region_latency_ms", config.region_latency_ms},
                              {"image", recipe.path()}};
     if (!exists()) {
         write_file_atomic(m_paths.marker(), marker.dump(2) + "\n", 0600);
@@ -473,9 +534,10 @@ void Lab::up(const LabConfig& config) {
     write_file_atomic(k_owner_file, m_paths.dir + "\n", 0644);
     ensure_ssh_key();
     ensure_bridge();
+    ensure_region_links(config);
     ensure_proxy();
     const std::string image = ensure_image(recipe, m_local, m_progress);
-    auto hosts = plan_hosts(config.hosts);
+    auto hosts = plan_hosts(config.hosts, config.monitor, config.regions);
     for (const auto& h : hosts) {
         prepare_host(h, image, hosts);
     }
@@ -491,9 +553,7 @@ void Lab::up(const LabConfig& config) {
             wait_ssh(h, std::chrono::seconds(120));
         }
     }
-    write_file_atomic(m_paths.inventory(),
-                      render_inventory(m_paths, config, plan_hosts(config.hosts, config.monitor)),
-                      0644);
+    write_file_atomic(m_paths.inventory(), render_inventory(m_paths, config, hosts), 0644);
 }
 
 bool Lab::twin_exists() const {
@@ -687,7 +747,18 @@ void Lab::down(bool purge) {
     }
     auto owner = read_text_file(k_owner_file).value_or("");
     const bool ours = owner.empty() || owner == m_paths.dir + "\n";
+    // The regions' link (its relay, checked to be ours by its name) and bridge.
+    stop_bridge_relay(m_paths.region_link_pid());
+    fs::remove(m_paths.region_link_log(), ec);
     if (ours) {
+        for (const char* link : {"pgdrl1x2", "pgdrl2y1", "pgdrl1a2", "pgdrl2b1"}) {
+            if (run({"ip", "link", "show", link}, false).ok()) {
+                run({"ip", "link", "del", link}, false);
+            }
+        }
+        if (run({"ip", "link", "show", region_bridge(2)}, false).ok()) {
+            run({"ip", "link", "del", region_bridge(2)}, false);
+        }
         run({"ip", "link", "del", k_bridge}, false);
         fs::remove(k_owner_file, ec);
     }

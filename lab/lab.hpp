@@ -28,12 +28,17 @@ struct LabHost {
     std::string name;
     std::string address;
     std::vector<std::string> services;
+    int region = 1;  // 1-based; its bridge is region_bridge(region)
 };
 
 struct LabConfig {
     std::string release = "trixie";
     int hosts = 3;
     bool monitor = true;  // the written inventory's HAProxy host also runs the monitor service
+    // `--regions 2`: 3 hosts in region r1 (the primary cluster) and 2 in r2 (the DR cluster,
+    // the written inventory's `dr` section), joined by a link with region_latency_ms each way.
+    int regions = 1;
+    int region_latency_ms = 20;
 };
 
 struct HostStatus {
@@ -94,8 +99,9 @@ class Lab final : public HostControl {
     static bool is_scratch_name(const std::string& name);
 
     // The lab's hosts for `count` hosts: etcd on the first three (five when there are five),
-    // PostgreSQL on all, HAProxy on the last.
-    static std::vector<LabHost> plan_hosts(int count, bool monitor = true);
+    // PostgreSQL on all, HAProxy on the last. With two regions (count 5): r1-pg1..3 as a
+    // 3-host lab, then r2-pg1 (postgres, etcd, haproxy) and r2-pg2 (postgres): the DR cluster.
+    static std::vector<LabHost> plan_hosts(int count, bool monitor = true, int regions = 1);
     // The inventory `up` writes (YAML), for these hosts.
     static std::string render_inventory(const LabPaths& paths, const LabConfig& config,
                                         const std::vector<LabHost>& hosts);
@@ -103,12 +109,15 @@ class Lab final : public HostControl {
     static std::string partition_ruleset();
     // The wrapper script that boots a host and reboots it on exit code 133.
     static std::vector<std::string> wrapper_argv(const LabPaths& paths, const std::string& host,
-                                                 const std::string& release);
+                                                 const std::string& release,
+                                                 const std::string& bridge = k_bridge);
 
   private:
     void check_root() const;
     void ensure_prerequisites();
     void ensure_bridge();
+    // The bridges of regions 2.. and their links to the lab bridge (lab/bridge_link.hpp).
+    void ensure_region_links(const LabConfig& config);
     // extra_bind: another address of this machine the proxy also listens on (the twin's
     // Ext-Net gateway), empty for none.
     void ensure_proxy(const std::string& extra_bind = {});

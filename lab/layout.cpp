@@ -4,6 +4,12 @@
 
 namespace pgdr::lab {
 
+std::string region_bridge(int region) {
+    return "pgdrbr" + std::to_string(region - 1);
+}
+std::string region_name(int region) {
+    return "r" + std::to_string(region);
+}
 std::string host_name(int index) {
     return "pg" + std::to_string(index);
 }

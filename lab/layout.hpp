@@ -19,6 +19,11 @@ constexpr const char* k_cache_root = "/var/cache/pgdr";
 constexpr const char* k_owner_file = "/run/pgdr-lab.owner";  // the directory of the running lab
 constexpr const char* k_cgroup_name = "pgdr-lab";
 
+// Regions (`lab up --regions 2`): region 1 on k_bridge, region r on pgdrbr<r-1> (no address
+// of this machine), joined to k_bridge by a link with latency (lab/bridge_link.hpp); one
+// subnet, so this machine reaches every host, those of region 2 through the link.
+std::string region_bridge(int region);              // 1: "pgdrbr0"
+std::string region_name(int region);                // "r1"
 std::string host_name(int index);                   // "pg1"
 std::string host_address(int index);                // "198.18.0.11"
 std::string machine_name(const std::string& host);  // "pgdr-pg1"
@@ -42,6 +47,8 @@ struct LabPaths {
     std::string wrapper_pid(const std::string& h) const { return host_dir(h) + "/wrapper.pid"; }
     std::string console_log(const std::string& h) const { return host_dir(h) + "/console.log"; }
     std::string proxy_dir() const { return dir + "/apt-proxy"; }
+    std::string region_link_pid() const { return dir + "/region-link.pid"; }
+    std::string region_link_log() const { return dir + "/region-link.log"; }
     std::string proxy_pid() const { return proxy_dir() + "/pid"; }
 };
 

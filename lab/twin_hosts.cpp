@@ -12,6 +12,7 @@
 
 #include "core/files.hpp"
 #include "core/poll.hpp"
+#include "lab/bridge_link.hpp"
 #include "lab/image.hpp"
 #include "lab/proc.hpp"
 #include "twin/api.hpp"
@@ -241,42 +242,21 @@ void LabTwinBackend::link_networks(const std::string& a, const std::string& b, i
     const std::string na = ba.substr(std::string(k_net_prefix).size());
     const std::string nb = bb.substr(std::string(k_net_prefix).size());
     const std::string left = std::string(k_link_prefix) + na + "x" + nb;
-    const std::string right = std::string(k_link_prefix) + nb + "y" + na;
-    run({"ip", "link", "del", left}, false);
-    run({"ip", "link", "add", left, "type", "veth", "peer", "name", right});
-    run({"ip", "link", "set", left, "master", ba, "up"});
-    run({"ip", "link", "set", right, "master", bb, "up"});
-    if (latency_ms <= 0) {
-        return;
-    }
-    const std::string delay = std::to_string(latency_ms) + "ms";
-    if (run({"tc", "qdisc", "replace", "dev", left, "root", "netem", "delay", delay}, false).ok() &&
-        run({"tc", "qdisc", "replace", "dev", right, "root", "netem", "delay", delay}, false)
-            .ok()) {
-        return;
-    }
-    // No netem in this kernel: two veth pairs, one in each bridge, and a relay in user space
-    // between their free ends that holds every frame `latency_ms` (lab/delay_link.hpp).
-    run({"ip", "link", "del", left}, false);
-    const std::string left_free = std::string(k_link_prefix) + na + "a" + nb;
-    const std::string right_free = std::string(k_link_prefix) + nb + "b" + na;
-    for (const auto& [port, free_end, bridge] :
-         {std::tuple{left, left_free, ba}, std::tuple{right, right_free, bb}}) {
-        run({"ip", "link", "del", port}, false);
-        run({"ip", "link", "add", port, "type", "veth", "peer", "name", free_end});
-        run({"ip", "link", "set", port, "master", bridge, "up"});
-        run({"ip", "link", "set", free_end, "up"});
-    }
-    std::error_code ec;
-    const auto exe = fs::read_symlink("/proc/self/exe", ec);
     ensure_directory(m_paths.dir + "/links", 0700);
-    const pid_t pid =
-        spawn_detached({ec ? std::string("pgdr") : exe.string(), "lab", "ovh-link", left_free,
-                        right_free, "--delay-ms", std::to_string(latency_ms)},
-                       m_paths.dir + "/links/" + left + ".log");
-    write_file_atomic(m_paths.dir + "/links/" + left + ".pid", std::to_string(pid) + "\n");
-    m_log.info("twin: networks " + a + " and " + b + " joined with " + delay +
-               " each way (user-space relay, pid " + std::to_string(pid) + ")");
+    const std::string how =
+        join_bridges(m_local, {.bridge_a = ba,
+                               .bridge_b = bb,
+                               .port_a = left,
+                               .port_b = std::string(k_link_prefix) + nb + "y" + na,
+                               .free_a = std::string(k_link_prefix) + na + "a" + nb,
+                               .free_b = std::string(k_link_prefix) + nb + "b" + na,
+                               .latency_ms = latency_ms,
+                               .pid_file = m_paths.dir + "/links/" + left + ".pid",
+                               .log_file = m_paths.dir + "/links/" + left + ".log"});
+    if (latency_ms > 0) {
+        m_log.info("twin: networks " + a + " and " + b + " joined with " +
+                   std::to_string(latency_ms) + "ms each way (" + how + ")");
+    }
 }
 
 namespace {
@@ -597,14 +577,14 @@ void LabTwinBackend::teardown(const std::string& lab_dir, Transport& local, Logg
         b.remove_host_files(host);
     }
     // The user-space delay relays between regions (each checked to be ours by its name).
+    std::vector<std::string> relays;
     for (const auto& e : fs::directory_iterator(b.m_paths.dir + "/links", ec)) {
-        if (e.path().extension() != ".pid") {
-            continue;
+        if (e.path().extension() == ".pid") {
+            relays.push_back(e.path().string());
         }
-        if (auto pid = read_pid_file(e.path().string());
-            pid && process_alive(*pid) && process_comm(*pid).rfind("pgdr", 0) == 0) {
-            signal_and_wait(*pid, SIGKILL, std::chrono::seconds(5));
-        }
+    }
+    for (const auto& pid_file : relays) {
+        stop_bridge_relay(pid_file);
     }
     // Every twin link: instance veths (gone with their hosts), vRack links, network bridges,
     // the Ext-Net bridge.

@@ -64,7 +64,11 @@ class Judge {
         const auto* leader = m_s.member(m_s.leader);
         for (const auto& m : m_s.members) {
             if (m.is_leader()) {
-                if (m.state != "running") {
+                // A standby cluster's leader streams from the primary cluster (Patroni 4 says
+                // "streaming", 3.0.2 "running").
+                const bool ok = m.state == "running" ||
+                                (m.role == MemberRole::standby_leader && m.state == "streaming");
+                if (!ok) {
                     add("member_not_running", Severity::critical, m.name,
                         "leader " + m.name + " is " + or_none(m.state));
                 }

@@ -8,6 +8,7 @@
 #include "pg/etcd_config.hpp"
 #include "pg/foreign_guard.hpp"
 #include "pg/haproxy_config.hpp"
+#include "pg/patroni_config.hpp"
 #include "pg/pgbackrest_conf.hpp"
 #include "pg/pgpass.hpp"
 #include "pg/plan_actions.hpp"
@@ -111,6 +112,30 @@ std::string choose_primary(const Inventory& inv, const FactsMap& facts) {
     return inv.hosts_with(Service::postgres).front()->name;
 }
 
+namespace {
+
+// A DR cluster's first member is a copy of the primary cluster (its system identifier) or is
+// replaced by one: only when it holds nothing (no data, pgdr's interrupted clone, Debian's empty
+// auto-created cluster) or already is a standby of that cluster.
+void check_standby_leader_data(const Inventory& inv, const HostFacts& f, const std::string& name,
+                               const std::string& expected_sysid) {
+    const bool copy = !f.sysid.empty() && f.standby_signal &&
+                      (expected_sysid.empty() || f.sysid == expected_sysid);
+    if (f.data == "absent" || f.basebackup_marker || copy ||
+        (f.pristine() && !f.patroni_running())) {
+        return;
+    }
+    throw Error(ExitCode::postgres,
+                name + ": " + debian_paths(inv).data_dir + " holds cluster " +
+                    (f.sysid.empty() ? "(unknown)" : f.sysid) + ", not a standby of " +
+                    inv.standby_of->cluster +
+                    (expected_sysid.empty() ? "" : " (system identifier " + expected_sysid + ")"),
+                "pgdr never deletes data: back it up and empty the directory, then run "
+                "bootstrap again");
+}
+
+}  // namespace
+
 void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::string& primary,
                        const std::string& expected_sysid, bool adopt,
                        const std::string& inventory_path) {
@@ -122,7 +147,9 @@ void check_data_safety(const Inventory& inv, const FactsMap& facts, const std::s
                     primary + ": " + dd + " is not empty and holds no PostgreSQL cluster",
                     "pgdr never deletes data: move its content away, then run bootstrap again");
     }
-    if (!expected_sysid.empty() && !pf.sysid.empty() && pf.sysid != expected_sysid) {
+    if (inv.standby_of) {
+        check_standby_leader_data(inv, pf, primary, expected_sysid);
+    } else if (!expected_sysid.empty() && !pf.sysid.empty() && pf.sysid != expected_sysid) {
         throw Error(ExitCode::postgres,
                     primary + " holds cluster " + pf.sysid + ", not " + expected_sysid +
                         " that pgdr bootstrapped for " + inv.cluster,
@@ -450,7 +477,10 @@ HostActions seed_primary(const BootstrapInputs& b) {
 }
 
 // The clone replaces only what check_data_safety allowed: nothing, Debian's empty auto-created
-// cluster, or pgdr's own interrupted clone (marker).
+// cluster, or pgdr's own interrupted clone (marker). It drops the source's patroni.dynamic.json:
+// Patroni starts from that cached dynamic configuration when it finds one, so a DR cluster's
+// first member cloned from the primary cluster took the primary's (no standby_cluster) and
+// promoted itself on its first start (seen on the lab).
 RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
     const auto& pf = b.facts.at(b.primary.name);
     const auto marker = basebackup_marker_path(b.inv.postgres_version);
@@ -464,11 +494,16 @@ RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
                       b.v,
                       pf.sysid.empty() ? "unknown" : pf.sysid,
                       marker};
-    const std::string slot = slot_name(replica.name);
+    // The DR cluster's first member clones the primary cluster's writable member through the
+    // DR slot; every other member clones its own cluster's first member.
+    const bool remote = b.inv.standby_of && replica.name == b.primary.name;
+    const std::string slot = remote ? b.inv.standby_of->slot : slot_name(replica.name);
     const std::string conninfo =
-        "host=" + b.primary.address +
-        " port=5432 user=replicator passfile=" + b.paths.replication_passfile +
-        " application_name=" + slot + " sslmode=verify-full sslrootcert=" + tls_paths().ca;
+        remote ? standby_leader_conninfo(b.inv, replica)
+               : "host=" + b.primary.address +
+                     " port=5432 user=replicator passfile=" + b.paths.replication_passfile +
+                     " application_name=" + slot +
+                     " sslmode=verify-full sslrootcert=" + tls_paths().ca;
     return plan_command(
         {"sh", "-c",
          "set -e; v=$1 d=/var/lib/postgresql/$1/main marker=$2; touch \"$marker\"; "
@@ -476,9 +511,12 @@ RunCommand clone_primary(const BootstrapInputs& b, const HostSpec& replica) {
          "rm -rf \"$d\"; install -d -o postgres -g postgres -m 0700 \"$d\"; "
          "runuser -u postgres -- \"/usr/lib/postgresql/$v/bin/pg_basebackup\" -d \"$3\" "
          "-D \"$d\" -S \"$4\" -X stream -c fast; "
+         "rm -f \"$d/patroni.dynamic.json\"; "
          "runuser -u postgres -- touch \"$d/standby.signal\"; rm -f \"$marker\"",
          "pgdr-clone", b.v, marker, conninfo, slot},
-        "clone the primary with pg_basebackup (slot " + slot + ")", same_cluster, seconds(3600));
+        (remote ? "clone " + b.inv.standby_of->cluster : std::string("clone the primary")) +
+            " with pg_basebackup (slot " + slot + ")",
+        same_cluster, seconds(3600));
 }
 
 HostActions clone_replica(const BootstrapInputs& b, const HostSpec& replica) {
@@ -525,13 +563,26 @@ void plan_new_members(Plan& plan, const BootstrapInputs& b) {
     }
 }
 
+// A DR cluster's first member: a clone of the primary cluster, streaming from it through the
+// DR slot, holding one slot per member of its own cluster (a standby can).
+HostActions seed_standby_leader(const BootstrapInputs& b) {
+    HostActions sa = clone_replica(b, b.primary);
+    for (const auto* r : b.replicas) {
+        sa.actions.emplace_back(create_slot(*r));
+    }
+    sa.actions.emplace_back(wait(sql_true("select status = 'streaming' from pg_stat_wal_receiver"),
+                                 "streaming from " + b.inv.standby_of->cluster, seconds(120)));
+    return sa;
+}
+
 void plan_replication(Plan& plan, const BootstrapInputs& b) {
     if (b.patroni_anywhere) {
         plan_new_members(plan, b);
         return;
     }
-    plan.add_step(Stage::replication, "primary", HostOrder::sequential)
-        .hosts.push_back(seed_primary(b));
+    plan.add_step(Stage::replication, b.inv.standby_of ? "standby leader" : "primary",
+                  HostOrder::sequential)
+        .hosts.push_back(b.inv.standby_of ? seed_standby_leader(b) : seed_primary(b));
     auto& reps = plan.add_step(Stage::replication, "replicas");
     for (const auto* r : b.replicas) {
         reps.hosts.push_back(clone_replica(b, *r));
@@ -627,7 +678,7 @@ HostActions patroni_streaming(const BootstrapInputs& b) {
 // password goes on stdin; the desired values are no secret.
 RunCommand apply_dcs_settings(const BootstrapInputs& b) {
     const auto& p = b.inv.patroni;
-    const nlohmann::json dcs = {
+    nlohmann::json dcs = {
         {"ttl", p.ttl},
         {"loop_wait", p.loop_wait},
         {"retry_timeout", p.retry_timeout},
@@ -636,6 +687,15 @@ RunCommand apply_dcs_settings(const BootstrapInputs& b) {
         {"synchronous_mode_strict", p.synchronous_mode_strict},
         {"failsafe_mode", true},
         {"postgresql", {{"use_pg_rewind", p.use_pg_rewind}, {"use_slots", p.use_slots}}}};
+    if (b.inv.dr) {
+        dcs["slots"] = {{b.inv.dr->slot, {{"type", "physical"}}}};
+    }
+    if (b.inv.standby_of) {
+        dcs["standby_cluster"] = {{"host", standby_hosts(*b.inv.standby_of)},
+                                  {"port", b.inv.standby_of->port},
+                                  {"primary_slot_name", b.inv.standby_of->slot},
+                                  {"create_replica_methods", {"basebackup"}}};
+    }
     const std::string config_url = rest_url(b.inv, b.primary, "/config");
     RunCommand patch =
         plan_command({"python3", "-c", python_https(k_dcs_patch, true), config_url, dcs.dump()},
@@ -651,14 +711,23 @@ void plan_patroni(Plan& plan, const BootstrapInputs& b) {
         files.hosts.push_back(configure_patroni(b, *h));
     }
     plan.add_step(Stage::patroni, "leader", HostOrder::sequential)
-        .hosts.push_back(start_patroni(b, b.primary, "/primary"));
+        .hosts.push_back(
+            start_patroni(b, b.primary, b.inv.standby_of ? "/standby-leader" : "/primary"));
     auto& reps = plan.add_step(Stage::patroni, "replicas", HostOrder::sequential);
     for (const auto* r : b.replicas) {
         reps.hosts.push_back(start_patroni(b, *r, "/replica"));
     }
     plan.add_step(Stage::patroni, "replicas streaming").hosts.push_back(patroni_streaming(b));
-    plan.add_step(Stage::patroni, "DCS settings")
-        .hosts.push_back({b.primary.name, {apply_dcs_settings(b)}});
+    HostActions dcs{b.primary.name, {apply_dcs_settings(b)}};
+    if (b.inv.dr) {
+        // The DR cluster clones through this slot: Patroni creates it on its next loop.
+        dcs.actions.emplace_back(wait(sql_true("select exists (select 1 from pg_replication_slots "
+                                               "where slot_name = " +
+                                               sql_literal(b.inv.dr->slot) + ")"),
+                                      "the DR slot " + b.inv.dr->slot + " on the leader",
+                                      seconds(60)));
+    }
+    plan.add_step(Stage::patroni, "DCS settings").hosts.push_back(std::move(dcs));
 }
 
 // --- haproxy ----------------------------------------------------------------------------
@@ -721,6 +790,14 @@ void plan_verify(Plan& plan, const BootstrapInputs& b) {
             b.primary.address + " false",
             "a write through " + lb->name + ":" + std::to_string(hp.write_port) +
                 " lands on the leader"));
+        if (b.inv.standby_of) {
+            // A standby cluster takes no write: its write port leads to the standby leader.
+            on_leader.back() = client_check(
+                *lb, hp.write_port, "select host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+                b.primary.address + " true",
+                "a read through " + lb->name + ":" + std::to_string(hp.write_port) +
+                    " lands on the standby leader");
+        }
         if (!b.replicas.empty()) {
             on_leader.emplace_back(
                 client_check(*lb, hp.read_port, "select pg_is_in_recovery()", "t",

@@ -172,7 +172,10 @@ void read_haproxy(const ClusterTargets& t, const ClusterAccess& access, const Sn
 const char* const k_replication_sql =
     "SELECT application_name, state, coalesce(sync_state, ''), coalesce(flush_lsn::text, ''), "
     "coalesce(replay_lsn::text, ''), "
-    "pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::bigint "
+    // A standby cluster's leader is in recovery (pg_current_wal_lsn() fails there): its
+    // cascade replicas are measured against what it replayed.
+    "pg_wal_lsn_diff(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
+    "ELSE pg_current_wal_lsn() END, replay_lsn)::bigint "
     "FROM pg_stat_replication ORDER BY 1";
 
 const char* const k_archiver_sql =

@@ -201,7 +201,10 @@ std::string render_haproxy_cfg(const Inventory& inv, const HostSpec& host,
     // over TLS and logged a ~30-line ConnectionResetError traceback for most checks.
     out += "listen primary\n";
     out += "\tbind " + listen_on + ":" + std::to_string(hp.write_port) + "\n";
-    out += "\toption httpchk OPTIONS /primary\n";
+    // A standby cluster's write port leads to its standby leader (read-only until `pgdr dr
+    // promote`): Patroni's /leader answers 200 on the key's holder in either role.
+    out +=
+        std::string("\toption httpchk OPTIONS ") + (inv.standby_of ? "/leader" : "/primary") + "\n";
     out += "\thttp-check expect status 200\n";
     out += default_server + servers;
     out += "\n";

@@ -2,7 +2,8 @@
 //
 // Debian's global section (with the admin stats socket pgdr reads backend states from), TCP
 // defaults, a stats page on inv.haproxy.stats_port, and two proxies over every PostgreSQL host:
-//   primary   on write_port: `OPTIONS /primary` on Patroni's REST port must answer 200;
+//   primary   on write_port: `OPTIONS /primary` on Patroni's REST port must answer 200
+//             (`/leader` in a standby cluster: its standby leader);
 //   replicas  on read_port:  `OPTIONS /replica`, round robin.
 // Checks every check_interval_ms, fall/rise from the inventory, and on-marked-down
 // shutdown-sessions so clients of a demoted primary are cut at once instead of writing into a

@@ -218,8 +218,15 @@ SwitchoverResult PatroniApi::switchover(const std::string& base_url, const std::
 SwitchoverResult PatroniApi::post(const std::string& url, const std::string& json_body,
                                   const std::string& user, const std::string& password,
                                   std::chrono::milliseconds timeout) const {
+    return send_json("POST", url, json_body, user, password, timeout);
+}
+
+SwitchoverResult PatroniApi::send_json(const std::string& method, const std::string& url,
+                                       const std::string& json_body, const std::string& user,
+                                       const std::string& password,
+                                       std::chrono::milliseconds timeout) const {
     HttpRequest req;
-    req.method = "POST";
+    req.method = method;
     req.url = url;
     req.headers["Content-Type"] = "application/json";
     req.headers["Authorization"] = "Basic " + base64(user + ":" + password);
@@ -233,7 +240,7 @@ SwitchoverResult PatroniApi::post(const std::string& url, const std::string& jso
         out.ok = resp.status == 200;
         out.message = short_body(resp.body);
     } catch (const HttpTransportError& e) {
-        out.message = "POST " + url + ": " + e.what();
+        out.message = method + " " + url + ": " + e.what();
     }
     return out;
 }

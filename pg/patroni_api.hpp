@@ -94,6 +94,11 @@ class PatroniApi {
     SwitchoverResult post(const std::string& url, const std::string& json_body,
                           const std::string& user, const std::string& password,
                           std::chrono::milliseconds timeout) const;
+    // `method` (POST, PATCH) `url` with a JSON body and HTTP basic auth; ok on 200. Not retried.
+    SwitchoverResult send_json(const std::string& method, const std::string& url,
+                               const std::string& json_body, const std::string& user,
+                               const std::string& password,
+                               std::chrono::milliseconds timeout) const;
     // GET `url`: the HTTP status, 0 and the failure when no answer came.
     std::pair<int, std::string> probe(const std::string& url) const;
 

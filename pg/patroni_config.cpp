@@ -120,6 +120,30 @@ void dcs_postgresql_section(YAML::Emitter& e, const Inventory& inv) {
     e << YAML::EndMap;  // dcs.postgresql
 }
 
+// A pair of clusters (issue 16): the primary keeps a permanent physical slot for the DR
+// cluster's standby leader (Patroni drops slots it does not know); the DR cluster is a standby
+// cluster streaming from whichever of the primary's members is writable (Patroni adds
+// target_session_attrs=read-write to a list of hosts; the replication role's verify-full
+// checks each member's certificate).
+void dcs_dr_section(YAML::Emitter& e, const Inventory& inv) {
+    if (inv.dr) {
+        e << YAML::Key << "slots" << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << inv.dr->slot << YAML::Value << YAML::BeginMap;
+        str(e, "type", "physical");
+        e << YAML::EndMap << YAML::EndMap;
+    }
+    if (inv.standby_of) {
+        const auto& of = *inv.standby_of;
+        e << YAML::Key << "standby_cluster" << YAML::Value << YAML::BeginMap;
+        str(e, "host", standby_hosts(of));
+        val(e, "port", of.port);
+        str(e, "primary_slot_name", of.slot);
+        e << YAML::Key << "create_replica_methods" << YAML::Value << YAML::BeginSeq << "basebackup"
+          << YAML::EndSeq;
+        e << YAML::EndMap;
+    }
+}
+
 // The bootstrap section: Patroni never initialises a cluster itself (pgdr's seed does), and the
 // DCS settings it writes once, when it adopts the cluster; later changes go through PATCH /config.
 void bootstrap_section(YAML::Emitter& e, const Inventory& inv) {
@@ -142,6 +166,7 @@ void bootstrap_section(YAML::Emitter& e, const Inventory& inv) {
     // /failsafe), instead of demoting the whole cluster during an etcd outage.
     val(e, "failsafe_mode", true);
     dcs_postgresql_section(e, inv);
+    dcs_dr_section(e, inv);
     e << YAML::EndMap;  // dcs
     e << YAML::EndMap;  // bootstrap
 }
@@ -213,6 +238,14 @@ void postgresql_section(YAML::Emitter& e, const Inventory& inv, const HostSpec& 
 }
 
 }  // namespace
+
+std::string standby_hosts(const StandbyOf& of) {
+    std::string out;
+    for (const auto& a : of.addresses) {
+        out += (out.empty() ? "" : ",") + a;
+    }
+    return out;
+}
 
 std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const Secrets& secrets) {
     if (!host.runs(Service::postgres)) {

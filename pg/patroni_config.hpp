@@ -22,6 +22,10 @@ namespace pgdr::pg {
 // The bootstrap method that refuses to create a cluster.
 inline constexpr const char* k_refuse_bootstrap_method = "pgdr_refuse_new_cluster";
 
+// A standby cluster's hosts to stream from: the primary's members, comma-separated (libpq's
+// multi-host form, as Patroni's standby_cluster.host takes it).
+std::string standby_hosts(const StandbyOf& of);
+
 // Throws pgdr::Error (invalid_config) when `host` does not run postgres or has no address.
 std::string render_patroni_yml(const Inventory& inv, const HostSpec& host, const Secrets& secrets);
 

@@ -163,6 +163,26 @@ std::vector<std::string> hba_rules(const Inventory& inv) {
     for (const auto& m : members) {
         out.push_back(line("hostssl", "replication", repl, m, scram));
     }
+    // A pair of clusters: the DR cluster's members stream from this one (its standby leader,
+    // and whichever member becomes it), and the primary's members will stream from the DR
+    // cluster once it is promoted and the old primary rebuilt as its standby.
+    std::vector<std::string> peers;
+    if (inv.dr) {
+        for (const auto& h : inv.dr->hosts) {
+            if (h.runs(Service::postgres)) {
+                require_address(h);
+                peers.push_back(h.address);
+            }
+        }
+    }
+    if (inv.standby_of) {
+        peers.insert(peers.end(), inv.standby_of->addresses.begin(),
+                     inv.standby_of->addresses.end());
+    }
+    for (const auto& p : peers) {
+        out.push_back(line("hostssl", "replication", repl,
+                           p + (p.find(':') == std::string::npos ? "/32" : "/128"), scram));
+    }
     for (const auto& m : members) {
         out.push_back(line("hostssl", "all", su, m, scram));
     }
@@ -219,8 +239,31 @@ std::string primary_conninfo(const Inventory& inv, const HostSpec& primary,
            " sslmode=verify-full sslrootcert=" + conninfo_value(tls_paths().ca);
 }
 
+std::string standby_leader_conninfo(const Inventory& inv, const HostSpec& standby_leader) {
+    const auto& of = *inv.standby_of;
+    std::string hosts;
+    for (const auto& a : of.addresses) {
+        hosts += (hosts.empty() ? "" : ",") + a;
+    }
+    const auto paths = debian_paths(inv);
+    return "host=" + conninfo_value(hosts) + " port=" + std::to_string(of.port) +
+           " user=" + k_replication_user +
+           " passfile=" + conninfo_value(paths.replication_passfile) +
+           " application_name=" + conninfo_value(standby_leader.name) +
+           " target_session_attrs=read-write sslmode=verify-full sslrootcert=" +
+           conninfo_value(tls_paths().ca);
+}
+
 std::string render_standby_conf(const Inventory& inv, const HostSpec& primary,
                                 const HostSpec& replica) {
+    if (inv.standby_of && replica.name == primary.name) {
+        std::string out = header(inv);
+        out += "# The DR cluster's first member streams from the writable member of " +
+               inv.standby_of->cluster + " until Patroni takes over as its standby leader.\n";
+        out += "primary_conninfo = " + conf_quote(standby_leader_conninfo(inv, replica)) + "\n";
+        out += "primary_slot_name = " + conf_quote(inv.standby_of->slot) + "\n";
+        return out;
+    }
     std::string out = header(inv);
     out += "# Streaming from " + primary.name +
            " until Patroni takes over (it then writes these settings itself).\n";
@@ -235,6 +278,13 @@ std::string render_replication_passfile(const Inventory& inv, const Secrets& sec
         require_address(*h);
         entries.push_back({h->address, std::to_string(k_postgres_port), "replication",
                            k_replication_user, secrets.replication_password});
+    }
+    if (inv.standby_of) {
+        // A DR cluster's standby leader streams from the primary cluster's members.
+        for (const auto& a : inv.standby_of->addresses) {
+            entries.push_back({a, std::to_string(inv.standby_of->port), "replication",
+                               k_replication_user, secrets.replication_password});
+        }
     }
     return render_pgpass(entries);
 }

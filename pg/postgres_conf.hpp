@@ -64,7 +64,11 @@ std::string slot_name(const std::string& member_name);
 // passfile, never in the conninfo.
 std::string primary_conninfo(const Inventory& inv, const HostSpec& primary,
                              const HostSpec& replica);
-// conf.d/pgdr-standby.conf: primary_conninfo and primary_slot_name.
+// A DR cluster's first member (inv.standby_of) streaming from whichever of the primary
+// cluster's members is writable: every member's address, target_session_attrs=read-write.
+std::string standby_leader_conninfo(const Inventory& inv, const HostSpec& standby_leader);
+// conf.d/pgdr-standby.conf: primary_conninfo and primary_slot_name (for the first member of a
+// DR cluster, `replica` == `primary`: the primary cluster's members and the DR slot).
 std::string render_standby_conf(const Inventory& inv, const HostSpec& primary,
                                 const HostSpec& replica);
 // The replication passfile: the replication role's password for every PostgreSQL host.

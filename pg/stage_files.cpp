@@ -158,13 +158,16 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
                 // 0640 as Debian installs it: it names the cluster's subnet.
                 out.push_back(plan_file(paths.pg_hba, render_pg_hba(inv), "0640", k_postgres_owner,
                                         "client authentication"));
-                if (host.name != primary.name) {
+                // A DR cluster's first member streams too, from the primary cluster.
+                if (host.name != primary.name || inv.standby_of) {
                     out.push_back(plan_file(
                         paths.replication_passfile, render_replication_passfile(inv, secrets),
                         "0600", k_postgres_owner, "replication password", Secrecy::whole_file));
-                    out.push_back(plan_file(paths.standby_file,
-                                            render_standby_conf(inv, primary, host), "0644",
-                                            k_postgres_owner, "streaming from " + primary.name));
+                    out.push_back(plan_file(
+                        paths.standby_file, render_standby_conf(inv, primary, host), "0644",
+                        k_postgres_owner,
+                        "streaming from " +
+                            (host.name == primary.name ? inv.standby_of->cluster : primary.name)));
                 }
             }
             break;

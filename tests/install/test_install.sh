@@ -67,16 +67,16 @@ if [ -s "$bash_completion" ]; then
   else
     fail "bash -n rejects ${bash_completion#"$prefix"/}"
   fi
-  # Complete `pgdr lab <TAB>` and `pgdr lab up --r<TAB>` with the installed script.
+  # Complete `pgdr lab <TAB>` and `pgdr lab up --rel<TAB>` with the installed script.
   got=$(bash -c 'source "$1"
     COMP_WORDS=(pgdr lab ""); COMP_CWORD=2; _pgdr; echo "${COMPREPLY[*]}"
-    COMP_WORDS=(pgdr lab up --r); COMP_CWORD=3; _pgdr; echo "${COMPREPLY[*]}"' \
+    COMP_WORDS=(pgdr lab up --rel); COMP_CWORD=3; _pgdr; echo "${COMPREPLY[*]}"' \
     _ "$bash_completion" 2>&1) || true
   expected=$'up status ssh kill start partition heal down\n--release'
   if [ "$got" = "$expected" ]; then
     ok "the bash completion completes lab subcommands and their options"
   else
-    fail "the bash completion of \`pgdr lab \` and \`pgdr lab up --r\` gave: $got"
+    fail "the bash completion of \`pgdr lab \` and \`pgdr lab up --rel\` gave: $got"
   fi
 fi
 if [ -s "$zsh_completion" ]; then

@@ -276,3 +276,20 @@ TEST_CASE("snapshot_for: the parts of the snapshot a rule judges", "[pg][assess]
     CHECK(f.size() >= 4);
     CHECK_NOTHROW(snapshot_for(codes(f)));
 }
+
+TEST_CASE("assess: a standby cluster's leader streams (issue 16)", "[pg][assess][dr]") {
+    // Patroni 4 reports a standby leader "streaming" (from the primary cluster): healthy; a
+    // primary leader "streaming", or a standby leader stopped, is not.
+    RecordedCluster rc;
+    rc.members[0].role = "standby_leader";
+    rc.members[0].state = "streaming";
+    AssessCriteria c = lab_criteria();
+    c.synchronous_mode = false;
+    rc.members[1].role = "replica";
+    CHECK(codes(findings(rc, c)).empty());
+    rc.members[0].state = "stopped";
+    CHECK(codes(findings(rc, c)) == Codes{"member_not_running"});
+    rc.members[0].role = "leader";
+    rc.members[0].state = "streaming";
+    CHECK(codes(findings(rc, c)) == Codes{"member_not_running"});
+}

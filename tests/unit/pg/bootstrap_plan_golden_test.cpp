@@ -236,3 +236,19 @@ TEST_CASE("golden plan: moving a running lab cluster to TLS", "[pg][golden][boot
     CHECK(check_plan("lab-tls-move-under-lock", plan_tls_move_under_lock(inv, secrets, "pg2"),
                      secrets) > 0);
 }
+
+TEST_CASE("golden plan: a pair of clusters, the primary and its DR cluster",
+          "[pg][golden][bootstrap][dr]") {
+    const Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
+    // The primary's plan keeps a slot for the DR cluster (DCS settings) and waits for it.
+    CHECK(check_inventory("lab-dr", inv) > 0);
+    // The DR cluster: its first member clones the primary cluster through that slot; the other
+    // clones the first; Patroni starts it as the standby leader.
+    const Inventory dr = dr_inventory(inv);
+    const Secrets secrets = with_test_tls(k_plain, dr);
+    const auto fresh = fresh_facts(dr);
+    const auto first = choose_primary(dr, fresh);
+    CHECK(first == "r2-pg1");
+    CHECK(check_plan("lab-dr-standby-fresh", plan_bootstrap(dr, fresh, secrets, first), secrets) >
+          0);
+}

@@ -762,3 +762,63 @@ TEST_CASE("host facts: a formed etcd member counts as running (bootstrap takes t
     adopted.etcd_members = 1;
     CHECK_FALSE(adopted.etcd_member_running());
 }
+
+TEST_CASE("data safety: a DR cluster's first member is replaced only when it holds nothing",
+          "[pg][bootstrap][dr]") {
+    const auto pair = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
+    const auto dr = dr_inventory(pair);
+    const std::string primary_sysid = "7000000000000000042";
+    auto facts = fresh_facts(dr);
+    // Debian's empty auto-created cluster: another system identifier, cloned over.
+    CHECK_NOTHROW(check_data_safety(dr, facts, "r2-pg1", primary_sysid));
+    // Already a standby of the primary cluster.
+    facts["r2-pg1"].sysid = primary_sysid;
+    facts["r2-pg1"].standby_signal = true;
+    CHECK_NOTHROW(check_data_safety(dr, facts, "r2-pg1", primary_sysid));
+    // A standby of some other cluster with tables, or a cluster with data of its own: refused.
+    facts["r2-pg1"].sysid = "7999";
+    facts["r2-pg1"].user_objects = 4;
+    CHECK_THROWS_WITH(check_data_safety(dr, facts, "r2-pg1", primary_sysid),
+                      Catch::Contains("not a standby of lab"));
+    facts["r2-pg1"].standby_signal = false;
+    facts["r2-pg1"].user_objects = 3;
+    CHECK_THROWS_AS(check_data_safety(dr, facts, "r2-pg1", primary_sysid), Error);
+    // pgdr's own interrupted clone goes.
+    facts["r2-pg1"].basebackup_marker = true;
+    CHECK_NOTHROW(check_data_safety(dr, facts, "r2-pg1", primary_sysid));
+}
+
+TEST_CASE("bootstrap plan: a DR cluster clones the primary cluster through its slot",
+          "[pg][bootstrap][dr]") {
+    const auto pair = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
+    const auto primary_plan =
+        plan_bootstrap(pair, fresh_facts(pair), with_test_tls(k_secrets, pair), "r1-pg1");
+    CHECK(mentions(primary_plan, "the DR slot pgdr_dr on the leader"));
+    const auto dr = dr_inventory(pair);
+    const auto plan = plan_bootstrap(dr, fresh_facts(dr), with_test_tls(k_secrets, dr), "r2-pg1");
+    CHECK(step_names(plan, Stage::replication) ==
+          std::vector<std::string>{"standby leader", "replicas", "replicas streaming"});
+    CHECK(mentions(plan, "clone lab with pg_basebackup (slot pgdr_dr)"));
+    // The clone drops the source's cached Patroni configuration (patroni.dynamic.json): with
+    // the primary's copy Patroni started the DR member as a primary and promoted it.
+    bool drops_cache = false;
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    const auto* run = std::get_if<RunCommand>(&a);
+                    if (run != nullptr && run->description.find("clone lab") == 0) {
+                        drops_cache = run->argv.at(2).find("rm -f \"$d/patroni.dynamic.json\"") !=
+                                      std::string::npos;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(drops_cache);
+    CHECK(mentions(plan, "streaming from lab"));
+    CHECK(mentions(plan, "Patroni answers GET /standby-leader"));
+    CHECK(mentions(plan, "lands on the standby leader"));
+    CHECK_FALSE(mentions(plan, "Patroni names a synchronous standby"));
+    CHECK_FALSE(mentions(plan, "create the replication, rewind and probe roles"));
+}

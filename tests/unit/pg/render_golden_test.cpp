@@ -159,3 +159,14 @@ TEST_CASE("golden: backup section, a repository host over TLS (posix, Debian 13)
     // the repository host: pgbackrest.conf, server unit, script, 2 x 2 timers
     CHECK(check_backup_files("backup-posix", inv, plain_secrets()) == 3 * (2 + 2) + (3 + 4));
 }
+
+TEST_CASE("golden: a pair of clusters (lab --regions 2), the primary and its DR cluster",
+          "[pg][golden][dr]") {
+    const Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
+    // As the lab's 3 hosts; patroni.yml keeps the DR slot.
+    CHECK(check_inventory("lab-dr", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 * 3 + 3 * 5);
+    // The DR cluster: both members stream (the first from the primary cluster), r2-pg1 runs its
+    // one etcd member and HAProxy (checking /leader); patroni.yml is a standby cluster's.
+    CHECK(check_inventory("lab-dr", dr_inventory(inv), plain_secrets()) ==
+          (6 + 2 + 3 + 5) + (5 + 2 + 3));
+}

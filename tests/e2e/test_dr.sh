@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# A pair of clusters in two regions on the lab (issue 16): `lab up --regions 2` (20 ms each way
+# between the regions); bootstrap builds the primary cluster in r1 and its DR cluster in r2 (a
+# Patroni standby cluster streaming through a permanent slot); status shows both and the lag;
+# rows written on the primary reach both DR members; a second bootstrap changes nothing;
+# `dr promote` fences the primary cluster and promotes the DR cluster with no acknowledged write
+# lost, and the pair's roles are swapped from then on. Release: PGDR_E2E_RELEASE (trixie).
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lab.sh"
+set -e
+
+RELEASE=${PGDR_E2E_RELEASE:-trixie}
+V=17
+[ "$RELEASE" = bookworm ] && V=15
+lab_up --regions 2 --no-monitor --release "$RELEASE"
+STATE=$LAB_DIR/inventory.state
+
+log "the written inventory is a pair: r1 primary, r2 DR"
+run_pgdr -i "$INV" --output json inventory show
+assert_rc 0 "inventory show"
+assert_eq "$(json_get "$OUT" '[h["name"] for h in d["hosts"]]')" "['r1-pg1', 'r1-pg2', 'r1-pg3']"
+assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"] + " " + ",".join(h["name"] for h in d["dr"]["hosts"])')" "lab-dr r2-pg1,r2-pg2"
+
+log "20 ms each way between the regions, none inside one"
+rtt() {  # FROM_HOST TO_ADDRESS: the shortest of 3 TCP connects' round trips in ms, from FROM_HOST
+    run_pgdr -i "$INV" exec --hosts "$1" -- python3 -c \
+        "import socket,time
+def once():
+    t=time.monotonic(); socket.create_connection(('$2', 22), 5).close(); return time.monotonic()-t
+print(int(min(once() for _ in range(3))*1000))"
+    echo "$OUT" | tail -1 | tr -dc 0-9
+}
+across=$(rtt r1-pg1 198.18.0.14)
+inside=$(rtt r1-pg1 198.18.0.12)
+log "TCP connect r1-pg1 -> r2-pg1 ${across} ms, r1-pg1 -> r1-pg2 ${inside} ms"
+assert_le 38 "$across" "round trip across the regions"
+assert_le "$inside" 15 "round trip inside a region"
+
+log "bootstrap builds both clusters"
+run_pgdr -i "$INV" bootstrap
+assert_rc 0 "bootstrap of the pair"
+assert_contains "$OUT" "primary cluster lab"
+assert_contains "$OUT" "DR cluster lab-dr (standby of lab)"
+
+log "status: both healthy, the DR cluster streaming through its slot"
+run_pgdr -i "$INV" --output json status
+assert_rc 0 "status of the pair"
+assert_eq "$(json_get "$OUT" 'd["healthy"]')" True "primary healthy"
+assert_eq "$(json_get "$OUT" 'd["dr"]["healthy"]')" True "DR cluster healthy: $(json_get "$OUT" 'd["dr"]["problems"]')"
+assert_eq "$(json_get "$OUT" 'd["dr"]["leader"]')" r2-pg1 "standby leader"
+assert_eq "$(json_get "$OUT" '[m["role"] for m in d["dr"]["members"]]')" "['standby_leader', 'replica']"
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["streaming"]')" True "DR link: $(json_get "$OUT" 'd["dr"]["link"]')"
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["standby"]')" r2-pg1
+assert_eq "$(json_get "$OUT" 'isinstance(d["dr"]["link"]["lag_bytes"], int)')" True
+run_pgdr -i "$INV" status
+assert_contains "$OUT" "DR link (lab -> lab-dr): streaming to r2-pg1"
+
+log "rows written on the primary reach both DR members"
+export PGPASSWORD
+PGPASSWORD=$(cat "$STATE/secrets/probe-password")
+psql -XAtq -h 198.18.0.13 -p 5000 -U pgdr_probe -d pgdr -c \
+    "create table e2e_dr(id int primary key); insert into e2e_dr select generate_series(1, 500)" >/dev/null
+for address in 198.18.0.14 198.18.0.15; do
+    n=0
+    for _ in $(seq 1 50); do
+        n=$(psql -XAtq -h $address -p 5432 -U pgdr_probe -d pgdr -c "select count(*) from e2e_dr" 2>/dev/null || echo 0)
+        [ "$n" = 500 ] && break
+        sleep 0.2
+    done
+    assert_eq "$n" 500 "rows on $address"
+done
+r=$(psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "select pg_is_in_recovery()")
+assert_eq "$r" t "the DR cluster's HAProxy leads to its standby leader (read-only)"
+if psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "insert into e2e_dr values (0)" 2>/dev/null; then
+    fail "the DR cluster took a write before its promotion"
+fi
+
+log "a second bootstrap changes nothing in either cluster"
+run_pgdr -i "$INV" bootstrap
+assert_rc 0 "second bootstrap"
+assert_eq "$(echo "$OUT" | grep -c '^0 changes, ' || true)" 2 "two clusters without a change: $(echo "$OUT" | grep 'changes, ')"
+
+log "dr promote: a dry run changes nothing"
+run_pgdr -i "$INV" dr promote --dry-run
+assert_rc 0 "dry run"
+assert_contains "$OUT" "would fence lab and promote r2-pg1"
+run_pgdr -i "$INV" exec --hosts r1-pg1 -- systemctl is-active patroni@$V-main
+assert_rc 0 "Patroni still runs on r1-pg1 after the dry run"
+
+log "writes keep coming while the DR cluster is promoted"
+acked=$WORK/acked
+: >"$acked"
+(
+    for i in $(seq 1000 1999); do
+        if psql -XAtq "host=198.18.0.13,198.18.0.14 port=5000 user=pgdr_probe dbname=pgdr target_session_attrs=read-write connect_timeout=2" \
+            -c "insert into e2e_dr values ($i)" >/dev/null 2>&1; then
+            echo "$i" >>"$acked"
+        fi
+        sleep 0.05
+    done
+) &
+writer=$!
+on_exit "kill $writer 2>/dev/null || true"
+sleep 2
+run_pgdr -i "$INV" --output json dr promote --yes
+promote_rc=$RC
+promote_out=$OUT
+log "dr promote: $(json_get "$promote_out" '[(p["name"], p["after_ms"]) for p in d["phases"]]')"
+assert_eq "$promote_rc" 0 "dr promote: $(json_get "$promote_out" 'd["error"]')"
+assert_eq "$(json_get "$promote_out" 'sorted(d["fenced"])')" "['r1-pg1', 'r1-pg2', 'r1-pg3']"
+assert_eq "$(json_get "$promote_out" 'd["lost_bytes"]')" 0 "RPO bytes (the fenced leader's end of WAL replayed)"
+assert_eq "$(json_get "$promote_out" 'd["rto_ms"] is not None')" True
+log "RTO $(json_get "$promote_out" 'd["rto_ms"]') ms, RPO $(json_get "$promote_out" 'd["lost_bytes"]') B"
+sleep 3
+kill $writer 2>/dev/null || true
+wait $writer 2>/dev/null || true
+
+log "every acknowledged write is on the promoted cluster"
+acked_n=$(grep -c '' "$acked" || true)
+missing=$(psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c \
+    "select count(*) from unnest(array[$(paste -sd, "$acked")]::int[]) a(id) where not exists (select 1 from e2e_dr e where e.id = a.id)")
+log "$acked_n writes acknowledged during the promotion"
+assert_le 10 "$acked_n" "acknowledged writes"
+assert_eq "$missing" 0 "acknowledged writes missing on the promoted cluster"
+w=$(psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "insert into e2e_dr values (5000) returning pg_is_in_recovery()")
+assert_eq "$w" f "the promoted cluster takes writes"
+unset PGPASSWORD
+for h in r1-pg1 r1-pg2 r1-pg3; do
+    run_pgdr -i "$INV" exec --hosts $h -- systemctl is-enabled patroni@$V-main
+    assert_contains "$OUT" "disabled" "Patroni on $h disabled (fenced)"
+done
+
+log "the roles are swapped: the inventory's cluster is lab-dr now"
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provider"]["dr"]["primary"])' "$STATE/state.json")" lab-dr
+run_pgdr -i "$INV" --output json status
+assert_eq "$(json_get "$OUT" 'd["leader"]')" r2-pg1 "leader after the promotion"
+assert_eq "$(json_get "$OUT" '[m["role"] for m in d["members"] if m["name"] == "r2-pg1"]')" "['leader']"
+assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"]')" lab "the old primary is the pair's DR cluster"
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["slot_exists"]')" True "a slot for the old primary on the promoted cluster"
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["streaming"]')" False
+run_pgdr -i "$INV" dr promote --yes
+assert_rc 7 "a second promotion"
+assert_contains "$OUT" "does not answer"
+
+log "lab down removes both regions' bridges, the link and its relay"
+run_pgdr lab down --dir "$LAB_DIR"
+assert_rc 0 "lab down"
+assert_no_lab_leftovers "$LAB_DIR"
