@@ -7,16 +7,18 @@
 #include <fstream>
 #include <future>
 #include <iostream>
+#include <thread>
 
 #include "cmd/dr_cmd.hpp"
 #include "cmd/wiring.hpp"
 #include "core/local_transport.hpp"
+#include "core/reach.hpp"
 #include "core/state.hpp"
-#include "core/tcp.hpp"
 #include "drills/region_drill.hpp"
 #include "lab/lab.hpp"
 #include "pg/dr_link.hpp"
 #include "pg/libpq.hpp"
+#include "pg/patroni_api.hpp"
 #include "pg/secrets.hpp"
 
 namespace pgdr::cmd {
@@ -117,9 +119,12 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
     ClusterWiring dr_wiring(ctx, dr);
     const pg::SqlRunner probe =
         pg::libpq_sql(pg::k_probe_user, *probe_password, pg::k_probe_database);
-    const ProbeWriter to_primary{probe, *primary_wiring.reach, first_haproxy(pair),
-                                 pair.haproxy.write_port};
-    const ProbeWriter to_dr{probe, *dr_wiring.reach, first_haproxy(dr), dr.haproxy.write_port};
+    // The writers and the region's probe connect directly, as a client in the network does (the
+    // lab's shape): forwarding over SSH through the cut region's hosts would blur "no answer"
+    // into SSH timeouts.
+    DirectReach direct;
+    const ProbeWriter to_primary{probe, direct, first_haproxy(pair), pair.haproxy.write_port};
+    const ProbeWriter to_dr{probe, direct, first_haproxy(dr), dr.haproxy.write_port};
     prepare_table(to_primary, to_dr);
     const std::string leader = leader_of(pair, primary_wiring);
     const auto primary_members = pair.hosts_with(Service::postgres);
@@ -153,41 +158,61 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
             }
         },
         [&](const std::vector<std::string>& hosts) {
+            // Each member until fenced (a healed host may refuse SSH for a moment), at most
+            // 60 s: its cluster elects a leader again within seconds of the heal.
             std::vector<std::future<pg::FenceOutcome>> fences;
             for (const auto& name : hosts) {
                 const auto* h = pair.find_host(name);
                 if (h != nullptr && h->runs(Service::postgres)) {
-                    fences.push_back(std::async(std::launch::async,
-                                                [&, h] { return fence_member(ctx, pair, *h); }));
+                    fences.push_back(std::async(std::launch::async, [&, h] {
+                        pg::FenceOutcome out;
+                        const auto until =
+                            std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                        while (!(out = fence_member(ctx, pair, *h)).fenced &&
+                               std::chrono::steady_clock::now() < until) {
+                            std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                        }
+                        return out;
+                    }));
                 }
             }
             for (auto& f : fences) {
                 const auto out = f.get();
                 if (!out.fenced) {
-                    ctx.log->warn("drill: fencing after the heal: " + out.detail);
+                    ctx.log->error(
+                        "drill: a member of the old primary could not be fenced after the heal: " +
+                        out.detail);
                 }
             }
         },
         [&] {
+            // An answer of Patroni's REST API, not a TCP connect: through an SSH forward the
+            // local end always connects.
+            const pg::PatroniApi api(primary_wiring.http, std::chrono::milliseconds(1000));
+            std::vector<std::future<bool>> answers;
             for (const auto* h : primary_members) {
-                const auto at = primary_wiring.reach->inside(h->address, pair.patroni.rest_port);
-                if (tcp_probe(at.host, at.port, std::chrono::milliseconds(500))) {
-                    return true;
-                }
+                answers.push_back(std::async(std::launch::async, [&, h] {
+                    const auto at = direct.inside(h->address, pair.patroni.rest_port);
+                    return api.probe(at.url("https") + "/patroni").first != 0;
+                }));
             }
-            return false;
+            bool any = false;
+            for (auto& a : answers) {
+                any = a.get() || any;
+            }
+            return any;
         },
         [&](bool to_dr_cluster, long long id) {
             const auto& w = to_dr_cluster ? to_dr : to_primary;
-            return w
-                .run("insert into " + std::string(k_table) + " (id) values (" + std::to_string(id) +
-                         ")",
-                     std::chrono::milliseconds(1000))
-                .ok;
+            const auto q = w.run(
+                "insert into " + std::string(k_table) + " (id) values (" + std::to_string(id) + ")",
+                std::chrono::milliseconds(2000));
+            return q.ok ? std::string() : q.error.describe();
         },
         [&] {
             pg::DrPromoteRequest req;
             req.force = true;  // the drill cut the region: its hosts cannot be fenced
+            req.primary_lost = true;
             req.timeout = o.timeout;
             return run_promotion(ctx, pair, req, nullptr);
         },

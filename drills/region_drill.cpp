@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <mutex>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 #include "core/poll.hpp"
 
@@ -47,6 +49,12 @@ class Writers {
         std::lock_guard lock(m_mutex);
         return dr ? m_dr : m_primary;
     }
+    // Attempts and the last failure's reason of one writer.
+    std::pair<long long, std::string> attempts(bool dr) const {
+        std::lock_guard lock(m_mutex);
+        return dr ? std::pair{m_attempts_dr, m_error_dr}
+                  : std::pair{m_attempts_primary, m_error_primary};
+    }
     std::optional<Write> first_dr_ack_after(long long ms) const {
         std::lock_guard lock(m_mutex);
         for (const auto& w : m_dr) {
@@ -62,17 +70,22 @@ class Writers {
         while (!m_stop) {
             const auto begun = m_s.clock.steady_now();
             const long long id = ++m_next;
-            bool ok = false;
+            std::string error;
             try {
-                ok = m_s.write(dr, id);
-            } catch (const std::exception&) {
-                ok = false;
+                error = m_s.write(dr, id);
+            } catch (const std::exception& e) {
+                error = e.what();
             }
-            if (ok) {
-                const long long at =
-                    duration_cast<milliseconds>(m_s.clock.steady_now() - m_start).count();
+            const long long at =
+                duration_cast<milliseconds>(m_s.clock.steady_now() - m_start).count();
+            {
                 std::lock_guard lock(m_mutex);
-                (dr ? m_dr : m_primary).push_back({id, at});
+                ++(dr ? m_attempts_dr : m_attempts_primary);
+                if (error.empty()) {
+                    (dr ? m_dr : m_primary).push_back({id, at});
+                } else {
+                    (dr ? m_error_dr : m_error_primary) = error;
+                }
             }
             const auto spent = duration_cast<milliseconds>(m_s.clock.steady_now() - begun);
             if (spent < m_interval) {
@@ -89,6 +102,8 @@ class Writers {
     std::atomic<long long> m_next{0};
     mutable std::mutex m_mutex;
     std::vector<Write> m_primary, m_dr;
+    long long m_attempts_primary = 0, m_attempts_dr = 0;
+    std::string m_error_primary, m_error_dr;
     std::vector<std::thread> m_threads;
 };
 
@@ -279,6 +294,8 @@ RegionDrillReport run_region_drill(const RegionDrillSeams& s, const RegionDrillR
     const auto primary_acks = writers.acked(false);
     r.writes_acknowledged_primary = static_cast<long long>(primary_acks.size());
     r.writes_acknowledged_dr = static_cast<long long>(writers.acked(true).size());
+    std::tie(r.write_attempts_primary, r.last_write_error_primary) = writers.attempts(false);
+    std::tie(r.write_attempts_dr, r.last_write_error_dr) = writers.attempts(true);
     if (r.promoted) {
         count_losses(d, primary_acks);
     } else if (!r.losing_primary) {
@@ -331,6 +348,10 @@ nlohmann::json region_report_json(const RegionDrillReport& r) {
             {"dr_lag_at_fault_seconds", opt(r.dr_lag_at_fault_seconds)},
             {"writes_acknowledged_primary", r.writes_acknowledged_primary},
             {"writes_acknowledged_dr", r.writes_acknowledged_dr},
+            {"write_attempts_primary", r.write_attempts_primary},
+            {"write_attempts_dr", r.write_attempts_dr},
+            {"last_write_error_primary", r.last_write_error_primary},
+            {"last_write_error_dr", r.last_write_error_dr},
             {"phases", phases},
             {"checks", checks},
             {"promotion", pg::dr_promote_to_json(r.promotion)},
@@ -358,7 +379,13 @@ std::string region_report_text(const RegionDrillReport& r) {
            "; expected loss window " + num(r.expected_loss_window_ms, " ms") + "\n";
     out += "  lost acknowledged writes: " + num(r.lost_acknowledged_writes, "") + " of " +
            std::to_string(r.writes_acknowledged_primary) + " acknowledged by " + r.primary_cluster +
-           "\n\n";
+           "\n";
+    out += "  writers: " + std::to_string(r.write_attempts_primary) + " attempts through " +
+           r.primary_cluster + "'s HAProxy (last failure: " +
+           (r.last_write_error_primary.empty() ? "none" : r.last_write_error_primary) + "), " +
+           std::to_string(r.write_attempts_dr) + " through " + r.dr_cluster +
+           "'s (last failure: " + (r.last_write_error_dr.empty() ? "none" : r.last_write_error_dr) +
+           ")\n\n";
     for (const auto& c : r.checks) {
         out += std::string("  ") + (c.ok ? "ok    " : "FAIL  ") + c.name + ": " + c.detail + "\n";
     }

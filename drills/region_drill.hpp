@@ -70,6 +70,10 @@ struct RegionDrillReport {
     std::optional<long long> rto_ms;
     long long writes_acknowledged_primary = 0;
     long long writes_acknowledged_dr = 0;
+    long long write_attempts_primary = 0;  // each a new connection through HAProxy
+    long long write_attempts_dr = 0;
+    std::string last_write_error_primary;  // the last failed attempt's reason
+    std::string last_write_error_dr;
     std::optional<long long> lost_acknowledged_writes;
     std::vector<long long> lost_ids;
     std::optional<long long> oldest_lost_before_fault_ms;  // how long before the fault
@@ -91,9 +95,9 @@ struct RegionDrillSeams {
     std::function<void(const std::vector<std::string>& hosts)> fence;
     // Whether anything of the primary cluster answers (Patroni's REST API of a member).
     std::function<bool()> primary_answers;
-    // One marker row through the cluster's HAProxy (primary: false = the primary's): true when
-    // acknowledged.
-    std::function<bool(bool dr, long long id)> write;
+    // One marker row through the cluster's HAProxy (dr false: the primary's): "" when
+    // acknowledged, else why not.
+    std::function<std::string(bool dr, long long id)> write;
     std::function<pg::DrPromoteResult()> promote;
     // The marker ids on the promoted cluster.
     std::function<std::set<long long>()> rows_on_dr;

@@ -257,7 +257,9 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
     if (!find_standby_leader(run)) {
         return r;
     }
-    find_old_leader(run);
+    if (!request.primary_lost) {
+        find_old_leader(run);
+    }
     run.phase("state read", "standby leader " + r.standby_leader + ", primary leader " +
                                 (r.old_leader.empty() ? "unknown (no answer)" : r.old_leader));
     if (request.dry_run) {
@@ -269,7 +271,12 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
         r.error = "not confirmed";
         return r;
     }
-    if (!fence_primary(run)) {
+    if (request.primary_lost) {
+        for (const auto* h : seams.primary.hosts_with(Service::postgres)) {
+            r.not_fenced.push_back(h->name + ": its region is lost");
+        }
+        run.phase("primary cluster " + seams.primary.cluster + " NOT fenced (its region is lost)");
+    } else if (!fence_primary(run)) {
         return r;
     }
     wait_for_replay(run);

@@ -37,6 +37,9 @@ namespace pgdr::pg {
 struct DrPromoteRequest {
     // Promote although members of the primary cluster could not be fenced (unreachable).
     bool force = false;
+    // The primary region is known to be lost (the region drill cut it): its cluster is neither
+    // read nor fenced (each try would cost its timeouts); implies force.
+    bool primary_lost = false;
     bool dry_run = false;                                          // snapshots and the plan only
     std::chrono::milliseconds timeout{std::chrono::seconds(120)};  // bound of each wait
     std::chrono::milliseconds catch_up{std::chrono::seconds(10)};  // replay of the last WAL

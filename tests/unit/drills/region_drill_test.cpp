@@ -77,13 +77,13 @@ struct FakePair {
                                if (!dr && !cut) {
                                    primary_acks.push_back(id);
                                    on_dr.insert(id);
-                                   return true;
+                                   return std::string();
                                }
                                if (dr && promoted) {
                                    on_dr.insert(id);
-                                   return true;
+                                   return std::string();
                                }
-                               return false;
+                               return std::string(dr ? "read-only" : "timeout");
                            },
                            [this] {
                                std::lock_guard lock(m);
@@ -128,6 +128,9 @@ TEST_CASE("region drill: the primary region lost, the DR cluster promoted", "[dr
     CHECK(r.lost_acknowledged_writes == 2);
     CHECK(r.lost_ids.size() == 2);
     CHECK(r.writes_acknowledged_dr > 0);
+    CHECK(r.write_attempts_primary > r.writes_acknowledged_primary);
+    CHECK(r.last_write_error_primary == "timeout");
+    CHECK(r.last_write_error_dr == "read-only");
     // Heal, then fence the old primary at once.
     CHECK(p.events == std::vector<std::string>{"cut", "promote", "heal", "fence"});
     CHECK(p.fenced == p.cut_hosts);

@@ -254,3 +254,18 @@ TEST_CASE("dr promote: the fence stops and disables Patroni, then reads the end 
     CHECK(argv[4] == "patroni@17-main");
     CHECK(argv[6] == "/var/lib/postgresql/17/main");
 }
+
+TEST_CASE("dr promote: a region known lost is neither read nor fenced", "[pg][dr]") {
+    Pair p;
+    p.primary_answers = false;
+    DrPromoteRequest lost;
+    lost.primary_lost = true;
+    const auto r = p.run(lost);
+    REQUIRE(r.ok);
+    CHECK(p.fenced.empty());
+    CHECK(r.not_fenced.size() == 3);
+    for (const char* member : {"198.18.0.11:", "198.18.0.12:", "198.18.0.13:"}) {
+        CHECK(p.http.count("GET", member) == 0);  // no request to the primary's members
+    }
+    CHECK(r.phases[1].name == "primary cluster lab NOT fenced (its region is lost)");
+}
