@@ -47,8 +47,9 @@ const HostSpec& first_haproxy(const Inventory& inv) {
     return *lbs.front();
 }
 
-// The marker table on the primary, replicated to the DR cluster before the fault.
-void prepare_table(const ProbeWriter& primary, const ProbeWriter& dr) {
+// The marker table on the primary, replicated to the DR cluster before the fault; returns the
+// first free id (a table kept from an earlier drill holds its rows: ids go on after them).
+long long prepare_table(const ProbeWriter& primary, const ProbeWriter& dr) {
     const auto made = primary.run(std::string("create table if not exists ") + k_table +
                                       " (id bigint primary key, at timestamptz not null default "
                                       "clock_timestamp())",
@@ -57,11 +58,18 @@ void prepare_table(const ProbeWriter& primary, const ProbeWriter& dr) {
         throw Error(ExitCode::postgres,
                     "cannot create the drill's marker table: " + made.error.describe());
     }
+    const auto last = primary.run(std::string("select coalesce(max(id), 0) from ") + k_table,
+                                  std::chrono::milliseconds(5000));
+    if (!last.ok) {
+        throw Error(ExitCode::postgres,
+                    "cannot read the drill's marker table: " + last.error.describe());
+    }
+    const long long first_id = std::stoll(last.value(0, 0).value_or("0")) + 1;
     for (int i = 0; i < 50; ++i) {
         const auto q = dr.run(std::string("select to_regclass('") + k_table + "') is not null",
                               std::chrono::milliseconds(2000));
         if (q.ok && q.value(0, 0).value_or("") == "t") {
-            return;
+            return first_id;
         }
         ::usleep(200000);
     }
@@ -70,11 +78,7 @@ void prepare_table(const ProbeWriter& primary, const ProbeWriter& dr) {
 }
 
 std::string leader_of(const Inventory& inv, ClusterWiring& wiring) {
-    pg::SnapshotOptions o;
-    o.etcd = false;
-    o.haproxy = false;
-    o.replication = false;
-    return pg::take_snapshot(pg::cluster_targets(inv), wiring.access(), o).leader;
+    return pg::take_snapshot(pg::cluster_targets(inv), wiring.access(), pg::patroni_only()).leader;
 }
 
 void write_reports(const drills::RegionDrillReport& r, const std::vector<std::string>& files) {
@@ -125,7 +129,7 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
     DirectReach direct;
     const ProbeWriter to_primary{probe, direct, first_haproxy(pair), pair.haproxy.write_port};
     const ProbeWriter to_dr{probe, direct, first_haproxy(dr), dr.haproxy.write_port};
-    prepare_table(to_primary, to_dr);
+    const long long first_id = prepare_table(to_primary, to_dr);
     const std::string leader = leader_of(pair, primary_wiring);
     const auto primary_members = pair.hosts_with(Service::postgres);
 
@@ -218,7 +222,8 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
         },
         [&] {
             std::set<long long> ids;
-            const auto q = to_dr.run("select id from " + std::string(k_table),
+            const auto q = to_dr.run("select id from " + std::string(k_table) +
+                                         " where id >= " + std::to_string(first_id),
                                      std::chrono::milliseconds(10000));
             if (!q.ok) {
                 throw Error(ExitCode::postgres,
@@ -234,6 +239,7 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
     req.region = o.region;
     req.promote = o.promote;
     req.timeout = o.timeout;
+    req.first_id = first_id;
     if (o.max_rto_s >= 0) {
         req.max_rto_ms = static_cast<long long>(o.max_rto_s * 1000);
     }

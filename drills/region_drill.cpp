@@ -27,8 +27,9 @@ struct Write {
 // Two writers on their own threads (one per cluster), sharing the marker ids.
 class Writers {
   public:
-    Writers(const RegionDrillSeams& s, milliseconds interval, steady_clock::time_point start)
-        : m_s(s), m_interval(interval), m_start(start) {}
+    Writers(const RegionDrillSeams& s, milliseconds interval, steady_clock::time_point start,
+            long long first_id)
+        : m_s(s), m_interval(interval), m_start(start), m_next(first_id - 1) {}
     ~Writers() { stop(); }
 
     void start() {
@@ -278,7 +279,7 @@ RegionDrillReport run_region_drill(const RegionDrillSeams& s, const RegionDrillR
         r.verdict = "fail";
         return r;
     }
-    Writers writers(s, req.write_interval, d.start);
+    Writers writers(s, req.write_interval, d.start, req.first_id);
     writers.start();
     s.clock.sleep_for(req.settle);
     d.fault_ms = d.now_ms();
@@ -317,6 +318,9 @@ RegionDrillReport run_region_drill(const RegionDrillSeams& s, const RegionDrillR
                 std::to_string(*r.rto_ms) + " ms, objective " + std::to_string(*req.max_rto_ms) +
                     " ms");
     }
+    // In time order: a writer may see the promoted cluster before the promotion's own write.
+    std::stable_sort(r.phases.begin(), r.phases.end(),
+                     [](const RegionPhase& a, const RegionPhase& b) { return a.at_ms < b.at_ms; });
     const bool checks_ok =
         std::all_of(r.checks.begin(), r.checks.end(), [](const RegionCheck& c) { return c.ok; });
     const bool complete = r.error.empty() && (!r.losing_primary || !req.promote || r.rto_ms);

@@ -44,6 +44,7 @@ struct RegionDrillRequest {
     std::chrono::milliseconds settle{std::chrono::seconds(2)};  // writes before the fault
     std::chrono::milliseconds timeout{std::chrono::seconds(180)};
     std::optional<long long> max_rto_ms;
+    long long first_id = 1;  // the writers' first marker id (after the table's earlier rows)
 };
 
 struct RegionPhase {

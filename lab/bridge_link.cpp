@@ -12,11 +12,10 @@ namespace fs = std::filesystem;
 
 namespace pgdr::lab {
 
-namespace {
-
-CommandResult run(Transport& local, const std::vector<std::string>& argv, bool must = true) {
+CommandResult run_local(Transport& local, const std::vector<std::string>& argv, bool must,
+                        std::chrono::seconds timeout) {
     RunOptions o;
-    o.timeout = std::chrono::seconds(60);
+    o.timeout = timeout;
     auto r = local.run(argv, o);
     if (must && !r.ok()) {
         std::string cmd;
@@ -29,34 +28,34 @@ CommandResult run(Transport& local, const std::vector<std::string>& argv, bool m
     return r;
 }
 
-}  // namespace
-
 std::string join_bridges(Transport& local, const BridgeLink& l) {
-    run(local, {"ip", "link", "del", l.port_a}, false);
-    run(local, {"ip", "link", "add", l.port_a, "type", "veth", "peer", "name", l.port_b});
-    run(local, {"ip", "link", "set", l.port_a, "master", l.bridge_a, "up"});
-    run(local, {"ip", "link", "set", l.port_b, "master", l.bridge_b, "up"});
+    run_local(local, {"ip", "link", "del", l.port_a}, false);
+    run_local(local, {"ip", "link", "add", l.port_a, "type", "veth", "peer", "name", l.port_b});
+    run_local(local, {"ip", "link", "set", l.port_a, "master", l.bridge_a, "up"});
+    run_local(local, {"ip", "link", "set", l.port_b, "master", l.bridge_b, "up"});
     if (l.latency_ms <= 0) {
         return "direct";
     }
     const std::string delay = std::to_string(l.latency_ms) + "ms";
-    if (run(local, {"tc", "qdisc", "replace", "dev", l.port_a, "root", "netem", "delay", delay},
-            false)
+    if (run_local(local,
+                  {"tc", "qdisc", "replace", "dev", l.port_a, "root", "netem", "delay", delay},
+                  false)
             .ok() &&
-        run(local, {"tc", "qdisc", "replace", "dev", l.port_b, "root", "netem", "delay", delay},
-            false)
+        run_local(local,
+                  {"tc", "qdisc", "replace", "dev", l.port_b, "root", "netem", "delay", delay},
+                  false)
             .ok()) {
         return "netem";
     }
     // No netem in this kernel: two veth pairs, one in each bridge, and a relay in user space
     // between their free ends that holds every frame `latency_ms` (lab/delay_link.hpp).
-    run(local, {"ip", "link", "del", l.port_a}, false);
+    run_local(local, {"ip", "link", "del", l.port_a}, false);
     for (const auto& [port, free_end, bridge] :
          {std::tuple{l.port_a, l.free_a, l.bridge_a}, std::tuple{l.port_b, l.free_b, l.bridge_b}}) {
-        run(local, {"ip", "link", "del", port}, false);
-        run(local, {"ip", "link", "add", port, "type", "veth", "peer", "name", free_end});
-        run(local, {"ip", "link", "set", port, "master", bridge, "up"});
-        run(local, {"ip", "link", "set", free_end, "up"});
+        run_local(local, {"ip", "link", "del", port}, false);
+        run_local(local, {"ip", "link", "add", port, "type", "veth", "peer", "name", free_end});
+        run_local(local, {"ip", "link", "set", port, "master", bridge, "up"});
+        run_local(local, {"ip", "link", "set", free_end, "up"});
     }
     stop_bridge_relay(l.pid_file);
     std::error_code ec;

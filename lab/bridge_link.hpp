@@ -6,7 +6,9 @@
 // lab/delay_link.hpp) started detached, its PID in `pid_file`. latency_ms 0: a plain veth pair.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <vector>
 
 #include "core/transport.hpp"
 
@@ -19,6 +21,11 @@ struct BridgeLink {
     int latency_ms = 0;
     std::string pid_file, log_file;  // the relay's
 };
+
+// Runs argv on this machine (bounded by `timeout`); with `must`, a failure throws
+// std::runtime_error naming the command, its exit status and stderr.
+CommandResult run_local(Transport& local, const std::vector<std::string>& argv, bool must = true,
+                        std::chrono::seconds timeout = std::chrono::seconds(60));
 
 // Makes the link (replacing one of the same names); returns how: "direct", "netem" or
 // "user-space relay, pid N". Throws std::runtime_error when a command fails.

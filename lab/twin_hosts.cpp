@@ -127,18 +127,7 @@ LabTwinBackend::LabTwinBackend(const std::string& lab_dir, Transport& local, Log
 
 CommandResult LabTwinBackend::run(const std::vector<std::string>& argv, bool must,
                                   std::chrono::seconds timeout) {
-    RunOptions o;
-    o.timeout = timeout;
-    auto r = m_local.run(argv, o);
-    if (must && !r.ok()) {
-        std::string cmd;
-        for (const auto& a : argv) {
-            cmd += (cmd.empty() ? "" : " ") + a;
-        }
-        throw std::runtime_error("`" + cmd + "` failed (exit " + std::to_string(r.exit_status) +
-                                 ")" + (r.err.empty() ? "" : ": " + r.err));
-    }
-    return r;
+    return run_local(m_local, argv, must, timeout);
 }
 
 void LabTwinBackend::ensure_ext_bridge(Transport& local) {

@@ -54,11 +54,7 @@ struct Run {
 
 // The DR cluster's standby leader, or why there is none.
 bool find_standby_leader(Run& run) {
-    SnapshotOptions o;
-    o.etcd = false;
-    o.haproxy = false;
-    o.replication = false;
-    const auto snap = take_snapshot(cluster_targets(run.s.dr), run.s.dr_access, o);
+    const auto snap = take_snapshot(cluster_targets(run.s.dr), run.s.dr_access, patroni_only());
     if (!snap.patroni_answered) {
         run.r.error =
             "the DR cluster " + run.s.dr.cluster + " does not answer: " + snap.patroni_error;
@@ -82,11 +78,8 @@ bool find_standby_leader(Run& run) {
 
 // The primary cluster's leader, when its Patroni answers (a lost region: none).
 void find_old_leader(Run& run) {
-    SnapshotOptions o;
-    o.etcd = false;
-    o.haproxy = false;
-    o.replication = false;
-    const auto snap = take_snapshot(cluster_targets(run.s.primary), run.s.primary_access, o);
+    const auto snap =
+        take_snapshot(cluster_targets(run.s.primary), run.s.primary_access, patroni_only());
     if (snap.patroni_answered && !snap.leader.empty()) {
         run.r.old_leader = snap.leader;
     }
@@ -246,6 +239,14 @@ std::vector<std::string> fence_argv(const Inventory& inv) {
             paths.patroni_unit,
             paths.bin_dir,
             paths.data_dir};
+}
+
+SnapshotOptions patroni_only() {
+    SnapshotOptions o;
+    o.etcd = false;
+    o.haproxy = false;
+    o.replication = false;
+    return o;
 }
 
 DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& request) {

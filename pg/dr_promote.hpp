@@ -95,6 +95,10 @@ struct DrSeams {
 
 DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& request);
 
+// A snapshot of Patroni's view alone (members, roles, the leader): no etcd, HAProxy or
+// replication reads.
+SnapshotOptions patroni_only();
+
 nlohmann::json dr_promote_to_json(const DrPromoteResult& r);
 std::string render_dr_promote_text(const DrPromoteResult& r);
 

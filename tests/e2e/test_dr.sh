@@ -107,6 +107,7 @@ log "the primary region lost: detection, promotion, client re-routing, losses wi
 run_pgdr -i "$INV" --output json drill --lose-region r1 --promote --report "$WORK/region.json"
 drill_rc=$RC
 drill_out=$OUT
+log "region drill's log: $(tail -n 8 <<<"$ERR")"
 log "region drill: $(json_get "$drill_out" '[(p["name"], p["at_ms"]) for p in d["phases"]]')"
 log "writers: $(json_get "$drill_out" '(d["write_attempts_primary"], d["writes_acknowledged_primary"], d["last_write_error_primary"], d["write_attempts_dr"], d["writes_acknowledged_dr"], d["last_write_error_dr"])')"
 assert_eq "$drill_rc" 0 "drill --lose-region r1 --promote: $(json_get "$drill_out" 'd["error"]') $(json_get "$drill_out" 'd["checks"]')"

@@ -144,6 +144,9 @@ TEST_CASE("region drill: the primary region lost, the DR cluster promoted", "[dr
         names.push_back(ph.name);
     }
     CHECK(names.front() == "region r1 cut");
+    CHECK(std::is_sorted(
+        r.phases.begin(), r.phases.end(),
+        [](const RegionPhase& a, const RegionPhase& b) { return a.at_ms < b.at_ms; }));
     CHECK(std::find(names.begin(), names.end(), "primary region unreachable (detected)") !=
           names.end());
     CHECK(std::find(names.begin(), names.end(), "dr promote: r2-pg1 promoted") != names.end());
@@ -210,4 +213,17 @@ TEST_CASE("region drill: refused without streaming or for an unknown region", "[
     CHECK(p.events.empty());
     r = p.run(lose("r9", true));
     CHECK_THAT(r.error, Catch::Contains("no host of the pair is in region r9"));
+}
+
+TEST_CASE("region drill: marker ids go on after an earlier drill's rows", "[drills][dr]") {
+    // The table keeps an earlier drill's rows; ids from 1 again made every insert a duplicate
+    // key (seen on the lab: 6 of 34 writes acknowledged).
+    FakePair p;
+    p.unreplicated_tail = 0;
+    auto req = lose("r1", true);
+    req.first_id = 1000;
+    const auto r = p.run(req);
+    REQUIRE_FALSE(p.primary_acks.empty());
+    CHECK(*std::min_element(p.primary_acks.begin(), p.primary_acks.end()) >= 1000);
+    CHECK(r.verdict == "pass");
 }
