@@ -80,6 +80,19 @@ ClusterWiring::ClusterWiring(Context& ctx, const Inventory& inv) : reach(cluster
     sql = pg::libpq_sql(pg::k_superuser, *password);
 }
 
+namespace {
+const HostSpec* dr_host(const Inventory& inv, const std::string& name) {
+    if (inv.dr) {
+        for (const auto& h : inv.dr->hosts) {
+            if (h.name == name) {
+                return &h;
+            }
+        }
+    }
+    return nullptr;
+}
+}  // namespace
+
 std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::string& hosts_csv,
                                           const std::string& service) {
     std::vector<const HostSpec*> out;
@@ -89,12 +102,13 @@ std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::strin
         if (name.empty()) {
             continue;
         }
-        if (inv.find_host(name) == nullptr) {
+        if (inv.find_host(name) == nullptr && dr_host(inv, name) == nullptr) {
             throw usage_error("no host '" + name + "' in the inventory",
                               "`pgdr inventory show` lists the hosts");
         }
         wanted.insert(name);
     }
+
     std::optional<Service> svc;
     if (!service.empty()) {
         if (service == "postgres") {
@@ -115,6 +129,14 @@ std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::strin
             continue;
         }
         out.push_back(&h);
+    }
+    // A DR cluster's hosts (the inventory's dr section) when named.
+    if (inv.dr) {
+        for (const auto& h : inv.dr->hosts) {
+            if (wanted.count(h.name) != 0 && (!svc || h.runs(*svc))) {
+                out.push_back(&h);
+            }
+        }
     }
     return out;
 }

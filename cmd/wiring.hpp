@@ -26,7 +26,8 @@ namespace pgdr::cmd {
 // no address (an OVH cluster that was not provisioned yet).
 Inventory resolved_inventory(Context& ctx);
 
-// Hosts picked by --hosts a,b (names) and/or --service S; all hosts when both are empty.
+// Hosts picked by --hosts a,b (names) and/or --service S; all hosts when both are empty. The
+// hosts of a DR cluster (the inventory's dr section) only when named.
 // Throws a usage error for an unknown host or service name.
 std::vector<const HostSpec*> select_hosts(const Inventory& inv, const std::string& hosts_csv,
                                           const std::string& service);

@@ -103,6 +103,14 @@ for i in $(seq 1 60); do
 done
 assert_rc 0 "status after the DR region came back: $(json_get "$OUT" 'd["dr"]["link"]')"
 
+log "the DR cluster caught up (a healed link may stall for a TCP retransmission backoff)"
+for i in $(seq 1 60); do
+    run_pgdr -i "$INV" --output json status
+    [ "$RC" = 0 ] && [ "$(json_get "$OUT" 'd["dr"]["link"]["lag_bytes"]')" = 0 ] && break
+    sleep 1
+done
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["lag_bytes"]')" 0 "DR lag before the primary-region drill ($i s): $(json_get "$OUT" 'd["dr"]["link"]')"
+
 log "the primary region lost: detection, promotion, client re-routing, losses within the window"
 run_pgdr -i "$INV" --output json drill --lose-region r1 --promote --report "$WORK/region.json"
 drill_rc=$RC
