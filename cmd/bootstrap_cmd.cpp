@@ -107,32 +107,30 @@ ExitCode failure_code(const ApplyReport& rep) {
     return ExitCode::postgres;
 }
 
+// The JSON report of one cluster's apply (--output json).
 nlohmann::json report_json(const ApplyReport& rep, double seconds) {
-    {
-        nlohmann::json results = nlohmann::json::array();
-        for (const auto& r : rep.results) {
-            nlohmann::json j = {{"stage", to_string(r.stage)},
-                                {"step", r.step},
-                                {"host", r.host},
-                                {"action", r.description},
-                                {"outcome", to_string(r.outcome)},
-                                {"elapsed_ms", r.elapsed.count()}};
-            if (!r.error.empty()) {
-                j["error"] = r.error;
-                j["output"] = r.output;
-            }
-            results.push_back(j);
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& r : rep.results) {
+        nlohmann::json j = {{"stage", to_string(r.stage)},
+                            {"step", r.step},
+                            {"host", r.host},
+                            {"action", r.description},
+                            {"outcome", to_string(r.outcome)},
+                            {"elapsed_ms", r.elapsed.count()}};
+        if (!r.error.empty()) {
+            j["error"] = r.error;
+            j["output"] = r.output;
         }
-        return nlohmann::json{
-            {"dry_run", rep.dry_run},
-            {"ok", rep.ok()},
-            {"changed", rep.count(Outcome::changed)},
-            {"unchanged", rep.count(Outcome::unchanged)},
-            {"failed", rep.count(Outcome::failed)},
-            {"seconds", seconds},
-            {"failed_stage", rep.failed_stage ? to_string(*rep.failed_stage) : ""},
-            {"results", results}};
+        results.push_back(j);
     }
+    return nlohmann::json{{"dry_run", rep.dry_run},
+                          {"ok", rep.ok()},
+                          {"changed", rep.count(Outcome::changed)},
+                          {"unchanged", rep.count(Outcome::unchanged)},
+                          {"failed", rep.count(Outcome::failed)},
+                          {"seconds", seconds},
+                          {"failed_stage", rep.failed_stage ? to_string(*rep.failed_stage) : ""},
+                          {"results", results}};
 }
 
 // The text report of one cluster's apply; `title` names the cluster when there are two.
