@@ -17,15 +17,6 @@
 
 namespace pgdr::cmd {
 
-namespace {
-
-struct DrOptions {
-    bool yes = false;
-    bool dry_run = false;
-    bool force = false;
-    std::string timeout = "120s";
-};
-
 std::string required_secret(const Inventory& inv, const char* name, Context& ctx) {
     auto value = read_secret(inv.paths.state_dir, name);
     if (!value || value->empty()) {
@@ -36,6 +27,15 @@ std::string required_secret(const Inventory& inv, const char* name, Context& ctx
     ctx.log->add_secret(*value);
     return *value;
 }
+
+namespace {
+
+struct DrOptions {
+    bool yes = false;
+    bool dry_run = false;
+    bool force = false;
+    std::string timeout = "120s";
+};
 
 void record_promotion(const Inventory& pair, const pg::DrPromoteResult& r) {
     auto state = load_state(pair.paths.state_dir);

@@ -9,6 +9,10 @@
 
 namespace pgdr::cmd {
 
+// The secret `name` of the inventory's state directory, registered with the log's redaction;
+// a config error naming `pgdr bootstrap` when it does not exist.
+std::string required_secret(const Inventory& inv, const char* name, Context& ctx);
+
 // Patroni stopped and disabled on one member of a primary cluster over SSH (3 s to connect).
 pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member);
 

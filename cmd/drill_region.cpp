@@ -13,7 +13,6 @@
 #include "cmd/wiring.hpp"
 #include "core/local_transport.hpp"
 #include "core/reach.hpp"
-#include "core/state.hpp"
 #include "drills/region_drill.hpp"
 #include "lab/lab.hpp"
 #include "pg/dr_link.hpp"
@@ -93,10 +92,9 @@ void write_reports(const drills::RegionDrillReport& r, const std::vector<std::st
     }
 }
 
-}  // namespace
-
-int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
-    const Inventory pair = resolved_inventory(ctx);
+// The drill needs a pair of clusters on the lab, and root (it cuts the hosts' links from
+// outside).
+void check_region_drill_inputs(const Inventory& pair) {
     if (!pair.dr) {
         throw config_error(
             "--lose-region needs a pair of clusters: the inventory has no dr section",
@@ -112,17 +110,109 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
             "root",
             "run pgdr drill as root, e.g. with sudo");
     }
-    const Inventory dr = dr_inventory(pair);
-    auto probe_password = read_secret(pair.paths.state_dir, pg::k_probe_secret);
-    if (!probe_password || probe_password->empty()) {
-        throw config_error("no probe password in " + pair.paths.state_dir + "/secrets",
-                           "run `pgdr bootstrap` first");
+}
+
+// After the heal: each member of the old primary until fenced (a healed host may refuse SSH for
+// a moment), at most 60 s: its cluster elects a leader again within seconds of the heal.
+void fence_after_heal(Context& ctx, const Inventory& pair, const std::vector<std::string>& hosts) {
+    std::vector<std::future<pg::FenceOutcome>> fences;
+    for (const auto& name : hosts) {
+        const auto* h = pair.find_host(name);
+        if (h != nullptr && h->runs(Service::postgres)) {
+            fences.push_back(std::async(std::launch::async, [&ctx, &pair, h] {
+                pg::FenceOutcome out;
+                const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                while (!(out = fence_member(ctx, pair, *h)).fenced &&
+                       std::chrono::steady_clock::now() < until) {
+                    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+                }
+                return out;
+            }));
+        }
     }
-    ctx.log->add_secret(*probe_password);
+    for (auto& f : fences) {
+        const auto out = f.get();
+        if (!out.fenced) {
+            ctx.log->error(
+                "drill: a member of the old primary could not be fenced after the heal: " +
+                out.detail);
+        }
+    }
+}
+
+// Whether any member's Patroni REST API answers (asked together): an answer, not a TCP connect,
+// since through an SSH forward the local end always connects.
+bool primary_answers(const Inventory& pair, HttpClient& http, ClusterReach& reach) {
+    const pg::PatroniApi api(http, std::chrono::milliseconds(1000));
+    std::vector<std::future<bool>> answers;
+    for (const auto* h : pair.hosts_with(Service::postgres)) {
+        answers.push_back(std::async(std::launch::async, [&, h] {
+            const auto at = reach.inside(h->address, pair.patroni.rest_port);
+            return api.probe(at.url("https") + "/patroni").first != 0;
+        }));
+    }
+    bool any = false;
+    for (auto& a : answers) {
+        any = a.get() || any;
+    }
+    return any;
+}
+
+// The marker ids of this drill on the promoted cluster.
+std::set<long long> marker_ids(const ProbeWriter& on, const std::string& cluster,
+                               long long first_id) {
+    std::set<long long> ids;
+    const auto q = on.run(
+        "select id from " + std::string(k_table) + " where id >= " + std::to_string(first_id),
+        std::chrono::milliseconds(10000));
+    if (!q.ok) {
+        throw Error(ExitCode::postgres,
+                    "reading the marker rows on " + cluster + ": " + q.error.describe());
+    }
+    for (std::size_t i = 0; i < q.rows.size(); ++i) {
+        ids.insert(std::stoll(q.value(i, 0).value_or("0")));
+    }
+    return ids;
+}
+
+drills::RegionDrillRequest region_request(const RegionDrillCmdOptions& o, long long first_id) {
+    drills::RegionDrillRequest req;
+    req.region = o.region;
+    req.promote = o.promote;
+    req.timeout = o.timeout;
+    req.first_id = first_id;
+    if (o.max_rto_s >= 0) {
+        req.max_rto_ms = static_cast<long long>(o.max_rto_s * 1000);
+    }
+    return req;
+}
+
+// The report on stdout and in the --report files; the exit code of its verdict.
+int report_region_drill(Context& ctx, const drills::RegionDrillReport& report,
+                        const std::vector<std::string>& files) {
+    write_reports(report, files);
+    if (ctx.json()) {
+        std::cout << drills::region_report_json(report).dump(2) << std::endl;
+    } else {
+        std::cout << drills::region_report_text(report) << std::flush;
+    }
+    if (report.verdict == "pass") {
+        return 0;
+    }
+    return static_cast<int>(report.verdict == "objectives_missed" ? ExitCode::objectives_missed
+                                                                  : ExitCode::verification_failed);
+}
+
+}  // namespace
+
+int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
+    const Inventory pair = resolved_inventory(ctx);
+    check_region_drill_inputs(pair);
+    const Inventory dr = dr_inventory(pair);
+    const std::string probe_password = required_secret(pair, pg::k_probe_secret, ctx);
     ClusterWiring primary_wiring(ctx, pair);
-    ClusterWiring dr_wiring(ctx, dr);
     const pg::SqlRunner probe =
-        pg::libpq_sql(pg::k_probe_user, *probe_password, pg::k_probe_database);
+        pg::libpq_sql(pg::k_probe_user, probe_password, pg::k_probe_database);
     // The writers and the region's probe connect directly, as a client in the network does (the
     // lab's shape): forwarding over SSH through the cut region's hosts would blur "no answer"
     // into SSH timeouts.
@@ -131,19 +221,11 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
     const ProbeWriter to_dr{probe, direct, first_haproxy(dr), dr.haproxy.write_port};
     const long long first_id = prepare_table(to_primary, to_dr);
     const std::string leader = leader_of(pair, primary_wiring);
-    const auto primary_members = pair.hosts_with(Service::postgres);
 
     LocalTransport local;
     lab::Lab lab(lab::LabPaths(pair.lab.dir), local, *ctx.log,
                  [&ctx](const std::string& m) { ctx.log->info("lab: " + m); });
     SystemClock clock;
-    auto progress = [&ctx](const std::string& m) {
-        if (::isatty(STDERR_FILENO) != 0) {
-            std::cerr << "pgdr drill: " << m << "\n";
-        } else {
-            ctx.log->info("drill: " + m);
-        }
-    };
     drills::RegionDrillSeams seams{
         pair,
         clock,
@@ -161,56 +243,13 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
                 lab.heal_host(h);
             }
         },
-        [&](const std::vector<std::string>& hosts) {
-            // Each member until fenced (a healed host may refuse SSH for a moment), at most
-            // 60 s: its cluster elects a leader again within seconds of the heal.
-            std::vector<std::future<pg::FenceOutcome>> fences;
-            for (const auto& name : hosts) {
-                const auto* h = pair.find_host(name);
-                if (h != nullptr && h->runs(Service::postgres)) {
-                    fences.push_back(std::async(std::launch::async, [&, h] {
-                        pg::FenceOutcome out;
-                        const auto until =
-                            std::chrono::steady_clock::now() + std::chrono::seconds(60);
-                        while (!(out = fence_member(ctx, pair, *h)).fenced &&
-                               std::chrono::steady_clock::now() < until) {
-                            std::this_thread::sleep_for(std::chrono::milliseconds(500));
-                        }
-                        return out;
-                    }));
-                }
-            }
-            for (auto& f : fences) {
-                const auto out = f.get();
-                if (!out.fenced) {
-                    ctx.log->error(
-                        "drill: a member of the old primary could not be fenced after the heal: " +
-                        out.detail);
-                }
-            }
-        },
-        [&] {
-            // An answer of Patroni's REST API, not a TCP connect: through an SSH forward the
-            // local end always connects.
-            const pg::PatroniApi api(primary_wiring.http, std::chrono::milliseconds(1000));
-            std::vector<std::future<bool>> answers;
-            for (const auto* h : primary_members) {
-                answers.push_back(std::async(std::launch::async, [&, h] {
-                    const auto at = direct.inside(h->address, pair.patroni.rest_port);
-                    return api.probe(at.url("https") + "/patroni").first != 0;
-                }));
-            }
-            bool any = false;
-            for (auto& a : answers) {
-                any = a.get() || any;
-            }
-            return any;
-        },
+        [&](const std::vector<std::string>& hosts) { fence_after_heal(ctx, pair, hosts); },
+        [&] { return primary_answers(pair, primary_wiring.http, direct); },
         [&](bool to_dr_cluster, long long id) {
-            const auto& w = to_dr_cluster ? to_dr : to_primary;
-            const auto q = w.run(
-                "insert into " + std::string(k_table) + " (id) values (" + std::to_string(id) + ")",
-                std::chrono::milliseconds(2000));
+            const auto q = (to_dr_cluster ? to_dr : to_primary)
+                               .run("insert into " + std::string(k_table) + " (id) values (" +
+                                        std::to_string(id) + ")",
+                                    std::chrono::milliseconds(2000));
             return q.ok ? std::string() : q.error.describe();
         },
         [&] {
@@ -220,41 +259,16 @@ int region_drill(Context& ctx, const RegionDrillCmdOptions& o) {
             req.timeout = o.timeout;
             return run_promotion(ctx, pair, req, nullptr);
         },
-        [&] {
-            std::set<long long> ids;
-            const auto q = to_dr.run("select id from " + std::string(k_table) +
-                                         " where id >= " + std::to_string(first_id),
-                                     std::chrono::milliseconds(10000));
-            if (!q.ok) {
-                throw Error(ExitCode::postgres,
-                            "reading the marker rows on " + dr.cluster + ": " + q.error.describe());
+        [&] { return marker_ids(to_dr, dr.cluster, first_id); },
+        [&ctx](const std::string& m) {
+            if (::isatty(STDERR_FILENO) != 0) {
+                std::cerr << "pgdr drill: " << m << "\n";
+            } else {
+                ctx.log->info("drill: " + m);
             }
-            for (std::size_t i = 0; i < q.rows.size(); ++i) {
-                ids.insert(std::stoll(q.value(i, 0).value_or("0")));
-            }
-            return ids;
-        },
-        progress};
-    drills::RegionDrillRequest req;
-    req.region = o.region;
-    req.promote = o.promote;
-    req.timeout = o.timeout;
-    req.first_id = first_id;
-    if (o.max_rto_s >= 0) {
-        req.max_rto_ms = static_cast<long long>(o.max_rto_s * 1000);
-    }
-    const auto report = drills::run_region_drill(seams, req);
-    write_reports(report, o.reports);
-    if (ctx.json()) {
-        std::cout << drills::region_report_json(report).dump(2) << std::endl;
-    } else {
-        std::cout << drills::region_report_text(report) << std::flush;
-    }
-    if (report.verdict == "pass") {
-        return 0;
-    }
-    return static_cast<int>(report.verdict == "objectives_missed" ? ExitCode::objectives_missed
-                                                                  : ExitCode::verification_failed);
+        }};
+    return report_region_drill(ctx, drills::run_region_drill(seams, region_request(o, first_id)),
+                               o.reports);
 }
 
 }  // namespace pgdr::cmd

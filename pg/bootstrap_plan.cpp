@@ -782,22 +782,20 @@ void plan_verify(Plan& plan, const BootstrapInputs& b) {
     const auto& hp = b.inv.haproxy;
     std::vector<Action> on_leader{probe_passfile(b)};
     for (const auto* lb : b.inv.hosts_with(Service::haproxy)) {
-        on_leader.emplace_back(client_check(
-            *lb, hp.write_port,
-            "create table if not exists pgdr_verify (at timestamptz primary key default now()); "
-            "insert into pgdr_verify default values; select "
-            "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
-            b.primary.address + " false",
-            "a write through " + lb->name + ":" + std::to_string(hp.write_port) +
-                " lands on the leader"));
-        if (b.inv.standby_of) {
-            // A standby cluster takes no write: its write port leads to the standby leader.
-            on_leader.back() = client_check(
-                *lb, hp.write_port, "select host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
-                b.primary.address + " true",
-                "a read through " + lb->name + ":" + std::to_string(hp.write_port) +
-                    " lands on the standby leader");
-        }
+        const std::string through = lb->name + ":" + std::to_string(hp.write_port);
+        on_leader.emplace_back(
+            b.inv.standby_of
+                // A standby cluster takes no write: its write port leads to the standby leader.
+                ? client_check(*lb, hp.write_port,
+                               "select host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+                               b.primary.address + " true",
+                               "a read through " + through + " lands on the standby leader")
+                : client_check(*lb, hp.write_port,
+                               "create table if not exists pgdr_verify (at timestamptz primary key "
+                               "default now()); insert into pgdr_verify default values; select "
+                               "host(inet_server_addr()) || ' ' || pg_is_in_recovery()",
+                               b.primary.address + " false",
+                               "a write through " + through + " lands on the leader"));
         if (!b.replicas.empty()) {
             on_leader.emplace_back(
                 client_check(*lb, hp.read_port, "select pg_is_in_recovery()", "t",
