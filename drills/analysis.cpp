@@ -175,6 +175,10 @@ void cross_check_outage(const std::vector<Event>& events, const Facts& f, Report
                   std::to_string(*c.persistent_recovery_attempt_ms) + " and " +
                   std::to_string(*c.writer_recovery_attempt_ms) + " ms";
         }
+        if (c.first_failure_ms) {
+            why += "; the persistent probe's first failure at " +
+                   std::to_string(*c.first_failure_ms) + " ms: " + c.first_failure;
+        }
         r.warnings.push_back("outage cross-check: the persistent-connection probe measured " +
                              std::to_string(*c.persistent_probe_outage_ms) + " ms" +
                              (c.recovered ? "" : " (not recovered)") + ", the writer " +

@@ -126,6 +126,14 @@ std::optional<CrossCheck> cross_check(const std::vector<Event>& events,
         return c;
     }
     c.persistent_probe_outage_ms = best;
+    for (const auto& e : events) {
+        const auto* w = std::get_if<PersistentWrite>(&e.data);
+        if (w != nullptr && !w->ok && e.at_ms - t0 > *c.last_ack_before_ms) {
+            c.first_failure_ms = e.at_ms - t0;
+            c.first_failure = w->message;
+            break;
+        }
+    }
     if (c.first_ack_after_ms) {
         c.persistent_recovery_attempt_ms = took[*c.first_ack_after_ms];
     }

@@ -156,6 +156,10 @@ struct CrossCheck {
     // starved machine reconnects take hundreds of milliseconds.
     std::optional<Millis> persistent_recovery_attempt_ms;
     std::optional<Millis> writer_recovery_attempt_ms;
+    // The probe's first failed write of its outage: when it came back and what it said (why
+    // its outage began, for a disagreement to be read).
+    std::optional<Millis> first_failure_ms;
+    std::string first_failure;
     std::string error;  // why there is no figure or no comparison
 };
 

@@ -39,6 +39,8 @@ Json cross_check_json(const CrossCheck& c) {
                 {"reconnects", c.reconnects},
                 {"persistent_recovery_attempt_ms", or_null(c.persistent_recovery_attempt_ms)},
                 {"writer_recovery_attempt_ms", or_null(c.writer_recovery_attempt_ms)},
+                {"first_failure_ms", or_null(c.first_failure_ms)},
+                {"first_failure", c.first_failure},
                 {"error", c.error}};
 }
 

@@ -105,6 +105,10 @@ TEST_CASE("cross-check: the persistent probe's outage from its last to its first
     // writer's (sent at +2010) was acknowledged 3 ms after being sent.
     CHECK(c.persistent_recovery_attempt_ms == std::optional<Millis>(2));
     CHECK(c.writer_recovery_attempt_ms == std::optional<Millis>(3));
+    // Its first failed write (sent at +30, answered at +32) and what it said: why the outage
+    // began, for a disagreement to be read.
+    CHECK(c.first_failure_ms == std::optional<Millis>(32));
+    CHECK(c.first_failure == "server closed the connection unexpectedly");
     CHECK(c.error.empty());
     CHECK_FALSE(warned(r, "cross-check"));
     // The cross-check never fails a drill: it is no check of the verdict.
@@ -122,6 +126,9 @@ TEST_CASE("cross-check: more than 100 ms apart is a warning, not a failure",
                  "outage cross-check: the persistent-connection probe measured 2310 ms, the "
                  "writer 2010 ms: more than ±100 ms apart beyond the 3 ms of the attempt that "
                  "ended an outage; the attempts that ended the outages took 2 and 3 ms"));
+    CHECK(warned(r,
+                 "the persistent probe's first failure at 12 ms: server closed the "
+                 "connection unexpectedly"));
     CHECK(r.find_check("cross_check") == nullptr);
     // Within 100 ms and the 3 ms of the attempts: agrees; the next write later (110 ms) not.
     auto edge = drill(5, 2005, 5, 2105);
