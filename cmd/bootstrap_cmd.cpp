@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cmd/context.hpp"
+#include "cmd/dr_cmd.hpp"
 #include "cmd/guard_cmd.hpp"
 #include "cmd/table.hpp"
 #include "cmd/wiring.hpp"
@@ -423,8 +424,9 @@ int bootstrap_cluster(Context& ctx, const Inventory& inv, const BootstrapOptions
     return 0;
 }
 
-// The inventory's cluster, then its DR cluster (a `dr` section), which clones the primary.
-int bootstrap(Context& ctx, const BootstrapOptions& o) {
+// The inventory's cluster, then its DR cluster (a `dr` section), which clones the primary; the
+// JSON report (with --output json) in `report`.
+int bootstrap_both(Context& ctx, const BootstrapOptions& o, nlohmann::json& report) {
     const Inventory inv = resolved_inventory(ctx);
     // --break-lock names the cluster whose lock goes: the primary's or the DR cluster's.
     BootstrapOptions po = o;
@@ -449,13 +451,24 @@ int bootstrap(Context& ctx, const BootstrapOptions& o) {
             primary.json["ok"] = primary.json.value("ok", false) && rc == 0;
         }
     }
+    report = std::move(primary.json);
+    return rc;
+}
+
+int bootstrap(Context& ctx, const BootstrapOptions& o) {
+    nlohmann::json report;
+    const int rc = bootstrap_both(ctx, o, report);
     if (ctx.json()) {
-        std::cout << primary.json.dump(2) << '\n';
+        std::cout << report.dump(2) << '\n';
     }
     return rc;
 }
 
 }  // namespace
+
+int bootstrap_pair(Context& ctx, nlohmann::json& report) {
+    return bootstrap_both(ctx, BootstrapOptions{}, report);
+}
 
 void register_bootstrap_commands(CLI::App& app, Context& ctx) {
     auto o = std::make_shared<BootstrapOptions>();

@@ -6,6 +6,7 @@
 #include "cmd/context.hpp"
 #include "core/inventory.hpp"
 #include "pg/dr_promote.hpp"
+#include "pg/dr_rebuild.hpp"
 
 namespace pgdr::cmd {
 
@@ -21,5 +22,14 @@ pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec
 pg::DrPromoteResult run_promotion(Context& ctx, const Inventory& inv,
                                   const pg::DrPromoteRequest& req,
                                   const std::function<bool(const pg::DrPromoteResult&)>& confirm);
+
+// pg::run_dr_rebuild wired to the pair `inv` (the roles as the state records them): the
+// inventory's dr cluster becomes a standby of its primary cluster.
+pg::DrRebuildResult run_rebuild(Context& ctx, const Inventory& inv, const pg::DrRebuildRequest& req,
+                                const std::function<bool(const pg::DrRebuildResult&)>& confirm);
+
+// pgdr bootstrap of the pair (cmd/bootstrap_cmd.cpp): both clusters, the roles as the state
+// records them; the exit code, and the JSON report in `report` (with --output json).
+int bootstrap_pair(Context& ctx, nlohmann::json& report);
 
 }  // namespace pgdr::cmd

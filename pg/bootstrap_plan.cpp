@@ -109,6 +109,17 @@ std::string choose_primary(const Inventory& inv, const FactsMap& facts) {
             return h->name;
         }
     }
+    // A standby cluster none of whose members runs: the member holding a standby's data (the
+    // one `pgdr dr rebuild` kept: it streams without a copy), else the first.
+    if (inv.standby_of) {
+        for (const auto* h : inv.hosts_with(Service::postgres)) {
+            auto it = facts.find(h->name);
+            if (it != facts.end() && it->second.data == "cluster" && it->second.standby_signal &&
+                !it->second.basebackup_marker) {
+                return h->name;
+            }
+        }
+    }
     return inv.hosts_with(Service::postgres).front()->name;
 }
 

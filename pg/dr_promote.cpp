@@ -1,11 +1,14 @@
 #include "pg/dr_promote.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <future>
 #include <tuple>
 
 #include "core/poll.hpp"
+#include "core/strings.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/dr_link.hpp"
 #include "pg/lsn.hpp"
 #include "pg/patroni_api.hpp"
 
@@ -21,6 +24,7 @@ struct Run {
     const DrPromoteRequest& req;
     DrPromoteResult& r;
     std::chrono::steady_clock::time_point start;
+    std::optional<long long> fence_started_ms;
 
     long long elapsed_ms() const {
         return duration_cast<milliseconds>(s.clock.steady_now() - start).count();
@@ -88,6 +92,7 @@ void find_old_leader(Run& run) {
 // Replicas first, together (none may take over once the leader stops; a lost region's hosts
 // each cost a connect timeout), the leader last.
 bool fence_primary(Run& run) {
+    run.fence_started_ms = run.elapsed_ms();
     std::vector<const HostSpec*> replicas;
     for (const auto* h : run.s.primary.hosts_with(Service::postgres)) {
         if (h->name != run.r.old_leader) {
@@ -129,7 +134,7 @@ bool fence_primary(Run& run) {
     for (const auto& n : run.r.not_fenced) {
         list += (list.empty() ? "" : "; ") + n;
     }
-    if (!run.req.force) {
+    if (!run.req.force || run.req.planned) {
         run.r.error = "cannot fence the primary cluster " + run.s.primary.cluster + " (" + list +
                       "): promoting now could leave two writable clusters";
         return false;
@@ -211,6 +216,9 @@ bool first_write(Run& run) {
             last = run.s.write_through(*lb);
             if (last.empty()) {
                 run.r.rto_ms = run.elapsed_ms();
+                if (run.fence_started_ms) {
+                    run.r.write_outage_ms = *run.r.rto_ms - *run.fence_started_ms;
+                }
                 run.phase("first write acknowledged through " + lb->name);
                 return true;
             }
@@ -223,6 +231,43 @@ bool first_write(Run& run) {
         return false;
     }
     return true;
+}
+
+// A planned switchover: the primary cluster answers with a leader and the DR link streams.
+bool check_planned(Run& run) {
+    if (run.r.old_leader.empty()) {
+        run.r.error = "the primary cluster " + run.s.primary.cluster +
+                      " has no leader that answers: a planned switchover needs both clusters "
+                      "(after a region loss: pgdr dr promote)";
+        return false;
+    }
+    const auto link = read_dr_link(cluster_targets(run.s.primary), run.s.primary_access,
+                                   run.r.old_leader, run.s.dr.standby_of->slot);
+    if (!link.streaming()) {
+        run.r.error = "the DR link does not stream (" + dr_link_text(link) +
+                      "): the DR cluster could not receive the last writes";
+        return false;
+    }
+    return true;
+}
+
+// A planned switchover whose DR cluster did not replay the fenced leader's last record: the
+// primary cluster comes back (its leader first: it holds the most WAL) and nothing is promoted.
+void roll_back(Run& run) {
+    std::vector<std::string> order = run.r.fenced;  // the leader was fenced last
+    std::stable_partition(order.begin(), order.end(),
+                          [&](const std::string& n) { return n == run.r.old_leader; });
+    std::vector<std::string> failed;
+    for (const auto& n : order) {
+        const auto* h = run.s.primary.find_host(n);
+        if (h == nullptr || !run.s.unfence || !run.s.unfence(*h)) {
+            failed.push_back(n);
+        }
+    }
+    run.r.rolled_back = failed.empty();
+    run.phase("fence undone", failed.empty() ? "Patroni enabled and started on " + join(order)
+                                             : "FAILED on " + join(failed) +
+                                                   ": enable and start Patroni there by hand");
 }
 
 }  // namespace
@@ -254,12 +299,15 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
     r.dry_run = request.dry_run;
     r.primary_cluster = seams.primary.cluster;
     r.dr_cluster = seams.dr.cluster;
-    Run run{seams, request, r, seams.clock.steady_now()};
+    Run run{seams, request, r, seams.clock.steady_now(), std::nullopt};
     if (!find_standby_leader(run)) {
         return r;
     }
     if (!request.primary_lost) {
         find_old_leader(run);
+    }
+    if (request.planned && !check_planned(run)) {
+        return r;
     }
     run.phase("state read", "standby leader " + r.standby_leader + ", primary leader " +
                                 (r.old_leader.empty() ? "unknown (no answer)" : r.old_leader));
@@ -278,9 +326,22 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
         }
         run.phase("primary cluster " + seams.primary.cluster + " NOT fenced (its region is lost)");
     } else if (!fence_primary(run)) {
+        if (request.planned) {
+            roll_back(run);  // the members it did stop serve again
+        }
         return r;
     }
     wait_for_replay(run);
+    const auto end = Lsn::parse(r.primary_last_lsn);
+    const auto replayed = Lsn::parse(r.dr_replay_lsn);
+    if (request.planned && !(end && replayed && *replayed > *end)) {
+        r.error = "the DR cluster did not replay the fenced leader's end of WAL (" +
+                  (r.primary_last_lsn.empty() ? std::string("unknown") : r.primary_last_lsn) +
+                  ") within " + std::to_string(request.catch_up.count() / 1000) +
+                  " s: a switchover now would lose acknowledged writes";
+        roll_back(run);
+        return r;
+    }
     if (!promote(run) || !first_write(run)) {
         return r;
     }
@@ -306,6 +367,8 @@ nlohmann::json dr_promote_to_json(const DrPromoteResult& r) {
             {"dr_replay_lsn", r.dr_replay_lsn},
             {"lost_bytes", opt(r.lost_bytes)},
             {"rto_ms", opt(r.rto_ms)},
+            {"write_outage_ms", opt(r.write_outage_ms)},
+            {"rolled_back", r.rolled_back},
             {"phases", phases},
             {"error", r.error}};
 }
@@ -329,6 +392,11 @@ std::string render_dr_promote_text(const DrPromoteResult& r) {
                "\n";
         out += "  RTO: " + (r.rto_ms ? std::to_string(*r.rto_ms) + " ms" : std::string("?")) +
                " (command start to the first write acknowledged on " + r.dr_cluster + ")\n";
+        if (r.write_outage_ms) {
+            out += "  write outage: " + std::to_string(*r.write_outage_ms) + " ms (fence of " +
+                   r.primary_cluster + " to the first write acknowledged on " + r.dr_cluster +
+                   ")\n";
+        }
     }
     if (!r.error.empty()) {
         out += "  FAILED: " + r.error + "\n";

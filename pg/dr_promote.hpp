@@ -40,6 +40,11 @@ struct DrPromoteRequest {
     // The primary region is known to be lost (the region drill cut it): its cluster is neither
     // read nor fenced (each try would cost its timeouts); implies force.
     bool primary_lost = false;
+    // A planned switchover (pgdr dr switchover): the primary cluster must answer, the DR link
+    // stream, every member be fenced, and the DR cluster replay past the fenced leader's end of
+    // WAL within `catch_up`; otherwise the fence is undone (Patroni enabled and started again,
+    // the leader first) and nothing is promoted: no acknowledged write may be lost.
+    bool planned = false;
     bool dry_run = false;                                          // snapshots and the plan only
     std::chrono::milliseconds timeout{std::chrono::seconds(120)};  // bound of each wait
     std::chrono::milliseconds catch_up{std::chrono::seconds(10)};  // replay of the last WAL
@@ -73,6 +78,10 @@ struct DrPromoteResult {
     std::string dr_replay_lsn;            // replayed on the standby leader before promotion
     std::optional<long long> lost_bytes;  // RPO in bytes
     std::optional<long long> rto_ms;
+    // From the fence of the primary cluster (writes stop) to the first write acknowledged on
+    // the DR cluster; empty when nothing was fenced.
+    std::optional<long long> write_outage_ms;
+    bool rolled_back = false;  // a planned switchover undid its fence
     std::vector<DrPhase> phases;
     std::string error;
 };
@@ -91,6 +100,8 @@ struct DrSeams {
     std::function<std::string(const HostSpec& lb)> write_through;
     std::function<bool(const DrPromoteResult& plan)> confirm;
     std::function<void(const std::string&)> progress;
+    // Enables and starts Patroni again on a fenced member (a planned switchover's way back).
+    std::function<bool(const HostSpec& member)> unfence = nullptr;
 };
 
 DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& request);

@@ -35,6 +35,8 @@ struct Pair {
     std::vector<std::string> fenced;    // in order
     std::set<std::string> unreachable;  // fence fails
     int writes_failing = 1;             // writes through HAProxy refused first
+    bool link_streaming = true;         // the DR slot's walsender
+    std::vector<std::string> unfenced;  // in order
     std::vector<std::string> progress;
 
     Pair() {
@@ -107,6 +109,10 @@ struct Pair {
                     q.ok = true;
                     if (sql.find("pg_last_wal_replay_lsn") != std::string::npos) {
                         q.rows.push_back({replay + " " + received});
+                    } else if (sql.find("slot_name") != std::string::npos) {
+                        q.rows.push_back({link_streaming ? "t" : "f", "0",
+                                          link_streaming ? "r2-pg1" : "",
+                                          link_streaming ? "streaming" : "", "0", std::nullopt});
                     }
                     return q;
                 }};
@@ -138,7 +144,11 @@ struct Pair {
                                                       : std::string();
                       },
                       nullptr,
-                      [this](const std::string& m) { progress.push_back(m); }};
+                      [this](const std::string& m) { progress.push_back(m); },
+                      [this](const HostSpec& h) {
+                          unfenced.push_back(h.name);
+                          return true;
+                      }};
         return run_dr_promote(seams, req);
     }
 };
@@ -268,4 +278,65 @@ TEST_CASE("dr promote: a region known lost is neither read nor fenced", "[pg][dr
         CHECK(p.http.count("GET", member) == 0);  // no request to the primary's members
     }
     CHECK(r.phases[1].name == "primary cluster lab NOT fenced (its region is lost)");
+}
+
+TEST_CASE("dr switchover (planned): promoted once the DR replayed the fenced leader's last record",
+          "[pg][dr]") {
+    Pair p;
+    p.replay = "0/50000B8";  // past the fenced leader's shutdown checkpoint at 0/50000A0
+    DrPromoteRequest planned;
+    planned.planned = true;
+    const auto r = p.run(planned);
+    INFO(render_dr_promote_text(r));
+    REQUIRE(r.ok);
+    CHECK(p.promoted);
+    CHECK_FALSE(r.rolled_back);
+    CHECK(r.lost_bytes == std::optional<long long>(0));
+    // The write outage runs from the fence (writes stop) to the first write on the DR cluster.
+    REQUIRE(r.write_outage_ms);
+    REQUIRE(r.rto_ms);
+    CHECK(*r.write_outage_ms <= *r.rto_ms);
+    CHECK(*r.write_outage_ms == *r.rto_ms - r.phases[0].after_ms);
+    CHECK_THAT(render_dr_promote_text(r), Catch::Contains("write outage: "));
+    CHECK(dr_promote_to_json(r)["write_outage_ms"] == *r.write_outage_ms);
+}
+
+TEST_CASE("dr switchover (planned): undone when the DR cluster does not replay to the end",
+          "[pg][dr]") {
+    Pair p;
+    p.replay = "0/50000A0";  // at the start of the last record, not past it
+    DrPromoteRequest planned;
+    planned.planned = true;
+    const auto r = p.run(planned);
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(p.promoted);
+    CHECK(p.http.count("PATCH", "/config") == 0);
+    CHECK_THAT(r.error,
+               Catch::Contains("did not replay the fenced leader's end of WAL (0/50000A0)"));
+    // The fence is undone, the old leader first (it holds the most WAL).
+    CHECK(r.rolled_back);
+    CHECK(p.unfenced == std::vector<std::string>{"r1-pg2", "r1-pg1", "r1-pg3"});
+    CHECK(r.phases.back().name == "fence undone");
+}
+
+TEST_CASE("dr switchover (planned): refused without a streaming DR link or a full fence",
+          "[pg][dr]") {
+    Pair p;
+    p.link_streaming = false;
+    DrPromoteRequest planned;
+    planned.planned = true;
+    auto r = p.run(planned);
+    CHECK_FALSE(r.ok);
+    CHECK_THAT(r.error, Catch::Contains("the DR link does not stream"));
+    CHECK(p.fenced.empty());
+
+    Pair q;
+    q.unreachable = {"r1-pg3"};
+    planned.force = true;  // a planned switchover never promotes past an unfenced member
+    r = q.run(planned);
+    CHECK_FALSE(r.ok);
+    CHECK_FALSE(q.promoted);
+    CHECK_THAT(r.error, Catch::Contains("cannot fence the primary cluster lab"));
+    // The members it did stop serve again.
+    CHECK(q.unfenced == std::vector<std::string>{"r1-pg2", "r1-pg1"});
 }
