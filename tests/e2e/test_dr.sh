@@ -6,7 +6,10 @@
 # the DR region leaves the primary writing; losing the primary region (`drill --lose-region r1
 # --promote`) promotes the DR cluster, re-routes the writers, loses no acknowledged write beyond
 # the reported window, fences the old primary when its region returns, and the pair's roles are
-# swapped from then on. Release: PGDR_E2E_RELEASE (trixie).
+# swapped from then on; `dr rebuild` makes the old primary the standby of the promoted cluster
+# (its diverged data set aside, never deleted); `dr switchover` fails back with a client writing
+# through both HAProxies and no acknowledged write lost, the old leader's data kept.
+# Release: PGDR_E2E_RELEASE (trixie).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/lab.sh"
 set -e
@@ -154,6 +157,87 @@ assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["slot_exists"]')" True "a slot for
 assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["streaming"]')" False
 run_pgdr -i "$INV" dr promote --yes
 assert_rc 7 "a second promotion"
+
+log "dr rebuild: the old primary becomes the standby cluster of lab-dr"
+run_pgdr -i "$INV" dr rebuild --dry-run
+assert_rc 0 "rebuild dry run"
+assert_contains "$OUT" "would fence lab"
+run_pgdr -i "$INV" --output json dr rebuild --yes
+rebuild_out=$OUT
+assert_rc 0 "dr rebuild: $(json_get "$rebuild_out" 'd["error"]') $(tail -n 5 <<<"$ERR")"
+log "rebuild: $(json_get "$rebuild_out" '[(m["host"], m["fate"], m["why"]) for m in d["members"]]')"
+log "rebuild phases: $(json_get "$rebuild_out" '[(p["name"], p["after_ms"]) for p in d["phases"]]')"
+assert_eq "$(json_get "$rebuild_out" 'd["link"]["streaming"]')" True "DR link after the rebuild"
+assert_le "$(json_get "$rebuild_out" '[m["fate"] for m in d["members"]].count("kept")')" 1 "one member kept at most"
+# The old primary kept its own region's writes after the cut: its data goes aside, never away.
+for m in $(json_get "$rebuild_out" '" ".join(m["host"] + "=" + m["set_aside_to"] for m in d["members"] if m["fate"] == "set aside")'); do
+    run_pgdr -i "$INV" exec --hosts "${m%%=*}" -- test -f "${m#*=}/PG_VERSION"
+    assert_rc 0 "the data of ${m%%=*} kept in ${m#*=}"
+done
+run_pgdr -i "$INV" --output json status
+assert_rc 0 "status after the rebuild: $(json_get "$OUT" 'd["dr"]["problems"]')"
+assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"]')" lab
+assert_eq "$(json_get "$OUT" 'sorted(m["role"] for m in d["dr"]["members"])')" "['replica', 'replica', 'standby_leader']"
+export PGPASSWORD
+PGPASSWORD=$(cat "$STATE/secrets/probe-password")
+for address in 198.18.0.11 198.18.0.12 198.18.0.13; do
+    n=0
+    for _ in $(seq 1 50); do
+        n=$(psql -XAtq -h $address -p 5432 -U pgdr_probe -d pgdr -c "select count(*) from e2e_dr where id = 5000" 2>/dev/null || echo 0)
+        [ "$n" = 1 ] && break
+        sleep 0.2
+    done
+    assert_eq "$n" 1 "the promoted cluster's write on $address"
+done
+run_pgdr -i "$INV" --output json dr rebuild --yes
+assert_rc 0 "a second rebuild"
+assert_eq "$(json_get "$OUT" 'd["nothing_to_do"]')" True "a second rebuild has nothing to do"
+
+log "dr switchover back to lab while a client writes through both HAProxies: no acknowledged write lost"
+psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "create table e2e_sw(id int primary key)" >/dev/null
+: >"$WORK/acked"
+(
+    export PGCONNECT_TIMEOUT=2
+    i=0
+    while [ ! -e "$WORK/stop-writer" ]; do
+        i=$((i + 1))
+        for address in 198.18.0.14 198.18.0.13; do
+            if psql -XAtq -h $address -p 5000 -U pgdr_probe -d pgdr -c "insert into e2e_sw values ($i)" >/dev/null 2>&1; then
+                echo $i >>"$WORK/acked"
+                break
+            fi
+        done
+    done
+) &
+writer=$!
+on_exit "touch '$WORK/stop-writer'; wait $writer 2>/dev/null"
+sleep 2
+run_pgdr -i "$INV" --output json dr switchover --yes
+sw_rc=$RC
+sw_out=$OUT
+sleep 2
+touch "$WORK/stop-writer"
+wait $writer || true
+log "switchover: $(json_get "$sw_out" '[(p["name"], p["after_ms"]) for p in d["switchover"]["phases"]]')"
+log "switchover's rebuild: $(json_get "$sw_out" 'd["rebuild"] and [(p["name"], p["after_ms"]) for p in d["rebuild"]["phases"]]')"
+assert_eq "$sw_rc" 0 "dr switchover: $(json_get "$sw_out" 'd["switchover"]["error"]') $(json_get "$sw_out" 'd["rebuild"] and d["rebuild"]["error"]') $(tail -n 5 <<<"$ERR")"
+assert_eq "$(json_get "$sw_out" 'd["switchover"]["lost_bytes"]')" 0 "RPO of the switchover"
+outage=$(json_get "$sw_out" 'd["switchover"]["write_outage_ms"]')
+acked=$(wc -l <"$WORK/acked")
+missing=$(psql -XAtq -h 198.18.0.13 -p 5000 -U pgdr_probe -d pgdr -c \
+    "select count(*) from unnest('{$(paste -sd, "$WORK/acked")}'::int[]) a(id) where not exists (select 1 from e2e_sw s where s.id = a.id)")
+log "switchover: write outage ${outage} ms; ${acked} writes acknowledged by the client, ${missing} missing on lab"
+assert_le 10 "$acked" "the client wrote through the switchover"
+assert_eq "$missing" 0 "acknowledged writes lost by the switchover"
+assert_eq "$(json_get "$sw_out" '[m["fate"] for m in d["rebuild"]["members"] if m["host"] == "r2-pg1"]')" "['kept']" \
+    "the old leader's data streams on without a copy: $(json_get "$sw_out" 'd["rebuild"]["members"]')"
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provider"]["dr"]["primary"])' "$STATE/state.json")" lab
+run_pgdr -i "$INV" --output json status
+assert_rc 0 "status after the switchover: $(json_get "$OUT" 'd["problems"]') $(json_get "$OUT" 'd["dr"]["problems"]')"
+assert_eq "$(json_get "$OUT" 'd["leader"].startswith("r1-")')" True "lab leads again: $(json_get "$OUT" 'd["leader"]')"
+assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"]')" lab-dr
+assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["streaming"]')" True "DR link after the switchover"
+unset PGPASSWORD
 
 log "lab down removes both regions' bridges, the link and its relay"
 run_pgdr lab down --dir "$LAB_DIR"
