@@ -101,6 +101,19 @@ class CmdActions final : public runbook::PgdrActions {
         if (a == "switchover" || a == "failover" || a == "reinit") {
             return ha(step, timeout, interrupted);
         }
+        if ((a == "status" || a == "verify") && m_inv.dr) {
+            // A pair: `pgdr status` reads both clusters and the DR link, with the roles as the
+            // state records them now (a promotion during the runbook swaps them); it exits 0
+            // only when both are healthy and the link streams.
+            runbook::PgdrStep status = step;
+            status.action = "status";
+            auto r = run_child(status, timeout, interrupted);
+            if (a == "status") {
+                r.ok = true;
+                r.error.clear();
+            }
+            return r;
+        }
         if (a == "status" || a == "verify") {
             auto s = pg::collect_status(m_inv, m_cluster.access());
             runbook::ActionResult r;
@@ -112,6 +125,15 @@ class CmdActions final : public runbook::PgdrActions {
             }
             return r;
         }
+        return run_child(step, timeout, interrupted);
+    }
+
+  private:
+    // The step as a child pgdr (pgdr_step_argv).
+    runbook::ActionResult run_child(const runbook::PgdrStep& step,
+                                    std::chrono::milliseconds timeout,
+                                    const std::atomic<bool>* interrupted) {
+        const auto& a = step.action;
         runbook::PgdrArgvOptions ao;
         ao.inventory_path = m_ctx.inventory_path;
         ao.accept_new_host_keys = m_ctx.accept_new_host_keys;
@@ -137,7 +159,6 @@ class CmdActions final : public runbook::PgdrActions {
         return r;
     }
 
-  private:
     runbook::ActionResult ha(const runbook::PgdrStep& step, std::chrono::milliseconds timeout,
                              const std::atomic<bool>* interrupted) {
         pg::HaRequest req;

@@ -7,6 +7,24 @@
 
 namespace pgdr::runbook {
 
+namespace {
+
+// A yes/no argument: "true" or "false" (or absent, empty: false).
+bool flag_argument(const PgdrStep& step, const std::string& name) {
+    const auto it = step.args.find(name);
+    if (it == step.args.end() || it->second.empty() || it->second == "false") {
+        return false;
+    }
+    if (it->second != "true") {
+        throw usage_error("pgdr " + step.action + ": argument " + name + " is '" + it->second +
+                              "', not true or false",
+                          "fix the runbook (see pgdr-runbook(5))");
+    }
+    return true;
+}
+
+}  // namespace
+
 std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOptions& options) {
     std::vector<std::string> argv{options.exe, "-i", options.inventory_path};
     if (options.accept_new_host_keys) {
@@ -46,6 +64,22 @@ std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOpti
         }
         return argv;
     }
+    if (step.action.starts_with("dr_")) {
+        // `pgdr dr promote|rebuild|switchover --yes`: the runbook's confirm step stands for the
+        // question a child process cannot ask.
+        argv.insert(argv.end(), {"dr", step.action.substr(3), "--yes"});
+        if (flag_argument(step, "force")) {
+            argv.push_back("--force");
+        }
+        for (const auto& [k, flag] : {std::pair<const char*, const char*>{"timeout", "--timeout"},
+                                      {"catch_up", "--catch-up"}}) {
+            if (auto it = step.args.find(k); it != step.args.end() && !it->second.empty()) {
+                argv.push_back(flag);
+                argv.push_back(it->second);
+            }
+        }
+        return argv;
+    }
     argv.push_back(step.action);
     if (step.action == "drill") {
         static const std::map<std::string, std::string> k_flags = {
@@ -54,8 +88,15 @@ std::vector<std::string> pgdr_step_argv(const PgdrStep& step, const PgdrArgvOpti
             {"report", "--report"},       {"baseline", "--baseline"},
             {"timeout", "--timeout"},     {"to", "--to"}};
         argv.push_back("--" + step.args.at("fault"));
+        // --lose-region takes the region; --promote is a flag.
+        if (auto it = step.args.find("region"); it != step.args.end()) {
+            argv.push_back(it->second);
+        }
+        if (flag_argument(step, "promote")) {
+            argv.push_back("--promote");
+        }
         for (const auto& [k, v] : step.args) {
-            if (k != "fault" && !v.empty()) {
+            if (k != "fault" && k != "region" && k != "promote" && !v.empty()) {
                 argv.push_back(k_flags.at(k));
                 argv.push_back(v);
             }

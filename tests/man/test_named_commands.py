@@ -43,6 +43,9 @@ ACTION_COMMANDS = {
     "backup_list": ("backup", "list"),
     "backup_check": ("backup", "check"),
     "restore_cluster": ("restore",),
+    "dr_promote": ("dr", "promote"),
+    "dr_rebuild": ("dr", "rebuild"),
+    "dr_switchover": ("dr", "switchover"),
 }
 
 SOURCE_FOLDERS = ["cmd", "core", "drills", "guard", "lab", "monitoring", "net", "ovh", "pg",

@@ -103,7 +103,7 @@ TEST_CASE("runbook parser: the shipped runbooks are valid", "[runbook]") {
         CHECK_FALSE(rb.description.empty());
         ++n;
     }
-    CHECK(n == 8);
+    CHECK(n == 9);
 }
 
 TEST_CASE("runbook parser: YAML syntax errors carry their position", "[runbook]") {

@@ -141,3 +141,35 @@ steps:
     CHECK(*(to + 1) == "2026-12-05T16:20:00Z");
     CHECK(has(argv, "--max-rto"));
 }
+
+TEST_CASE("runbook region-loss: the region drill with promotion, dr rebuild, dr switchover",
+          "[runbook][dr]") {
+    auto rb =
+        pgdr::runbook::load_runbook(std::string(PGDR_SOURCE_DIR) + "/runbooks/region-loss.yaml");
+    pgdr::runbook::PgdrArgvOptions o;
+    o.inventory_path = "lab.yaml";
+    using V = std::vector<std::string>;
+    std::vector<V> argvs;
+    for (const auto& step : rb.steps) {
+        if (const auto* p = std::get_if<pgdr::runbook::PgdrStep>(&step.body);
+            p != nullptr && (p->action == "drill" || p->action.rfind("dr_", 0) == 0)) {
+            auto argv = pgdr::runbook::pgdr_step_argv(*p, o);
+            argvs.emplace_back(argv.begin() + 4, argv.end());
+        }
+    }
+    CHECK(argvs ==
+          std::vector<V>{V{"drill", "--lose-region", "${region}", "--promote"},
+                         V{"dr", "rebuild", "--yes", "--timeout", "5m"},
+                         V{"dr", "switchover", "--yes", "--timeout", "5m", "--catch-up", "30s"}});
+    // A real region loss: dr promote --force; a yes/no argument is true or false.
+    auto real = pgdr::runbook::parse_runbook(
+        "name: real\nsteps:\n  - id: p\n    pgdr: {action: dr_promote, args: {force: \"true\"}}\n"
+        "  - id: q\n    pgdr: {action: dr_promote, args: {force: maybe}}\n",
+        "real.yaml");
+    auto argv =
+        pgdr::runbook::pgdr_step_argv(std::get<pgdr::runbook::PgdrStep>(real.steps[0].body), o);
+    CHECK(V(argv.begin() + 4, argv.end()) == V{"dr", "promote", "--yes", "--force"});
+    CHECK_THROWS_WITH(
+        pgdr::runbook::pgdr_step_argv(std::get<pgdr::runbook::PgdrStep>(real.steps[1].body), o),
+        Catch::Contains("argument force is 'maybe', not true or false"));
+}
