@@ -114,7 +114,8 @@ std::string file_stamp() {
 
 // Patroni stopped and disabled on one member of the primary cluster, over an SSH session of its
 // own with a short connect timeout (a lost region's hosts do not answer).
-pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member) {
+pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member,
+                              bool clean) {
     HostSpec h = member;
     h.ssh.connect_timeout_s = 3;
     pg::FenceOutcome out;
@@ -123,7 +124,7 @@ pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec
         RunOptions ro;
         ro.sudo = true;
         ro.timeout = std::chrono::seconds(120);
-        const auto r = t->run(pg::fence_argv(inv), ro);
+        const auto r = t->run(pg::fence_argv(inv, clean), ro);
         out.fenced = r.ok();
         out.detail = r.ok() ? "" : "exit " + std::to_string(r.exit_status) + ": " + trim(r.err);
         out.last_lsn = trim(r.out);
@@ -148,24 +149,24 @@ pg::DrPromoteResult run_promotion(Context& ctx, const Inventory& inv,
     const pg::SqlRunner probe =
         pg::libpq_sql(pg::k_probe_user, probe_password, pg::k_probe_database);
     SystemClock clock;
-    pg::DrSeams seams{inv,
-                      dr,
-                      primary_wiring.access(),
-                      dr_wiring.access(),
-                      clock,
-                      pg::k_rest_api_user,
-                      rest_password,
-                      [&](const HostSpec& h, bool) { return fence_member(ctx, inv, h); },
-                      [&](const HostSpec& lb) {
-                          const auto at =
-                              dr_wiring.reach->inside(lb.address, dr.haproxy.write_port);
-                          const auto q = probe(at, "insert into pgdr_verify default values",
-                                               std::chrono::milliseconds(2000));
-                          return q.ok ? std::string() : q.error.describe();
-                      },
-                      confirm,
-                      progress_to(ctx, "dr promote"),
-                      [&](const HostSpec& h) { return unfence_member(ctx, inv, h); }};
+    pg::DrSeams seams{
+        inv,
+        dr,
+        primary_wiring.access(),
+        dr_wiring.access(),
+        clock,
+        pg::k_rest_api_user,
+        rest_password,
+        [&](const HostSpec& h, bool clean) { return fence_member(ctx, inv, h, clean); },
+        [&](const HostSpec& lb) {
+            const auto at = dr_wiring.reach->inside(lb.address, dr.haproxy.write_port);
+            const auto q = probe(at, "insert into pgdr_verify default values",
+                                 std::chrono::milliseconds(2000));
+            return q.ok ? std::string() : q.error.describe();
+        },
+        confirm,
+        progress_to(ctx, "dr promote"),
+        [&](const HostSpec& h) { return unfence_member(ctx, inv, h); }};
     const auto r = pg::run_dr_promote(seams, req);
     if (r.ok && !r.dry_run) {
         record_promotion(inv, r);
@@ -192,7 +193,7 @@ pg::DrRebuildResult run_rebuild(Context& ctx, const Inventory& inv, const pg::Dr
         primary_wiring.access(),
         standby_wiring.access(),
         clock,
-        [&](const HostSpec& h) { return fence_member(ctx, standby, h); },
+        [&](const HostSpec& h) { return fence_member(ctx, standby, h, true); },
         [&](const HostSpec& h) {
             try {
                 const auto out = run_on_member(ctx, h, pg::controldata_argv(standby));

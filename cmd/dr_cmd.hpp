@@ -14,8 +14,10 @@ namespace pgdr::cmd {
 // a config error naming `pgdr bootstrap` when it does not exist.
 std::string required_secret(const Inventory& inv, const char* name, Context& ctx);
 
-// Patroni stopped and disabled on one member of a primary cluster over SSH (3 s to connect).
-pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member);
+// Patroni stopped and disabled on one member of a primary cluster over SSH (3 s to connect);
+// clean or killed (pg::fence_argv).
+pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member,
+                              bool clean);
 
 // pg::run_dr_promote wired to the pair `inv` (with a dr section); a promotion is recorded in the
 // state directory (the roles swap from then on).

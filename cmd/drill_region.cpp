@@ -122,7 +122,7 @@ void fence_after_heal(Context& ctx, const Inventory& pair, const std::vector<std
             fences.push_back(std::async(std::launch::async, [&ctx, &pair, h] {
                 pg::FenceOutcome out;
                 const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-                while (!(out = fence_member(ctx, pair, *h)).fenced &&
+                while (!(out = fence_member(ctx, pair, *h, true)).fenced &&
                        std::chrono::steady_clock::now() < until) {
                     std::this_thread::sleep_for(std::chrono::milliseconds(500));
                 }

@@ -619,13 +619,22 @@ sys.exit(0 if same(want, have) else 1)
 )PY";
 
 const std::string k_dcs_patch = R"PY(
-import base64, json, sys, urllib.request
+import base64, json, sys, time, urllib.error, urllib.request
 # The REST API password arrives on stdin: never in argv.
 password = sys.stdin.readline().rstrip("\n")
-req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="PATCH")
-req.add_header("Content-Type", "application/json")
-req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
-urllib.request.urlopen(req, timeout=10, context=CTX)
+# 503: the cluster's configuration is not in the DCS yet (a standby leader answers GET
+# /standby-leader before its first HA loop wrote it): wait for it, 60 s at most.
+for attempt in range(60):
+    req = urllib.request.Request(sys.argv[1], data=sys.argv[2].encode(), method="PATCH")
+    req.add_header("Content-Type", "application/json")
+    req.add_header("Authorization", "Basic " + base64.b64encode(("patroni:" + password).encode()).decode())
+    try:
+        urllib.request.urlopen(req, timeout=10, context=CTX)
+        break
+    except urllib.error.HTTPError as e:
+        if e.code != 503 or attempt == 59:
+            raise
+        time.sleep(1)
 )PY";
 
 HostActions configure_patroni(const BootstrapInputs& b, const HostSpec& h) {

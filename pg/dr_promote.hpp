@@ -94,8 +94,9 @@ struct DrSeams {
     Clock& clock;
     std::string rest_user;
     std::string rest_password;
-    // Stops and disables Patroni on one member of the primary cluster (over SSH).
-    std::function<FenceOutcome(const HostSpec& member, bool leader)> fence;
+    // Stops and disables Patroni on one member of the primary cluster (over SSH); `clean`: a
+    // clean stop whose end of WAL is read (fence_argv).
+    std::function<FenceOutcome(const HostSpec& member, bool clean)> fence;
     // One write through a HAProxy host of the DR cluster: "" when acknowledged, else why not.
     std::function<std::string(const HostSpec& lb)> write_through;
     std::function<bool(const DrPromoteResult& plan)> confirm;
@@ -113,8 +114,13 @@ SnapshotOptions patroni_only();
 nlohmann::json dr_promote_to_json(const DrPromoteResult& r);
 std::string render_dr_promote_text(const DrPromoteResult& r);
 
-// The shell command that fences one member: stop and disable `unit`; then print the data
-// directory's end of WAL when PostgreSQL shut down cleanly.
-std::vector<std::string> fence_argv(const Inventory& inv);
+// The shell command that fences one member. clean: stop and disable Patroni's unit, then print
+// the data directory's end of WAL when PostgreSQL shut down cleanly (the leader; every member
+// when the leader is unknown). Otherwise (a replica of a known leader) disable the unit and
+// SIGKILL every process in it: a clean stop of a synchronous standby waits for the leader to
+// release it (up to a loop_wait, seen on the lab: 4.2 s of the fence), and a replica's data is
+// cloned anew when its cluster is rebuilt; what it must not do is take over, which a killed
+// member cannot.
+std::vector<std::string> fence_argv(const Inventory& inv, bool clean = true);
 
 }  // namespace pgdr::pg

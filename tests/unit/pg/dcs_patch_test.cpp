@@ -33,6 +33,7 @@ namespace {
 const char* k_fake_patroni = R"PY(
 import http.server, json, ssl, sys
 ca, cert, key, record, port_file, count = sys.argv[1:7]
+unavailable = [int(sys.argv[7]) if len(sys.argv) > 7 else 0]  # PATCHes answered 503 first
 config = {"ttl": 30, "postgresql": {"use_slots": True}}
 def merge(into, patch):
     for k, v in patch.items():
@@ -64,6 +65,12 @@ class H(http.server.BaseHTTPRequestHandler):
     def do_PATCH(self):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
         self.note(body)
+        if unavailable[0] > 0:  # Patroni: no configuration in the DCS yet
+            unavailable[0] -= 1
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if not self.connection.getpeercert():
             self.send_response(403)
             self.send_header("Content-Length", "0")
@@ -133,48 +140,74 @@ std::vector<std::string> localized(std::vector<std::string> argv, const std::str
     return argv;
 }
 
+// The fake Patroni in a temporary directory with its CA, server and client certificates,
+// serving `requests` requests (the first `unavailable` PATCHes answered 503) on its own thread.
+struct FakePatroni {
+    pgdr::test::TempDir dir;
+    std::string record = dir.path() + "/requests.jsonl";
+    std::string url;
+    CommandResult served;
+    std::thread thread;
+
+    FakePatroni(int requests, int unavailable) {
+        const auto ca = pki::make_ca("test CA", std::chrono::hours(24));
+        const auto server = pki::issue(ca, {"patroni-rest", {}, {"127.0.0.1"}, pki::Usage::server});
+        const auto client = pki::issue(ca, {"pg1-postgres", {}, {"127.0.0.1"}, pki::Usage::client});
+        write(dir.path() + "/ca.crt", ca.cert_pem);
+        write(dir.path() + "/server.crt", server.cert_pem);
+        write(dir.path() + "/server.key", server.key_pem);
+        write(dir.path() + "/client.crt", client.cert_pem);
+        write(dir.path() + "/client.key", client.key_pem);
+        const std::string port_file = dir.path() + "/port";
+        thread = std::thread([this, port_file, requests, unavailable] {
+            RunOptions o;
+            o.timeout = std::chrono::seconds(60);
+            served = LocalTransport().run(
+                {"python3", "-c", k_fake_patroni, dir.path() + "/ca.crt",
+                 dir.path() + "/server.crt", dir.path() + "/server.key", record, port_file,
+                 std::to_string(requests), std::to_string(unavailable)},
+                o);
+        });
+        std::string port;
+        for (int i = 0; i < 200 && port.empty(); ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            port = read(port_file);
+        }
+        REQUIRE_FALSE(port.empty());
+        url = "https://127.0.0.1:" + port + "/config";
+    }
+    ~FakePatroni() {
+        if (thread.joinable()) {
+            thread.join();
+        }
+    }
+};
+
+const RunCommand& lab_dcs_patch() {
+    static const auto inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
+    static const Secrets secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
+                                 "probe-pw", "stats-pw", {},          {}};
+    static const auto plan = plan_bootstrap(inv, pgdr::testing::fresh_facts(inv),
+                                            pgdr::testing::with_test_tls(secrets, inv), "pg1");
+    return dcs_settings_action(plan);
+}
+
 }  // namespace
 
 TEST_CASE("bootstrap: the DCS settings script PATCHes /config with the password from stdin",
           "[pg][bootstrap][dcs]") {
     auto inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
-    const Secrets secrets{"repl-pw",  "super-pw", "rewind-pw", "rest-pw",
-                          "probe-pw", "stats-pw", {},          {}};
-    auto plan = plan_bootstrap(inv, pgdr::testing::fresh_facts(inv),
-                               pgdr::testing::with_test_tls(secrets, inv), "pg1");
-    const auto& patch = dcs_settings_action(plan);
+    const auto& patch = lab_dcs_patch();
     REQUIRE(patch.unless.has_value());
     REQUIRE(patch.stdin_data.has_value());
 
-    pgdr::test::TempDir dir;
-    const auto ca = pki::make_ca("test CA", std::chrono::hours(24));
-    const auto server = pki::issue(ca, {"patroni-rest", {}, {"127.0.0.1"}, pki::Usage::server});
-    const auto client = pki::issue(ca, {"pg1-postgres", {}, {"127.0.0.1"}, pki::Usage::client});
-    write(dir.path() + "/ca.crt", ca.cert_pem);
-    write(dir.path() + "/server.crt", server.cert_pem);
-    write(dir.path() + "/server.key", server.key_pem);
-    write(dir.path() + "/client.crt", client.cert_pem);
-    write(dir.path() + "/client.key", client.key_pem);
-    const std::string record = dir.path() + "/requests.jsonl";
-    const std::string port_file = dir.path() + "/port";
-
     // Three requests: the check (differs), the PATCH, the check again (matches).
-    CommandResult served;
-    std::thread fake([&] {
-        RunOptions o;
-        o.timeout = std::chrono::seconds(60);
-        served = LocalTransport().run(
-            {"python3", "-c", k_fake_patroni, dir.path() + "/ca.crt", dir.path() + "/server.crt",
-             dir.path() + "/server.key", record, port_file, "3"},
-            o);
-    });
-    std::string port;
-    for (int i = 0; i < 200 && port.empty(); ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        port = read(port_file);
-    }
-    REQUIRE_FALSE(port.empty());
-    const std::string url = "https://127.0.0.1:" + port + "/config";
+    FakePatroni fake_patroni(3, 0);
+    auto& dir = fake_patroni.dir;
+    const auto& url = fake_patroni.url;
+    const auto& record = fake_patroni.record;
+    auto& served = fake_patroni.served;
+    auto& fake = fake_patroni.thread;
 
     LocalTransport local;
     RunOptions o;
@@ -219,5 +252,27 @@ TEST_CASE("bootstrap: the DCS settings script PATCHes /config with the password 
         CHECK(check["method"] == "GET");
         CHECK(check["path"] == "/config");
         CHECK(check["authorization"].is_null());  // reading /config needs no password
+    }
+}
+
+TEST_CASE("bootstrap: the DCS settings script waits while Patroni has no configuration (503)",
+          "[pg][bootstrap][dcs]") {
+    // A standby leader answers GET /standby-leader before its first HA loop wrote the cluster's
+    // configuration to the DCS; until then PATCH /config answers 503 (seen on the lab: the DR
+    // cluster's bootstrap failed there).
+    const auto& patch = lab_dcs_patch();
+    FakePatroni fake(3, 2);  // two 503s, then the PATCH
+    LocalTransport local;
+    RunOptions o;
+    o.timeout = std::chrono::seconds(30);
+    o.stdin_data = patch.stdin_data;
+    const auto run = local.run(localized(patch.argv, fake.dir.path(), fake.url), o);
+    INFO(run.err);
+    CHECK(run.ok());
+    fake.thread.join();
+    const auto lines = pgdr::lines(read(fake.record));
+    REQUIRE(lines.size() == 3);
+    for (const auto& l : lines) {
+        CHECK(nlohmann::json::parse(l)["method"] == "PATCH");
     }
 }

@@ -4,6 +4,7 @@
 // waits for GET /primary and a write, RPO and RTO.
 #include "pg/dr_promote.hpp"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <mutex>
 #include <set>
@@ -126,16 +127,16 @@ struct Pair {
                       clock,
                       "patroni",
                       k_password,
-                      [this](const HostSpec& h, bool leader) {
+                      [this](const HostSpec& h, bool clean) {
                           const std::lock_guard lock(fence_mutex);
                           FenceOutcome f;
                           if (unreachable.count(h.name)) {
                               f.detail = "cannot connect";
                               return f;
                           }
-                          fenced.push_back(h.name + (leader ? "*" : ""));
+                          fenced.push_back(h.name + (clean ? "*" : ""));
                           f.fenced = true;
-                          f.last_lsn = leader ? "0/50000A0" : "";
+                          f.last_lsn = clean ? "0/50000A0" : "";
                           return f;
                       },
                       [this](const HostSpec& lb) {
@@ -163,9 +164,11 @@ TEST_CASE("dr promote: fence the primary, replay, promote, first write", "[pg][d
     REQUIRE(r.ok);
     CHECK(r.old_leader == "r1-pg2");
     CHECK(r.standby_leader == "r2-pg1");
-    // Replicas first, the leader last.
+    // Replicas first (killed: no clean stop), the leader last (a clean stop).
     REQUIRE(p.fenced.size() == 3);
     CHECK(p.fenced.back() == "r1-pg2*");
+    CHECK(p.fenced[0].back() != '*');
+    CHECK(p.fenced[1].back() != '*');
     CHECK(r.fenced == std::vector<std::string>{"r1-pg1", "r1-pg3", "r1-pg2"});
     CHECK(r.primary_last_lsn == "0/50000A0");
     CHECK(r.dr_replay_lsn == "0/50000B8");
@@ -192,10 +195,10 @@ TEST_CASE("dr promote: fence the primary, replay, promote, first write", "[pg][d
     for (const auto& ph : r.phases) {
         names.push_back(ph.name);
     }
-    CHECK(names == std::vector<std::string>{"state read", "primary cluster lab fenced",
-                                            "DR cluster replayed its WAL", "promotion requested",
-                                            "r2-pg1 promoted",
-                                            "first write acknowledged through r2-pg1"});
+    CHECK(names == std::vector<std::string>{
+                       "state read", "replicas of lab fenced", "primary cluster lab fenced",
+                       "DR cluster replayed its WAL", "promotion requested", "r2-pg1 promoted",
+                       "first write acknowledged through r2-pg1"});
     CHECK(*r.rto_ms == r.phases.back().after_ms);
     const auto j = dr_promote_to_json(r);
     CHECK(j["lost_bytes"] == 0);
@@ -210,7 +213,8 @@ TEST_CASE("dr promote: the DR cluster behind the fenced leader loses the differe
     REQUIRE(r.lost_bytes);
     CHECK(*r.lost_bytes == 0xA0);
     // The catch-up wait is bounded (10 s on the manual clock), then it promotes anyway.
-    CHECK(r.phases[2].after_ms >= 10000);
+    CHECK(r.phases[3].name == "DR cluster replayed its WAL");
+    CHECK(r.phases[3].after_ms >= 10000);
 }
 
 TEST_CASE("dr promote: members that cannot be fenced stop it unless --force", "[pg][dr]") {
@@ -263,6 +267,27 @@ TEST_CASE("dr promote: the fence stops and disables Patroni, then reads the end 
     CHECK_THAT(argv[2], Catch::Contains("shut down$"));
     CHECK(argv[4] == "patroni@17-main");
     CHECK(argv[6] == "/var/lib/postgresql/17/main");
+    // A replica of a known leader: disabled, then every process of the unit killed.
+    const auto kill = fence_argv(p.primary, false);
+    REQUIRE(kill.size() == 5);
+    CHECK_THAT(kill[2], Catch::Contains("systemctl disable --quiet \"$1\""));
+    CHECK_THAT(kill[2], Catch::Contains("systemctl kill --signal=KILL \"$1\""));
+    CHECK(kill[4] == "patroni@17-main");
+}
+
+TEST_CASE("dr promote: with no leader known every member stops cleanly", "[pg][dr]") {
+    Pair p;
+    p.unreachable = {"r1-pg1"};
+    p.primary_answers = false;  // Patroni does not answer, SSH does
+    DrPromoteRequest force;
+    force.force = true;
+    const auto r = p.run(force);
+    REQUIRE(r.ok);
+    CHECK(r.old_leader.empty());
+    // Any of them may be the primary: none is killed.
+    auto fenced = p.fenced;  // in parallel: in any order
+    std::sort(fenced.begin(), fenced.end());
+    CHECK(fenced == std::vector<std::string>{"r1-pg2*", "r1-pg3*"});
 }
 
 TEST_CASE("dr promote: a region known lost is neither read nor fenced", "[pg][dr]") {
