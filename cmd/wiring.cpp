@@ -265,12 +265,6 @@ std::string user_name() {
 
 }  // namespace
 
-ClusterLock::~ClusterLock() {
-    if (lock && !lock->joined()) {
-        ::unsetenv(pg::k_lock_lease_env);
-    }
-}
-
 std::unique_ptr<ClusterLock> take_cluster_lock(Context& ctx, const Inventory& inv,
                                                const std::string& break_lock) {
     if (!break_lock.empty() && break_lock != inv.cluster) {
@@ -294,7 +288,7 @@ std::unique_ptr<ClusterLock> take_cluster_lock(Context& ctx, const Inventory& in
     out->lock = std::make_unique<pg::OperationLock>(
         *out->etcd, inv.cluster, me, o, [&ctx](const std::string& m) { ctx.log->warn(m); });
     if (!out->lock->joined()) {
-        ::setenv(pg::k_lock_lease_env, out->lock->lease().c_str(), 1);
+        out->lease_env.emplace(pg::k_lock_lease_env, out->lock->lease());
     }
     ctx.log->info("cluster lock " + pg::operation_lock_key(inv.cluster) +
                   (out->lock->joined() ? " joined (lease " : " taken (lease ") +

@@ -12,6 +12,7 @@
 #include "core/apply.hpp"
 #include "core/clock.hpp"
 #include "core/reach.hpp"
+#include "core/scoped_env.hpp"
 #include "core/transport.hpp"
 #include "net/curl_http_client.hpp"
 #include "net/ssh_transport.hpp"
@@ -86,7 +87,9 @@ struct ClusterLock {
     HostTransports hosts;
     std::unique_ptr<pg::EtcdCtl> etcd;
     std::unique_ptr<pg::OperationLock> lock;
-    ~ClusterLock();
+    // PGDR_LOCK_LEASE for child processes while a lock of its own is held; the parent's value
+    // (or none) again once it is released (a pair's bootstrap locks two clusters in turn).
+    std::optional<ScopedEnv> lease_env;
 };
 // `break_lock`: the cluster name typed after --break-lock ("" = none); any other name is a
 // usage error. Throws like pg::OperationLock.

@@ -239,6 +239,22 @@ assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"]')" lab-dr
 assert_eq "$(json_get "$OUT" 'd["dr"]["link"]["streaming"]')" True "DR link after the switchover"
 unset PGPASSWORD
 
+log "runbooks/region-loss.yaml: the loss of r1 and the way back, as a runbook"
+for i in $(seq 1 60); do  # the DR cluster caught up after the switchover's rebuild
+    run_pgdr -i "$INV" --output json status
+    [ "$RC" = 0 ] && [ "$(json_get "$OUT" 'd["dr"]["link"]["lag_bytes"]')" = 0 ] && break
+    sleep 1
+done
+run_pgdr -i "$INV" runbook run "$SRC_DIR/runbooks/region-loss.yaml" --yes --param region=r1 \
+    --transcript "$WORK/rl"
+rl_rc=$RC
+log "region-loss runbook: $(grep '"step_end"' "$WORK/rl/transcript.jsonl" | python3 -c 'import json,sys; print([(e.get("step"), e.get("result")) for e in map(json.loads, sys.stdin)])')"
+[ "$rl_rc" = 0 ] || log "region-loss runbook, the failed step: $(grep '"step_end"' "$WORK/rl/transcript.jsonl" | python3 -c 'import json,sys; print([(e["step"], e["error"], e["output"][-3000:]) for e in map(json.loads, sys.stdin) if e["result"] != "ok"])')"
+assert_eq "$rl_rc" 0 "region-loss runbook: $(tail -n 12 <<<"$OUT")"
+assert_eq "$(grep -c '"step_end"' "$WORK/rl/transcript.jsonl")" 12 "a step_end per step"
+assert_eq "$(grep '"step_end"' "$WORK/rl/transcript.jsonl" | grep -vc '"result":"ok"' || true)" 0 "every step ok"
+assert_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["provider"]["dr"]["primary"])' "$STATE/state.json")" lab "lab leads again after the runbook"
+
 log "lab down removes both regions' bridges, the link and its relay"
 run_pgdr lab down --dir "$LAB_DIR"
 assert_rc 0 "lab down"
