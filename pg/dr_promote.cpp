@@ -366,11 +366,27 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
     return r;
 }
 
-nlohmann::json dr_promote_to_json(const DrPromoteResult& r) {
-    nlohmann::json phases = nlohmann::json::array();
-    for (const auto& p : r.phases) {
-        phases.push_back({{"name", p.name}, {"after_ms", p.after_ms}, {"detail", p.detail}});
+nlohmann::json dr_phases_json(const std::vector<DrPhase>& phases) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& p : phases) {
+        out.push_back({{"name", p.name}, {"after_ms", p.after_ms}, {"detail", p.detail}});
     }
+    return out;
+}
+
+std::string dr_phases_text(const std::vector<DrPhase>& phases) {
+    std::string out;
+    for (const auto& p : phases) {
+        char at[32];
+        std::snprintf(at, sizeof at, "%+8.2f s", static_cast<double>(p.after_ms) / 1000.0);
+        out += std::string("  ") + at + "  " + p.name + (p.detail.empty() ? "" : ": " + p.detail) +
+               "\n";
+    }
+    return out;
+}
+
+nlohmann::json dr_promote_to_json(const DrPromoteResult& r) {
+    const auto phases = dr_phases_json(r.phases);
     auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
     return {{"ok", r.ok},
             {"dry_run", r.dry_run},
@@ -395,12 +411,7 @@ std::string render_dr_promote_text(const DrPromoteResult& r) {
                       (r.dry_run ? " [dry run]" : "") + "\n";
     out += "  standby leader: " + (r.standby_leader.empty() ? "-" : r.standby_leader) +
            "; primary leader: " + (r.old_leader.empty() ? "unknown" : r.old_leader) + "\n";
-    for (const auto& p : r.phases) {
-        char at[32];
-        std::snprintf(at, sizeof at, "%+8.2f s", static_cast<double>(p.after_ms) / 1000.0);
-        out += std::string("  ") + at + "  " + p.name + (p.detail.empty() ? "" : ": " + p.detail) +
-               "\n";
-    }
+    out += dr_phases_text(r.phases);
     if (r.ok && !r.dry_run) {
         out += "  RPO: " +
                (r.lost_bytes ? std::to_string(*r.lost_bytes) + " B not replayed by the DR cluster"

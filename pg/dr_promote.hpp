@@ -111,6 +111,11 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
 // replication reads.
 SnapshotOptions patroni_only();
 
+// The phases of a dr command as JSON (name, after_ms, detail) and as text lines
+// ("    +1.25 s  name: detail").
+nlohmann::json dr_phases_json(const std::vector<DrPhase>& phases);
+std::string dr_phases_text(const std::vector<DrPhase>& phases);
+
 nlohmann::json dr_promote_to_json(const DrPromoteResult& r);
 std::string render_dr_promote_text(const DrPromoteResult& r);
 

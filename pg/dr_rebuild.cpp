@@ -366,10 +366,6 @@ DrRebuildResult run_dr_rebuild(const DrRebuildSeams& seams, const DrRebuildReque
 }
 
 nlohmann::json dr_rebuild_to_json(const DrRebuildResult& r) {
-    nlohmann::json phases = nlohmann::json::array();
-    for (const auto& p : r.phases) {
-        phases.push_back({{"name", p.name}, {"after_ms", p.after_ms}, {"detail", p.detail}});
-    }
     nlohmann::json members = nlohmann::json::array();
     for (const auto& m : r.members) {
         members.push_back({{"host", m.host},
@@ -388,7 +384,7 @@ nlohmann::json dr_rebuild_to_json(const DrRebuildResult& r) {
             {"not_fenced", r.not_fenced},
             {"members", members},
             {"link", dr_link_to_json(r.link)},
-            {"phases", phases},
+            {"phases", dr_phases_json(r.phases)},
             {"error", r.error}};
 }
 
@@ -399,12 +395,7 @@ std::string render_dr_rebuild_text(const DrRebuildResult& r) {
         "  primary leader: " + (r.primary_leader.empty() ? "-" : r.primary_leader) +
         (r.primary.timeline > 0 ? " (timeline " + std::to_string(r.primary.timeline) + ")" : "") +
         "\n";
-    for (const auto& p : r.phases) {
-        char at[32];
-        std::snprintf(at, sizeof at, "%+8.2f s", static_cast<double>(p.after_ms) / 1000.0);
-        out += std::string("  ") + at + "  " + p.name + (p.detail.empty() ? "" : ": " + p.detail) +
-               "\n";
-    }
+    out += dr_phases_text(r.phases);
     for (const auto& m : r.members) {
         out += "  " + m.host + ": " + fate_name(m.fate) + " — " + m.why +
                (m.set_aside_to.empty() ? "" : "; old data in " + m.set_aside_to) + "\n";
