@@ -230,7 +230,11 @@ MemberData parse_controldata(const std::string& host, const std::string& text) {
     MemberData d;
     d.host = host;
     d.read = true;
-    std::istringstream in(text);
+    const auto marker = text.find("--- history\n");
+    if (marker != std::string::npos) {
+        d.history = parse_timeline_history(text.substr(marker + 12));
+    }
+    std::istringstream in(text.substr(0, marker));
     std::string line;
     while (std::getline(in, line)) {
         if (line.starts_with("Database system identifier:")) {
@@ -246,6 +250,27 @@ MemberData parse_controldata(const std::string& host, const std::string& text) {
     }
     return d;
 }
+
+namespace {
+
+// The member's timeline history is the start of the primary's: its timeline is the one the
+// primary's history names, not another of the same number.
+bool history_prefix(const MemberData& m, const PrimaryHistory& primary) {
+    if (!m.history || m.history->size() > primary.history.size() ||
+        (m.timeline > 1 && m.history->empty())) {
+        return false;  // unreadable, missing, or longer: not known to be the primary's
+    }
+    for (std::size_t i = 0; i < m.history->size(); ++i) {
+        const auto& a = (*m.history)[i];
+        const auto& b = primary.history[i];
+        if (a.parent != b.parent || a.switch_lsn != b.switch_lsn) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
 
 const char* fate_name(MemberFate f) {
     switch (f) {
@@ -290,6 +315,9 @@ std::vector<MemberDecision> decide_rebuild(const std::vector<MemberData>& member
         } else if (fork == nullptr || !checkpoint) {
             d.why = "its timeline " + std::to_string(m.timeline) + " is not in the history of " +
                     "the primary's timeline " + std::to_string(primary.timeline);
+        } else if (!history_prefix(m, primary)) {
+            d.why = "its timeline " + std::to_string(m.timeline) +
+                    " has a history of its own (not the primary's: a promotion on both sides)";
         } else if (!(*checkpoint < fork->switch_lsn)) {
             d.why = "diverged: its WAL ends at " + m.checkpoint + ", past the switch point " +
                     fork->switch_lsn.str() + " of timeline " + std::to_string(m.timeline);
@@ -310,7 +338,11 @@ std::vector<std::string> controldata_argv(const Inventory& inv) {
     const auto paths = debian_paths(inv);
     return {"sh",
             "-c",
-            "[ -f \"$2/global/pg_control\" ] || exit 0; exec \"$1/pg_controldata\" \"$2\"",
+            "set -e; [ -f \"$2/global/pg_control\" ] || exit 0; "
+            "out=$(\"$1/pg_controldata\" \"$2\"); echo \"$out\"; echo '--- history'; "
+            "tli=$(echo \"$out\" | sed -n \"s/^Latest checkpoint's TimeLineID: *//p\"); "
+            "f=\"$2/pg_wal/$(printf %08X \"${tli:-0}\").history\"; "
+            "if [ -f \"$f\" ]; then cat \"$f\"; fi",
             "pgdr-controldata",
             paths.bin_dir,
             paths.data_dir};

@@ -59,8 +59,13 @@ struct MemberData {
     std::string state;       // "Database cluster state": "shut down", "shut down in recovery", ...
     int timeline = 0;        // "Latest checkpoint's TimeLineID"
     std::string checkpoint;  // "Latest checkpoint location"
+    // Its own history file of `timeline` (empty for timeline 1): how its timeline came to be.
+    // Timeline numbers are not unique across a split brain (each side may promote to 2), so a
+    // member is judged against the primary's history only when its own is a prefix of it.
+    std::optional<std::vector<TimelineSwitch>> history;
 };
-// pg_controldata's output (the lines above); fields it lacks stay empty.
+// pg_controldata's output (the lines above), then a line "--- history" and the history file
+// of its timeline (controldata_argv); fields it lacks stay empty.
 MemberData parse_controldata(const std::string& host, const std::string& text);
 
 // The promoted cluster's side of the judgement.

@@ -65,15 +65,20 @@ export PGPASSWORD
 PGPASSWORD=$(cat "$STATE/secrets/probe-password")
 psql -XAtq -h 198.18.0.13 -p 5000 -U pgdr_probe -d pgdr -c \
     "create table e2e_dr(id int primary key); insert into e2e_dr select generate_series(1, 500)" >/dev/null
-for address in 198.18.0.14 198.18.0.15; do
-    n=0
-    for _ in $(seq 1 50); do
-        n=$(psql -XAtq -h $address -p 5432 -U pgdr_probe -d pgdr -c "select count(*) from e2e_dr" 2>/dev/null || echo 0)
-        [ "$n" = 500 ] && break
-        sleep 0.2
+rows_reach() {  # SQL EXPECTED WHAT ADDRESS...: SQL answers EXPECTED on each member within 10 s
+    local sql=$1 expected=$2 what=$3 address n
+    shift 3
+    for address in "$@"; do
+        n=0
+        for _ in $(seq 1 50); do
+            n=$(psql -XAtq -h "$address" -p 5432 -U pgdr_probe -d pgdr -c "$sql" 2>/dev/null || echo 0)
+            [ "$n" = "$expected" ] && break
+            sleep 0.2
+        done
+        assert_eq "$n" "$expected" "$what on $address"
     done
-    assert_eq "$n" 500 "rows on $address"
-done
+}
+rows_reach "select count(*) from e2e_dr" 500 "rows" 198.18.0.14 198.18.0.15
 r=$(psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "select pg_is_in_recovery()")
 assert_eq "$r" t "the DR cluster's HAProxy leads to its standby leader (read-only)"
 if psql -XAtq -h 198.18.0.14 -p 5000 -U pgdr_probe -d pgdr -c "insert into e2e_dr values (0)" 2>/dev/null; then
@@ -180,15 +185,8 @@ assert_eq "$(json_get "$OUT" 'd["dr"]["cluster"]')" lab
 assert_eq "$(json_get "$OUT" 'sorted(m["role"] for m in d["dr"]["members"])')" "['replica', 'replica', 'standby_leader']"
 export PGPASSWORD
 PGPASSWORD=$(cat "$STATE/secrets/probe-password")
-for address in 198.18.0.11 198.18.0.12 198.18.0.13; do
-    n=0
-    for _ in $(seq 1 50); do
-        n=$(psql -XAtq -h $address -p 5432 -U pgdr_probe -d pgdr -c "select count(*) from e2e_dr where id = 5000" 2>/dev/null || echo 0)
-        [ "$n" = 1 ] && break
-        sleep 0.2
-    done
-    assert_eq "$n" 1 "the promoted cluster's write on $address"
-done
+rows_reach "select count(*) from e2e_dr where id = 5000" 1 "the promoted cluster's write" \
+    198.18.0.11 198.18.0.12 198.18.0.13
 run_pgdr -i "$INV" --output json dr rebuild --yes
 assert_rc 0 "a second rebuild"
 assert_eq "$(json_get "$OUT" 'd["nothing_to_do"]')" True "a second rebuild has nothing to do"

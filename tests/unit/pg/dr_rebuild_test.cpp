@@ -30,6 +30,7 @@ MemberData member(const std::string& host, const std::string& state, int tli,
     d.state = state;
     d.timeline = tli;
     d.checkpoint = checkpoint;
+    d.history = std::vector<TimelineSwitch>{};  // timeline 1 has none
     return d;
 }
 
@@ -169,22 +170,62 @@ TEST_CASE("dr rebuild: timeline history and pg_controldata", "[pg][dr]") {
                                      "Database cluster state:               shut down\n"
                                      "Latest checkpoint location:           0/50000A0\n"
                                      "Latest checkpoint's REDO location:    0/50000A0\n"
-                                     "Latest checkpoint's TimeLineID:       1\n");
+                                     "Latest checkpoint's TimeLineID:       1\n"
+                                     "--- history\n");
     CHECK(d.data);
     CHECK(d.sysid == "7300000000000000001");
     CHECK(d.state == "shut down");
     CHECK(d.checkpoint == "0/50000A0");
     CHECK(d.timeline == 1);
+    REQUIRE(d.history);
+    CHECK(d.history->empty());  // timeline 1: no history file
+    CHECK_FALSE(parse_controldata("r1-pg2", "Database cluster state: shut down\n").history);
     CHECK_FALSE(parse_controldata("r1-pg1", "").data);  // no data directory
+    const auto two = parse_controldata("r2-pg1",
+                                       "Database system identifier:           7300000000000000001\n"
+                                       "Database cluster state:               shut down\n"
+                                       "Latest checkpoint's TimeLineID:       2\n"
+                                       "--- history\n"
+                                       "1\t0/5000118\tno recovery target specified\n");
+    CHECK(two.timeline == 2);
+    REQUIRE(two.history);
+    REQUIRE(two.history->size() == 1);
+    CHECK((*two.history)[0].switch_lsn == *Lsn::parse("0/5000118"));
+}
+
+TEST_CASE("dr rebuild: a timeline of the same number but another history is never kept",
+          "[pg][dr]") {
+    // The promoted cluster: timeline 3, forked from 1 at 0/5000118 (its timeline 2), from 2 at
+    // 0/6000000. The old side promoted on its own during the split: its timeline 2 forked from 1
+    // at 0/5100000.
+    const PrimaryHistory primary{
+        "7300000000000000001", 3, {{1, *Lsn::parse("0/5000118")}, {2, *Lsn::parse("0/6000000")}}};
+    auto other = member("r1-pg1", "shut down", 2, "0/5800000");
+    other.history = std::vector<TimelineSwitch>{{1, *Lsn::parse("0/5100000")}};
+    auto d = decide_rebuild({other}, primary);
+    CHECK(d[0].fate == MemberFate::set_aside);
+    CHECK_THAT(d[0].why, Catch::Contains("has a history of its own"));
+    // The same number and the primary's own history: before the fork at 0/6000000, kept.
+    auto same = other;
+    same.history = std::vector<TimelineSwitch>{{1, *Lsn::parse("0/5000118")}};
+    d = decide_rebuild({same}, primary);
+    CHECK(d[0].fate == MemberFate::keep);
+    // Timeline 2 without its history file: unknown, set aside.
+    auto missing = other;
+    missing.history = std::vector<TimelineSwitch>{};
+    CHECK(decide_rebuild({missing}, primary)[0].fate == MemberFate::set_aside);
+    missing.history.reset();
+    CHECK(decide_rebuild({missing}, primary)[0].fate == MemberFate::set_aside);
 }
 
 TEST_CASE("dr rebuild: the member that stops before the fork is kept, the others set aside",
           "[pg][dr]") {
-    const auto d = decide_rebuild({member("r1-pg1", "shut down in recovery", 1, "0/5000060"),
-                                   member("r1-pg2", "shut down", 1, "0/50000A0"),
-                                   member("r1-pg3", "shut down", 1, "0/50000A0"),
-                                   MemberData{"r1-pg4", true, "", false, "", "", 0, ""}},
-                                  k_history);
+    const auto d =
+        decide_rebuild({member("r1-pg1", "shut down in recovery", 1, "0/5000060"),
+                        member("r1-pg2", "shut down", 1, "0/50000A0"),
+                        member("r1-pg3", "shut down", 1, "0/50000A0"),
+                        MemberData{"r1-pg4", true, "", false, "", "", 0, "", std::nullopt}},
+                       k_history);
     REQUIRE(d.size() == 4);
     // A replica's restartpoint says nothing of how far it replayed: its data goes aside.
     CHECK(d[0].fate == MemberFate::set_aside);
@@ -289,6 +330,8 @@ TEST_CASE("dr rebuild: refusals change nothing", "[pg][dr]") {
 TEST_CASE("dr rebuild: the commands on a member", "[pg][dr]") {
     const Pair p;
     const auto cd = controldata_argv(p.standby);
+    CHECK_THAT(cd[2], Catch::Contains("echo '--- history'"));
+    CHECK_THAT(cd[2], Catch::Contains("printf %08X"));
     CHECK(cd[4] == "/usr/lib/postgresql/17/bin");
     CHECK(cd[5] == "/var/lib/postgresql/17/main");
     const auto aside = set_aside_argv(p.standby, "20261207T233000Z");
