@@ -114,9 +114,9 @@ bool fence_primary(Run& run) {
         all = all && std::get<2>(outcomes.back()).fenced;
     }
     if (all && !replicas.empty() && !run.r.old_leader.empty()) {
-        // Where the fence's time goes: the replicas' clean stops, then the leader's.
+        // Where the fence's time goes: the replicas (killed), then the leader's clean stop.
         run.phase("replicas of " + run.s.primary.cluster + " fenced",
-                  std::to_string(replicas.size()) + " stopped");
+                  std::to_string(replicas.size()) + " killed");
     }
     if (const auto* leader = run.s.primary.find_host(run.r.old_leader)) {
         outcomes.emplace_back(leader, true, run.s.fence(*leader, true));
