@@ -328,13 +328,7 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
     }
     run.phase("state read", "standby leader " + r.standby_leader + ", primary leader " +
                                 (r.old_leader.empty() ? "unknown (no answer)" : r.old_leader));
-    if (request.dry_run) {
-        r.ok = true;
-        return r;
-    }
-    if (seams.confirm && !seams.confirm(r)) {
-        r.declined = true;
-        r.error = "not confirmed";
+    if (!dr_go_ahead(r, request.dry_run, seams.confirm)) {
         return r;
     }
     if (request.primary_lost) {

@@ -111,6 +111,22 @@ DrPromoteResult run_dr_promote(const DrSeams& seams, const DrPromoteRequest& req
 // replication reads.
 SnapshotOptions patroni_only();
 
+// After a dr command read both clusters: false when it stops there — a dry run (ok) or an
+// answer other than yes (declined).
+template <class Result>
+bool dr_go_ahead(Result& r, bool dry_run, const std::function<bool(const Result&)>& confirm) {
+    if (dry_run) {
+        r.ok = true;
+        return false;
+    }
+    if (confirm && !confirm(r)) {
+        r.declined = true;
+        r.error = "not confirmed";
+        return false;
+    }
+    return true;
+}
+
 // The phases of a dr command as JSON (name, after_ms, detail) and as text lines
 // ("    +1.25 s  name: detail").
 nlohmann::json dr_phases_json(const std::vector<DrPhase>& phases);

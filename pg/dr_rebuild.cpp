@@ -381,13 +381,7 @@ DrRebuildResult run_dr_rebuild(const DrRebuildSeams& seams, const DrRebuildReque
     }
     run.phase("state read", "primary leader " + r.primary_leader + " on timeline " +
                                 std::to_string(r.primary.timeline));
-    if (request.dry_run) {
-        r.ok = true;
-        return r;
-    }
-    if (seams.confirm && !seams.confirm(r)) {
-        r.declined = true;
-        r.error = "not confirmed";
+    if (!dr_go_ahead(r, request.dry_run, seams.confirm)) {
         return r;
     }
     if (!fence_all(run) || !judge_members(run) || !apply_fates(run) || !converge(run)) {
