@@ -22,12 +22,12 @@ sync_standby() {
     json_get "$OUT" '[m["name"] for m in d["members"] if m["role"] == "sync_standby"][0]'
 }
 wait_healthy() {  # SECONDS
-    local i
+    local i last
     for ((i = 0; i < $1; i += 2)); do
-        "$PGDR" -i "$INV" status >/dev/null 2>&1 && return 0
+        last=$("$PGDR" -i "$INV" status 2>&1) && return 0
         sleep 2
     done
-    fail "the cluster is not healthy after $1 s"
+    fail "the cluster is not healthy after $1 s: $last"
 }
 # Waits until pgdr status shows no leader (a killed leader's lease expired), at most SECONDS.
 wait_no_leader() {  # SECONDS
