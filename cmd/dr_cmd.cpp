@@ -68,20 +68,25 @@ std::function<void(const std::string&)> progress_to(Context& ctx, const std::str
     };
 }
 
-// One command as root on a member over an SSH session of its own (3 s to connect); what it
-// printed, or an Error (unreachable, or the command failed).
-std::string run_on_member(Context& ctx, const HostSpec& member,
-                          const std::vector<std::string>& argv,
-                          std::chrono::seconds timeout = std::chrono::seconds(120)) {
+// An SSH session of its own to a member of a cluster that may be lost: 3 s to connect (a lost
+// region's hosts do not answer).
+std::unique_ptr<Transport> member_session(Context& ctx, const HostSpec& member) {
     HostSpec h = member;
     h.ssh.connect_timeout_s = 3;
-    auto t = ssh_transport(ctx, h);
+    return ssh_transport(ctx, h);
+}
+
+// Runs argv as root (120 s at most) and returns its output; an Error when it fails.
+CommandResult run_as_root(Transport& t, const std::vector<std::string>& argv) {
     RunOptions ro;
     ro.sudo = true;
-    ro.timeout = timeout;
-    const auto r = t->run(argv, ro);
+    ro.timeout = std::chrono::seconds(120);
+    return t.run(argv, ro);
+}
+std::string run_checked(Transport& t, const std::vector<std::string>& argv) {
+    const auto r = run_as_root(t, argv);
     if (!r.ok()) {
-        throw Error(ExitCode::unreachable, member.name + ": " + argv.front() + " exited with " +
+        throw Error(ExitCode::unreachable, t.host_name() + ": " + argv.front() + " exited with " +
                                                std::to_string(r.exit_status) + ": " + trim(r.err));
     }
     return r.out;
@@ -90,9 +95,8 @@ std::string run_on_member(Context& ctx, const HostSpec& member,
 // Patroni enabled and started again on a fenced member (a planned switchover's way back).
 bool unfence_member(Context& ctx, const Inventory& inv, const HostSpec& member) {
     try {
-        run_on_member(
-            ctx, member,
-            {"systemctl", "enable", "--now", "--quiet", pg::debian_paths(inv).patroni_unit});
+        run_checked(*member_session(ctx, member), {"systemctl", "enable", "--now", "--quiet",
+                                                   pg::debian_paths(inv).patroni_unit});
         return true;
     } catch (const Error& e) {
         ctx.log->warn(std::string("dr switchover: ") + e.what());
@@ -116,15 +120,9 @@ std::string file_stamp() {
 // own with a short connect timeout (a lost region's hosts do not answer).
 pg::FenceOutcome fence_member(Context& ctx, const Inventory& inv, const HostSpec& member,
                               bool clean) {
-    HostSpec h = member;
-    h.ssh.connect_timeout_s = 3;
     pg::FenceOutcome out;
     try {
-        auto t = ssh_transport(ctx, h);
-        RunOptions ro;
-        ro.sudo = true;
-        ro.timeout = std::chrono::seconds(120);
-        const auto r = t->run(pg::fence_argv(inv, clean), ro);
+        const auto r = run_as_root(*member_session(ctx, member), pg::fence_argv(inv, clean));
         out.fenced = r.ok();
         out.detail = r.ok() ? "" : "exit " + std::to_string(r.exit_status) + ": " + trim(r.err);
         out.last_lsn = trim(r.out);
@@ -196,7 +194,8 @@ pg::DrRebuildResult run_rebuild(Context& ctx, const Inventory& inv, const pg::Dr
         [&](const HostSpec& h) { return fence_member(ctx, standby, h, true); },
         [&](const HostSpec& h) {
             try {
-                const auto out = run_on_member(ctx, h, pg::controldata_argv(standby));
+                const auto out =
+                    run_checked(*hosts.by_name.at(h.name), pg::controldata_argv(standby));
                 return pg::parse_controldata(h.name, out);
             } catch (const Error& e) {
                 pg::MemberData d;
@@ -206,9 +205,11 @@ pg::DrRebuildResult run_rebuild(Context& ctx, const Inventory& inv, const pg::Dr
             }
         },
         [&](const HostSpec& h) {
-            return trim(run_on_member(ctx, h, pg::set_aside_argv(standby, stamp)));
+            return trim(run_checked(*hosts.by_name.at(h.name), pg::set_aside_argv(standby, stamp)));
         },
-        [&](const HostSpec& h) { run_on_member(ctx, h, pg::prepare_keep_argv(standby)); },
+        [&](const HostSpec& h) {
+            run_checked(*hosts.by_name.at(h.name), pg::prepare_keep_argv(standby));
+        },
         [&] {
             const auto r = etcd.run({"del", "--prefix", pg::patroni_dcs_prefix(standby)});
             if (!r.ok()) {

@@ -286,6 +286,29 @@ TEST_CASE("bootstrap: the first postgres host leads a fresh cluster", "[pg][boot
     CHECK(choose_primary(inv, fresh_facts(inv)) == "pg1");
 }
 
+TEST_CASE("bootstrap: a stopped standby cluster is led by the member holding a standby's data",
+          "[pg][bootstrap][dr]") {
+    // pgdr dr rebuild kept r2-pg2's data (standby.signal in) and set r2-pg1's aside: the kept
+    // member becomes the standby leader and streams without a copy across the regions.
+    const auto pair = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
+    const auto dr = dr_inventory(pair);
+    auto facts = fresh_facts(dr);
+    facts["r2-pg1"].data = "absent";
+    facts["r2-pg1"].sysid.clear();
+    facts["r2-pg2"].data = "cluster";
+    facts["r2-pg2"].sysid = "7000000000000000001";
+    facts["r2-pg2"].standby_signal = true;
+    CHECK(choose_primary(dr, facts) == "r2-pg2");
+    // An interrupted clone is no standby's data; a normal cluster keeps its first host.
+    facts["r2-pg2"].basebackup_marker = true;
+    CHECK(choose_primary(dr, facts) == "r2-pg1");
+    facts["r2-pg2"].basebackup_marker = false;
+    auto primary_facts = fresh_facts(pair);
+    primary_facts["r1-pg2"].data = "cluster";
+    primary_facts["r1-pg2"].standby_signal = true;
+    CHECK(choose_primary(pair, primary_facts) == "r1-pg1");
+}
+
 TEST_CASE("data safety: Debian's empty clusters and replicas of the primary may be replaced",
           "[pg][bootstrap]") {
     auto inv = lab_inventory();
