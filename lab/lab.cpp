@@ -339,6 +339,20 @@ void Lab::ensure_region_links(const LabConfig& config) {
                " ms each way (" + how + ")");
 }
 
+// A lab host's nftables tables (the lab's partition, the twin's security groups) belong in the
+// host's own network namespace. Found in this machine's, they cut every lab host off from it
+// (its connections to the apt proxy time out): removed, and said.
+void Lab::remove_stray_tables() {
+    for (const char* table : {k_partition_table, k_twin_firewall_table}) {
+        if (run({"nft", "list", "table", "inet", table}, false).ok()) {
+            m_progress("removing the nftables table inet " + std::string(table) +
+                       " from this machine's own network namespace: a lab host's, loaded here "
+                       "by an earlier run");
+            run({"nft", "delete", "table", "inet", table}, true);
+        }
+    }
+}
+
 void Lab::ensure_proxy(const std::string& extra_bind) {
     if (auto pid = read_pid_file(m_paths.proxy_pid());
         pid && process_alive(*pid) && process_comm(*pid) == "apt-cacher-ng") {
@@ -433,7 +447,8 @@ std::optional<int> Lab::init_pid(const std::string& host) {
     if (!wrapper || !process_alive(*wrapper)) {
         return std::nullopt;
     }
-    auto init = container_init(*wrapper);
+    // Every caller enters the host's network namespace (nsenter -n): never this machine's own.
+    auto init = container_net_init(*wrapper);
     if (!init) {
         return std::nullopt;
     }
@@ -519,6 +534,7 @@ void Lab::up(const LabConfig& config) {
         }
     }
     ensure_prerequisites();
+    remove_stray_tables();
     ensure_directory(m_paths.dir, 0700);
     ensure_directory(m_paths.dir + "/hosts", 0700);
     // The marker first: a half-made lab is then known to `down` and repaired by `up`.
@@ -579,6 +595,7 @@ void Lab::up_twin_base() {
         }
     }
     ensure_prerequisites();
+    remove_stray_tables();
     ensure_directory(m_paths.dir, 0700);
     const auto recipe = recipe_for("trixie");
     if (!twin_exists()) {
@@ -751,6 +768,7 @@ void Lab::down(bool purge) {
     stop_bridge_relay(m_paths.region_link_pid());
     fs::remove(m_paths.region_link_log(), ec);
     if (ours) {
+        remove_stray_tables();
         for (const char* link : {"pgdrl1x2", "pgdrl2y1", "pgdrl1a2", "pgdrl2b1"}) {
             if (run({"ip", "link", "show", link}, false).ok()) {
                 run({"ip", "link", "del", link}, false);

@@ -115,6 +115,7 @@ class Lab final : public HostControl {
   private:
     void check_root() const;
     void ensure_prerequisites();
+    void remove_stray_tables();
     void ensure_bridge();
     // The bridges of regions 2.. and their links to the lab bridge (lab/bridge_link.hpp).
     void ensure_region_links(const LabConfig& config);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -104,6 +105,24 @@ std::optional<pid_t> container_init(pid_t ancestor) {
             }
             p = it->second.ppid;
         }
+    }
+    return std::nullopt;
+}
+
+bool in_other_netns(pid_t pid) {
+    struct stat theirs {};
+    struct stat ours {};
+    if (::stat(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), &theirs) != 0 ||
+        ::stat("/proc/self/ns/net", &ours) != 0) {
+        return false;
+    }
+    return theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
+}
+
+std::optional<pid_t> container_net_init(pid_t ancestor) {
+    auto init = container_init(ancestor);
+    if (init && in_other_netns(*init)) {
+        return init;
     }
     return std::nullopt;
 }

@@ -17,6 +17,12 @@ bool process_alive(pid_t pid);
 std::string process_comm(pid_t pid);
 // The descendant of `ancestor` that is PID 1 of a nested PID namespace (a container's init).
 std::optional<pid_t> container_init(pid_t ancestor);
+// Whether `pid` lives in another network namespace than this process (false when it is gone).
+bool in_other_netns(pid_t pid);
+// container_init() when its network namespace is not this machine's: the only PID that
+// `nsenter -t PID -n` may enter. A container's firewall loaded into this machine's own namespace
+// cut every lab host off from it (the apt proxy), and CI saw it happen.
+std::optional<pid_t> container_net_init(pid_t ancestor);
 // Starts argv in a new session, detached (double fork: it is not our child), stdin from
 // /dev/null, stdout+stderr appended to log_path and no other file descriptor. Returns its PID.
 pid_t spawn_detached(const std::vector<std::string>& argv, const std::string& log_path,

@@ -24,7 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_table = "pgdr_sg";
+constexpr const char* k_table = k_twin_firewall_table;
 constexpr const char* k_link_prefix = "pgdrv";  // vRack links between network bridges
 constexpr const char* k_net_prefix = "pgdrn";   // private network bridges
 
@@ -44,7 +44,7 @@ std::vector<std::string> limit_dirs(const std::string& host) {
 // Boots the host and boots it again after a reboot from inside (exit 133). Before each boot:
 // the veth pairs; once the container's init exists: its firewall, then the interfaces moved
 // in and renamed. A firewall that does not load leaves the host without network (closed).
-const char* const k_wrapper = R"(set -u
+const char* const k_wrapper = R"SH(set -u
 host=$1 root=$2 cgs=$3 unified=$4 fw=$5 mem=$6 cpus=$7
 shift 7
 IFS=:; for d in $cgs; do mkdir -p "$d" && echo $$ > "$d/cgroup.procs" || exit 1; done; unset IFS
@@ -83,9 +83,16 @@ while :; do
   systemd-nspawn -q -D "$root" -M "pgdr-$host" --register=no --keep-unit --link-journal=no \
     --resolv-conf=off --timezone=off --private-network --console=pipe -b &
   npid=$!
-  init=
+  # The init only once it is in its own network namespace: the firewall must never load into
+  # this machine's (every lab host would be cut off from it).
+  init= said=
   for i in $(seq 1000); do
-    init=$(find_init "$npid"); [ -n "$init" ] && break
+    init=$(find_init "$npid")
+    ns=$(readlink "/proc/$init/ns/net" 2>/dev/null)
+    [ -n "$init" ] && [ -n "$ns" ] && [ "$ns" != "$(readlink /proc/$$/ns/net)" ] && break
+    [ -n "$init" ] && [ -z "$said" ] && said=1 &&
+      echo "pgdr-twin: $host: init $init not in its own network namespace yet"
+    init=
     kill -0 "$npid" 2>/dev/null || break
     sleep 0.01
   done
@@ -101,7 +108,7 @@ while :; do
   echo "pgdr-twin: $host: nspawn exited with $rc"
   [ "$rc" -eq 133 ] || exit "$rc"
 done
-)";
+)SH";
 
 // The interface names in `ip -o link show` output ("7: name@peer: <...>").
 std::vector<std::string> link_names(const std::string& ip_link_output) {
@@ -423,7 +430,7 @@ void LabTwinBackend::wait_ready(const std::string& host, std::chrono::seconds ti
             throw std::runtime_error("host " + host + " stopped while booting: " +
                                      tail_of(m_paths.console_log(host), 1500));
         }
-        auto init = container_init(*wrapper);
+        auto init = container_net_init(*wrapper);
         if (!init) {
             return false;
         }
@@ -479,7 +486,7 @@ void LabTwinBackend::apply_firewall(const std::string& id, const twin::Firewall&
     if (!wrapper || !process_alive(*wrapper)) {
         return;  // applied at the next boot
     }
-    if (auto init = container_init(*wrapper)) {
+    if (auto init = container_net_init(*wrapper)) {
         run({"nsenter", "-t", std::to_string(*init), "-n", "nft", "-f", file});
     }
 }

@@ -33,6 +33,7 @@ namespace pgdr::lab {
 constexpr const char* k_ext_bridge = "pgdrext0";
 constexpr const char* k_ext_gateway = "198.19.0.1";
 constexpr const char* k_ext_cidr = "198.19.0.0/16";
+constexpr const char* k_twin_firewall_table = "pgdr_sg";  // inet, in an instance's namespace
 
 // One instance of the twin as `pgdr lab status` shows it.
 struct TwinHostStatus {

@@ -339,6 +339,9 @@ std::vector<Action> etcd_start(const Inventory& inv, const HostSpec& h, bool rol
         forming.description = "mark the etcd member as being formed by pgdr";
         actions.emplace_back(std::move(forming));
     }
+    auto units = plan_command({"systemctl", "daemon-reload"}, "reload systemd's units");
+    units.when_changed = {k_etcd_dropin};
+    actions.emplace_back(units);
     actions.emplace_back(plan_command({"systemctl", "enable", "--quiet", "etcd"}, "enable etcd",
                                       Argv{"systemctl", "is-enabled", "--quiet", "etcd"}));
     actions.emplace_back(restart);

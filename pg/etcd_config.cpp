@@ -61,6 +61,21 @@ std::string etcd_cluster_token(const Inventory& inv) {
     return "pgdr-" + inv.cluster;
 }
 
+std::string render_etcd_dropin(const Inventory& inv) {
+    return "# Managed by pgdr (cluster " + inv.cluster +
+           "): `pgdr bootstrap` rewrites this file.\n"
+           "# A member that fails (its address not up yet at boot) is started again, without a\n"
+           "# limit: Debian's unit restarts etcd only after a signal.\n"
+           "[Unit]\n"
+           "After=network-online.target\n"
+           "Wants=network-online.target\n"
+           "StartLimitIntervalSec=0\n"
+           "\n"
+           "[Service]\n"
+           "Restart=on-failure\n"
+           "RestartSec=2s\n";
+}
+
 std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host, EtcdClients clients) {
     if (!host.runs(Service::etcd)) {
         throw config_error("host " + host.name + " does not run etcd");

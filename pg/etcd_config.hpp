@@ -39,6 +39,16 @@ enum class EtcdClients { tls_only, tls_and_plain };
 
 // Throws pgdr::Error (invalid_config) when `host` does not run etcd, when an etcd member's
 // address is not an IPv4 address (etcd binds to IPs, not names) or a value needs escaping.
+// A drop-in for Debian's etcd unit. That unit restarts etcd only after a signal
+// (Restart=on-abnormal) and orders it after network.target only: a member that starts before
+// its address is configured (a reboot, a host back after a loss) exits with "cannot assign
+// requested address" and stays down for good. With the drop-in it starts after
+// network-online.target and is started again after any failure, every 2 s, without a limit.
+// Its name sorts before a drill's hold (pgdr-drill-hold.conf, Restart=no): systemd applies
+// drop-ins in the order of their names, so the drill's hold wins while it lasts.
+inline constexpr const char* k_etcd_dropin = "/etc/systemd/system/etcd.service.d/10-pgdr.conf";
+std::string render_etcd_dropin(const Inventory& inv);
+
 std::string render_etcd_defaults(const Inventory& inv, const HostSpec& host,
                                  EtcdClients clients = EtcdClients::tls_only);
 

@@ -149,6 +149,8 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
             if (host.runs(Service::etcd)) {
                 out.push_back(plan_file(paths.etcd_defaults, render_etcd_defaults(inv, host),
                                         "0644", "", "etcd member settings"));
+                out.push_back(plan_file(k_etcd_dropin, render_etcd_dropin(inv), "0644", "",
+                                        "etcd started again after a failure (its address late)"));
             }
             break;
         case Stage::replication:

@@ -27,7 +27,14 @@ wait_healthy() {  # SECONDS
         last=$("$PGDR" -i "$INV" status 2>&1) && return 0
         sleep 2
     done
-    fail "the cluster is not healthy after $1 s: $last"
+    # What the units say on every host: the evidence a CI log needs (an etcd member down
+    # for good once was only "unhealthy" in status).
+    local units
+    units=$("$PGDR" -i "$INV" exec -- sh -c 'systemctl is-active etcd "patroni@*" 2>&1 | tr "\n" " ";
+        echo; journalctl -u etcd -n 6 --no-pager -o cat 2>&1 | cut -c1-300' 2>&1 | tail -n 60)
+    fail "the cluster is not healthy after $1 s: $last
+units and etcd's last lines per host:
+$units"
 }
 # Waits until pgdr status shows no leader (a killed leader's lease expired), at most SECONDS.
 wait_no_leader() {  # SECONDS

@@ -101,6 +101,9 @@ assert_no_lab_leftovers() {
     ls -d /sys/fs/cgroup/systemd/pgdr-lab /sys/fs/cgroup/unified/pgdr-lab >/dev/null 2>&1 && left="$left cgroups"
     pgrep -f "pgdr-lab-(pg|r[0-9])|systemd-nspawn.*pgdr-(pg|r[0-9])" >/dev/null && left="$left processes"
     pgrep -f "apt-cacher-ng -c $1/" >/dev/null && left="$left apt-proxy"
+    # A host's nftables tables in this machine's own namespace cut every lab host off from it.
+    nft list table inet pgdr_sg >/dev/null 2>&1 && left="$left twin-firewall-table-here"
+    nft list table inet pgdr_partition >/dev/null 2>&1 && left="$left partition-table-here"
     [ -e "$1/lab.json" ] && left="$left files"
     [ -z "$left" ] || fail "the lab left:$left"
 }

@@ -12,6 +12,7 @@
 #include "fakes/recording_http_client.hpp"
 #include "fakes/recording_transport.hpp"
 #include "pg/debian_paths.hpp"
+#include "pg/etcd_config.hpp"
 #include "unit/drills/fake_cluster.hpp"
 
 using namespace pgdr;
@@ -369,4 +370,22 @@ TEST_CASE("faults: a killed etcd or HAProxy stays down until the restore", "[dri
         CHECK(kill < release);
         CHECK(release < static_cast<long>(c.size()));
     }
+}
+
+TEST_CASE("faults: bootstrap's etcd restart drop-in yields to a drill's hold", "[drills][faults]") {
+    // Debian's etcd unit does not restart a member that exits with an error (its address not
+    // up yet at boot): CI saw pg2's etcd down for good after `lab start pg2`. bootstrap's
+    // drop-in restarts it on any failure; systemd applies drop-ins in the order of their file
+    // names, so a drill's hold (Restart=no) must come later to keep the killed member down.
+    const std::string ours = pgdr::pg::k_etcd_dropin;
+    const std::string hold = hold_unit_argv("etcd").back();
+    const auto name = [](const std::string& p) { return p.substr(p.rfind('/') + 1); };
+    CHECK(ours.rfind("/etc/systemd/system/etcd.service.d/", 0) == 0);
+    CHECK(name(ours) < name(hold));
+    Inventory inv;
+    inv.cluster = "shop";
+    const auto text = pgdr::pg::render_etcd_dropin(inv);
+    CHECK(text.find("Restart=on-failure\n") != std::string::npos);
+    CHECK(text.find("StartLimitIntervalSec=0\n") != std::string::npos);
+    CHECK(text.find("After=network-online.target\n") != std::string::npos);
 }

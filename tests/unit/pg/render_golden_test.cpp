@@ -70,10 +70,10 @@ int check_inventory(const std::string& name, const Inventory& inv, const Secrets
 TEST_CASE("golden: lab inventory (Debian 13, 3 hosts)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_SOURCE_DIR) + "/inventories/lab.yaml");
     REQUIRE(inv.postgres_version == 17);
-    // 3 x (include, hba, start.conf, patroni.yml, etcd) + 2 x (standby, passfile) + haproxy
-    // (haproxy.cfg, the reload script, the unit's drop-in) + certificates (CA, etcd and
-    // PostgreSQL key pairs) on each member; no monitor host
-    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 * 3 + 3 * 5);
+    // 3 x (include, hba, start.conf, patroni.yml, etcd settings and drop-in, ...) + 2 x (standby,
+    // passfile) + haproxy (haproxy.cfg, the reload script, the unit's drop-in) + certificates (CA,
+    // etcd and PostgreSQL key pairs) on each member; no monitor host
+    CHECK(check_inventory("lab", inv, plain_secrets()) == 3 * 7 + 2 * 2 + 1 * 3 + 3 * 5);
 }
 
 TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "[pg][golden]") {
@@ -81,7 +81,7 @@ TEST_CASE("golden: ovh inventory (Debian 13, 3 PostgreSQL + 2 HAProxy hosts)", "
     // + monitoring: 2 exporters per member, the node exporter and Prometheus + Alertmanager
     // (5 files) on lb1, the node exporter on lb2
     CHECK(check_inventory("ovh", inv, plain_secrets()) ==
-          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
+          3 * 7 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 3 * 2 + 6 + 1);
 }
 
 TEST_CASE("golden: ovh-twin inventory with pgdr-guard on lb1 and lb2", "[pg][golden][guard]") {
@@ -92,14 +92,14 @@ TEST_CASE("golden: ovh-twin inventory with pgdr-guard on lb1 and lb2", "[pg][gol
     // ovh-twin's files, + on lb1 and lb2: the guard's key pair, the binary, guard.json, its
     // provider key, the provider's CA and the unit
     CHECK(check_inventory("ovh-twin-guard", inv, secrets) ==
-          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 2 * (2 + 5));
+          3 * 7 + 2 * 2 + 2 * 3 + 3 * 5 + 2 + 2 * (2 + 5));
 }
 
 TEST_CASE("golden: bookworm inventory (Debian 12, hostile passwords)", "[pg][golden]") {
     Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/bookworm.yaml");
     REQUIRE(inv.postgres_version == 15);
     CHECK(check_inventory("bookworm", inv, hostile_secrets()) ==
-          3 * 6 + 2 * 2 + 2 * 3 + 3 * 5 + 3 * 2 + 5);
+          3 * 7 + 2 * 2 + 2 * 3 + 3 * 5 + 3 * 2 + 5);
 }
 
 namespace {
@@ -164,9 +164,9 @@ TEST_CASE("golden: a pair of clusters (lab --regions 2), the primary and its DR 
           "[pg][golden][dr]") {
     const Inventory inv = load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr.yaml");
     // As the lab's 3 hosts; patroni.yml keeps the DR slot.
-    CHECK(check_inventory("lab-dr", inv, plain_secrets()) == 3 * 6 + 2 * 2 + 1 * 3 + 3 * 5);
+    CHECK(check_inventory("lab-dr", inv, plain_secrets()) == 3 * 7 + 2 * 2 + 1 * 3 + 3 * 5);
     // The DR cluster: both members stream (the first from the primary cluster), r2-pg1 runs its
     // one etcd member and HAProxy (checking /leader); patroni.yml is a standby cluster's.
     CHECK(check_inventory("lab-dr", dr_inventory(inv), plain_secrets()) ==
-          (6 + 2 + 3 + 5) + (5 + 2 + 3));
+          (7 + 2 + 3 + 5) + (5 + 2 + 3));
 }

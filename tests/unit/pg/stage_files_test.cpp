@@ -86,29 +86,29 @@ TEST_CASE("stage files converge on fake hosts; the dry run then shows nothing",
     std::ostringstream sink;
     Logger logger(sink, 1);
     const Plan plan = files_plan(inv, s);
-    // certificates 3 * 5, etcd 3, replication 2 + 4 + 4, patroni 9, haproxy 3 (haproxy.cfg,
-    // the reload script, the unit's drop-in)
-    REQUIRE(plan.action_count() == 40);
+    // certificates 3 * 5, etcd 3 * 2 (settings, the unit's drop-in), replication 2 + 4 + 4, patroni
+    // 9, haproxy 3 (haproxy.cfg, the reload script, the unit's drop-in)
+    REQUIRE(plan.action_count() == 43);
 
     std::ostringstream preview;
     ApplyOptions dry;
     dry.dry_run = true;
     dry.out = &preview;
     auto first_dry = apply(plan, transports, logger, dry);
-    CHECK(first_dry.count(Outcome::changed) == 40);
+    CHECK(first_dry.count(Outcome::changed) == 43);
     CHECK(pg1.files().empty());
     CHECK(preview.str().find("+ETCD_NAME=\"pg1\"") != std::string::npos);
     CHECK(preview.str().find("secret-123") == std::string::npos);
 
     auto first = apply(plan, transports, logger);
     REQUIRE(first.ok());
-    CHECK(first.count(Outcome::changed) == 40);
+    CHECK(first.count(Outcome::changed) == 43);
     CHECK(pg2.file("/etc/patroni/17-main.yml")->owner == "postgres:postgres");
     CHECK(pg2.file("/var/lib/postgresql/pgdr-replication.pgpass")->mode == "600");
 
     auto second = apply(plan, transports, logger);
     CHECK(second.count(Outcome::changed) == 0);
-    CHECK(second.count(Outcome::unchanged) == 40);
+    CHECK(second.count(Outcome::unchanged) == 43);
 
     std::ostringstream again;
     dry.out = &again;
