@@ -1425,6 +1425,9 @@ Inventory dr_inventory(const Inventory& primary) {
     for (const auto* h : primary.hosts_with(Service::postgres)) {
         of.addresses.push_back(h->address);
     }
+    if (primary.backup && primary.backup->repo.type == "s3") {
+        of.archive = primary.backup;
+    }
     dr.standby_of = of;
     dr.dr.reset();
     dr.patroni.synchronous_mode = false;

@@ -210,6 +210,11 @@ struct StandbyOf {
     std::vector<std::string> addresses;  // the primary cluster's PostgreSQL members
     int port = 5432;
     std::string slot;
+    // The primary cluster's S3 repository (its `backup` section, type s3), when it has one:
+    // the DR cluster's members fetch from its archive, read only (the primary's stanza), the
+    // WAL that streaming no longer has (Patroni's standby_cluster.restore_command). A
+    // repository host (type posix) is not reached from the DR region: streaming only.
+    std::optional<BackupSettings> archive;
 };
 
 struct TimingProfile {

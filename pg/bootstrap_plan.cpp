@@ -718,6 +718,9 @@ RunCommand apply_dcs_settings(const BootstrapInputs& b) {
                                   {"port", b.inv.standby_of->port},
                                   {"primary_slot_name", b.inv.standby_of->slot},
                                   {"create_replica_methods", {"basebackup"}}};
+        if (b.inv.standby_of->archive) {
+            dcs["standby_cluster"]["restore_command"] = pgbackrest_dr_restore_command(b.inv);
+        }
     }
     const std::string config_url = rest_url(b.inv, b.primary, "/config");
     RunCommand patch =

@@ -138,6 +138,10 @@ void dcs_dr_section(YAML::Emitter& e, const Inventory& inv) {
         str(e, "host", standby_hosts(of));
         val(e, "port", of.port);
         str(e, "primary_slot_name", of.slot);
+        if (of.archive) {
+            // What streaming no longer has, from the primary's repository.
+            str(e, "restore_command", pgbackrest_dr_restore_command(inv));
+        }
         e << YAML::Key << "create_replica_methods" << YAML::Value << YAML::BeginSeq << "basebackup"
           << YAML::EndSeq;
         e << YAML::EndMap;

@@ -209,6 +209,40 @@ std::string render_pgbackrest_restore_conf(const Inventory& inv, const Secrets& 
     return out + local_pg1(inv);
 }
 
+namespace {
+const BackupSettings& dr_archive_of(const Inventory& inv) {
+    if (!inv.standby_of || !inv.standby_of->archive) {
+        throw config_error(
+            "not a DR cluster fetching from the primary's repository: no "
+            "pgBackRest configuration for it");
+    }
+    return *inv.standby_of->archive;
+}
+}  // namespace
+
+std::string pgbackrest_dr_restore_command(const Inventory& inv) {
+    dr_archive_of(inv);
+    return "pgbackrest --stanza=" + inv.standby_of->cluster + " archive-get %f \"%p\"";
+}
+
+std::string render_pgbackrest_dr_conf(const Inventory& inv, const Secrets& secrets) {
+    const auto& b = dr_archive_of(inv);
+    std::string out = header(inv) + "# Read only: the WAL of " + inv.standby_of->cluster +
+                      " that streaming no longer has, from its repository\n"
+                      "# (archive-get). This cluster archives and backs up nothing.\n"
+                      "[global]\n";
+    out += s3_repo(b, secrets);
+    out += option("repo1-path", b.repo.path);
+    if (b.cipher) {
+        out += option("repo1-cipher-type", "aes-256-cbc");
+        out += required_secret("repo1-cipher-pass", secrets.backup.cipher_pass,
+                               "the cipher passphrase");
+    }
+    out += process_options(b);
+    out += "\n[" + inv.standby_of->cluster + "]\n";
+    return out + local_pg1(inv);
+}
+
 std::string render_pgbackrest_conf(const Inventory& inv, const HostSpec& host,
                                    const Secrets& secrets) {
     const auto& b = backup_of(inv);

@@ -66,6 +66,13 @@ std::string render_pgbackrest_conf(const Inventory& inv, const HostSpec& host,
 // repo1-host with the restore client's pair (k_pgbackrest_restore_*).
 std::string render_pgbackrest_restore_conf(const Inventory& inv, const Secrets& secrets);
 
+// A DR cluster's members (inv.standby_of->archive): restore_command of its standby_cluster
+// (the primary cluster's stanza, archive-get), and their pgbackrest.conf: the primary's S3
+// repository (its cipher passphrase, no retention: they never expire nor write anything) and
+// the local pg1. Throws pgdr::Error (invalid_config) without standby_of->archive or a secret.
+std::string pgbackrest_dr_restore_command(const Inventory& inv);
+std::string render_pgbackrest_dr_conf(const Inventory& inv, const Secrets& secrets);
+
 // pgbackrest.conf of the repository host. Throws pgdr::Error (invalid_config) without a
 // repository host, a member without an address, or a missing cipher passphrase.
 std::string render_pgbackrest_repo_conf(const Inventory& inv, const Secrets& secrets);

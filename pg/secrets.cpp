@@ -109,10 +109,15 @@ void load_restore_client(const Inventory& inv, Secrets& secrets) {
 
 BackupSecrets load_backup_secrets(const Inventory& inv) {
     BackupSecrets out;
-    if (!inv.backup) {
+    // A DR cluster reads the primary's repository (its standby_cluster's restore_command).
+    const BackupSettings* settings =
+        inv.backup
+            ? &*inv.backup
+            : (inv.standby_of && inv.standby_of->archive ? &*inv.standby_of->archive : nullptr);
+    if (settings == nullptr) {
         return out;
     }
-    const auto& b = *inv.backup;
+    const auto& b = *settings;
     if (b.cipher) {
         out.cipher_pass = ensure_secret(inv.paths.state_dir, k_pgbackrest_cipher_secret);
     }

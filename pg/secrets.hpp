@@ -86,6 +86,7 @@ std::string secrets_fingerprint_path();  // /etc/patroni/pgdr-secrets.fingerprin
 // S3 credentials from backup.repo.credentials_file (default <state>/secrets/s3-credentials: lines
 // access_key=... and secret_key=...; refused when group or others may read it) and the CA file.
 // Throws pgdr::Error (invalid_config) naming the file, never a value. Empty without a section.
+// A DR cluster's inventory: those of the primary's repository it reads (standby_of->archive).
 BackupSecrets load_backup_secrets(const Inventory& inv);
 // With a repository host (backup.repo.type posix): the cluster CA and the restore client's pair
 // from the state directory into secrets.tls, for a scratch host's restore

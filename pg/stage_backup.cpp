@@ -185,6 +185,17 @@ std::string pgbackrest_user_on(const Inventory& inv, const std::string& host) {
 
 void plan_backup(Plan& plan, const Inventory& inv, const HostSpec& primary,
                  const Secrets& secrets) {
+    if (!inv.backup && inv.standby_of && inv.standby_of->archive) {
+        // A DR cluster: pgBackRest reads the primary's archive (restore_command); no server,
+        // timers, stanza or archiving of its own.
+        auto& members = plan.add_step(Stage::backup, "pgBackRest on the members (archive-get)");
+        for (const auto* h : inv.hosts_with(Service::postgres)) {
+            members.hosts.push_back(pgbackrest_host(
+                inv, *h, primary, secrets,
+                {owned_directory(k_log_dir, "postgres", "create pgBackRest's log directory")}));
+        }
+        return;
+    }
     if (!inv.backup) {
         return;
     }

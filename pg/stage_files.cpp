@@ -90,6 +90,19 @@ std::vector<PutFile> repo_host_files(const Inventory& inv, const Secrets& secret
 std::vector<PutFile> backup_files(const Inventory& inv, const HostSpec& host,
                                   const Secrets& secrets) {
     std::vector<PutFile> out;
+    if (!inv.backup && inv.standby_of && inv.standby_of->archive && host.runs(Service::postgres)) {
+        // A DR cluster's member: the primary's repository, read only (archive-get).
+        if (!secrets.backup.repo_ca_pem.empty()) {
+            out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
+                                    "the CA the backup repository's certificate is checked "
+                                    "against"));
+        }
+        out.push_back(plan_file(k_pgbackrest_conf, render_pgbackrest_dr_conf(inv, secrets), "0640",
+                                "root:postgres",
+                                "pgBackRest configuration (the primary's archive, read only)",
+                                Secrecy::password_lines));
+        return out;
+    }
     if (!inv.backup) {
         return out;
     }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "core/error.hpp"
@@ -844,4 +845,72 @@ TEST_CASE("bootstrap plan: a DR cluster clones the primary cluster through its s
     CHECK(mentions(plan, "lands on the standby leader"));
     CHECK_FALSE(mentions(plan, "Patroni names a synchronous standby"));
     CHECK_FALSE(mentions(plan, "create the replication, rewind and probe roles"));
+}
+
+TEST_CASE("bootstrap plan: a DR cluster reads the primary's S3 archive, read only",
+          "[pg][bootstrap][dr][backup]") {
+    // Issue 16: restore_command from the backup repository as the fallback when streaming
+    // from the primary cluster breaks (a slot invalidated, the WAN down longer than the
+    // primary keeps WAL).
+    const auto pair =
+        load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr-backup.yaml");
+    const auto dr = dr_inventory(pair);
+    REQUIRE(dr.standby_of->archive);
+    CHECK_FALSE(dr.backup);  // the DR cluster archives and backs up nothing itself
+    CHECK(pgbackrest_dr_restore_command(dr) == "pgbackrest --stanza=lab archive-get %f \"%p\"");
+    const auto secrets = backup_secrets(dr);
+    const auto conf = render_pgbackrest_dr_conf(dr, secrets);
+    for (const char* line :
+         {"[global]\n", "repo1-type=s3\n", "repo1-path=/pgbackrest/lab\n", "repo1-s3-key=AKTEST\n",
+          "repo1-cipher-pass=cipher-pw\n", "\n[lab]\npg1-path=/var/lib/postgresql/17/main\n"}) {
+        CAPTURE(line);
+        CHECK(conf.find(line) != std::string::npos);
+    }
+    for (const char* absent : {"retention", "tls-server", "pg2-", "backup-standby"}) {
+        CAPTURE(absent);
+        CHECK(conf.find(absent) == std::string::npos);
+    }
+    const auto plan = plan_bootstrap(dr, fresh_facts(dr), secrets, "r2-pg1");
+    CHECK(step_names(plan, Stage::backup) ==
+          std::vector<std::string>{"pgBackRest on the members (archive-get)"});
+    const Step* members = find_step(plan, Stage::backup, "pgBackRest on the members (archive-get)");
+    REQUIRE(members != nullptr);
+    CHECK(members->hosts.size() == 2);
+    CHECK(find_command(*members, "r2-pg2", "install pgbackrest") != nullptr);
+    CHECK_FALSE(mentions(plan, "create the stanza"));
+    CHECK_FALSE(mentions(plan, "enable pgdr-pgbackrest-server.service"));
+    // The standby cluster's dynamic configuration carries the fallback.
+    CHECK(mentions(plan, "apply the inventory's DCS settings"));
+    bool patched = false;
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    const auto* run = std::get_if<RunCommand>(&a);
+                    if (run != nullptr &&
+                        run->description.rfind("apply the inventory's DCS settings", 0) == 0) {
+                        const auto dcs = nlohmann::json::parse(run->argv.back());
+                        patched = dcs.at("standby_cluster").value("restore_command", "") ==
+                                  pgbackrest_dr_restore_command(dr);
+                    }
+                }
+            }
+        }
+    }
+    CHECK(patched);
+
+    // A repository host (posix) is not reached from the DR region: streaming only.
+    auto posix = pair;
+    posix.backup->repo.type = "posix";
+    CHECK_FALSE(dr_inventory(posix).standby_of->archive);
+    // Without a backup section nothing of pgBackRest on the DR cluster.
+    auto plain = pair;
+    plain.backup.reset();
+    const auto plain_dr = dr_inventory(plain);
+    CHECK_FALSE(plain_dr.standby_of->archive);
+    CHECK(step_names(plan_bootstrap(plain_dr, fresh_facts(plain_dr),
+                                    with_test_tls(k_secrets, plain_dr), "r2-pg1"),
+                     Stage::backup)
+              .empty());
+    CHECK_THROWS_AS(render_pgbackrest_dr_conf(plain_dr, secrets), Error);
 }

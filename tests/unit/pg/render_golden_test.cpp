@@ -107,12 +107,14 @@ namespace {
 // The backup section's files (pg/pgbackrest_conf.hpp) and the two files it changes
 // (patroni.yml: archive/restore commands and create_replica_methods; the replication include:
 // archive_command), per member, and a repository host's, into tests/golden/<name>/<host>/<path>.
+// A DR cluster's inventory: the primary's repository it reads (standby_of->archive).
 int check_backup_files(const std::string& name, const Inventory& inv, Secrets secrets) {
-    secrets.backup.cipher_pass = inv.backup->cipher ? "test-cipher-pass" : "";
+    const BackupSettings& b = inv.backup ? *inv.backup : *inv.standby_of->archive;
+    secrets.backup.cipher_pass = b.cipher ? "test-cipher-pass" : "";
     secrets.backup.s3_key = "AKPGDRTEST";
     secrets.backup.s3_secret = "test-s3-secret";
-    if (!inv.backup->repo.ca_file.empty()) {
-        secrets.backup.repo_ca_pem = read_text_file(inv.backup->repo.ca_file).value_or("");
+    if (!b.repo.ca_file.empty()) {
+        secrets.backup.repo_ca_pem = read_text_file(b.repo.ca_file).value_or("");
         REQUIRE_FALSE(secrets.backup.repo_ca_pem.empty());
     }
     const auto tls = with_test_tls(secrets, inv);
@@ -140,6 +142,19 @@ TEST_CASE("golden: backup section, lab S3 with its CA (Debian 13)", "[pg][golden
     REQUIRE(inv.backup);
     // per member: include, patroni.yml, CA, pgbackrest.conf, server unit, script, 2 x 2 timers
     CHECK(check_backup_files("backup-lab", inv, plain_secrets()) == 3 * (2 + 4 + 4));
+}
+
+TEST_CASE("golden: a DR cluster reads the primary's S3 archive (issue 16)",
+          "[pg][golden][backup][dr]") {
+    const Inventory pair =
+        load_inventory(std::string(PGDR_GOLDEN_DIR) + "/inventories/lab-dr-backup.yaml");
+    REQUIRE(pair.backup);
+    CHECK(check_backup_files("backup-lab-dr", pair, plain_secrets()) == 3 * (2 + 4 + 4));
+    const Inventory dr = dr_inventory(pair);
+    REQUIRE(dr.standby_of->archive);
+    // per DR member: include, patroni.yml (standby_cluster.restore_command), the repository's
+    // CA and a read-only pgbackrest.conf (no server unit, script or timers)
+    CHECK(check_backup_files("backup-lab-dr", dr, plain_secrets()) == 2 * (2 + 2));
 }
 
 TEST_CASE("golden: backup section, OVH S3 without cipher, full backups only (Debian 12)",
