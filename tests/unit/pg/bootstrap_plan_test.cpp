@@ -72,6 +72,24 @@ bool mentions(const Plan& plan, const std::string& needle) {
     return false;
 }
 
+// The plan's last command whose description starts with `prefix`; nullptr when none.
+const RunCommand* last_command(const Plan& plan, const std::string& prefix) {
+    const RunCommand* found = nullptr;
+    for (const auto& sp : plan.stages) {
+        for (const auto& st : sp.steps) {
+            for (const auto& ha : st.hosts) {
+                for (const auto& a : ha.actions) {
+                    const auto* run = std::get_if<RunCommand>(&a);
+                    if (run != nullptr && run->description.rfind(prefix, 0) == 0) {
+                        found = run;
+                    }
+                }
+            }
+        }
+    }
+    return found;
+}
+
 }  // namespace
 
 TEST_CASE("bootstrap plan: stages in order, etcd quorum before Patroni, leader first",
@@ -825,21 +843,9 @@ TEST_CASE("bootstrap plan: a DR cluster clones the primary cluster through its s
     CHECK(mentions(plan, "clone lab with pg_basebackup (slot pgdr_dr)"));
     // The clone drops the source's cached Patroni configuration (patroni.dynamic.json): with
     // the primary's copy Patroni started the DR member as a primary and promoted it.
-    bool drops_cache = false;
-    for (const auto& sp : plan.stages) {
-        for (const auto& st : sp.steps) {
-            for (const auto& ha : st.hosts) {
-                for (const auto& a : ha.actions) {
-                    const auto* run = std::get_if<RunCommand>(&a);
-                    if (run != nullptr && run->description.find("clone lab") == 0) {
-                        drops_cache = run->argv.at(2).find("rm -f \"$d/patroni.dynamic.json\"") !=
-                                      std::string::npos;
-                    }
-                }
-            }
-        }
-    }
-    CHECK(drops_cache);
+    const auto* clone = last_command(plan, "clone lab");
+    REQUIRE(clone != nullptr);
+    CHECK(clone->argv.at(2).find("rm -f \"$d/patroni.dynamic.json\"") != std::string::npos);
     CHECK(mentions(plan, "streaming from lab"));
     CHECK(mentions(plan, "Patroni answers GET /standby-leader"));
     CHECK(mentions(plan, "lands on the standby leader"));
@@ -880,24 +886,11 @@ TEST_CASE("bootstrap plan: a DR cluster reads the primary's S3 archive, read onl
     CHECK_FALSE(mentions(plan, "create the stanza"));
     CHECK_FALSE(mentions(plan, "enable pgdr-pgbackrest-server.service"));
     // The standby cluster's dynamic configuration carries the fallback.
-    CHECK(mentions(plan, "apply the inventory's DCS settings"));
-    bool patched = false;
-    for (const auto& sp : plan.stages) {
-        for (const auto& st : sp.steps) {
-            for (const auto& ha : st.hosts) {
-                for (const auto& a : ha.actions) {
-                    const auto* run = std::get_if<RunCommand>(&a);
-                    if (run != nullptr &&
-                        run->description.rfind("apply the inventory's DCS settings", 0) == 0) {
-                        const auto dcs = nlohmann::json::parse(run->argv.back());
-                        patched = dcs.at("standby_cluster").value("restore_command", "") ==
-                                  pgbackrest_dr_restore_command(dr);
-                    }
-                }
-            }
-        }
-    }
-    CHECK(patched);
+    const auto* patch = last_command(plan, "apply the inventory's DCS settings");
+    REQUIRE(patch != nullptr);
+    CHECK(nlohmann::json::parse(patch->argv.back())
+              .at("standby_cluster")
+              .value("restore_command", "") == pgbackrest_dr_restore_command(dr));
 
     // A repository host (posix) is not reached from the DR region: streaming only.
     auto posix = pair;
