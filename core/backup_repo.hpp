@@ -18,6 +18,19 @@ inline const HostSpec* backup_repo_host(const Inventory& inv) {
     return inv.find_host(inv.backup->repo.host);
 }
 
+// The repository this cluster's members use: its own backup section, or on a DR cluster the
+// primary's S3 repository it reads (standby_of->archive, archive-get only); nullptr for none.
+inline const BackupSettings* members_repository(const Inventory& inv) {
+    if (inv.backup) {
+        return &*inv.backup;
+    }
+    return inv.standby_of && inv.standby_of->archive ? &*inv.standby_of->archive : nullptr;
+}
+// A DR cluster whose members only read the primary's archive (no backup section of its own).
+inline bool reads_primary_archive(const Inventory& inv) {
+    return !inv.backup && members_repository(inv) != nullptr;
+}
+
 inline bool is_backup_repo_host(const Inventory& inv, const std::string& host) {
     const HostSpec* r = backup_repo_host(inv);
     return r != nullptr && r->name == host;

@@ -24,7 +24,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* k_table = k_twin_firewall_table;
 constexpr const char* k_link_prefix = "pgdrv";  // vRack links between network bridges
 constexpr const char* k_net_prefix = "pgdrn";   // private network bridges
 
@@ -156,8 +155,8 @@ void LabTwinBackend::ensure_ext_bridge(Transport& local) {
 }
 
 std::string LabTwinBackend::render_firewall(const twin::Firewall& fw) {
-    std::string out = std::string("table inet ") + k_table + "\ndelete table inet " + k_table +
-                      "\ntable inet " + k_table +
+    std::string out = std::string("table inet ") + k_twin_firewall_table + "\ndelete table inet " +
+                      k_twin_firewall_table + "\ntable inet " + k_twin_firewall_table +
                       " {\n  chain input {\n    type filter hook input priority 0; policy " +
                       (fw.allow_all ? "accept" : "drop") +
                       ";\n    iifname \"lo\" accept\n    ct state established,related accept\n";

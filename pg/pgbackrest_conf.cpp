@@ -159,16 +159,19 @@ namespace {
 
 // Retention and the cipher: where the repository is managed (not on a repository host's
 // clients: its passphrase lives only there).
+std::string cipher_options(const BackupSettings& b, const Secrets& secrets) {
+    if (!b.cipher) {
+        return "";
+    }
+    return option("repo1-cipher-type", "aes-256-cbc") + required_secret("repo1-cipher-pass",
+                                                                        secrets.backup.cipher_pass,
+                                                                        "the cipher passphrase");
+}
 std::string repository_options(const BackupSettings& b, const Secrets& secrets) {
     std::string out;
     out += option("repo1-retention-full", std::to_string(b.retention_full));
     out += option("repo1-retention-diff", std::to_string(b.retention_diff));
-    if (b.cipher) {
-        out += option("repo1-cipher-type", "aes-256-cbc");
-        out += required_secret("repo1-cipher-pass", secrets.backup.cipher_pass,
-                               "the cipher passphrase");
-    }
-    return out;
+    return out + cipher_options(b, secrets);
 }
 
 std::string process_options(const BackupSettings& b) {
@@ -233,11 +236,7 @@ std::string render_pgbackrest_dr_conf(const Inventory& inv, const Secrets& secre
                       "[global]\n";
     out += s3_repo(b, secrets);
     out += option("repo1-path", b.repo.path);
-    if (b.cipher) {
-        out += option("repo1-cipher-type", "aes-256-cbc");
-        out += required_secret("repo1-cipher-pass", secrets.backup.cipher_pass,
-                               "the cipher passphrase");
-    }
+    out += cipher_options(b, secrets);
     out += process_options(b);
     out += "\n[" + inv.standby_of->cluster + "]\n";
     return out + local_pg1(inv);

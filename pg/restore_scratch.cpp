@@ -7,6 +7,7 @@
 #include "pg/pgbackrest_conf.hpp"
 #include "pg/plan_actions.hpp"
 #include "pg/postgres_conf.hpp"
+#include "pg/stage_files.hpp"
 
 namespace pgdr::pg {
 
@@ -94,10 +95,7 @@ std::vector<PutFile> scratch_files(const Inventory& inv, const Secrets& secrets)
     if (backup_repo_host(inv) != nullptr) {
         restore_client_files(out, secrets);
     }
-    if (!secrets.backup.repo_ca_pem.empty()) {
-        out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
-                                "the CA the backup repository's certificate is checked against"));
-    }
+    add_repo_ca_file(out, secrets);
     return out;
 }
 

@@ -110,10 +110,7 @@ void load_restore_client(const Inventory& inv, Secrets& secrets) {
 BackupSecrets load_backup_secrets(const Inventory& inv) {
     BackupSecrets out;
     // A DR cluster reads the primary's repository (its standby_cluster's restore_command).
-    const BackupSettings* settings =
-        inv.backup
-            ? &*inv.backup
-            : (inv.standby_of && inv.standby_of->archive ? &*inv.standby_of->archive : nullptr);
+    const BackupSettings* settings = members_repository(inv);
     if (settings == nullptr) {
         return out;
     }

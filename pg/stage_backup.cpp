@@ -185,7 +185,7 @@ std::string pgbackrest_user_on(const Inventory& inv, const std::string& host) {
 
 void plan_backup(Plan& plan, const Inventory& inv, const HostSpec& primary,
                  const Secrets& secrets) {
-    if (!inv.backup && inv.standby_of && inv.standby_of->archive) {
+    if (reads_primary_archive(inv)) {
         // A DR cluster: pgBackRest reads the primary's archive (restore_command); no server,
         // timers, stanza or archiving of its own.
         auto& members = plan.add_step(Stage::backup, "pgBackRest on the members (archive-get)");

@@ -90,13 +90,9 @@ std::vector<PutFile> repo_host_files(const Inventory& inv, const Secrets& secret
 std::vector<PutFile> backup_files(const Inventory& inv, const HostSpec& host,
                                   const Secrets& secrets) {
     std::vector<PutFile> out;
-    if (!inv.backup && inv.standby_of && inv.standby_of->archive && host.runs(Service::postgres)) {
+    if (reads_primary_archive(inv) && host.runs(Service::postgres)) {
         // A DR cluster's member: the primary's repository, read only (archive-get).
-        if (!secrets.backup.repo_ca_pem.empty()) {
-            out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
-                                    "the CA the backup repository's certificate is checked "
-                                    "against"));
-        }
+        add_repo_ca_file(out, secrets);
         out.push_back(plan_file(k_pgbackrest_conf, render_pgbackrest_dr_conf(inv, secrets), "0640",
                                 "root:postgres",
                                 "pgBackRest configuration (the primary's archive, read only)",
@@ -112,10 +108,7 @@ std::vector<PutFile> backup_files(const Inventory& inv, const HostSpec& host,
     if (!host.runs(Service::postgres)) {
         return out;
     }
-    if (!secrets.backup.repo_ca_pem.empty()) {
-        out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
-                                "the CA the backup repository's certificate is checked against"));
-    }
+    add_repo_ca_file(out, secrets);
     // 0640 root:postgres: it holds the S3 secret and the cipher passphrase (not with a
     // repository host: only the repository host holds the passphrase).
     out.push_back(plan_file(k_pgbackrest_conf, render_pgbackrest_conf(inv, host, secrets), "0640",
@@ -226,6 +219,13 @@ std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
             break;
     }
     return out;
+}
+
+void add_repo_ca_file(std::vector<PutFile>& out, const Secrets& secrets) {
+    if (!secrets.backup.repo_ca_pem.empty()) {
+        out.push_back(plan_file(k_pgbackrest_repo_ca, secrets.backup.repo_ca_pem, "0644", "",
+                                "the CA the backup repository's certificate is checked against"));
+    }
 }
 
 }  // namespace pgdr::pg

@@ -37,4 +37,8 @@ namespace pgdr::pg {
 std::vector<PutFile> stage_files(const Inventory& inv, const HostSpec& host,
                                  const HostSpec& primary, const Secrets& secrets, Stage stage);
 
+// /etc/pgbackrest/repo-ca.crt (0644) when the backup repository has a CA of its own
+// (backup.repo.ca_file): on the members, a DR cluster's members and a scratch host.
+void add_repo_ca_file(std::vector<PutFile>& out, const Secrets& secrets);
+
 }  // namespace pgdr::pg

@@ -96,10 +96,8 @@ for h in pg1 pg2 pg3 lb1 lb2; do
 done
 # Every instance's firewall is in its own network namespace: one loaded into this machine's
 # (input policy drop) cut every host off from the apt proxy in CI.
-if nft list table inet pgdr_sg >/dev/null 2>&1; then
-    fail "an instance's firewall (table inet pgdr_sg) is in this machine's own network namespace"
-fi
-ASSERTIONS=$((ASSERTIONS + 1))
+assert_eq "$(nft list table inet pgdr_sg >/dev/null 2>&1 && echo here || echo absent)" absent \
+    "an instance's firewall (table inet pgdr_sg) in this machine's own network namespace"
 out=$(ssh_to "${pub[pg3]}" "grep -o 'http://[0-9.:]*' /etc/apt/apt.conf.d/01pgdr-lab-proxy; timeout 3 bash -c 'exec 3<>/dev/tcp/198.19.0.1/3149' && echo proxy-open" || true)
 assert_contains "$out" "proxy-open" "the apt proxy on the Ext-Net gateway"
 t_ssh=$(echo "$(secs) - $t0" | bc)

@@ -1,6 +1,7 @@
 // Every rendered file, for three inventories, against tests/golden/ (see its README.md).
 #include <catch2/catch.hpp>
 
+#include "core/backup_repo.hpp"
 #include "core/files.hpp"
 #include "core/inventory.hpp"
 #include "core/state.hpp"
@@ -109,7 +110,7 @@ namespace {
 // archive_command), per member, and a repository host's, into tests/golden/<name>/<host>/<path>.
 // A DR cluster's inventory: the primary's repository it reads (standby_of->archive).
 int check_backup_files(const std::string& name, const Inventory& inv, Secrets secrets) {
-    const BackupSettings& b = inv.backup ? *inv.backup : *inv.standby_of->archive;
+    const BackupSettings& b = *members_repository(inv);
     secrets.backup.cipher_pass = b.cipher ? "test-cipher-pass" : "";
     secrets.backup.s3_key = "AKPGDRTEST";
     secrets.backup.s3_secret = "test-s3-secret";
